@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+/** A comma-separated list, e.g. `KAFKA_BROKERS=a:9092,b:9092`. */
+export const csv = () =>
+  z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string()).min(1, 'expected at least one comma-separated value'));
+
+/** An integer given as a string, with bounds. */
+export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+/** `true|false|1|0|yes|no`; anything else is an error (z.coerce.boolean would accept "no" as true). */
+export const bool = () =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const url = () => z.url({ message: 'expected a URL' });
+
+/** Settings every service shares: broker, registry, database, telemetry, HTTP. */
+export const commonEnv = {
+  SERVICE_NAME: z.string().min(1).describe('Name used in logs, traces, metrics and the consumer group'),
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HTTP_HOST: z.string().default('127.0.0.1').describe('Interface the HTTP server binds to'),
+  HTTP_PORT: int(0, 65535).describe('Port of /healthz, /readyz, /metrics and the admin API'),
+  KAFKA_BROKERS: csv().describe('Comma-separated host:port list of Kafka brokers'),
+  KAFKA_CLIENT_ID: z.string().optional().describe('Kafka client id (defaults to SERVICE_NAME)'),
+  KAFKA_SSL: bool().default(false).describe('Use TLS to reach the brokers'),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"')
+    .default('')
+    .describe('Namespace put before every topic name, for clusters shared by several deployments'),
+  KAFKA_TOPIC_PARTITIONS: int(1, 1000).default(3).describe('Partitions of topics this service creates'),
+  KAFKA_TOPIC_REPLICATION: int(1, 10).default(1).describe('Replication factor of topics this service creates'),
+  CONSUMER_MAX_RETRIES: int(0, 100).default(3).describe('Attempts after the first before dead-lettering'),
+  CONSUMER_RETRY_BASE_MS: int(1).default(500).describe('First retry delay; doubles each attempt'),
+  CONSUMER_RETRY_MAX_MS: int(1).default(30_000).describe('Upper bound of a retry delay'),
+  SHUTDOWN_GRACE_MS: int(0).default(25_000).describe('How long SIGTERM waits for in-flight work'),
+  SCHEMA_REGISTRY_URL: url().describe('Confluent-compatible schema registry base URL'),
+  DATABASE_URL: url().describe('Postgres connection URL'),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case SQL identifier')
+    .optional()
+    .describe('Postgres schema owned by this service (defaults to its name)'),
+  DATABASE_POOL_MAX: int(1, 200).default(10),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url().optional().describe('OTLP/HTTP endpoint; traces are not exported when unset'),
+};
+
+/** The common settings as one schema; `CommonConfig` is what the runtime needs from any service config. */
+export const commonSchema = z.object(commonEnv);
+export type CommonConfig = z.output<typeof commonSchema>;

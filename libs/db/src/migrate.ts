@@ -1,0 +1,31 @@
+import { fileURLToPath } from 'node:url';
+import { runner } from 'node-pg-migrate';
+
+export interface MigrateOptions {
+  url: string;
+  schema: string;
+  /** Folders of SQL migrations (a service's own, plus libs' such as the outbox). */
+  dirs: (string | URL)[];
+  log?: (msg: string) => void;
+}
+
+/**
+ * Applies pending migrations into the service's own schema. node-pg-migrate takes an advisory
+ * lock, so replicas starting together apply each migration once.
+ */
+export async function migrate(opts: MigrateOptions): Promise<string[]> {
+  const applied = await runner({
+    databaseUrl: opts.url,
+    dir: opts.dirs.map((d) => (d instanceof URL ? fileURLToPath(d) : d)),
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    schema: opts.schema,
+    migrationsSchema: opts.schema,
+    createSchema: true,
+    createMigrationsSchema: true,
+    checkOrder: false,
+    log: opts.log ?? (() => undefined),
+    verbose: false,
+  });
+  return applied.map((m) => m.name);
+}

@@ -1,0 +1,2 @@
+export { AppError, isAppError, toAppError } from './app-error.ts';
+export { classifyPgError, pgToAppError, type PgErrorKind } from './classify.ts';

@@ -1,0 +1,124 @@
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { AppError } from '@tributary/errors';
+import type { EventDefinition } from './define.ts';
+
+export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';
+
+export interface EventRegistryOptions {
+  /** Base URL of a Confluent-compatible API (Apicurio: `/apis/ccompat/v7`). */
+  url: string;
+  compatibility?: Compatibility;
+  /** Basic auth for hosted registries. */
+  auth?: { username: string; password: string };
+}
+
+/**
+ * Encodes and decodes events through a Confluent-compatible schema registry, always under the
+ * TopicNameStrategy subject of the event's topic (the JS client would otherwise derive the
+ * subject from the record name, unlike the Java and .NET clients). Decoded values are validated
+ * against the local schema before a handler sees them.
+ */
+export class EventRegistry {
+  private readonly client: SchemaRegistry;
+  private readonly ids = new Map<string, Promise<number>>();
+  private readonly compatibility: Compatibility;
+
+  constructor(private readonly opts: EventRegistryOptions) {
+    this.client = new SchemaRegistry({
+      host: opts.url,
+      ...(opts.auth ? { auth: opts.auth } : {}),
+      retry: { retries: 2, initialRetryTimeInSecs: 0.2, maxRetryTimeInSecs: 2 },
+    });
+    this.compatibility = opts.compatibility ?? 'BACKWARD';
+  }
+
+  /** Sets the subject's compatibility, then registers the schema; returns its id (cached). */
+  register<T>(def: EventDefinition<T>): Promise<number> {
+    let id = this.ids.get(def.subject);
+    if (!id) {
+      id = this.registerSubject(def.subject, def.schema).catch((err: unknown) => {
+        this.ids.delete(def.subject);
+        throw err;
+      });
+      this.ids.set(def.subject, id);
+    }
+    return id;
+  }
+
+  /** Registers a raw schema under a subject; a refusal for incompatibility becomes EVT_ERR_INCOMPATIBLE_SCHEMA. */
+  async registerSubject(subject: string, schema: Readonly<Record<string, unknown>>): Promise<number> {
+    try {
+      await this.setCompatibility(subject, this.compatibility);
+      const { id } = await this.client.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+        { subject, updateConfig: false, compatibility: this.compatibility as never },
+      );
+      return id;
+    } catch (err) {
+      throw classifyRegistryError(err, `registering ${subject}`);
+    }
+  }
+
+  async encode<T>(def: EventDefinition<T>, value: T): Promise<Buffer> {
+    def.validate(value);
+    const id = await this.register(def);
+    return this.client.encode(id, value);
+  }
+
+  /** Decodes registry-framed Avro and validates it as the topic's event. */
+  async decode<T>(def: EventDefinition<T>, buffer: Buffer): Promise<T> {
+    let value: unknown;
+    try {
+      value = await this.client.decode(buffer);
+    } catch (err) {
+      throw classifyRegistryError(err, `decoding a ${def.name} message`);
+    }
+    return def.validate(value);
+  }
+
+  /** For /readyz: the registry answers. */
+  async ping(): Promise<void> {
+    const res = await fetch(`${this.opts.url.replace(/\/$/, '')}/subjects`, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) throw new Error(`schema registry answered ${res.status}`);
+  }
+
+  private async setCompatibility(subject: string, compatibility: Compatibility): Promise<void> {
+    const res = await fetch(`${this.opts.url.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...this.authHeader() },
+      body: JSON.stringify({ compatibility }),
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!res.ok) throw Object.assign(new Error(`PUT config/${subject} answered ${res.status}`), { status: res.status });
+  }
+
+  private authHeader(): Record<string, string> {
+    const auth = this.opts.auth;
+    return auth ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
+  }
+}
+
+/**
+ * Registry failures split into "this message can never be decoded" (dead-letter at once) and
+ * "the registry is unreachable" (retry): a bad magic byte or an unknown schema id is the former.
+ */
+export function classifyRegistryError(err: unknown, doing: string): AppError {
+  if (err instanceof AppError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const status = (err as { status?: unknown } | null)?.status;
+  if (status === 409) {
+    return new AppError('EVT_ERR_INCOMPATIBLE_SCHEMA', `Schema registry refused ${doing}: ${message}`, {
+      cause: err,
+    });
+  }
+  if (status === 404 || /not found/i.test(message)) {
+    return new AppError('EVT_ERR_UNKNOWN_SCHEMA', `Unknown schema id while ${doing}: ${message}`, { cause: err });
+  }
+  if (/magic byte|invalid|truncated|offset is out of bounds|RangeError/i.test(message) || err instanceof RangeError) {
+    return new AppError('EVT_ERR_DECODE', `Cannot decode while ${doing}: ${message}`, { cause: err });
+  }
+  return new AppError('EVT_ERR_REGISTRY_UNAVAILABLE', `Schema registry failed while ${doing}: ${message}`, {
+    retriable: true,
+    cause: err,
+  });
+}

@@ -1,0 +1,37 @@
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import type { Logger } from '@tributary/telemetry';
+
+export interface KafkaClientOptions {
+  clientId: string;
+  brokers: string[];
+  ssl?: boolean;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+  logger: Logger;
+}
+
+const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client whose own logs go through the service's pino logger. */
+export function createKafka(opts: KafkaClientOptions): Kafka {
+  const config: KafkaConfig = {
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    ssl: opts.ssl ?? false,
+    connectionTimeout: 5000,
+    retry: { initialRetryTime: 200, retries: 8 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ namespace, level, log }: LogEntry) => {
+        const { message, ...extra } = log;
+        opts.logger[LEVEL[level] ?? 'info']({ kafka: namespace, ...extra }, message);
+      },
+  };
+  if (opts.sasl) config.sasl = opts.sasl as SASLOptions;
+  return new Kafka(config);
+}

@@ -1,0 +1,7 @@
+export { createKafka, type KafkaClientOptions } from './client.ts';
+export { ensureTopics, type TopicSpec } from './topics.ts';
+export { EventProducer, type OutgoingMessage, type PublishOptions } from './producer.ts';
+export { ConsumerRunner, type ConsumerRunnerOptions, type RetryPolicy } from './runner.ts';
+export { DeadLetterPublisher } from './dead-letter.ts';
+export { defineHandler, type EventHandler, type MessageContext } from './handler.ts';
+export type { Kafka, Admin } from 'kafkajs';

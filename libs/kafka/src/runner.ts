@@ -1,0 +1,250 @@
+import { SpanKind, trace } from '@opentelemetry/api';
+import type { Consumer, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
+import pRetry, { AbortError } from 'p-retry';
+import { AppError, toAppError } from '@tributary/errors';
+import type { EventRegistry } from '@tributary/events';
+import { Counter, Histogram, extractTraceContext, withLogFields, withSpan, type Logger, type Registry } from '@tributary/telemetry';
+import { DeadLetterPublisher } from './dead-letter.ts';
+import type { EventHandler, MessageContext } from './handler.ts';
+import type { EventProducer } from './producer.ts';
+
+export interface RetryPolicy {
+  /** Attempts after the first one before the message is dead-lettered. */
+  maxRetries: number;
+  baseMs: number;
+  maxMs: number;
+}
+
+export interface ConsumerRunnerOptions {
+  kafka: Kafka;
+  registry: EventRegistry;
+  producer: EventProducer;
+  service: string;
+  groupId: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
+  handlers: readonly EventHandler<any>[];
+  logger: Logger;
+  metricsRegistry: Registry;
+  retry: RetryPolicy;
+  /** How long stop() lets an in-flight handler finish before aborting it (it is then redelivered). */
+  shutdownGraceMs: number;
+  partitionsConsumedConcurrently?: number;
+  fromBeginning?: boolean;
+  /** Namespace of the consumed topics (see prefixEvent); the producer's prefix names the DLQ. */
+  topicPrefix?: string;
+}
+
+const HEARTBEAT_EVERY_MS = 3000;
+
+/**
+ * The one consumer loop every service uses. It decodes and validates each message, calls its
+ * handler, retries retriable failures with exponential backoff, dead-letters the rest, and commits
+ * the offset only once the message is handled or dead-lettered, so a crash means redelivery, never
+ * loss. Handlers must therefore be idempotent (they are: see each service's use cases).
+ */
+export class ConsumerRunner {
+  private readonly consumer: Consumer;
+  private readonly deadLetters: DeadLetterPublisher;
+  private readonly byTopic: Map<string, EventHandler<unknown>>;
+  private readonly shutdown = new AbortController();
+  private readonly processed: Counter<'topic' | 'outcome'>;
+  private readonly deadLettered: Counter<'topic' | 'error_code'>;
+  private readonly duration: Histogram<'topic'>;
+  private running = false;
+
+  constructor(private readonly opts: ConsumerRunnerOptions) {
+    this.consumer = opts.kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: HEARTBEAT_EVERY_MS,
+      allowAutoTopicCreation: false,
+    });
+    this.deadLetters = new DeadLetterPublisher(opts.producer, opts.service);
+    this.byTopic = new Map(
+      opts.handlers.map((h) => [`${opts.topicPrefix ?? ''}${h.event.topic}`, h as EventHandler<unknown>]),
+    );
+    const registers = [opts.metricsRegistry];
+    this.processed = new Counter({
+      name: 'consumer_messages_total',
+      help: 'Messages handled, by outcome (success, dead_lettered)',
+      labelNames: ['topic', 'outcome'],
+      registers,
+    });
+    this.deadLettered = new Counter({
+      name: 'dead_letters_total',
+      help: 'Messages sent to the dead-letter topic, by error code',
+      labelNames: ['topic', 'error_code'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'consumer_handler_duration_seconds',
+      help: 'Time from receipt to commit of a message, retries included',
+      labelNames: ['topic'],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers,
+    });
+  }
+
+  get topics(): string[] {
+    return [...this.byTopic.keys()];
+  }
+
+  get deadLetterTopic(): string {
+    return `${this.opts.producer.topicPrefix}${this.deadLetters.topic}`;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  async start(): Promise<void> {
+    if (this.byTopic.size === 0) return;
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.topics, fromBeginning: this.opts.fromBeginning ?? true });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      this.opts.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 1,
+      eachMessage: (payload) => this.onMessage(payload),
+    });
+    this.running = true;
+  }
+
+  /**
+   * Stops fetching, lets the in-flight message finish within the grace period, then aborts it
+   * (uncommitted, so it is redelivered to another replica) and leaves the group.
+   */
+  async stop(): Promise<void> {
+    const timer = setTimeout(() => this.shutdown.abort(new Error('shutdown')), this.opts.shutdownGraceMs);
+    try {
+      await this.consumer.disconnect();
+    } finally {
+      clearTimeout(timer);
+      this.running = false;
+    }
+  }
+
+  private async onMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
+    const handler = this.byTopic.get(topic);
+    if (!handler) throw new Error(`no handler for topic ${topic}`); // subscribe() makes this unreachable
+    const started = process.hrtime.bigint();
+    const headers = stringHeaders(message);
+    const parent = extractTraceContext(message.headers ?? {});
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+    try {
+      await withSpan(
+        `${topic} process`,
+        {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': topic,
+          'messaging.consumer.group.name': this.opts.groupId,
+          'messaging.destination.partition.id': String(partition),
+          'messaging.kafka.offset': Number(message.offset),
+          'messaging.message.id': headers['event-id'],
+        },
+        async (span) => {
+          const runId = span.spanContext().traceId;
+          await withLogFields({ task_id: handler.event.name }, () =>
+            this.handleWithRetries(handler, { topic, partition, message, headers, runId }),
+          );
+        },
+        { parent, kind: SpanKind.CONSUMER },
+      );
+      await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+    } finally {
+      clearInterval(beat);
+      this.duration.observe({ topic }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  private async handleWithRetries(
+    handler: EventHandler<unknown>,
+    m: { topic: string; partition: number; message: KafkaMessage; headers: Record<string, string>; runId: string },
+  ): Promise<void> {
+    const log = this.opts.logger.child({ topic: m.topic, partition: m.partition, offset: m.message.offset });
+    const { retry } = this.opts;
+    let attempts = 0;
+    let firstFailedAt = 0;
+    try {
+      await pRetry(
+        async (attempt) => {
+          attempts = attempt;
+          if (!m.message.value) {
+            throw new AppError('EVT_ERR_EMPTY', 'message has no value (tombstone)', { retriable: false });
+          }
+          const value = await this.opts.registry.decode(handler.event, m.message.value);
+          await handler.handle(value, {
+            topic: m.topic,
+            partition: m.partition,
+            offset: m.message.offset,
+            key: m.message.key?.toString() ?? null,
+            headers: m.headers,
+            runId: m.runId,
+            attempt,
+            signal: this.shutdown.signal,
+            log,
+          });
+        },
+        {
+          retries: retry.maxRetries,
+          factor: 2,
+          minTimeout: retry.baseMs,
+          maxTimeout: retry.maxMs,
+          randomize: true,
+          signal: this.shutdown.signal,
+          shouldRetry: ({ error }) => !this.shutdown.signal.aborted && toAppError(error).retriable,
+          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            firstFailedAt ||= Date.now();
+            const appError = toAppError(error);
+            log.warn({ err: error, code: appError.code, attempt: attemptNumber, retriesLeft }, 'handler failed');
+          },
+        },
+      );
+      this.processed.inc({ topic: m.topic, outcome: 'success' });
+    } catch (err) {
+      if (this.shutdown.signal.aborted) {
+        // Not committed: the message goes back to the group and another replica takes it.
+        throw new AbortError('shutting down: message handed back uncommitted');
+      }
+      const error = toAppError(err);
+      trace.getActiveSpan()?.setAttribute('tributary.dead_lettered', true);
+      log.error({ err, code: error.code, attempts }, 'message dead-lettered');
+      await this.deadLetterUntilSent({
+        service: this.opts.service,
+        groupId: this.opts.groupId,
+        topic: m.topic,
+        partition: m.partition,
+        message: m.message,
+        error,
+        attempts,
+        firstFailedAt: firstFailedAt || Date.now(),
+        runId: m.runId,
+      });
+      this.deadLettered.inc({ topic: m.topic, error_code: error.code });
+      this.processed.inc({ topic: m.topic, outcome: 'dead_lettered' });
+    }
+  }
+
+  /** The dead-letter write itself is retried until it succeeds or the service stops: nothing is dropped. */
+  private async deadLetterUntilSent(input: Parameters<DeadLetterPublisher['publish']>[0]): Promise<void> {
+    await pRetry(() => this.deadLetters.publish(input), {
+      retries: Number.POSITIVE_INFINITY,
+      minTimeout: this.opts.retry.baseMs,
+      maxTimeout: this.opts.retry.maxMs,
+      signal: this.shutdown.signal,
+      onFailedAttempt: ({ error }) => this.opts.logger.error({ err: error }, 'dead-letter publish failed; retrying'),
+    });
+  }
+}
+
+function stringHeaders(message: KafkaMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(message.headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[key] = first.toString();
+  }
+  return out;
+}

@@ -1,0 +1,2 @@
+export { MasterLock, type MasterLockOptions } from './master-lock.ts';
+export { compareAndSetVersion } from './fence.ts';

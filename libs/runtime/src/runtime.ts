@@ -1,0 +1,117 @@
+import { redactConfig, type CommonConfig } from '@tributary/config';
+import { createPool, migrate, pingDb, type Pool } from '@tributary/db';
+import { EventRegistry } from '@tributary/events';
+import { EventProducer, createKafka, ensureTopics, type Kafka, type TopicSpec } from '@tributary/kafka';
+import { createLogger, createMetrics, startTracing, type Logger, type Metrics } from '@tributary/telemetry';
+
+/** The settings a runtime needs; every service config extends the common ones. */
+export type RuntimeConfig = Readonly<CommonConfig>;
+
+/** The shared infrastructure of one service process, created once and handed to buildApp. */
+export interface Runtime {
+  readonly config: RuntimeConfig;
+  readonly serviceName: string;
+  readonly schema: string;
+  readonly topicPrefix: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly kafka: Kafka;
+  readonly registry: EventRegistry;
+  readonly producer: EventProducer;
+  readonly pool: Pool;
+  /** Readiness probes by name; services add their own (Redis, MLflow, ...). */
+  readonly readiness: Map<string, () => Promise<void>>;
+  /** Resources closed last, in reverse order of registration. */
+  onClose(fn: () => Promise<void>): void;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** SQL migration folders, applied into the service's schema before it starts. */
+  migrations: URL[];
+  /** Topics this service consumes or produces, created if missing (with its DLQ). */
+  topics: string[];
+  logDestination?: NodeJS.WritableStream;
+}
+
+export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions): Promise<Runtime> {
+  const serviceName = config.SERVICE_NAME;
+  const schema = config.DATABASE_SCHEMA ?? serviceName.replaceAll('-', '_');
+  const topicPrefix = config.TOPIC_PREFIX;
+  const logger = createLogger({
+    serviceName,
+    level: config.LOG_LEVEL,
+    ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+  });
+  const closers: (() => Promise<void>)[] = [];
+  const tracing = startTracing({ serviceName, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  closers.push(() => tracing.shutdown());
+  const metrics = createMetrics(serviceName);
+  logger.info({ config: redactConfig(config) }, 'starting');
+
+  const applied = await migrate({ url: config.DATABASE_URL, schema, dirs: opts.migrations });
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  const pool = createPool({ url: config.DATABASE_URL, schema, max: config.DATABASE_POOL_MAX, applicationName: serviceName });
+  closers.push(() => pool.end());
+
+  const kafka = createKafka({
+    clientId: config.KAFKA_CLIENT_ID ?? serviceName,
+    brokers: [...config.KAFKA_BROKERS],
+    ssl: config.KAFKA_SSL,
+    sasl:
+      config.KAFKA_SASL_MECHANISM && config.KAFKA_SASL_USERNAME && config.KAFKA_SASL_PASSWORD
+        ? {
+            mechanism: config.KAFKA_SASL_MECHANISM,
+            username: config.KAFKA_SASL_USERNAME,
+            password: config.KAFKA_SASL_PASSWORD,
+          }
+        : undefined,
+    logger,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  closers.push(() => admin.disconnect());
+  const spec = (topic: string): TopicSpec => ({
+    topic: `${topicPrefix}${topic}`,
+    numPartitions: config.KAFKA_TOPIC_PARTITIONS,
+    replicationFactor: config.KAFKA_TOPIC_REPLICATION,
+  });
+  const created = await ensureTopics(admin, [...opts.topics, `dlq.${serviceName}`].map(spec));
+  if (created.length > 0) logger.info({ created }, 'topics created');
+
+  const registry = new EventRegistry({ url: config.SCHEMA_REGISTRY_URL });
+  const producer = new EventProducer(kafka, registry, topicPrefix);
+  await producer.connect();
+  closers.push(() => producer.disconnect());
+
+  const readiness = new Map<string, () => Promise<void>>([
+    ['database', () => pingDb(pool)],
+    ['registry', () => registry.ping()],
+    [
+      'broker',
+      async () => {
+        await admin.describeCluster();
+      },
+    ],
+  ]);
+
+  return {
+    config,
+    serviceName,
+    schema,
+    topicPrefix,
+    logger,
+    metrics,
+    kafka,
+    registry,
+    producer,
+    pool,
+    readiness,
+    onClose: (fn) => closers.push(fn),
+    close: async () => {
+      for (const fn of closers.reverse()) {
+        await fn().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
+      }
+    },
+  };
+}

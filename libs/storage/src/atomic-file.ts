@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { TEMP_PREFIX } from './keys.ts';
+
+/**
+ * Writes `target` all-or-nothing: `write` fills a temp file in the same directory (so the rename
+ * stays on one filesystem and is atomic), which is fsynced, renamed over `target`, and the
+ * directory fsynced so the rename survives a crash. A reader opening `target` at any moment gets
+ * the old content or the new, never a prefix of it.
+ */
+export async function writeFileAtomically<T>(
+  target: string,
+  write: (handle: FileHandle, tempPath: string) => Promise<T>,
+): Promise<T> {
+  const dir = path.dirname(target);
+  await fs.mkdir(dir, { recursive: true });
+  const tempPath = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+  const handle = await fs.open(tempPath, 'wx');
+  let result: T;
+  try {
+    try {
+      result = await write(handle, tempPath);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tempPath, target);
+  } catch (err) {
+    await fs.rm(tempPath, { force: true });
+    throw err;
+  }
+  await syncDirectory(dir);
+  return result;
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    // Some platforms cannot open or fsync a directory; the rename itself is still atomic there.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Pipes a stream into an open file handle (left open for the caller) and returns the bytes written. */
+export async function writeStreamTo(handle: FileHandle, body: Readable): Promise<number> {
+  let size = 0;
+  await pipeline(
+    body,
+    async function* count(source: AsyncIterable<Buffer | string>) {
+      for await (const chunk of source) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+        size += bytes.length;
+        yield bytes;
+      }
+    },
+    handle.createWriteStream({ autoClose: false }),
+  );
+  return size;
+}

@@ -1,0 +1,11 @@
+export {
+  currentRunId,
+  extractTraceContext,
+  getTracer,
+  injectTraceHeaders,
+  startTracing,
+  withSpan,
+  type TracingOptions,
+} from './tracing.ts';
+export { createLogger, withLogFields, type Logger, type RunFields } from './logger.ts';
+export { Counter, Gauge, Histogram, Registry, createMetrics, type Metrics } from './metrics.ts';

@@ -1,0 +1,6 @@
+export { serviceEnv, stackEnv } from './stack-env.ts';
+export { isolatedServiceEnv, uniqueName } from './names.ts';
+export { waitFor } from './wait.ts';
+export { collectMessages, testKafka, type CollectedMessage } from './kafka.ts';
+export { freePort, startTsProcess, type RunningProcess } from './process.ts';
+export { describeServiceSkeleton } from './service-skeleton.ts';

@@ -1,0 +1,63 @@
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { stackEnv } from './stack-env.ts';
+import { uniqueName } from './names.ts';
+
+export function testKafka(): Kafka {
+  return new Kafka({ clientId: uniqueName('test'), brokers: stackEnv.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+}
+
+export interface CollectedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/**
+ * Reads a topic from the beginning in the background; `waitForMessages(n)` resolves once n
+ * messages arrived. Each collector uses its own consumer group.
+ */
+export async function collectMessages(kafka: Kafka, topic: string) {
+  const consumer = kafka.consumer({ groupId: uniqueName('collector') });
+  const messages: CollectedMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: ({ partition, message }) => {
+      messages.push(toCollected(topic, partition, message));
+      return Promise.resolve();
+    },
+  });
+  return {
+    messages,
+    async waitForMessages(n: number, timeoutMs = 20_000): Promise<CollectedMessage[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (messages.length < n) {
+        if (Date.now() > deadline) {
+          throw new Error(`expected ${n} messages on ${topic}, got ${messages.length}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return messages.slice(0, n);
+    },
+    stop: () => consumer.disconnect(),
+  };
+}
+
+function toCollected(topic: string, partition: number, message: KafkaMessage): CollectedMessage {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(message.headers ?? {})) {
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) headers[k] = first.toString();
+  }
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key?.toString() ?? null,
+    value: message.value,
+    headers,
+  };
+}

@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# MLflow tracking server from the stack's virtualenv, SQLite backend, local artifact directory.
+
+MLFLOW_STATE="$TRIBUTARY_STATE/mlflow"
+read -r MLFLOW_HOST MLFLOW_PORT < <(url_hostport "$MLFLOW_TRACKING_URI" 80)
+
+mlflow_address() { printf '%s\n' "$MLFLOW_TRACKING_URI"; }
+mlflow_env() { printf 'MLFLOW_TRACKING_URI\nTRIBUTARY_VENV\n'; }
+mlflow_timeout() { printf '90\n'; }
+mlflow_logs() { printf '%s\n' "$MLFLOW_STATE/mlflow.log"; }
+mlflow_pid() { live_pid mlflow; }
+mlflow_answers() { [[ $(http_code "${MLFLOW_TRACKING_URI%/}/health") == 200 ]]; }
+mlflow_ready() { mlflow_answers; }
+mlflow_install() { venv_install; }
+
+# Flags that only some MLflow versions have. MLflow 3.5+ checks the Host header of every
+# request; its default list covers "localhost" but spelling out the configured address keeps
+# clients that use 127.0.0.1 (ours) working whatever that default becomes.
+mlflow_version_flags() {
+  local help
+  help=$("$TRIBUTARY_VENV/bin/mlflow" server --help 2>/dev/null) || return 0
+  if [[ $help == *--allowed-hosts* ]]; then
+    printf '%s\n' --allowed-hosts "$MLFLOW_HOST,$MLFLOW_HOST:$MLFLOW_PORT,localhost,localhost:$MLFLOW_PORT"
+  fi
+}
+
+mlflow_start() {
+  local -a extra
+  mkdir -p "$MLFLOW_STATE/artifacts"
+  mapfile -t extra < <(mlflow_version_flags)
+  spawn mlflow "$MLFLOW_STATE/mlflow.log" "$MLFLOW_STATE" "$TRIBUTARY_VENV/bin/mlflow" server \
+    --backend-store-uri "sqlite:///$MLFLOW_STATE/mlflow.db" \
+    --default-artifact-root "$MLFLOW_STATE/artifacts" \
+    --host "$MLFLOW_HOST" --port "$MLFLOW_PORT" --workers 1 "${extra[@]}"
+}
+
+mlflow_stop() { stop_pid "$1"; }

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# The local Tributary stack as plain processes (no Docker): Postgres, Redis, Kafka, the schema
+# registry, MLflow and an S3 stand-in, installed on first use and bound to 127.0.0.1.
+#
+#   scripts/stack.sh up|down|status [component...]   default: all components
+#   scripts/stack.sh env [component...]              eval "$(scripts/stack.sh env)"
+#   scripts/stack.sh kafka-topics ARGS...            Kafka's topic tool against the stack
+#
+# Downloads are cached in ${TRIBUTARY_CACHE:-~/.cache/tributary}; data, logs and pid files live
+# in ${TRIBUTARY_STATE:-$TRIBUTARY_CACHE/state}. A component that already answers on its
+# address (say, from docker compose) is reused, and `down` stops only what `up` started.
+#
+# Each component is a file in stack.d/ defining <name>_address, _env, _timeout, _logs, _pid,
+# _answers, _ready, _install, _start and _stop, and optionally _after_start and _after_reuse.
+set -euo pipefail
+
+STACK_D="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/stack.d"
+COMPONENTS=(postgres redis kafka registry mlflow s3)
+
+# shellcheck source=stack.d/common.sh
+source "$STACK_D/common.sh"
+for file in java venv "${COMPONENTS[@]}"; do
+  # shellcheck source=/dev/null
+  source "$STACK_D/$file.sh"
+done
+
+usage() {
+  sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  printf '\ncomponents: %s\n' "${COMPONENTS[*]}"
+}
+
+has_fn() { declare -F "$1" >/dev/null; }
+
+# ---------------------------------------------------------------------------------------------
+# up: install and launch everything first, then wait for each, so the slow JVMs start together.
+
+declare -A MODE STARTED_AT INSTALL_TIME
+
+launch() {
+  local c=$1 pid t0
+  if pid=$("${c}_pid"); then
+    MODE[$c]=running
+  elif "${c}_answers"; then
+    MODE[$c]=reusing
+  else
+    t0=$(now_ms)
+    "${c}_install"
+    INSTALL_TIME[$c]=$(($(now_ms) - t0))
+    info "starting $c"
+    STARTED_AT[$c]=$(now_ms)
+    "${c}_start"
+    MODE[$c]=started
+  fi
+}
+
+# Polls <c>_ready until it holds, the process dies, or the component's timeout passes.
+wait_ready() {
+  local c=$1 deadline
+  deadline=$(($(date +%s) + ${TRIBUTARY_TIMEOUT:-$("${c}_timeout")}))
+  until "${c}_ready"; do
+    if ! "${c}_pid" >/dev/null; then
+      fail "$c" "exited during startup"
+      return 1
+    fi
+    if (($(date +%s) >= deadline)); then
+      fail "$c" "did not answer within ${TRIBUTARY_TIMEOUT:-$("${c}_timeout")}s"
+      return 1
+    fi
+    sleep 0.25
+  done
+}
+
+fail() {
+  local c=$1 why=$2 log
+  summary "$c" failed "$("${c}_address"): $why; see $("${c}_logs" | paste -sd' ')"
+  while read -r log; do log_tail "$log"; done < <("${c}_logs")
+}
+
+settle() {
+  local c=$1 pid detail install=''
+  case ${MODE[$c]} in
+    reusing)
+      if has_fn "${c}_after_reuse"; then "${c}_after_reuse"; fi
+      summary "$c" reusing "$("${c}_address") (already answering, not started by this script)"
+      ;;
+    running)
+      wait_ready "$c" || return 1
+      pid=$("${c}_pid")
+      summary "$c" running "$("${c}_address") (pid $pid, already up)"
+      ;;
+    started)
+      wait_ready "$c" || return 1
+      if has_fn "${c}_after_start" && ! "${c}_after_start"; then
+        fail "$c" "set-up after start failed"
+        return 1
+      fi
+      pid=$("${c}_pid" || true)
+      ((INSTALL_TIME[$c] < 1000)) || install=", install $(fmt_ms "${INSTALL_TIME[$c]}")"
+      detail="$("${c}_address") (pid ${pid:-?}, ready in $(elapsed_since "${STARTED_AT[$c]}")$install)"
+      summary "$c" started "$detail"
+      ;;
+  esac
+}
+
+cmd_up() {
+  local c failed=0 t0
+  t0=$(now_ms)
+  mkdir -p "$TRIBUTARY_STATE"
+  for c in "$@"; do launch "$c"; done
+  for c in "$@"; do settle "$c" || failed=1; done
+  if ((failed)); then
+    die "some components did not come up (total $(elapsed_since "$t0"))"
+  fi
+  info "stack up in $(elapsed_since "$t0"); load the addresses with: eval \"\$(scripts/stack.sh env)\""
+}
+
+# ---------------------------------------------------------------------------------------------
+
+cmd_down() {
+  local c pid i
+  # Reverse order: the consumers of a component stop before it does.
+  for ((i = $# ; i >= 1; i--)); do
+    c=${!i}
+    if pid=$("${c}_pid"); then
+      "${c}_stop" "$pid"
+      rm -f "$(pidfile_of "$c")"
+      summary "$c" stopped "$("${c}_address") (was pid $pid)"
+    elif "${c}_answers"; then
+      summary "$c" left "$("${c}_address") (running, but not started by this script)"
+    else
+      summary "$c" down "$("${c}_address")"
+    fi
+  done
+}
+
+cmd_status() {
+  local c pid down=0
+  for c in "$@"; do
+    if pid=$("${c}_pid"); then
+      if "${c}_ready"; then
+        summary "$c" running "$("${c}_address") (pid $pid)"
+      else
+        summary "$c" starting "$("${c}_address") (pid $pid, not answering yet; log: $("${c}_logs" | head -n 1))"
+        down=1
+      fi
+    elif "${c}_answers"; then
+      summary "$c" external "$("${c}_address") (answering, not started by this script)"
+    else
+      summary "$c" down "$("${c}_address")"
+      down=1
+    fi
+  done
+  return "$down"
+}
+
+cmd_env() {
+  local c var
+  local -A seen=()
+  for c in "$@"; do
+    while read -r var; do
+      [[ -n ${seen[$var]:-} ]] && continue
+      seen[$var]=1
+      printf 'export %s=%q\n' "$var" "${!var}"
+    done < <("${c}_env")
+  done
+}
+
+main() {
+  local cmd=${1:-}
+  [[ $# -gt 0 ]] && shift
+  case $cmd in
+    up | down | status | env) ;;
+    kafka-topics)
+      kafka_topics "$@"
+      ;;
+    -h | --help | help)
+      usage
+      exit 0
+      ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+  local -a selected=("$@")
+  [[ ${#selected[@]} -gt 0 ]] || selected=("${COMPONENTS[@]}")
+  local c
+  for c in "${selected[@]}"; do
+    [[ " ${COMPONENTS[*]} " == *" $c "* ]] || die "unknown component '$c' (known: ${COMPONENTS[*]})"
+  done
+  "cmd_$cmd" "${selected[@]}"
+}
+
+main "$@"

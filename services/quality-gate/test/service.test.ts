@@ -1,0 +1,12 @@
+import { describe } from 'vitest';
+import { describeServiceSkeleton } from '@tributary/testing';
+import { buildApp } from '../src/app.ts';
+import { loadServiceConfig } from '../src/config.ts';
+
+describe('quality-gate', () => {
+  describeServiceSkeleton({
+    name: 'quality-gate',
+    mainPath: new URL('../src/main.ts', import.meta.url),
+    start: (env) => buildApp(loadServiceConfig(env)),
+  });
+});

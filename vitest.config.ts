@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests run against the real local stack (scripts/stack.sh); each test file makes its own
+// topics, consumer groups and database schemas, so files can run in parallel.
+export default defineConfig({
+  test: {
+    include: ['libs/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 3,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 30_000,
+    globalSetup: ['libs/testing/src/global-setup.ts'],
+  },
+});
