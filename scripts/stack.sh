@@ -32,42 +32,33 @@ usage() {
 has_fn() { declare -F "$1" >/dev/null; }
 
 # ---------------------------------------------------------------------------------------------
-# up: install and launch everything first, then wait for each, so the slow JVMs start together.
+# up: install what is missing, launch everything, then wait for all at once, so the slow JVMs
+# start side by side and each one's time is its own.
 
-declare -A MODE STARTED_AT INSTALL_TIME
+declare -A MODE STARTED_AT INSTALL_TIME DEADLINE
 
-launch() {
-  local c=$1 pid t0
-  if pid=$("${c}_pid"); then
+# Decides what to do with a component: leave it (ours, running), reuse it (someone else's) or
+# install it and start it later.
+classify() {
+  local c=$1 t0
+  if "${c}_pid" >/dev/null; then
     MODE[$c]=running
   elif "${c}_answers"; then
     MODE[$c]=reusing
   else
+    MODE[$c]=start
     t0=$(now_ms)
     "${c}_install"
     INSTALL_TIME[$c]=$(($(now_ms) - t0))
-    info "starting $c"
-    STARTED_AT[$c]=$(now_ms)
-    "${c}_start"
-    MODE[$c]=started
   fi
 }
 
-# Polls <c>_ready until it holds, the process dies, or the component's timeout passes.
-wait_ready() {
-  local c=$1 deadline
-  deadline=$(($(date +%s) + ${TRIBUTARY_TIMEOUT:-$("${c}_timeout")}))
-  until "${c}_ready"; do
-    if ! "${c}_pid" >/dev/null; then
-      fail "$c" "exited during startup"
-      return 1
-    fi
-    if (($(date +%s) >= deadline)); then
-      fail "$c" "did not answer within ${TRIBUTARY_TIMEOUT:-$("${c}_timeout")}s"
-      return 1
-    fi
-    sleep 0.25
-  done
+launch() {
+  local c=$1
+  info "starting $c"
+  STARTED_AT[$c]=$(now_ms)
+  "${c}_start"
+  MODE[$c]=started
 }
 
 fail() {
@@ -76,38 +67,64 @@ fail() {
   while read -r log; do log_tail "$log"; done < <("${c}_logs")
 }
 
-settle() {
+# One check of a component still coming up: ready (0), still waiting (1) or failed (2).
+poll() {
   local c=$1 pid detail install=''
-  case ${MODE[$c]} in
-    reusing)
-      if has_fn "${c}_after_reuse"; then "${c}_after_reuse"; fi
-      summary "$c" reusing "$("${c}_address") (already answering, not started by this script)"
-      ;;
-    running)
-      wait_ready "$c" || return 1
-      pid=$("${c}_pid")
-      summary "$c" running "$("${c}_address") (pid $pid, already up)"
-      ;;
-    started)
-      wait_ready "$c" || return 1
-      if has_fn "${c}_after_start" && ! "${c}_after_start"; then
-        fail "$c" "set-up after start failed"
-        return 1
-      fi
-      pid=$("${c}_pid" || true)
+  if "${c}_ready"; then
+    if has_fn "${c}_after_start" && [[ ${MODE[$c]} == started ]] && ! "${c}_after_start"; then
+      fail "$c" "set-up after start failed"
+      return 2
+    fi
+    pid=$("${c}_pid" || true)
+    if [[ ${MODE[$c]} == running ]]; then
+      summary "$c" running "$("${c}_address") (pid ${pid:-?}, already up)"
+    else
       ((INSTALL_TIME[$c] < 1000)) || install=", install $(fmt_ms "${INSTALL_TIME[$c]}")"
       detail="$("${c}_address") (pid ${pid:-?}, ready in $(elapsed_since "${STARTED_AT[$c]}")$install)"
       summary "$c" started "$detail"
-      ;;
-  esac
+    fi
+    return 0
+  fi
+  if ! "${c}_pid" >/dev/null; then
+    fail "$c" "exited during startup"
+    return 2
+  fi
+  if (($(date +%s) >= DEADLINE[$c])); then
+    fail "$c" "did not answer within ${TRIBUTARY_TIMEOUT:-$("${c}_timeout")}s"
+    return 2
+  fi
+  return 1
 }
 
 cmd_up() {
-  local c failed=0 t0
+  local c failed=0 t0 rc
+  local -a waiting=() still=()
   t0=$(now_ms)
   mkdir -p "$TRIBUTARY_STATE"
-  for c in "$@"; do launch "$c"; done
-  for c in "$@"; do settle "$c" || failed=1; done
+  for c in "$@"; do classify "$c"; done
+  for c in "$@"; do
+    case ${MODE[$c]} in
+      reusing)
+        if has_fn "${c}_after_reuse"; then "${c}_after_reuse"; fi
+        summary "$c" reusing "$("${c}_address") (already answering, not started by this script)"
+        continue
+        ;;
+      start) launch "$c" ;;
+    esac
+    DEADLINE[$c]=$(($(date +%s) + ${TRIBUTARY_TIMEOUT:-$("${c}_timeout")}))
+    waiting+=("$c")
+  done
+  while ((${#waiting[@]} > 0)); do
+    still=()
+    for c in "${waiting[@]}"; do
+      rc=0
+      poll "$c" || rc=$?
+      ((rc == 1)) && still+=("$c")
+      ((rc == 2)) && failed=1
+    done
+    waiting=("${still[@]}")
+    ((${#waiting[@]} == 0)) || sleep 0.25
+  done
   if ((failed)); then
     die "some components did not come up (total $(elapsed_since "$t0"))"
   fi

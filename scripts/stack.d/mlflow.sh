@@ -11,11 +11,16 @@ mlflow_logs() { printf '%s\n' "$MLFLOW_STATE/mlflow.log"; }
 mlflow_pid() { live_pid mlflow; }
 mlflow_answers() { [[ $(http_code "${MLFLOW_TRACKING_URI%/}/health") == 200 ]]; }
 mlflow_ready() { mlflow_answers; }
-mlflow_install() { venv_install; }
+MLFLOW_FLAGS=()
 
-# Flags that only some MLflow versions have. MLflow 3.5+ checks the Host header of every
-# request; its default list covers "localhost" but spelling out the configured address keeps
-# clients that use 127.0.0.1 (ours) working whatever that default becomes.
+mlflow_install() {
+  venv_install
+  mapfile -t MLFLOW_FLAGS < <(mlflow_version_flags)
+}
+
+# Flags that only some MLflow versions have. Recent ones check the Host header of every request
+# (DNS-rebinding protection); spelling out the configured address keeps clients that use
+# 127.0.0.1 working whatever the default list becomes.
 mlflow_version_flags() {
   local help
   help=$("$TRIBUTARY_VENV/bin/mlflow" server --help 2>/dev/null) || return 0
@@ -24,14 +29,15 @@ mlflow_version_flags() {
   fi
 }
 
+# MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false: MLflow 3 otherwise forks a job runner and seven
+# huey consumers (about 1.2 GB together) for GenAI evaluation jobs the platform does not use.
 mlflow_start() {
-  local -a extra
   mkdir -p "$MLFLOW_STATE/artifacts"
-  mapfile -t extra < <(mlflow_version_flags)
-  spawn mlflow "$MLFLOW_STATE/mlflow.log" "$MLFLOW_STATE" "$TRIBUTARY_VENV/bin/mlflow" server \
+  MLFLOW_SERVER_ENABLE_JOB_EXECUTION="${MLFLOW_SERVER_ENABLE_JOB_EXECUTION:-false}" \
+    spawn mlflow "$MLFLOW_STATE/mlflow.log" "$MLFLOW_STATE" "$TRIBUTARY_VENV/bin/mlflow" server \
     --backend-store-uri "sqlite:///$MLFLOW_STATE/mlflow.db" \
     --default-artifact-root "$MLFLOW_STATE/artifacts" \
-    --host "$MLFLOW_HOST" --port "$MLFLOW_PORT" --workers 1 "${extra[@]}"
+    --host "$MLFLOW_HOST" --port "$MLFLOW_PORT" --workers 1 "${MLFLOW_FLAGS[@]}"
 }
 
 mlflow_stop() { stop_pid "$1"; }

@@ -104,8 +104,12 @@ export class ConsumerRunner {
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       this.opts.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     });
+    // kafkajs resolves an offset only after eachMessage returned, and with a threshold of 1 commits
+    // it right away; a thrown eachMessage leaves it uncommitted. (Its explicit commitOffsets is a
+    // no-op once stop() began, which would lose the commit of a message finished during shutdown.)
     await this.consumer.run({
-      autoCommit: false,
+      autoCommit: true,
+      autoCommitThreshold: 1,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 1,
       eachMessage: (payload) => this.onMessage(payload),
     });
@@ -153,7 +157,6 @@ export class ConsumerRunner {
         },
         { parent, kind: SpanKind.CONSUMER },
       );
-      await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
     } finally {
       clearInterval(beat);
       this.duration.observe({ topic }, Number(process.hrtime.bigint() - started) / 1e9);

@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import pRetry from 'p-retry';
 
 export interface TopicSpec {
   topic: string;
@@ -15,11 +16,17 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length === 0) return [];
-  try {
-    await admin.createTopics({ topics: missing, waitForLeaders: true });
-  } catch (err) {
-    // Another replica may have created them between listTopics and createTopics.
-    if (!/already exists/i.test(err instanceof Error ? err.message : String(err))) throw err;
-  }
+  // Metadata of a new topic reaches the broker's cache a moment after creation; kafkajs may ask too early.
+  await pRetry(
+    async () => {
+      try {
+        await admin.createTopics({ topics: missing, waitForLeaders: true });
+      } catch (err) {
+        // Another replica (or our own earlier attempt) may have created them meanwhile.
+        if (!/already exists/i.test(err instanceof Error ? err.message : String(err))) throw err;
+      }
+    },
+    { retries: 5, minTimeout: 200, shouldRetry: ({ error }) => (error as { retriable?: boolean }).retriable === true },
+  );
   return missing.map((s) => s.topic);
 }

@@ -3,7 +3,6 @@ import fs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { TEMP_PREFIX } from './keys.ts';
 
 /**
@@ -51,19 +50,18 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Pipes a stream into an open file handle (left open for the caller) and returns the bytes written. */
+/** Writes everything a stream yields into an open file handle (left open) and returns the byte count. */
 export async function writeStreamTo(handle: FileHandle, body: Readable): Promise<number> {
   let size = 0;
-  await pipeline(
-    body,
-    async function* count(source: AsyncIterable<Buffer | string>) {
-      for await (const chunk of source) {
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-        size += bytes.length;
-        yield bytes;
-      }
-    },
-    handle.createWriteStream({ autoClose: false }),
-  );
+  // A plain loop: awaiting each write is the backpressure, and the handle stays with the caller,
+  // who still has to fsync and close it.
+  for await (const chunk of body as AsyncIterable<Buffer | string>) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    for (let offset = 0; offset < bytes.length; ) {
+      const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+      offset += bytesWritten;
+    }
+    size += bytes.length;
+  }
   return size;
 }

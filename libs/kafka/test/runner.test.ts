@@ -1,0 +1,198 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '@tributary/errors';
+import { EventRegistry, batchReady, deadLetterEvent, type BatchReady } from '@tributary/events';
+import { batchReadyFixture } from '@tributary/events/fixtures';
+import { createLogger, createMetrics } from '@tributary/telemetry';
+import {
+  collectMessages,
+  serviceEnv,
+  stackEnv,
+  startTsProcess,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from '@tributary/testing';
+import { ConsumerRunner, EventProducer, createKafka, defineHandler, ensureTopics } from '../src/index.ts';
+
+const logger = createLogger({ serviceName: 'runner-test', level: 'silent' });
+const kafka = createKafka({ clientId: 'runner-test', brokers: stackEnv.KAFKA_BROKERS.split(','), logger });
+const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
+
+function batch(batch_id: string): BatchReady {
+  return { ...batchReadyFixture, event_id: uniqueName('evt'), batch_id };
+}
+
+async function makeTopics(prefix: string, service: string) {
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [
+    { topic: `${prefix}batch.ready`, numPartitions: 3, replicationFactor: 1 },
+    { topic: `${prefix}dlq.${service}`, numPartitions: 1, replicationFactor: 1 },
+  ]);
+  await admin.disconnect();
+}
+
+describe('consumer runner', () => {
+  const prefix = `${uniqueName('runner')}.`;
+  const service = 'runner-test';
+  const producer = new EventProducer(kafka, registry, prefix);
+  const handled: string[] = [];
+  const attemptsById = new Map<string, number>();
+  let runner: ConsumerRunner;
+  let dlq: Awaited<ReturnType<typeof collectMessages>>;
+
+  beforeAll(async () => {
+    await makeTopics(prefix, service);
+    await producer.connect();
+    runner = new ConsumerRunner({
+      kafka,
+      registry,
+      producer,
+      service,
+      groupId: uniqueName('group'),
+      topicPrefix: prefix,
+      logger,
+      metricsRegistry: createMetrics(service).registry,
+      retry: { maxRetries: 2, baseMs: 20, maxMs: 50 },
+      shutdownGraceMs: 5000,
+      handlers: [
+        defineHandler({
+          event: batchReady,
+          handle(value, ctx) {
+            attemptsById.set(value.batch_id, ctx.attempt);
+            if (value.batch_id.startsWith('poison')) {
+              return Promise.reject(new AppError('TEST_ERR_ALWAYS', 'this batch always fails', { retriable: true }));
+            }
+            if (value.batch_id.startsWith('invalid')) {
+              return Promise.reject(new AppError('TEST_ERR_INVALID', 'never retried', { retriable: false }));
+            }
+            if (value.batch_id.startsWith('flaky') && ctx.attempt === 1) {
+              return Promise.reject(new Error('transient failure'));
+            }
+            handled.push(value.batch_id);
+            return Promise.resolve();
+          },
+        }),
+      ],
+    });
+    await runner.start();
+    dlq = await collectMessages(testKafka(), `${prefix}dlq.${service}`);
+  });
+
+  afterAll(async () => {
+    await dlq.stop();
+    await runner.stop();
+    await producer.disconnect();
+  });
+
+  it('when a handler keeps failing, then the message is dead-lettered after its retries with the original bytes and error, and the next message is processed', async () => {
+    const raw = testKafka().producer();
+    await raw.connect();
+    const poison = batch('poison-1');
+    const encoded = await registry.encode(batchReady, poison);
+    await raw.send({ topic: `${prefix}batch.ready`, messages: [{ key: poison.dataset, value: encoded, headers: { a: 'b' } }] });
+    await producer.publish(batchReady, batch('after-poison'));
+    await raw.disconnect();
+
+    const [letter] = await dlq.waitForMessages(1);
+    const decoded = await registry.decode(deadLetterEvent(service), letter!.value!);
+    expect(decoded).toMatchObject({
+      error_code: 'TEST_ERR_ALWAYS',
+      error_message: 'this batch always fails',
+      retriable: true,
+      attempts: 3,
+      source_topic: `${prefix}batch.ready`,
+      service,
+    });
+    expect(Buffer.compare(decoded.value!, encoded)).toBe(0);
+    expect(decoded.headers).toContainEqual({ key: 'a', value: Buffer.from('b') });
+    expect(letter!.headers['dlq-error-code']).toBe('TEST_ERR_ALWAYS');
+    await waitFor(() => (handled.includes('after-poison') ? true : undefined), { what: 'next message handled' });
+  });
+
+  it('when a handler fails once, then the message is retried and handled once', async () => {
+    await producer.publish(batchReady, batch('flaky-1'));
+    await waitFor(() => (handled.includes('flaky-1') ? true : undefined));
+    expect(attemptsById.get('flaky-1')).toBe(2);
+    expect(handled.filter((b) => b === 'flaky-1')).toHaveLength(1);
+  });
+
+  it('when a handler error is not retriable, then it is dead-lettered at once', async () => {
+    const before = dlq.messages.length;
+    await producer.publish(batchReady, batch('invalid-1'));
+    const letters = await dlq.waitForMessages(before + 1);
+    const decoded = await registry.decode(deadLetterEvent(service), letters[before]!.value!);
+    expect(decoded).toMatchObject({ error_code: 'TEST_ERR_INVALID', attempts: 1, retriable: false });
+  });
+
+  it('when a message is not Avro at all or names an unknown schema, then it is dead-lettered and the consumer goes on', async () => {
+    const before = dlq.messages.length;
+    const raw = testKafka().producer();
+    await raw.connect();
+    await raw.send({
+      topic: `${prefix}batch.ready`,
+      messages: [
+        { key: 'penguins', value: Buffer.from('not avro') },
+        { key: 'penguins', value: Buffer.from([0, 0x7f, 0, 0, 1, 2]) },
+      ],
+    });
+    await raw.disconnect();
+    await producer.publish(batchReady, batch('after-garbage'));
+    const letters = await dlq.waitForMessages(before + 2);
+    const codes = await Promise.all(
+      letters.slice(before).map(async (l) => (await registry.decode(deadLetterEvent(service), l.value!)).error_code),
+    );
+    expect(codes.sort()).toEqual(['EVT_ERR_DECODE', 'EVT_ERR_UNKNOWN_SCHEMA'].sort());
+    await waitFor(() => (handled.includes('after-garbage') ? true : undefined));
+  });
+});
+
+describe('consumer shutdown', () => {
+  const fixture = new URL('./fixtures/slow-consumer.ts', import.meta.url);
+
+  async function runScenario(graceMs: number) {
+    const prefix = `${uniqueName('shutdown')}.`;
+    await makeTopics(prefix, 'slow-consumer');
+    const group = uniqueName('group');
+    const out = join(mkdtempSync(join(tmpdir(), 'tributary-')), 'done.txt');
+    const env = serviceEnv({ TOPIC_PREFIX: prefix, GROUP: group, OUT_FILE: out, HANDLER_MS: '3000' });
+    const first = startTsProcess(fixture, { ...env, SHUTDOWN_GRACE_MS: String(graceMs) });
+    await waitFor(() => (first.stdout().includes('ready') ? true : undefined), { timeoutMs: 30_000 });
+    const producer = new EventProducer(kafka, registry, prefix);
+    await producer.connect();
+    await producer.publish(batchReady, batch('slow-1'));
+    await producer.disconnect();
+    await waitFor(() => (first.stdout().includes('start slow-1') ? true : undefined), { timeoutMs: 30_000 });
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+    const finishedBeforeExit = existsSync(out) ? readFileSync(out, 'utf8') : '';
+
+    // A second replica of the same group takes over what the first handed back, if anything.
+    const second = startTsProcess(fixture, { ...env, HANDLER_MS: '100', SHUTDOWN_GRACE_MS: '5000' });
+    await waitFor(() => (second.stdout().includes('ready') ? true : undefined), { timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, graceMs < 3000 ? 0 : 4000)); // give a wrong redelivery time to show
+    await waitFor(() => (existsSync(out) && readFileSync(out, 'utf8').includes('slow-1') ? true : undefined), {
+      timeoutMs: 30_000,
+    });
+    second.child.kill('SIGTERM');
+    await second.exited;
+    return { finishedBeforeExit, done: readFileSync(out, 'utf8').trim().split('\n'), second: second.stdout() };
+  }
+
+  it('when SIGTERM arrives mid-handler and the grace period allows, then the message is finished and not redelivered', async () => {
+    const { finishedBeforeExit, done, second } = await runScenario(10_000);
+    expect(finishedBeforeExit.trim()).toBe('slow-1');
+    expect(done).toEqual(['slow-1']);
+    expect(second).not.toContain('start slow-1');
+  });
+
+  it('when SIGTERM arrives mid-handler and the grace period runs out, then the message is handed back and redelivered once', async () => {
+    const { finishedBeforeExit, done, second } = await runScenario(500);
+    expect(finishedBeforeExit).toBe('');
+    expect(done).toEqual(['slow-1']);
+    expect(second).toContain('start slow-1');
+  });
+});
