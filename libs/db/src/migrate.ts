@@ -4,7 +4,7 @@ import { runner } from 'node-pg-migrate';
 export interface MigrateOptions {
   url: string;
   schema: string;
-  /** Folders of SQL migrations (a service's own, plus libs' such as the outbox). */
+  /** Folders of `.sql` migrations (a service's own, plus libs' such as the outbox). */
   dirs: (string | URL)[];
   log?: (msg: string) => void;
 }
@@ -16,7 +16,9 @@ export interface MigrateOptions {
 export async function migrate(opts: MigrateOptions): Promise<string[]> {
   const applied = await runner({
     databaseUrl: opts.url,
-    dir: opts.dirs.map((d) => (d instanceof URL ? fileURLToPath(d) : d)),
+    // Several folders need glob mode; migrations are plain SQL files.
+    dir: opts.dirs.map((d) => `${(d instanceof URL ? fileURLToPath(d) : d).replace(/\/$/, '')}/*.sql`),
+    useGlob: true,
     direction: 'up',
     migrationsTable: 'pgmigrations',
     schema: opts.schema,

@@ -23,6 +23,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Fallback poll interval; NOTIFY wakes the relay sooner. */
   pollMs?: number;
+  /** Fault-injection seam for tests: runs between "sent to Kafka" and "marked published". */
+  afterSend?: () => Promise<void>;
 }
 
 interface OutboxRow {
@@ -142,6 +144,7 @@ export class OutboxRelay {
         continue;
       }
       await this.send(rows);
+      await this.opts.afterSend?.();
       // Marked on the leader's own session: if it was lost, this fails and nobody double-marks.
       await leader.query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [
         rows.map((r) => r.id),
