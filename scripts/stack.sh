@@ -40,8 +40,13 @@ declare -A MODE STARTED_AT INSTALL_TIME DEADLINE
 # Decides what to do with a component: leave it (ours, running), reuse it (someone else's) or
 # install it and start it later.
 classify() {
-  local c=$1 t0
-  if "${c}_pid" >/dev/null; then
+  local c=$1 t0 pid recorded
+  if pid=$("${c}_pid"); then
+    # Ours and alive, but perhaps started with other settings: refuse to guess which one counts.
+    recorded=$(cat "$(addrfile_of "$c")" 2>/dev/null || true)
+    if [[ -n $recorded && $recorded != "$("${c}_address")" ]]; then
+      die "$c: this script's instance (pid $pid) serves $recorded, not $("${c}_address"); run 'scripts/stack.sh down $c' first"
+    fi
     MODE[$c]=running
   elif "${c}_answers"; then
     MODE[$c]=reusing
@@ -57,6 +62,8 @@ launch() {
   local c=$1
   info "starting $c"
   STARTED_AT[$c]=$(now_ms)
+  mkdir -p "$TRIBUTARY_STATE/$c"
+  "${c}_address" >"$(addrfile_of "$c")"
   "${c}_start"
   MODE[$c]=started
 }
@@ -96,9 +103,23 @@ poll() {
   return 1
 }
 
+# Checks every component still coming up once; keeps the ones still waiting in WAITING.
+WAITING=()
+UP_FAILED=0
+poll_pass() {
+  local c rc
+  local -a still=()
+  for c in "${WAITING[@]}"; do
+    rc=0
+    poll "$c" || rc=$?
+    if ((rc == 1)); then still+=("$c"); fi
+    if ((rc == 2)); then UP_FAILED=1; fi
+  done
+  WAITING=("${still[@]}")
+}
+
 cmd_up() {
-  local c failed=0 t0 rc
-  local -a waiting=() still=()
+  local c t0
   t0=$(now_ms)
   mkdir -p "$TRIBUTARY_STATE"
   for c in "$@"; do classify "$c"; done
@@ -112,20 +133,14 @@ cmd_up() {
       start) launch "$c" ;;
     esac
     DEADLINE[$c]=$(($(date +%s) + ${TRIBUTARY_TIMEOUT:-$("${c}_timeout")}))
-    waiting+=("$c")
+    WAITING+=("$c")
+    poll_pass # the quick ones (postgres, redis) are often ready before the next launch
   done
-  while ((${#waiting[@]} > 0)); do
-    still=()
-    for c in "${waiting[@]}"; do
-      rc=0
-      poll "$c" || rc=$?
-      ((rc == 1)) && still+=("$c")
-      ((rc == 2)) && failed=1
-    done
-    waiting=("${still[@]}")
-    ((${#waiting[@]} == 0)) || sleep 0.25
+  while ((${#WAITING[@]} > 0)); do
+    sleep 0.25
+    poll_pass
   done
-  if ((failed)); then
+  if ((UP_FAILED)); then
     die "some components did not come up (total $(elapsed_since "$t0"))"
   fi
   info "stack up in $(elapsed_since "$t0"); load the addresses with: eval \"\$(scripts/stack.sh env)\""
@@ -140,8 +155,8 @@ cmd_down() {
     c=${!i}
     if pid=$("${c}_pid"); then
       "${c}_stop" "$pid"
-      rm -f "$(pidfile_of "$c")"
-      summary "$c" stopped "$("${c}_address") (was pid $pid)"
+      summary "$c" stopped "$(owned_address "$c") (was pid $pid)"
+      rm -f "$(pidfile_of "$c")" "$(addrfile_of "$c")"
     elif "${c}_answers"; then
       summary "$c" left "$("${c}_address") (running, but not started by this script)"
     else
@@ -154,7 +169,10 @@ cmd_status() {
   local c pid down=0
   for c in "$@"; do
     if pid=$("${c}_pid"); then
-      if "${c}_ready"; then
+      if [[ $(owned_address "$c") != "$("${c}_address")" ]]; then
+        summary "$c" elsewhere "$(owned_address "$c") (pid $pid; configured: $("${c}_address"))"
+        down=1
+      elif "${c}_ready"; then
         summary "$c" running "$("${c}_address") (pid $pid)"
       else
         summary "$c" starting "$("${c}_address") (pid $pid, not answering yet; log: $("${c}_logs" | head -n 1))"

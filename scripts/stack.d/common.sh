@@ -92,6 +92,9 @@ http_code() {
 # Processes started by this script: one pid file each under $TRIBUTARY_STATE/<component>/.
 
 pidfile_of() { printf '%s/%s/%s.pid\n' "$TRIBUTARY_STATE" "$1" "$1"; }
+# The address an instance was started with, beside its pid file.
+addrfile_of() { printf '%s/%s/%s.address\n' "$TRIBUTARY_STATE" "$1" "$1"; }
+owned_address() { cat "$(addrfile_of "$1")" 2>/dev/null || "${1}_address"; }
 
 # Pid recorded for a component if that process is still alive, else nothing (and exit 1).
 live_pid() {

@@ -20,11 +20,19 @@ mlflow_install() {
 
 # Flags that only some MLflow versions have. Recent ones check the Host header of every request
 # (DNS-rebinding protection); spelling out the configured address keeps clients that use
-# 127.0.0.1 working whatever the default list becomes.
+# 127.0.0.1 working whatever the default list becomes. `mlflow server --help` takes seconds, so
+# its answer is remembered per installed MLflow version.
 mlflow_version_flags() {
-  local help
-  help=$("$TRIBUTARY_VENV/bin/mlflow" server --help 2>/dev/null) || return 0
-  if [[ $help == *--allowed-hosts* ]]; then
+  local memo="$TRIBUTARY_VENV/.stack-mlflow-allowed-hosts" version has
+  version=$("$TRIBUTARY_VENV/bin/python" -c 'from importlib.metadata import version; print(version("mlflow"))')
+  if [[ -f $memo && $(head -n 1 "$memo") == "$version" ]]; then
+    has=$(tail -n 1 "$memo")
+  else
+    has=no
+    [[ $("$TRIBUTARY_VENV/bin/mlflow" server --help 2>/dev/null) == *--allowed-hosts* ]] && has=yes
+    printf '%s\n%s\n' "$version" "$has" >"$memo"
+  fi
+  if [[ $has == yes ]]; then
     printf '%s\n' --allowed-hosts "$MLFLOW_HOST,$MLFLOW_HOST:$MLFLOW_PORT,localhost,localhost:$MLFLOW_PORT"
   fi
 }
