@@ -42,7 +42,9 @@ export const commonEnv = {
     .default('')
     .describe('Namespace put before every topic name, for clusters shared by several deployments'),
   KAFKA_TOPIC_PARTITIONS: int(1, 1000).default(3).describe('Partitions of topics this service creates'),
-  KAFKA_TOPIC_REPLICATION: int(1, 10).default(1).describe('Replication factor of topics this service creates'),
+  KAFKA_TOPIC_REPLICATION: int(1, 10)
+    .default(1)
+    .describe('Replication factor of topics this service creates'),
   CONSUMER_MAX_RETRIES: int(0, 100).default(3).describe('Attempts after the first before dead-lettering'),
   CONSUMER_RETRY_BASE_MS: int(1).default(500).describe('First retry delay; doubles each attempt'),
   CONSUMER_RETRY_MAX_MS: int(1).default(30_000).describe('Upper bound of a retry delay'),
@@ -55,7 +57,9 @@ export const commonEnv = {
     .optional()
     .describe('Postgres schema owned by this service (defaults to its name)'),
   DATABASE_POOL_MAX: int(1, 200).default(10),
-  OTEL_EXPORTER_OTLP_ENDPOINT: url().optional().describe('OTLP/HTTP endpoint; traces are not exported when unset'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url()
+    .optional()
+    .describe('OTLP/HTTP endpoint; traces are not exported when unset'),
 };
 
 /** The common settings as one schema; `CommonConfig` is what the runtime needs from any service config. */

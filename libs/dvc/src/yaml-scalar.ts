@@ -28,7 +28,10 @@ const RESOLVERS: readonly { first: string; pattern: RegExp }[] = [
     pattern:
       /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/,
   },
-  { first: '-+0123456789', pattern: /^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$/ },
+  {
+    first: '-+0123456789',
+    pattern: /^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$/,
+  },
   { first: '<', pattern: /^(?:<<)$/ },
   { first: '~nN', pattern: /^(?:~|null|Null|NULL|)$/ },
   {
@@ -363,7 +366,7 @@ export function yamlStringValue(value: string, column: number, indent: number): 
   const chars = [...value];
   const analysis = analyzeScalar(chars);
   const writer = new ScalarWriter(column, indent);
-  if (!resolvesToNonString(value) && analysis.allowBlockPlain) writer.writePlain(chars);
+  if (analysis.allowBlockPlain) writer.writePlain(chars);
   else if (value.includes("'") || value.includes('\n')) writer.writeDoubleQuoted(chars);
   else if (analysis.allowSingleQuoted) writer.writeSingleQuoted(chars);
   else writer.writeDoubleQuoted(chars);

@@ -24,14 +24,23 @@ const PG_KIND_BY_SQLSTATE: Readonly<Record<string, PgErrorKind>> = {
   '53300': 'connection',
 };
 
-const NODE_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+const NODE_CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /** Maps a `pg` driver error (or a socket error) to its kind. */
 export function classifyPgError(err: unknown): PgErrorKind {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') {
     const msg = err instanceof Error ? err.message : '';
-    return /Connection terminated|timeout exceeded when trying to connect/i.test(msg) ? 'connection' : 'other';
+    return /Connection terminated|timeout exceeded when trying to connect/i.test(msg)
+      ? 'connection'
+      : 'other';
   }
   if (NODE_CONNECTION_CODES.has(code)) return 'connection';
   return PG_KIND_BY_SQLSTATE[code] ?? 'other';
@@ -42,5 +51,9 @@ export function pgToAppError(err: unknown, area = 'DB'): AppError {
   const kind = classifyPgError(err);
   const retriable = kind === 'connection' || kind === 'serialization';
   const message = err instanceof Error ? err.message : String(err);
-  return new AppError(`${area}_ERR_${kind.toUpperCase()}`, message, { retriable, cause: err, details: { kind } });
+  return new AppError(`${area}_ERR_${kind.toUpperCase()}`, message, {
+    retriable,
+    cause: err,
+    details: { kind },
+  });
 }

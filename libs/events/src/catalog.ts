@@ -14,8 +14,16 @@ const byDataset = (e: { dataset: string }) => e.dataset;
 const schemaOf = (folder: string) => new URL(`./${folder}/schema.avsc`, import.meta.url);
 
 export const batchReady = defineEvent<BatchReady>('batch.ready', schemaOf('batch-ready'), byDataset);
-export const batchIngested = defineEvent<BatchIngested>('batch.ingested', schemaOf('batch-ingested'), byDataset);
-export const batchRejected = defineEvent<BatchRejected>('batch.rejected', schemaOf('batch-rejected'), byDataset);
+export const batchIngested = defineEvent<BatchIngested>(
+  'batch.ingested',
+  schemaOf('batch-ingested'),
+  byDataset,
+);
+export const batchRejected = defineEvent<BatchRejected>(
+  'batch.rejected',
+  schemaOf('batch-rejected'),
+  byDataset,
+);
 export const masterVersioned = defineEvent<MasterVersioned>(
   'master.versioned',
   schemaOf('master-versioned'),

@@ -12,5 +12,10 @@ export {
   qualityEvaluated,
   retrainRequested,
 } from './catalog.ts';
-export { EventRegistry, classifyRegistryError, type Compatibility, type EventRegistryOptions } from './registry.ts';
+export {
+  EventRegistry,
+  classifyRegistryError,
+  type Compatibility,
+  type EventRegistryOptions,
+} from './registry.ts';
 export { newEventId, eventTime } from './envelope.ts';

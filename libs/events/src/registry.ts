@@ -78,7 +78,9 @@ export class EventRegistry {
 
   /** For /readyz: the registry answers. */
   async ping(): Promise<void> {
-    const res = await fetch(`${this.opts.url.replace(/\/$/, '')}/subjects`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`${this.opts.url.replace(/\/$/, '')}/subjects`, {
+      signal: AbortSignal.timeout(2000),
+    });
     if (!res.ok) throw new Error(`schema registry answered ${res.status}`);
   }
 
@@ -89,12 +91,15 @@ export class EventRegistry {
       body: JSON.stringify({ compatibility }),
       signal: AbortSignal.timeout(5000),
     });
-    if (!res.ok) throw Object.assign(new Error(`PUT config/${subject} answered ${res.status}`), { status: res.status });
+    if (!res.ok)
+      throw Object.assign(new Error(`PUT config/${subject} answered ${res.status}`), { status: res.status });
   }
 
   private authHeader(): Record<string, string> {
     const auth = this.opts.auth;
-    return auth ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
+    return auth
+      ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` }
+      : {};
   }
 }
 
@@ -112,9 +117,14 @@ export function classifyRegistryError(err: unknown, doing: string): AppError {
     });
   }
   if (status === 404 || /not found/i.test(message)) {
-    return new AppError('EVT_ERR_UNKNOWN_SCHEMA', `Unknown schema id while ${doing}: ${message}`, { cause: err });
+    return new AppError('EVT_ERR_UNKNOWN_SCHEMA', `Unknown schema id while ${doing}: ${message}`, {
+      cause: err,
+    });
   }
-  if (/magic byte|invalid|truncated|offset is out of bounds|RangeError/i.test(message) || err instanceof RangeError) {
+  if (
+    /magic byte|invalid|truncated|offset is out of bounds|RangeError/i.test(message) ||
+    err instanceof RangeError
+  ) {
     return new AppError('EVT_ERR_DECODE', `Cannot decode while ${doing}: ${message}`, { cause: err });
   }
   return new AppError('EVT_ERR_REGISTRY_UNAVAILABLE', `Schema registry failed while ${doing}: ${message}`, {

@@ -49,7 +49,9 @@ beforeAll(async () => {
   await admin.disconnect();
   await producer.connect();
   // One collector per topic, joined in parallel: a consumer group join costs seconds.
-  const started = await Promise.all(cases.map(([def]) => collectMessages(testKafka(), `${prefix}${def.topic}`)));
+  const started = await Promise.all(
+    cases.map(([def]) => collectMessages(testKafka(), `${prefix}${def.topic}`)),
+  );
   cases.forEach(([def], i) => collectors.set(def.topic, started[i]!));
 });
 afterAll(async () => {
@@ -87,14 +89,15 @@ describe('event contracts', () => {
         expect(message!.headers['event-name']).toBe(def.name);
         expect(message!.key).toBe(def.key(value));
         const subject = `${prefix}${def.topic}-value`;
-        const latest = (await (await fetch(`${stackEnv.SCHEMA_REGISTRY_URL}/subjects/${subject}/versions/latest`)).json()) as {
+        const latest = (await (
+          await fetch(`${stackEnv.SCHEMA_REGISTRY_URL}/subjects/${subject}/versions/latest`)
+        ).json()) as {
           id: number;
         };
         expect(message!.value!.readInt32BE(1)).toBe(latest.id);
-        const config = (await (await fetch(`${stackEnv.SCHEMA_REGISTRY_URL}/config/${subject}`)).json()) as Record<
-          string,
-          string
-        >;
+        const config = (await (
+          await fetch(`${stackEnv.SCHEMA_REGISTRY_URL}/config/${subject}`)
+        ).json()) as Record<string, string>;
         expect(config.compatibilityLevel ?? config.compatibility).toBe('BACKWARD');
       }
     },
@@ -104,7 +107,9 @@ describe('event contracts', () => {
     const def = prefixEvent(masterVersioned, `${uniqueName('compat')}.`);
     await registry.register(def);
     const fields = (def.schema.fields as unknown[]).concat({ name: 'new_required', type: 'string' });
-    const err = await registry.registerSubject(def.subject, { ...def.schema, fields }).catch((e: unknown) => e);
+    const err = await registry
+      .registerSubject(def.subject, { ...def.schema, fields })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).code).toBe('EVT_ERR_INCOMPATIBLE_SCHEMA');
   });
@@ -112,7 +117,11 @@ describe('event contracts', () => {
   it('when a field is added with a default, then the registry accepts it as a new version', async () => {
     const def = prefixEvent(masterVersioned, `${uniqueName('compat')}.`);
     const v1 = await registry.register(def);
-    const fields = (def.schema.fields as unknown[]).concat({ name: 'note', type: ['null', 'string'], default: null });
+    const fields = (def.schema.fields as unknown[]).concat({
+      name: 'note',
+      type: ['null', 'string'],
+      default: null,
+    });
     const v2 = await registry.registerSubject(def.subject, { ...def.schema, fields });
     expect(v2).not.toBe(v1);
   });

@@ -5,7 +5,9 @@ export interface KafkaClientOptions {
   clientId: string;
   brokers: string[];
   ssl?: boolean;
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+  sasl?:
+    | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+    | undefined;
   logger: Logger;
 }
 

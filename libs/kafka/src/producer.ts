@@ -27,7 +27,11 @@ export class EventProducer {
     /** Namespace of every topic this producer writes (see prefixEvent). */
     readonly topicPrefix = '',
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
   }
 
   connect(): Promise<void> {

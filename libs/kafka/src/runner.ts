@@ -3,9 +3,17 @@ import type { Consumer, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs'
 import pRetry, { AbortError } from 'p-retry';
 import { AppError, toAppError } from '@tributary/errors';
 import type { EventRegistry } from '@tributary/events';
-import { Counter, Histogram, extractTraceContext, withLogFields, withSpan, type Logger, type Registry } from '@tributary/telemetry';
+import {
+  Counter,
+  Histogram,
+  extractTraceContext,
+  withLogFields,
+  withSpan,
+  type Logger,
+  type Registry,
+} from '@tributary/telemetry';
 import { DeadLetterPublisher } from './dead-letter.ts';
-import type { EventHandler, MessageContext } from './handler.ts';
+import type { EventHandler } from './handler.ts';
 import type { EventProducer } from './producer.ts';
 
 export interface RetryPolicy {
@@ -130,13 +138,15 @@ export class ConsumerRunner {
     }
   }
 
-  private async onMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
+  private async onMessage(payload: EachMessagePayload): Promise<void> {
+    const { topic, partition, message } = payload;
     const handler = this.byTopic.get(topic);
     if (!handler) throw new Error(`no handler for topic ${topic}`); // subscribe() makes this unreachable
     const started = process.hrtime.bigint();
     const headers = stringHeaders(message);
     const parent = extractTraceContext(message.headers ?? {});
-    const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+    // kafkajs heartbeats only between messages: keep the group membership alive during long handlers.
+    const beat = setInterval(() => void payload.heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
     try {
       await withSpan(
         `${topic} process`,
@@ -165,7 +175,13 @@ export class ConsumerRunner {
 
   private async handleWithRetries(
     handler: EventHandler<unknown>,
-    m: { topic: string; partition: number; message: KafkaMessage; headers: Record<string, string>; runId: string },
+    m: {
+      topic: string;
+      partition: number;
+      message: KafkaMessage;
+      headers: Record<string, string>;
+      runId: string;
+    },
   ): Promise<void> {
     const log = this.opts.logger.child({ topic: m.topic, partition: m.partition, offset: m.message.offset });
     const { retry } = this.opts;
@@ -202,7 +218,10 @@ export class ConsumerRunner {
           onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
             firstFailedAt ||= Date.now();
             const appError = toAppError(error);
-            log.warn({ err: error, code: appError.code, attempt: attemptNumber, retriesLeft }, 'handler failed');
+            log.warn(
+              { err: error, code: appError.code, attempt: attemptNumber, retriesLeft },
+              'handler failed',
+            );
           },
         },
       );
@@ -238,7 +257,8 @@ export class ConsumerRunner {
       minTimeout: this.opts.retry.baseMs,
       maxTimeout: this.opts.retry.maxMs,
       signal: this.shutdown.signal,
-      onFailedAttempt: ({ error }) => this.opts.logger.error({ err: error }, 'dead-letter publish failed; retrying'),
+      onFailedAttempt: ({ error }) =>
+        this.opts.logger.error({ err: error }, 'dead-letter publish failed; retrying'),
     });
   }
 }

@@ -26,7 +26,11 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
         if (!/already exists/i.test(err instanceof Error ? err.message : String(err))) throw err;
       }
     },
-    { retries: 5, minTimeout: 200, shouldRetry: ({ error }) => (error as { retriable?: boolean }).retriable === true },
+    {
+      retries: 5,
+      minTimeout: 200,
+      shouldRetry: ({ error }) => (error as { retriable?: boolean }).retriable === true,
+    },
   );
   return missing.map((s) => s.topic);
 }

@@ -64,7 +64,9 @@ describe('consumer runner', () => {
           handle(value, ctx) {
             attemptsById.set(value.batch_id, ctx.attempt);
             if (value.batch_id.startsWith('poison')) {
-              return Promise.reject(new AppError('TEST_ERR_ALWAYS', 'this batch always fails', { retriable: true }));
+              return Promise.reject(
+                new AppError('TEST_ERR_ALWAYS', 'this batch always fails', { retriable: true }),
+              );
             }
             if (value.batch_id.startsWith('invalid')) {
               return Promise.reject(new AppError('TEST_ERR_INVALID', 'never retried', { retriable: false }));
@@ -93,7 +95,10 @@ describe('consumer runner', () => {
     await raw.connect();
     const poison = batch('poison-1');
     const encoded = await registry.encode(batchReady, poison);
-    await raw.send({ topic: `${prefix}batch.ready`, messages: [{ key: poison.dataset, value: encoded, headers: { a: 'b' } }] });
+    await raw.send({
+      topic: `${prefix}batch.ready`,
+      messages: [{ key: poison.dataset, value: encoded, headers: { a: 'b' } }],
+    });
     await producer.publish(batchReady, batch('after-poison'));
     await raw.disconnect();
 
@@ -110,7 +115,9 @@ describe('consumer runner', () => {
     expect(Buffer.compare(decoded.value!, encoded)).toBe(0);
     expect(decoded.headers).toContainEqual({ key: 'a', value: Buffer.from('b') });
     expect(letter!.headers['dlq-error-code']).toBe('TEST_ERR_ALWAYS');
-    await waitFor(() => (handled.includes('after-poison') ? true : undefined), { what: 'next message handled' });
+    await waitFor(() => (handled.includes('after-poison') ? true : undefined), {
+      what: 'next message handled',
+    });
   });
 
   it('when a handler fails once, then the message is retried and handled once', async () => {
@@ -143,7 +150,9 @@ describe('consumer runner', () => {
     await producer.publish(batchReady, batch('after-garbage'));
     const letters = await dlq.waitForMessages(before + 2);
     const codes = await Promise.all(
-      letters.slice(before).map(async (l) => (await registry.decode(deadLetterEvent(service), l.value!)).error_code),
+      letters
+        .slice(before)
+        .map(async (l) => (await registry.decode(deadLetterEvent(service), l.value!)).error_code),
     );
     expect(codes.sort()).toEqual(['EVT_ERR_DECODE', 'EVT_ERR_UNKNOWN_SCHEMA'].sort());
     await waitFor(() => (handled.includes('after-garbage') ? true : undefined));
@@ -174,12 +183,19 @@ describe('consumer shutdown', () => {
     const second = startTsProcess(fixture, { ...env, HANDLER_MS: '100', SHUTDOWN_GRACE_MS: '5000' });
     await waitFor(() => (second.stdout().includes('ready') ? true : undefined), { timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, graceMs < 3000 ? 0 : 4000)); // give a wrong redelivery time to show
-    await waitFor(() => (existsSync(out) && readFileSync(out, 'utf8').includes('slow-1') ? true : undefined), {
-      timeoutMs: 30_000,
-    });
+    await waitFor(
+      () => (existsSync(out) && readFileSync(out, 'utf8').includes('slow-1') ? true : undefined),
+      {
+        timeoutMs: 30_000,
+      },
+    );
     second.child.kill('SIGTERM');
     await second.exited;
-    return { finishedBeforeExit, done: readFileSync(out, 'utf8').trim().split('\n'), second: second.stdout() };
+    return {
+      finishedBeforeExit,
+      done: readFileSync(out, 'utf8').trim().split('\n'),
+      second: second.stdout(),
+    };
   }
 
   it('when SIGTERM arrives mid-handler and the grace period allows, then the message is finished and not redelivered', async () => {

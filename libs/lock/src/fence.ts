@@ -14,11 +14,10 @@ export async function compareAndSetVersion(
   next: number,
 ): Promise<void> {
   if (!/^[a-z_][a-z0-9_.]*$/.test(table)) throw new Error(`invalid table name ${table}`);
-  const { rowCount } = await client.query(`UPDATE ${table} SET version = $3 WHERE dataset = $1 AND version = $2`, [
-    dataset,
-    expected,
-    next,
-  ]);
+  const { rowCount } = await client.query(
+    `UPDATE ${table} SET version = $3 WHERE dataset = $1 AND version = $2`,
+    [dataset, expected, next],
+  );
   if (rowCount !== 1) {
     throw new AppError(
       'LOCK_ERR_FENCED',

@@ -25,7 +25,9 @@ export class MasterLock {
   private readonly waitSeconds: Histogram<'resource'> | undefined;
 
   constructor(opts: MasterLockOptions) {
-    this.clients = opts.redisUrls.map((url) => new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false }));
+    this.clients = opts.redisUrls.map(
+      (url) => new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false }),
+    );
     this.ttlMs = opts.ttlMs ?? 30_000;
     const retryDelay = 200;
     this.redlock = new Redlock(this.clients, {

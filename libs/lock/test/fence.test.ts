@@ -11,7 +11,9 @@ const lock = new MasterLock({ redisUrls: [stackEnv.REDIS_URL], ttlMs: 2000, maxW
 
 /** A merge as the preprocessor does it: read the current version, work, commit version+1 fenced. */
 async function merge(dataset: string, work: () => Promise<void>): Promise<number> {
-  const { rows } = await pool.query<{ version: string }>('SELECT version FROM masters WHERE dataset = $1', [dataset]);
+  const { rows } = await pool.query<{ version: string }>('SELECT version FROM masters WHERE dataset = $1', [
+    dataset,
+  ]);
   const read = Number(rows[0]!.version);
   await work();
   const client = await pool.connect();
@@ -32,7 +34,9 @@ async function merge(dataset: string, work: () => Promise<void>): Promise<number
 beforeAll(async () => {
   await pool.query(`CREATE SCHEMA ${schema}`);
   await pool.query('CREATE TABLE masters (dataset text PRIMARY KEY, version bigint NOT NULL)');
-  await pool.query('CREATE TABLE commits (dataset text NOT NULL, version bigint NOT NULL, UNIQUE (dataset, version))');
+  await pool.query(
+    'CREATE TABLE commits (dataset text NOT NULL, version bigint NOT NULL, UNIQUE (dataset, version))',
+  );
 });
 afterAll(async () => {
   await pool.query(`DROP SCHEMA ${schema} CASCADE`);

@@ -67,7 +67,11 @@ export class OutboxRelay {
       help: 'Age of the oldest unpublished outbox row',
       registers,
     });
-    this.isLeader = new Gauge({ name: 'outbox_relay_leader', help: '1 while this relay publishes', registers });
+    this.isLeader = new Gauge({
+      name: 'outbox_relay_leader',
+      help: '1 while this relay publishes',
+      registers,
+    });
   }
 
   start(): void {
@@ -237,7 +241,8 @@ export class OutboxRelay {
         });
       });
       for (const start of starts) {
-        if (pending.has(start.partition)) consumer.seek({ topic, partition: start.partition, offset: start.offset });
+        if (pending.has(start.partition))
+          consumer.seek({ topic, partition: start.partition, offset: start.offset });
       }
       await Promise.race([
         done,

@@ -26,7 +26,10 @@ beforeAll(async () => {
   await migrate({ url: stackEnv.DATABASE_URL, schema, dirs: [outboxMigrations] });
   const admin = testKafka().admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: `${prefix}master.versioned`, numPartitions: 3 }], waitForLeaders: true });
+  await admin.createTopics({
+    topics: [{ topic: `${prefix}master.versioned`, numPartitions: 3 }],
+    waitForLeaders: true,
+  });
   await admin.disconnect();
   // Rows for three datasets, so ordering per key can be checked on three partitions.
   await withTransaction(pool, async (client) => {
@@ -50,7 +53,10 @@ afterAll(async () => {
 });
 
 function relay(extra: Record<string, string> = {}): RunningProcess {
-  const p = startTsProcess(fixture, serviceEnv({ SCHEMA: schema, TOPIC_PREFIX: prefix, BATCH_SIZE: '20', ...extra }));
+  const p = startTsProcess(
+    fixture,
+    serviceEnv({ SCHEMA: schema, TOPIC_PREFIX: prefix, BATCH_SIZE: '20', ...extra }),
+  );
   procs.push(p);
   return p;
 }
@@ -60,7 +66,9 @@ describe('outbox relay', () => {
     const collector = await collectMessages(testKafka(), `${prefix}master.versioned`);
     // The first relay becomes the leader and will be killed after its third batch reached Kafka unmarked.
     const first = relay({ HANG_AFTER_BATCHES: '3' });
-    await waitFor(() => (first.stdout().includes('hanging after send') ? true : undefined), { timeoutMs: 45_000 });
+    await waitFor(() => (first.stdout().includes('hanging after send') ? true : undefined), {
+      timeoutMs: 45_000,
+    });
     const second = relay();
     await new Promise((r) => setTimeout(r, 1000)); // the standby polls for leadership and must not get it
     expect(second.stdout()).not.toContain('is the leader');
@@ -68,7 +76,9 @@ describe('outbox relay', () => {
 
     const messages = await collector.waitForMessages(ROWS, 60_000);
     await waitFor(async () => {
-      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL');
+      const { rows } = await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+      );
       return rows[0]!.n === 0 ? true : undefined;
     });
     await new Promise((r) => setTimeout(r, 1500)); // a duplicate would arrive now
@@ -80,7 +90,9 @@ describe('outbox relay', () => {
     expect(collector.messages).toHaveLength(ROWS);
     expect(new Set(ids).size).toBe(ROWS);
     for (const key of ['ds-0', 'ds-1', 'ds-2']) {
-      const seq = messages.filter((m) => m.key === key).map((m) => Number(m.headers[OUTBOX_ID_HEADER]!.split(':')[1]));
+      const seq = messages
+        .filter((m) => m.key === key)
+        .map((m) => Number(m.headers[OUTBOX_ID_HEADER]!.split(':')[1]));
       expect(seq).toEqual([...seq].sort((a, b) => a - b));
     }
   });

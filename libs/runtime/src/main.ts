@@ -11,7 +11,12 @@ export async function runMain(
 ): Promise<void> {
   let app: ServiceApp | undefined;
   const fail = (what: string, err: unknown): never => {
-    const detail = err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    const detail =
+      err instanceof ConfigError
+        ? err.message
+        : err instanceof Error
+          ? (err.stack ?? err.message)
+          : String(err);
     process.stderr.write(`${serviceName}: ${what}: ${detail}\n`);
     process.exit(1);
   };

@@ -51,7 +51,12 @@ export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions)
 
   const applied = await migrate({ url: config.DATABASE_URL, schema, dirs: opts.migrations });
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-  const pool = createPool({ url: config.DATABASE_URL, schema, max: config.DATABASE_POOL_MAX, applicationName: serviceName });
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    schema,
+    max: config.DATABASE_POOL_MAX,
+    applicationName: serviceName,
+  });
   closers.push(() => pool.end());
 
   const kafka = createKafka({

@@ -41,7 +41,11 @@ export function assembleService(parts: ServiceParts): ServiceApp {
     handlers: parts.handlers,
     logger: runtime.logger,
     metricsRegistry: runtime.metrics.registry,
-    retry: { maxRetries: config.CONSUMER_MAX_RETRIES, baseMs: config.CONSUMER_RETRY_BASE_MS, maxMs: config.CONSUMER_RETRY_MAX_MS },
+    retry: {
+      maxRetries: config.CONSUMER_MAX_RETRIES,
+      baseMs: config.CONSUMER_RETRY_BASE_MS,
+      maxMs: config.CONSUMER_RETRY_MAX_MS,
+    },
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     topicPrefix: runtime.topicPrefix,
   });

@@ -96,7 +96,11 @@ export class S3ObjectStore implements ObjectStore {
     return { key, size };
   }
 
-  async putFile(key: string, localPath: string, opts: PutOptions = {}): Promise<{ key: string; size: number }> {
+  async putFile(
+    key: string,
+    localPath: string,
+    opts: PutOptions = {},
+  ): Promise<{ key: string; size: number }> {
     const objectKey = this.objectKey(key);
     const { size } = await fs.stat(localPath);
     await this.upload(objectKey, createReadStream(localPath), opts);

@@ -22,7 +22,9 @@ export function pseudoRandomStream(totalBytes: number, seed: string): Readable {
 }
 
 /** MD5 and length of everything a stream yields. */
-export async function digestStream(stream: AsyncIterable<Buffer | string>): Promise<{ md5: string; size: number }> {
+export async function digestStream(
+  stream: AsyncIterable<Buffer | string>,
+): Promise<{ md5: string; size: number }> {
   const hash = createHash('md5');
   let size = 0;
   for await (const chunk of stream) {

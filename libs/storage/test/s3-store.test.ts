@@ -1,4 +1,9 @@
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import { stackEnv } from '@tributary/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,12 +32,15 @@ afterAll(async () => {
   for (const bucket of buckets) {
     const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
     const keys = (listed.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ Key: o.Key }]));
-    if (keys.length > 0) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+    if (keys.length > 0)
+      await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
     await client.send(new DeleteBucketCommand({ Bucket: bucket }));
   }
 });
 
-objectStoreContract('S3 (bucket root)', async () => createObjectStore(`s3://${await freshBucket()}`, s3Options));
+objectStoreContract('S3 (bucket root)', async () =>
+  createObjectStore(`s3://${await freshBucket()}`, s3Options),
+);
 objectStoreContract('S3 (under a prefix)', async () =>
   createObjectStore(`s3://${await freshBucket()}/tenant/datasets`, s3Options),
 );
@@ -76,4 +84,3 @@ describe('S3ObjectStore', () => {
     expect(await store.head('etag/x')).toEqual({ size: 5, etag: '5d41402abc4b2a76b9719d911017c592' });
   });
 });
-

@@ -20,7 +20,11 @@ export function withLogFields<T>(fields: RunFields, fn: () => T): T {
  * A pino JSON logger whose every line carries the run context: `dag_run_id` (the trace id),
  * `trace_id`, `span_id`, plus `task_id` and `dataset_version` when a use case set them.
  */
-export function createLogger(opts: { serviceName: string; level?: string; destination?: NodeJS.WritableStream }): Logger {
+export function createLogger(opts: {
+  serviceName: string;
+  level?: string;
+  destination?: NodeJS.WritableStream;
+}): Logger {
   const options: LoggerOptions = {
     name: opts.serviceName,
     level: opts.level ?? 'info',
@@ -28,7 +32,15 @@ export function createLogger(opts: { serviceName: string; level?: string; destin
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: {
-      paths: ['password', '*.password', 'token', '*.token', 'authorization', '*.authorization', 'headers.authorization'],
+      paths: [
+        'password',
+        '*.password',
+        'token',
+        '*.token',
+        'authorization',
+        '*.authorization',
+        'headers.authorization',
+      ],
       censor: '***',
     },
     mixin() {

@@ -1,4 +1,12 @@
-import { context, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  trace,
+  type Context,
+  type Span,
+  type SpanKind,
+  type Tracer,
+} from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
@@ -77,7 +85,7 @@ export async function withSpan<T>(
   name: string,
   attributes: Record<string, string | number | boolean | undefined>,
   fn: (span: Span) => Promise<T>,
-  opts: { parent?: Context; kind?: import('@opentelemetry/api').SpanKind } = {},
+  opts: { parent?: Context; kind?: SpanKind } = {},
 ): Promise<T> {
   const tracer = getTracer();
   const clean = Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== undefined)) as Record<

@@ -29,6 +29,8 @@ export default async function setup(): Promise<void> {
     if (!(await answers(address))) down.push(`${name} (${address})`);
   }
   if (down.length > 0) {
-    throw new Error(`The local stack is not answering: ${down.join(', ')}. Start it with: scripts/stack.sh up`);
+    throw new Error(
+      `The local stack is not answering: ${down.join(', ')}. Start it with: scripts/stack.sh up`,
+    );
   }
 }

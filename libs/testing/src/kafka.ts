@@ -3,7 +3,11 @@ import { stackEnv } from './stack-env.ts';
 import { uniqueName } from './names.ts';
 
 export function testKafka(): Kafka {
-  return new Kafka({ clientId: uniqueName('test'), brokers: stackEnv.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+  return new Kafka({
+    clientId: uniqueName('test'),
+    brokers: stackEnv.KAFKA_BROKERS.split(','),
+    logLevel: logLevel.NOTHING,
+  });
 }
 
 export interface CollectedMessage {

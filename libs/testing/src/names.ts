@@ -6,7 +6,10 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Env overrides that give a service its own topics (prefix), database schema and a free port. */
-export function isolatedServiceEnv(service: string, extra: Record<string, string> = {}): Record<string, string> {
+export function isolatedServiceEnv(
+  service: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const id = uniqueName(`t_${service.replaceAll('-', '_')}`);
   return { TOPIC_PREFIX: `${id}.`, DATABASE_SCHEMA: id, HTTP_PORT: '0', ...extra };
 }

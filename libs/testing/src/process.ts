@@ -12,7 +12,10 @@ export interface RunningProcess {
 /** Starts a TypeScript entry point the way users do (`tsx <file>`), capturing its output. */
 export function startTsProcess(entry: URL | string, env: Record<string, string>): RunningProcess {
   const file = entry instanceof URL ? fileURLToPath(entry) : entry;
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -54,7 +54,8 @@ export function describeServiceSkeleton(opts: {
     );
     try {
       await waitFor(
-        async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined),
+        async () =>
+          (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined,
         { timeoutMs: 45_000, what: `${opts.name} /healthz (stderr: ${proc.stderr()})` },
       );
       proc.child.kill('SIGTERM');

@@ -17,6 +17,6 @@ export async function waitFor<T>(
     await sleep(opts.intervalMs ?? 100);
   }
   throw new Error(
-    `timed out waiting for ${opts.what ?? 'condition'}${lastError ? `: ${String(lastError)}` : ''}`,
+    `timed out waiting for ${opts.what ?? 'condition'}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
   );
 }

@@ -11,7 +11,9 @@ export const deadLetterFixture: DeadLetter = {
   source_offset: 42,
   key: Buffer.from('penguins'),
   value: Buffer.from([0, 0, 0, 0, 9, 1, 2, 3]),
-  headers: [{ key: 'traceparent', value: Buffer.from('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01') }],
+  headers: [
+    { key: 'traceparent', value: Buffer.from('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01') },
+  ],
   error_code: 'EVT_ERR_UNKNOWN_SCHEMA',
   error_message: 'Schema 9 not found',
   retriable: false,

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: npm dependencies, the local stack (installed on first
+# use), static checks (lint, format, types, generated code), then every test against the stack.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+started=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$1" "$(($(date +%s) - started))"; }
+
+step "npm dependencies"
+npm ci --no-audit --no-fund
+
+step "local stack"
+scripts/stack.sh up
+eval "$(scripts/stack.sh env)"
+
+step "static checks"
+npm run --silent lint
+npm run --silent format:check
+npm run --silent typecheck
+npm run --silent codegen -- --check
+scripts/check-compose.sh
+
+step "tests"
+npx vitest run "$@"
+
+step "done"
