@@ -19,7 +19,7 @@ npm run --silent lint
 npm run --silent format:check
 npm run --silent typecheck
 npm run --silent codegen -- --check
-scripts/check-compose.sh
+scripts/check-deploy.sh
 
 step "tests"
 npx vitest run "$@"

@@ -58,6 +58,7 @@ export class ConsumerRunner {
   private readonly processed: Counter<'topic' | 'outcome'>;
   private readonly deadLettered: Counter<'topic' | 'error_code'>;
   private readonly duration: Histogram<'topic'>;
+  private readonly lag: Gauge<'topic' | 'partition'>;
   private running = false;
 
   constructor(private readonly opts: ConsumerRunnerOptions) {
@@ -91,6 +92,12 @@ export class ConsumerRunner {
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
       registers,
     });
+    this.lag = new Gauge({
+      name: 'consumer_lag',
+      help: 'Messages between the last one processed and the end of the partition (scale on this)',
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
   }
 
   get topics(): string[] {
@@ -109,6 +116,9 @@ export class ConsumerRunner {
     if (this.byTopic.size === 0) return;
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: this.opts.fromBeginning ?? true });
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      this.lag.set({ topic: payload.topic, partition: String(payload.partition) }, Number(payload.offsetLag));
+    });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       this.opts.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     });

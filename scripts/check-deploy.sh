@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Static checks of the deployment files: Prometheus config and alert rules (with their unit tests)
+# through promtool, and docker-compose.yml through scripts/check-compose.sh.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! command -v promtool >/dev/null; then
+  echo "installing promtool (Debian package prometheus)"
+  sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq prometheus >/dev/null
+fi
+(cd deploy/prometheus && promtool check config prometheus.yml && promtool test rules alerts.test.yml)
+scripts/check-compose.sh
