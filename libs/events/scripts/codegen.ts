@@ -84,7 +84,7 @@ for (const dir of eventDirs) {
   const schema = JSON.parse(readFileSync(join(srcDir, dir, 'schema.avsc'), 'utf8')) as Schema;
   avro.Type.forSchema(schema as avro.Schema); // fails loudly on an invalid schema
   tsType(schema);
-  docSections.push(docSection(dir, schema as { name: string; doc?: string; fields: Field[] }));
+  docSections.push(docSection(dir, schema as unknown as { name: string; doc?: string; fields: Field[] }));
 }
 
 interface Field {

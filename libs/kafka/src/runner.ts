@@ -5,6 +5,7 @@ import { AppError, toAppError } from '@tributary/errors';
 import type { EventRegistry } from '@tributary/events';
 import {
   Counter,
+  Gauge,
   Histogram,
   extractTraceContext,
   withLogFields,
