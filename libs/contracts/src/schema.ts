@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 /** Column types a contract can declare; each maps to one Parquet/DuckDB type in the master. */
 export const columnType = z.enum(['string', 'integer', 'number', 'boolean', 'date', 'timestamp']);
+export type ColumnType = z.output<typeof columnType>;
 
 export const columnSchema = z
   .object({
@@ -35,6 +36,9 @@ export const imageRulesSchema = z
   })
   .strict();
 
+/** Column types a primary key may use: their text form is canonical (no float rounding, no time zones). */
+export const KEY_TYPES: readonly ColumnType[] = ['string', 'integer', 'date'];
+
 export const contractSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
@@ -54,11 +58,36 @@ export const contractSchema = z
   .strict()
   .superRefine((c, ctx) => {
     const names = new Set(c.columns.map((col) => col.name));
+    if (names.size !== c.columns.length) ctx.addIssue({ code: 'custom', message: 'column names must be unique' });
     for (const key of c.primary_key) {
-      if (!names.has(key)) ctx.addIssue({ code: 'custom', message: `primary key column ${key} is not declared` });
+      const col = c.columns.find((x) => x.name === key);
+      if (!col) {
+        ctx.addIssue({ code: 'custom', message: `primary key column ${key} is not declared` });
+      } else if (col.nullable) {
+        ctx.addIssue({ code: 'custom', message: `primary key column ${key} cannot be nullable` });
+      } else if (!KEY_TYPES.includes(col.type)) {
+        ctx.addIssue({ code: 'custom', message: `primary key column ${key} must be ${KEY_TYPES.join(', ')}` });
+      }
+    }
+    for (const col of c.columns) {
+      if (col.pattern !== undefined) {
+        try {
+          new RegExp(col.pattern, 'u');
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `column ${col.name}: pattern is not a valid regular expression` });
+        }
+      }
+      if (col.min !== undefined && col.max !== undefined && col.min > col.max) {
+        ctx.addIssue({ code: 'custom', message: `column ${col.name}: min is above max` });
+      }
+      if ((col.min !== undefined || col.max !== undefined) && col.type !== 'integer' && col.type !== 'number') {
+        ctx.addIssue({ code: 'custom', message: `column ${col.name}: min/max apply to integer and number columns` });
+      }
     }
     if (c.image_column && !names.has(c.image_column)) {
       ctx.addIssue({ code: 'custom', message: `image_column ${c.image_column} is not declared` });
+    } else if (c.image_column && c.columns.find((x) => x.name === c.image_column)?.type !== 'string') {
+      ctx.addIssue({ code: 'custom', message: `image_column ${c.image_column} must be a string column` });
     }
     if (c.image_column && !c.images) {
       ctx.addIssue({ code: 'custom', message: 'image_column needs an images section' });
@@ -66,5 +95,7 @@ export const contractSchema = z
   });
 
 export type DataContract = z.output<typeof contractSchema>;
+/** A contract as written in its YAML file, before defaults are applied. */
+export type DataContractInput = z.input<typeof contractSchema>;
 export type ContractColumn = z.output<typeof columnSchema>;
 export type ImageRules = z.output<typeof imageRulesSchema>;

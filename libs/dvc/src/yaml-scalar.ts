@@ -366,7 +366,7 @@ export function yamlStringValue(value: string, column: number, indent: number): 
   const chars = [...value];
   const analysis = analyzeScalar(chars);
   const writer = new ScalarWriter(column, indent);
-  if (analysis.allowBlockPlain) writer.writePlain(chars);
+  if (!resolvesToNonString(value) && analysis.allowBlockPlain) writer.writePlain(chars);
   else if (value.includes("'") || value.includes('\n')) writer.writeDoubleQuoted(chars);
   else if (analysis.allowSingleQuoted) writer.writeSingleQuoted(chars);
   else writer.writeDoubleQuoted(chars);

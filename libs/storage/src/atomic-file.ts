@@ -13,7 +13,7 @@ import { TEMP_PREFIX } from './keys.ts';
  */
 export async function writeFileAtomically<T>(
   target: string,
-  write: (handle: FileHandle, tempPath: string) => Promise<T>,
+  write: (handle: FileHandle) => Promise<T>,
 ): Promise<T> {
   const dir = path.dirname(target);
   await fs.mkdir(dir, { recursive: true });
@@ -22,7 +22,7 @@ export async function writeFileAtomically<T>(
   let result: T;
   try {
     try {
-      result = await write(handle, tempPath);
+      result = await write(handle);
       await handle.sync();
     } finally {
       await handle.close();

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,7 +18,8 @@ function isMissing(err: unknown): boolean {
 
 /**
  * An object store in a local directory: the embedded default. Each key is a file under `root`;
- * writes go through a temp file and a rename, so readers never see a partial object.
+ * writes go through a temp file and a rename, so readers never see a partial object. Unlike S3, a
+ * key cannot be both an object and the directory of other objects ("a" and "a/b").
  */
 export class FsObjectStore implements ObjectStore {
   readonly root: string;
@@ -49,11 +52,12 @@ export class FsObjectStore implements ObjectStore {
 
   async putFile(key: string, localPath: string, _opts?: PutOptions): Promise<{ key: string; size: number }> {
     const target = this.pathOf(key);
-    const size = await writeFileAtomically(target, async (handle, tempPath) => {
-      // copyFile can clone or copy in the kernel; the handle stays open only for the fsync.
-      await fs.copyFile(localPath, tempPath);
-      return (await handle.stat()).size;
-    });
+    const source = createReadStream(localPath);
+    // Open errors (a missing local file) surface here rather than after a temp file was made.
+    await once(source, 'open');
+    const size = await writeFileAtomically(target, (handle) => writeStreamTo(handle, source)).finally(() =>
+      source.destroy(),
+    );
     return { key, size };
   }
 

@@ -106,6 +106,14 @@ export function objectStoreContract(backend: string, open: () => Promise<ObjectS
       expect((await fs.readFile(target)).equals(await fs.readFile(source))).toBe(true);
     });
 
+    it('when the local file of putFile does not exist, then it rejects and no object appears', async () => {
+      await expect(store.putFile('files/ghost', path.join(scratch, 'no-such-file'))).rejects.toMatchObject({
+        code: 'ENOENT',
+      });
+
+      expect(await store.exists('files/ghost')).toBe(false);
+    });
+
     it('when an empty object is put, then it exists with size 0', async () => {
       await store.put('empty/zero', Buffer.alloc(0));
 

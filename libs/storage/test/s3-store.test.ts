@@ -8,7 +8,7 @@ import { stackEnv } from '@tributary/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore, createObjectStore, createS3Client, objectUri } from '../src/index.ts';
-import { objectStoreContract } from './contract.ts';
+import { objectStoreContract, pseudoRandomStream } from './contract.ts';
 
 const s3Options = {
   endpoint: stackEnv.S3_ENDPOINT,
@@ -74,6 +74,17 @@ describe('S3ObjectStore', () => {
     for await (const o of paged.list('page/')) listed.push(o.key);
 
     expect(listed).toEqual(keys);
+  });
+
+  it('when a stream larger than one part is put, then it is uploaded as a multipart object', async () => {
+    const store = new S3ObjectStore(await freshBucket(), '', s3Options);
+    const size = 11 * 1024 * 1024;
+
+    const written = await store.put('multi/part', pseudoRandomStream(size, 'multipart'));
+
+    expect(written.size).toBe(size);
+    // A multipart object's ETag ends with "-<number of parts>": 5 + 5 + 1 MiB.
+    expect((await store.head('multi/part'))?.etag).toMatch(/^[0-9a-f]{32}-3$/);
   });
 
   it('when an object exists, then head reports its ETag', async () => {

@@ -23,6 +23,8 @@ export default async function setup(): Promise<void> {
     registry: stackEnv.SCHEMA_REGISTRY_URL,
     postgres: stackEnv.DATABASE_URL,
     redis: stackEnv.REDIS_URL,
+    s3: stackEnv.S3_ENDPOINT,
+    mlflow: stackEnv.MLFLOW_TRACKING_URI,
   };
   const down: string[] = [];
   for (const [name, address] of Object.entries(required)) {

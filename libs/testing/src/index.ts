@@ -4,3 +4,4 @@ export { waitFor } from './wait.ts';
 export { collectMessages, testKafka, type CollectedMessage } from './kafka.ts';
 export { freePort, startTsProcess, type RunningProcess } from './process.ts';
 export { describeServiceSkeleton } from './service-skeleton.ts';
+export { MlflowRest, startMlflowServer, type MlflowRunSpec, type MlflowServer } from './mlflow.ts';
