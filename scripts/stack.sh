@@ -9,10 +9,12 @@
 # Downloads are cached in ${TRIBUTARY_CACHE:-~/.cache/tributary}; data, logs and pid files live
 # in ${TRIBUTARY_STATE:-$TRIBUTARY_CACHE/state}. A component that already answers on its
 # address (say, from docker compose) is reused, and `down` stops only what `up` started.
-#
+# Every address is overridable by its variable (see `env`), e.g. REDIS_URL=redis://127.0.0.1:6380;
+# TRIBUTARY_TIMEOUT=SECONDS replaces each component's startup timeout.
+set -euo pipefail
+
 # Each component is a file in stack.d/ defining <name>_address, _env, _timeout, _logs, _pid,
 # _answers, _ready, _install, _start and _stop, and optionally _after_start and _after_reuse.
-set -euo pipefail
 
 STACK_D="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/stack.d"
 COMPONENTS=(postgres redis kafka registry mlflow s3)
@@ -25,7 +27,8 @@ for file in java venv "${COMPONENTS[@]}"; do
 done
 
 usage() {
-  sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  # The comment block at the top of this file, without its "# ".
+  sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"
   printf '\ncomponents: %s\n' "${COMPONENTS[*]}"
 }
 
@@ -122,6 +125,8 @@ cmd_up() {
   local c t0
   t0=$(now_ms)
   mkdir -p "$TRIBUTARY_STATE"
+  need_cmd curl curl # probes and downloads
+  need_cmd ps procps
   for c in "$@"; do classify "$c"; done
   for c in "$@"; do
     case ${MODE[$c]} in
@@ -149,13 +154,14 @@ cmd_up() {
 # ---------------------------------------------------------------------------------------------
 
 cmd_down() {
-  local c pid i
+  local c pid i t0
   # Reverse order: the consumers of a component stop before it does.
   for ((i = $# ; i >= 1; i--)); do
     c=${!i}
     if pid=$("${c}_pid"); then
+      t0=$(now_ms)
       "${c}_stop" "$pid"
-      summary "$c" stopped "$(owned_address "$c") (was pid $pid)"
+      summary "$c" stopped "$(owned_address "$c") (was pid $pid, $(elapsed_since "$t0"))"
       rm -f "$(pidfile_of "$c")" "$(addrfile_of "$c")"
     elif "${c}_answers"; then
       summary "$c" left "$("${c}_address") (running, but not started by this script)"
@@ -166,14 +172,16 @@ cmd_down() {
 }
 
 cmd_status() {
-  local c pid down=0
+  local c pid mb down=0 total=0
   for c in "$@"; do
     if pid=$("${c}_pid"); then
       if [[ $(owned_address "$c") != "$("${c}_address")" ]]; then
         summary "$c" elsewhere "$(owned_address "$c") (pid $pid; configured: $("${c}_address"))"
         down=1
       elif "${c}_ready"; then
-        summary "$c" running "$("${c}_address") (pid $pid)"
+        mb=$(tree_rss_mb "$pid")
+        total=$((total + mb))
+        summary "$c" running "$("${c}_address") (pid $pid, ${mb} MB resident)"
       else
         summary "$c" starting "$("${c}_address") (pid $pid, not answering yet; log: $("${c}_logs" | head -n 1))"
         down=1
@@ -185,6 +193,7 @@ cmd_status() {
       down=1
     fi
   done
+  ((total == 0)) || info "memory of the processes started by this script: ${total} MB resident"
   return "$down"
 }
 

@@ -9,7 +9,6 @@ TRIBUTARY_STATE="${TRIBUTARY_STATE:-$TRIBUTARY_CACHE/state}"
 DATABASE_URL="${DATABASE_URL:-postgres://tributary:tributary@127.0.0.1:5432/tributary}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
-KAFKA_CONTROLLER="${KAFKA_CONTROLLER:-127.0.0.1:9093}"
 SCHEMA_REGISTRY_URL="${SCHEMA_REGISTRY_URL:-http://127.0.0.1:8081/apis/ccompat/v7}"
 MLFLOW_TRACKING_URI="${MLFLOW_TRACKING_URI:-http://127.0.0.1:5000}"
 S3_ENDPOINT="${S3_ENDPOINT:-http://127.0.0.1:9000}"
@@ -35,7 +34,7 @@ die() {
   exit 1
 }
 
-# One line per component: "  kafka      started   127.0.0.1:9092  (6.1s)".
+# One line per component: "  kafka     started   127.0.0.1:9092 (pid 4242, ready in 6.1s)".
 summary() {
   local component=$1 verdict=$2 detail=$3 colour=$C_OK
   [[ $verdict == failed ]] && colour=$C_ERR
@@ -97,12 +96,15 @@ addrfile_of() { printf '%s/%s/%s.address\n' "$TRIBUTARY_STATE" "$1" "$1"; }
 owned_address() { cat "$(addrfile_of "$1")" 2>/dev/null || "${1}_address"; }
 
 # Pid recorded for a component if that process is still alive, else nothing (and exit 1).
+# The command line must contain the given word: after a reboot the number may belong to an
+# unrelated process.
 live_pid() {
-  local file pid
+  local file pid word=$2
   file=$(pidfile_of "$1")
   [[ -s $file ]] || return 1
   pid=$(<"$file")
-  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$word"; then
     printf '%s\n' "$pid"
   else
     rm -f "$file" # stale: the process died or the machine restarted
@@ -122,16 +124,39 @@ spawn() {
   printf '%s\n' "$!" >"$(pidfile_of "$component")"
 }
 
+# True while a process exists and has not exited. Our daemons are reparented to init once this
+# script ends, so an exited one can linger as a zombie until init reaps it.
+pid_running() {
+  local state
+  state=$(sed 's/.*) //; s/ .*//' "/proc/$1/stat" 2>/dev/null) || return 1 # field after "(comm) "
+  [[ -n $state && $state != Z ]]
+}
+
 # Stops a process group started by spawn: TERM, up to 20s to exit, then KILL.
 stop_pid() {
   local pid=$1 i
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
   for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    pid_running "$pid" || return 0
     sleep 0.2
   done
   warn "pid $pid did not stop after 20s, killing it"
   kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Resident memory (MB) of a process and all of its descendants (MLflow's workers, Postgres'
+# backends...).
+tree_rss_mb() {
+  ps -e -o pid=,ppid=,rss= | awk -v root="$1" '
+    { parent[$1] = $2; rss[$1] = $3 }
+    END {
+      for (p in rss) {
+        q = p
+        while (q != root && q > 1) q = parent[q]
+        if (q == root) total += rss[p]
+      }
+      printf "%d\n", total / 1024
+    }'
 }
 
 # Last lines of a log, indented, for error messages.

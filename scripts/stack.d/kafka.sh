@@ -15,7 +15,7 @@ kafka_address() { printf '%s:%s\n' "$KAFKA_HOST" "$KAFKA_PORT"; }
 kafka_env() { printf 'KAFKA_BROKERS\n'; }
 kafka_timeout() { printf '90\n'; }
 kafka_logs() { printf '%s\n' "$KAFKA_STATE/server.log" "$KAFKA_STATE/kafka.out"; }
-kafka_pid() { live_pid kafka; }
+kafka_pid() { live_pid kafka kafka.Kafka; }
 kafka_answers() { port_open "$KAFKA_HOST" "$KAFKA_PORT"; }
 
 # The port opens a moment before the broker has caught up with its metadata; the log line is
@@ -26,12 +26,15 @@ kafka_ready() {
 
 kafka_install() {
   KAFKA_JAVA=$(need_java 17) || die "Kafka needs Java 17 or newer"
-  [[ -f $KAFKA_HOME/.complete ]] && return 0
+  # Resolved already, from this very pom (editing the pom below re-resolves).
+  if [[ -f $KAFKA_HOME/.complete ]] && cmp -s <(kafka_write_pom) "$KAFKA_HOME/pom.xml"; then
+    return 0
+  fi
   need_cmd mvn maven
   info "resolving Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_HOME/lib"
   mkdir -p "$KAFKA_HOME"
   kafka_write_pom >"$KAFKA_HOME/pom.xml"
-  rm -rf "${KAFKA_HOME:?}/lib"
+  rm -rf "${KAFKA_HOME:?}/lib" "$KAFKA_HOME/.complete"
   if ! (cd "$KAFKA_HOME" && mvn -q -B dependency:copy-dependencies \
     -DoutputDirectory=lib -DincludeScope=runtime) >"$KAFKA_HOME/mvn.log" 2>&1; then
     log_tail "$KAFKA_HOME/mvn.log" 30
@@ -41,7 +44,8 @@ kafka_install() {
 }
 
 # A throwaway project whose only purpose is its runtime classpath.
-# - kafka-tools brings TopicCommand (`scripts/stack.sh kafka-topics`).
+# - kafka-tools brings TopicCommand (`scripts/stack.sh kafka-topics`); without Connect's runtime,
+#   which it drags in (Jetty, Jersey...) for commands we do not use.
 # - slf4j-api 2.x is pinned because Kafka asks for 1.7, which cannot see the log4j-slf4j2
 #   binding: every Kafka log line would silently go to the no-op logger.
 kafka_write_pom() {
@@ -53,7 +57,10 @@ kafka_write_pom() {
   <version>1</version>
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency>
+      <groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version>
+      <exclusions><exclusion><groupId>org.apache.kafka</groupId><artifactId>connect-runtime</artifactId></exclusion></exclusions>
+    </dependency>
     <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>2.0.16</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>2.24.3</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>

@@ -8,7 +8,7 @@ mlflow_address() { printf '%s\n' "$MLFLOW_TRACKING_URI"; }
 mlflow_env() { printf 'MLFLOW_TRACKING_URI\nTRIBUTARY_VENV\n'; }
 mlflow_timeout() { printf '90\n'; }
 mlflow_logs() { printf '%s\n' "$MLFLOW_STATE/mlflow.log"; }
-mlflow_pid() { live_pid mlflow; }
+mlflow_pid() { live_pid mlflow "mlflow server"; }
 mlflow_answers() { [[ $(http_code "${MLFLOW_TRACKING_URI%/}/health") == 200 ]]; }
 mlflow_ready() { mlflow_answers; }
 MLFLOW_FLAGS=()

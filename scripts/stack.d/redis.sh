@@ -8,7 +8,7 @@ redis_address() { printf '%s\n' "$REDIS_URL"; }
 redis_env() { printf 'REDIS_URL\n'; }
 redis_timeout() { printf '15\n'; }
 redis_logs() { printf '%s\n' "$REDIS_STATE/redis.log"; }
-redis_pid() { live_pid redis; }
+redis_pid() { live_pid redis redis-server; }
 redis_install() { need_cmd redis-server redis-server; }
 
 # PING over bash's /dev/tcp: works for a Redis in Docker even where redis-cli is not installed.

@@ -17,7 +17,7 @@ registry_address() { printf '%s\n' "$SCHEMA_REGISTRY_URL"; }
 registry_env() { printf 'SCHEMA_REGISTRY_URL\n'; }
 registry_timeout() { printf '120\n'; }
 registry_logs() { printf '%s\n' "$REGISTRY_STATE/registry.log"; }
-registry_pid() { live_pid registry; }
+registry_pid() { live_pid registry quarkus-run.jar; }
 registry_answers() { [[ $(http_code "${SCHEMA_REGISTRY_URL%/}/subjects") == 200 ]]; }
 registry_ready() { registry_answers; }
 
@@ -35,7 +35,8 @@ registry_install() {
   if [[ ! -f $tarball ]]; then
     download "$APICURIO_URL" "$tarball"
     # Maven Central publishes a SHA-1 beside every file: catch truncated or mangled downloads.
-    expected=$(curl -fsSL --retry 3 "$APICURIO_URL.sha1" | awk '{print $1}')
+    expected=$(curl -fsSL --retry 3 "$APICURIO_URL.sha1" | awk '{print $1}') ||
+      die "registry: could not fetch $APICURIO_URL.sha1"
     actual=$(sha1sum "$tarball" | awk '{print $1}')
     if [[ $expected != "$actual" ]]; then
       rm -f "$tarball"

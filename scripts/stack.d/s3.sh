@@ -8,7 +8,7 @@ s3_address() { printf '%s\n' "$S3_ENDPOINT"; }
 s3_env() { printf '%s\n' S3_ENDPOINT S3_BUCKET AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION TRIBUTARY_VENV; }
 s3_timeout() { printf '60\n'; }
 s3_logs() { printf '%s\n' "$S3_STATE/moto.log"; }
-s3_pid() { live_pid s3; }
+s3_pid() { live_pid s3 moto_server; }
 # Any HTTP answer counts: moto lists buckets, MinIO refuses the unsigned request with 403.
 s3_answers() { [[ $(http_code "${S3_ENDPOINT%/}/") != 000 ]]; }
 s3_ready() { s3_answers; }
