@@ -1,4 +1,8 @@
 import type { Command } from 'commander';
+import { registerRetrain } from './retrain.ts';
+import { registerSubmit } from './submit.ts';
 
 /** Each command area registers its subcommands; add a module here to add an area. */
 export const commands: ((program: Command) => void)[] = [];
+commands.push(registerRetrain);
+commands.push(registerSubmit);

@@ -7,7 +7,10 @@ import { defaultContractsDir, listContracts, renderContractsDoc, spliceGenerated
 
 const docPath = fileURLToPath(new URL('../../../docs/contracts.md', import.meta.url));
 const current = await readFile(docPath, 'utf8');
-const next = spliceGenerated(current, renderContractsDoc(await listContracts(fileURLToPath(defaultContractsDir))));
+const next = spliceGenerated(
+  current,
+  renderContractsDoc(await listContracts(fileURLToPath(defaultContractsDir))),
+);
 if (process.argv.includes('--check')) {
   if (next !== current) {
     process.stderr.write('docs/contracts.md is stale: run npx tsx libs/contracts/scripts/contracts-doc.ts\n');

@@ -10,7 +10,9 @@ export const DOC_END = '<!-- end of generated contracts -->';
 /** Every contract of a contracts folder (`<name>/<version>.yaml`), by name then version. */
 export async function listContracts(dir: string): Promise<DataContract[]> {
   const out: DataContract[] = [];
-  const names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  const names = (await readdir(dir, { withFileTypes: true }))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
   for (const name of names.sort()) {
     const versions = (await readdir(join(dir, name)))
       .filter((f) => /^\d+\.\d+\.\d+\.yaml$/.test(f))
@@ -41,7 +43,9 @@ export function renderContractSection(c: DataContract): string {
         ? 'one bad row rejects the whole batch'
         : `quarantined (reported, not merged); the batch is rejected whole above ${formatRatio(c.max_bad_row_ratio)} bad rows`
     }`,
-    ...(c.image_column ? [`- Image column: \`${c.image_column}\` (path of the row's image inside the batch)`] : []),
+    ...(c.image_column
+      ? [`- Image column: \`${c.image_column}\` (path of the row's image inside the batch)`]
+      : []),
     '',
     '| column | type | nullable | rules | description |',
     '|---|---|---|---|---|',
@@ -97,5 +101,9 @@ function formatRatio(r: number): string {
 }
 
 function formatBytes(n: number): string {
-  return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} bytes`;
+  return n % (1024 * 1024) === 0
+    ? `${n / (1024 * 1024)} MiB`
+    : n % 1024 === 0
+      ? `${n / 1024} KiB`
+      : `${n} bytes`;
 }

@@ -26,9 +26,13 @@ export async function loadContract(dir: string, name: string, version: string): 
   const parsed = contractSchema.safeParse(parse(text));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(contract)'}: ${i.message}`);
-    throw new AppError('CONTRACT_ERR_INVALID', `Data contract ${name}@${version} is invalid: ${problems.join('; ')}`, {
-      details: { name, version, problems },
-    });
+    throw new AppError(
+      'CONTRACT_ERR_INVALID',
+      `Data contract ${name}@${version} is invalid: ${problems.join('; ')}`,
+      {
+        details: { name, version, problems },
+      },
+    );
   }
   if (parsed.data.name !== name || parsed.data.version !== version) {
     throw new AppError(

@@ -13,7 +13,10 @@ export const columnSchema = z
     unique: z.boolean().default(false),
     min: z.number().optional(),
     max: z.number().optional(),
-    enum: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+    enum: z
+      .array(z.union([z.string(), z.number()]))
+      .min(1)
+      .optional(),
     pattern: z.string().optional(),
     max_length: z.number().int().positive().optional(),
   })
@@ -23,14 +26,21 @@ export const imageRulesSchema = z
   .object({
     /** Formats accepted on input (as decoded, not by file extension). */
     formats: z.array(z.enum(['jpeg', 'png', 'webp', 'gif', 'tiff'])).default(['jpeg', 'png', 'webp']),
-    max_bytes: z.number().int().positive().default(20 * 1024 * 1024),
+    max_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(20 * 1024 * 1024),
     min_width: z.number().int().positive().default(8),
     min_height: z.number().int().positive().default(8),
     max_width: z.number().int().positive().default(16_384),
     max_height: z.number().int().positive().default(16_384),
     /** The one form every stored image takes: format and bounded longest side. */
     canonical: z
-      .object({ format: z.enum(['png', 'webp', 'jpeg']).default('png'), max_side: z.number().int().positive().default(1024) })
+      .object({
+        format: z.enum(['png', 'webp', 'jpeg']).default('png'),
+        max_side: z.number().int().positive().default(1024),
+      })
       .strict()
       .default({ format: 'png', max_side: 1024 }),
   })
@@ -58,7 +68,8 @@ export const contractSchema = z
   .strict()
   .superRefine((c, ctx) => {
     const names = new Set(c.columns.map((col) => col.name));
-    if (names.size !== c.columns.length) ctx.addIssue({ code: 'custom', message: 'column names must be unique' });
+    if (names.size !== c.columns.length)
+      ctx.addIssue({ code: 'custom', message: 'column names must be unique' });
     for (const key of c.primary_key) {
       const col = c.columns.find((x) => x.name === key);
       if (!col) {
@@ -66,7 +77,10 @@ export const contractSchema = z
       } else if (col.nullable) {
         ctx.addIssue({ code: 'custom', message: `primary key column ${key} cannot be nullable` });
       } else if (!KEY_TYPES.includes(col.type)) {
-        ctx.addIssue({ code: 'custom', message: `primary key column ${key} must be ${KEY_TYPES.join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `primary key column ${key} must be ${KEY_TYPES.join(', ')}`,
+        });
       }
     }
     for (const col of c.columns) {
@@ -74,14 +88,24 @@ export const contractSchema = z
         try {
           new RegExp(col.pattern, 'u');
         } catch {
-          ctx.addIssue({ code: 'custom', message: `column ${col.name}: pattern is not a valid regular expression` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `column ${col.name}: pattern is not a valid regular expression`,
+          });
         }
       }
       if (col.min !== undefined && col.max !== undefined && col.min > col.max) {
         ctx.addIssue({ code: 'custom', message: `column ${col.name}: min is above max` });
       }
-      if ((col.min !== undefined || col.max !== undefined) && col.type !== 'integer' && col.type !== 'number') {
-        ctx.addIssue({ code: 'custom', message: `column ${col.name}: min/max apply to integer and number columns` });
+      if (
+        (col.min !== undefined || col.max !== undefined) &&
+        col.type !== 'integer' &&
+        col.type !== 'number'
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `column ${col.name}: min/max apply to integer and number columns`,
+        });
       }
     }
     if (c.image_column && !names.has(c.image_column)) {

@@ -178,7 +178,20 @@ function parserFor(type: ColumnType): (value: unknown) => Parsed | typeof INVALI
 
 function validDate(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1) return false;
-  const days = [31, y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+  const days = [
+    31,
+    y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28,
+    31,
+    30,
+    31,
+    30,
+    31,
+    31,
+    30,
+    31,
+    30,
+    31,
+  ];
   return d <= days[m - 1]!;
 }
 
@@ -188,13 +201,17 @@ function valueRules(col: ContractColumn): ((parsed: Parsed, raw: unknown) => Vio
   if (col.min !== undefined) {
     const min = col.min;
     rules.push((p) =>
-      (p as number) < min ? { column: name, rule: 'min', message: `${name}: ${p} is below the minimum ${min}` } : undefined,
+      (p as number) < min
+        ? { column: name, rule: 'min', message: `${name}: ${p} is below the minimum ${min}` }
+        : undefined,
     );
   }
   if (col.max !== undefined) {
     const max = col.max;
     rules.push((p) =>
-      (p as number) > max ? { column: name, rule: 'max', message: `${name}: ${p} is above the maximum ${max}` } : undefined,
+      (p as number) > max
+        ? { column: name, rule: 'max', message: `${name}: ${p} is above the maximum ${max}` }
+        : undefined,
     );
   }
   if (col.enum !== undefined) {
@@ -219,7 +236,11 @@ function valueRules(col: ContractColumn): ((parsed: Parsed, raw: unknown) => Vio
     const max = col.max_length;
     rules.push((p) =>
       typeof p === 'string' && p.length > max
-        ? { column: name, rule: 'max_length', message: `${name}: ${p.length} characters, at most ${max} allowed` }
+        ? {
+            column: name,
+            rule: 'max_length',
+            message: `${name}: ${p.length} characters, at most ${max} allowed`,
+          }
         : undefined,
     );
   }

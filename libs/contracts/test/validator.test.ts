@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compileContract, contractSchema, defaultContractsDir, loadContract, type DataContractInput } from '../src/index.ts';
+import {
+  compileContract,
+  contractSchema,
+  defaultContractsDir,
+  loadContract,
+  type DataContractInput,
+} from '../src/index.ts';
 
 const dir = fileURLToPath(defaultContractsDir);
 
@@ -20,13 +26,29 @@ const base: DataContractInput = {
   ],
 };
 const validator = compileContract(contractSchema.parse(base));
-const good = { id: '7', label: 'a', score: '0.5', ok: 'TRUE', day: '2024-02-29', at: '2024-01-01T10:00:00Z', code: 'ABC' };
+const good = {
+  id: '7',
+  label: 'a',
+  score: '0.5',
+  ok: 'TRUE',
+  day: '2024-02-29',
+  at: '2024-01-01T10:00:00Z',
+  code: 'ABC',
+};
 
 describe('compileContract', () => {
   it('when a row follows the contract as text (CSV) or typed values (JSON, Parquet), then it has no violation', () => {
     expect(validator.validateRow(good)).toEqual([]);
     expect(
-      validator.validateRow({ id: 7n, label: 'b', score: 1, ok: false, day: null, at: '2024-01-01 10:00:00.123', code: null }),
+      validator.validateRow({
+        id: 7n,
+        label: 'b',
+        score: 1,
+        ok: false,
+        day: null,
+        at: '2024-01-01 10:00:00.123',
+        code: null,
+      }),
     ).toEqual([]);
   });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 
@@ -25,6 +26,9 @@ export async function migrate(opts: MigrateOptions): Promise<string[]> {
     migrationsSchema: opts.schema,
     createSchema: true,
     createMigrationsSchema: true,
+    // One lock per schema (the default is one per database): services and tests migrating their
+    // own schemas at the same moment must not fail each other with "Another migration is running".
+    lockValue: createHash('sha256').update(`tributary-migrate:${opts.schema}`).digest().readUIntBE(0, 6),
     checkOrder: false,
     log: opts.log ?? (() => undefined),
     verbose: false,

@@ -9,7 +9,7 @@ const PROBE_TIMEOUT_MS = 2000;
  * Built without listening, so tests drive it with inject().
  */
 export function buildHttp(runtime: Runtime, isConsuming: () => boolean): FastifyInstance {
-  const app = Fastify({ logger: false, disableRequestLogging: true });
+  const app = Fastify({ logger: false });
 
   app.get('/healthz', () => ({ status: 'ok', service: runtime.serviceName }));
 

@@ -60,11 +60,14 @@ export class MlflowRest {
 
   /** Registers a version from a run's model artifact (or with no run at all). */
   async createModelVersion(name: string, runId?: string): Promise<string> {
-    const { model_version } = await this.post<{ model_version: { version: string } }>('model-versions/create', {
-      name,
-      source: runId ? `runs:/${runId}/model` : 'file:///models/unknown',
-      ...(runId ? { run_id: runId } : {}),
-    });
+    const { model_version } = await this.post<{ model_version: { version: string } }>(
+      'model-versions/create',
+      {
+        name,
+        source: runId ? `runs:/${runId}/model` : 's3://models/unregistered-source',
+        ...(runId ? { run_id: runId } : {}),
+      },
+    );
     return model_version.version;
   }
 
@@ -108,7 +111,9 @@ export interface MlflowServer {
  * A dedicated `mlflow server` (from the stack's virtualenv) with its own SQLite database, for
  * tests that stop and restart MLflow. Starting takes tens of seconds on a small machine.
  */
-export async function startMlflowServer(opts: { port?: number; startTimeoutMs?: number } = {}): Promise<MlflowServer> {
+export async function startMlflowServer(
+  opts: { port?: number; startTimeoutMs?: number } = {},
+): Promise<MlflowServer> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'tributary-mlflow-'));
   const url = `http://127.0.0.1:${port}`;
@@ -147,7 +152,9 @@ export async function startMlflowServer(opts: { port?: number; startTimeoutMs?: 
       await waitFor(
         async () => {
           if (started.exitCode !== null) throw new Error(`mlflow server exited with ${started.exitCode}`);
-          const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
+          const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) }).catch(
+            () => undefined,
+          );
           return res?.ok ? true : undefined;
         },
         { timeoutMs: opts.startTimeoutMs ?? 120_000, intervalMs: 250, what: `mlflow server on port ${port}` },

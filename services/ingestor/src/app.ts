@@ -1,17 +1,104 @@
-import { batchIngested, batchReady, batchRejected } from '@tributary/events';
-import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
+import { fileURLToPath } from 'node:url';
+import { batchIngested, batchReady, batchRejected, type EventDefinition } from '@tributary/events';
+import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
+import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
 import type { Config } from './config.ts';
-import { handlers } from './entry-points/kafka/handlers/index.ts';
+import { PgBatchRepository } from './data-access/batch-repository.ts';
+import { FileContractCatalog } from './data-access/contract-catalog.ts';
+import { FsLandingZone } from './data-access/landing-zone.ts';
+import { ObjectRawStore } from './data-access/raw-store.ts';
+import { UriSourceFiles } from './data-access/source-files.ts';
+import { openStores } from './data-access/stores.ts';
+import { UPLOAD_STAGING_PREFIX, UploadStaging } from './data-access/upload-staging.ts';
+import type { IngestDeps } from './domain/ingest-batch.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
+import { handlers } from './entry-points/kafka/handlers/index.ts';
+import { LandingWatcher } from './entry-points/landing/landing-watcher.ts';
 
 /** Topics the ingestor reads and writes; created at start-up if missing. */
 export const TOPICS = [batchReady.topic, batchIngested.topic, batchRejected.topic];
 
+/** Events the ingestor's outbox holds: its own batch.ready announcements, and its outcomes. */
+const OUTBOX_EVENTS = [batchReady, batchIngested, batchRejected] as EventDefinition<unknown>[];
+
 /** Wires the ingestor without starting or listening: main.ts and the tests start it. */
 export async function buildApp(config: Config): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
-    migrations: [new URL('../migrations/', import.meta.url)],
+    migrations: [outboxMigrations, new URL('../migrations/', import.meta.url)],
     topics: TOPICS,
   });
-  return assembleService({ runtime, handlers: handlers(), routes: (http) => registerRoutes(http) });
+  const stores = openStores(config);
+  runtime.readiness.set('data-store', async () => {
+    await stores.data.exists('raw/.readiness');
+  });
+  const batches = new PgBatchRepository(runtime.pool);
+  const allowedRoots = [
+    ...(config.SOURCE_FILE_ROOTS ?? []),
+    ...(config.LANDING_DIR === undefined ? [] : [config.LANDING_DIR]),
+    ...(stores.data.uri.startsWith('file:') ? [fileURLToPath(stores.data.uri)] : []),
+  ];
+  const ingest: IngestDeps = {
+    batches,
+    contracts: new FileContractCatalog(config.CONTRACTS_DIR),
+    sources: new UriSourceFiles({
+      allowedRoots,
+      s3: stores.options,
+      workRoot: config.INGEST_WORK_DIR,
+      dataStore: stores.data,
+      stagingPrefix: UPLOAD_STAGING_PREFIX,
+    }),
+    raw: new ObjectRawStore(stores.data, stores.dvcRemote, config.INGEST_FILE_CONCURRENCY),
+    concurrency: config.INGEST_FILE_CONCURRENCY,
+  };
+
+  const relay = new OutboxRelay({
+    pool: runtime.pool,
+    schema: runtime.schema,
+    kafka: runtime.kafka,
+    producer: runtime.producer,
+    registry: runtime.registry,
+    events: OUTBOX_EVENTS,
+    topicPrefix: runtime.topicPrefix,
+    logger: runtime.logger,
+    metricsRegistry: runtime.metrics.registry,
+    pollMs: config.OUTBOX_POLL_MS,
+  });
+  const workers: Worker[] = [{ name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }];
+  if (config.LANDING_DIR !== undefined) {
+    const zone = new FsLandingZone(config.LANDING_DIR);
+    workers.push(
+      new LandingWatcher({
+        zone,
+        deps: {
+          landing: zone,
+          batches,
+          defaults: {
+            contractVersion: config.LANDING_DEFAULT_CONTRACT_VERSION,
+            producer: config.LANDING_DEFAULT_PRODUCER,
+          },
+          deleteIngestedFiles: config.LANDING_DELETE_FILES,
+        },
+        logger: runtime.logger.child({ worker: 'landing-watcher' }),
+        scanIntervalMs: config.LANDING_SCAN_INTERVAL_MS,
+        claimTimeoutMs: config.LANDING_CLAIM_TIMEOUT_MS,
+      }),
+    );
+  }
+
+  return assembleService({
+    runtime,
+    handlers: handlers(ingest, runtime.metrics.registry),
+    workers,
+    routes: (http) =>
+      registerRoutes(http, {
+        batches,
+        staging: new UploadStaging(stores.data),
+        limits: {
+          maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
+          maxBatchBytes: config.UPLOAD_MAX_BATCH_BYTES,
+          maxFiles: config.UPLOAD_MAX_FILES,
+        },
+        logger: runtime.logger,
+      }),
+  });
 }

@@ -1,11 +1,85 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { commonEnv, loadConfig } from '@tributary/config';
+import { bool, commonEnv, csv, int, loadConfig, url } from '@tributary/config';
+import { defaultContractsDir } from '@tributary/contracts';
+
+const MiB = 1024 * 1024;
+
+const absoluteDir = () =>
+  z
+    .string()
+    .refine((p) => path.isAbsolute(p), 'expected an absolute path')
+    .transform((p) => path.resolve(p));
 
 /** Every setting of the ingestor, read from the environment once at start-up. */
 export const configSchema = z.object({
   ...commonEnv,
   SERVICE_NAME: commonEnv.SERVICE_NAME.default('ingestor'),
   HTTP_PORT: commonEnv.HTTP_PORT.default(3001),
+  DATA_STORE_URI: z
+    .string()
+    .regex(/^(file:\/\/\/|\/|s3:\/\/[^/]+)/, 'expected file:///abs/dir, /abs/dir or s3://bucket[/prefix]')
+    .describe(
+      'Object store of raw batches, DVC objects (dvc/) and reports: file:///abs/dir or s3://bucket/prefix',
+    ),
+  S3_ENDPOINT: url()
+    .optional()
+    .describe('Endpoint of an S3-compatible service (MinIO, moto); AWS when unset'),
+  S3_REGION: z.string().min(1).default('us-east-1').describe('Region of the S3 buckets'),
+  S3_FORCE_PATH_STYLE: bool()
+    .optional()
+    .describe('Path-style S3 URLs (http://host/bucket/key); defaults to true when S3_ENDPOINT is set'),
+  S3_ACCESS_KEY_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('S3 access key; when unset the AWS SDK default chain (AWS_* variables, profile, role) is used'),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
+  CONTRACTS_DIR: absoluteDir()
+    .default(fileURLToPath(defaultContractsDir))
+    .describe('Folder of data contracts (<name>/<version>.yaml); defaults to the repository contracts/'),
+  SOURCE_FILE_ROOTS: csv()
+    .pipe(z.array(absoluteDir()))
+    .optional()
+    .describe(
+      'Local folders batch.ready file:// URIs may point into (comma-separated); LANDING_DIR and a file DATA_STORE_URI are always allowed',
+    ),
+  INGEST_WORK_DIR: absoluteDir()
+    .default(tmpdir())
+    .describe('Local scratch folder where batch files are verified before they are copied to raw'),
+  INGEST_FILE_CONCURRENCY: int(1, 64).default(4).describe('Files of one batch read and written in parallel'),
+  UPLOAD_MAX_FILE_BYTES: int(1)
+    .default(512 * MiB)
+    .describe('Largest file POST /batches accepts; a larger one is refused with 413'),
+  UPLOAD_MAX_BATCH_BYTES: int(1)
+    .default(2048 * MiB)
+    .describe('Largest total of one upload to POST /batches; a larger one is refused with 413'),
+  UPLOAD_MAX_FILES: int(1, 1_000_000).default(10_000).describe('Most files one upload may hold'),
+  LANDING_DIR: absoluteDir()
+    .optional()
+    .describe('Landing zone watched for <dataset>/<batch_id>/_READY markers; the watcher is off when unset'),
+  LANDING_SCAN_INTERVAL_MS: int(100)
+    .default(2000)
+    .describe('Period of the landing-zone scan that backs up file-system notifications'),
+  LANDING_CLAIM_TIMEOUT_MS: int(1000)
+    .default(10 * 60_000)
+    .describe('A _PROCESSING marker left without a submission record for this long is taken over'),
+  LANDING_DEFAULT_CONTRACT_VERSION: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, 'expected a semantic version like 1.0.0')
+    .default('1.0.0')
+    .describe('Contract <dataset>@<version> of a landing batch without a batch.json naming one'),
+  LANDING_DEFAULT_PRODUCER: z
+    .string()
+    .min(1)
+    .default('landing-zone')
+    .describe('Producer of a landing batch without a batch.json naming one'),
+  LANDING_DELETE_FILES: bool()
+    .default(false)
+    .describe('Delete the data files of a landing batch once it is ingested (its _DONE marker stays)'),
+  OUTBOX_POLL_MS: int(10).default(1000).describe('Fallback poll of the outbox relay; NOTIFY wakes it sooner'),
 });
 
 export type Config = Readonly<z.output<typeof configSchema>>;

@@ -1,8 +1,29 @@
-import { batchIngested, batchRejected, masterVersioned } from '@tributary/events';
-import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { loadContract } from '@tributary/contracts';
+import { hashFile } from '@tributary/dvc';
+import {
+  allEvents,
+  batchIngested,
+  batchRejected,
+  eventTime,
+  masterVersioned,
+  newEventId,
+} from '@tributary/events';
+import { MasterLock } from '@tributary/lock';
+import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
+import type { Pool } from '@tributary/db';
+import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
+import type { Registry } from '@tributary/telemetry';
+import { createObjectStore } from '@tributary/storage';
 import type { Config } from './config.ts';
-import { handlers } from './entry-points/kafka/handlers/index.ts';
+import { ObjectDataStore } from './data-access/data-store.ts';
+import { SharpImageProcessor } from './data-access/images.ts';
+import { PgMasterRepository } from './data-access/master-repository.ts';
+import { DuckTablesEngine } from './data-access/tables.ts';
+import { ProcessBatch } from './domain/process-batch.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
+import { handlers } from './entry-points/kafka/handlers/index.ts';
+import { faultInjector } from './fault-injection.ts';
 
 /** Topics the preprocessor reads and writes; created at start-up if missing. */
 export const TOPICS = [batchIngested.topic, masterVersioned.topic, batchRejected.topic];
@@ -10,8 +31,112 @@ export const TOPICS = [batchIngested.topic, masterVersioned.topic, batchRejected
 /** Wires the preprocessor without starting or listening: main.ts and the tests start it. */
 export async function buildApp(config: Config): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
-    migrations: [new URL('../migrations/', import.meta.url)],
+    migrations: [outboxMigrations, new URL('../migrations/', import.meta.url)],
     topics: TOPICS,
   });
-  return assembleService({ runtime, handlers: handlers(), routes: (http) => registerRoutes(http) });
+  try {
+    const { processBatch, lock, close } = await createProcessBatch(config, {
+      pool: runtime.pool,
+      topicPrefix: runtime.topicPrefix,
+      metricsRegistry: runtime.metrics.registry,
+    });
+    runtime.onClose(close);
+    runtime.readiness.set('redis', () => lock.ping());
+
+    const relay = new OutboxRelay({
+      pool: runtime.pool,
+      schema: runtime.schema,
+      kafka: runtime.kafka,
+      producer: runtime.producer,
+      registry: runtime.registry,
+      events: allEvents,
+      topicPrefix: runtime.topicPrefix,
+      logger: runtime.logger,
+      metricsRegistry: runtime.metrics.registry,
+      pollMs: config.OUTBOX_POLL_MS,
+    });
+    const outboxWorker: Worker = {
+      name: 'outbox-relay',
+      start: () => relay.start(),
+      stop: () => relay.stop(),
+    };
+
+    return assembleService({
+      runtime,
+      handlers: handlers({ processBatch }),
+      workers: [outboxWorker],
+      routes: (http) => registerRoutes(http, { pool: runtime.pool }),
+    });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+}
+
+/**
+ * The batch use case with its adapters (object store, master lock, DuckDB, images, Postgres):
+ * what the Kafka handler calls, and what the benchmark drives without Kafka.
+ */
+export async function createProcessBatch(
+  config: Config,
+  deps: { pool: Pool; topicPrefix: string; metricsRegistry?: Registry },
+): Promise<{ processBatch: ProcessBatch; lock: MasterLock; close: () => Promise<void> }> {
+  const store = new ObjectDataStore(
+    createObjectStore(config.DATA_STORE_URI, {
+      ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
+      region: config.S3_REGION,
+      ...(config.S3_FORCE_PATH_STYLE === undefined ? {} : { forcePathStyle: config.S3_FORCE_PATH_STYLE }),
+      ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
+        ? {
+            credentials: {
+              accessKeyId: config.S3_ACCESS_KEY_ID,
+              secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+            },
+          }
+        : {}),
+    }),
+  );
+  const lock = new MasterLock({
+    redisUrls: [...(config.REDIS_URLS ?? [config.REDIS_URL])],
+    ttlMs: config.LOCK_TTL_MS,
+    maxWaitMs: config.LOCK_MAX_WAIT_MS,
+    ...(deps.metricsRegistry ? { metricsRegistry: deps.metricsRegistry } : {}),
+  });
+  const tables = await DuckTablesEngine.create({
+    threads: config.DUCKDB_THREADS,
+    memoryLimit: config.DUCKDB_MEMORY_LIMIT,
+    tempDir: config.WORK_DIR,
+  });
+
+  const processBatch = new ProcessBatch({
+    store,
+    repo: new PgMasterRepository(deps.pool, deps.topicPrefix),
+    tables,
+    lock,
+    images: new SharpImageProcessor(),
+    imageCeilings: { maxBytes: config.IMAGE_MAX_BYTES, maxPixels: config.IMAGE_MAX_PIXELS },
+    imageConcurrency: config.IMAGE_CONCURRENCY,
+    loadContract: (name, version) => loadContract(config.CONTRACTS_DIR, name, version),
+    compaction: {
+      fanout: config.COMPACTION_FANOUT,
+      baseRows: config.COMPACTION_BASE_ROWS,
+      maxPartRows: config.COMPACTION_MAX_PART_ROWS,
+    },
+    orphanGraceMs: config.ORPHAN_GRACE_MS,
+    hashFile,
+    faultPoint: faultInjector(config.FAULT_INJECT),
+    newEventId,
+    now: () => new Date(eventTime()),
+    workDir: config.WORK_DIR,
+    yieldNow: () => yieldToEventLoop(),
+  });
+
+  return {
+    processBatch,
+    lock,
+    close: async () => {
+      tables.close();
+      await lock.close();
+    },
+  };
 }

@@ -1,8 +1,14 @@
 import { masterVersioned, retrainRequested } from '@tributary/events';
-import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
+import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
+import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
 import type { Config } from './config.ts';
-import { handlers } from './entry-points/kafka/handlers/index.ts';
+import { DecisionsRepository } from './data-access/decisions-repository.ts';
+import { MlflowClient } from './data-access/mlflow-client.ts';
+import { SettingsRepository } from './data-access/settings-repository.ts';
+import type { RetrainPolicy } from './domain/decide-retrain.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
+import { decisionTelemetry } from './entry-points/kafka/decision-telemetry.ts';
+import { handlers } from './entry-points/kafka/handlers/index.ts';
 
 /** Topics the retrain-policy reads and writes; created at start-up if missing. */
 export const TOPICS = [masterVersioned.topic, retrainRequested.topic];
@@ -10,8 +16,80 @@ export const TOPICS = [masterVersioned.topic, retrainRequested.topic];
 /** Wires the retrain-policy without starting or listening: main.ts and the tests start it. */
 export async function buildApp(config: Config): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
-    migrations: [new URL('../migrations/', import.meta.url)],
+    migrations: [new URL('../migrations/', import.meta.url), outboxMigrations],
     topics: TOPICS,
   });
-  return assembleService({ runtime, handlers: handlers(), routes: (http) => registerRoutes(http) });
+  try {
+    const settings = new SettingsRepository(runtime.pool);
+    if (await settings.seedThreshold(config.RETRAIN_THRESHOLD_ROWS)) {
+      runtime.logger.info(
+        { value: config.RETRAIN_THRESHOLD_ROWS },
+        'RETRAIN_THRESHOLD_ROWS seeded from configuration',
+      );
+    }
+    const decisions = new DecisionsRepository(runtime.pool);
+    const mlflow = new MlflowClient({
+      trackingUri: config.MLFLOW_TRACKING_URI,
+      timeoutMs: config.MLFLOW_TIMEOUT_MS,
+      retries: config.MLFLOW_RETRIES,
+      retryBaseMs: config.MLFLOW_RETRY_BASE_MS,
+      retryMaxMs: config.MLFLOW_RETRY_MAX_MS,
+      experimentIds: config.MLFLOW_EXPERIMENT_IDS,
+      token: config.MLFLOW_TRACKING_TOKEN,
+      username: config.MLFLOW_TRACKING_USERNAME,
+      password: config.MLFLOW_TRACKING_PASSWORD,
+      logger: runtime.logger,
+      metricsRegistry: runtime.metrics.registry,
+    });
+    runtime.readiness.set('mlflow', () => mlflow.ping());
+
+    const policy: RetrainPolicy = {
+      modelName: config.MLFLOW_MODEL_NAME,
+      alias: config.MLFLOW_MODEL_ALIAS,
+      stage: config.MLFLOW_MODEL_STAGE || undefined,
+      tags: {
+        featureVersion: config.MLFLOW_FEATURE_VERSION_TAG,
+        splitVersion: config.MLFLOW_SPLIT_VERSION_TAG,
+        modelVersion: config.MLFLOW_MODEL_VERSION_TAG,
+      },
+      masterRowsMetric: config.MLFLOW_MASTER_ROWS_METRIC,
+      requestWhenNoCompatibleRun: config.RETRAIN_WHEN_NO_COMPATIBLE_RUN,
+    };
+    const relay = new OutboxRelay({
+      pool: runtime.pool,
+      schema: runtime.schema,
+      kafka: runtime.kafka,
+      producer: runtime.producer,
+      registry: runtime.registry,
+      events: [retrainRequested],
+      topicPrefix: runtime.topicPrefix,
+      logger: runtime.logger,
+      metricsRegistry: runtime.metrics.registry,
+    });
+    const relayWorker: Worker = {
+      name: 'outbox-relay',
+      start: () => relay.start(),
+      stop: () => relay.stop(),
+    };
+
+    return assembleService({
+      runtime,
+      handlers: handlers(
+        { registry: mlflow, decisions, thresholds: settings, policy },
+        decisionTelemetry(runtime),
+      ),
+      workers: [relayWorker],
+      routes: (http) =>
+        registerRoutes(http, {
+          adminToken: config.ADMIN_TOKEN,
+          tokenName: config.ADMIN_TOKEN_NAME,
+          thresholds: settings,
+          decisions,
+          logger: runtime.logger,
+        }),
+    });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
 }

@@ -1,4 +1,296 @@
-import type { FastifyInstance } from 'fastify';
+import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import multipart, { type Multipart } from '@fastify/multipart';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AppError, isAppError } from '@tributary/errors';
+import { withSpan, type Logger } from '@tributary/telemetry';
+import { parseContractRef, pathProblem } from '../../domain/batch.ts';
+import type { BatchRepository, SubmittedFile } from '../../domain/ports.ts';
+import { submitBatch } from '../../domain/submit-batch.ts';
+import type { UploadStaging } from '../../data-access/upload-staging.ts';
 
-/** Admin routes of the ingestor (health, readiness and metrics come from the runtime). */
-export function registerRoutes(_http: FastifyInstance): void {}
+export interface RouteDeps {
+  batches: BatchRepository;
+  staging: UploadStaging;
+  limits: { maxFileBytes: number; maxBatchBytes: number; maxFiles: number };
+  logger: Logger;
+}
+
+const DRAIN_TIMEOUT_MS = 30_000;
+const MAX_FIELD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The ingestor's API: `POST /batches` takes a batch from producers who do not speak Kafka
+ * (multipart, streamed to the landing area of the data store) and `GET /batches/:id` tells what
+ * became of it. Health, readiness and metrics come from the runtime.
+ */
+export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
+  void http.register(async (scope) => {
+    await scope.register(multipart, { preservePath: true });
+
+    scope.get<{ Params: { id: string } }>('/batches/:id', async (req, reply) => {
+      const view = await deps.batches.find(req.params.id);
+      if (!view) {
+        return reply.code(404).send({ error: 'ING_ERR_UNKNOWN_BATCH', message: `No batch ${req.params.id}` });
+      }
+      return view;
+    });
+
+    scope.post('/batches', async (req, reply) => {
+      if (!req.isMultipart()) {
+        return reply
+          .code(415)
+          .send({ error: 'ING_ERR_NOT_MULTIPART', message: 'POST /batches takes multipart/form-data' });
+      }
+      const declaredLength = Number(req.headers['content-length'] ?? Number.NaN);
+      if (declaredLength > deps.limits.maxBatchBytes + deps.limits.maxFiles * 1024 + MAX_FIELD_BYTES) {
+        // Known too large before a byte is read; the connection closes so the body is not sent for nothing.
+        void reply.header('connection', 'close');
+        return sendError(reply, batchTooLarge(deps.limits.maxBatchBytes));
+      }
+      return withSpan('POST /batches', { 'http.route': '/batches' }, async (span) => {
+        const runId = span.spanContext().traceId;
+        const uploadId = deps.staging.newUploadId();
+        let received: Received;
+        try {
+          received = await receiveUpload(req.parts({ limits: partLimits(deps.limits) }), uploadId, deps);
+        } catch (err) {
+          await drainRequest(req.raw);
+          await deps.staging
+            .discard(uploadId)
+            .catch((e: unknown) => deps.logger.warn({ err: e }, 'discard failed'));
+          return sendError(reply, multipartLimitError(err, deps.limits) ?? err, deps.logger);
+        }
+        try {
+          const input = submissionFrom(received);
+          const submitted = await submitBatch({ batches: deps.batches }, input, runId);
+          span.setAttributes({
+            'tributary.batch_id': submitted.batchId,
+            'tributary.dataset': submitted.dataset,
+          });
+          deps.logger.info(
+            { batch_id: submitted.batchId, files: input.files.length, content_hash: submitted.contentHash },
+            'upload submitted',
+          );
+          return await reply.code(202).send({
+            batch_id: submitted.batchId,
+            dataset: submitted.dataset,
+            content_hash: submitted.contentHash,
+            run_id: submitted.runId,
+            trace_id: submitted.runId,
+            files: input.files.length,
+            status_url: `/batches/${encodeURIComponent(submitted.batchId)}`,
+          });
+        } catch (err) {
+          await deps.staging
+            .discard(uploadId)
+            .catch((e: unknown) => deps.logger.warn({ err: e }, 'discard failed'));
+          return sendError(reply, err, deps.logger);
+        }
+      });
+    });
+  });
+}
+
+interface Received {
+  fields: Record<string, string>;
+  files: { path: string; uri: string; sha256: string; size: number }[];
+}
+
+/** Reads the parts in order, streaming each file part to the staging area as it arrives. */
+async function receiveUpload(
+  parts: AsyncIterable<Multipart>,
+  uploadId: string,
+  deps: RouteDeps,
+): Promise<Received> {
+  const fields: Record<string, string> = {};
+  const files: Received['files'] = [];
+  const seen = new Set<string>();
+  let total = 0;
+  for await (const part of parts) {
+    if (part.type === 'field') {
+      fields[part.fieldname] = typeof part.value === 'string' ? part.value : JSON.stringify(part.value);
+      continue;
+    }
+    const path = part.filename;
+    const problem = pathProblem(path);
+    if (problem !== undefined) throw badRequest(`file part "${path}": ${problem}`);
+    if (seen.has(path)) throw badRequest(`file part "${path}" is sent twice`);
+    seen.add(path);
+    const staged = await deps.staging.stage(uploadId, path, part.file, {
+      maxFileBytes: deps.limits.maxFileBytes,
+      batchBytesLeft: deps.limits.maxBatchBytes - total,
+      maxBatchBytes: deps.limits.maxBatchBytes,
+    });
+    total += staged.size;
+    files.push({ path, uri: staged.uri, sha256: staged.sha256, size: staged.size });
+  }
+  return { fields, files };
+}
+
+const manifestFile = (v: unknown) =>
+  typeof v === 'object' && v !== null && typeof (v as { path?: unknown }).path === 'string';
+
+/** The submission an upload describes: form fields, plus an optional `manifest` with declared checksums. */
+function submissionFrom(received: Received): Parameters<typeof submitBatch>[1] {
+  const { fields } = received;
+  const required = (name: string) => {
+    const value = fields[name]?.trim();
+    if (!value) throw badRequest(`the form field "${name}" is required`);
+    return value;
+  };
+  const contract = parseContractRef(required('contract'));
+  if (!contract) throw badRequest('the form field "contract" must read <name>@<major.minor.patch>');
+  const source = fields.source?.trim() || 'HTTP';
+  if (source !== 'HTTP' && source !== 'CLI') throw badRequest('the form field "source" is HTTP or CLI');
+  if (received.files.length === 0) throw badRequest('the upload has no file parts');
+
+  type Declared = {
+    path: string;
+    sha256?: unknown;
+    size?: unknown;
+    role?: unknown;
+    schema_version?: unknown;
+  };
+  let declared = new Map<string, Declared>();
+  if (fields.manifest !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fields.manifest);
+    } catch {
+      throw badRequest('the form field "manifest" is not JSON');
+    }
+    const list = (parsed as { files?: unknown }).files;
+    if (!Array.isArray(list) || !list.every(manifestFile)) {
+      throw badRequest('the manifest must be {"files": [{"path": ..., "sha256": ..., "size": ...}]}');
+    }
+    declared = new Map((list as Declared[]).map((f) => [f.path, f]));
+    const uploaded = new Set(received.files.map((f) => f.path));
+    const absent = [...declared.keys()].filter((p) => !uploaded.has(p));
+    if (absent.length > 0)
+      throw badRequest(`the manifest names files that were not uploaded: ${absent.join(', ')}`);
+  }
+  const schemaVersion = fields.schema_version?.trim() || null;
+  const files: SubmittedFile[] = received.files.map((f) => {
+    const d = declared.get(f.path);
+    const role = d?.role === 'TABLE' || d?.role === 'IMAGE' ? d.role : undefined;
+    return {
+      path: f.path,
+      uri: f.uri,
+      // The producer's checksum, when declared, is what the ingest verifies the stored bytes against.
+      sha256: typeof d?.sha256 === 'string' ? d.sha256 : f.sha256,
+      size: typeof d?.size === 'number' ? d.size : f.size,
+      ...(role === undefined ? {} : { role }),
+      schemaVersion:
+        typeof d?.schema_version === 'string' || d?.schema_version === null
+          ? d.schema_version
+          : schemaVersion,
+    };
+  });
+  let attributes: Record<string, string> = {};
+  if (fields.attributes !== undefined) {
+    try {
+      attributes = Object.fromEntries(
+        Object.entries(JSON.parse(fields.attributes) as Record<string, unknown>).map(([k, v]) => [
+          k,
+          String(v),
+        ]),
+      );
+    } catch {
+      throw badRequest('the form field "attributes" must be a JSON object');
+    }
+  }
+  return {
+    dataset: required('dataset'),
+    batchId: required('batch_id'),
+    producer: fields.producer?.trim() || 'http',
+    source,
+    contract,
+    files,
+    attributes,
+  };
+}
+
+function partLimits(limits: RouteDeps['limits']) {
+  return {
+    // One byte over the limit reaches the staging stream, which refuses it with a clear message.
+    fileSize: limits.maxFileBytes + 1,
+    files: limits.maxFiles,
+    fields: 100,
+    fieldSize: MAX_FIELD_BYTES,
+    parts: limits.maxFiles + 100,
+  };
+}
+
+/**
+ * Reads and drops the rest of a refused request, so the client gets the error response instead
+ * of a reset connection; a client that keeps sending past the timeout is cut off.
+ */
+async function drainRequest(raw: IncomingMessage): Promise<void> {
+  if (raw.readableEnded || raw.destroyed) return;
+  raw.resume();
+  const timer = setTimeout(() => raw.destroy(), DRAIN_TIMEOUT_MS);
+  try {
+    await Promise.race([once(raw, 'end'), once(raw, 'close')]);
+  } catch {
+    // an aborted request: nothing left to answer
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The multipart parser's own limit errors, restated with the setting they come from. */
+function multipartLimitError(err: unknown, limits: RouteDeps['limits']): AppError | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT') {
+    return new AppError('ING_ERR_TOO_MANY_FILES', `the upload has more than ${limits.maxFiles} files`, {
+      retriable: false,
+      details: { statusCode: 413 },
+    });
+  }
+  if (code === 'FST_REQ_FILE_TOO_LARGE') {
+    return new AppError(
+      'ING_ERR_FILE_TOO_LARGE',
+      `a file is larger than the ${limits.maxFileBytes}-byte limit per file`,
+      {
+        retriable: false,
+        details: { statusCode: 413 },
+      },
+    );
+  }
+  return undefined;
+}
+
+function badRequest(message: string): AppError {
+  return new AppError('ING_ERR_BAD_UPLOAD', message, { retriable: false, details: { statusCode: 400 } });
+}
+
+function batchTooLarge(limit: number): AppError {
+  return new AppError(
+    'ING_ERR_BATCH_TOO_LARGE',
+    `the upload is larger than the ${limit}-byte limit per batch`,
+    {
+      retriable: false,
+      details: { statusCode: 413 },
+    },
+  );
+}
+
+/** Errors as `{ error: <code>, message }`; producer mistakes are 4xx, anything else 503 (retry later). */
+function sendError(reply: FastifyReply, err: unknown, logger?: Logger): FastifyReply {
+  if (isAppError(err)) {
+    const status =
+      typeof err.details.statusCode === 'number' ? err.details.statusCode : err.retriable ? 503 : 400;
+    const { statusCode: _status, ...details } = err.details;
+    return reply.code(status).send({ error: err.code, message: err.message, ...details });
+  }
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    const message = `${e.code ?? ''} ${e.message ?? ''}`.trim();
+    return reply.code(e.statusCode).send({ error: 'ING_ERR_BAD_UPLOAD', message });
+  }
+  logger?.error({ err }, 'upload failed');
+  return reply
+    .code(503)
+    .send({ error: 'ING_ERR_UNAVAILABLE', message: 'the upload could not be stored; retry later' });
+}

@@ -1,7 +1,16 @@
 import type { EventHandler } from '@tributary/kafka';
+import { Counter, type Registry } from '@tributary/telemetry';
+import type { IngestDeps } from '../../../domain/ingest-batch.ts';
+import { batchReadyHandler } from './batch-ready.handler.ts';
 
 /** One handler per consumed event; each calls a use case in domain/. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
-export function handlers(): EventHandler<any>[] {
-  return [];
+export function handlers(deps: IngestDeps, metrics: Registry): EventHandler<any>[] {
+  const outcomes = new Counter({
+    name: 'ingestor_batches_total',
+    help: 'Batches the ingest decided, by outcome (ingested, duplicate, rejected, superseded) and error code',
+    labelNames: ['outcome', 'error_code'],
+    registers: [metrics],
+  });
+  return [batchReadyHandler(deps, outcomes)];
 }

@@ -1,0 +1,233 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, openAsBlob } from 'node:fs';
+import fs from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+
+/** Files of the landing-zone protocol that are not batch content. */
+const NOT_CONTENT = new Set(['_READY', '_PROCESSING', '_DONE', '_REJECTED', 'batch.json']);
+const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif|tiff?)$/i;
+
+interface LocalFile {
+  path: string;
+  absolute: string;
+  sha256: string;
+  size: number;
+  role: 'TABLE' | 'IMAGE';
+}
+
+interface SubmitOptions {
+  dataset: string;
+  contract: string;
+  batchId?: string;
+  producer?: string;
+  schemaVersion?: string;
+  url: string;
+  wait?: boolean;
+  timeout: string;
+  json?: boolean;
+}
+
+interface Accepted {
+  batch_id: string;
+  dataset: string;
+  content_hash: string;
+  run_id: string;
+  trace_id: string;
+  files: number;
+  status_url: string;
+}
+
+interface StatusView {
+  status: string;
+  raw_location: string | null;
+  attempts: { content_hash: string; status: string; error_code: string | null; reason: string | null }[];
+}
+
+/**
+ * `tributary submit <dir>`: hashes every file of a folder, uploads them to the ingestor's
+ * POST /batches with their declared checksums (so the ingestor verifies what it stored against
+ * what the producer had), and prints where to follow the batch. With --wait it polls the status
+ * endpoint until the batch is ingested (exit 0) or rejected (exit 2).
+ */
+export function registerSubmit(program: Command): void {
+  program
+    .command('submit')
+    .description('Submit a folder of tables and images as one batch through the ingestor’s HTTP endpoint')
+    .argument(
+      '<dir>',
+      'folder holding the batch (sub-folders kept as paths; dot-files and landing markers skipped)',
+    )
+    .requiredOption('--dataset <name>', 'dataset the batch merges into')
+    .requiredOption('--contract <name@version>', 'data contract the tables follow, e.g. penguins@1.0.0')
+    .option(
+      '--batch-id <id>',
+      'batch id (default: <dataset>-<first 16 hex of the content hash>, so a resubmission is idempotent)',
+    )
+    .option('--producer <name>', 'who submits the batch (default: the current user)')
+    .option('--schema-version <version>', 'schema version the tables declare (checked against the contract)')
+    .option('--url <url>', 'ingestor base URL (env TRIBUTARY_INGESTOR_URL)', defaultUrl())
+    .option('--wait', 'wait until the batch is ingested or rejected')
+    .option('--timeout <seconds>', 'how long --wait waits', '300')
+    .option('--json', 'print the ingestor’s answer as JSON')
+    .action(async (dir: string, opts: SubmitOptions) => {
+      const code = await submit(dir, opts);
+      if (code !== 0) process.exitCode = code;
+    });
+}
+
+function defaultUrl(): string {
+  return process.env.TRIBUTARY_INGESTOR_URL ?? 'http://127.0.0.1:3001';
+}
+
+async function submit(dir: string, opts: SubmitOptions): Promise<number> {
+  const root = path.resolve(dir);
+  const files = await collect(root);
+  if (files.length === 0) throw new Error(`${root} holds no files to submit`);
+  const contentHash = contentHashOf(files);
+  const batchId = opts.batchId ?? `${opts.dataset}-${contentHash.slice(0, 16)}`;
+  const base = opts.url.replace(/\/+$/, '');
+
+  const form = new FormData();
+  form.append('dataset', opts.dataset);
+  form.append('batch_id', batchId);
+  form.append('producer', opts.producer ?? safeUser());
+  form.append('contract', opts.contract);
+  form.append('source', 'CLI');
+  if (opts.schemaVersion) form.append('schema_version', opts.schemaVersion);
+  form.append(
+    'manifest',
+    JSON.stringify({
+      files: files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size, role: f.role })),
+    }),
+  );
+  // File-backed blobs: fetch streams each file from disk, none is read into memory whole.
+  for (const f of files) form.append('file', await openAsBlob(f.absolute), f.path);
+
+  const res = await fetch(`${base}/batches`, { method: 'POST', body: form });
+  const text = await res.text();
+  if (res.status !== 202) {
+    let message = text;
+    try {
+      const body = JSON.parse(text) as { error?: string; message?: string };
+      message = `${body.error ?? res.status}: ${body.message ?? text}`;
+    } catch {
+      // not JSON: print as is
+    }
+    throw new Error(`the ingestor refused the batch (HTTP ${res.status}) ${message}`);
+  }
+  const accepted = JSON.parse(text) as Accepted;
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ ...accepted, status_url: `${base}${accepted.status_url}` })}\n`);
+  } else {
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    process.stdout.write(
+      [
+        `batch ${accepted.batch_id} submitted to ${accepted.dataset} (${files.length} files, ${total} bytes)`,
+        `run id:       ${accepted.run_id}`,
+        `content hash: ${accepted.content_hash}`,
+        `status:       ${base}${accepted.status_url}`,
+        `trace:        ${accepted.trace_id} (the Jaeger trace id of the run)`,
+        '',
+      ].join('\n'),
+    );
+  }
+  if (!opts.wait) return 0;
+  return waitForOutcome(
+    `${base}${accepted.status_url}`,
+    accepted.content_hash,
+    Number(opts.timeout) * 1000,
+    !opts.json,
+  );
+}
+
+async function waitForOutcome(
+  statusUrl: string,
+  contentHash: string,
+  timeoutMs: number,
+  print: boolean,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await fetch(statusUrl);
+    if (res.ok) {
+      const view = (await res.json()) as StatusView;
+      const attempt = view.attempts.find((a) => a.content_hash === contentHash);
+      if (attempt?.status === 'INGESTED') {
+        if (print) process.stdout.write(`ingested: ${view.raw_location ?? ''}\n`);
+        return 0;
+      }
+      if (attempt?.status === 'REJECTED') {
+        process.stderr.write(`rejected: ${attempt.error_code ?? ''}: ${attempt.reason ?? ''}\n`);
+        return 2;
+      }
+    }
+    await sleep(500);
+  }
+  throw new Error(`no outcome after ${timeoutMs / 1000} s; follow ${statusUrl}`);
+}
+
+/** Every regular file below `root` as a posix path, hashed; dot-files and landing markers left out. */
+async function collect(root: string): Promise<LocalFile[]> {
+  const out: LocalFile[] = [];
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (e.name.startsWith('.') || (rel === '' && NOT_CONTENT.has(e.name))) continue;
+      const absolute = path.join(dir, e.name);
+      const relPath = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) await walk(absolute, relPath);
+      else if (e.isFile()) {
+        const { sha256, size } = await hashFile(absolute);
+        out.push({
+          path: relPath,
+          absolute,
+          sha256,
+          size,
+          role: IMAGE_EXTENSIONS.test(e.name) ? 'IMAGE' : 'TABLE',
+        });
+      }
+    }
+  };
+  await walk(root, '');
+  return out;
+}
+
+async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** The ingestor's batch identity (see docs/ingestion.md): sha256 of `<path>\t<sha256>\n` lines in path order. */
+function contentHashOf(files: readonly LocalFile[]): string {
+  const byPath = [...files].sort((a, b) => compareCodePoints(a.path, b.path));
+  return createHash('sha256')
+    .update(byPath.map((f) => `${f.path}\t${f.sha256}\n`).join(''), 'utf8')
+    .digest('hex');
+}
+
+function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ca = a.codePointAt(i) ?? 0;
+    const cb = b.codePointAt(i) ?? 0;
+    if (ca !== cb) return ca - cb;
+    if (ca > 0xffff) i++;
+  }
+  return a.length - b.length;
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username || 'cli';
+  } catch {
+    return 'cli';
+  }
+}

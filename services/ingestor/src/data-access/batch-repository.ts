@@ -1,0 +1,311 @@
+import { withTransaction, type Pool, type PoolClient } from '@tributary/db';
+import { pgToAppError } from '@tributary/errors';
+import {
+  batchIngested,
+  batchReady,
+  batchRejected,
+  type BatchIngested,
+  type BatchReady,
+  type BatchRejected,
+} from '@tributary/events';
+import { enqueueEvent } from '@tributary/outbox';
+import type {
+  AttemptOutcome,
+  AttemptStatus,
+  BatchClaim,
+  BatchRepository,
+  BatchView,
+  ClaimResult,
+  RawSnapshot,
+  Rejection,
+} from '../domain/ports.ts';
+
+interface BatchRow {
+  id: string;
+  dataset: string;
+  producer: string;
+  source: string;
+  contract_name: string;
+  contract_version: string;
+  content_hash: string;
+  status: 'INGESTING' | 'INGESTED' | 'REJECTED';
+  error_code: string | null;
+  reason: string | null;
+  raw_location: string | null;
+  raw_dvc_file: string | null;
+  raw_md5: string | null;
+  report_uri: string | null;
+  run_id: string;
+  created_at: Date;
+  updated_at: Date;
+  ingested_at: Date | null;
+}
+
+interface AttemptRow {
+  batch_id: string;
+  content_hash: string;
+  dataset: string;
+  source: string;
+  status: AttemptStatus;
+  error_code: string | null;
+  reason: string | null;
+  report_uri: string | null;
+  run_id: string | null;
+  submitted_at: Date;
+  decided_at: Date | null;
+}
+
+/** The batches and batch_attempts tables, and the outbox they share transactions with. */
+export class PgBatchRepository implements BatchRepository {
+  constructor(private readonly pool: Pool) {}
+
+  claim(c: BatchClaim): Promise<ClaimResult> {
+    return withTransaction(this.pool, async (client) => {
+      const inserted = await client.query(
+        `INSERT INTO batches (id, dataset, producer, source, contract_name, contract_version, content_hash, status, run_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'INGESTING', $8)
+         ON CONFLICT (id) DO NOTHING`,
+        [
+          c.batchId,
+          c.dataset,
+          c.producer,
+          c.source,
+          c.contract.name,
+          c.contract.version,
+          c.contentHash,
+          c.runId,
+        ],
+      );
+      if (inserted.rowCount === 1) {
+        await upsertAttempt(client, c, 'INGESTING');
+        return { kind: 'claimed', takeover: false };
+      }
+      const { rows } = await client.query<Pick<BatchRow, 'status' | 'content_hash' | 'dataset'>>(
+        'SELECT status, content_hash, dataset FROM batches WHERE id = $1 FOR UPDATE',
+        [c.batchId],
+      );
+      const row = rows[0]!;
+      const same = row.content_hash === c.contentHash && row.dataset === c.dataset;
+      if (row.status === 'INGESTED') {
+        return same
+          ? { kind: 'duplicate', status: 'INGESTED' }
+          : { kind: 'conflict', existingDataset: row.dataset, existingContentHash: row.content_hash };
+      }
+      if (row.status === 'REJECTED' && same) return { kind: 'duplicate', status: 'REJECTED' };
+      // Rejected with other content, or an attempt that never finished: this delivery takes the id.
+      await client.query(
+        `UPDATE batches
+            SET dataset = $2, producer = $3, source = $4, contract_name = $5, contract_version = $6,
+                content_hash = $7, status = 'INGESTING', run_id = $8, error_code = NULL, reason = NULL,
+                raw_location = NULL, raw_dvc_file = NULL, raw_md5 = NULL, report = NULL, report_uri = NULL,
+                updated_at = now()
+          WHERE id = $1`,
+        [
+          c.batchId,
+          c.dataset,
+          c.producer,
+          c.source,
+          c.contract.name,
+          c.contract.version,
+          c.contentHash,
+          c.runId,
+        ],
+      );
+      await upsertAttempt(client, c, 'INGESTING');
+      return { kind: 'claimed', takeover: row.status === 'INGESTING' };
+    });
+  }
+
+  markIngested(c: BatchClaim, snapshot: RawSnapshot, event: BatchIngested): Promise<boolean> {
+    return withTransaction(this.pool, async (client) => {
+      const report = {
+        nfiles: snapshot.nfiles,
+        size_bytes: snapshot.size,
+        files: event.files.map((f) => ({
+          path: f.path,
+          role: f.role,
+          sha256: f.sha256,
+          md5: f.md5,
+          size_bytes: f.size_bytes,
+        })),
+      };
+      const { rowCount } = await client.query(
+        `UPDATE batches
+            SET status = 'INGESTED', raw_location = $3, raw_dvc_file = $4, raw_md5 = $5, report = $6,
+                run_id = $7, updated_at = now(), ingested_at = now()
+          WHERE id = $1 AND content_hash = $2 AND status = 'INGESTING'`,
+        [
+          c.batchId,
+          c.contentHash,
+          snapshot.rawLocation,
+          snapshot.rawDvcFile,
+          snapshot.rawMd5,
+          JSON.stringify(report),
+          c.runId,
+        ],
+      );
+      if (rowCount !== 1) return false;
+      await upsertAttempt(client, c, 'INGESTED');
+      await enqueueEvent(client, batchIngested, event);
+      return true;
+    });
+  }
+
+  markRejected(c: BatchClaim, rejection: Rejection, event: BatchRejected): Promise<boolean> {
+    return withTransaction(this.pool, async (client) => {
+      const { rowCount } = await client.query(
+        `UPDATE batches
+            SET status = 'REJECTED', error_code = $3, reason = $4, report = $5, report_uri = $6,
+                run_id = $7, updated_at = now()
+          WHERE id = $1 AND content_hash = $2 AND status = 'INGESTING'`,
+        [
+          c.batchId,
+          c.contentHash,
+          rejection.errorCode,
+          rejection.reason,
+          JSON.stringify(rejection.report),
+          rejection.reportUri,
+          c.runId,
+        ],
+      );
+      if (rowCount !== 1) return false;
+      await upsertAttempt(client, c, 'REJECTED', rejection);
+      await enqueueEvent(client, batchRejected, event);
+      return true;
+    });
+  }
+
+  recordConflict(c: BatchClaim, rejection: Rejection, event: BatchRejected): Promise<boolean> {
+    return withTransaction(this.pool, async (client) => {
+      // Only the first refusal of this content is announced: a redelivery finds it REJECTED.
+      const { rowCount } = await client.query(
+        `INSERT INTO batch_attempts AS a (batch_id, content_hash, dataset, source, status, error_code, reason, report_uri, run_id, decided_at)
+         VALUES ($1, $2, $3, $4, 'REJECTED', $5, $6, $7, $8, now())
+         ON CONFLICT (batch_id, content_hash) DO UPDATE
+            SET status = 'REJECTED', error_code = EXCLUDED.error_code, reason = EXCLUDED.reason,
+                report_uri = EXCLUDED.report_uri, run_id = EXCLUDED.run_id, decided_at = now()
+          WHERE a.status <> 'REJECTED'`,
+        [
+          c.batchId,
+          c.contentHash,
+          c.dataset,
+          c.source,
+          rejection.errorCode,
+          rejection.reason,
+          rejection.reportUri,
+          c.runId,
+        ],
+      );
+      if (rowCount !== 1) return false;
+      await enqueueEvent(client, batchRejected, event);
+      return true;
+    });
+  }
+
+  recordSubmission(c: BatchClaim, event: BatchReady): Promise<void> {
+    return withTransaction(this.pool, async (client) => {
+      await client.query(
+        `INSERT INTO batch_attempts (batch_id, content_hash, dataset, source, status, run_id)
+         VALUES ($1, $2, $3, $4, 'SUBMITTED', $5)
+         ON CONFLICT (batch_id, content_hash) DO NOTHING`,
+        [c.batchId, c.contentHash, c.dataset, c.source, c.runId],
+      );
+      await enqueueEvent(client, batchReady, event);
+    });
+  }
+
+  async attemptOutcome(batchId: string, contentHash: string): Promise<AttemptOutcome | undefined> {
+    const { rows } = await this.query<AttemptRow>(
+      'SELECT * FROM batch_attempts WHERE batch_id = $1 AND content_hash = $2',
+      [batchId, contentHash],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      status: row.status,
+      errorCode: row.error_code,
+      reason: row.reason,
+      reportUri: row.report_uri,
+      runId: row.run_id,
+    };
+  }
+
+  async find(batchId: string): Promise<BatchView | undefined> {
+    const [batch, attempts] = await Promise.all([
+      this.query<BatchRow>('SELECT * FROM batches WHERE id = $1', [batchId]),
+      this.query<AttemptRow>(
+        'SELECT * FROM batch_attempts WHERE batch_id = $1 ORDER BY submitted_at, content_hash',
+        [batchId],
+      ),
+    ]);
+    const row = batch.rows[0];
+    const latest = attempts.rows.at(-1);
+    if (!row && !latest) return undefined;
+    return {
+      batch_id: batchId,
+      dataset: row?.dataset ?? latest!.dataset,
+      status: row?.status ?? latest!.status,
+      producer: row?.producer ?? null,
+      source: row?.source ?? latest?.source ?? null,
+      contract: row ? { name: row.contract_name, version: row.contract_version } : null,
+      content_hash: row?.content_hash ?? latest?.content_hash ?? null,
+      error_code: row?.error_code ?? null,
+      reason: row?.reason ?? null,
+      raw_location: row?.raw_location ?? null,
+      raw_dvc_file: row?.raw_dvc_file ?? null,
+      raw_md5: row?.raw_md5 ?? null,
+      report_uri: row?.report_uri ?? null,
+      run_id: row?.run_id ?? latest?.run_id ?? null,
+      created_at: row?.created_at.toISOString() ?? null,
+      updated_at: row?.updated_at.toISOString() ?? null,
+      ingested_at: row?.ingested_at?.toISOString() ?? null,
+      attempts: attempts.rows.map((a) => ({
+        content_hash: a.content_hash,
+        source: a.source,
+        status: a.status,
+        error_code: a.error_code,
+        reason: a.reason,
+        report_uri: a.report_uri,
+        run_id: a.run_id,
+        submitted_at: a.submitted_at.toISOString(),
+        decided_at: a.decided_at?.toISOString() ?? null,
+      })),
+    };
+  }
+
+  private async query<R extends object>(sql: string, params: unknown[]): Promise<{ rows: R[] }> {
+    try {
+      return await this.pool.query<R>(sql, params);
+    } catch (err) {
+      throw pgToAppError(err);
+    }
+  }
+}
+
+async function upsertAttempt(
+  client: PoolClient,
+  c: BatchClaim,
+  status: AttemptStatus,
+  rejection?: Rejection,
+): Promise<void> {
+  const decided = status === 'INGESTED' || status === 'REJECTED';
+  await client.query(
+    `INSERT INTO batch_attempts (batch_id, content_hash, dataset, source, status, error_code, reason, report_uri, run_id, decided_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10 THEN now() END)
+     ON CONFLICT (batch_id, content_hash) DO UPDATE
+        SET status = EXCLUDED.status, error_code = EXCLUDED.error_code, reason = EXCLUDED.reason,
+            report_uri = EXCLUDED.report_uri, run_id = EXCLUDED.run_id, decided_at = EXCLUDED.decided_at`,
+    [
+      c.batchId,
+      c.contentHash,
+      c.dataset,
+      c.source,
+      status,
+      rejection?.errorCode ?? null,
+      rejection?.reason ?? null,
+      rejection?.reportUri ?? null,
+      c.runId,
+      decided,
+    ],
+  );
+}

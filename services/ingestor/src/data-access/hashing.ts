@@ -1,0 +1,46 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+
+/**
+ * A pass-through that hashes what flows through it (sha256 for the batch declaration, md5 for DVC)
+ * and counts bytes, so a file is read once however many digests it needs. `limit` fails the
+ * stream as soon as more bytes than allowed went through.
+ */
+export class HashingPassThrough extends Transform {
+  private readonly sha = createHash('sha256');
+  private readonly md5: Hash | undefined;
+  private bytes = 0;
+  private digests: { sha256: string; md5: string } | undefined;
+
+  constructor(private readonly opts: { md5?: boolean; limit?: { bytes: number; error: () => Error } } = {}) {
+    super();
+    this.md5 = opts.md5 === false ? undefined : createHash('md5');
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    const limit = this.opts.limit;
+    if (limit && this.bytes > limit.bytes) {
+      callback(limit.error());
+      return;
+    }
+    this.sha.update(chunk);
+    this.md5?.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.digests = { sha256: this.sha.digest('hex'), md5: this.md5?.digest('hex') ?? '' };
+    callback();
+  }
+
+  /** Digests and size of everything that passed; known once the stream ended. */
+  get result(): { sha256: string; md5: string; size: number } {
+    if (!this.digests) throw new Error('HashingPassThrough.result read before the stream ended');
+    return { ...this.digests, size: this.bytes };
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+}

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import type { BatchFile, FileRole } from '@tributary/events';
+
+/** Stable codes of the ingest outcomes a producer can get back (batch.rejected, _REJECTED, HTTP). */
+export const IngestErrorCode = {
+  CHECKSUM_MISMATCH: 'ING_ERR_CHECKSUM_MISMATCH',
+  SIZE_MISMATCH: 'ING_ERR_SIZE_MISMATCH',
+  FILE_MISSING: 'ING_ERR_FILE_MISSING',
+  SOURCE_NOT_ALLOWED: 'ING_ERR_SOURCE_NOT_ALLOWED',
+  UNKNOWN_CONTRACT: 'ING_ERR_UNKNOWN_CONTRACT',
+  INVALID_CONTRACT: 'ING_ERR_INVALID_CONTRACT',
+  SCHEMA_VERSION_MISMATCH: 'ING_ERR_SCHEMA_VERSION_MISMATCH',
+  BATCH_CONFLICT: 'ING_ERR_BATCH_CONFLICT',
+  INVALID_BATCH: 'ING_ERR_INVALID_BATCH',
+} as const;
+export type IngestErrorCode = (typeof IngestErrorCode)[keyof typeof IngestErrorCode];
+
+/** One thing wrong with a batch; a rejection report lists all of them. */
+export interface Problem {
+  code: IngestErrorCode;
+  message: string;
+  path?: string;
+}
+
+/** Dataset and batch ids become object-store path segments, so they are kept to a safe alphabet. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+/** Path segments DVC skips or refuses inside a tracked directory: a batch cannot carry them. */
+const DVC_RESERVED_SEGMENTS = new Set(['.git', '.hg', '.dvc', '.dvcignore']);
+
+const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif|tiff?)$/i;
+
+/** Role of a file named by its path, when the producer did not say: images by extension, the rest tables. */
+export function roleOf(path: string): FileRole {
+  return IMAGE_EXTENSIONS.test(path) ? 'IMAGE' : 'TABLE';
+}
+
+/** Why a file path cannot be part of a batch, or undefined when it can. */
+export function pathProblem(path: string): string | undefined {
+  if (path.length === 0) return 'the path is empty';
+  if (path.length > 1024) return 'the path is longer than 1024 characters';
+  // Control characters would make the content hash's line format ambiguous and break DVC's YAML.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(path)) return 'the path contains a control character';
+  if (path.includes('\\')) return 'use "/" as the separator, not "\\"';
+  if (path.startsWith('/')) return 'the path is absolute; paths are relative to the batch';
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..')
+      return 'the path has an empty, "." or ".." segment';
+    if (DVC_RESERVED_SEGMENTS.has(segment)) return `"${segment}" cannot be tracked by DVC`;
+    if (segment.startsWith('.tributary-tmp-')) return 'names starting with ".tributary-tmp-" are reserved';
+  }
+  return undefined;
+}
+
+/**
+ * The batch's identity: hex sha256 of the UTF-8 text made of one line `<path>\t<sha256>\n` per file,
+ * files in ascending code-point order of their path. Two submissions with the same id and the same
+ * content hash are the same batch (invariant 2).
+ */
+export function contentHashOf(files: readonly Pick<BatchFile, 'path' | 'sha256'>[]): string {
+  const lines = [...files]
+    .sort((a, b) => compareCodePoints(a.path, b.path))
+    .map((f) => `${f.path}\t${f.sha256.toLowerCase()}\n`);
+  return createHash('sha256').update(lines.join(''), 'utf8').digest('hex');
+}
+
+/** Orders strings by Unicode code point (Python's and S3's order), not by UTF-16 unit. */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ca = a.codePointAt(i) ?? 0;
+    const cb = b.codePointAt(i) ?? 0;
+    if (ca !== cb) return ca - cb;
+    if (ca > 0xffff) i++;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * Checks what can be checked from a declaration alone, before any byte is read: ids, paths
+ * (unique, and no file doubling as a folder), checksums' form and declared schema versions.
+ */
+export function declarationProblems(input: {
+  dataset: string;
+  batchId: string;
+  files: readonly Pick<BatchFile, 'path' | 'sha256' | 'size_bytes'>[];
+}): Problem[] {
+  const problems: Problem[] = [];
+  const invalid = (message: string, path?: string) =>
+    problems.push({ code: IngestErrorCode.INVALID_BATCH, message, ...(path === undefined ? {} : { path }) });
+  if (!ID_PATTERN.test(input.dataset))
+    invalid(`dataset "${input.dataset}" is not a valid id (${ID_PATTERN.source})`);
+  if (!ID_PATTERN.test(input.batchId))
+    invalid(`batch id "${input.batchId}" is not a valid id (${ID_PATTERN.source})`);
+  if (input.files.length === 0) invalid('the batch has no files');
+  const paths = new Set<string>();
+  for (const file of input.files) {
+    const problem = pathProblem(file.path);
+    if (problem !== undefined) invalid(`${file.path}: ${problem}`, file.path);
+    else if (paths.has(file.path)) invalid(`${file.path}: declared twice`, file.path);
+    paths.add(file.path);
+    if (!/^[0-9a-f]{64}$/i.test(file.sha256))
+      invalid(`${file.path}: "${file.sha256}" is not a hex sha256`, file.path);
+    if (file.size_bytes !== null && file.size_bytes < 0) invalid(`${file.path}: negative size`, file.path);
+  }
+  for (const p of paths) {
+    for (let slash = p.indexOf('/'); slash >= 0; slash = p.indexOf('/', slash + 1)) {
+      if (paths.has(p.slice(0, slash)))
+        invalid(`${p.slice(0, slash)}: is both a file and a folder`, p.slice(0, slash));
+    }
+  }
+  return problems;
+}
+
+/** One reason line out of several problems: the first few, and how many more there are. */
+export function summarise(problems: readonly Problem[]): string {
+  const shown = problems.slice(0, 5).map((p) => p.message);
+  const more = problems.length - shown.length;
+  return more > 0 ? `${shown.join('; ')}; and ${more} more problem(s)` : shown.join('; ');
+}
+
+/** Parses `name@version` (the CLI, HTTP and batch.json spelling of a contract reference). */
+export function parseContractRef(ref: string): { name: string; version: string } | undefined {
+  const match = /^([a-z0-9][a-z0-9_-]*)@(\d+\.\d+\.\d+)$/.exec(ref.trim());
+  return match ? { name: match[1]!, version: match[2]! } : undefined;
+}

@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import { isAppError } from '@tributary/errors';
+import { ID_PATTERN, IngestErrorCode, parseContractRef } from './batch.ts';
+import type {
+  BatchRepository,
+  LandingClaim,
+  LandingRef,
+  LandingZone,
+  SubmittedFile,
+  UseCaseLog,
+} from './ports.ts';
+import { submitBatch } from './submit-batch.ts';
+
+export interface LandingDeps {
+  landing: LandingZone;
+  batches: BatchRepository;
+  defaults: { contractVersion: string; producer: string };
+  /** Delete the data files of an ingested batch (its _DONE marker stays). */
+  deleteIngestedFiles: boolean;
+  now?: () => Date;
+}
+
+/**
+ * `batch.json`, optional, beside the files of a landing batch. Without it the contract is
+ * `<dataset>@<LANDING_DEFAULT_CONTRACT_VERSION>` and the producer LANDING_DEFAULT_PRODUCER.
+ */
+const manifestSchema = z
+  .object({
+    contract: z.union([z.string(), z.object({ name: z.string(), version: z.string() })]).optional(),
+    producer: z.string().min(1).optional(),
+    /** Schema version every table file declares, unless `files` says otherwise. */
+    schema_version: z.string().optional(),
+    attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    /** Per-file declarations, by path: role, schema version, and the producer's own sha256 to verify. */
+    files: z
+      .record(
+        z.string(),
+        z.object({
+          role: z.enum(['TABLE', 'IMAGE']).optional(),
+          schema_version: z.string().nullable().optional(),
+          sha256: z.string().optional(),
+        }),
+      )
+      .optional(),
+  })
+  .strict();
+
+export type LandingResult = 'not-claimed' | 'submitted' | 'rejected';
+
+/**
+ * The seed's gate and lock, then the announcement: `_READY` → `_PROCESSING` (one watcher wins),
+ * the files are hashed and the batch is submitted like an upload (batch.ready, source
+ * LANDING_ZONE). The ingest itself runs in the batch.ready handler, on whichever replica.
+ */
+export async function takeLandingBatch(
+  deps: LandingDeps,
+  ref: LandingRef,
+  run: { runId: string; log: UseCaseLog },
+): Promise<LandingResult> {
+  if (!(await deps.landing.claim(ref))) return 'not-claimed';
+  try {
+    return await announceLandingBatch(deps, ref, run);
+  } catch (err) {
+    // Database or disk trouble: hand the batch back rather than leave it waiting for the stale-claim timeout.
+    await deps.landing.release(ref).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Describes and submits a claimed batch folder; also used to take over a claim whose watcher died. */
+export async function announceLandingBatch(
+  deps: LandingDeps,
+  ref: LandingRef,
+  run: { runId: string; log: UseCaseLog },
+): Promise<LandingResult> {
+  const refuse = async (errorCode: string, reason: string): Promise<LandingResult> => {
+    await deps.landing.finish(ref, 'REJECTED', {
+      status: 'REJECTED',
+      dataset: ref.dataset,
+      batch_id: ref.batchId,
+      error_code: errorCode,
+      reason,
+      run_id: run.runId,
+      decided_at: (deps.now?.() ?? new Date()).toISOString(),
+    });
+    run.log.warn({ batch_id: ref.batchId, error_code: errorCode, reason }, 'landing batch refused');
+    return 'rejected';
+  };
+
+  let manifest: z.output<typeof manifestSchema>;
+  try {
+    const parsed = manifestSchema.safeParse((await deps.landing.readManifest(ref)) ?? {});
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(manifest)'}: ${i.message}`);
+      return await refuse('ING_ERR_BAD_MANIFEST', `batch.json: ${problems.join('; ')}`);
+    }
+    manifest = parsed.data;
+  } catch (err) {
+    if (isAppError(err) && !err.retriable) return refuse(err.code, err.message);
+    throw err;
+  }
+  const contract =
+    manifest.contract === undefined
+      ? { name: ref.dataset, version: deps.defaults.contractVersion }
+      : typeof manifest.contract === 'string'
+        ? parseContractRef(manifest.contract)
+        : manifest.contract;
+  if (!contract)
+    return refuse('ING_ERR_BAD_MANIFEST', 'batch.json: "contract" must read <name>@<major.minor.patch>');
+  if (!ID_PATTERN.test(ref.dataset) || !ID_PATTERN.test(ref.batchId)) {
+    return refuse(IngestErrorCode.INVALID_BATCH, `folder names must be valid ids (${ID_PATTERN.source})`);
+  }
+
+  const described = await deps.landing.describeFiles(ref);
+  const files: SubmittedFile[] = described.map((f) => {
+    const declared = manifest.files?.[f.path];
+    return {
+      ...f,
+      sha256: declared?.sha256 ?? f.sha256,
+      ...(declared?.role === undefined ? {} : { role: declared.role }),
+      schemaVersion:
+        declared?.schema_version !== undefined ? declared.schema_version : (manifest.schema_version ?? null),
+    };
+  });
+  // Declared but absent files are the producer's mistake the ingest reports: FILE_MISSING.
+  for (const [path, declared] of Object.entries(manifest.files ?? {})) {
+    if (!described.some((f) => f.path === path) && declared.sha256 !== undefined) {
+      files.push({
+        path,
+        uri: deps.landing.uriOf(ref, path),
+        sha256: declared.sha256,
+        size: 0,
+        schemaVersion: declared.schema_version ?? null,
+      });
+    }
+  }
+  try {
+    const submitted = await submitBatch(
+      deps,
+      {
+        dataset: ref.dataset,
+        batchId: ref.batchId,
+        producer: manifest.producer ?? deps.defaults.producer,
+        source: 'LANDING_ZONE',
+        contract,
+        files,
+        attributes: Object.fromEntries(
+          Object.entries(manifest.attributes ?? {}).map(([k, v]) => [k, String(v)]),
+        ),
+      },
+      run.runId,
+    );
+    const claim: LandingClaim = {
+      dataset: ref.dataset,
+      batch_id: ref.batchId,
+      content_hash: submitted.contentHash,
+      run_id: submitted.runId,
+      event_id: submitted.eventId,
+      submitted_at: (deps.now?.() ?? new Date()).toISOString(),
+    };
+    await deps.landing.recordClaim(ref, claim);
+    run.log.info({ batch_id: ref.batchId, files: files.length }, 'landing batch submitted');
+    return 'submitted';
+  } catch (err) {
+    if (isAppError(err) && err.code === IngestErrorCode.INVALID_BATCH) return refuse(err.code, err.message);
+    throw err;
+  }
+}
+
+/**
+ * Once the ingest decided, tells the producer the seed's way: `_PROCESSING` is replaced by `_DONE`
+ * or by `_REJECTED` holding the reason. Returns false while the batch is still pending.
+ */
+export async function settleLandingBatch(
+  deps: LandingDeps,
+  ref: LandingRef,
+  claim: LandingClaim,
+  log: UseCaseLog,
+): Promise<boolean> {
+  const outcome = await deps.batches.attemptOutcome(claim.batch_id, claim.content_hash);
+  if (!outcome || (outcome.status !== 'INGESTED' && outcome.status !== 'REJECTED')) return false;
+  const body = {
+    status: outcome.status,
+    dataset: claim.dataset,
+    batch_id: claim.batch_id,
+    content_hash: claim.content_hash,
+    run_id: outcome.runId ?? claim.run_id,
+    ...(outcome.status === 'REJECTED'
+      ? { error_code: outcome.errorCode, reason: outcome.reason, report_uri: outcome.reportUri }
+      : {}),
+    decided_at: (deps.now?.() ?? new Date()).toISOString(),
+  };
+  if (outcome.status === 'INGESTED' && deps.deleteIngestedFiles) {
+    await deps.landing.deleteFiles(ref, await deps.landing.listFiles(ref));
+  }
+  await deps.landing.finish(ref, outcome.status === 'INGESTED' ? 'DONE' : 'REJECTED', body);
+  log.info({ batch_id: claim.batch_id, status: outcome.status }, 'landing batch settled');
+  return true;
+}

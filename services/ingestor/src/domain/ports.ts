@@ -1,0 +1,214 @@
+import type { BatchIngested, BatchReady, BatchRejected, BatchSource, FileRole } from '@tributary/events';
+import type { Problem } from './batch.ts';
+
+/** State of a batch id (batches.status), and of one content submitted under it (batch_attempts.status). */
+export type BatchStatus = 'INGESTING' | 'INGESTED' | 'REJECTED';
+export type AttemptStatus = 'SUBMITTED' | BatchStatus;
+
+/** What an ingest needs to know about a submission to claim its batch id. */
+export interface BatchClaim {
+  batchId: string;
+  dataset: string;
+  producer: string;
+  source: BatchSource;
+  contract: { name: string; version: string };
+  contentHash: string;
+  runId: string;
+}
+
+/** The answer of `claim`: go ahead, or what was already decided for this batch id. */
+export type ClaimResult =
+  | { kind: 'claimed'; takeover: boolean }
+  | { kind: 'duplicate'; status: 'INGESTED' | 'REJECTED' }
+  | { kind: 'conflict'; existingDataset: string; existingContentHash: string };
+
+/** Where the raw snapshot of an ingested batch is. */
+export interface RawSnapshot {
+  rawLocation: string;
+  rawDvcFile: string;
+  /** DVC directory hash, ending with `.dir`. */
+  rawMd5: string;
+  size: number;
+  nfiles: number;
+}
+
+/** Why a batch (or one content under a batch id) was refused. */
+export interface Rejection {
+  errorCode: string;
+  reason: string;
+  problems: Problem[];
+  reportUri: string | null;
+  report: Record<string, unknown>;
+}
+
+/**
+ * The batches table and the outbox. Each `mark*`/`record*` commits the state change and the event
+ * announcing it in one transaction, so "recorded" and "event queued" cannot come apart.
+ */
+export interface BatchRepository {
+  /** Takes the batch id for this content, or says what was already decided for it. */
+  claim(claim: BatchClaim): Promise<ClaimResult>;
+  /** INGESTING → INGESTED plus batch.ingested; false when this claim no longer holds (another replica won). */
+  markIngested(claim: BatchClaim, snapshot: RawSnapshot, event: BatchIngested): Promise<boolean>;
+  /** INGESTING → REJECTED plus batch.rejected; false when this claim no longer holds. */
+  markRejected(claim: BatchClaim, rejection: Rejection, event: BatchRejected): Promise<boolean>;
+  /** A refused conflicting content: recorded once, batch.rejected queued once; the batch row is untouched. */
+  recordConflict(claim: BatchClaim, rejection: Rejection, event: BatchRejected): Promise<boolean>;
+  /** A submission taken in by HTTP or the landing zone, and its batch.ready, in one transaction. */
+  recordSubmission(claim: BatchClaim, event: BatchReady): Promise<void>;
+  /** Outcome of one content under a batch id, for the landing zone and `--wait`. */
+  attemptOutcome(batchId: string, contentHash: string): Promise<AttemptOutcome | undefined>;
+  /** Everything known about a batch id, for the status endpoint. */
+  find(batchId: string): Promise<BatchView | undefined>;
+}
+
+export interface AttemptOutcome {
+  status: AttemptStatus;
+  errorCode: string | null;
+  reason: string | null;
+  reportUri: string | null;
+  runId: string | null;
+}
+
+/** A batch as GET /batches/:id shows it. */
+export interface BatchView {
+  batch_id: string;
+  dataset: string;
+  status: AttemptStatus;
+  producer: string | null;
+  source: string | null;
+  contract: { name: string; version: string } | null;
+  content_hash: string | null;
+  error_code: string | null;
+  reason: string | null;
+  raw_location: string | null;
+  raw_dvc_file: string | null;
+  raw_md5: string | null;
+  report_uri: string | null;
+  run_id: string | null;
+  created_at: string | null;
+  updated_at: string | null;
+  ingested_at: string | null;
+  attempts: {
+    content_hash: string;
+    source: string;
+    status: AttemptStatus;
+    error_code: string | null;
+    reason: string | null;
+    report_uri: string | null;
+    run_id: string | null;
+    submitted_at: string;
+    decided_at: string | null;
+  }[];
+}
+
+/** A declared file copied to local scratch space, with what its bytes hash to. */
+export interface StagedFile {
+  localPath: string;
+  sha256: string;
+  md5: string;
+  size: number;
+}
+
+/** Reads the files a batch.ready points at (file:// or s3://) into scratch space. */
+export interface SourceFiles {
+  /** A fresh scratch folder for one ingest, removed by `dispose`. */
+  workspace(): Promise<{ dir: string; dispose(): Promise<void> }>;
+  /**
+   * Copies `uri` to `target`, hashing on the way. A missing source or a forbidden URI throws a
+   * non-retriable AppError with ING_ERR_FILE_MISSING / ING_ERR_SOURCE_NOT_ALLOWED; anything
+   * else is an infrastructure failure (retriable).
+   */
+  stage(uri: string, target: string): Promise<StagedFile>;
+  /** Removes copies the ingestor itself staged (HTTP uploads) once their batch is decided. */
+  releaseStaged(uris: readonly string[]): Promise<void>;
+}
+
+/** The raw area of the data store: batch directories, their DVC snapshot, and reports. */
+export interface RawStore {
+  /** Copies verified files to raw/<dataset>/<batch_id>/, pushes the DVC objects, writes the .dvc file last. */
+  snapshot(
+    dataset: string,
+    batchId: string,
+    files: readonly { path: string; localPath: string; md5: string; size: number }[],
+  ): Promise<RawSnapshot>;
+  /** Removes whatever an earlier, unfinished attempt left under raw/<dataset>/<batch_id>. */
+  clear(dataset: string, batchId: string): Promise<void>;
+  /** Stores a rejection report; returns its URI. */
+  writeReport(dataset: string, batchId: string, contentHash: string, report: unknown): Promise<string>;
+}
+
+/** The data contracts folder. */
+export interface ContractCatalog {
+  /**
+   * Resolves a contract; an unknown one throws CONTRACT_ERR_UNKNOWN, an unreadable one
+   * CONTRACT_ERR_INVALID (both non-retriable AppErrors).
+   */
+  resolve(name: string, version: string): Promise<{ name: string; version: string }>;
+}
+
+/** A file as a submission (HTTP upload, landing zone) describes it before batch.ready is built. */
+export interface SubmittedFile {
+  path: string;
+  uri: string;
+  sha256: string;
+  size: number;
+  role?: FileRole;
+  schemaVersion?: string | null;
+}
+
+/** The log calls the use cases make (a pino logger satisfies it). */
+export interface UseCaseLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** One batch folder of the landing zone: `<LANDING_DIR>/<dataset>/<batch_id>/`. */
+export interface LandingRef {
+  dataset: string;
+  batchId: string;
+}
+
+/** What the watcher writes into `_PROCESSING` once the batch is announced: enough to settle it later. */
+export interface LandingClaim {
+  dataset: string;
+  batch_id: string;
+  content_hash: string;
+  run_id: string;
+  event_id: string;
+  submitted_at: string;
+}
+
+/** A batch folder as a scan finds it. */
+export interface LandingEntry extends LandingRef {
+  ready: boolean;
+  /** Holds `_DONE` or `_REJECTED` and nothing to do: a producer's folder that was settled. */
+  finished: boolean;
+  /** Set when the folder holds `_PROCESSING`: its content (if written yet) and the time since it was claimed. */
+  processing?: { claim: LandingClaim | undefined; ageMs: number };
+}
+
+/** The seed's landing-zone protocol on a shared folder: markers are renamed, never copied. */
+export interface LandingZone {
+  scan(): Promise<LandingEntry[]>;
+  /** `_READY` → `_PROCESSING` by an atomic rename; false when another watcher took it first. */
+  claim(ref: LandingRef): Promise<boolean>;
+  /** `_PROCESSING` → `_READY` again: the announcement failed for a passing reason, the next scan retries. */
+  release(ref: LandingRef): Promise<void>;
+  /** Refreshes the age of `_PROCESSING`: the heartbeat of a watcher still announcing a large batch. */
+  touch(ref: LandingRef): Promise<void>;
+  /** Takes a stale, unannounced `_PROCESSING` over; false when another watcher took it first. */
+  takeOver(ref: LandingRef): Promise<boolean>;
+  /** The parsed `batch.json`, undefined when absent; a file that is not JSON throws ING_ERR_BAD_MANIFEST. */
+  readManifest(ref: LandingRef): Promise<unknown>;
+  /** Every data file of the folder (markers, batch.json and dot-files left out), hashed. */
+  describeFiles(ref: LandingRef): Promise<SubmittedFile[]>;
+  /** Paths of the data files of the folder, not hashed. */
+  listFiles(ref: LandingRef): Promise<string[]>;
+  /** The file:// URI a path of the folder has (whether or not the file exists). */
+  uriOf(ref: LandingRef, path: string): string;
+  recordClaim(ref: LandingRef, claim: LandingClaim): Promise<void>;
+  /** Leaves `_DONE` or `_REJECTED` (with `body` as JSON) and removes `_PROCESSING`. */
+  finish(ref: LandingRef, outcome: 'DONE' | 'REJECTED', body: Record<string, unknown>): Promise<void>;
+  deleteFiles(ref: LandingRef, paths: readonly string[]): Promise<void>;
+}

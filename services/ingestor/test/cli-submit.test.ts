@@ -1,0 +1,130 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSampleBatch } from '@tributary/testing';
+import { startHarness, type Harness } from './helpers.ts';
+
+const cli = fileURLToPath(new URL('../../../cli/bin/tributary.js', import.meta.url));
+let h: Harness;
+let url: string;
+
+beforeAll(async () => {
+  h = await startHarness('cli', { UPLOAD_MAX_FILE_BYTES: '20000' });
+  url = await h.app.http.listen({ host: '127.0.0.1', port: 0 });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** Runs the tributary command line as a user would, without blocking the in-process ingestor. */
+function tributary(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('tributary submit', () => {
+  it('when a producer submits a folder, then the CLI uploads it, prints the batch id, run id and status URL, and --wait ends once it is ingested', async () => {
+    const dir = path.join(h.root, 'to-submit');
+    const sample = await writeSampleBatch(dir, { offset: 60, count: 15, images: 2 });
+    await fs.writeFile(path.join(dir, '.DS_Store'), 'ignored');
+
+    const run = await tributary(
+      'submit',
+      dir,
+      '--dataset',
+      'penguins',
+      '--contract',
+      'penguins@1.0.0',
+      '--url',
+      url,
+      '--wait',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const batchId = /^batch (\S+) submitted to penguins \(3 files, \d+ bytes\)$/m.exec(run.stdout)?.[1];
+    const runId = /^run id:\s+([0-9a-f]{32})$/m.exec(run.stdout)?.[1];
+    expect(batchId).toMatch(/^penguins-[0-9a-f]{16}$/);
+    expect(run.stdout).toContain(`status:       ${url}/batches/${batchId}`);
+    expect(run.stdout).toContain(`trace:        ${runId}`);
+    expect(run.stdout).toMatch(/^ingested: file:\/\/.*\/raw\/penguins\/penguins-[0-9a-f]{16}$/m);
+
+    const ingested = await h.ingested.waitFor((e) => e.batch_id === batchId);
+    expect(ingested.run_id).toBe(runId);
+    expect(ingested.producer).not.toBe('');
+    const byPath = (a: string[], b: string[]) => (a[0]! < b[0]! ? -1 : 1);
+    expect(ingested.files.map((f) => [f.path, f.sha256]).sort(byPath)).toEqual(
+      sample.files.map((f) => [f.path, f.sha256]).sort(byPath),
+    );
+    const announced = await h.ready.waitFor((e) => e.batch_id === batchId);
+    expect(announced.source).toBe('CLI');
+
+    // Submitting the same folder again is idempotent: same batch id, acknowledged, not re-ingested.
+    const again = await tributary(
+      'submit',
+      dir,
+      '--dataset',
+      'penguins',
+      '--contract',
+      'penguins@1.0.0',
+      '--url',
+      url,
+      '--wait',
+    );
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`batch ${batchId} submitted`);
+    await h.ready.waitFor((e) => e.batch_id === batchId && e.event_id !== announced.event_id);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await h.ingested.count((e) => e.batch_id === batchId)).toBe(1);
+  });
+
+  it('when a file is over the ingestor’s limit, then the CLI exits non-zero with the 413 and its reason', async () => {
+    const dir = path.join(h.root, 'too-big');
+    await writeSampleBatch(dir, { offset: 90, count: 3 });
+    await fs.writeFile(path.join(dir, 'huge.csv'), Buffer.alloc(50_000, 65));
+
+    const run = await tributary(
+      'submit',
+      dir,
+      '--dataset',
+      'penguins',
+      '--contract',
+      'penguins@1.0.0',
+      '--url',
+      url,
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('HTTP 413');
+    expect(run.stderr).toContain(
+      'ING_ERR_FILE_TOO_LARGE: huge.csv is larger than the 20000-byte limit per file',
+    );
+  });
+
+  it('when the contract is rejected by the ingest, then --wait exits 2 and prints the reason', async () => {
+    const dir = path.join(h.root, 'bad-contract');
+    await writeSampleBatch(dir, { offset: 95, count: 3 });
+    const run = await tributary(
+      'submit',
+      dir,
+      '--dataset',
+      'penguins',
+      '--contract',
+      'penguins@3.1.4',
+      '--url',
+      url,
+      '--wait',
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('rejected: ING_ERR_UNKNOWN_CONTRACT: unknown data contract penguins@3.1.4');
+  });
+});

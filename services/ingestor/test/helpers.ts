@@ -1,0 +1,236 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import {
+  EventRegistry,
+  batchIngested,
+  batchReady,
+  batchRejected,
+  newEventId,
+  type BatchIngested,
+  type BatchReady,
+  type BatchRejected,
+  type EventDefinition,
+} from '@tributary/events';
+import { EventProducer, createKafka } from '@tributary/kafka';
+import type { ServiceApp } from '@tributary/runtime';
+import { createLogger } from '@tributary/telemetry';
+import {
+  collectMessages,
+  isolatedServiceEnv,
+  serviceEnv,
+  stackEnv,
+  testKafka,
+  type CollectedMessage,
+  type SampleBatch,
+} from '@tributary/testing';
+import { buildApp } from '../src/app.ts';
+import { loadServiceConfig, type Config } from '../src/config.ts';
+
+/** A scratch folder for one test file. */
+export function scratchDir(name: string): string {
+  return mkdtempSync(path.join(tmpdir(), `tributary-${name}-`));
+}
+
+/** The environment of one isolated ingestor: own topics, schema, data store and source folder. */
+export function ingestorEnv(root: string, extra: Record<string, string> = {}): Record<string, string> {
+  return serviceEnv(
+    isolatedServiceEnv('ingestor', {
+      DATA_STORE_URI: pathToFileURL(path.join(root, 'store')).href,
+      SOURCE_FILE_ROOTS: path.join(root, 'sources'),
+      INGEST_WORK_DIR: path.join(root, 'work'),
+      CONSUMER_RETRY_BASE_MS: '50',
+      CONSUMER_RETRY_MAX_MS: '200',
+      OUTBOX_POLL_MS: '200',
+      KAFKA_TOPIC_PARTITIONS: '1',
+      ...extra,
+    }),
+  );
+}
+
+/** Reads a topic of the ingestor from the beginning, decoding each message with its schema. */
+export class TopicReader<T> {
+  private constructor(
+    private readonly collector: Awaited<ReturnType<typeof collectMessages>>,
+    private readonly def: EventDefinition<T>,
+  ) {}
+
+  static async open<T>(prefix: string, def: EventDefinition<T>): Promise<TopicReader<T>> {
+    return new TopicReader(await collectMessages(testKafka(), `${prefix}${def.topic}`), def);
+  }
+
+  get raw(): CollectedMessage[] {
+    return this.collector.messages;
+  }
+
+  async values(): Promise<T[]> {
+    return Promise.all(this.collector.messages.map((m) => registry.decode(this.def, m.value!)));
+  }
+
+  /** Waits until a decoded message satisfies `match`, and returns it. */
+  async waitFor(match: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = (await this.values()).find(match);
+      if (found) return found;
+      if (Date.now() > deadline)
+        throw new Error(`no matching message on ${this.def.topic} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async count(match: (value: T) => boolean): Promise<number> {
+    return (await this.values()).filter(match).length;
+  }
+
+  stop(): Promise<void> {
+    return this.collector.stop();
+  }
+}
+
+export const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
+
+/** A running ingestor plus readers of the topics it writes, for one test file. */
+export interface Harness {
+  root: string;
+  env: Record<string, string>;
+  config: Config;
+  app: ServiceApp;
+  prefix: string;
+  ingested: TopicReader<BatchIngested>;
+  rejected: TopicReader<BatchRejected>;
+  ready: TopicReader<BatchReady>;
+  publish(value: BatchReady): Promise<void>;
+  query<R extends object>(sql: string, params?: unknown[]): Promise<R[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * buildApp, retried while another test file's service holds node-pg-migrate's lock: its advisory
+ * lock id is the same for every schema and it fails instead of waiting (reported to the db lib).
+ */
+export async function buildAppWhenMigrationsFree(config: Config): Promise<ServiceApp> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await buildApp(config);
+    } catch (err) {
+      if (attempt >= 20 || !String(err).includes('Another migration is already running')) throw err;
+      await new Promise((r) => setTimeout(r, 250 + Math.random() * 500));
+    }
+  }
+}
+
+export async function startHarness(name: string, extra: Record<string, string> = {}): Promise<Harness> {
+  const root = scratchDir(name);
+  const env = ingestorEnv(root, extra);
+  const config = loadServiceConfig(env);
+  await fs.mkdir(path.join(root, 'sources'), { recursive: true });
+  const app = await buildAppWhenMigrationsFree(config);
+  await app.start();
+  const prefix = config.TOPIC_PREFIX;
+  const [ingested, rejected, ready] = await Promise.all([
+    TopicReader.open(prefix, batchIngested),
+    TopicReader.open(prefix, batchRejected),
+    TopicReader.open(prefix, batchReady),
+  ]);
+  const logger = createLogger({ serviceName: 'ingestor-test', level: 'silent' });
+  const kafka = createKafka({
+    clientId: 'ingestor-test',
+    brokers: stackEnv.KAFKA_BROKERS.split(','),
+    logger,
+  });
+  const producer = new EventProducer(kafka, registry, prefix);
+  await producer.connect();
+  const db = new pg.Pool({
+    connectionString: stackEnv.DATABASE_URL,
+    options: `-c search_path=${config.DATABASE_SCHEMA}`,
+  });
+  return {
+    root,
+    env,
+    config,
+    app,
+    prefix,
+    ingested,
+    rejected,
+    ready,
+    publish: (value) => producer.publish(batchReady, value),
+    query: async <R extends object>(sql: string, params: unknown[] = []) =>
+      (await db.query<R>(sql, params)).rows,
+    async close() {
+      await Promise.all([ingested.stop(), rejected.stop(), ready.stop(), producer.disconnect()]);
+      await app.stop();
+      await db.query(`DROP SCHEMA IF EXISTS ${config.DATABASE_SCHEMA} CASCADE`).catch(() => undefined);
+      await db.end();
+      await fs.rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The batch.ready a Kafka producer would send for a sample batch written under `dir`. */
+export function batchReadyFor(
+  sample: SampleBatch,
+  opts: {
+    dataset?: string;
+    batchId: string;
+    contract?: { name: string; version: string };
+    producer?: string;
+  },
+): BatchReady {
+  return {
+    event_id: newEventId(),
+    occurred_at: Date.now(),
+    run_id: null,
+    dataset: opts.dataset ?? 'penguins',
+    batch_id: opts.batchId,
+    producer: opts.producer ?? 'field-team',
+    source: 'KAFKA',
+    contract: opts.contract ?? { name: 'penguins', version: '1.0.0' },
+    files: sample.files.map((f) => ({
+      path: f.path,
+      uri: pathToFileURL(f.absolutePath).href,
+      role: f.role,
+      sha256: f.sha256,
+      size_bytes: f.size,
+      schema_version: f.role === 'TABLE' ? '1.0.0' : null,
+    })),
+    attributes: {},
+  };
+}
+
+/** Every key under `prefix` of a filesystem store folder, sorted. */
+export async function listKeys(storeDir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const key = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) await walk(path.join(dir, e.name), key);
+      else if (key.startsWith(prefix)) out.push(key);
+    }
+  };
+  await walk(storeDir, '');
+  return out.sort();
+}
+
+/** The real dvc command line from the stack's virtualenv; analytics off. */
+export function dvc(
+  cwd: string,
+  ...args: string[]
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(path.join(stackEnv.TRIBUTARY_VENV, 'bin', 'dvc'), args, {
+    cwd,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DVC_NO_ANALYTICS: '1' },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}

@@ -1,0 +1,328 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { ColumnType, ContractColumn } from '@tributary/contracts';
+import { AppError } from '@tributary/errors';
+import type {
+  PartStats,
+  RowRef,
+  TableChunk,
+  TableFormat,
+  TableSession,
+  TablesEngine,
+} from '../domain/ports.ts';
+
+const SQL_TYPE: Record<ColumnType, string> = {
+  string: 'VARCHAR',
+  integer: 'BIGINT',
+  number: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  date: 'DATE',
+  timestamp: 'TIMESTAMP',
+};
+
+/**
+ * The master's Parquet settings. Fixed, with rows in primary-key order and no timestamps in the
+ * file, so the same rows give the same bytes on every run (invariant 5).
+ */
+const PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, PARQUET_VERSION 'V1'";
+
+const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const lit = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+/** Embedded DuckDB reading batch tables (CSV, JSON Lines, Parquet) and writing master parts. */
+export class DuckTablesEngine implements TablesEngine {
+  private constructor(private readonly instance: DuckDBInstance) {}
+
+  static async create(opts: {
+    threads: number;
+    memoryLimit: string;
+    tempDir: string;
+  }): Promise<DuckTablesEngine> {
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(opts.threads),
+      memory_limit: opts.memoryLimit,
+      temp_directory: opts.tempDir,
+      // Order of rows as read is the order of the file: row numbers in reports rely on it.
+      preserve_insertion_order: 'true',
+    });
+    return new DuckTablesEngine(instance);
+  }
+
+  async session(): Promise<TableSession> {
+    const conn = await this.instance.connect();
+    // Timestamps without an offset are UTC. Without the ICU extension DuckDB works in UTC anyway;
+    // with it, the session zone must be pinned so the machine's zone never leaks into the data.
+    await conn.run("SET TimeZone = 'UTC'").catch(() => undefined);
+    return new DuckTableSession(conn);
+  }
+
+  close(): void {
+    this.instance.closeSync();
+  }
+}
+
+interface StagedTable {
+  table: string;
+  file: string;
+  types: Map<string, string>;
+}
+
+class DuckTableSession implements TableSession {
+  private readonly staged: StagedTable[] = [];
+
+  constructor(private readonly conn: DuckDBConnection) {}
+
+  async stage(
+    file: string,
+    localPath: string,
+    format: TableFormat,
+  ): Promise<{ rows: number; columns: string[] }> {
+    const table = `raw_${this.staged.length}`;
+    const reader =
+      format === 'csv'
+        ? `read_csv(${lit(localPath)}, header = true, all_varchar = true)`
+        : format === 'json'
+          ? `read_json(${lit(localPath)}, format = 'newline_delimited')`
+          : `read_parquet(${lit(localPath)})`;
+    try {
+      await this.conn.run(`CREATE TEMP TABLE ${table} AS SELECT * FROM ${reader}`);
+    } catch (err) {
+      throw new AppError(
+        'PRE_ERR_TABLE_UNREADABLE',
+        `${file}: cannot be read as ${format}: ${errorText(err)}`,
+        {
+          retriable: false,
+          cause: err,
+        },
+      );
+    }
+    const described = await this.conn.runAndReadAll(`DESCRIBE ${table}`);
+    const types = new Map<string, string>();
+    for (const [name, type] of described.getRows()) types.set(String(name), String(type));
+    this.staged.push({ table, file, types });
+    const count = await this.conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${table}`);
+    return { rows: Number(count.getRows()[0]![0]), columns: [...types.keys()] };
+  }
+
+  async *chunks(file: string, columns: readonly ContractColumn[]): AsyncIterable<TableChunk> {
+    const t = this.tableOf(file);
+    const present = columns.filter((c) => t.types.has(c.name));
+    if (present.length === 0) {
+      const count = await this.conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${t.table}`);
+      const n = Number(count.getRows()[0]![0]);
+      for (let start = 0; start < n; start += 2048)
+        yield { start, rowCount: Math.min(2048, n - start), values: {} };
+      return;
+    }
+    const select = present
+      .map((c) => `${validationExpr(c.name, t.types.get(c.name)!)} AS ${q(c.name)}`)
+      .join(', ');
+    const result = await this.conn.stream(`SELECT ${select} FROM ${t.table} ORDER BY rowid`);
+    let start = 0;
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const cols = chunk.getColumns();
+      const values: Record<string, unknown[]> = {};
+      present.forEach((c, i) => (values[c.name] = cols[i]!));
+      yield { start, rowCount: chunk.rowCount, values };
+      start += chunk.rowCount;
+    }
+  }
+
+  async buildTyped(columns: readonly ContractColumn[]): Promise<RowRef[]> {
+    const selects = this.staged.map((t) => {
+      const cols = columns.map((c) => {
+        const source = t.types.get(c.name);
+        return `${source === undefined ? `NULL::${SQL_TYPE[c.type]}` : typedExpr(c, source)} AS ${q(c.name)}`;
+      });
+      return `SELECT ${lit(t.file)} AS __file, (rowid + 1)::INTEGER AS __row, ${cols.join(', ')} FROM ${t.table}`;
+    });
+    await this.conn.run(`CREATE TEMP TABLE batch_rows AS ${selects.join(' UNION ALL ')}`);
+    await this.conn.run('CREATE TEMP TABLE bad_rows (__file VARCHAR, __row INTEGER)');
+    await this.conn.run('CREATE TEMP TABLE image_map (path VARCHAR, canonical VARCHAR)');
+    // The safety net: a value the validator accepted must also convert to the master's type.
+    const mismatches: RowRef[] = [];
+    for (const t of this.staged) {
+      const conds = columns
+        .filter((c) => t.types.has(c.name))
+        .map((c) => `(${q(c.name)} IS NOT NULL AND ${typedExpr(c, t.types.get(c.name)!)} IS NULL)`);
+      if (conds.length === 0) continue;
+      const rows = await this.conn.runAndReadAll(
+        `SELECT (rowid + 1)::INTEGER FROM ${t.table} WHERE ${conds.join(' OR ')} ORDER BY rowid`,
+      );
+      for (const [row] of rows.getRows()) mismatches.push({ file: t.file, row: Number(row) });
+    }
+    return mismatches;
+  }
+
+  async duplicates(columns: readonly string[]): Promise<{ values: string[]; rows: RowRef[] }[]> {
+    const cols = columns.map(q).join(', ');
+    const notNull = columns.map((c) => `${q(c)} IS NOT NULL`).join(' AND ');
+    const result = await this.conn.runAndReadAll(
+      `SELECT ${columns.map((c) => `CAST(${q(c)} AS VARCHAR)`).join(', ')},
+              list(__file ORDER BY __file, __row), list(__row ORDER BY __file, __row)
+         FROM batch_rows WHERE ${notNull} GROUP BY ${cols} HAVING count(*) > 1 ORDER BY ${cols}`,
+    );
+    return result.getRows().map((r) => {
+      const files = (r[columns.length] as { items: unknown[] }).items;
+      const rows = (r[columns.length + 1] as { items: unknown[] }).items;
+      return {
+        values: r.slice(0, columns.length).map(String),
+        rows: files.map((f, i) => ({ file: String(f), row: Number(rows[i]) })),
+      };
+    });
+  }
+
+  async markBad(rows: readonly RowRef[]): Promise<void> {
+    if (rows.length === 0) return;
+    const appender = await this.conn.createAppender('bad_rows', 'main', 'temp');
+    for (const r of rows) {
+      appender.appendVarchar(r.file);
+      appender.appendInteger(r.row);
+      appender.endRow();
+    }
+    appender.closeSync();
+  }
+
+  async imageRefs(
+    imageColumn: string,
+    primaryKey: readonly string[],
+  ): Promise<(RowRef & { path: string; key: Record<string, string | null> })[]> {
+    const keys = primaryKey.map((k) => `CAST(b.${q(k)} AS VARCHAR)`).join(', ');
+    const result = await this.conn.runAndReadAll(
+      `SELECT b.__file, b.__row, b.${q(imageColumn)}, ${keys} FROM batch_rows b
+        WHERE b.${q(imageColumn)} IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM bad_rows x WHERE x.__file = b.__file AND x.__row = b.__row)
+        ORDER BY b.__file, b.__row`,
+    );
+    return result.getRows().map(([file, row, path, ...key]) => ({
+      file: String(file),
+      row: Number(row),
+      path: String(path),
+      key: Object.fromEntries(primaryKey.map((k, i) => [k, key[i] === null ? null : String(key[i])])),
+    }));
+  }
+
+  async mapImages(mapping: ReadonlyMap<string, string>): Promise<void> {
+    if (mapping.size === 0) return;
+    const appender = await this.conn.createAppender('image_map', 'main', 'temp');
+    for (const [path, canonical] of mapping) {
+      appender.appendVarchar(path);
+      appender.appendVarchar(canonical);
+      appender.endRow();
+    }
+    appender.closeSync();
+  }
+
+  async writeBatchPart(
+    columns: readonly ContractColumn[],
+    primaryKey: readonly string[],
+    imageColumn: string | undefined,
+    batchId: string,
+    out: string,
+  ): Promise<PartStats> {
+    const select = columns
+      .map((c) => (c.name === imageColumn ? `m.canonical AS ${q(c.name)}` : `b.${q(c.name)}`))
+      .concat(`${lit(batchId)} AS _batch_id`)
+      .join(', ');
+    const join = imageColumn ? `LEFT JOIN image_map m ON m.path = b.${q(imageColumn)}` : '';
+    await this.conn.run(
+      `COPY (SELECT ${select} FROM batch_rows b ${join}
+              WHERE NOT EXISTS (SELECT 1 FROM bad_rows x WHERE x.__file = b.__file AND x.__row = b.__row)
+              ORDER BY ${primaryKey.map((k) => `b.${q(k)}`).join(', ')})
+         TO ${lit(out)} (${PARQUET_OPTIONS})`,
+    );
+    return this.partStats(out);
+  }
+
+  async keysOf(part: string, primaryKey: readonly string[]): Promise<string[]> {
+    const result = await this.conn.stream(`SELECT ${keyExpr(primaryKey)} FROM read_parquet(${lit(part)})`);
+    const keys: string[] = [];
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      for (const k of chunk.getColumns()[0]!) keys.push(k as string);
+    }
+    return keys;
+  }
+
+  async rewritePart(
+    source: string,
+    removeKeysOf: string,
+    primaryKey: readonly string[],
+    out: string,
+  ): Promise<PartStats> {
+    const pk = primaryKey.map(q).join(', ');
+    await this.conn.run(
+      `COPY (SELECT * FROM read_parquet(${lit(source)}) p
+              WHERE NOT EXISTS (SELECT 1 FROM read_parquet(${lit(removeKeysOf)}) b
+                                 WHERE ${primaryKey.map((k) => `b.${q(k)} = p.${q(k)}`).join(' AND ')})
+              ORDER BY ${pk})
+         TO ${lit(out)} (${PARQUET_OPTIONS})`,
+    );
+    return this.partStats(out);
+  }
+
+  async mergeParts(
+    sources: readonly string[],
+    primaryKey: readonly string[],
+    out: string,
+  ): Promise<PartStats> {
+    const list = `[${sources.map(lit).join(', ')}]`;
+    await this.conn.run(
+      `COPY (SELECT * FROM read_parquet(${list}) ORDER BY ${primaryKey.map(q).join(', ')}) TO ${lit(out)} (${PARQUET_OPTIONS})`,
+    );
+    return this.partStats(out);
+  }
+
+  close(): void {
+    this.conn.closeSync();
+  }
+
+  private async partStats(file: string): Promise<PartStats> {
+    const result = await this.conn.runAndReadAll(
+      `SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata(${lit(file)})`,
+    );
+    return { rows: Number(result.getRows()[0]![0]) };
+  }
+
+  private tableOf(file: string): StagedTable {
+    const t = this.staged.find((s) => s.file === file);
+    if (!t) throw new Error(`table ${file} was not staged`);
+    return t;
+  }
+}
+
+/** The canonical text of a primary key, as the Postgres key index stores it. */
+function keyExpr(primaryKey: readonly string[]): string {
+  if (primaryKey.length === 1) return `CAST(${q(primaryKey[0]!)} AS VARCHAR)`;
+  return `concat_ws(chr(31), ${primaryKey.map((k) => `CAST(${q(k)} AS VARCHAR)`).join(', ')})`;
+}
+
+const PASS_THROUGH =
+  /^(VARCHAR|BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|DOUBLE)$/;
+const TO_DOUBLE = /^(FLOAT|REAL|DECIMAL.*|HUGEINT|UHUGEINT)$/;
+
+/** What the JS validator sees: JS-native numbers, booleans and text; everything else as text. */
+function validationExpr(name: string, sourceType: string): string {
+  if (PASS_THROUGH.test(sourceType)) return q(name);
+  if (TO_DOUBLE.test(sourceType)) return `CAST(${q(name)} AS DOUBLE)`;
+  return `CAST(${q(name)} AS VARCHAR)`;
+}
+
+/** The value in the master's type; NULL when it does not convert (caught by the safety net). */
+function typedExpr(col: ContractColumn, sourceType: string): string {
+  const c = q(col.name);
+  if (col.type === 'timestamp') {
+    if (sourceType === 'TIMESTAMP') return c;
+    // Text with an offset is converted to UTC; text without one is taken as UTC (session zone).
+    if (sourceType === 'VARCHAR') return `TRY_CAST(TRY_CAST(${c} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+  }
+  if (col.type === 'integer' && sourceType === 'VARCHAR')
+    return `TRY_CAST(TRY_CAST(${c} AS HUGEINT) AS BIGINT)`;
+  return `TRY_CAST(${c} AS ${SQL_TYPE[col.type]})`;
+}
+
+function errorText(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
+}

@@ -1,0 +1,324 @@
+import path from 'node:path';
+import { buildDirObject, renderDvcFile } from '@tributary/dvc';
+import { AppError } from '@tributary/errors';
+import type { DataContract } from '@tributary/contracts';
+import type { BatchIngested, BatchRejected, MasterVersioned } from '@tributary/events';
+import { planCompaction, type CompactionPolicy } from './compaction.ts';
+import type { DataStore, MasterFile, MasterRepository, MergeCommit, TableSession } from './ports.ts';
+import type { CanonicalImage } from './validate-batch.ts';
+
+export interface MergeDeps {
+  store: DataStore;
+  repo: MasterRepository;
+  compaction: CompactionPolicy;
+  orphanGraceMs: number;
+  hashFile: (file: string) => Promise<{ md5: string; size: number }>;
+  /** The one place test-only fault injection hooks into (FAULT_INJECT). */
+  faultPoint: (point: 'crash-before-commit' | 'crash-after-commit') => void;
+  newEventId: () => string;
+  now: () => Date;
+}
+
+export interface MergeInput {
+  event: BatchIngested;
+  contract: DataContract;
+  runId: string;
+  part: { localPath: string; rows: number; keys: string[] };
+  images: CanonicalImage[];
+  rowsRejected: number;
+  reportUri: string | null;
+  workDir: string;
+  mergeStartedAt: Date;
+  signal: AbortSignal;
+}
+
+export type MergeResult =
+  | { kind: 'merged'; version: number; event: MasterVersioned }
+  | { kind: 'already-merged' }
+  | { kind: 'schema-changed'; reason: string };
+
+interface WorkingPart {
+  partNo: number;
+  relpath: string;
+  rows: number;
+  md5: string;
+  size: number;
+  /** Local bytes, once known (new parts always, old ones when downloaded). */
+  local?: string;
+  isNew: boolean;
+}
+
+export const partRelpath = (partNo: number) => `parts/part-${String(partNo).padStart(8, '0')}.parquet`;
+
+/** Columns, types and key of a master: a batch whose contract changes them cannot merge into it. */
+export function schemaFingerprint(contract: DataContract): string {
+  return JSON.stringify({
+    key: contract.primary_key,
+    columns: contract.columns.map((c) => [c.name, c.type]),
+  });
+}
+
+/**
+ * Merges a validated batch into the master. Runs under the master lock; the commit is fenced on
+ * the version read here. Cost follows the batch: one new part, plus a rewrite of the parts holding
+ * keys the batch replaces, plus at most one bounded compaction step; unchanged parts are only
+ * listed again in the new version's manifest.
+ */
+export async function mergeBatch(
+  deps: MergeDeps,
+  session: TableSession,
+  input: MergeInput,
+): Promise<MergeResult> {
+  const { event, contract } = input;
+  const dataset = event.dataset;
+  const pk = contract.primary_key;
+  // Another replica may have merged this batch while we validated it (a redelivery after a crash).
+  if ((await deps.repo.batchRecord(event.batch_id))?.outcome === 'merged') return { kind: 'already-merged' };
+
+  const state = await deps.repo.state(dataset);
+  const fingerprint = schemaFingerprint(contract);
+  if (state.schemaFingerprint !== null && state.schemaFingerprint !== fingerprint) {
+    return {
+      kind: 'schema-changed',
+      reason: `contract ${contract.name}@${contract.version} changes the columns or key of master ${dataset}`,
+    };
+  }
+  const version = state.version + 1;
+  let nextPart = state.nextPart;
+
+  const parts = new Map<number, WorkingPart>();
+  for (const f of state.files) {
+    if (f.kind === 'part') {
+      parts.set(f.partNo!, {
+        partNo: f.partNo!,
+        relpath: f.relpath,
+        rows: f.rowCount!,
+        md5: f.md5,
+        size: f.size,
+        isNew: false,
+      });
+    }
+  }
+  const partOfSegment = new Map<number, number | null>();
+  for (const [partNo, segments] of state.segmentsByPart)
+    for (const s of segments) partOfSegment.set(s, partNo);
+  const originalPartOfSegment = new Map(partOfSegment);
+
+  // Newest batch wins: rows of older parts whose key the batch carries are dropped from them.
+  const hits =
+    state.version === 0 ? new Map<number, number>() : await deps.repo.lookupKeys(dataset, input.part.keys);
+  const rowsUpdated = [...hits.values()].reduce((a, b) => a + b, 0);
+  const affected = [
+    ...new Set([...hits.keys()].map((s) => partOfSegment.get(s)).filter((p) => p != null)),
+  ].sort((a, b) => a - b);
+
+  const batchPartNo = nextPart++;
+  const newSegment = batchPartNo;
+  const batchHash = await deps.hashFile(input.part.localPath);
+  const batchPart: WorkingPart = {
+    partNo: batchPartNo,
+    relpath: partRelpath(batchPartNo),
+    rows: input.part.rows,
+    md5: batchHash.md5,
+    size: batchHash.size,
+    local: input.part.localPath,
+    isNew: true,
+  };
+  const fresh = (localName: string) => path.join(input.workDir, localName);
+
+  for (const partNo of affected) {
+    const old = parts.get(partNo)!;
+    const source = await deps.store.localDvcObject(old.md5, input.workDir);
+    const out = fresh(`rewrite-${partNo}.parquet`);
+    const stats = await session.rewritePart(source, input.part.localPath, pk, out);
+    parts.delete(partNo);
+    let target: number | null = null;
+    if (stats.rows > 0) {
+      target = nextPart++;
+      const h = await deps.hashFile(out);
+      parts.set(target, {
+        partNo: target,
+        relpath: partRelpath(target),
+        rows: stats.rows,
+        ...h,
+        local: out,
+        isNew: true,
+      });
+    }
+    for (const [s, p] of partOfSegment) if (p === partNo) partOfSegment.set(s, target);
+  }
+  parts.set(batchPartNo, batchPart);
+  partOfSegment.set(newSegment, batchPartNo);
+
+  const group = planCompaction([...parts.values()], deps.compaction);
+  if (group.length > 0) {
+    const sources: string[] = [];
+    for (const partNo of group) {
+      const p = parts.get(partNo)!;
+      p.local ??= await deps.store.localDvcObject(p.md5, input.workDir);
+      sources.push(p.local);
+    }
+    const target = nextPart++;
+    const out = fresh(`compact-${target}.parquet`);
+    const stats = await session.mergeParts(sources, pk, out);
+    const h = await deps.hashFile(out);
+    for (const partNo of group) parts.delete(partNo);
+    parts.set(target, {
+      partNo: target,
+      relpath: partRelpath(target),
+      rows: stats.rows,
+      ...h,
+      local: out,
+      isNew: true,
+    });
+    for (const [s, p] of partOfSegment) if (p !== null && group.includes(p)) partOfSegment.set(s, target);
+  }
+  if (input.signal.aborted) throw lockLost(dataset);
+
+  // New parts become DVC objects before the commit; the intent log lets a crashed attempt's
+  // unreferenced parts be found and deleted later (a retry writes the same bytes and reuses them).
+  const newParts = [...parts.values()].filter((p) => p.isNew).sort((a, b) => a.partNo - b.partNo);
+  await deps.repo.recordIntent(
+    dataset,
+    event.batch_id,
+    newParts.map((p) => p.md5),
+  );
+  for (const p of newParts) await deps.store.putDvcObject(p.md5, p.local!);
+
+  const currentImages = state.files.filter((f) => f.kind === 'image');
+  const known = new Set(currentImages.map((f) => f.relpath));
+  const newImages = input.images.filter((i) => !known.has(i.relpath));
+  const entries = [
+    ...[...parts.values()].map((p) => ({ relpath: p.relpath, md5: p.md5, size: p.size })),
+    ...currentImages.map((f) => ({ relpath: f.relpath, md5: f.md5, size: f.size })),
+    ...newImages,
+  ];
+  const dir = buildDirObject(entries);
+  await deps.store.putDvcObject(dir.md5, Buffer.from(dir.json, 'ascii'));
+
+  const rowCount = [...parts.values()].reduce((a, p) => a + p.rows, 0);
+  const keyPrefix = `master/${dataset}/v${version}`;
+  const dvcFileKey = `${keyPrefix}.dvc`;
+  const dvcFileText = renderDvcFile({
+    path: `v${version}`,
+    md5: dir.md5,
+    size: dir.size,
+    nfiles: dir.nfiles,
+  });
+  const location = deps.store.uriOf(keyPrefix);
+  const dvcFile = deps.store.uriOf(dvcFileKey);
+  const rowsAdded = input.part.rows - rowsUpdated;
+
+  const removedRelpaths = state.files
+    .filter((f) => f.kind === 'part' && !parts.has(f.partNo!))
+    .map((f) => f.relpath)
+    .sort();
+  const addedFiles: MasterFile[] = [
+    ...newParts.map((p): MasterFile => ({
+      relpath: p.relpath,
+      kind: 'part',
+      md5: p.md5,
+      size: p.size,
+      rowCount: p.rows,
+      partNo: p.partNo,
+    })),
+    ...newImages.map((i): MasterFile => ({ ...i, kind: 'image', rowCount: null, partNo: null })),
+  ];
+  const segmentMoves = new Map<number, number | null>();
+  for (const [s, p] of partOfSegment) {
+    if (s !== newSegment && originalPartOfSegment.get(s) !== p) segmentMoves.set(s, p);
+  }
+
+  const occurredAt = deps.now().getTime();
+  const masterVersioned: MasterVersioned = {
+    event_id: deps.newEventId(),
+    occurred_at: occurredAt,
+    run_id: input.runId,
+    dataset,
+    master_version: version,
+    previous_version: state.version === 0 ? null : state.version,
+    row_count: rowCount,
+    rows_added: rowsAdded,
+    rows_updated: rowsUpdated,
+    rows_rejected: input.rowsRejected,
+    checksum: dir.md5,
+    location,
+    dvc_file: dvcFile,
+    batch_ids: [event.batch_id],
+    raw_checksums: { [event.batch_id]: event.raw_md5 },
+    contract: { name: contract.name, version: contract.version },
+    rejection_report_uri: input.reportUri,
+  };
+  const batchRejected: BatchRejected | undefined =
+    input.rowsRejected > 0
+      ? {
+          event_id: deps.newEventId(),
+          occurred_at: occurredAt,
+          run_id: input.runId,
+          dataset,
+          batch_id: event.batch_id,
+          producer: event.producer,
+          stage: 'VALIDATE',
+          error_code: 'PRE_ERR_ROWS_QUARANTINED',
+          reason: `${input.rowsRejected} of ${input.rowsRejected + input.part.rows} rows break contract ${contract.name}@${contract.version}; the other rows merged into v${version}`,
+          report_uri: input.reportUri,
+          rejected_rows: input.rowsRejected,
+          partial: true,
+        }
+      : undefined;
+
+  const commit: MergeCommit = {
+    dataset,
+    expectedVersion: state.version,
+    version,
+    nextPart,
+    schemaFingerprint: fingerprint,
+    checksum: dir.md5,
+    rowCount,
+    rowsAdded,
+    rowsUpdated,
+    rowsRejected: input.rowsRejected,
+    batchId: event.batch_id,
+    contentHash: event.content_hash,
+    rawChecksums: { [event.batch_id]: event.raw_md5 },
+    contract: { name: contract.name, version: contract.version },
+    location,
+    dvcFile,
+    dvcFileKey,
+    dvcFileText,
+    reportUri: input.reportUri,
+    mergeStartedAt: input.mergeStartedAt,
+    addedFiles,
+    removedRelpaths,
+    newSegment,
+    batchPartNo: partOfSegment.get(newSegment)!,
+    batchKeys: input.part.keys,
+    segmentMoves,
+    partsWritten: newParts.length,
+  };
+
+  deps.faultPoint('crash-before-commit');
+  if (input.signal.aborted) throw lockLost(dataset);
+  await deps.repo.commitMerge(
+    commit,
+    batchRejected ? { masterVersioned, batchRejected } : { masterVersioned },
+    async () => {
+      // Inside the transaction, after the fence: only the committer of version N ever writes vN.dvc.
+      await deps.store.put(dvcFileKey, dvcFileText);
+    },
+  );
+  deps.faultPoint('crash-after-commit');
+
+  const orphans = await deps.repo.orphans(dataset, deps.orphanGraceMs);
+  if (orphans.length > 0) {
+    await deps.store.deleteDvcObjects(orphans);
+    await deps.repo.forgetIntents(dataset, orphans);
+  }
+  return { kind: 'merged', version, event: masterVersioned };
+}
+
+function lockLost(dataset: string): AppError {
+  return new AppError('PRE_ERR_LOCK_LOST', `lost the master lock of ${dataset} before committing`, {
+    retriable: true,
+  });
+}

@@ -1,0 +1,184 @@
+import type { ContractColumn, DataContract, ImageRules } from '@tributary/contracts';
+import type { BatchRejected, MasterVersioned } from '@tributary/events';
+
+/** A row of a batch table: the table's path inside the batch and its 1-based data-row number. */
+export interface RowRef {
+  file: string;
+  row: number;
+}
+
+export type TableFormat = 'csv' | 'json' | 'parquet';
+
+/** Consecutive rows of one table, column-major, as the validator takes them. */
+export interface TableChunk {
+  /** 0-based index of the chunk's first row in its table. */
+  start: number;
+  rowCount: number;
+  /** Values by contract column; a column absent from the table has no entry. */
+  values: Record<string, unknown[]>;
+}
+
+export interface PartStats {
+  rows: number;
+}
+
+/** One batch's tables in the embedded table engine, from raw files to a master part. */
+export interface TableSession {
+  stage(file: string, localPath: string, format: TableFormat): Promise<{ rows: number; columns: string[] }>;
+  chunks(file: string, columns: readonly ContractColumn[]): AsyncIterable<TableChunk>;
+  /** Converts every row to the master's types; returns rows whose accepted value did not convert. */
+  buildTyped(columns: readonly ContractColumn[]): Promise<RowRef[]>;
+  /** Groups of rows sharing the same values in `columns` (all non-null). */
+  duplicates(columns: readonly string[]): Promise<{ values: string[]; rows: RowRef[] }[]>;
+  markBad(rows: readonly RowRef[]): Promise<void>;
+  /** Image paths of the rows not marked bad. */
+  imageRefs(
+    imageColumn: string,
+    primaryKey: readonly string[],
+  ): Promise<(RowRef & { path: string; key: Record<string, string | null> })[]>;
+  mapImages(mapping: ReadonlyMap<string, string>): Promise<void>;
+  writeBatchPart(
+    columns: readonly ContractColumn[],
+    primaryKey: readonly string[],
+    imageColumn: string | undefined,
+    batchId: string,
+    out: string,
+  ): Promise<PartStats>;
+  keysOf(part: string, primaryKey: readonly string[]): Promise<string[]>;
+  /** `source` without the rows whose key is in `removeKeysOf`. */
+  rewritePart(
+    source: string,
+    removeKeysOf: string,
+    primaryKey: readonly string[],
+    out: string,
+  ): Promise<PartStats>;
+  mergeParts(sources: readonly string[], primaryKey: readonly string[], out: string): Promise<PartStats>;
+  close(): void;
+}
+
+export interface TablesEngine {
+  session(): Promise<TableSession>;
+}
+
+/** Limits that hold whatever a contract allows. */
+export interface ImageCeilings {
+  maxBytes: number;
+  maxPixels: number;
+}
+
+export type ImageResult =
+  { ok: true; bytes: Buffer; relpath: string; md5: string; size: number } | { ok: false; reason: string };
+
+export interface ImageProcessor {
+  /** Checks one image against the contract's rules and returns its canonical form or why not. */
+  canonicalise(bytes: Buffer, rules: ImageRules, ceilings: ImageCeilings): Promise<ImageResult>;
+}
+
+/** The object store as the preprocessor uses it (raw batches, DVC objects, reports, .dvc files). */
+export interface DataStore {
+  readonly uri: string;
+  /** Key prefix of a raw batch directory from its URI (raw_location). */
+  rawPrefixOf(rawLocation: string): string;
+  /** A local path holding the object's bytes (the object itself on a filesystem store). */
+  localCopy(key: string, workDir: string): Promise<string>;
+  /** An object's bytes, or undefined when it does not exist. */
+  read(key: string): Promise<Buffer | undefined>;
+  /** Stores a DVC object (content-addressed) unless it is already there. */
+  putDvcObject(md5: string, source: string | Buffer): Promise<void>;
+  /** Local path of a DVC object. */
+  localDvcObject(md5: string, workDir: string): Promise<string>;
+  deleteDvcObjects(md5s: readonly string[]): Promise<void>;
+  put(key: string, body: string | Buffer): Promise<string>;
+  uriOf(key: string): string;
+}
+
+export interface MasterFile {
+  relpath: string;
+  kind: 'part' | 'image';
+  md5: string;
+  size: number;
+  rowCount: number | null;
+  partNo: number | null;
+}
+
+/** The committed state of a master that a merge starts from. */
+export interface MasterState {
+  version: number;
+  nextPart: number;
+  schemaFingerprint: string | null;
+  files: MasterFile[];
+  /** Segments held by each current part. */
+  segmentsByPart: Map<number, number[]>;
+}
+
+export interface BatchRecord {
+  contentHash: string;
+  outcome: 'merged' | 'rejected';
+  masterVersion: number | null;
+}
+
+/** Everything a merge commits, in one transaction. */
+export interface MergeCommit {
+  dataset: string;
+  expectedVersion: number;
+  version: number;
+  nextPart: number;
+  schemaFingerprint: string;
+  checksum: string;
+  rowCount: number;
+  rowsAdded: number;
+  rowsUpdated: number;
+  rowsRejected: number;
+  batchId: string;
+  contentHash: string;
+  rawChecksums: Record<string, string>;
+  contract: { name: string; version: string };
+  location: string;
+  dvcFile: string;
+  dvcFileKey: string;
+  dvcFileText: string;
+  reportUri: string | null;
+  mergeStartedAt: Date;
+  addedFiles: MasterFile[];
+  removedRelpaths: string[];
+  newSegment: number;
+  batchPartNo: number;
+  batchKeys: string[];
+  /** Segments moved to another part (rewrites and compaction); a segment mapped to null is gone. */
+  segmentMoves: Map<number, number | null>;
+  partsWritten: number;
+}
+
+/** A rejection to record (and announce) for a batch that merges nothing. */
+export interface RejectionRecord {
+  dataset: string;
+  batchId: string;
+  contentHash: string;
+  rowsRejected: number;
+  reportUri: string | null;
+}
+
+/** What the merge commits announce; built by the use case, enqueued by the repository. */
+export interface Announcements {
+  masterVersioned: MasterVersioned;
+  batchRejected?: BatchRejected;
+}
+
+export interface MasterRepository {
+  batchRecord(batchId: string): Promise<BatchRecord | undefined>;
+  state(dataset: string): Promise<MasterState>;
+  /** Segments holding any of `keys` in the current master, with how many keys each holds. */
+  lookupKeys(dataset: string, keys: readonly string[]): Promise<Map<number, number>>;
+  recordIntent(dataset: string, batchId: string, md5s: readonly string[]): Promise<void>;
+  /** Intents older than `graceMs` whose object no committed master file uses. */
+  orphans(dataset: string, graceMs: number): Promise<string[]>;
+  forgetIntents(dataset: string, md5s: readonly string[]): Promise<void>;
+  /** Commits a version; `beforeCommit` runs inside the transaction after the fence (writes the .dvc file). */
+  commitMerge(commit: MergeCommit, events: Announcements, beforeCommit: () => Promise<void>): Promise<void>;
+  /** Records a rejected batch and its batch.rejected event; false when it was already recorded. */
+  commitRejection(rejection: RejectionRecord, event: BatchRejected): Promise<boolean>;
+  /** Announces a conflicting re-submission once per event id; false when already announced. */
+  commitConflict(eventId: string, event: BatchRejected): Promise<boolean>;
+}
+
+export type { DataContract };

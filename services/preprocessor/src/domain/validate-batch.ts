@@ -1,0 +1,267 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { AppError } from '@tributary/errors';
+import type { DataContract, RowValidator, Violation } from '@tributary/contracts';
+import type { BatchIngested } from '@tributary/events';
+import { decideFate, type BatchFate } from './fate.ts';
+import type { DataStore, ImageCeilings, ImageProcessor, RowRef, TableFormat, TableSession } from './ports.ts';
+
+/** One entry of a rejection report: a bad row and every reason it is bad. */
+export interface RejectedRow {
+  file: string;
+  row: number;
+  primary_key: Record<string, string | null>;
+  reasons: Violation[];
+}
+
+/** A new canonical image of the batch, already stored as a DVC object. */
+export interface CanonicalImage {
+  relpath: string;
+  md5: string;
+  size: number;
+}
+
+export interface ValidatedBatch {
+  totalRows: number;
+  rejected: RejectedRow[];
+  fate: BatchFate;
+  /** The batch's good rows as one Parquet part (local file), when the fate is merge. */
+  part?: { localPath: string; rows: number; keys: string[] };
+  images: CanonicalImage[];
+}
+
+export interface ValidateDeps {
+  store: DataStore;
+  images: ImageProcessor;
+  imageCeilings: ImageCeilings;
+  imageConcurrency: number;
+  /** Between chunks of rows, so a long validation lets heartbeats and other work through. */
+  yieldNow: () => Promise<void>;
+}
+
+const FORMAT_BY_EXTENSION: Record<string, TableFormat> = {
+  '.csv': 'csv',
+  '.jsonl': 'json',
+  '.ndjson': 'json',
+  '.json': 'json',
+  '.parquet': 'parquet',
+};
+
+/**
+ * Checks every row of a batch against its contract, then every linked image, and builds the
+ * batch's part from the rows that pass. Runs outside the master lock: it depends on the batch
+ * alone, so it can run while another batch merges.
+ */
+export async function validateBatch(
+  deps: ValidateDeps,
+  session: TableSession,
+  event: BatchIngested,
+  validator: RowValidator,
+  workDir: string,
+): Promise<ValidatedBatch> {
+  const contract = validator.contract;
+  const rawPrefix = deps.store.rawPrefixOf(event.raw_location);
+  const bad = new Map<string, RejectedRow>();
+  const keyOf = (file: string, row: number) => `${file}\u0000${row}`;
+  const flag = (file: string, row: number, v: Violation, pk?: Record<string, string | null>) => {
+    const id = keyOf(file, row);
+    let entry = bad.get(id);
+    if (!entry) {
+      entry = { file, row, primary_key: pk ?? {}, reasons: [] };
+      bad.set(id, entry);
+    }
+    entry.reasons.push(v);
+  };
+
+  const tables = event.files.filter((f) => f.role === 'TABLE').sort((a, b) => (a.path < b.path ? -1 : 1));
+  if (tables.length === 0) {
+    throw new AppError('PRE_ERR_NO_TABLE', `batch ${event.batch_id} has no table file`, { retriable: false });
+  }
+  let totalRows = 0;
+  for (const table of tables) {
+    const format = FORMAT_BY_EXTENSION[path.posix.extname(table.path).toLowerCase()];
+    if (!format) {
+      throw new AppError(
+        'PRE_ERR_TABLE_FORMAT',
+        `${table.path}: tables must be .csv, .jsonl, .ndjson, .json or .parquet`,
+        {
+          retriable: false,
+        },
+      );
+    }
+    const local = await deps.store.localCopy(`${rawPrefix}/${table.path}`, workDir);
+    const staged = await session.stage(table.path, local, format);
+    totalRows += staged.rows;
+    for await (const chunk of session.chunks(table.path, contract.columns)) {
+      validator.validateColumns(chunk.values, chunk.rowCount, (i, v) => {
+        const pk: Record<string, string | null> = {};
+        for (const k of contract.primary_key) {
+          const value = chunk.values[k]?.[i];
+          pk[k] = value === undefined || value === null ? null : showKey(value);
+        }
+        flag(table.path, chunk.start + i + 1, v, pk);
+      });
+      await deps.yieldNow();
+    }
+  }
+
+  for (const r of await session.buildTyped(contract.columns)) {
+    flag(r.file, r.row, {
+      column: null,
+      rule: 'type',
+      message: "a value does not convert to the master's type",
+    });
+  }
+  await flagDuplicates(session, contract, flag);
+  await session.markBad([...bad.values()]);
+
+  const images = contract.image_column
+    ? await checkImages(deps, session, event, contract, rawPrefix, flag)
+    : [];
+
+  const fate = decideFate(contract, totalRows, bad.size);
+  const result: ValidatedBatch = { totalRows, rejected: sortRows([...bad.values()]), fate, images };
+  if (fate.kind === 'merge') {
+    const localPath = path.join(workDir, 'batch-part.parquet');
+    const stats = await session.writeBatchPart(
+      contract.columns,
+      contract.primary_key,
+      contract.image_column,
+      event.batch_id,
+      localPath,
+    );
+    result.part = {
+      localPath,
+      rows: stats.rows,
+      keys: await session.keysOf(localPath, contract.primary_key),
+    };
+  }
+  return result;
+}
+
+async function flagDuplicates(
+  session: TableSession,
+  contract: DataContract,
+  flag: (file: string, row: number, v: Violation, pk?: Record<string, string | null>) => void,
+): Promise<void> {
+  const checks: { columns: string[]; rule: 'duplicate_key' | 'unique' }[] = [
+    { columns: contract.primary_key, rule: 'duplicate_key' },
+    ...contract.columns
+      .filter((c) => c.unique && !(contract.primary_key.length === 1 && contract.primary_key[0] === c.name))
+      .map((c) => ({ columns: [c.name], rule: 'unique' as const })),
+  ];
+  for (const check of checks) {
+    for (const group of await session.duplicates(check.columns)) {
+      const what = check.columns.map((c, i) => `${c}=${group.values[i]}`).join(', ');
+      const where = group.rows.map((r) => `${r.file} row ${r.row}`).join(', ');
+      const pk =
+        check.rule === 'duplicate_key'
+          ? Object.fromEntries(check.columns.map((c, i) => [c, group.values[i]!]))
+          : undefined;
+      for (const r of group.rows) {
+        flag(
+          r.file,
+          r.row,
+          {
+            column: check.rule === 'unique' ? check.columns[0]! : null,
+            rule: check.rule,
+            message: `${what} appears ${group.rows.length} times in the batch (${where})`,
+          },
+          pk,
+        );
+      }
+    }
+  }
+}
+
+async function checkImages(
+  deps: ValidateDeps,
+  session: TableSession,
+  event: BatchIngested,
+  contract: DataContract,
+  rawPrefix: string,
+  flag: (file: string, row: number, v: Violation, pk?: Record<string, string | null>) => void,
+): Promise<CanonicalImage[]> {
+  const column = contract.image_column!;
+  const rules = contract.images!;
+  const refs = await session.imageRefs(column, contract.primary_key);
+  const listed = new Map(event.files.filter((f) => f.role === 'IMAGE').map((f) => [f.path, f]));
+  const byPath = new Map<string, (RowRef & { key: Record<string, string | null> })[]>();
+  for (const r of refs) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+
+  const outcome = new Map<string, { relpath: string; md5: string; size: number } | { reason: string }>();
+  const paths = [...byPath.keys()].sort();
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const p = paths[next++]!;
+      outcome.set(p, await canonicalOne(deps, rules, rawPrefix, p, listed.get(normalise(p))));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.imageConcurrency, paths.length) }, worker));
+
+  const failed: RowRef[] = [];
+  const mapping = new Map<string, string>();
+  const images = new Map<string, CanonicalImage>();
+  for (const p of paths) {
+    const o = outcome.get(p)!;
+    if ('reason' in o) {
+      for (const r of byPath.get(p)!) {
+        flag(
+          r.file,
+          r.row,
+          { column, rule: 'image', message: `${column} ${JSON.stringify(p)}: ${o.reason}` },
+          r.key,
+        );
+        failed.push(r);
+      }
+    } else {
+      mapping.set(p, o.relpath);
+      images.set(o.relpath, o);
+    }
+  }
+  await session.markBad(failed);
+  await session.mapImages(mapping);
+  return [...images.values()].sort((a, b) => (a.relpath < b.relpath ? -1 : 1));
+}
+
+async function canonicalOne(
+  deps: ValidateDeps,
+  rules: NonNullable<DataContract['images']>,
+  rawPrefix: string,
+  imagePath: string,
+  file: BatchIngested['files'][number] | undefined,
+): Promise<CanonicalImage | { reason: string }> {
+  if (!file) return { reason: 'is not an image file of the batch' };
+  const bytes = await deps.store.read(`${rawPrefix}/${file.path}`);
+  if (!bytes) return { reason: 'is missing from the raw batch' };
+  if (createHash('sha256').update(bytes).digest('hex') !== file.sha256) {
+    return { reason: 'does not match the sha256 the batch declares' };
+  }
+  const result = await deps.images.canonicalise(bytes, rules, deps.imageCeilings);
+  if (!result.ok) return { reason: result.reason };
+  await deps.store.putDvcObject(result.md5, result.bytes);
+  return { relpath: result.relpath, md5: result.md5, size: result.size };
+}
+
+function showKey(value: unknown): string {
+  return typeof value === 'string'
+    ? value
+    : typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean'
+      ? String(value)
+      : JSON.stringify(value);
+}
+
+function normalise(p: string): string {
+  const n = path.posix.normalize(p).replace(/^\.\//, '');
+  return n.startsWith('../') || n.startsWith('/') ? `\u0000${p}` : n;
+}
+
+function sortRows(rows: RejectedRow[]): RejectedRow[] {
+  return rows.sort((a, b) => (a.file === b.file ? a.row - b.row : a.file < b.file ? -1 : 1));
+}
+
+/** The rejection report: JSON Lines, one bad row per line, in file and row order. */
+export function renderReport(rows: readonly RejectedRow[]): string {
+  return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : '');
+}

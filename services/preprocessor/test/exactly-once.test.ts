@@ -1,0 +1,112 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startTsProcess, waitFor, type RunningProcess } from '@tributary/testing';
+import { penguinRows, testEnvironment, toCsv, writeRawBatch, type TestEnvironment } from './helpers.ts';
+
+const main = new URL('../src/main.ts', import.meta.url);
+const procs: RunningProcess[] = [];
+let t: TestEnvironment;
+let rows: Awaited<ReturnType<typeof penguinRows>>;
+
+/** Starts `node --import tsx services/preprocessor/src/main.ts` and waits until it answers /healthz. */
+async function preprocessor(extra: Record<string, string> = {}): Promise<RunningProcess> {
+  const port = await freePort();
+  const p = startTsProcess(main, { ...t.env, HTTP_PORT: String(port), ...extra });
+  procs.push(p);
+  try {
+    await waitFor(
+      async () =>
+        (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined,
+      { timeoutMs: 120_000, what: 'preprocessor /healthz' },
+    );
+  } catch (err) {
+    throw new Error(`${String(err)}\n${p.stdout().slice(-3000)}\n${p.stderr().slice(-3000)}`);
+  }
+  return p;
+}
+
+async function stop(p: RunningProcess): Promise<void> {
+  p.child.kill('SIGTERM');
+  await p.exited;
+}
+
+beforeAll(async () => {
+  t = await testEnvironment({ SHUTDOWN_GRACE_MS: '5000' });
+  rows = await penguinRows();
+});
+
+afterAll(async () => {
+  for (const p of procs) p.child.kill('SIGKILL');
+  await t?.dispose();
+});
+
+describe('exactly once', () => {
+  it('when the preprocessor is killed before and after the commit, then each batch is in the master once and each version announced once', async () => {
+    // 1. Killed after writing the master parts, before the commit.
+    const crashBefore = await preprocessor({ FAULT_INJECT: 'crash-before-commit' });
+    const versions = await t.collectVersions();
+    const b1 = await writeRawBatch(t.storeDir, 'penguins', 'eo-b1', [
+      { path: 'rows.csv', role: 'TABLE', bytes: toCsv(rows.slice(0, 50)) },
+    ]);
+    await t.publish(b1);
+    expect(await crashBefore.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    const { rows: pending } = await t.pool.query<{ md5: string }>('SELECT md5 FROM pending_parts');
+    expect(pending).toHaveLength(1);
+    const orphan = path.join(
+      t.storeDir,
+      'dvc/files/md5',
+      pending[0]!.md5.slice(0, 2),
+      pending[0]!.md5.slice(2),
+    );
+    await expect(fs.stat(orphan)).resolves.toBeTruthy();
+    expect((await t.pool.query('SELECT * FROM master_versions')).rows).toEqual([]);
+
+    // A healthy replica takes the batch over and reuses the part the crashed attempt wrote.
+    let healthy = await preprocessor();
+    const [v1] = await versions.decode(1, 90_000);
+    expect(v1).toMatchObject({ master_version: 1, row_count: 50, batch_ids: ['eo-b1'] });
+    const { rows: parts } = await t.pool.query<{ md5: string }>(
+      `SELECT md5 FROM master_files WHERE kind = 'part'`,
+    );
+    expect(parts.map((p) => p.md5)).toEqual([pending[0]!.md5]);
+    expect((await t.pool.query('SELECT * FROM pending_parts')).rows).toEqual([]);
+    await stop(healthy);
+
+    // 2. Killed after the commit, before the offset is committed: the redelivery finds it merged.
+    const crashAfter = await preprocessor({ FAULT_INJECT: 'crash-after-commit' });
+    const b2 = await writeRawBatch(t.storeDir, 'penguins', 'eo-b2', [
+      { path: 'rows.csv', role: 'TABLE', bytes: toCsv(rows.slice(50, 80)) },
+    ]);
+    await t.publish(b2);
+    expect(await crashAfter.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    const { rows: committed } = await t.pool.query('SELECT version FROM master_versions ORDER BY version');
+    expect(committed).toEqual([{ version: 1 }, { version: 2 }]);
+
+    healthy = await preprocessor();
+    const b3 = await writeRawBatch(t.storeDir, 'penguins', 'eo-b3', [
+      { path: 'rows.csv', role: 'TABLE', bytes: toCsv(rows.slice(80, 90)) },
+    ]);
+    await t.publish(b3);
+    const all = await versions.decode(3, 90_000);
+    expect(all.map((v) => [v.master_version, v.batch_ids, v.row_count])).toEqual([
+      [1, ['eo-b1'], 50],
+      [2, ['eo-b2'], 80],
+      [3, ['eo-b3'], 90],
+    ]);
+    await sleep(2000);
+    expect(versions.messages).toHaveLength(3);
+    const { rows: batches } = await t.pool.query(
+      'SELECT batch_id, master_version FROM processed_batches ORDER BY batch_id',
+    );
+    expect(batches).toEqual([
+      { batch_id: 'eo-b1', master_version: 1 },
+      { batch_id: 'eo-b2', master_version: 2 },
+      { batch_id: 'eo-b3', master_version: 3 },
+    ]);
+    const { rows: keys } = await t.pool.query(`SELECT count(*)::int AS n FROM master_keys`);
+    expect(keys).toEqual([{ n: 90 }]);
+    await stop(healthy);
+  }, 300_000);
+});

@@ -1,0 +1,22 @@
+import { masterVersioned } from '@tributary/events';
+import { defineHandler } from '@tributary/kafka';
+import {
+  decideRetrain,
+  type DecideRetrainDeps,
+  type DecideRetrainResult,
+} from '../../../domain/decide-retrain.ts';
+
+/** Decides, for each new master version, whether the production model must be retrained. */
+export function masterVersionedHandler(
+  deps: DecideRetrainDeps,
+  observe: (result: DecideRetrainResult, seconds: number) => void,
+) {
+  return defineHandler({
+    event: masterVersioned,
+    async handle(master, ctx) {
+      const started = performance.now();
+      const result = await decideRetrain(master, { runId: ctx.runId, signal: ctx.signal }, deps);
+      observe(result, (performance.now() - started) / 1000);
+    },
+  });
+}
