@@ -17,7 +17,7 @@ set -euo pipefail
 # _answers, _ready, _install, _start and _stop, and optionally _after_start and _after_reuse.
 
 STACK_D="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/stack.d"
-COMPONENTS=(postgres redis kafka registry mlflow s3)
+COMPONENTS=(postgres redis kafka registry mlflow s3 jaeger)
 
 # shellcheck source=stack.d/common.sh
 source "$STACK_D/common.sh"

@@ -9,6 +9,8 @@ export const stackEnv = Object.freeze({
   REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   MLFLOW_TRACKING_URI: process.env.MLFLOW_TRACKING_URI ?? 'http://127.0.0.1:5000',
   S3_ENDPOINT: process.env.S3_ENDPOINT ?? 'http://127.0.0.1:9000',
+  JAEGER_QUERY_URL: process.env.JAEGER_QUERY_URL ?? 'http://127.0.0.1:16686',
+  OTEL_EXPORTER_OTLP_ENDPOINT: process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://127.0.0.1:4318',
   TRIBUTARY_VENV:
     process.env.TRIBUTARY_VENV ??
     `${process.env.TRIBUTARY_CACHE ?? `${process.env.HOME ?? '.'}/.cache/tributary`}/venv`,
