@@ -1,0 +1,163 @@
+/**
+ * End to end: a real batch goes from `batch.ready` through the ingestor, the preprocessor and the
+ * retrain policy — each a separate process, as deployed — to `retrain.requested`; then Jaeger is
+ * asked for the run's trace: one trace, spans of every service, parents in order.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventRegistry, batchReady, retrainRequested, type RetrainRequested } from '@tributary/events';
+import { EventProducer, createKafka } from '@tributary/kafka';
+import { createLogger } from '@tributary/telemetry';
+import {
+  MlflowRest,
+  collectMessages,
+  freePort,
+  serviceEnv,
+  stackEnv,
+  startTsProcess,
+  testKafka,
+  uniqueName,
+  waitFor,
+  writeSampleBatch,
+  type RunningProcess,
+} from '@tributary/testing';
+
+interface JaegerSpan {
+  spanID: string;
+  operationName: string;
+  processID: string;
+  references: { refType: string; spanID: string }[];
+  startTime: number;
+}
+interface JaegerTrace {
+  traceID: string;
+  spans: JaegerSpan[];
+  processes: Record<string, { serviceName: string }>;
+}
+
+const SERVICES = ['ingestor', 'preprocessor', 'retrain-policy'] as const;
+const id = uniqueName('e2e');
+const prefix = `${id}.`;
+const work = mkdtempSync(join(tmpdir(), 'tributary-e2e-'));
+const store = pathToFileURL(join(work, 'store')).href;
+const procs: RunningProcess[] = [];
+const mlflow = new MlflowRest();
+const model = uniqueName('e2e_model');
+
+beforeAll(async () => {
+  // The production model and a finished training run on 0 master rows: any new master asks for a retrain.
+  const tags = { feature_version: 'f1', split_version: 's1', model_version: 'm1' };
+  const experiment = await mlflow.createExperiment(uniqueName('e2e_exp'));
+  const trainingRun = await mlflow.createRun(experiment, { tags, metrics: { master_rows: 0 } });
+  await mlflow.createRegisteredModel(model);
+  const version = await mlflow.createModelVersion(model, trainingRun);
+  await mlflow.setAlias(model, 'production', version);
+
+  for (const service of SERVICES) {
+    const env = serviceEnv({
+      SERVICE_NAME: service,
+      TOPIC_PREFIX: prefix,
+      DATABASE_SCHEMA: `${id}_${service.replace('-', '_')}`,
+      HTTP_PORT: String(await freePort()),
+      OTEL_EXPORTER_OTLP_ENDPOINT: stackEnv.OTEL_EXPORTER_OTLP_ENDPOINT,
+      DATA_STORE_URI: store,
+      SOURCE_FILE_ROOTS: work,
+      MLFLOW_TRACKING_URI: stackEnv.MLFLOW_TRACKING_URI,
+      MLFLOW_MODEL_NAME: model,
+      MLFLOW_EXPERIMENT_IDS: experiment,
+      RETRAIN_THRESHOLD_ROWS: '1',
+      ADMIN_TOKEN: 'e2e-admin-token',
+      LOG_LEVEL: 'info',
+    });
+    const proc = startTsProcess(new URL(`../services/${service}/src/main.ts`, import.meta.url), env);
+    procs.push(proc);
+    await waitFor(
+      async () => ((await fetch(`http://127.0.0.1:${env.HTTP_PORT}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+      { timeoutMs: 90_000, what: `${service} ready (stderr: ${proc.stderr().slice(-2000)})` },
+    );
+  }
+});
+
+afterAll(async () => {
+  for (const p of procs) p.child.kill('SIGTERM');
+  await Promise.all(procs.map((p) => p.exited));
+});
+
+describe('a batch through the pipeline', () => {
+  it('when a batch is submitted, then it ends as a retrain request and Jaeger holds the whole run as one trace', async () => {
+    const batch = await writeSampleBatch(join(work, 'batch-1'), { count: 25, images: 3 });
+    const requests = await collectMessages(testKafka(), `${prefix}${retrainRequested.topic}`);
+    const logger = createLogger({ serviceName: 'e2e', level: 'silent' });
+    const kafka = createKafka({ clientId: 'e2e', brokers: stackEnv.KAFKA_BROKERS.split(','), logger });
+    const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
+    const producer = new EventProducer(kafka, registry, prefix);
+    await producer.connect();
+    await producer.publish(batchReady, {
+      event_id: uniqueName('evt'),
+      occurred_at: Date.now(),
+      run_id: null,
+      dataset: 'penguins',
+      batch_id: 'e2e-batch-1',
+      producer: 'e2e-test',
+      source: 'KAFKA',
+      contract: { name: 'penguins', version: '1.0.0' },
+      files: batch.files.map((f) => ({
+        path: f.path,
+        uri: pathToFileURL(f.absolutePath).href,
+        role: f.role,
+        sha256: f.sha256,
+        size_bytes: f.size,
+        schema_version: f.role === 'TABLE' ? '1.0.0' : null,
+      })),
+      attributes: {},
+    });
+    await producer.disconnect();
+
+    const [message] = await requests.waitForMessages(1, 120_000);
+    await requests.stop();
+    const request = await registry.decode<RetrainRequested>(retrainRequested, message!.value!);
+    expect(request).toMatchObject({
+      dataset: 'penguins',
+      model_name: model,
+      master_version: 1,
+      current_master_rows: 25,
+      new_rows: 25,
+      threshold_rows: 1,
+    });
+
+    // The run id is the trace id: Jaeger must hold spans of all three services under it.
+    const trace = await waitFor(
+      async () => {
+        const res = await fetch(`${stackEnv.JAEGER_QUERY_URL}/api/traces/${request.run_id}`);
+        if (!res.ok) return undefined;
+        const body = (await res.json()) as { data: JaegerTrace[] };
+        const t = body.data[0];
+        const services = new Set(Object.values(t?.processes ?? {}).map((p) => p.serviceName));
+        return SERVICES.every((s) => services.has(s)) ? t : undefined;
+      },
+      { timeoutMs: 30_000, what: `trace ${request.run_id} in Jaeger with every service` },
+    );
+    expect(trace.traceID).toBe(request.run_id);
+
+    const serviceOf = (span: JaegerSpan) => trace.processes[span.processID]!.serviceName;
+    const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+    const parentOf = (span: JaegerSpan) => byId.get(span.references.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '');
+    const ancestry = (span: JaegerSpan) => {
+      const chain: string[] = [];
+      for (let s: JaegerSpan | undefined = span; s; s = parentOf(s)) chain.unshift(serviceOf(s));
+      return chain.filter((svc, i) => chain[i - 1] !== svc);
+    };
+    // The retrain policy's consumer span descends from the preprocessor's, which descends from the ingestor's.
+    const decision = trace.spans.find(
+      (s) => serviceOf(s) === 'retrain-policy' && s.operationName === `${prefix}master.versioned process`,
+    );
+    expect(decision, 'retrain-policy consumer span').toBeDefined();
+    expect(ancestry(decision!)).toEqual(['ingestor', 'preprocessor', 'retrain-policy']);
+    // Exactly one root: the ingestor's consumption of batch.ready.
+    const roots = trace.spans.filter((s) => !parentOf(s));
+    expect(roots.map((s) => `${serviceOf(s)}:${s.operationName}`)).toEqual([`ingestor:${prefix}batch.ready process`]);
+  });
+});
