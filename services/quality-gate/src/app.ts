@@ -1,8 +1,19 @@
+import { Redis } from 'ioredis';
 import { masterVersioned, qualityEvaluated } from '@tributary/events';
-import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
+import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
+import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
+import { createObjectStore, type ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
-import { handlers } from './entry-points/kafka/handlers/index.ts';
+import { ObjectArtifactStore } from './data-access/artifact-store.ts';
+import { RunsRepository } from './data-access/runs-repository.ts';
+import { StoreSourceReader } from './data-access/source-reader.ts';
+import { wordListToxicity } from './data-access/toxicity.ts';
+import { wordDropout } from './domain/augmentation.ts';
+import type { Augmentation } from './domain/ports.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
+import { handlers } from './entry-points/kafka/handlers/index.ts';
+import { refreshRunner } from './entry-points/refresh-runner.ts';
+import { refreshSchedule } from './entry-points/schedule/refresh-schedule.ts';
 
 /** Topics the quality-gate reads and writes; created at start-up if missing. */
 export const TOPICS = [masterVersioned.topic, qualityEvaluated.topic];
@@ -10,8 +21,99 @@ export const TOPICS = [masterVersioned.topic, qualityEvaluated.topic];
 /** Wires the quality-gate without starting or listening: main.ts and the tests start it. */
 export async function buildApp(config: Config): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
-    migrations: [new URL('../migrations/', import.meta.url)],
+    migrations: [new URL('../migrations/', import.meta.url), outboxMigrations],
     topics: TOPICS,
   });
-  return assembleService({ runtime, handlers: handlers(), routes: (http) => registerRoutes(http) });
+  try {
+    const s3: ObjectStoreOptions = {
+      ...(config.S3_ENDPOINT === undefined ? {} : { endpoint: config.S3_ENDPOINT }),
+      region: config.S3_REGION,
+      ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
+        ? { credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } }
+        : {}),
+    };
+    const runs = new RunsRepository(runtime.pool);
+    if (config.BASELINE_SEED && (await runs.seedBaseline({ name: config.BASELINE_NAME, ...config.BASELINE_SEED }))) {
+      runtime.logger.info({ baseline: config.BASELINE_NAME }, 'baseline seeded from BASELINE_SEED');
+    }
+    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+    runtime.onClose(async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    });
+    runtime.readiness.set('redis', async () => {
+      await redis.ping();
+    });
+
+    const augmentations: Augmentation[] =
+      config.AUGMENT_TEXT_DROPOUT > 0 ? [wordDropout(config.TEXT_COLUMN, config.AUGMENT_TEXT_DROPOUT)] : [];
+    const run = refreshRunner(
+      {
+        settings: {
+          dataset: config.REFRESH_DATASET,
+          sources: config.REFRESH_SOURCES,
+          schemaVersion: config.REFRESH_SCHEMA_VERSION,
+          stratifyColumn: config.SAMPLE_STRATIFY_COLUMN,
+          fraction: config.SAMPLE_FRACTION,
+          seed: config.SAMPLE_SEED,
+          textColumn: config.TEXT_COLUMN,
+          baselineName: config.BASELINE_NAME,
+          thresholds: {
+            minCoverage: config.GATE_MIN_COVERAGE,
+            minDiversity: config.GATE_MIN_DIVERSITY,
+            maxToxicity: config.GATE_MAX_TOXICITY,
+            maxPsi: config.GATE_MAX_PSI,
+            maxKs: config.GATE_MAX_KS,
+          },
+        },
+        reader: new StoreSourceReader(s3),
+        store: new ObjectArtifactStore(createObjectStore(config.REFRESH_STORE_URI, s3)),
+        runs,
+        toxicity: wordListToxicity(),
+        augmentations,
+        logger: runtime.logger,
+      },
+      runtime.metrics,
+    );
+
+    const relay = new OutboxRelay({
+      pool: runtime.pool,
+      schema: runtime.schema,
+      kafka: runtime.kafka,
+      producer: runtime.producer,
+      registry: runtime.registry,
+      events: [qualityEvaluated],
+      topicPrefix: runtime.topicPrefix,
+      logger: runtime.logger,
+      metricsRegistry: runtime.metrics.registry,
+    });
+    const workers: Worker[] = [
+      { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
+    ];
+    if (config.REFRESH_SCHEDULE_ENABLED) {
+      workers.push(
+        refreshSchedule({
+          cron: config.REFRESH_CRON,
+          redis,
+          keyPrefix: `tributary:refresh:${runtime.schema}:${config.REFRESH_DATASET}`,
+          run,
+          logger: runtime.logger,
+        }),
+      );
+    }
+
+    return assembleService({
+      runtime,
+      handlers: handlers({
+        run,
+        onMasterVersioned: config.REFRESH_ON_MASTER_VERSIONED,
+        dataset: config.REFRESH_DATASET,
+      }),
+      workers,
+      routes: (http) =>
+        registerRoutes(http, { adminToken: config.ADMIN_TOKEN, dataset: config.REFRESH_DATASET, runs, run }),
+    });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
 }

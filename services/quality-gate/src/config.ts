@@ -1,11 +1,97 @@
 import { z } from 'zod';
-import { commonEnv, loadConfig } from '@tributary/config';
+import { bool, commonEnv, int, loadConfig, url } from '@tributary/config';
+
+const storeUri = () =>
+  z
+    .string()
+    .regex(/^(file:\/\/\/|\/|s3:\/\/[^/]+)/, 'expected file:///abs/dir, /abs/dir or s3://bucket[/prefix]');
+
+/** One canonical source dataset of the refresh (the seed's `ingest_sources`). */
+export const sourceSchema = z.object({
+  name: z.string().min(1),
+  uri: z.string().regex(/^(file:\/\/\/|s3:\/\/[^/]+\/)/, 'expected file:///abs/file or s3://bucket/key'),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256'),
+  schema_version: z.string().min(1),
+});
+
+const jsonOf = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected JSON' });
+      return z.NEVER;
+    }
+  }).pipe(schema);
+
+/** A baseline body: the slices, scalar metrics and column distributions the gate compares with. */
+export const baselineSchema = z.object({
+  required_slices: z.array(z.string()),
+  metrics: z.object({ diversity: z.number().optional(), toxicity: z.number().optional() }).default({}),
+  columns: z
+    .record(
+      z.string(),
+      z.discriminatedUnion('type', [
+        z.object({ type: z.literal('categorical'), frequencies: z.record(z.string(), z.number().min(0)) }),
+        z.object({ type: z.literal('numeric'), values: z.array(z.number()).min(1) }),
+      ]),
+    )
+    .default({}),
+});
+
+const ratio = () => z.coerce.number().min(0).max(1);
 
 /** Every setting of the quality-gate, read from the environment once at start-up. */
 export const configSchema = z.object({
   ...commonEnv,
   SERVICE_NAME: commonEnv.SERVICE_NAME.default('quality-gate'),
   HTTP_PORT: commonEnv.HTTP_PORT.default(3003),
+
+  REFRESH_DATASET: z.string().min(1).default('eval').describe('Name of the evaluation dataset the refresh builds'),
+  REFRESH_SOURCES: jsonOf(z.array(sourceSchema))
+    .default([])
+    .describe('JSON list of canonical sources: [{name, uri (JSONL or CSV file), sha256, schema_version}]'),
+  REFRESH_SCHEMA_VERSION: z
+    .string()
+    .min(1)
+    .default('1')
+    .describe('Schema version every source must declare; a mismatch fails the run'),
+  REFRESH_CRON: z.string().min(1).default('0 2 * * *').describe('Cron schedule of the nightly refresh (UTC)'),
+  REFRESH_SCHEDULE_ENABLED: bool().default(true).describe('Run the nightly refresh on REFRESH_CRON'),
+  REFRESH_ON_MASTER_VERSIONED: bool()
+    .default(false)
+    .describe('Also refresh on each master.versioned of REFRESH_DATASET'),
+  REFRESH_STORE_URI: storeUri().describe(
+    'Object store of candidates and quality reports: file:///abs/dir or s3://bucket/prefix',
+  ),
+  S3_ENDPOINT: url().optional().describe('Endpoint of an S3-compatible service (MinIO, moto); AWS when unset'),
+  S3_REGION: z.string().min(1).default('us-east-1').describe('Region of the S3 buckets'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional().describe('S3 access key; the AWS default chain when unset'),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
+  REDIS_URL: url().describe('Redis used to fire each scheduled refresh once across replicas'),
+
+  SAMPLE_STRATIFY_COLUMN: z.string().min(1).default('label').describe('Column the sampling is stratified on'),
+  SAMPLE_FRACTION: ratio().default(0.5).describe('Share of the rows of each stratum kept in the candidate'),
+  SAMPLE_SEED: int(0).default(42).describe('Seed of the sampling and augmentation PRNG, recorded in the report'),
+  TEXT_COLUMN: z.string().min(1).default('text').describe('Text column that is augmented and scored'),
+  AUGMENT_TEXT_DROPOUT: ratio()
+    .default(0.1)
+    .describe('Share of words dropped by the text augmentation (0 disables it)'),
+
+  BASELINE_SEED: jsonOf(baselineSchema)
+    .optional()
+    .describe('JSON body of BASELINE_NAME stored on first start when it does not exist yet'),
+  BASELINE_NAME: z.string().min(1).default('baseline_eval_v1').describe('Baseline the gate compares against'),
+  GATE_MIN_COVERAGE: ratio().default(1).describe('Minimal share of the baseline slices present'),
+  GATE_MIN_DIVERSITY: ratio().default(0.3).describe('Minimal distinct-bigram ratio of TEXT_COLUMN'),
+  GATE_MAX_TOXICITY: ratio().default(0.01).describe('Maximal share of toxic rows in TEXT_COLUMN'),
+  GATE_MAX_PSI: z.coerce.number().min(0).default(0.2).describe('Maximal PSI of a categorical column vs the baseline'),
+  GATE_MAX_KS: ratio().default(0.2).describe('Maximal Kolmogorov–Smirnov statistic of a numeric column'),
+
+  ADMIN_TOKEN: z
+    .string()
+    .min(16, 'expected at least 16 characters')
+    .describe('Bearer token of the admin API (manual refresh, baselines)'),
 });
 
 export type Config = Readonly<z.output<typeof configSchema>>;

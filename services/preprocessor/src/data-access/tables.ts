@@ -158,10 +158,13 @@ class DuckTableSession implements TableSession {
   async duplicates(columns: readonly string[]): Promise<{ values: string[]; rows: RowRef[] }[]> {
     const cols = columns.map(q).join(', ');
     const notNull = columns.map((c) => `${q(c)} IS NOT NULL`).join(' AND ');
+    // Find the duplicated keys first: an ordered list() over every group is far slower.
     const result = await this.conn.runAndReadAll(
-      `SELECT ${columns.map((c) => `CAST(${q(c)} AS VARCHAR)`).join(', ')},
-              list(__file ORDER BY __file, __row), list(__row ORDER BY __file, __row)
-         FROM batch_rows WHERE ${notNull} GROUP BY ${cols} HAVING count(*) > 1 ORDER BY ${cols}`,
+      `WITH dup AS (SELECT ${cols} FROM batch_rows WHERE ${notNull} GROUP BY ${cols} HAVING count(*) > 1)
+       SELECT ${columns.map((c) => `CAST(b.${q(c)} AS VARCHAR)`).join(', ')},
+              list(b.__file ORDER BY b.__file, b.__row), list(b.__row ORDER BY b.__file, b.__row)
+         FROM batch_rows b JOIN dup USING (${cols}) GROUP BY ${columns.map((c) => `b.${q(c)}`).join(', ')}
+        ORDER BY ${columns.map((c) => `b.${q(c)}`).join(', ')}`,
     );
     return result.getRows().map((r) => {
       const files = (r[columns.length] as { items: unknown[] }).items;

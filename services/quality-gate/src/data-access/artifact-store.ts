@@ -1,0 +1,14 @@
+import { objectUri, type ObjectStore } from '@tributary/storage';
+import type { ArtifactStore } from '../domain/ports.ts';
+
+/** Candidates and reports in the object store; answers the URI of what it wrote. */
+export class ObjectArtifactStore implements ArtifactStore {
+  constructor(private readonly store: ObjectStore) {}
+
+  async put(key: string, body: Buffer | string): Promise<string> {
+    await this.store.put(key, body, {
+      contentType: key.endsWith('.json') ? 'application/json' : 'application/x-ndjson',
+    });
+    return objectUri(this.store, key);
+  }
+}

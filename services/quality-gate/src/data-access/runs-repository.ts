@@ -1,0 +1,111 @@
+import { withTransaction, type Pool } from '@tributary/db';
+import { qualityEvaluated, type QualityEvaluated, type RefreshTrigger } from '@tributary/events';
+import { enqueueEvent } from '@tributary/outbox';
+import type { Baseline, RefreshRun, RunStore } from '../domain/ports.ts';
+
+interface RunRow {
+  dataset_version: string;
+  dataset: string;
+  trigger: RefreshTrigger;
+  scheduled_for: Date | null;
+  master_version: string | null;
+  status: RefreshRun['status'];
+  failed_task: string | null;
+  reason: string | null;
+  source_hash: string | null;
+  report_uri: string | null;
+  candidate_uri: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+/** Refresh runs and baselines in the service's Postgres schema. */
+export class RunsRepository implements RunStore {
+  constructor(private readonly pool: Pool) {}
+
+  async start(run: Parameters<RunStore['start']>[0]): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO refresh_runs (dataset_version, dataset, trigger, scheduled_for, master_version)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [run.datasetVersion, run.dataset, run.trigger, run.scheduledFor, run.masterVersion],
+    );
+    return rowCount === 1;
+  }
+
+  async finish(
+    datasetVersion: string,
+    o: Parameters<RunStore['finish']>[1],
+    event: QualityEvaluated | undefined,
+  ): Promise<void> {
+    await withTransaction(this.pool, async (client) => {
+      await client.query(
+        `UPDATE refresh_runs SET status = $2, failed_task = $3, reason = $4, source_hash = $5,
+           report_uri = $6, candidate_uri = $7, finished_at = now()
+         WHERE dataset_version = $1`,
+        [datasetVersion, o.status, o.failedTask, o.reason, o.sourceHash, o.reportUri, o.candidateUri],
+      );
+      if (event) await enqueueEvent(client, qualityEvaluated, event);
+    });
+  }
+
+  async get(datasetVersion: string): Promise<RefreshRun | undefined> {
+    const { rows } = await this.pool.query<RunRow>('SELECT * FROM refresh_runs WHERE dataset_version = $1', [
+      datasetVersion,
+    ]);
+    return rows[0] && toRun(rows[0]);
+  }
+
+  async list(limit: number): Promise<RefreshRun[]> {
+    const { rows } = await this.pool.query<RunRow>(
+      'SELECT * FROM refresh_runs ORDER BY started_at DESC LIMIT $1',
+      [limit],
+    );
+    return rows.map(toRun);
+  }
+
+  async baseline(name: string): Promise<Baseline | undefined> {
+    const { rows } = await this.pool.query<{ body: Omit<Baseline, 'name'> }>(
+      'SELECT body FROM baselines WHERE name = $1',
+      [name],
+    );
+    return rows[0] && { ...rows[0].body, name };
+  }
+
+  /** Creates or replaces a baseline. */
+  async putBaseline(baseline: Baseline): Promise<void> {
+    const { name, ...body } = baseline;
+    await this.pool.query(
+      `INSERT INTO baselines (name, body) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET body = EXCLUDED.body, updated_at = now()`,
+      [name, JSON.stringify(body)],
+    );
+  }
+
+  /** Stores a baseline only if none has the name yet; true when it did. */
+  async seedBaseline(baseline: Baseline): Promise<boolean> {
+    const { name, ...body } = baseline;
+    const { rowCount } = await this.pool.query(
+      'INSERT INTO baselines (name, body) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
+      [name, JSON.stringify(body)],
+    );
+    return rowCount === 1;
+  }
+}
+
+function toRun(r: RunRow): RefreshRun {
+  return {
+    datasetVersion: r.dataset_version,
+    dataset: r.dataset,
+    trigger: r.trigger,
+    scheduledFor: r.scheduled_for?.toISOString() ?? null,
+    masterVersion: r.master_version === null ? null : Number(r.master_version),
+    status: r.status,
+    failedTask: r.failed_task,
+    reason: r.reason,
+    sourceHash: r.source_hash,
+    reportUri: r.report_uri,
+    candidateUri: r.candidate_uri,
+    startedAt: r.started_at.toISOString(),
+    finishedAt: r.finished_at?.toISOString() ?? null,
+  };
+}

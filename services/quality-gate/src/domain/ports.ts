@@ -1,0 +1,101 @@
+import type { QualityEvaluated, RefreshTrigger } from '@tributary/events';
+
+/** One row of a source or of the candidate, as read from JSONL or CSV. */
+export type Row = Record<string, unknown>;
+
+/** A canonical source dataset the refresh reads (`REFRESH_SOURCES`). */
+export interface SourceRef {
+  name: string;
+  uri: string;
+  sha256: string;
+  schema_version: string;
+}
+
+/** Reference distribution of one column: category shares, or a sample of numeric values. */
+export type ColumnBaseline =
+  | { type: 'categorical'; frequencies: Record<string, number> }
+  | { type: 'numeric'; values: number[] };
+
+/** A named baseline the gate compares a candidate against (`baseline_eval_v1` first). */
+export interface Baseline {
+  name: string;
+  /** Values of the stratification column a candidate must contain (its slices). */
+  required_slices: string[];
+  /** Reference values of the scalar metrics, reported as `baseline` and `delta`. */
+  metrics: { diversity?: number; toxicity?: number };
+  /** Columns checked for drift. */
+  columns: Record<string, ColumnBaseline>;
+}
+
+/** Reads one source file; the checksum is of its bytes as stored. */
+export interface SourceReader {
+  read(uri: string): Promise<{ sha256: string; rows: Row[] }>;
+}
+
+/** Where candidates and reports are written; returns the URI of the written object. */
+export interface ArtifactStore {
+  put(key: string, body: Buffer | string): Promise<string>;
+}
+
+/** Scores text for toxicity; pluggable (the default is an offline word-list matcher). */
+export interface ToxicityScorer {
+  readonly name: string;
+  isToxic(text: string): boolean;
+}
+
+/** A deterministic random source in [0, 1), seeded per run. */
+export type Random = () => number;
+
+/** A candidate augmentation; implementations must be deterministic given `random`. */
+export interface Augmentation {
+  readonly name: string;
+  apply(rows: Row[], random: Random): Promise<Row[]>;
+}
+
+/** A refresh run as stored (one row per dataset_version). */
+export interface RefreshRun {
+  datasetVersion: string;
+  dataset: string;
+  trigger: RefreshTrigger;
+  /** Minute the schedule fired for; unique, so a scheduled run happens once across replicas. */
+  scheduledFor: string | null;
+  masterVersion: number | null;
+  status: 'running' | 'passed' | 'failed';
+  failedTask: string | null;
+  reason: string | null;
+  sourceHash: string | null;
+  reportUri: string | null;
+  candidateUri: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+export interface RunStore {
+  /** Records a new run; false when a run for the same scheduled minute already exists. */
+  start(run: Pick<RefreshRun, 'datasetVersion' | 'dataset' | 'trigger' | 'scheduledFor' | 'masterVersion'>): Promise<boolean>;
+  /** Ends a run; when `event` is given it is enqueued in the same transaction. */
+  finish(
+    datasetVersion: string,
+    outcome: Pick<RefreshRun, 'status' | 'failedTask' | 'reason' | 'sourceHash' | 'reportUri' | 'candidateUri'>,
+    event: QualityEvaluated | undefined,
+  ): Promise<void>;
+  baseline(name: string): Promise<Baseline | undefined>;
+}
+
+/** One line of quality_report.json. */
+export interface MetricResult {
+  metric: string;
+  baseline: number | null;
+  value: number;
+  delta: number | null;
+  threshold: number;
+  pass: boolean;
+}
+
+export interface Thresholds {
+  minCoverage: number;
+  minDiversity: number;
+  maxToxicity: number;
+  maxPsi: number;
+  maxKs: number;
+}

@@ -1,0 +1,279 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { AppError } from '@tributary/errors';
+import { eventTime, newEventId, type QualityEvaluated, type RefreshTrigger } from '@tributary/events';
+import { withLogFields, type Logger } from '@tributary/telemetry';
+import type {
+  ArtifactStore,
+  Augmentation,
+  Baseline,
+  MetricResult,
+  Row,
+  RunStore,
+  SourceReader,
+  SourceRef,
+  Thresholds,
+  ToxicityScorer,
+} from './ports.ts';
+import { distinctBigramRatio, ksStatistic, psi, seededRandom, stratifiedSample } from './stats.ts';
+
+export interface RefreshSettings {
+  dataset: string;
+  sources: readonly SourceRef[];
+  schemaVersion: string;
+  stratifyColumn: string;
+  fraction: number;
+  seed: number;
+  textColumn: string;
+  baselineName: string;
+  thresholds: Thresholds;
+}
+
+export interface RefreshDeps {
+  settings: RefreshSettings;
+  reader: SourceReader;
+  store: ArtifactStore;
+  runs: RunStore;
+  toxicity: ToxicityScorer;
+  augmentations: readonly Augmentation[];
+  logger: Logger;
+}
+
+export interface RefreshRequest {
+  trigger: RefreshTrigger;
+  runId: string;
+  /** Scheduled minute (ISO); a second request for the same minute does nothing. */
+  scheduledFor?: string;
+  masterVersion?: number;
+}
+
+export type RefreshResult =
+  | { status: 'duplicate'; datasetVersion: undefined }
+  | { status: 'passed' | 'failed'; datasetVersion: string; failedTask: string | null; reason: string | null; seconds: number };
+
+/** A task of the refresh failed for a reason that retrying will not change. */
+class TaskFailure extends Error {
+  constructor(
+    readonly task: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The seed's `ingest_sources` → `generate_candidate` → `quality_gate`: reads and verifies the
+ * sources, samples and augments a candidate, measures it against the baseline, writes the
+ * candidate and `quality_report.json`, and enqueues `quality.evaluated` with the run's outcome.
+ */
+export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps): Promise<RefreshResult> {
+  const { settings } = deps;
+  const started = performance.now();
+  const datasetVersion = newDatasetVersion(settings.dataset);
+  const created = await deps.runs.start({
+    datasetVersion,
+    dataset: settings.dataset,
+    trigger: request.trigger,
+    scheduledFor: request.scheduledFor ?? null,
+    masterVersion: request.masterVersion ?? null,
+  });
+  if (!created) return { status: 'duplicate', datasetVersion: undefined };
+
+  return withLogFields({ dataset_version: datasetVersion }, async () => {
+    let sourceHash: string | null = null;
+    try {
+      const rows = await task('ingest_sources', deps.logger, () => ingest(deps));
+      sourceHash = rows.sourceHash;
+      const candidate = await task('generate_candidate', deps.logger, async () => {
+        const random = seededRandom(settings.seed);
+        let sample = stratifiedSample(rows.rows, settings.stratifyColumn, settings.fraction, random);
+        for (const aug of deps.augmentations) sample = await aug.apply(sample, random);
+        const body = sample.map((r) => JSON.stringify(r)).join('\n') + '\n';
+        const key = `candidates/${settings.dataset}/${datasetVersion}/candidate.jsonl`;
+        const uri = await deps.store.put(key, body);
+        return { rows: sample, uri, checksum: sha256(body) };
+      });
+      const gate = await task('quality_gate', deps.logger, async () => {
+        const baseline = await deps.runs.baseline(settings.baselineName);
+        if (!baseline) throw new TaskFailure('quality_gate', `baseline ${settings.baselineName} does not exist`);
+        const { metrics, gaps } = evaluate(candidate.rows, baseline, settings, deps.toxicity);
+        const passed = metrics.every((m) => m.pass);
+        const report = {
+          dataset: settings.dataset,
+          dataset_version: datasetVersion,
+          source_hash: rows.sourceHash,
+          baseline: baseline.name,
+          seed: settings.seed,
+          stratify_column: settings.stratifyColumn,
+          augmentations: deps.augmentations.map((a) => a.name),
+          toxicity_scorer: deps.toxicity.name,
+          candidate_uri: candidate.uri,
+          candidate_checksum: candidate.checksum,
+          candidate_rows: candidate.rows.length,
+          passed,
+          coverage_gaps: gaps,
+          metrics,
+        };
+        const reportUri = await deps.store.put(
+          `candidates/${settings.dataset}/${datasetVersion}/quality_report.json`,
+          JSON.stringify(report, null, 2) + '\n',
+        );
+        return { passed, metrics, gaps, reportUri };
+      });
+      const event: QualityEvaluated = {
+        event_id: newEventId(),
+        occurred_at: eventTime(),
+        run_id: request.runId,
+        dataset: settings.dataset,
+        dataset_version: datasetVersion,
+        source_hash: rows.sourceHash,
+        master_version: request.masterVersion ?? null,
+        trigger: request.trigger,
+        passed: gate.passed,
+        baseline_name: settings.baselineName,
+        report_uri: gate.reportUri,
+        candidate_uri: candidate.uri,
+        candidate_checksum: candidate.checksum,
+        candidate_rows: candidate.rows.length,
+        metrics: gate.metrics.map((m) => ({
+          name: m.metric,
+          baseline: m.baseline,
+          value: m.value,
+          delta: m.delta,
+          threshold: m.threshold,
+          passed: m.pass,
+        })),
+        coverage_gaps: gate.gaps,
+      };
+      const failedMetrics = gate.metrics.filter((m) => !m.pass).map((m) => m.metric);
+      const reason = gate.passed ? null : `quality gate failed: ${failedMetrics.join(', ')}`;
+      await deps.runs.finish(
+        datasetVersion,
+        {
+          status: gate.passed ? 'passed' : 'failed',
+          failedTask: gate.passed ? null : 'quality_gate',
+          reason,
+          sourceHash,
+          reportUri: gate.reportUri,
+          candidateUri: candidate.uri,
+        },
+        event,
+      );
+      deps.logger.info({ passed: gate.passed, reason }, 'dataset refresh finished');
+      return {
+        status: gate.passed ? 'passed' : 'failed',
+        datasetVersion,
+        failedTask: gate.passed ? null : 'quality_gate',
+        reason,
+        seconds: (performance.now() - started) / 1000,
+      };
+    } catch (err) {
+      if (!(err instanceof TaskFailure)) throw err;
+      await deps.runs.finish(
+        datasetVersion,
+        { status: 'failed', failedTask: err.task, reason: err.message, sourceHash, reportUri: null, candidateUri: null },
+        undefined,
+      );
+      deps.logger.warn({ task_id: err.task, reason: err.message }, 'dataset refresh failed');
+      return {
+        status: 'failed',
+        datasetVersion,
+        failedTask: err.task,
+        reason: err.message,
+        seconds: (performance.now() - started) / 1000,
+      };
+    }
+  });
+}
+
+async function task<T>(taskId: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
+  return withLogFields({ task_id: taskId }, async () => {
+    logger.info('task started');
+    const value = await fn();
+    logger.info('task succeeded');
+    return value;
+  });
+}
+
+async function ingest(deps: RefreshDeps): Promise<{ rows: Row[]; sourceHash: string }> {
+  const { sources, schemaVersion } = deps.settings;
+  if (sources.length === 0) throw new TaskFailure('ingest_sources', 'no source is configured (REFRESH_SOURCES)');
+  const rows: Row[] = [];
+  for (const source of sources) {
+    if (source.schema_version !== schemaVersion) {
+      throw new TaskFailure(
+        'ingest_sources',
+        `source ${source.name}: schema version mismatch (declared ${source.schema_version}, expected ${schemaVersion})`,
+      );
+    }
+    let read;
+    try {
+      read = await deps.reader.read(source.uri);
+    } catch (err) {
+      if (err instanceof AppError && !err.retriable) {
+        throw new TaskFailure('ingest_sources', `source ${source.name}: ${err.message}`);
+      }
+      throw err;
+    }
+    if (read.sha256 !== source.sha256) {
+      throw new TaskFailure(
+        'ingest_sources',
+        `source ${source.name}: checksum mismatch (expected sha256 ${source.sha256}, got ${read.sha256})`,
+      );
+    }
+    rows.push(...read.rows);
+  }
+  const sourceHash = sha256(
+    [...sources]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((s) => `${s.name}:${s.sha256}`)
+      .join('\n'),
+  );
+  return { rows, sourceHash };
+}
+
+/** The gate's metrics and the baseline slices the candidate lacks. */
+export function evaluate(
+  rows: readonly Row[],
+  baseline: Baseline,
+  settings: Pick<RefreshSettings, 'stratifyColumn' | 'textColumn' | 'thresholds'>,
+  toxicity: ToxicityScorer,
+): { metrics: MetricResult[]; gaps: string[] } {
+  const t = settings.thresholds;
+  const metrics: MetricResult[] = [];
+  const add = (metric: string, value: number, base: number | null, threshold: number, pass: boolean) =>
+    metrics.push({ metric, baseline: base, value, delta: base === null ? null : value - base, threshold, pass });
+
+  const present = new Set(rows.map((r) => String(r[settings.stratifyColumn] ?? '')));
+  const gaps = baseline.required_slices.filter((s) => !present.has(s));
+  const required = baseline.required_slices.length;
+  const coverage = required === 0 ? 1 : (required - gaps.length) / required;
+  add('coverage', coverage, 1, t.minCoverage, coverage >= t.minCoverage);
+
+  const texts = rows.map((r) => r[settings.textColumn]).filter((v): v is string => typeof v === 'string');
+  const diversity = distinctBigramRatio(texts);
+  add('diversity', diversity, baseline.metrics.diversity ?? null, t.minDiversity, diversity >= t.minDiversity);
+
+  const toxic = texts.length === 0 ? 0 : texts.filter((x) => toxicity.isToxic(x)).length / texts.length;
+  add('toxicity', toxic, baseline.metrics.toxicity ?? null, t.maxToxicity, toxic <= t.maxToxicity);
+
+  for (const [column, ref] of Object.entries(baseline.columns).sort(([a], [b]) => a.localeCompare(b))) {
+    if (ref.type === 'categorical') {
+      const value = psi(ref.frequencies, rows.map((r) => String(r[column] ?? '')));
+      add(`drift_psi:${column}`, value, 0, t.maxPsi, value <= t.maxPsi);
+    } else {
+      const values = rows.map((r) => Number(r[column])).filter((v) => Number.isFinite(v));
+      const value = ksStatistic(ref.values, values);
+      add(`drift_ks:${column}`, value, 0, t.maxKs, value <= t.maxKs);
+    }
+  }
+  return { metrics, gaps };
+}
+
+function newDatasetVersion(dataset: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  return `${dataset}-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+function sha256(body: string): string {
+  return createHash('sha256').update(body).digest('hex');
+}

@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+import type { RefreshTrigger } from '@tributary/events';
+import { currentRunId, withSpan, type Metrics } from '@tributary/telemetry';
+import { refreshDataset, type RefreshDeps, type RefreshResult } from '../domain/refresh-dataset.ts';
+
+export const DAG = 'dataset_refresh';
+
+/** Starts refresh runs from any trigger (schedule, admin API, master.versioned) and records the DAG metrics. */
+export type RunRefresh = (request: {
+  trigger: RefreshTrigger;
+  runId?: string;
+  scheduledFor?: string;
+  masterVersion?: number;
+}) => Promise<RefreshResult>;
+
+export function refreshRunner(deps: RefreshDeps, metrics: Metrics): RunRefresh {
+  return (request) =>
+    withSpan(`${DAG} ${request.trigger.toLowerCase()}`, { dag: DAG, trigger: request.trigger }, async () => {
+      // Schedule and admin triggers start a run, so the run id is this span's trace (or a fresh id without tracing).
+      const runId = request.runId ?? currentRunId() ?? randomBytes(16).toString('hex');
+      const result = await refreshDataset({ ...request, runId }, deps);
+      if (result.status !== 'duplicate') {
+        const status = result.status === 'passed' ? 'success' : 'failed';
+        metrics.dagDuration.observe({ dag: DAG, status }, result.seconds);
+        metrics.dagStatus.inc({ dag: DAG, status });
+      }
+      return result;
+    });
+}
