@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
-import Redlock, { ExecutionError, type Lock } from 'redlock';
+// Only the default export: redlock's ESM build sits in a package without "type": "module", so
+// Node's loader cannot see its named exports (types are fine).
+import Redlock, { type Lock } from 'redlock';
 import { AppError } from '@tributary/errors';
 import { Histogram, type Registry } from '@tributary/telemetry';
 
@@ -64,7 +66,7 @@ export class MasterLock {
         return fn(signal);
       });
     } catch (err) {
-      if (acquiredAt === undefined && err instanceof ExecutionError) {
+      if (acquiredAt === undefined && err instanceof Error && err.name === 'ExecutionError') {
         throw new AppError('LOCK_ERR_TIMEOUT', `Timed out waiting for the lock on master ${name}`, {
           retriable: true,
           cause: err,
