@@ -56,29 +56,37 @@ beforeAll(async () => {
   const version = await mlflow.createModelVersion(model, trainingRun);
   await mlflow.setAlias(model, 'production', version);
 
-  for (const service of SERVICES) {
-    const env = serviceEnv({
-      SERVICE_NAME: service,
-      TOPIC_PREFIX: prefix,
-      DATABASE_SCHEMA: `${id}_${service.replace('-', '_')}`,
-      HTTP_PORT: String(await freePort()),
-      OTEL_EXPORTER_OTLP_ENDPOINT: stackEnv.OTEL_EXPORTER_OTLP_ENDPOINT,
-      DATA_STORE_URI: store,
-      SOURCE_FILE_ROOTS: work,
-      MLFLOW_TRACKING_URI: stackEnv.MLFLOW_TRACKING_URI,
-      MLFLOW_MODEL_NAME: model,
-      MLFLOW_EXPERIMENT_IDS: experiment,
-      RETRAIN_THRESHOLD_ROWS: '1',
-      ADMIN_TOKEN: 'e2e-admin-token',
-      LOG_LEVEL: 'info',
-    });
-    const proc = startTsProcess(new URL(`../services/${service}/src/main.ts`, import.meta.url), env);
-    procs.push(proc);
-    await waitFor(
-      async () => ((await fetch(`http://127.0.0.1:${env.HTTP_PORT}/readyz`).catch(() => undefined))?.ok ? true : undefined),
-      { timeoutMs: 90_000, what: `${service} ready (stderr: ${proc.stderr().slice(-2000)})` },
-    );
-  }
+  // All three start side by side; each must answer /readyz (broker, registry, database, its own deps).
+  await Promise.all(
+    SERVICES.map(async (service) => {
+      const port = await freePort();
+      const env = serviceEnv({
+        SERVICE_NAME: service,
+        TOPIC_PREFIX: prefix,
+        DATABASE_SCHEMA: `${id}_${service.replace('-', '_')}`,
+        HTTP_PORT: String(port),
+        OTEL_EXPORTER_OTLP_ENDPOINT: stackEnv.OTEL_EXPORTER_OTLP_ENDPOINT,
+        DATA_STORE_URI: store,
+        SOURCE_FILE_ROOTS: work,
+        MLFLOW_TRACKING_URI: stackEnv.MLFLOW_TRACKING_URI,
+        MLFLOW_MODEL_NAME: model,
+        MLFLOW_EXPERIMENT_IDS: experiment,
+        RETRAIN_THRESHOLD_ROWS: '1',
+        ADMIN_TOKEN: 'e2e-admin-token-0123456789',
+        LOG_LEVEL: 'info',
+      });
+      const proc = startTsProcess(new URL(`../services/${service}/src/main.ts`, import.meta.url), env);
+      procs.push(proc);
+      await waitFor(
+        async () =>
+          (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
+        {
+          timeoutMs: 150_000,
+          what: `${service} ready (stderr: ${proc.stderr().slice(-1500)} stdout: ${proc.stdout().slice(-1500)})`,
+        },
+      );
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -116,7 +124,10 @@ describe('a batch through the pipeline', () => {
     });
     await producer.disconnect();
 
-    const [message] = await requests.waitForMessages(1, 120_000);
+    const [message] = await requests.waitForMessages(1, 180_000).catch((err: unknown) => {
+      for (const p of procs) process.stderr.write(`${p.stdout().slice(-3000)}\n${p.stderr().slice(-3000)}\n`);
+      throw err;
+    });
     await requests.stop();
     const request = await registry.decode<RetrainRequested>(retrainRequested, message!.value!);
     expect(request).toMatchObject({
@@ -144,7 +155,8 @@ describe('a batch through the pipeline', () => {
 
     const serviceOf = (span: JaegerSpan) => trace.processes[span.processID]!.serviceName;
     const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
-    const parentOf = (span: JaegerSpan) => byId.get(span.references.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '');
+    const parentOf = (span: JaegerSpan) =>
+      byId.get(span.references.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '');
     const ancestry = (span: JaegerSpan) => {
       const chain: string[] = [];
       for (let s: JaegerSpan | undefined = span; s; s = parentOf(s)) chain.unshift(serviceOf(s));
@@ -158,6 +170,8 @@ describe('a batch through the pipeline', () => {
     expect(ancestry(decision!)).toEqual(['ingestor', 'preprocessor', 'retrain-policy']);
     // Exactly one root: the ingestor's consumption of batch.ready.
     const roots = trace.spans.filter((s) => !parentOf(s));
-    expect(roots.map((s) => `${serviceOf(s)}:${s.operationName}`)).toEqual([`ingestor:${prefix}batch.ready process`]);
-  });
+    expect(roots.map((s) => `${serviceOf(s)}:${s.operationName}`)).toEqual([
+      `ingestor:${prefix}batch.ready process`,
+    ]);
+  }, 240_000);
 });
