@@ -3,7 +3,8 @@
  * retrain policy — each a separate process, as deployed — to `retrain.requested`; then Jaeger is
  * asked for the run's trace: one trace, spans of every service, parents in order.
  */
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -39,6 +40,7 @@ interface JaegerTrace {
 }
 
 const SERVICES = ['ingestor', 'preprocessor', 'retrain-policy'] as const;
+const ports = new Map<string, number>();
 const id = uniqueName('e2e');
 const prefix = `${id}.`;
 const work = mkdtempSync(join(tmpdir(), 'tributary-e2e-'));
@@ -60,6 +62,7 @@ beforeAll(async () => {
   await Promise.all(
     SERVICES.map(async (service) => {
       const port = await freePort();
+      ports.set(service, port);
       const env = serviceEnv({
         SERVICE_NAME: service,
         TOPIC_PREFIX: prefix,
@@ -174,4 +177,59 @@ describe('a batch through the pipeline', () => {
       `ingestor:${prefix}batch.ready process`,
     ]);
   }, 240_000);
+
+  it('when Prometheus scrapes the services, then it reads their dag_status from its own API', async () => {
+    // Debian's Prometheus with a configuration like deploy/prometheus/prometheus.yml, pointed at this run's ports.
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-prom-'));
+    const promPort = await freePort();
+    const targets = SERVICES.map(
+      (svc) => `      - targets: ['127.0.0.1:${ports.get(svc)}']\n        labels: { service: ${svc} }`,
+    );
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: tributary\n    static_configs:\n${targets.join('\n')}\n`,
+    );
+    const prom = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      const query = async (q: string) => {
+        const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`);
+        if (!res.ok) return undefined;
+        const body = (await res.json()) as {
+          data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+        };
+        return body.data.result;
+      };
+      const up = await waitFor(
+        async () => ((await query('up{job="tributary"} == 1'))?.length === 3 ? true : undefined),
+        {
+          timeoutMs: 30_000,
+          what: 'three services up in Prometheus',
+        },
+      );
+      expect(up).toBe(true);
+      const statuses = await waitFor(
+        async () => {
+          const result = await query('dag_status{dag="retrain_policy"}');
+          return result && result.length > 0 ? result : undefined;
+        },
+        { timeoutMs: 30_000, what: 'dag_status in Prometheus' },
+      );
+      expect(statuses[0]!.metric).toMatchObject({
+        service: 'retrain-policy',
+        dag: 'retrain_policy',
+        status: 'success',
+      });
+      expect(Number(statuses[0]!.value[1])).toBeGreaterThanOrEqual(1);
+    } finally {
+      prom.kill('SIGTERM');
+    }
+  }, 90_000);
 });
