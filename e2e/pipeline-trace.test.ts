@@ -92,7 +92,6 @@ beforeAll(async () => {
   );
 }, 300_000); // three processes start side by side on a busy machine
 
-
 afterAll(async () => {
   for (const p of procs) p.child.kill('SIGTERM');
   await Promise.all(procs.map((p) => p.exited));
