@@ -15,7 +15,14 @@ import { fileURLToPath } from 'node:url';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { createPool, migrate, type Pool } from '@tributary/db';
 import { buildDirObject, hashFile } from '@tributary/dvc';
-import { EventRegistry, batchIngested, masterVersioned, newEventId, prefixEvent, type BatchIngested } from '@tributary/events';
+import {
+  EventRegistry,
+  batchIngested,
+  masterVersioned,
+  newEventId,
+  prefixEvent,
+  type BatchIngested,
+} from '@tributary/events';
 import { EventProducer, createKafka } from '@tributary/kafka';
 import { outboxMigrations } from '@tributary/outbox';
 import { createObjectStore, objectUri } from '@tributary/storage';
@@ -73,7 +80,9 @@ async function rawBatch(
     raw_location: objectUri(store, `raw/${dataset}/${batchId}`),
     raw_md5: dir.md5,
     raw_dvc_file: objectUri(store, `raw/${dataset}/${batchId}.dvc`),
-    files: [{ path: 'flights.parquet', role: 'TABLE', sha256, md5, size_bytes: bytes.length, schema_version: null }],
+    files: [
+      { path: 'flights.parquet', role: 'TABLE', sha256, md5, size_bytes: bytes.length, schema_version: null },
+    ],
   };
 }
 
@@ -146,9 +155,13 @@ async function harness(storeDir: string): Promise<Harness> {
 /** Runs one batch through validate + merge; returns total and merge (lock to commit) times. */
 async function timed(h: Harness, event: BatchIngested): Promise<{ totalMs: number; mergeMs: number }> {
   const started = performance.now();
-  const outcome = await h.processBatch.execute(event, { runId: event.run_id, signal: new AbortController().signal });
+  const outcome = await h.processBatch.execute(event, {
+    runId: event.run_id,
+    signal: new AbortController().signal,
+  });
   const totalMs = performance.now() - started;
-  if (outcome.kind !== 'merged') throw new Error(`batch ${event.batch_id} was not merged: ${JSON.stringify(outcome)}`);
+  if (outcome.kind !== 'merged')
+    throw new Error(`batch ${event.batch_id} was not merged: ${JSON.stringify(outcome)}`);
   const { rows } = await h.pool.query<{ ms: number }>(
     `SELECT extract(epoch FROM committed_at - merge_started_at)::float * 1000 AS ms
        FROM master_versions WHERE dataset = $1 AND version = $2`,
@@ -170,7 +183,9 @@ async function throughput(duck: DuckDBConnection, storeDir: string, work: string
     const base = await rawBatch(duck, storeDir, 'flights', 'base', slice(0, BASE_ROWS));
     await timed(h, base);
     await seed.merge(path.join(storeDir, 'raw/flights/base/flights.parquet'));
-    out('| batch rows | ours: total | ours: rows/s | of which merge | seed: total | seed: rows/s | ours faster by |');
+    out(
+      '| batch rows | ours: total | ours: rows/s | of which merge | seed: total | seed: rows/s | ours faster by |',
+    );
     out('|---:|---:|---:|---:|---:|---:|---:|');
     let offset = BASE_ROWS;
     for (const n of SIZES) {
@@ -179,7 +194,8 @@ async function throughput(duck: DuckDBConnection, storeDir: string, work: string
       const ours = await timed(h, event);
       // The seed validates the same way; only its merge differs: reuse our validation time.
       const validationMs = ours.totalMs - ours.mergeMs;
-      const seedMs = validationMs + (await seed.merge(path.join(storeDir, `raw/flights/size-${n}/flights.parquet`)));
+      const seedMs =
+        validationMs + (await seed.merge(path.join(storeDir, `raw/flights/size-${n}/flights.parquet`)));
       out(
         `| ${fmt(n)} | ${secs(ours.totalMs)} | ${fmt((n / ours.totalMs) * 1000)} | ${secs(ours.mergeMs)} | ${secs(seedMs)} | ${fmt((n / seedMs) * 1000)} | ${(seedMs / ours.totalMs).toFixed(2)}x |`,
       );
@@ -191,7 +207,9 @@ async function throughput(duck: DuckDBConnection, storeDir: string, work: string
 }
 
 async function series(duck: DuckDBConnection, storeDir: string, work: string): Promise<void> {
-  out(`## 2. merge time as the master grows: ${SERIES_BATCHES} batches of ${fmt(SERIES_ROWS)} rows (${fmt(SERIES_UPDATES)} of them corrections of the previous batch)`);
+  out(
+    `## 2. merge time as the master grows: ${SERIES_BATCHES} batches of ${fmt(SERIES_ROWS)} rows (${fmt(SERIES_UPDATES)} of them corrections of the previous batch)`,
+  );
   const h = await harness(storeDir);
   const seed = new SeedBaseline(duck, await fs.mkdtemp(path.join(work, 'seed-')));
   const ours: number[] = [];
@@ -214,12 +232,18 @@ async function series(duck: DuckDBConnection, storeDir: string, work: string): P
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     out('| | batch 1 | batch ' + SERIES_BATCHES + ' | mean | max |');
     out('|---|---:|---:|---:|---:|');
-    out(`| ours (lock to commit) | ${secs(ours[0]!)} | ${secs(ours.at(-1)!)} | ${secs(mean(ours))} | ${secs(Math.max(...ours))} |`);
-    out(`| seed (rewrite master.parquet) | ${secs(seedTimes[0]!)} | ${secs(seedTimes.at(-1)!)} | ${secs(mean(seedTimes))} | ${secs(Math.max(...seedTimes))} |`);
+    out(
+      `| ours (lock to commit) | ${secs(ours[0]!)} | ${secs(ours.at(-1)!)} | ${secs(mean(ours))} | ${secs(Math.max(...ours))} |`,
+    );
+    out(
+      `| seed (rewrite master.parquet) | ${secs(seedTimes[0]!)} | ${secs(seedTimes.at(-1)!)} | ${secs(mean(seedTimes))} | ${secs(Math.max(...seedTimes))} |`,
+    );
     out(
       `| seed / ours | ${(seedTimes[0]! / ours[0]!).toFixed(2)}x | ${(seedTimes.at(-1)! / ours.at(-1)!).toFixed(2)}x | ${(mean(seedTimes) / mean(ours)).toFixed(2)}x | |`,
     );
-    out(`final master: ${fmt(rows[0]!.row_count)} rows in ${rows[0]!.parts} parts; growth batch 1 → ${SERIES_BATCHES}: ours ${(ours.at(-1)! / ours[0]!).toFixed(2)}x, seed ${(seedTimes.at(-1)! / seedTimes[0]!).toFixed(2)}x`);
+    out(
+      `final master: ${fmt(rows[0]!.row_count)} rows in ${rows[0]!.parts} parts; growth batch 1 → ${SERIES_BATCHES}: ours ${(ours.at(-1)! / ours[0]!).toFixed(2)}x, seed ${(seedTimes.at(-1)! / seedTimes[0]!).toFixed(2)}x`,
+    );
   } finally {
     await h.close();
   }
@@ -227,9 +251,15 @@ async function series(duck: DuckDBConnection, storeDir: string, work: string): P
 }
 
 async function latency(duck: DuckDBConnection, storeDir: string): Promise<void> {
-  out(`## 3. batch.ingested → master.versioned through Kafka: ${LATENCY_BATCHES} batches of ${fmt(LATENCY_ROWS)} rows, one at a time`);
+  out(
+    `## 3. batch.ingested → master.versioned through Kafka: ${LATENCY_BATCHES} batches of ${fmt(LATENCY_ROWS)} rows, one at a time`,
+  );
   const env = serviceEnv(
-    isolatedServiceEnv('preprocessor', { DATA_STORE_URI: storeDir, LOG_LEVEL: 'silent', TSX_TSCONFIG_PATH: TSX_TSCONFIG }),
+    isolatedServiceEnv('preprocessor', {
+      DATA_STORE_URI: storeDir,
+      LOG_LEVEL: 'silent',
+      TSX_TSCONFIG_PATH: TSX_TSCONFIG,
+    }),
   );
   const prefix = env.TOPIC_PREFIX!;
   const app = await buildApp(loadServiceConfig(env));
@@ -255,7 +285,13 @@ async function latency(duck: DuckDBConnection, storeDir: string): Promise<void> 
   const samples: number[] = [];
   try {
     for (let i = 0; i < LATENCY_BATCHES; i++) {
-      const event = await rawBatch(duck, storeDir, 'latency', `lat-${i + 1}`, slice(i * LATENCY_ROWS, LATENCY_ROWS));
+      const event = await rawBatch(
+        duck,
+        storeDir,
+        'latency',
+        `lat-${i + 1}`,
+        slice(i * LATENCY_ROWS, LATENCY_ROWS),
+      );
       const sent = performance.now();
       await producer.publish(batchIngested, event);
       const deadline = Date.now() + 60_000;
@@ -271,7 +307,9 @@ async function latency(duck: DuckDBConnection, storeDir: string): Promise<void> 
     await app.stop();
     await app.runtime.pool.end().catch(() => undefined);
   }
-  out(`p50 ${fmt(percentile(samples, 50))} ms, p99 ${fmt(percentile(samples, 99))} ms, min ${fmt(Math.min(...samples))} ms (n=${samples.length})`);
+  out(
+    `p50 ${fmt(percentile(samples, 50))} ms, p99 ${fmt(percentile(samples, 99))} ms, min ${fmt(Math.min(...samples))} ms (n=${samples.length})`,
+  );
   out();
 }
 

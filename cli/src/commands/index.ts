@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerRefresh } from './refresh.ts';
 import { registerRetrain } from './retrain.ts';
 import { registerSubmit } from './submit.ts';
 
@@ -6,3 +7,4 @@ import { registerSubmit } from './submit.ts';
 export const commands: ((program: Command) => void)[] = [];
 commands.push(registerRetrain);
 commands.push(registerSubmit);
+commands.push(registerRefresh);

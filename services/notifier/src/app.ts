@@ -1,8 +1,18 @@
 import { batchRejected, datasetPublished, qualityEvaluated } from '@tributary/events';
 import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
+import type { ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
-import { handlers } from './entry-points/kafka/handlers/index.ts';
+import {
+  coverageRenderer,
+  emailChannel,
+  pagerDutyChannel,
+  reportReader,
+  slackChannel,
+} from './data-access/channels.ts';
+import { NotificationsRepository } from './data-access/notifications-repository.ts';
+import type { NotifyPorts } from './domain/notify.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
+import { handlers } from './entry-points/kafka/handlers/index.ts';
 
 /** Topics the notifier reads and writes; created at start-up if missing. */
 export const TOPICS = [qualityEvaluated.topic, datasetPublished.topic, batchRejected.topic];
@@ -13,5 +23,44 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     migrations: [new URL('../migrations/', import.meta.url)],
     topics: TOPICS,
   });
-  return assembleService({ runtime, handlers: handlers(), routes: (http) => registerRoutes(http) });
+  try {
+    const s3: ObjectStoreOptions = {
+      ...(config.S3_ENDPOINT === undefined ? {} : { endpoint: config.S3_ENDPOINT }),
+      region: config.S3_REGION,
+      ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
+        ? {
+            credentials: {
+              accessKeyId: config.S3_ACCESS_KEY_ID,
+              secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+            },
+          }
+        : {}),
+    };
+    const notifications = new NotificationsRepository(runtime.pool);
+    const email = emailChannel({
+      host: config.SMTP_HOST,
+      port: config.SMTP_PORT,
+      secure: config.SMTP_SECURE,
+      user: config.SMTP_USER,
+      password: config.SMTP_PASSWORD,
+      from: config.EMAIL_FROM,
+    });
+    runtime.onClose(() => Promise.resolve(email.close()));
+    const ports: NotifyPorts = {
+      claim: (kind, version) => notifications.claim(kind, version),
+      release: (kind, version) => notifications.release(kind, version),
+      readReport: reportReader(s3),
+      renderCoverageReport: coverageRenderer(config.COVERAGE_TEMPLATE_PATH),
+      slack: slackChannel(config.SLACK_WEBHOOK_URL, config.HTTP_TIMEOUT_MS),
+      email: email.send,
+      page: pagerDutyChannel(config.PAGERDUTY_EVENTS_URL, config.HTTP_TIMEOUT_MS),
+      distributionList: config.EVAL_DISTRIBUTION_LIST,
+      routingKey: config.PAGERDUTY_ROUTING_KEY,
+      logger: runtime.logger,
+    };
+    return assembleService({ runtime, handlers: handlers(ports), routes: (http) => registerRoutes(http) });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
 }

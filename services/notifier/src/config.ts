@@ -1,11 +1,39 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { commonEnv, loadConfig } from '@tributary/config';
+import { bool, commonEnv, csv, int, loadConfig, url } from '@tributary/config';
+
+const defaultTemplate = new URL('../../../templates/coverage_gap_report.md', import.meta.url);
 
 /** Every setting of the notifier, read from the environment once at start-up. */
 export const configSchema = z.object({
   ...commonEnv,
   SERVICE_NAME: commonEnv.SERVICE_NAME.default('notifier'),
   HTTP_PORT: commonEnv.HTTP_PORT.default(3005),
+
+  SLACK_WEBHOOK_URL: url().describe('Slack incoming webhook of the evaluation channel'),
+  SMTP_HOST: z.string().min(1).describe('SMTP server the email is sent through'),
+  SMTP_PORT: int(1, 65535).default(587).describe('Port of the SMTP server'),
+  SMTP_SECURE: bool()
+    .default(false)
+    .describe('Implicit TLS (port 465); otherwise STARTTLS when the server offers it'),
+  SMTP_USER: z.string().min(1).optional().describe('SMTP user, when the server requires authentication'),
+  SMTP_PASSWORD: z.string().min(1).optional().describe('SMTP password, with SMTP_USER'),
+  EMAIL_FROM: z.string().min(3).default('tributary@localhost').describe('Sender of the notification emails'),
+  EVAL_DISTRIBUTION_LIST: csv().describe('Comma-separated addresses of the evaluation distribution list'),
+  PAGERDUTY_EVENTS_URL: url()
+    .default('https://events.pagerduty.com/v2/enqueue')
+    .describe('PagerDuty Events API v2 endpoint'),
+  PAGERDUTY_ROUTING_KEY: z.string().min(1).describe('Integration key of the ML Scientist on-call service'),
+  COVERAGE_TEMPLATE_PATH: z
+    .string()
+    .min(1)
+    .default(fileURLToPath(defaultTemplate))
+    .describe('Mustache template of coverage_gap_report.md'),
+  S3_ENDPOINT: url().optional().describe('Endpoint of an S3-compatible service, to read quality reports'),
+  S3_REGION: z.string().min(1).default('us-east-1').describe('Region of the S3 buckets'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional().describe('S3 access key; the AWS default chain when unset'),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
+  HTTP_TIMEOUT_MS: int(1).default(10_000).describe('Timeout of each Slack or PagerDuty request'),
 });
 
 export type Config = Readonly<z.output<typeof configSchema>>;

@@ -135,7 +135,7 @@ export async function createProcessBatch(
     processBatch,
     lock,
     close: async () => {
-      tables.close();
+      await tables.close();
       await lock.close();
     },
   };

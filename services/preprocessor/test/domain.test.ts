@@ -47,9 +47,12 @@ describe('batch fate', () => {
     ['quarantine', 0, 0, 'PRE_ERR_EMPTY_BATCH', false],
     ['reject_batch', 100, 1, 'PRE_ERR_CONTRACT_VIOLATION', false],
     ['reject_batch', 100, 0, 'merge', false],
-  ] as const)('when the policy is %s with %i rows of which %i bad, then the fate is %s', (policy, total, bad, kind, partial) => {
-    const fate = decideFate(contract(policy), total, bad);
-    if (kind === 'merge') expect(fate).toEqual({ kind: 'merge', partial });
-    else expect(fate).toMatchObject({ kind: 'reject', code: kind });
-  });
+  ] as const)(
+    'when the policy is %s with %i rows of which %i bad, then the fate is %s',
+    (policy, total, bad, kind, partial) => {
+      const fate = decideFate(contract(policy), total, bad);
+      if (kind === 'merge') expect(fate).toEqual({ kind: 'merge', partial });
+      else expect(fate).toMatchObject({ kind: 'reject', code: kind });
+    },
+  );
 });

@@ -21,7 +21,7 @@ import {
   type MasterVersioned,
 } from '@tributary/events';
 import { EventProducer, createKafka } from '@tributary/kafka';
-import { FsObjectStore, objectUri } from '@tributary/storage';
+import { FsObjectStore, objectUri, type ObjectStore } from '@tributary/storage';
 import { collectMessages, isolatedServiceEnv, serviceEnv, stackEnv, testKafka } from '@tributary/testing';
 import { createLogger } from '@tributary/telemetry';
 
@@ -44,13 +44,13 @@ export interface BatchFile {
  * the .dvc beside it, objects under dvc/) and returns the batch.ingested that announces it.
  */
 export async function writeRawBatch(
-  storeDir: string,
+  storeDir: string | ObjectStore,
   dataset: string,
   batchId: string,
   files: readonly BatchFile[],
   contract = { name: dataset, version: '1.0.0' },
 ): Promise<BatchIngested> {
-  const store = new FsObjectStore(storeDir);
+  const store = typeof storeDir === 'string' ? new FsObjectStore(storeDir) : storeDir;
   const described = files.map((f) => ({
     path: f.path,
     role: f.role,

@@ -1,17 +1,96 @@
 import { datasetPublished, qualityEvaluated } from '@tributary/events';
+import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
 import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
+import { createObjectStore, type ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
-import { handlers } from './entry-points/kafka/handlers/index.ts';
+import { ObjectPublishStore, UriArtifactReader, applyArchiveLifecycle } from './data-access/object-stores.ts';
+import { PgPublishRepository } from './data-access/publish-repository.ts';
+import type { PublishDeps } from './domain/publish-dataset.ts';
+import { sweepArchives } from './domain/sweep-archives.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
+import { handlers } from './entry-points/kafka/handlers/index.ts';
+import { archiveSweeper } from './entry-points/schedule/archive-sweeper.ts';
 
 /** Topics the publisher reads and writes; created at start-up if missing. */
 export const TOPICS = [qualityEvaluated.topic, datasetPublished.topic];
 
+const DAG = 'dataset_refresh';
+
 /** Wires the publisher without starting or listening: main.ts and the tests start it. */
 export async function buildApp(config: Config): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
-    migrations: [new URL('../migrations/', import.meta.url)],
+    migrations: [new URL('../migrations/', import.meta.url), outboxMigrations],
     topics: TOPICS,
   });
-  return assembleService({ runtime, handlers: handlers(), routes: (http) => registerRoutes(http) });
+  try {
+    const s3: ObjectStoreOptions = {
+      ...(config.S3_ENDPOINT === undefined ? {} : { endpoint: config.S3_ENDPOINT }),
+      region: config.S3_REGION,
+      ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
+        ? {
+            credentials: {
+              accessKeyId: config.S3_ACCESS_KEY_ID,
+              secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+            },
+          }
+        : {}),
+    };
+    const store = new ObjectPublishStore(createObjectStore(config.PUBLISH_STORE_URI, s3));
+    const repo = new PgPublishRepository(runtime.pool);
+    const lifecycle = await applyArchiveLifecycle(
+      config.PUBLISH_STORE_URI,
+      s3,
+      config.ARCHIVE_RETENTION_DAYS,
+    );
+    runtime.logger.info({ lifecycle, retentionDays: config.ARCHIVE_RETENTION_DAYS }, 'archive retention');
+
+    const deps: PublishDeps = {
+      store,
+      reader: new UriArtifactReader(s3),
+      repo,
+      fault: config.PUBLISH_FAULT_INJECTION,
+      retentionDays: config.ARCHIVE_RETENTION_DAYS,
+      logger: runtime.logger,
+    };
+    const sweep = () =>
+      sweepArchives({
+        expired: (days) => repo.expiredArchives(days),
+        keys: (prefix) => store.keys(prefix),
+        delete: (keys) => store.delete(keys),
+        markSwept: (version) => repo.markSwept(version),
+        retentionDays: config.ARCHIVE_RETENTION_DAYS,
+      });
+    const relay = new OutboxRelay({
+      pool: runtime.pool,
+      schema: runtime.schema,
+      kafka: runtime.kafka,
+      producer: runtime.producer,
+      registry: runtime.registry,
+      events: [datasetPublished],
+      topicPrefix: runtime.topicPrefix,
+      logger: runtime.logger,
+      metricsRegistry: runtime.metrics.registry,
+    });
+    return assembleService({
+      runtime,
+      handlers: handlers(deps, (result) => {
+        const status =
+          result.outcome === 'publish_failed'
+            ? 'failed'
+            : result.outcome === 'gate_failed'
+              ? 'skipped'
+              : 'success';
+        runtime.metrics.taskDuration.observe({ task: 'publish_dataset', status }, result.seconds);
+        runtime.metrics.dagStatus.inc({ dag: DAG, status });
+      }),
+      workers: [
+        { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
+        archiveSweeper(sweep, config.ARCHIVE_SWEEP_INTERVAL_MS, runtime.logger),
+      ],
+      routes: (http) => registerRoutes(http, { adminToken: config.ADMIN_TOKEN, repo, sweep }),
+    });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
 }

@@ -1,11 +1,38 @@
 import { z } from 'zod';
-import { commonEnv, loadConfig } from '@tributary/config';
+import { commonEnv, int, loadConfig, url } from '@tributary/config';
 
 /** Every setting of the publisher, read from the environment once at start-up. */
 export const configSchema = z.object({
   ...commonEnv,
   SERVICE_NAME: commonEnv.SERVICE_NAME.default('publisher'),
   HTTP_PORT: commonEnv.HTTP_PORT.default(3004),
+
+  PUBLISH_STORE_URI: z
+    .string()
+    .regex(/^(file:\/\/\/|\/|s3:\/\/[^/]+)/, 'expected file:///abs/dir, /abs/dir or s3://bucket[/prefix]')
+    .describe('Object store of published datasets (datasets/) and archives (archive/)'),
+  S3_ENDPOINT: url()
+    .optional()
+    .describe('Endpoint of an S3-compatible service (MinIO, moto); AWS when unset'),
+  S3_REGION: z.string().min(1).default('us-east-1').describe('Region of the S3 buckets'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional().describe('S3 access key; the AWS default chain when unset'),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
+  ARCHIVE_RETENTION_DAYS: int(1)
+    .default(90)
+    .describe('Days archived artifacts are kept (lifecycle rule + sweeper)'),
+  ARCHIVE_SWEEP_INTERVAL_MS: int(1000)
+    .default(3_600_000)
+    .describe('How often the sweeper deletes archives older than the retention'),
+  PUBLISH_FAULT_INJECTION: z
+    .enum(['none', 'after_candidate_upload', 'after_manifest_write'])
+    .default('none')
+    .describe(
+      'Testing only: fail publishing at this point to exercise the rollback; never set in production',
+    ),
+  ADMIN_TOKEN: z
+    .string()
+    .min(16, 'expected at least 16 characters')
+    .describe('Bearer token of the admin API (catalog, archives)'),
 });
 
 export type Config = Readonly<z.output<typeof configSchema>>;

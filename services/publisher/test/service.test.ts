@@ -8,5 +8,9 @@ describe('publisher', () => {
     name: 'publisher',
     mainPath: new URL('../src/main.ts', import.meta.url),
     start: (env) => buildApp(loadServiceConfig(env)),
+    extraEnv: {
+      PUBLISH_STORE_URI: 'file:///tmp/tributary-publisher-skeleton',
+      ADMIN_TOKEN: 'skeleton-admin-token',
+    },
   });
 });

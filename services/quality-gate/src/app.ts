@@ -5,6 +5,7 @@ import { assembleService, createRuntime, type ServiceApp, type Worker } from '@t
 import { createObjectStore, type ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import { ObjectArtifactStore } from './data-access/artifact-store.ts';
+import { imageHorizontalFlip } from './data-access/image-flip.ts';
 import { RunsRepository } from './data-access/runs-repository.ts';
 import { StoreSourceReader } from './data-access/source-reader.ts';
 import { wordListToxicity } from './data-access/toxicity.ts';
@@ -13,6 +14,7 @@ import type { Augmentation } from './domain/ports.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 import { refreshRunner } from './entry-points/refresh-runner.ts';
+import { retryPoller } from './entry-points/schedule/retry-poller.ts';
 import { refreshSchedule } from './entry-points/schedule/refresh-schedule.ts';
 
 /** Topics the quality-gate reads and writes; created at start-up if missing. */
@@ -29,11 +31,19 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       ...(config.S3_ENDPOINT === undefined ? {} : { endpoint: config.S3_ENDPOINT }),
       region: config.S3_REGION,
       ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
-        ? { credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } }
+        ? {
+            credentials: {
+              accessKeyId: config.S3_ACCESS_KEY_ID,
+              secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+            },
+          }
         : {}),
     };
     const runs = new RunsRepository(runtime.pool);
-    if (config.BASELINE_SEED && (await runs.seedBaseline({ name: config.BASELINE_NAME, ...config.BASELINE_SEED }))) {
+    if (
+      config.BASELINE_SEED &&
+      (await runs.seedBaseline({ name: config.BASELINE_NAME, ...config.BASELINE_SEED }))
+    ) {
       runtime.logger.info({ baseline: config.BASELINE_NAME }, 'baseline seeded from BASELINE_SEED');
     }
     const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
@@ -44,8 +54,13 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       await redis.ping();
     });
 
-    const augmentations: Augmentation[] =
-      config.AUGMENT_TEXT_DROPOUT > 0 ? [wordDropout(config.TEXT_COLUMN, config.AUGMENT_TEXT_DROPOUT)] : [];
+    const augmentations: Augmentation[] = [];
+    if (config.AUGMENT_TEXT_DROPOUT > 0) {
+      augmentations.push(wordDropout(config.TEXT_COLUMN, config.AUGMENT_TEXT_DROPOUT));
+    }
+    if (config.IMAGE_COLUMN && config.AUGMENT_IMAGE_FLIP_PROBABILITY > 0) {
+      augmentations.push(imageHorizontalFlip(config.IMAGE_COLUMN, config.AUGMENT_IMAGE_FLIP_PROBABILITY));
+    }
     const run = refreshRunner(
       {
         settings: {
@@ -57,6 +72,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
           seed: config.SAMPLE_SEED,
           textColumn: config.TEXT_COLUMN,
           baselineName: config.BASELINE_NAME,
+          retryDelaysMs: config.REFRESH_RETRY_DELAYS_MS,
           thresholds: {
             minCoverage: config.GATE_MIN_COVERAGE,
             minDiversity: config.GATE_MIN_DIVERSITY,
@@ -88,6 +104,12 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     });
     const workers: Worker[] = [
       { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
+      retryPoller({
+        claimDue: (limit) => runs.claimDue(limit),
+        run,
+        intervalMs: config.REFRESH_RETRY_POLL_MS,
+        logger: runtime.logger,
+      }),
     ];
     if (config.REFRESH_SCHEDULE_ENABLED) {
       workers.push(

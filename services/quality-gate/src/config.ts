@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, commonEnv, int, loadConfig, url } from '@tributary/config';
+import { bool, commonEnv, csv, int, loadConfig, url } from '@tributary/config';
 
 const storeUri = () =>
   z
@@ -15,14 +15,17 @@ export const sourceSchema = z.object({
 });
 
 const jsonOf = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'expected JSON' });
-      return z.NEVER;
-    }
-  }).pipe(schema);
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
 
 /** A baseline body: the slices, scalar metrics and column distributions the gate compares with. */
 export const baselineSchema = z.object({
@@ -47,7 +50,11 @@ export const configSchema = z.object({
   SERVICE_NAME: commonEnv.SERVICE_NAME.default('quality-gate'),
   HTTP_PORT: commonEnv.HTTP_PORT.default(3003),
 
-  REFRESH_DATASET: z.string().min(1).default('eval').describe('Name of the evaluation dataset the refresh builds'),
+  REFRESH_DATASET: z
+    .string()
+    .min(1)
+    .default('eval')
+    .describe('Name of the evaluation dataset the refresh builds'),
   REFRESH_SOURCES: jsonOf(z.array(sourceSchema))
     .default([])
     .describe('JSON list of canonical sources: [{name, uri (JSONL or CSV file), sha256, schema_version}]'),
@@ -64,7 +71,9 @@ export const configSchema = z.object({
   REFRESH_STORE_URI: storeUri().describe(
     'Object store of candidates and quality reports: file:///abs/dir or s3://bucket/prefix',
   ),
-  S3_ENDPOINT: url().optional().describe('Endpoint of an S3-compatible service (MinIO, moto); AWS when unset'),
+  S3_ENDPOINT: url()
+    .optional()
+    .describe('Endpoint of an S3-compatible service (MinIO, moto); AWS when unset'),
   S3_REGION: z.string().min(1).default('us-east-1').describe('Region of the S3 buckets'),
   S3_ACCESS_KEY_ID: z.string().min(1).optional().describe('S3 access key; the AWS default chain when unset'),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
@@ -72,12 +81,22 @@ export const configSchema = z.object({
 
   SAMPLE_STRATIFY_COLUMN: z.string().min(1).default('label').describe('Column the sampling is stratified on'),
   SAMPLE_FRACTION: ratio().default(0.5).describe('Share of the rows of each stratum kept in the candidate'),
-  SAMPLE_SEED: int(0).default(42).describe('Seed of the sampling and augmentation PRNG, recorded in the report'),
+  SAMPLE_SEED: int(0)
+    .default(42)
+    .describe('Seed of the sampling and augmentation PRNG, recorded in the report'),
   TEXT_COLUMN: z.string().min(1).default('text').describe('Text column that is augmented and scored'),
   AUGMENT_TEXT_DROPOUT: ratio()
     .default(0.1)
     .describe('Share of words dropped by the text augmentation (0 disables it)'),
 
+  IMAGE_COLUMN: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Column holding base64-encoded images, flipped by the image augmentation; none when unset'),
+  AUGMENT_IMAGE_FLIP_PROBABILITY: ratio()
+    .default(0.5)
+    .describe('Probability that an image of IMAGE_COLUMN is mirrored horizontally'),
   BASELINE_SEED: jsonOf(baselineSchema)
     .optional()
     .describe('JSON body of BASELINE_NAME stored on first start when it does not exist yet'),
@@ -85,9 +104,22 @@ export const configSchema = z.object({
   GATE_MIN_COVERAGE: ratio().default(1).describe('Minimal share of the baseline slices present'),
   GATE_MIN_DIVERSITY: ratio().default(0.3).describe('Minimal distinct-bigram ratio of TEXT_COLUMN'),
   GATE_MAX_TOXICITY: ratio().default(0.01).describe('Maximal share of toxic rows in TEXT_COLUMN'),
-  GATE_MAX_PSI: z.coerce.number().min(0).default(0.2).describe('Maximal PSI of a categorical column vs the baseline'),
+  GATE_MAX_PSI: z.coerce
+    .number()
+    .min(0)
+    .default(0.2)
+    .describe('Maximal PSI of a categorical column vs the baseline'),
   GATE_MAX_KS: ratio().default(0.2).describe('Maximal Kolmogorov–Smirnov statistic of a numeric column'),
 
+  REFRESH_RETRY_DELAYS_MS: csv()
+    .pipe(z.array(z.string().regex(/^\d+$/, 'expected milliseconds').transform(Number)))
+    .default([120_000, 600_000])
+    .describe(
+      'Delay before each retry of a run whose task failed for a retriable reason (one entry per retry)',
+    ),
+  REFRESH_RETRY_POLL_MS: int(50)
+    .default(5000)
+    .describe('How often the due-retries poller looks for runs to retry'),
   ADMIN_TOKEN: z
     .string()
     .min(16, 'expected at least 16 characters')

@@ -8,5 +8,9 @@ describe('quality-gate', () => {
     name: 'quality-gate',
     mainPath: new URL('../src/main.ts', import.meta.url),
     start: (env) => buildApp(loadServiceConfig(env)),
+    extraEnv: {
+      REFRESH_STORE_URI: 'file:///tmp/tributary-quality-gate-skeleton',
+      ADMIN_TOKEN: 'skeleton-admin-token',
+    },
   });
 });

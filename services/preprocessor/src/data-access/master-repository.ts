@@ -12,7 +12,7 @@ import type {
   RejectionRecord,
 } from '../domain/ports.ts';
 
-/** The preprocessor's Postgres state: master versions, files, key index, processed batches. */
+/** The preprocessor's Postgres state: master versions, files and their zone maps, processed batches. */
 export class PgMasterRepository implements MasterRepository {
   constructor(
     private readonly pool: Pool,
@@ -42,18 +42,13 @@ export class PgMasterRepository implements MasterRepository {
       size: number;
       row_count: number | null;
       part_no: number | null;
+      key_min: string | null;
+      key_max: string | null;
     }>(
-      `SELECT relpath, kind, md5, size, row_count, part_no FROM master_files
+      `SELECT relpath, kind, md5, size, row_count, part_no, key_min, key_max FROM master_files
         WHERE dataset = $1 AND removed_in IS NULL ORDER BY relpath`,
       [dataset],
     );
-    const segments = await this.pool.query<{ segment_no: number; part_no: number }>(
-      'SELECT segment_no, part_no FROM master_segments WHERE dataset = $1 ORDER BY segment_no',
-      [dataset],
-    );
-    const segmentsByPart = new Map<number, number[]>();
-    for (const s of segments.rows)
-      segmentsByPart.set(s.part_no, [...(segmentsByPart.get(s.part_no) ?? []), s.segment_no]);
     const m = master.rows[0];
     return {
       version: m?.version ?? 0,
@@ -66,19 +61,10 @@ export class PgMasterRepository implements MasterRepository {
         size: f.size,
         rowCount: f.row_count,
         partNo: f.part_no,
+        keyMin: f.key_min,
+        keyMax: f.key_max,
       })),
-      segmentsByPart,
     };
-  }
-
-  async lookupKeys(dataset: string, keys: readonly string[]): Promise<Map<number, number>> {
-    const { rows } = await this.pool.query<{ segment_no: number; n: number }>(
-      `SELECT k.segment_no, count(*)::bigint AS n
-         FROM master_keys k JOIN unnest($2::text[]) AS b(key) ON k.key = b.key
-        WHERE k.dataset = $1 GROUP BY k.segment_no`,
-      [dataset, keys],
-    );
-    return new Map(rows.map((r) => [r.segment_no, r.n]));
   }
 
   async recordIntent(dataset: string, batchId: string, md5s: readonly string[]): Promise<void> {
@@ -118,6 +104,57 @@ export class PgMasterRepository implements MasterRepository {
         c.nextPart,
         c.schemaFingerprint,
       ]);
+      if (c.removedRelpaths.length > 0) {
+        await tx.query(
+          `UPDATE master_files SET removed_in = $2
+            WHERE dataset = $1 AND removed_in IS NULL AND relpath = ANY($3::text[])`,
+          [c.dataset, c.version, c.removedRelpaths],
+        );
+      }
+      if (c.addedFiles.length > 0) {
+        await tx.query(
+          `INSERT INTO master_files (dataset, relpath, kind, md5, size, row_count, part_no, key_min, key_max, added_in)
+           SELECT $1, *, $10
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])`,
+          [
+            c.dataset,
+            c.addedFiles.map((f) => f.relpath),
+            c.addedFiles.map((f) => f.kind),
+            c.addedFiles.map((f) => f.md5),
+            c.addedFiles.map((f) => f.size),
+            c.addedFiles.map((f) => f.rowCount),
+            c.addedFiles.map((f) => f.partNo),
+            c.addedFiles.map((f) => f.keyMin),
+            c.addedFiles.map((f) => f.keyMax),
+            c.version,
+          ],
+        );
+      }
+      await tx.query(
+        `INSERT INTO current_master_rows (dataset, row_count, master_version) VALUES ($1, $2, $3)
+         ON CONFLICT (dataset) DO UPDATE SET row_count = EXCLUDED.row_count,
+           master_version = EXCLUDED.master_version, updated_at = now()`,
+        [c.dataset, c.rowCount, c.version],
+      );
+      await tx.query(
+        `INSERT INTO processed_batches (batch_id, dataset, content_hash, outcome, master_version, rows_merged,
+           rows_rejected, report_uri) VALUES ($1, $2, $3, 'merged', $4, $5, $6, $7)`,
+        [
+          c.batchId,
+          c.dataset,
+          c.contentHash,
+          c.version,
+          c.rowsAdded + c.rowsUpdated,
+          c.rowsRejected,
+          c.reportUri,
+        ],
+      );
+      // Parts now referenced are no longer pending; a crashed attempt's other parts stay listed for the sweep.
+      await tx.query('DELETE FROM pending_parts WHERE dataset = $1 AND md5 = ANY($2::text[])', [
+        c.dataset,
+        c.addedFiles.filter((f) => f.kind === 'part').map((f) => f.md5),
+      ]);
+      // Last of the writes, so committed_at (clock_timestamp) is close to the commit itself.
       await tx.query(
         `INSERT INTO master_versions (dataset, version, previous_version, checksum, row_count, rows_added,
            rows_updated, rows_rejected, parts_written, batch_ids, raw_checksums, contract_name, contract_version,
@@ -143,78 +180,6 @@ export class PgMasterRepository implements MasterRepository {
           c.mergeStartedAt,
         ],
       );
-      if (c.removedRelpaths.length > 0) {
-        await tx.query(
-          `UPDATE master_files SET removed_in = $2
-            WHERE dataset = $1 AND removed_in IS NULL AND relpath = ANY($3::text[])`,
-          [c.dataset, c.version, c.removedRelpaths],
-        );
-      }
-      if (c.addedFiles.length > 0) {
-        await tx.query(
-          `INSERT INTO master_files (dataset, relpath, kind, md5, size, row_count, part_no, added_in)
-           SELECT $1, * , $8 FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])`,
-          [
-            c.dataset,
-            c.addedFiles.map((f) => f.relpath),
-            c.addedFiles.map((f) => f.kind),
-            c.addedFiles.map((f) => f.md5),
-            c.addedFiles.map((f) => f.size),
-            c.addedFiles.map((f) => f.rowCount),
-            c.addedFiles.map((f) => f.partNo),
-            c.version,
-          ],
-        );
-      }
-      for (const [segment, part] of c.segmentMoves) {
-        if (part === null) {
-          await tx.query('DELETE FROM master_segments WHERE dataset = $1 AND segment_no = $2', [
-            c.dataset,
-            segment,
-          ]);
-        } else {
-          await tx.query('UPDATE master_segments SET part_no = $3 WHERE dataset = $1 AND segment_no = $2', [
-            c.dataset,
-            segment,
-            part,
-          ]);
-        }
-      }
-      await tx.query('INSERT INTO master_segments (dataset, segment_no, part_no) VALUES ($1, $2, $3)', [
-        c.dataset,
-        c.newSegment,
-        c.batchPartNo,
-      ]);
-      // Newest batch wins: its keys now point at its segment, replacing older ones.
-      await tx.query(
-        `INSERT INTO master_keys (dataset, key, segment_no) SELECT $1, unnest($2::text[]), $3
-         ON CONFLICT (dataset, key) DO UPDATE SET segment_no = EXCLUDED.segment_no`,
-        [c.dataset, c.batchKeys, c.newSegment],
-      );
-      await tx.query(
-        `INSERT INTO current_master_rows (dataset, row_count, master_version) VALUES ($1, $2, $3)
-         ON CONFLICT (dataset) DO UPDATE SET row_count = EXCLUDED.row_count,
-           master_version = EXCLUDED.master_version, updated_at = now()`,
-        [c.dataset, c.rowCount, c.version],
-      );
-      await tx.query(
-        `INSERT INTO processed_batches (batch_id, dataset, content_hash, outcome, master_version, rows_merged,
-           rows_rejected, report_uri) VALUES ($1, $2, $3, 'merged', $4, $5, $6, $7)`,
-        [
-          c.batchId,
-          c.dataset,
-          c.contentHash,
-          c.version,
-          c.rowsAdded + c.rowsUpdated,
-          c.rowsRejected,
-          c.reportUri,
-        ],
-      );
-      // Parts now referenced are no longer pending; a crashed attempt's other parts stay listed for the sweep.
-      await tx.query('DELETE FROM pending_parts WHERE dataset = $1 AND md5 = ANY($2::text[])', [
-        c.dataset,
-        c.addedFiles.filter((f) => f.kind === 'part').map((f) => f.md5),
-      ]);
       await enqueueEvent(tx, prefixEvent(masterVersioned, this.topicPrefix), events.masterVersioned);
       if (events.batchRejected) {
         await enqueueEvent(tx, prefixEvent(batchRejected, this.topicPrefix), events.batchRejected);

@@ -1,8 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ColumnType, ContractColumn } from '@tributary/contracts';
 import { AppError } from '@tributary/errors';
 import type {
   PartStats,
+  PartZone,
   RowRef,
   TableChunk,
   TableFormat,
@@ -30,21 +33,26 @@ const lit = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** Embedded DuckDB reading batch tables (CSV, JSON Lines, Parquet) and writing master parts. */
 export class DuckTablesEngine implements TablesEngine {
-  private constructor(private readonly instance: DuckDBInstance) {}
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly spillDir: string,
+  ) {}
 
   static async create(opts: {
     threads: number;
     memoryLimit: string;
     tempDir: string;
   }): Promise<DuckTablesEngine> {
+    // A spill folder of its own: replicas on one host must not share DuckDB's temp files.
+    const spillDir = await mkdtemp(path.join(opts.tempDir, 'preprocessor-duckdb-'));
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(opts.threads),
       memory_limit: opts.memoryLimit,
-      temp_directory: opts.tempDir,
+      temp_directory: spillDir,
       // Order of rows as read is the order of the file: row numbers in reports rely on it.
       preserve_insertion_order: 'true',
     });
-    return new DuckTablesEngine(instance);
+    return new DuckTablesEngine(instance, spillDir);
   }
 
   async session(): Promise<TableSession> {
@@ -55,8 +63,9 @@ export class DuckTablesEngine implements TablesEngine {
     return new DuckTableSession(conn);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.instance.closeSync();
+    await rm(this.spillDir, { recursive: true, force: true });
   }
 }
 
@@ -235,18 +244,44 @@ class DuckTableSession implements TableSession {
               ORDER BY ${primaryKey.map((k) => `b.${q(k)}`).join(', ')})
          TO ${lit(out)} (${PARQUET_OPTIONS})`,
     );
-    return this.partStats(out);
+    return this.partStats(out, primaryKey[0]!);
   }
 
-  async keysOf(part: string, primaryKey: readonly string[]): Promise<string[]> {
-    const result = await this.conn.stream(`SELECT ${keyExpr(primaryKey)} FROM read_parquet(${lit(part)})`);
-    const keys: string[] = [];
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      for (const k of chunk.getColumns()[0]!) keys.push(k as string);
+  async candidateParts(
+    batchPart: string,
+    zones: readonly PartZone[],
+    leadingKey: ContractColumn,
+  ): Promise<number[]> {
+    if (zones.length === 0) return [];
+    const type = SQL_TYPE[leadingKey.type];
+    await this.conn.run(
+      'CREATE OR REPLACE TEMP TABLE zones (part_no BIGINT, key_min VARCHAR, key_max VARCHAR)',
+    );
+    const appender = await this.conn.createAppender('zones', 'main', 'temp');
+    for (const z of zones) {
+      appender.appendBigInt(BigInt(z.partNo));
+      appender.appendVarchar(z.keyMin);
+      appender.appendVarchar(z.keyMax);
+      appender.endRow();
     }
-    return keys;
+    appender.closeSync();
+    // A range join: typed comparison, so integer keys compare as numbers, not as text.
+    const k = q(leadingKey.name);
+    const result = await this.conn.runAndReadAll(
+      `SELECT DISTINCT z.part_no FROM zones z JOIN (SELECT DISTINCT ${k} AS k FROM read_parquet(${lit(batchPart)})) b
+          ON b.k >= CAST(z.key_min AS ${type}) AND b.k <= CAST(z.key_max AS ${type})
+        ORDER BY z.part_no`,
+    );
+    return result.getRows().map(([p]) => Number(p));
+  }
+
+  async countMatches(part: string, batchPart: string, primaryKey: readonly string[]): Promise<number> {
+    const cols = primaryKey.map(q).join(', ');
+    const result = await this.conn.runAndReadAll(
+      `SELECT count(*)::BIGINT FROM (SELECT ${cols} FROM read_parquet(${lit(part)})) p
+         SEMI JOIN (SELECT ${cols} FROM read_parquet(${lit(batchPart)})) b USING (${cols})`,
+    );
+    return Number(result.getRows()[0]![0]);
   }
 
   async rewritePart(
@@ -263,7 +298,7 @@ class DuckTableSession implements TableSession {
               ORDER BY ${pk})
          TO ${lit(out)} (${PARQUET_OPTIONS})`,
     );
-    return this.partStats(out);
+    return this.partStats(out, primaryKey[0]!);
   }
 
   async mergeParts(
@@ -275,18 +310,24 @@ class DuckTableSession implements TableSession {
     await this.conn.run(
       `COPY (SELECT * FROM read_parquet(${list}) ORDER BY ${primaryKey.map(q).join(', ')}) TO ${lit(out)} (${PARQUET_OPTIONS})`,
     );
-    return this.partStats(out);
+    return this.partStats(out, primaryKey[0]!);
   }
 
   close(): void {
     this.conn.closeSync();
   }
 
-  private async partStats(file: string): Promise<PartStats> {
+  private async partStats(file: string, leadingKey: string): Promise<PartStats> {
+    const k = q(leadingKey);
     const result = await this.conn.runAndReadAll(
-      `SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata(${lit(file)})`,
+      `SELECT count(*)::BIGINT, CAST(min(${k}) AS VARCHAR), CAST(max(${k}) AS VARCHAR) FROM read_parquet(${lit(file)})`,
     );
-    return { rows: Number(result.getRows()[0]![0]) };
+    const [rows, keyMin, keyMax] = result.getRows()[0]!;
+    return {
+      rows: Number(rows),
+      keyMin: keyMin === null ? null : String(keyMin),
+      keyMax: keyMax === null ? null : String(keyMax),
+    };
   }
 
   private tableOf(file: string): StagedTable {
@@ -294,12 +335,6 @@ class DuckTableSession implements TableSession {
     if (!t) throw new Error(`table ${file} was not staged`);
     return t;
   }
-}
-
-/** The canonical text of a primary key, as the Postgres key index stores it. */
-function keyExpr(primaryKey: readonly string[]): string {
-  if (primaryKey.length === 1) return `CAST(${q(primaryKey[0]!)} AS VARCHAR)`;
-  return `concat_ws(chr(31), ${primaryKey.map((k) => `CAST(${q(k)} AS VARCHAR)`).join(', ')})`;
 }
 
 const PASS_THROUGH =

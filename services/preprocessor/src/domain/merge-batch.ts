@@ -23,7 +23,7 @@ export interface MergeInput {
   event: BatchIngested;
   contract: DataContract;
   runId: string;
-  part: { localPath: string; rows: number; keys: string[] };
+  part: { localPath: string; rows: number; keyMin: string | null; keyMax: string | null };
   images: CanonicalImage[];
   rowsRejected: number;
   reportUri: string | null;
@@ -34,7 +34,7 @@ export interface MergeInput {
 
 export type MergeResult =
   | { kind: 'merged'; version: number; event: MasterVersioned }
-  | { kind: 'already-merged' }
+  | { kind: 'already-merged'; contentHash: string }
   | { kind: 'schema-changed'; reason: string };
 
 interface WorkingPart {
@@ -43,6 +43,8 @@ interface WorkingPart {
   rows: number;
   md5: string;
   size: number;
+  keyMin: string | null;
+  keyMax: string | null;
   /** Local bytes, once known (new parts always, old ones when downloaded). */
   local?: string;
   isNew: boolean;
@@ -73,7 +75,8 @@ export async function mergeBatch(
   const dataset = event.dataset;
   const pk = contract.primary_key;
   // Another replica may have merged this batch while we validated it (a redelivery after a crash).
-  if ((await deps.repo.batchRecord(event.batch_id))?.outcome === 'merged') return { kind: 'already-merged' };
+  const done = await deps.repo.batchRecord(event.batch_id);
+  if (done?.outcome === 'merged') return { kind: 'already-merged', contentHash: done.contentHash };
 
   const state = await deps.repo.state(dataset);
   const fingerprint = schemaFingerprint(contract);
@@ -95,25 +98,14 @@ export async function mergeBatch(
         rows: f.rowCount!,
         md5: f.md5,
         size: f.size,
+        keyMin: f.keyMin,
+        keyMax: f.keyMax,
         isNew: false,
       });
     }
   }
-  const partOfSegment = new Map<number, number | null>();
-  for (const [partNo, segments] of state.segmentsByPart)
-    for (const s of segments) partOfSegment.set(s, partNo);
-  const originalPartOfSegment = new Map(partOfSegment);
-
-  // Newest batch wins: rows of older parts whose key the batch carries are dropped from them.
-  const hits =
-    state.version === 0 ? new Map<number, number>() : await deps.repo.lookupKeys(dataset, input.part.keys);
-  const rowsUpdated = [...hits.values()].reduce((a, b) => a + b, 0);
-  const affected = [
-    ...new Set([...hits.keys()].map((s) => partOfSegment.get(s)).filter((p) => p != null)),
-  ].sort((a, b) => a - b);
 
   const batchPartNo = nextPart++;
-  const newSegment = batchPartNo;
   const batchHash = await deps.hashFile(input.part.localPath);
   const batchPart: WorkingPart = {
     partNo: batchPartNo,
@@ -121,34 +113,45 @@ export async function mergeBatch(
     rows: input.part.rows,
     md5: batchHash.md5,
     size: batchHash.size,
+    keyMin: input.part.keyMin,
+    keyMax: input.part.keyMax,
     local: input.part.localPath,
     isNew: true,
   };
   const fresh = (localName: string) => path.join(input.workDir, localName);
 
-  for (const partNo of affected) {
+  // Newest batch wins: rows of older parts whose key the batch carries are dropped from them.
+  // The zone maps (leading key min/max per part, in Postgres) name the parts that may hold a batch
+  // key without reading any part; DuckDB then checks those parts' key columns exactly.
+  const zones = [...parts.values()]
+    .filter((p) => p.keyMin !== null && p.keyMax !== null)
+    .map((p) => ({ partNo: p.partNo, keyMin: p.keyMin!, keyMax: p.keyMax! }));
+  const leadingKey = contract.columns.find((c) => c.name === pk[0])!;
+  const candidates = await session.candidateParts(input.part.localPath, zones, leadingKey);
+  let rowsUpdated = 0;
+  for (const partNo of candidates) {
     const old = parts.get(partNo)!;
     const source = await deps.store.localDvcObject(old.md5, input.workDir);
+    const matches = await session.countMatches(source, input.part.localPath, pk);
+    if (matches === 0) continue;
+    rowsUpdated += matches;
     const out = fresh(`rewrite-${partNo}.parquet`);
     const stats = await session.rewritePart(source, input.part.localPath, pk, out);
     parts.delete(partNo);
-    let target: number | null = null;
     if (stats.rows > 0) {
-      target = nextPart++;
+      const target = nextPart++;
       const h = await deps.hashFile(out);
       parts.set(target, {
         partNo: target,
         relpath: partRelpath(target),
-        rows: stats.rows,
+        ...stats,
         ...h,
         local: out,
         isNew: true,
       });
     }
-    for (const [s, p] of partOfSegment) if (p === partNo) partOfSegment.set(s, target);
   }
   parts.set(batchPartNo, batchPart);
-  partOfSegment.set(newSegment, batchPartNo);
 
   const group = planCompaction([...parts.values()], deps.compaction);
   if (group.length > 0) {
@@ -166,12 +169,11 @@ export async function mergeBatch(
     parts.set(target, {
       partNo: target,
       relpath: partRelpath(target),
-      rows: stats.rows,
+      ...stats,
       ...h,
       local: out,
       isNew: true,
     });
-    for (const [s, p] of partOfSegment) if (p !== null && group.includes(p)) partOfSegment.set(s, target);
   }
   if (input.signal.aborted) throw lockLost(dataset);
 
@@ -221,13 +223,18 @@ export async function mergeBatch(
       size: p.size,
       rowCount: p.rows,
       partNo: p.partNo,
+      keyMin: p.keyMin,
+      keyMax: p.keyMax,
     })),
-    ...newImages.map((i): MasterFile => ({ ...i, kind: 'image', rowCount: null, partNo: null })),
+    ...newImages.map((i): MasterFile => ({
+      ...i,
+      kind: 'image',
+      rowCount: null,
+      partNo: null,
+      keyMin: null,
+      keyMax: null,
+    })),
   ];
-  const segmentMoves = new Map<number, number | null>();
-  for (const [s, p] of partOfSegment) {
-    if (s !== newSegment && originalPartOfSegment.get(s) !== p) segmentMoves.set(s, p);
-  }
 
   const occurredAt = deps.now().getTime();
   const masterVersioned: MasterVersioned = {
@@ -290,10 +297,6 @@ export async function mergeBatch(
     mergeStartedAt: input.mergeStartedAt,
     addedFiles,
     removedRelpaths,
-    newSegment,
-    batchPartNo: partOfSegment.get(newSegment)!,
-    batchKeys: input.part.keys,
-    segmentMoves,
     partsWritten: newParts.length,
   };
 

@@ -20,6 +20,16 @@ export interface TableChunk {
 
 export interface PartStats {
   rows: number;
+  /** Zone map: smallest and largest value of the leading primary-key column, as text. */
+  keyMin: string | null;
+  keyMax: string | null;
+}
+
+/** A part's zone map, to find the parts that may hold a batch's keys without reading them. */
+export interface PartZone {
+  partNo: number;
+  keyMin: string;
+  keyMax: string;
 }
 
 /** One batch's tables in the embedded table engine, from raw files to a master part. */
@@ -44,7 +54,14 @@ export interface TableSession {
     batchId: string,
     out: string,
   ): Promise<PartStats>;
-  keysOf(part: string, primaryKey: readonly string[]): Promise<string[]>;
+  /** Parts whose zone contains a leading-key value of `batchPart`. */
+  candidateParts(
+    batchPart: string,
+    zones: readonly PartZone[],
+    leadingKey: ContractColumn,
+  ): Promise<number[]>;
+  /** Rows of `part` whose key is also in `batchPart`. */
+  countMatches(part: string, batchPart: string, primaryKey: readonly string[]): Promise<number>;
   /** `source` without the rows whose key is in `removeKeysOf`. */
   rewritePart(
     source: string,
@@ -99,6 +116,8 @@ export interface MasterFile {
   size: number;
   rowCount: number | null;
   partNo: number | null;
+  keyMin: string | null;
+  keyMax: string | null;
 }
 
 /** The committed state of a master that a merge starts from. */
@@ -107,8 +126,6 @@ export interface MasterState {
   nextPart: number;
   schemaFingerprint: string | null;
   files: MasterFile[];
-  /** Segments held by each current part. */
-  segmentsByPart: Map<number, number[]>;
 }
 
 export interface BatchRecord {
@@ -141,11 +158,6 @@ export interface MergeCommit {
   mergeStartedAt: Date;
   addedFiles: MasterFile[];
   removedRelpaths: string[];
-  newSegment: number;
-  batchPartNo: number;
-  batchKeys: string[];
-  /** Segments moved to another part (rewrites and compaction); a segment mapped to null is gone. */
-  segmentMoves: Map<number, number | null>;
   partsWritten: number;
 }
 
@@ -167,8 +179,6 @@ export interface Announcements {
 export interface MasterRepository {
   batchRecord(batchId: string): Promise<BatchRecord | undefined>;
   state(dataset: string): Promise<MasterState>;
-  /** Segments holding any of `keys` in the current master, with how many keys each holds. */
-  lookupKeys(dataset: string, keys: readonly string[]): Promise<Map<number, number>>;
   recordIntent(dataset: string, batchId: string, md5s: readonly string[]): Promise<void>;
   /** Intents older than `graceMs` whose object no committed master file uses. */
   orphans(dataset: string, graceMs: number): Promise<string[]>;

@@ -89,7 +89,11 @@ export class ProcessBatch {
         });
         return merged;
       });
-      if (result.kind === 'already-merged') return { kind: 'duplicate' };
+      if (result.kind === 'already-merged') {
+        if (result.contentHash === event.content_hash) return { kind: 'duplicate' };
+        await this.conflict(event, ctx, result.contentHash);
+        return { kind: 'conflict' };
+      }
       if (result.kind === 'schema-changed') {
         return this.reject(event, ctx, 'PRE_ERR_CONTRACT_CHANGED', result.reason, 0, null, 'MERGE');
       }

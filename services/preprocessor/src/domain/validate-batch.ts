@@ -26,7 +26,7 @@ export interface ValidatedBatch {
   rejected: RejectedRow[];
   fate: BatchFate;
   /** The batch's good rows as one Parquet part (local file), when the fate is merge. */
-  part?: { localPath: string; rows: number; keys: string[] };
+  part?: { localPath: string; rows: number; keyMin: string | null; keyMax: string | null };
   images: CanonicalImage[];
 }
 
@@ -130,11 +130,7 @@ export async function validateBatch(
       event.batch_id,
       localPath,
     );
-    result.part = {
-      localPath,
-      rows: stats.rows,
-      keys: await session.keysOf(localPath, contract.primary_key),
-    };
+    result.part = { localPath, ...stats };
   }
   return result;
 }

@@ -1,7 +1,7 @@
 import { withTransaction, type Pool } from '@tributary/db';
 import { qualityEvaluated, type QualityEvaluated, type RefreshTrigger } from '@tributary/events';
 import { enqueueEvent } from '@tributary/outbox';
-import type { Baseline, RefreshRun, RunStore } from '../domain/ports.ts';
+import type { Baseline, DueRun, RefreshRun, RunStore } from '../domain/ports.ts';
 
 interface RunRow {
   dataset_version: string;
@@ -17,6 +17,8 @@ interface RunRow {
   candidate_uri: string | null;
   started_at: Date;
   finished_at: Date | null;
+  attempt: number;
+  next_attempt_at: Date | null;
 }
 
 /** Refresh runs and baselines in the service's Postgres schema. */
@@ -40,11 +42,48 @@ export class RunsRepository implements RunStore {
     await withTransaction(this.pool, async (client) => {
       await client.query(
         `UPDATE refresh_runs SET status = $2, failed_task = $3, reason = $4, source_hash = $5,
-           report_uri = $6, candidate_uri = $7, finished_at = now()
+           report_uri = $6, candidate_uri = $7, finished_at = now(), next_attempt_at = NULL
          WHERE dataset_version = $1`,
         [datasetVersion, o.status, o.failedTask, o.reason, o.sourceHash, o.reportUri, o.candidateUri],
       );
       if (event) await enqueueEvent(client, qualityEvaluated, event);
+    });
+  }
+
+  async scheduleRetry(
+    datasetVersion: string,
+    attempt: number,
+    dueAt: Date,
+    failedTask: string,
+    reason: string,
+  ): Promise<void> {
+    await this.pool.query(
+      `UPDATE refresh_runs SET status = 'retrying', attempt = $2, next_attempt_at = $3, failed_task = $4, reason = $5
+       WHERE dataset_version = $1`,
+      [datasetVersion, attempt, dueAt, failedTask, reason],
+    );
+  }
+
+  /** Claims up to `limit` runs whose retry is due (SKIP LOCKED: each goes to one replica). */
+  async claimDue(limit: number): Promise<DueRun[]> {
+    const { rows } = await this.pool.query<RunRow>(
+      `UPDATE refresh_runs SET status = 'running', next_attempt_at = NULL
+       WHERE dataset_version IN (
+         SELECT dataset_version FROM refresh_runs
+         WHERE status = 'retrying' AND next_attempt_at <= now()
+         ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [limit],
+    );
+    return rows.map((r) => {
+      const run = toRun(r);
+      return {
+        datasetVersion: run.datasetVersion,
+        trigger: run.trigger,
+        scheduledFor: run.scheduledFor,
+        masterVersion: run.masterVersion,
+        attempt: run.attempt,
+      };
     });
   }
 
@@ -105,6 +144,8 @@ function toRun(r: RunRow): RefreshRun {
     sourceHash: r.source_hash,
     reportUri: r.report_uri,
     candidateUri: r.candidate_uri,
+    attempt: r.attempt,
+    nextAttemptAt: r.next_attempt_at?.toISOString() ?? null,
     startedAt: r.started_at.toISOString(),
     finishedAt: r.finished_at?.toISOString() ?? null,
   };

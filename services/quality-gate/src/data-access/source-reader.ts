@@ -19,7 +19,8 @@ export class StoreSourceReader implements SourceReader {
       bytes = await store.getBuffer(key);
     } catch (err) {
       if (err instanceof ObjectNotFoundError) {
-        throw new AppError('QG_ERR_SOURCE_MISSING', `${uri} does not exist`, { retriable: false });
+        // Retriable: the source registry may not have published it yet.
+        throw new AppError('QG_ERR_SOURCE_MISSING', `${uri} does not exist`, { retriable: true });
       }
       throw new AppError('QG_ERR_SOURCE_READ', `cannot read ${uri}`, { retriable: true, cause: err });
     }
@@ -27,7 +28,9 @@ export class StoreSourceReader implements SourceReader {
     const text = bytes.toString('utf8');
     if (/\.(jsonl|ndjson)$/i.test(key)) return { sha256, rows: parseJsonl(text, uri) };
     if (/\.csv$/i.test(key)) return { sha256, rows: parseCsv(text) };
-    throw new AppError('QG_ERR_SOURCE_FORMAT', `${uri}: expected a .jsonl or .csv file`, { retriable: false });
+    throw new AppError('QG_ERR_SOURCE_FORMAT', `${uri}: expected a .jsonl or .csv file`, {
+      retriable: false,
+    });
   }
 }
 

@@ -13,8 +13,7 @@ export interface SourceRef {
 
 /** Reference distribution of one column: category shares, or a sample of numeric values. */
 export type ColumnBaseline =
-  | { type: 'categorical'; frequencies: Record<string, number> }
-  | { type: 'numeric'; values: number[] };
+  { type: 'categorical'; frequencies: Record<string, number> } | { type: 'numeric'; values: number[] };
 
 /** A named baseline the gate compares a candidate against (`baseline_eval_v1` first). */
 export interface Baseline {
@@ -22,7 +21,7 @@ export interface Baseline {
   /** Values of the stratification column a candidate must contain (its slices). */
   required_slices: string[];
   /** Reference values of the scalar metrics, reported as `baseline` and `delta`. */
-  metrics: { diversity?: number; toxicity?: number };
+  metrics: { diversity?: number | undefined; toxicity?: number | undefined };
   /** Columns checked for drift. */
   columns: Record<string, ColumnBaseline>;
 }
@@ -60,7 +59,10 @@ export interface RefreshRun {
   /** Minute the schedule fired for; unique, so a scheduled run happens once across replicas. */
   scheduledFor: string | null;
   masterVersion: number | null;
-  status: 'running' | 'passed' | 'failed';
+  status: 'running' | 'retrying' | 'passed' | 'failed';
+  /** 1 for the first execution, 2 for the first retry, ... */
+  attempt: number;
+  nextAttemptAt: string | null;
   failedTask: string | null;
   reason: string | null;
   sourceHash: string | null;
@@ -72,15 +74,34 @@ export interface RefreshRun {
 
 export interface RunStore {
   /** Records a new run; false when a run for the same scheduled minute already exists. */
-  start(run: Pick<RefreshRun, 'datasetVersion' | 'dataset' | 'trigger' | 'scheduledFor' | 'masterVersion'>): Promise<boolean>;
+  start(
+    run: Pick<RefreshRun, 'datasetVersion' | 'dataset' | 'trigger' | 'scheduledFor' | 'masterVersion'>,
+  ): Promise<boolean>;
   /** Ends a run; when `event` is given it is enqueued in the same transaction. */
   finish(
     datasetVersion: string,
-    outcome: Pick<RefreshRun, 'status' | 'failedTask' | 'reason' | 'sourceHash' | 'reportUri' | 'candidateUri'>,
+    outcome: Pick<
+      RefreshRun,
+      'status' | 'failedTask' | 'reason' | 'sourceHash' | 'reportUri' | 'candidateUri'
+    >,
     event: QualityEvaluated | undefined,
   ): Promise<void>;
   baseline(name: string): Promise<Baseline | undefined>;
+  /** Parks a run until `dueAt`, when the poller runs attempt `attempt`. */
+  scheduleRetry(
+    datasetVersion: string,
+    attempt: number,
+    dueAt: Date,
+    failedTask: string,
+    reason: string,
+  ): Promise<void>;
 }
+
+/** A run whose retry is due, claimed by one replica. */
+export type DueRun = Pick<
+  RefreshRun,
+  'datasetVersion' | 'trigger' | 'scheduledFor' | 'masterVersion' | 'attempt'
+>;
 
 /** One line of quality_report.json. */
 export interface MetricResult {

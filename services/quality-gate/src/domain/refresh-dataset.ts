@@ -14,7 +14,7 @@ import type {
   Thresholds,
   ToxicityScorer,
 } from './ports.ts';
-import { distinctBigramRatio, ksStatistic, psi, seededRandom, stratifiedSample } from './stats.ts';
+import { cell, distinctBigramRatio, ksStatistic, psi, seededRandom, stratifiedSample } from './stats.ts';
 
 export interface RefreshSettings {
   dataset: string;
@@ -26,6 +26,8 @@ export interface RefreshSettings {
   textColumn: string;
   baselineName: string;
   thresholds: Thresholds;
+  /** Delay before each retry of a run whose task failed for a retriable reason (2 and 10 minutes). */
+  retryDelaysMs: readonly number[];
 }
 
 export interface RefreshDeps {
@@ -44,11 +46,19 @@ export interface RefreshRequest {
   /** Scheduled minute (ISO); a second request for the same minute does nothing. */
   scheduledFor?: string;
   masterVersion?: number;
+  /** Runs again a run parked for a retry, under its dataset_version. */
+  resume?: { datasetVersion: string; attempt: number };
 }
 
 export type RefreshResult =
   | { status: 'duplicate'; datasetVersion: undefined }
-  | { status: 'passed' | 'failed'; datasetVersion: string; failedTask: string | null; reason: string | null; seconds: number };
+  | {
+      status: 'passed' | 'failed' | 'retrying';
+      datasetVersion: string;
+      failedTask: string | null;
+      reason: string | null;
+      seconds: number;
+    };
 
 /** A task of the refresh failed for a reason that retrying will not change. */
 class TaskFailure extends Error {
@@ -68,22 +78,30 @@ class TaskFailure extends Error {
 export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps): Promise<RefreshResult> {
   const { settings } = deps;
   const started = performance.now();
-  const datasetVersion = newDatasetVersion(settings.dataset);
-  const created = await deps.runs.start({
-    datasetVersion,
-    dataset: settings.dataset,
-    trigger: request.trigger,
-    scheduledFor: request.scheduledFor ?? null,
-    masterVersion: request.masterVersion ?? null,
-  });
-  if (!created) return { status: 'duplicate', datasetVersion: undefined };
+  const datasetVersion = request.resume?.datasetVersion ?? newDatasetVersion(settings.dataset);
+  const attempt = request.resume?.attempt ?? 1;
+  if (!request.resume) {
+    const created = await deps.runs.start({
+      datasetVersion,
+      dataset: settings.dataset,
+      trigger: request.trigger,
+      scheduledFor: request.scheduledFor ?? null,
+      masterVersion: request.masterVersion ?? null,
+    });
+    if (!created) return { status: 'duplicate', datasetVersion: undefined };
+  }
+  const current = { task: 'ingest_sources' };
+  const task = <T>(taskId: string, fn: () => Promise<T>) => {
+    current.task = taskId;
+    return runTask(taskId, deps.logger, fn);
+  };
 
   return withLogFields({ dataset_version: datasetVersion }, async () => {
     let sourceHash: string | null = null;
     try {
-      const rows = await task('ingest_sources', deps.logger, () => ingest(deps));
+      const rows = await task('ingest_sources', () => ingest(deps));
       sourceHash = rows.sourceHash;
-      const candidate = await task('generate_candidate', deps.logger, async () => {
+      const candidate = await task('generate_candidate', async () => {
         const random = seededRandom(settings.seed);
         let sample = stratifiedSample(rows.rows, settings.stratifyColumn, settings.fraction, random);
         for (const aug of deps.augmentations) sample = await aug.apply(sample, random);
@@ -92,9 +110,10 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
         const uri = await deps.store.put(key, body);
         return { rows: sample, uri, checksum: sha256(body) };
       });
-      const gate = await task('quality_gate', deps.logger, async () => {
+      const gate = await task('quality_gate', async () => {
         const baseline = await deps.runs.baseline(settings.baselineName);
-        if (!baseline) throw new TaskFailure('quality_gate', `baseline ${settings.baselineName} does not exist`);
+        if (!baseline)
+          throw new TaskFailure('quality_gate', `baseline ${settings.baselineName} does not exist`);
         const { metrics, gaps } = evaluate(candidate.rows, baseline, settings, deps.toxicity);
         const passed = metrics.every((m) => m.pass);
         const report = {
@@ -166,11 +185,46 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
         reason,
         seconds: (performance.now() - started) / 1000,
       };
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
+      if (!(err instanceof TaskFailure)) {
+        // A retriable failure (storage, a source not yet there): park the run instead of blocking on it.
+        const message = err instanceof Error ? err.message : String(err);
+        const delay = settings.retryDelaysMs[attempt - 1];
+        if (delay !== undefined) {
+          const reason = `${current.task} attempt ${attempt} failed: ${message}`;
+          await deps.runs.scheduleRetry(
+            datasetVersion,
+            attempt + 1,
+            new Date(Date.now() + delay),
+            current.task,
+            reason,
+          );
+          deps.logger.warn(
+            { task_id: current.task, reason, retry_in_ms: delay },
+            'dataset refresh task will be retried',
+          );
+          return {
+            status: 'retrying',
+            datasetVersion,
+            failedTask: current.task,
+            reason,
+            seconds: (performance.now() - started) / 1000,
+          };
+        }
+        err = new TaskFailure(current.task, `${current.task} failed after ${attempt} attempts: ${message}`);
+      }
       if (!(err instanceof TaskFailure)) throw err;
       await deps.runs.finish(
         datasetVersion,
-        { status: 'failed', failedTask: err.task, reason: err.message, sourceHash, reportUri: null, candidateUri: null },
+        {
+          status: 'failed',
+          failedTask: err.task,
+          reason: err.message,
+          sourceHash,
+          reportUri: null,
+          candidateUri: null,
+        },
         undefined,
       );
       deps.logger.warn({ task_id: err.task, reason: err.message }, 'dataset refresh failed');
@@ -185,7 +239,7 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
   });
 }
 
-async function task<T>(taskId: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
+async function runTask<T>(taskId: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
   return withLogFields({ task_id: taskId }, async () => {
     logger.info('task started');
     const value = await fn();
@@ -196,7 +250,8 @@ async function task<T>(taskId: string, logger: Logger, fn: () => Promise<T>): Pr
 
 async function ingest(deps: RefreshDeps): Promise<{ rows: Row[]; sourceHash: string }> {
   const { sources, schemaVersion } = deps.settings;
-  if (sources.length === 0) throw new TaskFailure('ingest_sources', 'no source is configured (REFRESH_SOURCES)');
+  if (sources.length === 0)
+    throw new TaskFailure('ingest_sources', 'no source is configured (REFRESH_SOURCES)');
   const rows: Row[] = [];
   for (const source of sources) {
     if (source.schema_version !== schemaVersion) {
@@ -241,9 +296,16 @@ export function evaluate(
   const t = settings.thresholds;
   const metrics: MetricResult[] = [];
   const add = (metric: string, value: number, base: number | null, threshold: number, pass: boolean) =>
-    metrics.push({ metric, baseline: base, value, delta: base === null ? null : value - base, threshold, pass });
+    metrics.push({
+      metric,
+      baseline: base,
+      value,
+      delta: base === null ? null : value - base,
+      threshold,
+      pass,
+    });
 
-  const present = new Set(rows.map((r) => String(r[settings.stratifyColumn] ?? '')));
+  const present = new Set(rows.map((r) => cell(r[settings.stratifyColumn])));
   const gaps = baseline.required_slices.filter((s) => !present.has(s));
   const required = baseline.required_slices.length;
   const coverage = required === 0 ? 1 : (required - gaps.length) / required;
@@ -251,14 +313,23 @@ export function evaluate(
 
   const texts = rows.map((r) => r[settings.textColumn]).filter((v): v is string => typeof v === 'string');
   const diversity = distinctBigramRatio(texts);
-  add('diversity', diversity, baseline.metrics.diversity ?? null, t.minDiversity, diversity >= t.minDiversity);
+  add(
+    'diversity',
+    diversity,
+    baseline.metrics.diversity ?? null,
+    t.minDiversity,
+    diversity >= t.minDiversity,
+  );
 
   const toxic = texts.length === 0 ? 0 : texts.filter((x) => toxicity.isToxic(x)).length / texts.length;
   add('toxicity', toxic, baseline.metrics.toxicity ?? null, t.maxToxicity, toxic <= t.maxToxicity);
 
   for (const [column, ref] of Object.entries(baseline.columns).sort(([a], [b]) => a.localeCompare(b))) {
     if (ref.type === 'categorical') {
-      const value = psi(ref.frequencies, rows.map((r) => String(r[column] ?? '')));
+      const value = psi(
+        ref.frequencies,
+        rows.map((r) => cell(r[column])),
+      );
       add(`drift_psi:${column}`, value, 0, t.maxPsi, value <= t.maxPsi);
     } else {
       const values = rows.map((r) => Number(r[column])).filter((v) => Number.isFinite(v));

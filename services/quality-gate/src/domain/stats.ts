@@ -16,10 +16,15 @@ export function seededRandom(seed: number): Random {
  * Keeps `fraction` of each stratum (at least one row), chosen by a seeded shuffle; rows keep their
  * source order so that the candidate is byte-identical for the same inputs and seed.
  */
-export function stratifiedSample(rows: readonly Row[], column: string, fraction: number, random: Random): Row[] {
+export function stratifiedSample(
+  rows: readonly Row[],
+  column: string,
+  fraction: number,
+  random: Random,
+): Row[] {
   const strata = new Map<string, number[]>();
   rows.forEach((row, i) => {
-    const key = String(row[column] ?? '');
+    const key = cell(row[column]);
     strata.set(key, [...(strata.get(key) ?? []), i]);
   });
   const kept: number[] = [];
@@ -79,4 +84,12 @@ export function ksStatistic(a: readonly number[], b: readonly number[]): number 
     d = Math.max(d, Math.abs(i / x.length - j / y.length));
   }
   return d;
+}
+
+/** A cell as a category label: strings as they are, other scalars printed, objects as JSON. */
+export function cell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
 }

@@ -11,6 +11,7 @@ export type RunRefresh = (request: {
   runId?: string;
   scheduledFor?: string;
   masterVersion?: number;
+  resume?: { datasetVersion: string; attempt: number };
 }) => Promise<RefreshResult>;
 
 export function refreshRunner(deps: RefreshDeps, metrics: Metrics): RunRefresh {
@@ -19,7 +20,7 @@ export function refreshRunner(deps: RefreshDeps, metrics: Metrics): RunRefresh {
       // Schedule and admin triggers start a run, so the run id is this span's trace (or a fresh id without tracing).
       const runId = request.runId ?? currentRunId() ?? randomBytes(16).toString('hex');
       const result = await refreshDataset({ ...request, runId }, deps);
-      if (result.status !== 'duplicate') {
+      if (result.status === 'passed' || result.status === 'failed') {
         const status = result.status === 'passed' ? 'success' : 'failed';
         metrics.dagDuration.observe({ dag: DAG, status }, result.seconds);
         metrics.dagStatus.inc({ dag: DAG, status });

@@ -47,11 +47,15 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
         const body = parse(refreshBody, req.body ?? {}, reply);
         if (!body) return reply;
         if (body.dataset !== deps.dataset) {
-          return reply.code(404).send(problem('QG_ERR_UNKNOWN_DATASET', `this gate refreshes ${deps.dataset}`));
+          return reply
+            .code(404)
+            .send(problem('QG_ERR_UNKNOWN_DATASET', `this gate refreshes ${deps.dataset}`));
         }
         const result = await deps.run({ trigger: 'MANUAL' });
-        const run = result.datasetVersion === undefined ? undefined : await deps.runs.get(result.datasetVersion);
-        return reply.code(run?.status === 'passed' ? 200 : 422).send(run);
+        const run =
+          result.datasetVersion === undefined ? undefined : await deps.runs.get(result.datasetVersion);
+        const status = run?.status === 'passed' ? 200 : run?.status === 'retrying' ? 202 : 422;
+        return reply.code(status).send(run);
       });
 
       admin.get('/runs', async (req, reply) => {

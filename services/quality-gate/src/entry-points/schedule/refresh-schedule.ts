@@ -34,7 +34,9 @@ export function refreshSchedule(opts: RefreshScheduleOptions): Worker {
       job = new Cron(opts.cron, { timezone: 'UTC', protect: true }, async (self) => {
         const scheduled = self.currentRun() ?? new Date();
         scheduled.setMilliseconds(0);
-        const p = fire(scheduled).catch((err: unknown) => opts.logger.error({ err }, 'scheduled refresh failed'));
+        const p = fire(scheduled).catch((err: unknown) =>
+          opts.logger.error({ err }, 'scheduled refresh failed'),
+        );
         inFlight.add(p);
         await p;
         inFlight.delete(p);

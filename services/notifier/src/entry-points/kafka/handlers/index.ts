@@ -1,7 +1,10 @@
 import type { EventHandler } from '@tributary/kafka';
+import type { NotifyPorts } from '../../../domain/notify.ts';
+import { datasetPublishedHandler } from './dataset-published.handler.ts';
+import { qualityEvaluatedHandler } from './quality-evaluated.handler.ts';
 
 /** One handler per consumed event; each calls a use case in domain/. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
-export function handlers(): EventHandler<any>[] {
-  return [];
+export function handlers(ports: NotifyPorts): EventHandler<any>[] {
+  return [datasetPublishedHandler(ports), qualityEvaluatedHandler(ports)];
 }

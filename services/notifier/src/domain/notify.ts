@@ -1,0 +1,172 @@
+import type { DatasetPublished, QualityEvaluated } from '@tributary/events';
+import { withLogFields, type Logger } from '@tributary/telemetry';
+
+/** One line of quality_report.json, as the quality-gate writes it. */
+export interface ReportMetric {
+  metric: string;
+  baseline: number | null;
+  value: number;
+  delta: number | null;
+  threshold: number;
+  pass: boolean;
+}
+
+export interface QualityReport {
+  baseline?: string;
+  coverage_gaps?: string[];
+  metrics?: ReportMetric[];
+}
+
+export interface SlackMessage {
+  text: string;
+  blocks: unknown[];
+}
+
+export interface Email {
+  to: readonly string[];
+  subject: string;
+  text: string;
+  attachments: { filename: string; content: string }[];
+}
+
+/** PagerDuty Events API v2 `trigger`. */
+export interface PagerDutyTrigger {
+  routing_key: string;
+  event_action: 'trigger';
+  dedup_key: string;
+  payload: {
+    summary: string;
+    source: string;
+    severity: 'critical' | 'error' | 'warning' | 'info';
+    custom_details: Record<string, unknown>;
+  };
+}
+
+export interface NotifyPorts {
+  /** Claims a notification; false when it was sent (or is being sent) already. */
+  claim(kind: string, datasetVersion: string): Promise<boolean>;
+  /** Gives a claim back after a failed send, so the redelivery tries again. */
+  release(kind: string, datasetVersion: string): Promise<void>;
+  readReport(uri: string): Promise<QualityReport>;
+  renderCoverageReport(view: Record<string, unknown>): string;
+  slack(message: SlackMessage): Promise<void>;
+  email(message: Email): Promise<void>;
+  page(event: PagerDutyTrigger): Promise<void>;
+  distributionList: readonly string[];
+  routingKey: string;
+  logger: Logger;
+}
+
+async function once(
+  ports: NotifyPorts,
+  kind: string,
+  version: string,
+  send: () => Promise<void>,
+): Promise<boolean> {
+  if (!(await ports.claim(kind, version))) return false;
+  try {
+    await send();
+    return true;
+  } catch (err) {
+    await ports.release(kind, version);
+    throw err;
+  }
+}
+
+/**
+ * The seed's `notify_stakeholders`: a Slack summary and an email to the evaluation list with the
+ * coverage gap highlights and `coverage_gap_report.md`. Each is sent once per dataset version.
+ */
+export async function notifyPublished(published: DatasetPublished, ports: NotifyPorts): Promise<void> {
+  await withLogFields(
+    { task_id: 'notify_stakeholders', dataset_version: published.dataset_version },
+    async () => {
+      const report = await ports.readReport(published.quality_report_uri);
+      const gaps = report.coverage_gaps ?? [];
+      const metrics = report.metrics ?? [];
+      const highlights =
+        gaps.length === 0
+          ? 'No coverage gaps: every baseline slice is present.'
+          : `Coverage gaps: ${gaps.join(', ')}`;
+      const title = `Dataset ${published.dataset} ${published.dataset_version} published`;
+      const markdown = ports.renderCoverageReport({
+        dataset: published.dataset,
+        dataset_version: published.dataset_version,
+        published_at: new Date(published.generated_at).toISOString(),
+        location: published.location,
+        checksum: published.checksum,
+        source_hash: published.source_hash,
+        baseline: report.baseline ?? '',
+        has_gaps: gaps.length > 0,
+        gaps,
+        metrics: metrics.map((m) => ({
+          ...m,
+          baseline: m.baseline ?? '-',
+          delta: m.delta ?? '-',
+          pass: m.pass ? 'yes' : 'no',
+        })),
+      });
+      const metricLines = metrics.map(
+        (m) => `${m.pass ? '✅' : '❌'} ${m.metric}: ${fmt(m.value)} (threshold ${fmt(m.threshold)})`,
+      );
+      await once(ports, 'slack', published.dataset_version, () =>
+        ports.slack({
+          text: `${title}. ${highlights}`,
+          blocks: [
+            { type: 'header', text: { type: 'plain_text', text: title } },
+            { type: 'section', text: { type: 'mrkdwn', text: `*Coverage*: ${highlights}` } },
+            { type: 'section', text: { type: 'mrkdwn', text: metricLines.join('\n') || 'No metrics.' } },
+            { type: 'context', elements: [{ type: 'mrkdwn', text: `Location: ${published.location}` }] },
+          ],
+        }),
+      );
+      await once(ports, 'email', published.dataset_version, () =>
+        ports.email({
+          to: ports.distributionList,
+          subject: `[tributary] ${title}`,
+          text: [title, '', highlights, '', ...metricLines, '', `Location: ${published.location}`].join('\n'),
+          attachments: [{ filename: 'coverage_gap_report.md', content: markdown }],
+        }),
+      );
+      ports.logger.info({ gaps: gaps.length }, 'stakeholders notified');
+    },
+  );
+}
+
+/**
+ * The P2 page on a failed quality gate: a PagerDuty `trigger` deduplicated by dataset_version.
+ * PagerDuty derives incident priority from the service's rules, so P2 travels in custom_details
+ * and severity `error` (the severity the P2 rule matches, see docs/dataset-refresh.md).
+ */
+export async function pageOnGateFailure(evaluated: QualityEvaluated, ports: NotifyPorts): Promise<boolean> {
+  if (evaluated.passed) return false;
+  return withLogFields({ task_id: 'notify_stakeholders', dataset_version: evaluated.dataset_version }, () =>
+    once(ports, 'pagerduty', evaluated.dataset_version, () => {
+      const failed = evaluated.metrics.filter((m) => !m.passed);
+      return ports.page({
+        routing_key: ports.routingKey,
+        event_action: 'trigger',
+        dedup_key: evaluated.dataset_version,
+        payload: {
+          summary: `Quality gate failed for ${evaluated.dataset} ${evaluated.dataset_version}: ${failed.map((m) => m.name).join(', ') || 'see report'}`,
+          source: 'tributary/quality-gate',
+          severity: 'error',
+          custom_details: {
+            priority: 'P2',
+            dataset: evaluated.dataset,
+            dataset_version: evaluated.dataset_version,
+            baseline: evaluated.baseline_name,
+            failed_metrics: failed.map((m) => ({ name: m.name, value: m.value, threshold: m.threshold })),
+            coverage_gaps: evaluated.coverage_gaps,
+            report_uri: evaluated.report_uri,
+            run_id: evaluated.run_id,
+          },
+        },
+      });
+    }),
+  );
+}
+
+function fmt(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(4);
+}

@@ -1,0 +1,11 @@
+import { datasetPublished } from '@tributary/events';
+import { defineHandler } from '@tributary/kafka';
+import { notifyPublished, type NotifyPorts } from '../../../domain/notify.ts';
+
+/** Tells the evaluation leads (Slack + email) that a dataset version was published. */
+export function datasetPublishedHandler(ports: NotifyPorts) {
+  return defineHandler({
+    event: datasetPublished,
+    handle: (published) => notifyPublished(published, ports),
+  });
+}

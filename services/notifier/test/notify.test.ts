@@ -1,0 +1,197 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createPool } from '@tributary/db';
+import { EventRegistry, datasetPublished, newEventId, qualityEvaluated } from '@tributary/events';
+import { datasetPublishedFixture, qualityEvaluatedFixture } from '@tributary/events/fixtures';
+import { EventProducer, createKafka } from '@tributary/kafka';
+import { createLogger } from '@tributary/telemetry';
+import { isolatedServiceEnv, serviceEnv, stackEnv, waitFor } from '@tributary/testing';
+import { buildApp } from '../src/app.ts';
+import { loadServiceConfig } from '../src/config.ts';
+
+const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
+const kafka = createKafka({
+  clientId: 'notifier-test',
+  brokers: stackEnv.KAFKA_BROKERS.split(','),
+  logger: createLogger({ serviceName: 'notifier-test', level: 'silent' }),
+});
+
+/** A local stand-in of a third-party JSON endpoint: records every body it receives. */
+async function receiver(): Promise<{ url: string; bodies: Record<string, unknown>[]; server: Server }> {
+  const bodies: Record<string, unknown>[] = [];
+  const server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c.toString()));
+    req.on('end', () => {
+      if (req.headers['content-type'] !== 'application/json') res.writeHead(415).end();
+      else {
+        bodies.push(JSON.parse(data) as Record<string, unknown>);
+        res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"success"}');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies, server };
+}
+
+interface Mail {
+  to: string[];
+  raw: string;
+}
+
+describe('notifier', () => {
+  let dir: string;
+  const cleanup: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'notifier-test-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  async function start() {
+    const slack = await receiver();
+    const pagerduty = await receiver();
+    const mails: Mail[] = [];
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onData(stream, session, callback) {
+        let raw = '';
+        stream.on('data', (c: Buffer) => (raw += c.toString()));
+        stream.on('end', () => {
+          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+    const smtpPort = (smtp.server.address() as AddressInfo).port;
+    const env = serviceEnv(
+      isolatedServiceEnv('notifier', {
+        SLACK_WEBHOOK_URL: slack.url,
+        PAGERDUTY_EVENTS_URL: pagerduty.url,
+        PAGERDUTY_ROUTING_KEY: 'routing-key-ml-oncall',
+        SMTP_HOST: '127.0.0.1',
+        SMTP_PORT: String(smtpPort),
+        EVAL_DISTRIBUTION_LIST: 'eval-leads@example.com,priya@example.com',
+        SHUTDOWN_GRACE_MS: '2000',
+      }),
+    );
+    const app = await buildApp(loadServiceConfig(env));
+    await app.start();
+    const producer = new EventProducer(kafka, registry, env.TOPIC_PREFIX);
+    await producer.connect();
+    const pool = createPool({ url: stackEnv.DATABASE_URL, schema: env.DATABASE_SCHEMA! });
+    cleanup.push(async () => {
+      await producer.disconnect();
+      await app.stop();
+      await pool.query(`DROP SCHEMA IF EXISTS ${env.DATABASE_SCHEMA!} CASCADE`).catch(() => undefined);
+      await pool.end();
+      await new Promise<void>((r) => smtp.close(() => r()));
+      slack.server.close();
+      pagerduty.server.close();
+    });
+    return { producer, slack, pagerduty, mails, pool };
+  }
+
+  it('when a dataset is published, then Slack and the distribution list get the coverage gap highlights and report', async () => {
+    const svc = await start();
+    const reportFile = path.join(dir, 'quality_report.json');
+    await writeFile(
+      reportFile,
+      JSON.stringify({
+        baseline: 'baseline_eval_v1',
+        coverage_gaps: ['slice-rare'],
+        metrics: [{ metric: 'coverage', baseline: 1, value: 0.9, delta: -0.1, threshold: 0.8, pass: true }],
+      }),
+    );
+    await svc.producer.publish(datasetPublished, {
+      ...datasetPublishedFixture,
+      event_id: newEventId(),
+      dataset: 'eval',
+      dataset_version: 'eval-v1',
+      quality_report_uri: pathToFileURL(reportFile).href,
+    });
+    await waitFor(() => (svc.slack.bodies.length > 0 && svc.mails.length > 0 ? true : undefined), {
+      what: 'slack and email',
+      timeoutMs: 30_000,
+    });
+    const [slack] = svc.slack.bodies as { text: string; blocks: { type: string }[] }[];
+    expect(slack!.text).toContain('eval-v1');
+    expect(slack!.text).toContain('Coverage gaps: slice-rare');
+    expect(slack!.blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'context']);
+
+    const [mail] = svc.mails;
+    expect(mail!.to.sort()).toEqual(['eval-leads@example.com', 'priya@example.com']);
+    expect(mail!.raw).toContain('Subject: [tributary] Dataset eval eval-v1 published');
+    expect(mail!.raw).toContain('coverage_gap_report.md');
+    const attachment =
+      /Content-Disposition: attachment; filename=coverage_gap_report\.md\r?\n\r?\n([\s\S]*?)\r?\n--/i.exec(
+        mail!.raw,
+      );
+    expect(attachment).not.toBeNull();
+    const markdown = attachment![1]!.includes(' ')
+      ? attachment![1]!
+      : Buffer.from(attachment![1]!, 'base64').toString();
+    expect(markdown).toContain('# Coverage gap report — eval eval-v1');
+    expect(markdown).toContain('- `slice-rare`');
+    expect(markdown).toContain('| coverage | 1 | 0.9 | -0.1 | 0.8 | yes |');
+    expect(svc.pagerduty.bodies).toHaveLength(0);
+  });
+
+  it('when the quality gate fails, then PagerDuty gets one P2 trigger even if the event is redelivered', async () => {
+    const svc = await start();
+    const failed = {
+      ...qualityEvaluatedFixture,
+      dataset: 'eval',
+      dataset_version: 'eval-bad',
+      passed: false,
+      coverage_gaps: ['slice-rare'],
+      metrics: [{ name: 'coverage', baseline: 1, value: 0.5, delta: -0.5, threshold: 1, passed: false }],
+    };
+    await svc.producer.publish(qualityEvaluated, { ...failed, event_id: newEventId() });
+    await svc.producer.publish(qualityEvaluated, { ...failed, event_id: newEventId() });
+    await svc.producer.publish(qualityEvaluated, {
+      ...failed,
+      event_id: newEventId(),
+      dataset_version: 'eval-ok',
+      passed: true,
+    });
+    await waitFor(() => (svc.pagerduty.bodies.length > 0 ? true : undefined), {
+      what: 'page',
+      timeoutMs: 30_000,
+    });
+    await waitFor(
+      async () => {
+        const { rows } = await svc.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM notifications WHERE kind = 'pagerduty'`,
+        );
+        return rows[0]!.n === 1 ? true : undefined;
+      },
+      { what: 'notification row' },
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(svc.pagerduty.bodies).toHaveLength(1);
+    expect(svc.pagerduty.bodies[0]).toMatchObject({
+      routing_key: 'routing-key-ml-oncall',
+      event_action: 'trigger',
+      dedup_key: 'eval-bad',
+      payload: {
+        source: 'tributary/quality-gate',
+        severity: 'error',
+        custom_details: { priority: 'P2', dataset_version: 'eval-bad', coverage_gaps: ['slice-rare'] },
+      },
+    });
+    expect((svc.pagerduty.bodies[0]!.payload as { summary: string }).summary).toContain('coverage');
+    expect(svc.slack.bodies).toHaveLength(0);
+    expect(svc.mails).toHaveLength(0);
+  });
+});

@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import { stringify } from 'yaml';
+import { eventTime, newEventId, type DatasetPublished, type QualityEvaluated } from '@tributary/events';
+import { withLogFields, type Logger } from '@tributary/telemetry';
+import type {
+  ArchiveRecord,
+  ArtifactReader,
+  CatalogEntry,
+  FaultPoint,
+  PublishRepository,
+  PublishStore,
+} from './ports.ts';
+
+export interface PublishDeps {
+  store: PublishStore;
+  reader: ArtifactReader;
+  repo: PublishRepository;
+  fault: FaultPoint;
+  retentionDays: number;
+  logger: Logger;
+}
+
+export interface PublishResult {
+  outcome: ArchiveRecord['outcome'];
+  reason: string | null;
+  /** False when the version had been handled before (redelivery). */
+  published: boolean;
+  seconds: number;
+}
+
+/** Key of the manifest naming the current version of a dataset. */
+export const manifestKey = (dataset: string) => `datasets/${dataset}/dataset_manifest.yaml`;
+const versionPrefix = (dataset: string, version: string) => `datasets/${dataset}/${version}/`;
+export const archivePrefix = (dataset: string, version: string) => `archive/${dataset}/${version}/`;
+
+/**
+ * The seed's `publish_dataset` (only when the gate passed) then `archive_artifacts` (always).
+ * Publishing uploads the candidate and report, writes `dataset_manifest.yaml`, then records the
+ * catalog row with dataset.published in one transaction; a failure on the way deletes what was
+ * uploaded and puts the previous manifest back. Both steps are idempotent per dataset_version.
+ */
+export async function publishDataset(
+  evaluated: QualityEvaluated,
+  ctx: { runId: string },
+  deps: PublishDeps,
+): Promise<PublishResult> {
+  const started = performance.now();
+  return withLogFields({ dataset_version: evaluated.dataset_version }, async () => {
+    const previous = await deps.repo.latest(evaluated.dataset);
+    let outcome: ArchiveRecord['outcome'] = 'gate_failed';
+    let reason: string | null = evaluated.passed ? null : 'quality gate failed';
+    let published = false;
+    if (evaluated.passed) {
+      const done = await deps.repo.findCatalog(evaluated.dataset_version);
+      if (done) outcome = 'published';
+      else {
+        reason = await withLogFields({ task_id: 'publish_dataset' }, () =>
+          publish(evaluated, ctx.runId, deps),
+        );
+        outcome = reason === null ? 'published' : 'publish_failed';
+        published = reason === null;
+      }
+    }
+    await withLogFields({ task_id: 'archive_artifacts' }, () =>
+      archive(evaluated, outcome, reason, previous, deps),
+    );
+    return { outcome, reason, published, seconds: (performance.now() - started) / 1000 };
+  });
+}
+
+/** Publishes a version; answers null, or the reason it failed after rolling back. */
+async function publish(
+  evaluated: QualityEvaluated,
+  runId: string,
+  deps: PublishDeps,
+): Promise<string | null> {
+  const { store } = deps;
+  const ds = evaluated.dataset;
+  const prefix = versionPrefix(ds, evaluated.dataset_version);
+  const uploaded: string[] = [];
+  const previousManifest = await store.get(manifestKey(ds));
+  let manifestWritten = false;
+  const fail = (point: FaultPoint) => {
+    if (deps.fault === point) throw new Error(`injected fault (PUBLISH_FAULT_INJECTION=${point})`);
+  };
+  try {
+    const candidate = await deps.reader.read(evaluated.candidate_uri);
+    const checksum = createHash('sha256').update(candidate).digest('hex');
+    if (checksum !== evaluated.candidate_checksum) {
+      throw new Error(
+        `candidate checksum mismatch (event ${evaluated.candidate_checksum}, read ${checksum})`,
+      );
+    }
+    const location = await store.put(`${prefix}candidate.jsonl`, candidate);
+    uploaded.push(`${prefix}candidate.jsonl`);
+    fail('after_candidate_upload');
+    const reportUri = await store.put(
+      `${prefix}quality_report.json`,
+      await deps.reader.read(evaluated.report_uri),
+    );
+    uploaded.push(`${prefix}quality_report.json`);
+
+    const generatedAt = new Date();
+    const manifest = stringify({
+      dataset: ds,
+      dataset_version: evaluated.dataset_version,
+      location,
+      checksum: { algorithm: 'sha256', value: checksum },
+      rows: evaluated.candidate_rows,
+      generated_at: generatedAt.toISOString(),
+      versions: {
+        source_hash: evaluated.source_hash,
+        master_version: evaluated.master_version,
+        baseline: evaluated.baseline_name,
+      },
+      quality_report: reportUri,
+    });
+    await store.put(`${prefix}dataset_manifest.yaml`, manifest);
+    uploaded.push(`${prefix}dataset_manifest.yaml`);
+    const manifestUri = await store.put(manifestKey(ds), manifest);
+    manifestWritten = true;
+    fail('after_manifest_write');
+
+    const entry: CatalogEntry = {
+      dataset: ds,
+      datasetVersion: evaluated.dataset_version,
+      sourceHash: evaluated.source_hash,
+      masterVersion: evaluated.master_version,
+      location,
+      checksum,
+      manifestUri,
+      qualityReportUri: reportUri,
+      generatedAt: generatedAt.toISOString(),
+    };
+    const event: DatasetPublished = {
+      event_id: newEventId(),
+      occurred_at: eventTime(),
+      run_id: runId,
+      dataset: ds,
+      dataset_version: evaluated.dataset_version,
+      source_hash: evaluated.source_hash,
+      master_version: evaluated.master_version,
+      location,
+      checksum,
+      manifest_uri: manifestUri,
+      quality_report_uri: reportUri,
+      generated_at: eventTime(generatedAt),
+    };
+    await deps.repo.recordPublished(entry, event);
+    deps.logger.info({ location }, 'dataset published');
+    return null;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    deps.logger.warn({ reason, uploaded }, 'publish failed: rolling back');
+    await store.delete(uploaded);
+    if (manifestWritten) {
+      if (previousManifest) await store.put(manifestKey(ds), previousManifest);
+      else await store.delete([manifestKey(ds)]);
+    }
+    return reason;
+  }
+}
+
+/** Archives the report, the run log and the candidate diff vs the previous published version. */
+async function archive(
+  evaluated: QualityEvaluated,
+  outcome: ArchiveRecord['outcome'],
+  reason: string | null,
+  previous: CatalogEntry | undefined,
+  deps: PublishDeps,
+): Promise<void> {
+  if (await deps.repo.findArchive(evaluated.dataset_version)) return;
+  const prefix = archivePrefix(evaluated.dataset, evaluated.dataset_version);
+  const candidate = await deps.reader.read(evaluated.candidate_uri).catch(() => undefined);
+  const before =
+    previous && previous.datasetVersion !== evaluated.dataset_version
+      ? await deps.store.get(`${versionPrefix(evaluated.dataset, previous.datasetVersion)}candidate.jsonl`)
+      : undefined;
+  const lines = (b: Buffer | undefined) => new Set((b?.toString('utf8') ?? '').split('\n').filter(Boolean));
+  const now = lines(candidate);
+  const then = lines(before);
+  const diff = {
+    dataset_version: evaluated.dataset_version,
+    previous_version: before ? previous!.datasetVersion : null,
+    rows: now.size,
+    added: [...now].filter((l) => !then.has(l)).length,
+    removed: [...then].filter((l) => !now.has(l)).length,
+  };
+  const report = await deps.reader.read(evaluated.report_uri).catch(() => undefined);
+  if (report) await deps.store.put(`${prefix}quality_report.json`, report);
+  await deps.store.put(`${prefix}candidate_diff.json`, JSON.stringify(diff, null, 2) + '\n');
+  const log = {
+    dataset: evaluated.dataset,
+    dataset_version: evaluated.dataset_version,
+    run_id: evaluated.run_id,
+    outcome,
+    reason,
+    metrics: evaluated.metrics,
+    coverage_gaps: evaluated.coverage_gaps,
+    archived_at: new Date().toISOString(),
+    retention_days: deps.retentionDays,
+  };
+  await deps.store.put(`${prefix}run_log.json`, JSON.stringify(log, null, 2) + '\n');
+  await deps.repo.recordArchive({
+    datasetVersion: evaluated.dataset_version,
+    dataset: evaluated.dataset,
+    outcome,
+    reason,
+    prefix,
+  });
+  deps.logger.info({ prefix, outcome }, 'artifacts archived');
+}

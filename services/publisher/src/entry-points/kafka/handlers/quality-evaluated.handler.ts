@@ -1,0 +1,13 @@
+import { qualityEvaluated } from '@tributary/events';
+import { defineHandler } from '@tributary/kafka';
+import { publishDataset, type PublishDeps, type PublishResult } from '../../../domain/publish-dataset.ts';
+
+/** Publishes a candidate that passed the gate, and archives the run whatever its outcome. */
+export function qualityEvaluatedHandler(deps: PublishDeps, observe: (result: PublishResult) => void) {
+  return defineHandler({
+    event: qualityEvaluated,
+    async handle(evaluated, ctx) {
+      observe(await publishDataset(evaluated, { runId: ctx.runId }, deps));
+    },
+  });
+}

@@ -1,0 +1,228 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { createPool } from '@tributary/db';
+import {
+  EventRegistry,
+  datasetPublished,
+  newEventId,
+  qualityEvaluated,
+  type QualityEvaluated,
+} from '@tributary/events';
+import { qualityEvaluatedFixture } from '@tributary/events/fixtures';
+import { EventProducer, createKafka } from '@tributary/kafka';
+import { createObjectStore, createS3Client, type ObjectStore } from '@tributary/storage';
+import { createLogger } from '@tributary/telemetry';
+import {
+  collectMessages,
+  isolatedServiceEnv,
+  serviceEnv,
+  stackEnv,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from '@tributary/testing';
+import { buildApp } from '../src/app.ts';
+import { loadServiceConfig } from '../src/config.ts';
+import type { ArchiveRecord, CatalogEntry } from '../src/domain/ports.ts';
+
+const ADMIN_TOKEN = 'publisher-test-token';
+const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const S3 = {
+  endpoint: stackEnv.S3_ENDPOINT,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  forcePathStyle: true,
+};
+const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
+const kafka = createKafka({
+  clientId: 'publisher-test',
+  brokers: stackEnv.KAFKA_BROKERS.split(','),
+  logger: createLogger({ serviceName: 'publisher-test', level: 'silent' }),
+});
+
+describe('publisher', () => {
+  let dir: string;
+  const cleanup: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'pub-test-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  /** A candidate and report as the quality-gate writes them, and the quality.evaluated naming them. */
+  async function gateOutput(version: string, passed: boolean, rows: string[]): Promise<QualityEvaluated> {
+    const candidate = rows.map((r) => JSON.stringify({ text: r })).join('\n') + '\n';
+    const candidateFile = path.join(dir, `${version}.jsonl`);
+    const reportFile = path.join(dir, `${version}.json`);
+    await writeFile(candidateFile, candidate);
+    await writeFile(reportFile, JSON.stringify({ dataset_version: version, passed }));
+    return {
+      ...qualityEvaluatedFixture,
+      event_id: newEventId(),
+      dataset: 'eval',
+      dataset_version: version,
+      passed,
+      candidate_uri: pathToFileURL(candidateFile).href,
+      report_uri: pathToFileURL(reportFile).href,
+      candidate_checksum: createHash('sha256').update(candidate).digest('hex'),
+      candidate_rows: rows.length,
+    };
+  }
+
+  async function start(extra: Record<string, string> = {}) {
+    const bucket = uniqueName('pub').replaceAll('_', '-');
+    const client = createS3Client(S3);
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    client.destroy();
+    const env = serviceEnv(
+      isolatedServiceEnv('publisher', {
+        ADMIN_TOKEN,
+        PUBLISH_STORE_URI: `s3://${bucket}/refresh`,
+        S3_ENDPOINT: stackEnv.S3_ENDPOINT,
+        S3_ACCESS_KEY_ID: 'test',
+        S3_SECRET_ACCESS_KEY: 'test',
+        SHUTDOWN_GRACE_MS: '2000',
+        ...extra,
+      }),
+    );
+    const app = await buildApp(loadServiceConfig(env));
+    await app.start();
+    const producer = new EventProducer(kafka, registry, env.TOPIC_PREFIX);
+    await producer.connect();
+    const published = await collectMessages(testKafka(), `${env.TOPIC_PREFIX!}${datasetPublished.topic}`);
+    const pool = createPool({ url: stackEnv.DATABASE_URL, schema: env.DATABASE_SCHEMA! });
+    const store: ObjectStore = createObjectStore(`s3://${bucket}/refresh`, S3);
+    cleanup.push(async () => {
+      await Promise.allSettled([published.stop(), producer.disconnect()]);
+      await app.stop();
+      await pool.query(`DROP SCHEMA IF EXISTS ${env.DATABASE_SCHEMA!} CASCADE`).catch(() => undefined);
+      await pool.end();
+    });
+    const get = async <T>(url: string) => {
+      const res = await app.http.inject({ method: 'GET', url, headers: AUTH });
+      return { status: res.statusCode, body: res.json<T>() };
+    };
+    return {
+      app,
+      pool,
+      store,
+      published,
+      publish: (e: QualityEvaluated) => producer.publish(qualityEvaluated, e),
+      catalog: async () => (await get<{ datasets: CatalogEntry[] }>('/admin/catalog')).body.datasets,
+      archived: (version: string) =>
+        waitFor(
+          async () => {
+            const res = await get<ArchiveRecord>(`/admin/archives/${version}`);
+            return res.status === 200 ? res.body : undefined;
+          },
+          { what: `archive of ${version}`, timeoutMs: 30_000 },
+        ),
+      keys: async (prefix: string) => {
+        const out: string[] = [];
+        for await (const o of store.list(prefix)) out.push(o.key);
+        return out;
+      },
+    };
+  }
+
+  it('when the gate passed, then the candidate, the manifest and the catalog row are published and the run archived', async () => {
+    const svc = await start();
+    const event = await gateOutput('eval-v1', true, ['a b', 'c d']);
+    await svc.publish(event);
+    const archive = await svc.archived('eval-v1');
+    expect(archive).toMatchObject({ outcome: 'published', reason: null });
+
+    expect((await svc.keys('datasets/')).sort()).toEqual([
+      'datasets/eval/dataset_manifest.yaml',
+      'datasets/eval/eval-v1/candidate.jsonl',
+      'datasets/eval/eval-v1/dataset_manifest.yaml',
+      'datasets/eval/eval-v1/quality_report.json',
+    ]);
+    expect((await svc.keys('archive/')).sort()).toEqual([
+      'archive/eval/eval-v1/candidate_diff.json',
+      'archive/eval/eval-v1/quality_report.json',
+      'archive/eval/eval-v1/run_log.json',
+    ]);
+    const manifest = parse(
+      (await svc.store.getBuffer('datasets/eval/dataset_manifest.yaml')).toString(),
+    ) as Record<string, unknown>;
+    expect(manifest).toMatchObject({
+      dataset: 'eval',
+      dataset_version: 'eval-v1',
+      location: expect.stringMatching(
+        /^s3:\/\/.+\/refresh\/datasets\/eval\/eval-v1\/candidate\.jsonl$/,
+      ) as unknown,
+      checksum: { algorithm: 'sha256', value: event.candidate_checksum },
+      versions: { source_hash: event.source_hash, master_version: 7, baseline: 'baseline_eval_v1' },
+    });
+    expect(Date.parse(manifest.generated_at as string)).toBeGreaterThan(0);
+
+    const [entry] = await svc.catalog();
+    expect(entry).toMatchObject({
+      datasetVersion: 'eval-v1',
+      checksum: event.candidate_checksum,
+      dataset: 'eval',
+    });
+
+    await waitFor(() => (svc.published.messages.length > 0 ? true : undefined), {
+      what: 'dataset.published',
+    });
+    const published = await registry.decode(datasetPublished, svc.published.messages[0]!.value!);
+    expect(published).toMatchObject({ dataset_version: 'eval-v1', checksum: event.candidate_checksum });
+
+    // A redelivery publishes nothing twice.
+    await svc.publish({ ...event, event_id: newEventId() });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await svc.catalog()).toHaveLength(1);
+    expect(svc.published.messages).toHaveLength(1);
+  });
+
+  it('when the gate failed, then nothing is published but the run is archived', async () => {
+    const svc = await start();
+    await svc.publish(await gateOutput('eval-bad', false, ['x y']));
+    expect(await svc.archived('eval-bad')).toMatchObject({ outcome: 'gate_failed' });
+    expect(await svc.keys('datasets/')).toEqual([]);
+    expect(await svc.catalog()).toEqual([]);
+    const log = JSON.parse((await svc.store.getBuffer('archive/eval/eval-bad/run_log.json')).toString()) as {
+      outcome: string;
+      retention_days: number;
+    };
+    expect(log).toMatchObject({ outcome: 'gate_failed', retention_days: 90 });
+  });
+
+  it.each(['after_candidate_upload', 'after_manifest_write'])(
+    'when publishing fails %s, then nothing of the version remains and the previous manifest is current',
+    async (fault) => {
+      const svc = await start({ PUBLISH_FAULT_INJECTION: fault });
+      const previous = 'dataset: eval\ndataset_version: eval-v1\n';
+      await svc.store.put('datasets/eval/dataset_manifest.yaml', previous);
+      await svc.publish(await gateOutput('eval-v2', true, ['a b']));
+      const archive = await svc.archived('eval-v2');
+      expect(archive).toMatchObject({ outcome: 'publish_failed' });
+      expect(archive.reason).toContain(`injected fault (PUBLISH_FAULT_INJECTION=${fault})`);
+      expect(await svc.keys('datasets/')).toEqual(['datasets/eval/dataset_manifest.yaml']);
+      expect((await svc.store.getBuffer('datasets/eval/dataset_manifest.yaml')).toString()).toBe(previous);
+      expect(await svc.catalog()).toEqual([]);
+      expect(svc.published.messages).toHaveLength(0);
+    },
+  );
+
+  it('when an archive is older than the retention, then the sweep deletes its objects', async () => {
+    const svc = await start();
+    await svc.publish(await gateOutput('eval-old', false, ['x y']));
+    await svc.archived('eval-old');
+    expect(await svc.keys('archive/')).toHaveLength(3);
+    await svc.pool.query(`UPDATE archives SET archived_at = now() - interval '91 days'`);
+    const res = await svc.app.http.inject({ method: 'POST', url: '/admin/archives/sweep', headers: AUTH });
+    expect(res.json()).toEqual({ swept: ['eval-old'] });
+    expect(await svc.keys('archive/')).toEqual([]);
+  });
+});

@@ -1,0 +1,174 @@
+/**
+ * Runs the quality-gate in-process against the real stack, with its own topics, schema and
+ * directories, and gives tests sources, a collector of quality.evaluated and the admin API.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createPool } from '@tributary/db';
+import { EventRegistry, qualityEvaluated, type QualityEvaluated } from '@tributary/events';
+import type { ServiceApp } from '@tributary/runtime';
+import { collectMessages, isolatedServiceEnv, serviceEnv, stackEnv, testKafka } from '@tributary/testing';
+import { buildApp } from '../src/app.ts';
+import { RunsRepository } from '../src/data-access/runs-repository.ts';
+import { loadServiceConfig } from '../src/config.ts';
+import type { Baseline, RefreshRun } from '../src/domain/ports.ts';
+
+export const ADMIN_TOKEN = 'quality-gate-test-token';
+export const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
+export const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
+
+const WORDS = ['river', 'stone', 'quiet', 'bright', 'falls', 'over', 'morning', 'green', 'light', 'delta'];
+
+/** 60 rows over three labels, varied text and a numeric column. */
+export function sourceRows(): Record<string, unknown>[] {
+  return Array.from({ length: 60 }, (_, i) => ({
+    id: i,
+    label: ['a', 'b', 'c'][i % 3],
+    text:
+      Array.from({ length: 6 }, (_, k) => WORDS[(i * 7 + k * ((i % 5) + 1)) % WORDS.length]).join(' ') +
+      ` item${i}`,
+    length: 10 + (i % 10),
+  }));
+}
+
+/** The baseline the sources pass against. */
+export function passingBaseline(): Omit<Baseline, 'name'> {
+  return {
+    required_slices: ['a', 'b', 'c'],
+    metrics: { diversity: 0.8, toxicity: 0 },
+    columns: {
+      label: { type: 'categorical', frequencies: { a: 1, b: 1, c: 1 } },
+      length: { type: 'numeric', values: Array.from({ length: 60 }, (_, i) => 10 + (i % 10)) },
+    },
+  };
+}
+
+export interface Workspace {
+  dir: string;
+  storeUri: string;
+  /** Writes a JSONL source and answers its REFRESH_SOURCES entry. */
+  source(
+    name: string,
+    rows: Record<string, unknown>[],
+  ): Promise<{ name: string; uri: string; sha256: string; schema_version: string }>;
+  readStore(uri: string): Promise<string>;
+  remove(): Promise<void>;
+}
+
+export async function workspace(): Promise<Workspace> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'qg-test-'));
+  return {
+    dir,
+    storeUri: pathToFileURL(path.join(dir, 'store')).href,
+    async source(name, rows) {
+      const file = path.join(dir, `${name}.jsonl`);
+      const body = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+      await writeFile(file, body);
+      return {
+        name,
+        uri: pathToFileURL(file).href,
+        sha256: createHash('sha256').update(body).digest('hex'),
+        schema_version: '1',
+      };
+    },
+    readStore: (uri) => readFile(fileURLToPath(uri), 'utf8'),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface RunningGate {
+  app: ServiceApp;
+  env: Record<string, string>;
+  evaluated: Awaited<ReturnType<typeof collectMessages>>;
+  decodedEvaluated(): Promise<QualityEvaluated[]>;
+  refresh(dataset?: string): Promise<{ statusCode: number; run: RefreshRun }>;
+  putBaseline(name: string, body: unknown): Promise<number>;
+  runs(): Promise<RefreshRun[]>;
+  run(datasetVersion: string): Promise<RefreshRun>;
+  metric(line: RegExp): Promise<number>;
+  stop(dropSchema?: boolean): Promise<void>;
+}
+
+/** Settings every test starts from; `extra` adds sources, store and schedule. */
+export function gateEnv(extra: Record<string, string>): Record<string, string> {
+  return serviceEnv(
+    isolatedServiceEnv('quality-gate', {
+      ADMIN_TOKEN,
+      REFRESH_DATASET: 'eval',
+      REFRESH_SCHEDULE_ENABLED: 'false',
+      SHUTDOWN_GRACE_MS: '2000',
+      ...extra,
+    }),
+  );
+}
+
+export async function startGate(env: Record<string, string>): Promise<RunningGate> {
+  const app = await buildApp(loadServiceConfig(env));
+  await app.start();
+  const evaluated = await collectMessages(testKafka(), `${env.TOPIC_PREFIX!}${qualityEvaluated.topic}`);
+  const pool = createPool({ url: stackEnv.DATABASE_URL, schema: env.DATABASE_SCHEMA! });
+  return {
+    app,
+    env,
+    evaluated,
+    decodedEvaluated: () =>
+      Promise.all(evaluated.messages.map((m) => registry.decode(qualityEvaluated, m.value!))),
+    async refresh(dataset = 'eval') {
+      const res = await app.http.inject({
+        method: 'POST',
+        url: '/admin/refresh',
+        headers: AUTH,
+        payload: { dataset },
+      });
+      return { statusCode: res.statusCode, run: res.json<RefreshRun>() };
+    },
+    async putBaseline(name, body) {
+      const res = await app.http.inject({
+        method: 'PUT',
+        url: `/admin/baselines/${name}`,
+        headers: AUTH,
+        payload: body as object,
+      });
+      return res.statusCode;
+    },
+    async runs() {
+      const res = await app.http.inject({ method: 'GET', url: '/admin/runs', headers: AUTH });
+      return res.json<{ runs: RefreshRun[] }>().runs;
+    },
+    // From the registry rather than /metrics, so that it still answers after stop().
+    async run(datasetVersion) {
+      const res = await app.http.inject({
+        method: 'GET',
+        url: `/admin/runs/${datasetVersion}`,
+        headers: AUTH,
+      });
+      return res.json<RefreshRun>();
+    },
+    async metric(line) {
+      const text = await app.runtime.metrics.registry.metrics();
+      const found = text.split('\n').find((l) => line.test(l));
+      return found ? Number(found.split(' ').at(-1)) : 0;
+    },
+    async stop(dropSchema = true) {
+      await evaluated.stop();
+      await app.stop();
+      if (dropSchema)
+        await pool.query(`DROP SCHEMA IF EXISTS ${env.DATABASE_SCHEMA!} CASCADE`).catch(() => undefined);
+      await pool.end();
+    },
+  };
+}
+
+/** The runs stored in a schema, read straight from Postgres (works after the apps stopped). */
+export async function storedRuns(schema: string, drop = false): Promise<RefreshRun[]> {
+  const pool = createPool({ url: stackEnv.DATABASE_URL, schema });
+  try {
+    return await new RunsRepository(pool).list(500);
+  } finally {
+    if (drop) await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await pool.end();
+  }
+}

@@ -1,0 +1,288 @@
+import { rename, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { newEventId } from '@tributary/events';
+import { masterVersionedFixture } from '@tributary/events/fixtures';
+import { EventProducer, createKafka } from '@tributary/kafka';
+import { createLogger } from '@tributary/telemetry';
+import { stackEnv, waitFor } from '@tributary/testing';
+import { masterVersioned } from '@tributary/events';
+import type { MetricResult } from '../src/domain/ports.ts';
+import {
+  gateEnv,
+  passingBaseline,
+  registry,
+  sourceRows,
+  startGate,
+  storedRuns,
+  workspace,
+  type Workspace,
+} from './harness.ts';
+
+interface Report {
+  dataset_version: string;
+  source_hash: string;
+  seed: number;
+  passed: boolean;
+  coverage_gaps: string[];
+  candidate_rows: number;
+  metrics: MetricResult[];
+}
+
+describe('quality-gate dataset refresh', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  async function setup(extra: Record<string, string> = {}, rows = sourceRows()) {
+    const ws: Workspace = await workspace();
+    cleanup.push(() => ws.remove());
+    const source = await ws.source('canonical', rows);
+    const env = gateEnv({
+      REFRESH_STORE_URI: ws.storeUri,
+      REFRESH_SOURCES: JSON.stringify([source]),
+      BASELINE_SEED: JSON.stringify(passingBaseline()),
+      ...extra,
+    });
+    const gate = await startGate(env);
+    cleanup.push(() => gate.stop());
+    return { ws, gate, source };
+  }
+
+  it('when the candidate meets every threshold, then the report passes and quality.evaluated says so', async () => {
+    const { ws, gate } = await setup();
+    const { statusCode, run } = await gate.refresh();
+    expect(statusCode).toBe(200);
+    expect(run).toMatchObject({ status: 'passed', trigger: 'MANUAL', failedTask: null });
+
+    const report = JSON.parse(await ws.readStore(run.reportUri!)) as Report;
+    expect(report).toMatchObject({
+      dataset_version: run.datasetVersion,
+      passed: true,
+      seed: 42,
+      coverage_gaps: [],
+    });
+    expect(report.metrics.map((m) => m.metric)).toEqual([
+      'coverage',
+      'diversity',
+      'toxicity',
+      'drift_psi:label',
+      'drift_ks:length',
+    ]);
+    for (const m of report.metrics) {
+      expect(Object.keys(m).sort()).toEqual(['baseline', 'delta', 'metric', 'pass', 'threshold', 'value']);
+      expect(m.pass).toBe(true);
+    }
+    const candidate = (await ws.readStore(run.candidateUri!)).trim().split('\n');
+    expect(candidate).toHaveLength(report.candidate_rows);
+    expect(candidate.length).toBe(30);
+
+    await waitFor(() => (gate.evaluated.messages.length > 0 ? true : undefined), {
+      what: 'quality.evaluated',
+    });
+    const [event] = await gate.decodedEvaluated();
+    expect(event).toMatchObject({
+      dataset: 'eval',
+      dataset_version: run.datasetVersion,
+      source_hash: report.source_hash,
+      passed: true,
+      trigger: 'MANUAL',
+      report_uri: run.reportUri,
+      candidate_rows: 30,
+      baseline_name: 'baseline_eval_v1',
+    });
+    expect(await gate.metric(/^dag_status\{.*dag="dataset_refresh".*status="success"/)).toBe(1);
+  });
+
+  it('when the same sources and seed are refreshed twice, then the candidates are byte-identical', async () => {
+    const { ws, gate } = await setup();
+    const first = (await gate.refresh()).run;
+    const second = (await gate.refresh()).run;
+    expect(first.datasetVersion).not.toBe(second.datasetVersion);
+    expect(await ws.readStore(second.candidateUri!)).toBe(await ws.readStore(first.candidateUri!));
+  });
+
+  it('when a baseline slice is missing and a text is toxic, then the run fails with both in the report', async () => {
+    const rows = sourceRows().map((r, i) => (i === 0 ? { ...r, text: 'you are a fucking idiot' } : r));
+    const { ws, gate } = await setup(
+      { GATE_MAX_TOXICITY: '0', SAMPLE_FRACTION: '1', AUGMENT_TEXT_DROPOUT: '0' },
+      rows,
+    );
+    expect(
+      await gate.putBaseline('baseline_eval_v1', {
+        ...passingBaseline(),
+        required_slices: ['a', 'b', 'c', 'd'],
+      }),
+    ).toBe(200);
+
+    const { statusCode, run } = await gate.refresh();
+    expect(statusCode).toBe(422);
+    expect(run).toMatchObject({ status: 'failed', failedTask: 'quality_gate' });
+    expect(run.reason).toContain('coverage');
+    expect(run.reason).toContain('toxicity');
+
+    const report = JSON.parse(await ws.readStore(run.reportUri!)) as Report;
+    expect(report.passed).toBe(false);
+    expect(report.coverage_gaps).toEqual(['d']);
+    const coverage = report.metrics.find((m) => m.metric === 'coverage')!;
+    expect(coverage).toMatchObject({ baseline: 1, value: 0.75, delta: -0.25, threshold: 1, pass: false });
+    const toxicity = report.metrics.find((m) => m.metric === 'toxicity')!;
+    expect(toxicity).toMatchObject({ threshold: 0, pass: false });
+    expect(toxicity.value).toBeCloseTo(1 / 60);
+
+    await waitFor(() => (gate.evaluated.messages.length > 0 ? true : undefined), {
+      what: 'quality.evaluated',
+    });
+    const [event] = await gate.decodedEvaluated();
+    expect(event).toMatchObject({ passed: false, coverage_gaps: ['d'], dataset_version: run.datasetVersion });
+    expect(await gate.metric(/^dag_status\{.*dag="dataset_refresh".*status="failed"/)).toBe(1);
+  });
+
+  it('when a source checksum does not match, then the run fails in ingest_sources naming the source', async () => {
+    const ws = await workspace();
+    cleanup.push(() => ws.remove());
+    const source = await ws.source('canonical', sourceRows());
+    const gate = await startGate(
+      gateEnv({
+        REFRESH_STORE_URI: ws.storeUri,
+        REFRESH_SOURCES: JSON.stringify([{ ...source, sha256: '0'.repeat(64) }]),
+        BASELINE_SEED: JSON.stringify(passingBaseline()),
+      }),
+    );
+    cleanup.push(() => gate.stop());
+    const { statusCode, run } = await gate.refresh();
+    expect(statusCode).toBe(422);
+    expect(run).toMatchObject({ status: 'failed', failedTask: 'ingest_sources', reportUri: null });
+    expect(run.reason).toContain('source canonical: checksum mismatch');
+    expect(run.reason).toContain(source.sha256);
+  });
+
+  it('when a source declares another schema version, then the run fails naming it', async () => {
+    const { gate } = await setup({ REFRESH_SCHEMA_VERSION: '2' });
+    const { run } = await gate.refresh();
+    expect(run).toMatchObject({ status: 'failed', failedTask: 'ingest_sources' });
+    expect(run.reason).toContain('schema version mismatch (declared 1, expected 2)');
+  });
+
+  it('when two replicas run the schedule, then each scheduled time runs once', async () => {
+    const ws = await workspace();
+    cleanup.push(() => ws.remove());
+    const source = await ws.source('canonical', sourceRows());
+    const env = gateEnv({
+      REFRESH_STORE_URI: ws.storeUri,
+      REFRESH_SOURCES: JSON.stringify([source]),
+      BASELINE_SEED: JSON.stringify(passingBaseline()),
+      REFRESH_SCHEDULE_ENABLED: 'true',
+      REFRESH_CRON: '*/2 * * * * *',
+    });
+    const first = await startGate(env);
+    const second = await startGate(env);
+    await waitFor(
+      async () => ((await first.runs()).filter((r) => r.status !== 'running').length >= 2 ? true : undefined),
+      { what: 'two scheduled runs', timeoutMs: 30_000 },
+    );
+    await second.stop(false);
+    await first.stop(false);
+    const runs = await storedRuns(env.DATABASE_SCHEMA!, true);
+    const scheduled = runs.map((r) => r.scheduledFor);
+    expect(runs.every((r) => r.trigger === 'SCHEDULE' && r.status === 'passed')).toBe(true);
+    expect(new Set(scheduled).size).toBe(scheduled.length);
+    // Each replica counts the runs it did: together, one per scheduled time.
+    const fired =
+      (await first.metric(/^dag_status\{.*status="success"/)) +
+      (await second.metric(/^dag_status\{.*status="success"/));
+    expect(fired).toBe(runs.length);
+    expect(fired).toBeGreaterThanOrEqual(2);
+  });
+
+  it('when master.versioned arrives for the dataset and the trigger is on, then a refresh runs for it', async () => {
+    const { gate } = await setup({ REFRESH_ON_MASTER_VERSIONED: 'true' });
+    const kafka = createKafka({
+      clientId: 'qg-test',
+      brokers: stackEnv.KAFKA_BROKERS.split(','),
+      logger: createLogger({ serviceName: 'qg-test', level: 'silent' }),
+    });
+    const producer = new EventProducer(kafka, registry, gate.env.TOPIC_PREFIX);
+    await producer.connect();
+    cleanup.push(() => producer.disconnect());
+    await producer.publish(masterVersioned, {
+      ...masterVersionedFixture,
+      event_id: newEventId(),
+      dataset: 'other',
+      master_version: 3,
+    });
+    await producer.publish(masterVersioned, {
+      ...masterVersionedFixture,
+      event_id: newEventId(),
+      dataset: 'eval',
+      master_version: 7,
+    });
+    const run = await waitFor(async () => (await gate.runs()).find((r) => r.status !== 'running'), {
+      what: 'refresh after master.versioned',
+      timeoutMs: 30_000,
+    });
+    expect(run).toMatchObject({ trigger: 'MASTER_VERSIONED', masterVersion: 7, status: 'passed' });
+    expect(await gate.runs()).toHaveLength(1);
+  });
+
+  it('when a source is missing at first, then the run is parked, retried by the poller and completes', async () => {
+    const ws = await workspace();
+    cleanup.push(() => ws.remove());
+    const source = await ws.source('canonical', sourceRows());
+    const file = fileURLToPath(source.uri);
+    await rename(file, `${file}.later`);
+    const gate = await startGate(
+      gateEnv({
+        REFRESH_STORE_URI: ws.storeUri,
+        REFRESH_SOURCES: JSON.stringify([source]),
+        BASELINE_SEED: JSON.stringify(passingBaseline()),
+        REFRESH_RETRY_DELAYS_MS: '500,500',
+        REFRESH_RETRY_POLL_MS: '100',
+      }),
+    );
+    cleanup.push(() => gate.stop());
+    const { statusCode, run } = await gate.refresh();
+    expect(statusCode).toBe(202);
+    expect(run).toMatchObject({ status: 'retrying', attempt: 2, failedTask: 'ingest_sources' });
+    expect(run.reason).toContain('ingest_sources attempt 1 failed');
+    await rename(`${file}.later`, file);
+    const done = await waitFor(
+      async () => {
+        const r = await gate.run(run.datasetVersion);
+        return r.status === 'passed' || r.status === 'failed' ? r : undefined;
+      },
+      { what: 'retried run', timeoutMs: 20_000 },
+    );
+    expect(done).toMatchObject({ status: 'passed', attempt: 2, failedTask: null, reason: null });
+  });
+
+  it('when a task keeps failing, then the run ends failed after two retries with the reason', async () => {
+    const ws = await workspace();
+    cleanup.push(() => ws.remove());
+    const source = await ws.source('canonical', sourceRows());
+    await rm(fileURLToPath(source.uri));
+    const gate = await startGate(
+      gateEnv({
+        REFRESH_STORE_URI: ws.storeUri,
+        REFRESH_SOURCES: JSON.stringify([source]),
+        BASELINE_SEED: JSON.stringify(passingBaseline()),
+        REFRESH_RETRY_DELAYS_MS: '200,400',
+        REFRESH_RETRY_POLL_MS: '100',
+      }),
+    );
+    cleanup.push(() => gate.stop());
+    const { run } = await gate.refresh();
+    const done = await waitFor(
+      async () => {
+        const r = await gate.run(run.datasetVersion);
+        return r.status === 'failed' ? r : undefined;
+      },
+      { what: 'failed run', timeoutMs: 20_000 },
+    );
+    expect(done).toMatchObject({ status: 'failed', attempt: 3, failedTask: 'ingest_sources' });
+    expect(done.reason).toContain('ingest_sources failed after 3 attempts');
+    expect(done.reason).toContain('does not exist');
+    expect(await gate.metric(/^dag_status\{.*status="failed"/)).toBe(1);
+  });
+});
