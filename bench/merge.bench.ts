@@ -11,7 +11,6 @@ import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { createPool, migrate, type Pool } from '@tributary/db';
 import { buildDirObject, hashFile } from '@tributary/dvc';
@@ -44,7 +43,6 @@ const LATENCY_ROWS = 2_000;
 const require = createRequire(import.meta.url);
 const FLIGHTS = path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'flights-3m.parquet');
 const MIGRATIONS = new URL('../services/preprocessor/migrations/', import.meta.url);
-const TSX_TSCONFIG = fileURLToPath(new URL('../services/preprocessor/tsconfig.tsx.json', import.meta.url));
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -258,7 +256,6 @@ async function latency(duck: DuckDBConnection, storeDir: string): Promise<void> 
     isolatedServiceEnv('preprocessor', {
       DATA_STORE_URI: storeDir,
       LOG_LEVEL: 'silent',
-      TSX_TSCONFIG_PATH: TSX_TSCONFIG,
     }),
   );
   const prefix = env.TOPIC_PREFIX!;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
+import pRetry from 'p-retry';
 
 export interface MigrateOptions {
   url: string;
@@ -15,6 +16,17 @@ export interface MigrateOptions {
  * lock, so replicas starting together apply each migration once.
  */
 export async function migrate(opts: MigrateOptions): Promise<string[]> {
+  // node-pg-migrate fails at once when another process holds the schema's lock instead of waiting:
+  // replicas starting together wait for the first one's migration here.
+  return pRetry(() => runMigrations(opts), {
+    retries: 30,
+    minTimeout: 200,
+    maxTimeout: 2000,
+    shouldRetry: ({ error }) => /Another migration is already running/i.test(error.message),
+  });
+}
+
+async function runMigrations(opts: MigrateOptions): Promise<string[]> {
   const applied = await runner({
     databaseUrl: opts.url,
     // Several folders need glob mode; migrations are plain SQL files.

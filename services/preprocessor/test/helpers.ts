@@ -4,7 +4,6 @@ import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { createPool } from '@tributary/db';
 import { buildDirObject, md5Buffer, renderDvcFile } from '@tributary/dvc';
@@ -158,12 +157,6 @@ export function png(width: number, height: number, rgb: [number, number, number]
     .toBuffer();
 }
 
-/**
- * tsx applies tsconfig `paths` at run time, and the repository's base config maps `redlock` to its
- * type declarations for the type checker; child processes get a config without that mapping.
- */
-export const TSX_TSCONFIG_PATH = fileURLToPath(new URL('../tsconfig.tsx.json', import.meta.url));
-
 /** Everything a test needs to run the preprocessor against its own topics, schema and store. */
 export async function testEnvironment(extra: Record<string, string> = {}) {
   const storeDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-pre-'));
@@ -174,7 +167,6 @@ export async function testEnvironment(extra: Record<string, string> = {}) {
       LOCK_TTL_MS: '10000',
       CONSUMER_RETRY_BASE_MS: '200',
       OUTBOX_POLL_MS: '200',
-      TSX_TSCONFIG_PATH,
       ...extra,
     }),
   );

@@ -5,13 +5,12 @@ import { describe } from 'vitest';
 import { describeServiceSkeleton } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
-import { TSX_TSCONFIG_PATH } from './helpers.ts';
 
 describe('preprocessor', () => {
   describeServiceSkeleton({
     name: 'preprocessor',
     mainPath: new URL('../src/main.ts', import.meta.url),
     start: (env) => buildApp(loadServiceConfig(env)),
-    extraEnv: { DATA_STORE_URI: mkdtempSync(path.join(tmpdir(), 'tributary-pre-')), TSX_TSCONFIG_PATH },
+    extraEnv: { DATA_STORE_URI: mkdtempSync(path.join(tmpdir(), 'tributary-pre-')) },
   });
 });
