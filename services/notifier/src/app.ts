@@ -1,5 +1,5 @@
 import { batchRejected, datasetPublished, qualityEvaluated } from '@tributary/events';
-import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
+import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
 import type { ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import {
@@ -10,7 +10,7 @@ import {
   slackChannel,
 } from './data-access/channels.ts';
 import { NotificationsRepository } from './data-access/notifications-repository.ts';
-import type { NotifyPorts } from './domain/notify.ts';
+import { attemptDelivery, type NotifyPorts } from './domain/notify.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 
@@ -48,7 +48,10 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     runtime.onClose(() => Promise.resolve(email.close()));
     const ports: NotifyPorts = {
       claim: (kind, version) => notifications.claim(kind, version),
-      release: (kind, version) => notifications.release(kind, version),
+      markSent: (kind, version) => notifications.markSent(kind, version),
+      scheduleRetry: (kind, version, payload, attempt, dueAt, error) =>
+        notifications.scheduleRetry(kind, version, payload, attempt, dueAt, error),
+      markFailed: (kind, version, error) => notifications.markFailed(kind, version, error),
       readReport: reportReader(s3),
       renderCoverageReport: coverageRenderer(config.COVERAGE_TEMPLATE_PATH),
       slack: slackChannel(config.SLACK_WEBHOOK_URL, config.HTTP_TIMEOUT_MS),
@@ -56,9 +59,36 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       page: pagerDutyChannel(config.PAGERDUTY_EVENTS_URL, config.HTTP_TIMEOUT_MS),
       distributionList: config.EVAL_DISTRIBUTION_LIST,
       routingKey: config.PAGERDUTY_ROUTING_KEY,
+      retryDelaysMs: config.NOTIFY_RETRY_DELAYS_MS,
       logger: runtime.logger,
     };
-    return assembleService({ runtime, handlers: handlers(ports), routes: (http) => registerRoutes(http) });
+    let timer: NodeJS.Timeout | undefined;
+    let polling: Promise<void> = Promise.resolve();
+    // Sends again the parked notifications whose retry is due; the consumer never waits for them.
+    const retryPoller: Worker = {
+      name: 'notification-retry-poller',
+      start() {
+        timer = setInterval(() => {
+          polling = polling
+            .then(async () => {
+              for (const due of await notifications.claimDue(10)) {
+                await attemptDelivery(ports, due.kind, due.datasetVersion, due.payload, due.attempt);
+              }
+            })
+            .catch((err: unknown) => runtime.logger.warn({ err }, 'notification retry poll failed'));
+        }, config.NOTIFY_RETRY_POLL_MS);
+      },
+      async stop() {
+        clearInterval(timer);
+        await polling;
+      },
+    };
+    return assembleService({
+      runtime,
+      handlers: handlers(ports),
+      workers: [retryPoller],
+      routes: (http) => registerRoutes(http),
+    });
   } catch (err) {
     await runtime.close();
     throw err;

@@ -33,6 +33,11 @@ export const configSchema = z.object({
   S3_REGION: z.string().min(1).default('us-east-1').describe('Region of the S3 buckets'),
   S3_ACCESS_KEY_ID: z.string().min(1).optional().describe('S3 access key; the AWS default chain when unset'),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
+  NOTIFY_RETRY_DELAYS_MS: csv()
+    .pipe(z.array(z.string().regex(/^\d+$/, 'expected milliseconds').transform(Number)))
+    .default([120_000, 600_000])
+    .describe('Delay before each retry of a failed delivery (one entry per retry)'),
+  NOTIFY_RETRY_POLL_MS: int(50).default(5000).describe('How often parked notifications are looked at'),
   HTTP_TIMEOUT_MS: int(1).default(10_000).describe('Timeout of each Slack or PagerDuty request'),
 });
 

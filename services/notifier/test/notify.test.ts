@@ -23,14 +23,20 @@ const kafka = createKafka({
 });
 
 /** A local stand-in of a third-party JSON endpoint: records every body it receives. */
-async function receiver(): Promise<{ url: string; bodies: Record<string, unknown>[]; server: Server }> {
+async function receiver(
+  failFirst = 0,
+): Promise<{ url: string; bodies: Record<string, unknown>[]; server: Server }> {
   const bodies: Record<string, unknown>[] = [];
+  let failures = failFirst;
   const server = createServer((req, res) => {
     let data = '';
     req.on('data', (c: Buffer) => (data += c.toString()));
     req.on('end', () => {
       if (req.headers['content-type'] !== 'application/json') res.writeHead(415).end();
-      else {
+      else if (failures > 0) {
+        failures--;
+        res.writeHead(503).end('try later');
+      } else {
         bodies.push(JSON.parse(data) as Record<string, unknown>);
         res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"success"}');
       }
@@ -56,8 +62,8 @@ describe('notifier', () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
 
-  async function start() {
-    const slack = await receiver();
+  async function start(opts: { slackFailures?: number } = {}) {
+    const slack = await receiver(opts.slackFailures ?? 0);
     const pagerduty = await receiver();
     const mails: Mail[] = [];
     const smtp = new SMTPServer({
@@ -83,6 +89,8 @@ describe('notifier', () => {
         SMTP_PORT: String(smtpPort),
         EVAL_DISTRIBUTION_LIST: 'eval-leads@example.com,priya@example.com',
         SHUTDOWN_GRACE_MS: '2000',
+        NOTIFY_RETRY_DELAYS_MS: '300,300',
+        NOTIFY_RETRY_POLL_MS: '100',
       }),
     );
     const app = await buildApp(loadServiceConfig(env));
@@ -193,5 +201,30 @@ describe('notifier', () => {
     expect((svc.pagerduty.bodies[0]!.payload as { summary: string }).summary).toContain('coverage');
     expect(svc.slack.bodies).toHaveLength(0);
     expect(svc.mails).toHaveLength(0);
+  });
+
+  it('when Slack fails once, then the message is retried later and delivered once, without holding the email', async () => {
+    const svc = await start({ slackFailures: 1 });
+    const reportFile = path.join(dir, 'retry_report.json');
+    await writeFile(reportFile, JSON.stringify({ coverage_gaps: [], metrics: [] }));
+    await svc.producer.publish(datasetPublished, {
+      ...datasetPublishedFixture,
+      event_id: newEventId(),
+      dataset: 'eval',
+      dataset_version: 'eval-retry',
+      quality_report_uri: pathToFileURL(reportFile).href,
+    });
+    await waitFor(() => (svc.mails.length > 0 ? true : undefined), { what: 'email', timeoutMs: 30_000 });
+    await waitFor(() => (svc.slack.bodies.length > 0 ? true : undefined), {
+      what: 'slack retry',
+      timeoutMs: 30_000,
+    });
+    const { rows } = await svc.pool.query<{ status: string; attempt: number }>(
+      `SELECT status, attempt FROM notifications WHERE kind = 'slack'`,
+    );
+    expect(rows).toEqual([{ status: 'sent', attempt: 2 }]);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(svc.slack.bodies).toHaveLength(1);
+    expect(svc.mails).toHaveLength(1);
   });
 });

@@ -5,10 +5,11 @@ import { createObjectStore, type ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import { ObjectPublishStore, UriArtifactReader, applyArchiveLifecycle } from './data-access/object-stores.ts';
 import { PgPublishRepository } from './data-access/publish-repository.ts';
-import type { PublishDeps } from './domain/publish-dataset.ts';
+import { publishDataset, type PublishDeps, type PublishResult } from './domain/publish-dataset.ts';
 import { sweepArchives } from './domain/sweep-archives.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
+import { duePoller } from './entry-points/schedule/due-poller.ts';
 import { archiveSweeper } from './entry-points/schedule/archive-sweeper.ts';
 
 /** Topics the publisher reads and writes; created at start-up if missing. */
@@ -49,6 +50,8 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       reader: new UriArtifactReader(s3),
       repo,
       fault: config.PUBLISH_FAULT_INJECTION,
+      faultAttempts: config.PUBLISH_FAULT_INJECTION_ATTEMPTS,
+      retryDelaysMs: config.PUBLISH_RETRY_DELAYS_MS,
       retentionDays: config.ARCHIVE_RETENTION_DAYS,
       logger: runtime.logger,
     };
@@ -71,19 +74,31 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       logger: runtime.logger,
       metricsRegistry: runtime.metrics.registry,
     });
+    const observe = (result: PublishResult) => {
+      if (result.outcome === 'retrying') return;
+      const status =
+        result.outcome === 'publish_failed'
+          ? 'failed'
+          : result.outcome === 'gate_failed'
+            ? 'skipped'
+            : 'success';
+      runtime.metrics.taskDuration.observe({ task: 'publish_dataset', status }, result.seconds);
+      runtime.metrics.dagStatus.inc({ dag: DAG, status });
+    };
     return assembleService({
       runtime,
-      handlers: handlers(deps, (result) => {
-        const status =
-          result.outcome === 'publish_failed'
-            ? 'failed'
-            : result.outcome === 'gate_failed'
-              ? 'skipped'
-              : 'success';
-        runtime.metrics.taskDuration.observe({ task: 'publish_dataset', status }, result.seconds);
-        runtime.metrics.dagStatus.inc({ dag: DAG, status });
-      }),
+      handlers: handlers(deps, observe),
       workers: [
+        duePoller({
+          name: 'publish-retry-poller',
+          intervalMs: config.PUBLISH_RETRY_POLL_MS,
+          logger: runtime.logger,
+          tick: async () => {
+            for (const due of await repo.claimDue(10)) {
+              observe(await publishDataset(due.evaluated, { runId: due.runId, attempt: due.attempt }, deps));
+            }
+          },
+        }),
         { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
         archiveSweeper(sweep, config.ARCHIVE_SWEEP_INTERVAL_MS, runtime.logger),
       ],

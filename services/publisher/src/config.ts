@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, int, loadConfig, url } from '@tributary/config';
+import { commonEnv, csv, int, loadConfig, url } from '@tributary/config';
 
 /** Every setting of the publisher, read from the environment once at start-up. */
 export const configSchema = z.object({
@@ -29,6 +29,18 @@ export const configSchema = z.object({
     .describe(
       'Testing only: fail publishing at this point to exercise the rollback; never set in production',
     ),
+  PUBLISH_FAULT_INJECTION_ATTEMPTS: int(1)
+    .default(1000)
+    .describe(
+      'Testing only: how many attempts of a version PUBLISH_FAULT_INJECTION fails (later ones succeed)',
+    ),
+  PUBLISH_RETRY_DELAYS_MS: csv()
+    .pipe(z.array(z.string().regex(/^\d+$/, 'expected milliseconds').transform(Number)))
+    .default([120_000, 600_000])
+    .describe('Delay before each retry of a failed publish (one entry per retry)'),
+  PUBLISH_RETRY_POLL_MS: int(50)
+    .default(5000)
+    .describe('How often the due-retries poller looks for publishes to retry'),
   ADMIN_TOKEN: z
     .string()
     .min(16, 'expected at least 16 characters')

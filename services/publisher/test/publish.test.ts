@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createPool } from '@tributary/db';
@@ -199,14 +199,19 @@ describe('publisher', () => {
   });
 
   it.each(['after_candidate_upload', 'after_manifest_write'])(
-    'when publishing fails %s, then nothing of the version remains and the previous manifest is current',
+    'when publishing keeps failing %s, then after two retries nothing of the version remains and the previous manifest is current',
     async (fault) => {
-      const svc = await start({ PUBLISH_FAULT_INJECTION: fault });
+      const svc = await start({
+        PUBLISH_FAULT_INJECTION: fault,
+        PUBLISH_RETRY_DELAYS_MS: '200,200',
+        PUBLISH_RETRY_POLL_MS: '100',
+      });
       const previous = 'dataset: eval\ndataset_version: eval-v1\n';
       await svc.store.put('datasets/eval/dataset_manifest.yaml', previous);
       await svc.publish(await gateOutput('eval-v2', true, ['a b']));
       const archive = await svc.archived('eval-v2');
       expect(archive).toMatchObject({ outcome: 'publish_failed' });
+      expect(archive.reason).toContain('publish_dataset failed after 3 attempts');
       expect(archive.reason).toContain(`injected fault (PUBLISH_FAULT_INJECTION=${fault})`);
       expect(await svc.keys('datasets/')).toEqual(['datasets/eval/dataset_manifest.yaml']);
       expect((await svc.store.getBuffer('datasets/eval/dataset_manifest.yaml')).toString()).toBe(previous);
@@ -215,8 +220,19 @@ describe('publisher', () => {
     },
   );
 
-  it('when an archive is older than the retention, then the sweep deletes its objects', async () => {
+  it('when an archive is older than the retention, then the lifecycle rule and the sweep remove it', async () => {
     const svc = await start();
+    const bucket = svc.store.uri.slice('s3://'.length).split('/')[0]!;
+    const client = createS3Client(S3);
+    const lifecycle = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+    client.destroy();
+    expect(lifecycle.Rules).toEqual([
+      expect.objectContaining({
+        Status: 'Enabled',
+        Expiration: { Days: 90 },
+        Filter: { Prefix: 'refresh/archive/' },
+      }),
+    ]);
     await svc.publish(await gateOutput('eval-old', false, ['x y']));
     await svc.archived('eval-old');
     expect(await svc.keys('archive/')).toHaveLength(3);
@@ -224,5 +240,26 @@ describe('publisher', () => {
     const res = await svc.app.http.inject({ method: 'POST', url: '/admin/archives/sweep', headers: AUTH });
     expect(res.json()).toEqual({ swept: ['eval-old'] });
     expect(await svc.keys('archive/')).toEqual([]);
+  });
+
+  it('when publishing fails once, then the retry publishes the version', async () => {
+    const svc = await start({
+      PUBLISH_FAULT_INJECTION: 'after_manifest_write',
+      PUBLISH_FAULT_INJECTION_ATTEMPTS: '1',
+      PUBLISH_RETRY_DELAYS_MS: '300,300',
+      PUBLISH_RETRY_POLL_MS: '100',
+    });
+    await svc.publish(await gateOutput('eval-v3', true, ['a b']));
+    expect(await svc.archived('eval-v3')).toMatchObject({ outcome: 'published', reason: null });
+    const [entry] = await svc.catalog();
+    expect(entry).toMatchObject({ datasetVersion: 'eval-v3' });
+    expect((await svc.keys('datasets/')).sort()).toEqual([
+      'datasets/eval/dataset_manifest.yaml',
+      'datasets/eval/eval-v3/candidate.jsonl',
+      'datasets/eval/eval-v3/dataset_manifest.yaml',
+      'datasets/eval/eval-v3/quality_report.json',
+    ]);
+    const { rows } = await svc.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM publish_retries');
+    expect(rows[0]!.n).toBe(0);
   });
 });

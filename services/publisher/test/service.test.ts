@@ -1,3 +1,6 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe } from 'vitest';
 import { describeServiceSkeleton } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
@@ -9,7 +12,7 @@ describe('publisher', () => {
     mainPath: new URL('../src/main.ts', import.meta.url),
     start: (env) => buildApp(loadServiceConfig(env)),
     extraEnv: {
-      PUBLISH_STORE_URI: 'file:///tmp/tributary-publisher-skeleton',
+      PUBLISH_STORE_URI: pathToFileURL(path.join(tmpdir(), 'tributary-publisher-skeleton')).href,
       ADMIN_TOKEN: 'skeleton-admin-token',
     },
   });

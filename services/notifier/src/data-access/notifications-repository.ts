@@ -1,33 +1,75 @@
 import type { Pool } from '@tributary/db';
+import type { Channel } from '../domain/notify.ts';
 
-/** Sent notifications, keyed by kind and dataset version. */
+/**
+ * Notifications by kind and dataset version. The primary key makes each one at-most-once; the
+ * status (sending, sent, retrying, failed) and the parked payload drive the retries.
+ */
 export class NotificationsRepository {
   constructor(private readonly pool: Pool) {}
 
-  async claim(kind: string, datasetVersion: string): Promise<boolean> {
+  async claim(kind: Channel, datasetVersion: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      'INSERT INTO notifications (kind, dataset_version) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+      `INSERT INTO notifications (kind, dataset_version, status) VALUES ($1, $2, 'sending') ON CONFLICT DO NOTHING`,
       [kind, datasetVersion],
     );
     return rowCount === 1;
   }
 
-  async release(kind: string, datasetVersion: string): Promise<void> {
-    await this.pool.query('DELETE FROM notifications WHERE kind = $1 AND dataset_version = $2', [
-      kind,
-      datasetVersion,
-    ]);
+  async markSent(kind: Channel, datasetVersion: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE notifications SET status = 'sent', sent_at = now(), payload = NULL, next_attempt_at = NULL
+       WHERE kind = $1 AND dataset_version = $2`,
+      [kind, datasetVersion],
+    );
   }
 
-  async list(limit: number): Promise<{ kind: string; datasetVersion: string; sentAt: string }[]> {
-    const { rows } = await this.pool.query<{ kind: string; dataset_version: string; sent_at: Date }>(
-      'SELECT * FROM notifications ORDER BY sent_at DESC LIMIT $1',
+  async scheduleRetry(
+    kind: Channel,
+    datasetVersion: string,
+    payload: unknown,
+    attempt: number,
+    dueAt: Date,
+    error: string,
+  ): Promise<void> {
+    await this.pool.query(
+      `UPDATE notifications SET status = 'retrying', payload = $3, attempt = $4, next_attempt_at = $5, last_error = $6
+       WHERE kind = $1 AND dataset_version = $2`,
+      [kind, datasetVersion, JSON.stringify(payload), attempt, dueAt, error],
+    );
+  }
+
+  async markFailed(kind: Channel, datasetVersion: string, error: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE notifications SET status = 'failed', next_attempt_at = NULL, last_error = $3
+       WHERE kind = $1 AND dataset_version = $2`,
+      [kind, datasetVersion, error],
+    );
+  }
+
+  /** Claims up to `limit` parked notifications that are due (SKIP LOCKED: one replica each). */
+  async claimDue(
+    limit: number,
+  ): Promise<{ kind: Channel; datasetVersion: string; payload: unknown; attempt: number }[]> {
+    const { rows } = await this.pool.query<{
+      kind: Channel;
+      dataset_version: string;
+      payload: unknown;
+      attempt: number;
+    }>(
+      `UPDATE notifications SET status = 'sending', next_attempt_at = NULL
+       WHERE (kind, dataset_version) IN (
+         SELECT kind, dataset_version FROM notifications
+         WHERE status = 'retrying' AND next_attempt_at <= now()
+         ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING kind, dataset_version, payload, attempt`,
       [limit],
     );
     return rows.map((r) => ({
       kind: r.kind,
       datasetVersion: r.dataset_version,
-      sentAt: r.sent_at.toISOString(),
+      payload: r.payload,
+      attempt: r.attempt,
     }));
   }
 }

@@ -42,11 +42,22 @@ export interface PagerDutyTrigger {
   };
 }
 
+export type Channel = 'slack' | 'email' | 'pagerduty';
+
 export interface NotifyPorts {
-  /** Claims a notification; false when it was sent (or is being sent) already. */
-  claim(kind: string, datasetVersion: string): Promise<boolean>;
-  /** Gives a claim back after a failed send, so the redelivery tries again. */
-  release(kind: string, datasetVersion: string): Promise<void>;
+  /** Claims a notification; false when it was sent (or is being sent or retried) already. */
+  claim(kind: Channel, datasetVersion: string): Promise<boolean>;
+  markSent(kind: Channel, datasetVersion: string): Promise<void>;
+  /** Parks a failed send with its payload; the retry poller sends it again at `dueAt`. */
+  scheduleRetry(
+    kind: Channel,
+    datasetVersion: string,
+    payload: unknown,
+    attempt: number,
+    dueAt: Date,
+    error: string,
+  ): Promise<void>;
+  markFailed(kind: Channel, datasetVersion: string, error: string): Promise<void>;
   readReport(uri: string): Promise<QualityReport>;
   renderCoverageReport(view: Record<string, unknown>): string;
   slack(message: SlackMessage): Promise<void>;
@@ -54,23 +65,54 @@ export interface NotifyPorts {
   page(event: PagerDutyTrigger): Promise<void>;
   distributionList: readonly string[];
   routingKey: string;
+  /** Delay before each retry of a failed delivery (2 and 10 minutes by default). */
+  retryDelaysMs: readonly number[];
   logger: Logger;
 }
 
-async function once(
+/** Sends one payload on its channel. */
+export function deliver(ports: NotifyPorts, kind: Channel, payload: unknown): Promise<void> {
+  if (kind === 'slack') return ports.slack(payload as SlackMessage);
+  if (kind === 'email') return ports.email(payload as Email);
+  return ports.page(payload as PagerDutyTrigger);
+}
+
+/**
+ * Sends attempt `attempt` of a claimed notification; on failure parks it for the next retry, or
+ * marks it failed when the retries are spent. Never throws for a delivery failure.
+ */
+export async function attemptDelivery(
   ports: NotifyPorts,
-  kind: string,
+  kind: Channel,
   version: string,
-  send: () => Promise<void>,
-): Promise<boolean> {
-  if (!(await ports.claim(kind, version))) return false;
+  payload: unknown,
+  attempt: number,
+): Promise<'sent' | 'retrying' | 'failed'> {
   try {
-    await send();
-    return true;
+    await deliver(ports, kind, payload);
+    await ports.markSent(kind, version);
+    return 'sent';
   } catch (err) {
-    await ports.release(kind, version);
-    throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    const delay = ports.retryDelaysMs[attempt - 1];
+    if (delay !== undefined) {
+      await ports.scheduleRetry(kind, version, payload, attempt + 1, new Date(Date.now() + delay), message);
+      ports.logger.warn(
+        { kind, attempt, retry_in_ms: delay, error: message },
+        'notification will be retried',
+      );
+      return 'retrying';
+    }
+    await ports.markFailed(kind, version, `${kind} failed after ${attempt} attempts: ${message}`);
+    ports.logger.error({ kind, attempt, error: message }, 'notification failed');
+    return 'failed';
   }
+}
+
+async function once(ports: NotifyPorts, kind: Channel, version: string, payload: unknown): Promise<boolean> {
+  if (!(await ports.claim(kind, version))) return false;
+  await attemptDelivery(ports, kind, version, payload, 1);
+  return true;
 }
 
 /**
@@ -109,25 +151,21 @@ export async function notifyPublished(published: DatasetPublished, ports: Notify
       const metricLines = metrics.map(
         (m) => `${m.pass ? '✅' : '❌'} ${m.metric}: ${fmt(m.value)} (threshold ${fmt(m.threshold)})`,
       );
-      await once(ports, 'slack', published.dataset_version, () =>
-        ports.slack({
-          text: `${title}. ${highlights}`,
-          blocks: [
-            { type: 'header', text: { type: 'plain_text', text: title } },
-            { type: 'section', text: { type: 'mrkdwn', text: `*Coverage*: ${highlights}` } },
-            { type: 'section', text: { type: 'mrkdwn', text: metricLines.join('\n') || 'No metrics.' } },
-            { type: 'context', elements: [{ type: 'mrkdwn', text: `Location: ${published.location}` }] },
-          ],
-        }),
-      );
-      await once(ports, 'email', published.dataset_version, () =>
-        ports.email({
-          to: ports.distributionList,
-          subject: `[tributary] ${title}`,
-          text: [title, '', highlights, '', ...metricLines, '', `Location: ${published.location}`].join('\n'),
-          attachments: [{ filename: 'coverage_gap_report.md', content: markdown }],
-        }),
-      );
+      await once(ports, 'slack', published.dataset_version, {
+        text: `${title}. ${highlights}`,
+        blocks: [
+          { type: 'header', text: { type: 'plain_text', text: title } },
+          { type: 'section', text: { type: 'mrkdwn', text: `*Coverage*: ${highlights}` } },
+          { type: 'section', text: { type: 'mrkdwn', text: metricLines.join('\n') || 'No metrics.' } },
+          { type: 'context', elements: [{ type: 'mrkdwn', text: `Location: ${published.location}` }] },
+        ],
+      } satisfies SlackMessage);
+      await once(ports, 'email', published.dataset_version, {
+        to: ports.distributionList,
+        subject: `[tributary] ${title}`,
+        text: [title, '', highlights, '', ...metricLines, '', `Location: ${published.location}`].join('\n'),
+        attachments: [{ filename: 'coverage_gap_report.md', content: markdown }],
+      } satisfies Email);
       ports.logger.info({ gaps: gaps.length }, 'stakeholders notified');
     },
   );
@@ -141,30 +179,32 @@ export async function notifyPublished(published: DatasetPublished, ports: Notify
 export async function pageOnGateFailure(evaluated: QualityEvaluated, ports: NotifyPorts): Promise<boolean> {
   if (evaluated.passed) return false;
   return withLogFields({ task_id: 'notify_stakeholders', dataset_version: evaluated.dataset_version }, () =>
-    once(ports, 'pagerduty', evaluated.dataset_version, () => {
-      const failed = evaluated.metrics.filter((m) => !m.passed);
-      return ports.page({
-        routing_key: ports.routingKey,
-        event_action: 'trigger',
-        dedup_key: evaluated.dataset_version,
-        payload: {
-          summary: `Quality gate failed for ${evaluated.dataset} ${evaluated.dataset_version}: ${failed.map((m) => m.name).join(', ') || 'see report'}`,
-          source: 'tributary/quality-gate',
-          severity: 'error',
-          custom_details: {
-            priority: 'P2',
-            dataset: evaluated.dataset,
-            dataset_version: evaluated.dataset_version,
-            baseline: evaluated.baseline_name,
-            failed_metrics: failed.map((m) => ({ name: m.name, value: m.value, threshold: m.threshold })),
-            coverage_gaps: evaluated.coverage_gaps,
-            report_uri: evaluated.report_uri,
-            run_id: evaluated.run_id,
-          },
-        },
-      });
-    }),
+    once(ports, 'pagerduty', evaluated.dataset_version, pagerDutyTrigger(evaluated, ports.routingKey)),
   );
+}
+
+function pagerDutyTrigger(evaluated: QualityEvaluated, routingKey: string): PagerDutyTrigger {
+  const failed = evaluated.metrics.filter((m) => !m.passed);
+  return {
+    routing_key: routingKey,
+    event_action: 'trigger',
+    dedup_key: evaluated.dataset_version,
+    payload: {
+      summary: `Quality gate failed for ${evaluated.dataset} ${evaluated.dataset_version}: ${failed.map((m) => m.name).join(', ') || 'see report'}`,
+      source: 'tributary/quality-gate',
+      severity: 'error',
+      custom_details: {
+        priority: 'P2',
+        dataset: evaluated.dataset,
+        dataset_version: evaluated.dataset_version,
+        baseline: evaluated.baseline_name,
+        failed_metrics: failed.map((m) => ({ name: m.name, value: m.value, threshold: m.threshold })),
+        coverage_gaps: evaluated.coverage_gaps,
+        report_uri: evaluated.report_uri,
+        run_id: evaluated.run_id,
+      },
+    },
+  };
 }
 
 function fmt(n: number): string {

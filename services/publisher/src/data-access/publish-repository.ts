@@ -1,7 +1,7 @@
 import { withTransaction, type Pool } from '@tributary/db';
-import { datasetPublished, type DatasetPublished } from '@tributary/events';
+import { datasetPublished, type DatasetPublished, type QualityEvaluated } from '@tributary/events';
 import { enqueueEvent } from '@tributary/outbox';
-import type { ArchiveRecord, CatalogEntry, PublishRepository } from '../domain/ports.ts';
+import type { ArchiveRecord, CatalogEntry, DuePublish, PublishRepository } from '../domain/ports.ts';
 
 interface CatalogRow {
   dataset_version: string;
@@ -95,6 +95,39 @@ export class PgPublishRepository implements PublishRepository {
        VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
       [r.datasetVersion, r.dataset, r.outcome, r.reason, r.prefix],
     );
+  }
+
+  async scheduleRetry(
+    evaluated: QualityEvaluated,
+    runId: string,
+    attempt: number,
+    dueAt: Date,
+    reason: string,
+  ): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO publish_retries (dataset_version, event, run_id, attempt, next_attempt_at, last_reason)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (dataset_version) DO UPDATE SET attempt = EXCLUDED.attempt,
+         next_attempt_at = EXCLUDED.next_attempt_at, last_reason = EXCLUDED.last_reason`,
+      [evaluated.dataset_version, JSON.stringify(evaluated), runId, attempt, dueAt, reason],
+    );
+  }
+
+  async clearRetry(datasetVersion: string): Promise<void> {
+    await this.pool.query('DELETE FROM publish_retries WHERE dataset_version = $1', [datasetVersion]);
+  }
+
+  /** Claims up to `limit` parked publishes that are due (SKIP LOCKED: each goes to one replica). */
+  async claimDue(limit: number): Promise<DuePublish[]> {
+    const { rows } = await this.pool.query<{ event: QualityEvaluated; run_id: string; attempt: number }>(
+      `UPDATE publish_retries SET next_attempt_at = NULL
+       WHERE dataset_version IN (
+         SELECT dataset_version FROM publish_retries WHERE next_attempt_at <= now()
+         ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING event, run_id, attempt`,
+      [limit],
+    );
+    return rows.map((r) => ({ evaluated: r.event, runId: r.run_id, attempt: r.attempt }));
   }
 
   /** Archives older than the retention that still have objects. */

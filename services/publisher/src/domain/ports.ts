@@ -44,6 +44,23 @@ export interface PublishRepository {
   recordPublished(entry: CatalogEntry, event: DatasetPublished): Promise<void>;
   findArchive(datasetVersion: string): Promise<ArchiveRecord | undefined>;
   recordArchive(record: ArchiveRecord): Promise<void>;
+  /** Parks a failed publish until `dueAt`, when attempt `attempt` runs (upsert). */
+  scheduleRetry(
+    evaluated: QualityEvaluated,
+    runId: string,
+    attempt: number,
+    dueAt: Date,
+    reason: string,
+  ): Promise<void>;
+  /** Forgets a parked publish (published, or failed for good). */
+  clearRetry(datasetVersion: string): Promise<void>;
+}
+
+/** A parked publish whose retry is due, claimed by one replica. */
+export interface DuePublish {
+  evaluated: QualityEvaluated;
+  runId: string;
+  attempt: number;
 }
 
 /** Injected failure points (PUBLISH_FAULT_INJECTION), to prove the rollback. */

@@ -16,12 +16,17 @@ export interface PublishDeps {
   reader: ArtifactReader;
   repo: PublishRepository;
   fault: FaultPoint;
+  /** Attempts of a version the fault applies to (the later ones succeed). */
+  faultAttempts: number;
+  /** Delay before each retry of a failed publish (2 and 10 minutes by default). */
+  retryDelaysMs: readonly number[];
   retentionDays: number;
   logger: Logger;
 }
 
 export interface PublishResult {
-  outcome: ArchiveRecord['outcome'];
+  /** `retrying`: the publish failed, was rolled back and waits for its retry (not archived yet). */
+  outcome: ArchiveRecord['outcome'] | 'retrying';
   reason: string | null;
   /** False when the version had been handled before (redelivery). */
   published: boolean;
@@ -41,9 +46,10 @@ export const archivePrefix = (dataset: string, version: string) => `archive/${da
  */
 export async function publishDataset(
   evaluated: QualityEvaluated,
-  ctx: { runId: string },
+  ctx: { runId: string; attempt?: number },
   deps: PublishDeps,
 ): Promise<PublishResult> {
+  const attempt = ctx.attempt ?? 1;
   const started = performance.now();
   return withLogFields({ dataset_version: evaluated.dataset_version }, async () => {
     const previous = await deps.repo.latest(evaluated.dataset);
@@ -54,9 +60,32 @@ export async function publishDataset(
       const done = await deps.repo.findCatalog(evaluated.dataset_version);
       if (done) outcome = 'published';
       else {
+        const fault = attempt <= deps.faultAttempts ? deps.fault : 'none';
         reason = await withLogFields({ task_id: 'publish_dataset' }, () =>
-          publish(evaluated, ctx.runId, deps),
+          publish(evaluated, ctx.runId, { ...deps, fault }),
         );
+        const delay = deps.retryDelaysMs[attempt - 1];
+        if (reason !== null && delay !== undefined) {
+          await deps.repo.scheduleRetry(
+            evaluated,
+            ctx.runId,
+            attempt + 1,
+            new Date(Date.now() + delay),
+            reason,
+          );
+          deps.logger.warn(
+            { task_id: 'publish_dataset', reason, attempt, retry_in_ms: delay },
+            'publish will be retried',
+          );
+          return {
+            outcome: 'retrying',
+            reason,
+            published: false,
+            seconds: (performance.now() - started) / 1000,
+          };
+        }
+        if (reason !== null) reason = `publish_dataset failed after ${attempt} attempts: ${reason}`;
+        if (attempt > 1) await deps.repo.clearRetry(evaluated.dataset_version);
         outcome = reason === null ? 'published' : 'publish_failed';
         published = reason === null;
       }

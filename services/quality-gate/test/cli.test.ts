@@ -1,0 +1,42 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serviceEnv } from '@tributary/testing';
+import type { RefreshRun } from '../src/domain/ports.ts';
+import { ADMIN_TOKEN, gateEnv, passingBaseline, sourceRows, startGate, workspace } from './harness.ts';
+
+const cli = fileURLToPath(new URL('../../../cli/src/main.ts', import.meta.url));
+
+describe('tributary refresh (CLI)', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  it('when an operator runs a refresh for the dataset, then the CLI prints the passed run', async () => {
+    const ws = await workspace();
+    cleanup.push(() => ws.remove());
+    const source = await ws.source('canonical', sourceRows());
+    const gate = await startGate(
+      gateEnv({
+        REFRESH_STORE_URI: ws.storeUri,
+        REFRESH_SOURCES: JSON.stringify([source]),
+        BASELINE_SEED: JSON.stringify(passingBaseline()),
+      }),
+    );
+    cleanup.push(() => gate.stop());
+    const url = await gate.app.http.listen({ host: '127.0.0.1', port: 0 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', cli, 'refresh', 'run', '--dataset', 'eval'],
+      {
+        env: serviceEnv({ TRIBUTARY_QUALITY_GATE_URL: url, TRIBUTARY_ADMIN_TOKEN: ADMIN_TOKEN }),
+        timeout: 60_000,
+      },
+    );
+    const run = JSON.parse(stdout) as RefreshRun;
+    expect(run).toMatchObject({ status: 'passed', trigger: 'MANUAL' });
+    expect((await gate.runs()).map((r) => r.datasetVersion)).toEqual([run.datasetVersion]);
+  });
+});
