@@ -4,7 +4,12 @@ import { defineConfig } from 'vitest/config';
 // topics, consumer groups and database schemas, so files can run in parallel.
 export default defineConfig({
   test: {
-    include: ['libs/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'cli/test/**/*.test.ts', 'e2e/**/*.test.ts'],
+    include: [
+      'libs/*/test/**/*.test.ts',
+      'services/*/test/**/*.test.ts',
+      'cli/test/**/*.test.ts',
+      'e2e/**/*.test.ts',
+    ],
     pool: 'forks',
     maxWorkers: 3,
     testTimeout: 60_000,

@@ -15,7 +15,10 @@ const catalog = parse(read('deploy/topics.yaml')) as { topics: Record<string, To
 const docs = read('docs/events.md');
 
 function handlerFile(service: string, topic: string): URL {
-  return new URL(`services/${service}/src/entry-points/kafka/handlers/${topic.replaceAll('.', '-')}.handler.ts`, root);
+  return new URL(
+    `services/${service}/src/entry-points/kafka/handlers/${topic.replaceAll('.', '-')}.handler.ts`,
+    root,
+  );
 }
 
 describe('event catalog', () => {
@@ -29,9 +32,13 @@ describe('event catalog', () => {
       expect(consumers.length, `${topic} has a consumer`).toBeGreaterThan(0);
       for (const consumer of consumers) {
         if (SERVICES.includes(consumer)) {
-          expect(existsSync(handlerFile(consumer, topic)), `${consumer} has a handler for ${topic}`).toBe(true);
+          expect(existsSync(handlerFile(consumer, topic)), `${consumer} has a handler for ${topic}`).toBe(
+            true,
+          );
         } else {
-          expect(consumer, 'a consumer that is not one of our services is marked external').toMatch(/\(external\)$/);
+          expect(consumer, 'a consumer that is not one of our services is marked external').toMatch(
+            /\(external\)$/,
+          );
         }
       }
     },
