@@ -12,7 +12,7 @@ DEMO_DIR="${TRIBUTARY_STATE:-$TRIBUTARY_CACHE/state}/demo"
 export TRIBUTARY_ADMIN_TOKEN="${TRIBUTARY_ADMIN_TOKEN:-demo-admin-token-0123456789}"
 
 stop_services() {
-  for s in "${SERVICES[@]}"; do
+  for s in "${SERVICES[@]}" receivers; do
     local pidfile="$DEMO_DIR/$s.pid"
     [[ -s $pidfile ]] && kill "$(<"$pidfile")" 2>/dev/null && echo "stopped $s"
     rm -f "$pidfile"
@@ -34,6 +34,13 @@ mkdir -p "$DEMO_DIR"
 export DATA_STORE_URI="file://$DEMO_DIR/store" SOURCE_FILE_ROOTS="$DEMO_DIR"
 export MLFLOW_MODEL_NAME=penguin-classifier RETRAIN_THRESHOLD_ROWS=20 ADMIN_TOKEN="$TRIBUTARY_ADMIN_TOKEN"
 export LOG_LEVEL=info
+export REFRESH_STORE_URI="file://$DEMO_DIR/refresh" PUBLISH_STORE_URI="file://$DEMO_DIR/published"
+# The notifier talks to local stand-ins of Slack, PagerDuty and SMTP that log to notifications.log.
+export SLACK_WEBHOOK_URL=http://127.0.0.1:3100/slack PAGERDUTY_EVENTS_URL=http://127.0.0.1:3100/pagerduty
+export PAGERDUTY_ROUTING_KEY=demo-routing-key SMTP_HOST=127.0.0.1 SMTP_PORT=2525
+export EVAL_DISTRIBUTION_LIST=eval-leads@example.org
+nohup npx tsx scripts/demo-receivers.ts "$DEMO_DIR/notifications.log" 3100 2525 >"$DEMO_DIR/receivers.log" 2>&1 &
+echo $! >"$DEMO_DIR/receivers.pid"
 
 port=3001
 for s in "${SERVICES[@]}"; do
@@ -60,3 +67,4 @@ for s in "${SERVICES[@]}"; do
 done
 
 npx tsx scripts/demo.ts "$DEMO_DIR"
+echo "notifications sent by the notifier: $DEMO_DIR/notifications.log"
