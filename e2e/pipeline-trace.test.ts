@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventRegistry, batchReady, retrainRequested, type RetrainRequested } from '@tributary/events';
 import { EventProducer, createKafka } from '@tributary/kafka';
@@ -45,6 +45,7 @@ const id = uniqueName('e2e');
 const prefix = `${id}.`;
 const work = mkdtempSync(join(tmpdir(), 'tributary-e2e-'));
 const store = pathToFileURL(join(work, 'store')).href;
+const landing = join(work, 'landing');
 const procs: RunningProcess[] = [];
 const mlflow = new MlflowRest();
 const model = uniqueName('e2e_model');
@@ -76,6 +77,8 @@ beforeAll(async () => {
         MLFLOW_EXPERIMENT_IDS: experiment,
         RETRAIN_THRESHOLD_ROWS: '1',
         ADMIN_TOKEN: 'e2e-admin-token-0123456789',
+        LANDING_DIR: landing,
+        LANDING_SCAN_INTERVAL_MS: '500',
         LOG_LEVEL: 'info',
       });
       const proc = startTsProcess(new URL(`../services/${service}/src/main.ts`, import.meta.url), env);
@@ -177,6 +180,46 @@ describe('a batch through the pipeline', () => {
       `ingestor:${prefix}batch.ready process`,
     ]);
   }, 240_000);
+
+  it('when batches come through the HTTP upload (CLI) and the landing zone, then each becomes the next master version', async () => {
+    const requests = await collectMessages(testKafka(), `${prefix}${retrainRequested.topic}`);
+    const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
+
+    const uploaded = await writeSampleBatch(join(work, 'batch-2'), { offset: 25, count: 10, images: 2 });
+    const cli = spawn(
+      process.execPath,
+      [
+        fileURLToPath(new URL('../cli/bin/tributary.js', import.meta.url)),
+        'submit',
+        uploaded.dir,
+        '--dataset',
+        'penguins',
+        '--contract',
+        'penguins@1.0.0',
+        '--url',
+        `http://127.0.0.1:${ports.get('ingestor')}`,
+        '--wait',
+      ],
+      { stdio: 'ignore' },
+    );
+    expect(await new Promise((resolve) => cli.once('exit', resolve))).toBe(0);
+    await requests.waitForMessages(2, 120_000);
+
+    // The seed's protocol: files in <LANDING_DIR>/<dataset>/<batch_id>/, then a _READY marker.
+    const dropped = join(landing, 'penguins', 'landing-batch-3');
+    await writeSampleBatch(dropped, { offset: 35, count: 5 });
+    writeFileSync(join(dropped, '_READY'), '');
+    const messages = await requests.waitForMessages(3, 120_000);
+    await requests.stop();
+
+    const decoded = await Promise.all(messages.map((m) => registry.decode(retrainRequested, m.value!)));
+    const byVersion = decoded.sort((a, b) => a.master_version - b.master_version);
+    expect(byVersion.map((r) => [r.master_version, r.current_master_rows])).toEqual([
+      [1, 25],
+      [2, 35],
+      [3, 40],
+    ]);
+  }, 300_000);
 
   it('when Prometheus scrapes the services, then it reads their dag_status from its own API', async () => {
     // Debian's Prometheus with a configuration like deploy/prometheus/prometheus.yml, pointed at this run's ports.

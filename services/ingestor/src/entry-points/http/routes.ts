@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import multipart, { type Multipart } from '@fastify/multipart';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppError, isAppError } from '@tributary/errors';
 import { withSpan, type Logger } from '@tributary/telemetry';
 import { parseContractRef, pathProblem } from '../../domain/batch.ts';
