@@ -62,6 +62,29 @@ export const commonEnv = {
     .describe('OTLP/HTTP endpoint; traces are not exported when unset'),
 };
 
+/** An object store: `file:///abs/dir`, `/abs/dir` or `s3://bucket[/prefix]` (see @tributary/storage). */
+export const storeUri = () =>
+  z
+    .string()
+    .regex(/^(file:\/\/\/|\/|s3:\/\/[^/]+)/, 'expected file:///abs/dir, /abs/dir or s3://bucket[/prefix]');
+
+/** Settings of S3-compatible object storage, for the services that keep objects. */
+export const s3Env = {
+  S3_ENDPOINT: url()
+    .optional()
+    .describe('Endpoint of an S3-compatible service (MinIO, moto); AWS when unset'),
+  S3_REGION: z.string().min(1).default('us-east-1').describe('Region of the S3 buckets'),
+  S3_FORCE_PATH_STYLE: bool()
+    .optional()
+    .describe('Path-style S3 URLs (http://host/bucket/key); defaults to true when S3_ENDPOINT is set'),
+  S3_ACCESS_KEY_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('S3 access key; when unset the AWS SDK default chain (AWS_* variables, profile, role) is used'),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
+};
+
 /** The common settings as one schema; `CommonConfig` is what the runtime needs from any service config. */
 export const commonSchema = z.object(commonEnv);
 export type CommonConfig = z.output<typeof commonSchema>;

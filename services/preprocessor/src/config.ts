@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { bool, commonEnv, csv, int, loadConfig, url } from '@tributary/config';
+import { commonEnv, csv, int, loadConfig, s3Env, storeUri, url } from '@tributary/config';
 import { defaultContractsDir } from '@tributary/contracts';
 
 const MiB = 1024 * 1024;
@@ -22,23 +22,10 @@ export const configSchema = z.object({
   ...commonEnv,
   SERVICE_NAME: commonEnv.SERVICE_NAME.default('preprocessor'),
   HTTP_PORT: commonEnv.HTTP_PORT.default(3002),
-  DATA_STORE_URI: z
-    .string()
-    .regex(/^(file:\/\/\/|\/|s3:\/\/[^/]+)/, 'expected file:///abs/dir, /abs/dir or s3://bucket[/prefix]')
-    .describe('Object store of raw batches, master versions, DVC objects (dvc/) and reports'),
-  S3_ENDPOINT: url()
-    .optional()
-    .describe('Endpoint of an S3-compatible service (MinIO, moto); AWS when unset'),
-  S3_REGION: z.string().min(1).default('us-east-1').describe('Region of the S3 buckets'),
-  S3_FORCE_PATH_STYLE: bool()
-    .optional()
-    .describe('Path-style S3 URLs (http://host/bucket/key); defaults to true when S3_ENDPOINT is set'),
-  S3_ACCESS_KEY_ID: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('S3 access key; when unset the AWS SDK default chain (AWS_* variables, profile, role) is used'),
-  S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
+  DATA_STORE_URI: storeUri().describe(
+    'Object store of raw batches, master versions, DVC objects (dvc/) and reports',
+  ),
+  ...s3Env,
   REDIS_URLS: csv()
     .pipe(z.array(z.url({ message: 'expected redis:// URLs' })))
     .optional()
