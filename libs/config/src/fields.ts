@@ -60,6 +60,10 @@ export const commonEnv = {
   OTEL_EXPORTER_OTLP_ENDPOINT: url()
     .optional()
     .describe('OTLP/HTTP endpoint; traces are not exported when unset'),
+  OPENLINEAGE_URL: url()
+    .optional()
+    .describe('OpenLineage HTTP endpoint (POST <url>/api/v1/lineage); run events are not sent when unset'),
+  OPENLINEAGE_NAMESPACE: z.string().min(1).default('tributary').describe('OpenLineage job namespace'),
 };
 
 /** An object store: `file:///abs/dir`, `/abs/dir` or `s3://bucket[/prefix]` (see @tributary/storage). */

@@ -8,6 +8,7 @@ import {
   Gauge,
   Histogram,
   extractTraceContext,
+  type OpenLineageEmitter,
   withLogFields,
   withSpan,
   type Logger,
@@ -41,6 +42,8 @@ export interface ConsumerRunnerOptions {
   fromBeginning?: boolean;
   /** Namespace of the consumed topics (see prefixEvent); the producer's prefix names the DLQ. */
   topicPrefix?: string;
+  /** OpenLineage run events for each handled message (job `<service>.<event>`), when configured. */
+  lineage?: OpenLineageEmitter | undefined;
 }
 
 const HEARTBEAT_EVERY_MS = 3000;
@@ -172,9 +175,22 @@ export class ConsumerRunner {
         },
         async (span) => {
           const runId = span.spanContext().traceId;
-          await withLogFields({ task_id: handler.event.name }, () =>
-            this.handleWithRetries(handler, { topic, partition, message, headers, runId }),
+          const lineage = this.opts.lineage?.start(
+            `${this.opts.service}.${handler.event.name}`,
+            [topic],
+            runId,
           );
+          try {
+            const deadLettered = await withLogFields({ task_id: handler.event.name }, () =>
+              this.handleWithRetries(handler, { topic, partition, message, headers, runId }),
+            );
+            if (lineage && deadLettered) this.opts.lineage?.fail(lineage, deadLettered);
+            else if (lineage) this.opts.lineage?.complete(lineage);
+          } catch (err) {
+            if (lineage)
+              this.opts.lineage?.fail(lineage, err instanceof Error ? err : new Error(String(err)));
+            throw err;
+          }
         },
         { parent, kind: SpanKind.CONSUMER },
       );
@@ -184,6 +200,7 @@ export class ConsumerRunner {
     }
   }
 
+  /** Handles one message with retries; returns the error when it ended dead-lettered. */
   private async handleWithRetries(
     handler: EventHandler<unknown>,
     m: {
@@ -193,7 +210,7 @@ export class ConsumerRunner {
       headers: Record<string, string>;
       runId: string;
     },
-  ): Promise<void> {
+  ): Promise<AppError | undefined> {
     const log = this.opts.logger.child({ topic: m.topic, partition: m.partition, offset: m.message.offset });
     const { retry } = this.opts;
     let attempts = 0;
@@ -237,6 +254,7 @@ export class ConsumerRunner {
         },
       );
       this.processed.inc({ topic: m.topic, outcome: 'success' });
+      return undefined;
     } catch (err) {
       if (this.shutdown.signal.aborted) {
         // Not committed: the message goes back to the group and another replica takes it.
@@ -258,6 +276,7 @@ export class ConsumerRunner {
       });
       this.deadLettered.inc({ topic: m.topic, error_code: error.code });
       this.processed.inc({ topic: m.topic, outcome: 'dead_lettered' });
+      return error;
     }
   }
 

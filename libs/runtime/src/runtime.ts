@@ -2,7 +2,14 @@ import { redactConfig, type CommonConfig } from '@tributary/config';
 import { createPool, migrate, pingDb, type Pool } from '@tributary/db';
 import { EventRegistry } from '@tributary/events';
 import { EventProducer, createKafka, ensureTopics, type Kafka, type TopicSpec } from '@tributary/kafka';
-import { createLogger, createMetrics, startTracing, type Logger, type Metrics } from '@tributary/telemetry';
+import {
+  OpenLineageEmitter,
+  createLogger,
+  createMetrics,
+  startTracing,
+  type Logger,
+  type Metrics,
+} from '@tributary/telemetry';
 
 /** The settings a runtime needs; every service config extends the common ones. */
 export type RuntimeConfig = Readonly<CommonConfig>;
@@ -19,6 +26,8 @@ export interface Runtime {
   readonly registry: EventRegistry;
   readonly producer: EventProducer;
   readonly pool: Pool;
+  /** OpenLineage run events, when OPENLINEAGE_URL is set. */
+  readonly lineage: OpenLineageEmitter | undefined;
   /** Readiness probes by name; services add their own (Redis, MLflow, ...). */
   readonly readiness: Map<string, () => Promise<void>>;
   /** Resources closed last, in reverse order of registration. */
@@ -89,6 +98,17 @@ export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions)
   await producer.connect();
   closers.push(() => producer.disconnect());
 
+  const lineage = config.OPENLINEAGE_URL
+    ? new OpenLineageEmitter(
+        {
+          url: config.OPENLINEAGE_URL,
+          namespace: config.OPENLINEAGE_NAMESPACE,
+          kafkaNamespace: `kafka://${config.KAFKA_BROKERS[0] ?? 'kafka'}`,
+        },
+        (err) => logger.warn({ err }, 'OpenLineage event not delivered'),
+      )
+    : undefined;
+
   const readiness = new Map<string, () => Promise<void>>([
     ['database', () => pingDb(pool)],
     ['registry', () => registry.ping()],
@@ -111,6 +131,7 @@ export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions)
     registry,
     producer,
     pool,
+    lineage,
     readiness,
     onClose: (fn) => closers.push(fn),
     close: async () => {

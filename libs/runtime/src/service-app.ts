@@ -48,6 +48,7 @@ export function assembleService(parts: ServiceParts): ServiceApp {
     },
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     topicPrefix: runtime.topicPrefix,
+    lineage: runtime.lineage,
   });
   const workers = parts.workers ?? [];
   const http = buildHttp(runtime, () => parts.handlers.length === 0 || runner.isRunning);

@@ -9,3 +9,4 @@ export {
 } from './tracing.ts';
 export { createLogger, withLogFields, type Logger, type RunFields } from './logger.ts';
 export { Counter, Gauge, Histogram, Registry, createMetrics, type Metrics } from './metrics.ts';
+export { OpenLineageEmitter, type LineageRun, type OpenLineageOptions } from './openlineage.ts';
