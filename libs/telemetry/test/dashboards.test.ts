@@ -1,0 +1,83 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Every metric name the code registers (`name: '...'` of prom-client metrics), plus Prometheus' own `up`. */
+function declaredMetrics(): Set<string> {
+  const names = new Set(['up']);
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory() && entry.name !== 'node_modules' && entry.name !== 'test') walk(path);
+      else if (entry.name.endsWith('.ts')) {
+        const source = readFileSync(path, 'utf8');
+        for (const m of source.matchAll(
+          /new (?:Counter|Gauge|Histogram|Summary)(?:<[^>]*>)?\(\{\s*name: '([a-z_]+)'/g,
+        )) {
+          names.add(m[1]!);
+        }
+      }
+    }
+  };
+  for (const top of ['libs', 'services']) {
+    for (const pkg of readdirSync(join(root, top))) walk(join(root, top, pkg, 'src'));
+  }
+  return names;
+}
+
+const PROMQL_WORDS = new Set([
+  'sum',
+  'by',
+  'max',
+  'rate',
+  'increase',
+  'histogram_quantile',
+  'le',
+  'without',
+  'on',
+]);
+
+/** Metric names a PromQL expression reads (label names inside braces and parentheses of `by` are skipped). */
+function metricsIn(expr: string): string[] {
+  const withoutLabels = expr
+    .replace(/\{[^}]*\}/g, '')
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(/\bby \([^)]*\)/g, '');
+  const words = withoutLabels.match(/[a-z_][a-z0-9_]*/g) ?? [];
+  return words
+    .filter((w) => !PROMQL_WORDS.has(w) && !/^\d/.test(w))
+    .map((w) => w.replace(/_(bucket|sum|count)$/, ''));
+}
+
+describe('dashboards and alerts', () => {
+  const declared = declaredMetrics();
+
+  it('when the Grafana dashboard is read, then every panel queries metrics the services export', () => {
+    const dashboard = JSON.parse(
+      readFileSync(join(root, 'deploy/grafana/dashboards/tributary.json'), 'utf8'),
+    ) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    expect(dashboard.panels.length).toBeGreaterThan(5);
+    for (const panel of dashboard.panels) {
+      for (const target of panel.targets) {
+        for (const metric of metricsIn(target.expr))
+          expect(declared, `${panel.title}: ${metric}`).toContain(metric);
+      }
+    }
+  });
+
+  it('when the alert rules are read, then every rule queries metrics the services export', () => {
+    const rules = parse(readFileSync(join(root, 'deploy/prometheus/alerts.yml'), 'utf8')) as {
+      groups: { rules: { alert: string; expr: string }[] }[];
+    };
+    for (const rule of rules.groups.flatMap((g) => g.rules)) {
+      for (const metric of metricsIn(rule.expr))
+        expect(declared, `${rule.alert}: ${metric}`).toContain(metric);
+    }
+  });
+});
