@@ -174,6 +174,11 @@ describe('a batch through the pipeline', () => {
     );
     expect(decision, 'retrain-policy consumer span').toBeDefined();
     expect(ancestry(decision!)).toEqual(['ingestor', 'preprocessor', 'retrain-policy']);
+    // The preprocessor's seed tasks have spans of their own, under its consumer span.
+    const preprocessorOps = trace.spans
+      .filter((s) => serviceOf(s) === 'preprocessor')
+      .map((s) => s.operationName);
+    expect(preprocessorOps).toEqual(expect.arrayContaining(['preprocess.validate', 'preprocess.merge']));
     // Exactly one root: the ingestor's consumption of batch.ready.
     const roots = trace.spans.filter((s) => !parentOf(s));
     expect(roots.map((s) => `${serviceOf(s)}:${s.operationName}`)).toEqual([

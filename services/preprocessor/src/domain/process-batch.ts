@@ -3,6 +3,7 @@ import path from 'node:path';
 import { compileContract, type DataContract, type RowValidator } from '@tributary/contracts';
 import { isAppError } from '@tributary/errors';
 import type { BatchIngested, BatchRejected } from '@tributary/events';
+import { withSpan } from '@tributary/telemetry';
 import { mergeBatch, type MergeDeps } from './merge-batch.ts';
 import type { TablesEngine } from './ports.ts';
 import { renderReport, validateBatch, type ValidateDeps } from './validate-batch.ts';
@@ -59,7 +60,13 @@ export class ProcessBatch {
       let validated;
       try {
         validator = await this.validator(event.contract.name, event.contract.version);
-        validated = await validateBatch(this.deps, session, event, validator, workDir);
+        // One span per seed task (contract validation + images, then the merge) for the trace view.
+        const v = validator;
+        validated = await withSpan('preprocess.validate', this.spanAttributes(event), async (span) => {
+          const result = await validateBatch(this.deps, session, event, v, workDir);
+          span.setAttribute('tributary.rows_rejected', result.rejected.length);
+          return result;
+        });
       } catch (err) {
         if (isAppError(err) && !err.retriable) return this.reject(event, ctx, err.code, err.message, 0, null);
         throw err;
@@ -74,21 +81,23 @@ export class ProcessBatch {
         return this.reject(event, ctx, fate.code, fate.reason, validated.rejected.length, reportUri);
       }
 
-      const result = await this.deps.lock.withLock(event.dataset, async (signal) => {
-        const merged = await mergeBatch(this.deps, session, {
-          event,
-          contract: validator.contract,
-          runId: ctx.runId,
-          part: validated.part!,
-          images: validated.images,
-          rowsRejected: validated.rejected.length,
-          reportUri,
-          workDir,
-          mergeStartedAt: this.deps.now(),
-          signal: anySignal(signal, ctx.signal),
-        });
-        return merged;
-      });
+      const result = await withSpan('preprocess.merge', this.spanAttributes(event), () =>
+        this.deps.lock.withLock(event.dataset, async (signal) => {
+          const merged = await mergeBatch(this.deps, session, {
+            event,
+            contract: validator.contract,
+            runId: ctx.runId,
+            part: validated.part!,
+            images: validated.images,
+            rowsRejected: validated.rejected.length,
+            reportUri,
+            workDir,
+            mergeStartedAt: this.deps.now(),
+            signal: anySignal(signal, ctx.signal),
+          });
+          return merged;
+        }),
+      );
       if (result.kind === 'already-merged') {
         if (result.contentHash === event.content_hash) return { kind: 'duplicate' };
         await this.conflict(event, ctx, result.contentHash);
@@ -102,6 +111,14 @@ export class ProcessBatch {
       session.close();
       await rm(workDir, { recursive: true, force: true });
     }
+  }
+
+  private spanAttributes(event: BatchIngested): Record<string, string> {
+    return {
+      'tributary.dataset': event.dataset,
+      'tributary.batch_id': event.batch_id,
+      'tributary.contract': `${event.contract.name}@${event.contract.version}`,
+    };
   }
 
   private async validator(name: string, version: string): Promise<RowValidator> {
