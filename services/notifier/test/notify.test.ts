@@ -203,6 +203,64 @@ describe('notifier', () => {
     expect(svc.mails).toHaveLength(0);
   });
 
+  it('when the refresh fails in ingest_sources, then PagerDuty gets one P2 trigger with the reason', async () => {
+    const svc = await start();
+    const reason = 'source canonical: checksum mismatch (expected sha256 0000, got 1111)';
+    const failed = {
+      ...qualityEvaluatedFixture,
+      dataset: 'eval',
+      dataset_version: 'eval-ingest-failed',
+      passed: false,
+      report_uri: '',
+      candidate_uri: '',
+      candidate_checksum: '',
+      candidate_rows: 0,
+      metrics: [],
+      status: 'TASK_FAILED' as const,
+      failed_task: 'ingest_sources',
+      failure_reason: reason,
+    };
+    await svc.producer.publish(qualityEvaluated, { ...failed, event_id: newEventId() });
+    await svc.producer.publish(qualityEvaluated, { ...failed, event_id: newEventId() });
+    await waitFor(() => (svc.pagerduty.bodies.length > 0 ? true : undefined), {
+      what: 'page',
+      timeoutMs: 30_000,
+    });
+    await waitFor(
+      async () => {
+        const { rows } = await svc.pool.query<{ status: string }>(
+          `SELECT status FROM notifications WHERE kind = 'pagerduty'`,
+        );
+        return rows.length === 1 && rows[0]!.status === 'sent' ? true : undefined;
+      },
+      { what: 'notification row' },
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(svc.pagerduty.bodies).toHaveLength(1);
+    expect(svc.pagerduty.bodies[0]).toMatchObject({
+      routing_key: 'routing-key-ml-oncall',
+      event_action: 'trigger',
+      dedup_key: 'eval-ingest-failed',
+      payload: {
+        source: 'tributary/quality-gate',
+        severity: 'error',
+        custom_details: {
+          priority: 'P2',
+          dataset_version: 'eval-ingest-failed',
+          status: 'TASK_FAILED',
+          failed_task: 'ingest_sources',
+          failure_reason: reason,
+          report_uri: null,
+        },
+      },
+    });
+    const summary = (svc.pagerduty.bodies[0]!.payload as { summary: string }).summary;
+    expect(summary).toContain('ingest_sources');
+    expect(summary).toContain('checksum mismatch');
+    expect(svc.slack.bodies).toHaveLength(0);
+    expect(svc.mails).toHaveLength(0);
+  });
+
   it('when Slack fails once, then the message is retried later and delivered once, without holding the email', async () => {
     const svc = await start({ slackFailures: 1 });
     const reportFile = path.join(dir, 'retry_report.json');

@@ -198,6 +198,38 @@ describe('publisher', () => {
     expect(log).toMatchObject({ outcome: 'gate_failed', retention_days: 90 });
   });
 
+  it('when the run failed in ingest_sources, then nothing is published but the run is archived with the reason', async () => {
+    const svc = await start();
+    const reason = 'source canonical: checksum mismatch (expected sha256 0000, got 1111)';
+    await svc.publish({
+      ...qualityEvaluatedFixture,
+      event_id: newEventId(),
+      dataset: 'eval',
+      dataset_version: 'eval-ingest-failed',
+      passed: false,
+      report_uri: '',
+      candidate_uri: '',
+      candidate_checksum: '',
+      candidate_rows: 0,
+      metrics: [],
+      status: 'TASK_FAILED',
+      failed_task: 'ingest_sources',
+      failure_reason: reason,
+    });
+    expect(await svc.archived('eval-ingest-failed')).toMatchObject({ outcome: 'run_failed', reason });
+    expect(await svc.keys('datasets/')).toEqual([]);
+    expect(await svc.catalog()).toEqual([]);
+    expect((await svc.keys('archive/')).sort()).toEqual([
+      'archive/eval/eval-ingest-failed/candidate_diff.json',
+      'archive/eval/eval-ingest-failed/run_log.json',
+    ]);
+    const log = JSON.parse(
+      (await svc.store.getBuffer('archive/eval/eval-ingest-failed/run_log.json')).toString(),
+    ) as Record<string, unknown>;
+    expect(log).toMatchObject({ outcome: 'run_failed', reason, failed_task: 'ingest_sources' });
+    expect(svc.published.messages).toHaveLength(0);
+  });
+
   it.each(['after_candidate_upload', 'after_manifest_write'])(
     'when publishing keeps failing %s, then after two retries nothing of the version remains and the previous manifest is current',
     async (fault) => {

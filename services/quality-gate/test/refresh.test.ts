@@ -135,11 +135,17 @@ describe('quality-gate dataset refresh', () => {
       what: 'quality.evaluated',
     });
     const [event] = await gate.decodedEvaluated();
-    expect(event).toMatchObject({ passed: false, coverage_gaps: ['d'], dataset_version: run.datasetVersion });
+    expect(event).toMatchObject({
+      passed: false,
+      status: 'EVALUATED',
+      failed_task: 'quality_gate',
+      coverage_gaps: ['d'],
+      dataset_version: run.datasetVersion,
+    });
     expect(await gate.metric(/^dag_status\{.*dag="dataset_refresh".*status="failed"/)).toBe(1);
   });
 
-  it('when a source checksum does not match, then the run fails in ingest_sources naming the source', async () => {
+  it('when a source checksum does not match, then the run fails in ingest_sources and quality.evaluated carries the failure', async () => {
     const ws = await workspace();
     cleanup.push(() => ws.remove());
     const source = await ws.source('canonical', sourceRows());
@@ -156,6 +162,22 @@ describe('quality-gate dataset refresh', () => {
     expect(run).toMatchObject({ status: 'failed', failedTask: 'ingest_sources', reportUri: null });
     expect(run.reason).toContain('source canonical: checksum mismatch');
     expect(run.reason).toContain(source.sha256);
+
+    await waitFor(() => (gate.evaluated.messages.length > 0 ? true : undefined), {
+      what: 'quality.evaluated',
+    });
+    const [event] = await gate.decodedEvaluated();
+    expect(event).toMatchObject({
+      dataset_version: run.datasetVersion,
+      passed: false,
+      status: 'TASK_FAILED',
+      failed_task: 'ingest_sources',
+      failure_reason: run.reason,
+      report_uri: '',
+      candidate_uri: '',
+      candidate_rows: 0,
+      metrics: [],
+    });
   });
 
   it('when a source declares another schema version, then the run fails naming it', async () => {
@@ -257,7 +279,7 @@ describe('quality-gate dataset refresh', () => {
     expect(done).toMatchObject({ status: 'passed', attempt: 2, failedTask: null, reason: null });
   });
 
-  it('when a task keeps failing, then the run ends failed after two retries with the reason', async () => {
+  it('when a task keeps failing, then the run ends failed after two retries and quality.evaluated carries the reason', async () => {
     const ws = await workspace();
     cleanup.push(() => ws.remove());
     const source = await ws.source('canonical', sourceRows());
@@ -284,5 +306,20 @@ describe('quality-gate dataset refresh', () => {
     expect(done.reason).toContain('ingest_sources failed after 3 attempts');
     expect(done.reason).toContain('does not exist');
     expect(await gate.metric(/^dag_status\{.*status="failed"/)).toBe(1);
+
+    // Only the final failure is announced: the parked attempts emit nothing.
+    await waitFor(() => (gate.evaluated.messages.length > 0 ? true : undefined), {
+      what: 'quality.evaluated',
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const events = await gate.decodedEvaluated();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      dataset_version: run.datasetVersion,
+      passed: false,
+      status: 'TASK_FAILED',
+      failed_task: 'ingest_sources',
+      failure_reason: done.reason,
+    });
   });
 });

@@ -176,6 +176,8 @@ export interface QualityMetric {
   passed: boolean;
 }
 
+export type RefreshRunStatus = 'EVALUATED' | 'TASK_FAILED';
+
 /** A candidate dataset went through the quality gate (coverage, diversity, toxicity, drift). */
 export interface QualityEvaluated {
   event_id: string;
@@ -195,6 +197,12 @@ export interface QualityEvaluated {
   candidate_rows: number;
   metrics: Array<QualityMetric>;
   coverage_gaps: Array<string>;
+  /** TASK_FAILED: the run failed before the gate measured anything (candidate fields are empty, metrics empty) */
+  status: RefreshRunStatus;
+  /** seed task that failed (ingest_sources, generate_candidate, quality_gate); null when the run passed */
+  failed_task: null | string;
+  /** why the run failed; null when it passed */
+  failure_reason: null | string;
 }
 
 /** Enough new master rows since the last compatible training run: train the production model again. Carries everything a reproducible training run needs. */

@@ -20,4 +20,7 @@ export const qualityEvaluatedFixture: QualityEvaluated = {
     { name: 'toxicity', baseline: null, value: 0.001, delta: null, threshold: 0.01, passed: true },
   ],
   coverage_gaps: [],
+  status: 'EVALUATED',
+  failed_task: null,
+  failure_reason: null,
 };

@@ -172,7 +172,8 @@ export async function notifyPublished(published: DatasetPublished, ports: Notify
 }
 
 /**
- * The P2 page on a failed quality gate: a PagerDuty `trigger` deduplicated by dataset_version.
+ * The P2 page on a failed quality gate, or on a run that failed before the gate (`status:
+ * TASK_FAILED`, e.g. ingest_sources): a PagerDuty `trigger` deduplicated by dataset_version.
  * PagerDuty derives incident priority from the service's rules, so P2 travels in custom_details
  * and severity `error` (the severity the P2 rule matches, see docs/dataset-refresh.md).
  */
@@ -185,12 +186,18 @@ export async function pageOnGateFailure(evaluated: QualityEvaluated, ports: Noti
 
 function pagerDutyTrigger(evaluated: QualityEvaluated, routingKey: string): PagerDutyTrigger {
   const failed = evaluated.metrics.filter((m) => !m.passed);
+  // A run that failed before the gate (e.g. in ingest_sources) names the task and the reason.
+  const summary =
+    evaluated.status === 'TASK_FAILED'
+      ? `Dataset refresh failed for ${evaluated.dataset} ${evaluated.dataset_version} in ${evaluated.failed_task ?? 'a task'}: ${evaluated.failure_reason ?? 'see run'}`
+      : `Quality gate failed for ${evaluated.dataset} ${evaluated.dataset_version}: ${failed.map((m) => m.name).join(', ') || 'see report'}`;
   return {
     routing_key: routingKey,
     event_action: 'trigger',
     dedup_key: evaluated.dataset_version,
     payload: {
-      summary: `Quality gate failed for ${evaluated.dataset} ${evaluated.dataset_version}: ${failed.map((m) => m.name).join(', ') || 'see report'}`,
+      // PagerDuty truncates summaries at 1024 characters.
+      summary: summary.slice(0, 1024),
       source: 'tributary/quality-gate',
       severity: 'error',
       custom_details: {
@@ -200,8 +207,11 @@ function pagerDutyTrigger(evaluated: QualityEvaluated, routingKey: string): Page
         baseline: evaluated.baseline_name,
         failed_metrics: failed.map((m) => ({ name: m.name, value: m.value, threshold: m.threshold })),
         coverage_gaps: evaluated.coverage_gaps,
-        report_uri: evaluated.report_uri,
+        report_uri: evaluated.report_uri || null,
         run_id: evaluated.run_id,
+        status: evaluated.status,
+        failed_task: evaluated.failed_task,
+        failure_reason: evaluated.failure_reason,
       },
     },
   };

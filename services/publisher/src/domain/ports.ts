@@ -30,7 +30,8 @@ export interface CatalogEntry {
 export interface ArchiveRecord {
   datasetVersion: string;
   dataset: string;
-  outcome: 'published' | 'gate_failed' | 'publish_failed';
+  /** `run_failed`: the refresh failed before the gate (a task such as ingest_sources). */
+  outcome: 'published' | 'gate_failed' | 'run_failed' | 'publish_failed';
   reason: string | null;
   prefix: string;
   archivedAt?: string;

@@ -53,8 +53,8 @@ export async function publishDataset(
   const started = performance.now();
   return withLogFields({ dataset_version: evaluated.dataset_version }, async () => {
     const previous = await deps.repo.latest(evaluated.dataset);
-    let outcome: ArchiveRecord['outcome'] = 'gate_failed';
-    let reason: string | null = evaluated.passed ? null : 'quality gate failed';
+    let outcome: ArchiveRecord['outcome'] = evaluated.status === 'TASK_FAILED' ? 'run_failed' : 'gate_failed';
+    let reason: string | null = evaluated.passed ? null : (evaluated.failure_reason ?? 'quality gate failed');
     let published = false;
     if (evaluated.passed) {
       const done = await deps.repo.findCatalog(evaluated.dataset_version);
@@ -200,7 +200,10 @@ async function archive(
 ): Promise<void> {
   if (await deps.repo.findArchive(evaluated.dataset_version)) return;
   const prefix = archivePrefix(evaluated.dataset, evaluated.dataset_version);
-  const candidate = await deps.reader.read(evaluated.candidate_uri).catch(() => undefined);
+  // A run that failed before the gate has no candidate nor report (empty URIs).
+  const readIfAny = (uri: string) =>
+    uri === '' ? Promise.resolve(undefined) : deps.reader.read(uri).catch(() => undefined);
+  const candidate = await readIfAny(evaluated.candidate_uri);
   const before =
     previous && previous.datasetVersion !== evaluated.dataset_version
       ? await deps.store.get(`${versionPrefix(evaluated.dataset, previous.datasetVersion)}candidate.jsonl`)
@@ -215,7 +218,7 @@ async function archive(
     added: [...now].filter((l) => !then.has(l)).length,
     removed: [...then].filter((l) => !now.has(l)).length,
   };
-  const report = await deps.reader.read(evaluated.report_uri).catch(() => undefined);
+  const report = await readIfAny(evaluated.report_uri);
   if (report) await deps.store.put(`${prefix}quality_report.json`, report);
   await deps.store.put(`${prefix}candidate_diff.json`, JSON.stringify(diff, null, 2) + '\n');
   const log = {
@@ -224,6 +227,7 @@ async function archive(
     run_id: evaluated.run_id,
     outcome,
     reason,
+    failed_task: evaluated.failed_task,
     metrics: evaluated.metrics,
     coverage_gaps: evaluated.coverage_gaps,
     archived_at: new Date().toISOString(),

@@ -73,7 +73,8 @@ class TaskFailure extends Error {
 /**
  * The seed's `ingest_sources` → `generate_candidate` → `quality_gate`: reads and verifies the
  * sources, samples and augments a candidate, measures it against the baseline, writes the
- * candidate and `quality_report.json`, and enqueues `quality.evaluated` with the run's outcome.
+ * candidate and `quality_report.json`, and enqueues `quality.evaluated` with the run's outcome
+ * (also when a task failed before the gate, with `status: TASK_FAILED`).
  */
 export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps): Promise<RefreshResult> {
   const { settings } = deps;
@@ -138,6 +139,8 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
         );
         return { passed, metrics, gaps, reportUri };
       });
+      const failedMetrics = gate.metrics.filter((m) => !m.pass).map((m) => m.metric);
+      const reason = gate.passed ? null : `quality gate failed: ${failedMetrics.join(', ')}`;
       const event: QualityEvaluated = {
         event_id: newEventId(),
         occurred_at: eventTime(),
@@ -162,9 +165,10 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
           passed: m.pass,
         })),
         coverage_gaps: gate.gaps,
+        status: 'EVALUATED',
+        failed_task: gate.passed ? null : 'quality_gate',
+        failure_reason: reason,
       };
-      const failedMetrics = gate.metrics.filter((m) => !m.pass).map((m) => m.metric);
-      const reason = gate.passed ? null : `quality gate failed: ${failedMetrics.join(', ')}`;
       await deps.runs.finish(
         datasetVersion,
         {
@@ -225,7 +229,7 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
           reportUri: null,
           candidateUri: null,
         },
-        undefined,
+        failedRunEvent(request, datasetVersion, sourceHash, err, settings),
       );
       deps.logger.warn({ task_id: err.task, reason: err.message }, 'dataset refresh failed');
       return {
@@ -237,6 +241,41 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
       };
     }
   });
+}
+
+/**
+ * quality.evaluated for a run that failed before the gate measured a candidate (`all_done`):
+ * passed=false with the failed task and reason, so the publisher archives it and the notifier pages.
+ * Candidate fields are empty (no candidate, no report).
+ */
+function failedRunEvent(
+  request: RefreshRequest,
+  datasetVersion: string,
+  sourceHash: string | null,
+  failure: TaskFailure,
+  settings: RefreshSettings,
+): QualityEvaluated {
+  return {
+    event_id: newEventId(),
+    occurred_at: eventTime(),
+    run_id: request.runId,
+    dataset: settings.dataset,
+    dataset_version: datasetVersion,
+    source_hash: sourceHash ?? '',
+    master_version: request.masterVersion ?? null,
+    trigger: request.trigger,
+    passed: false,
+    baseline_name: settings.baselineName,
+    report_uri: '',
+    candidate_uri: '',
+    candidate_checksum: '',
+    candidate_rows: 0,
+    metrics: [],
+    coverage_gaps: [],
+    status: 'TASK_FAILED',
+    failed_task: failure.task,
+    failure_reason: failure.message,
+  };
 }
 
 async function runTask<T>(taskId: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
