@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerLineage } from './lineage.ts';
 import { registerRefresh } from './refresh.ts';
 import { registerRetrain } from './retrain.ts';
 import { registerSubmit } from './submit.ts';
@@ -8,3 +9,4 @@ export const commands: ((program: Command) => void)[] = [];
 commands.push(registerRetrain);
 commands.push(registerSubmit);
 commands.push(registerRefresh);
+commands.push(registerLineage);

@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest';
+import { formatLineage, stitchLineage, type LineageFacts } from '../src/lineage.ts';
+
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+const batch = {
+  batch_id: 'b-1',
+  dataset: 'reviews',
+  status: 'ingested',
+  content_hash: 'sha-content',
+  raw_location: 's3://lake/raw/reviews/b-1',
+  raw_dvc_file: 'raw/reviews/b-1.dvc',
+  raw_md5: 'md5-raw',
+  run_id: TRACE,
+};
+
+const master = {
+  dataset: 'reviews',
+  version: 3,
+  checksum: 'md5-master',
+  row_count: 1200,
+  location: 's3://lake/master/reviews',
+  dvc_file: 'master/reviews.dvc',
+  batch_ids: ['b-1'],
+  raw_checksums: { 'b-1': 'md5-raw' },
+  committed_at: '2026-01-01T00:00:00.000Z',
+};
+
+function facts(overrides: Partial<LineageFacts> = {}): LineageFacts {
+  return {
+    dataset: 'reviews',
+    batches: [{ batchId: 'b-1', answer: { value: batch } }],
+    master: { value: master },
+    qualityRuns: {
+      value: [
+        {
+          datasetVersion: 'reviews-v2',
+          dataset: 'reviews',
+          masterVersion: 2,
+          status: 'passed',
+          reason: null,
+          sourceHash: 'h2',
+          reportUri: 's3://lake/reports/v2.html',
+          candidateUri: null,
+          finishedAt: '2025-12-01T00:00:00.000Z',
+        },
+        {
+          datasetVersion: 'reviews-v3',
+          dataset: 'reviews',
+          masterVersion: 3,
+          status: 'passed',
+          reason: null,
+          sourceHash: 'h3',
+          reportUri: 's3://lake/reports/v3.html',
+          candidateUri: 's3://lake/candidates/v3',
+          finishedAt: '2026-01-01T01:00:00.000Z',
+        },
+      ],
+    },
+    catalog: {
+      value: [
+        {
+          dataset: 'reviews',
+          datasetVersion: 'reviews-v3',
+          masterVersion: 3,
+          location: 's3://lake/published/reviews-v3',
+          checksum: 'md5-published',
+          manifestUri: 's3://lake/published/reviews-v3/manifest.json',
+          qualityReportUri: 's3://lake/reports/v3.html',
+          publishedAt: '2026-01-01T02:00:00.000Z',
+        },
+      ],
+    },
+    decisions: {
+      value: [
+        {
+          id: 'd-1',
+          dataset: 'reviews',
+          masterVersion: 3,
+          runId: TRACE,
+          outcome: 'requested',
+          requested: true,
+          reason: 'enough new rows',
+          masterChecksum: 'md5-master',
+          retrainEventId: 'evt-retrain',
+          decidedAt: '2026-01-01T00:00:01.000Z',
+        },
+      ],
+    },
+    ...overrides,
+  };
+}
+
+describe('stitchLineage', () => {
+  it('when every service knows its link, then the chain has the six links in order with one trace id', () => {
+    const lineage = stitchLineage(facts());
+    expect(lineage.links.map((l) => [l.kind, l.state, l.id])).toEqual([
+      ['batch', 'found', 'b-1'],
+      ['raw snapshot', 'found', 'raw/reviews/b-1.dvc'],
+      ['master version', 'found', 'reviews@3'],
+      ['quality report', 'found', 'reviews-v3'],
+      ['published manifest', 'found', 'reviews-v3'],
+      ['retrain request', 'found', 'evt-retrain'],
+    ]);
+    expect(lineage.traceIds).toEqual([TRACE]);
+    expect(lineage.links[1]).toMatchObject({ location: batch.raw_location, checksum: 'md5-raw' });
+    expect(lineage.links[1]?.detail).not.toHaveProperty('checksum_mismatch');
+    expect(lineage.links[4]).toMatchObject({ location: 's3://lake/published/reviews-v3/manifest.json' });
+  });
+
+  it('when the master recorded another raw checksum than the ingestor, then the raw snapshot flags the mismatch', () => {
+    const lineage = stitchLineage(
+      facts({ master: { value: { ...master, raw_checksums: { 'b-1': 'other' } } } }),
+    );
+    expect(lineage.links[1]?.detail).toMatchObject({
+      checksum_recorded_by_master: 'other',
+      checksum_mismatch: true,
+    });
+  });
+
+  it('when the batch is not merged yet, then the later links say missing instead of failing', () => {
+    const lineage = stitchLineage(facts({ master: { missing: true }, decisions: { value: [] } }));
+    expect(lineage.links.map((l) => [l.kind, l.state])).toEqual([
+      ['batch', 'found'],
+      ['raw snapshot', 'found'],
+      ['master version', 'missing'],
+      ['quality report', 'missing'],
+      ['published manifest', 'missing'],
+      ['retrain request', 'missing'],
+    ]);
+    expect(formatLineage(lineage)).toContain('→ master version: missing (no master version merged it (yet))');
+  });
+
+  it('when a service cannot be read, then its link is unavailable with the reason and the rest is still stitched', () => {
+    const lineage = stitchLineage(facts({ catalog: { unavailable: 'GET /admin/catalog answered 401' } }));
+    expect(lineage.links[4]).toMatchObject({ state: 'unavailable', note: 'GET /admin/catalog answered 401' });
+    expect(lineage.links[5]?.state).toBe('found');
+  });
+
+  it('when the policy decided not to retrain, then the retrain link is missing with the decision reason', () => {
+    const base = facts();
+    const decision = 'value' in base.decisions ? base.decisions.value[0] : undefined;
+    if (!decision) throw new Error('fixture');
+    const lineage = stitchLineage(
+      facts({
+        decisions: {
+          value: [{ ...decision, requested: false, retrainEventId: null, reason: 'below threshold' }],
+        },
+      }),
+    );
+    expect(lineage.links[5]).toMatchObject({ state: 'missing', note: 'not requested: below threshold' });
+    expect(lineage.links[5]?.detail).toMatchObject({ decision_id: 'd-1' });
+  });
+
+  it('when queried by dataset version, then the quality run and manifest of that version are picked', () => {
+    const lineage = stitchLineage(
+      facts({
+        datasetVersion: 'reviews-v2',
+        master: { missing: true },
+        batches: [],
+        decisions: { value: [] },
+      }),
+    );
+    expect(lineage.links.find((l) => l.kind === 'quality report')).toMatchObject({ id: 'reviews-v2' });
+    expect(lineage.links.find((l) => l.kind === 'published manifest')?.state).toBe('missing');
+    expect(lineage.links[0]).toMatchObject({ kind: 'batch', state: 'missing' });
+  });
+
+  it('when the ingestor and preprocessor cannot be read, then their links and those after are unavailable', () => {
+    const lineage = stitchLineage(
+      facts({
+        batches: [{ batchId: 'b-1', answer: { unavailable: 'fetch failed' } }],
+        master: { unavailable: 'fetch failed' },
+        decisions: { value: [] },
+      }),
+    );
+    expect(lineage.links.map((l) => [l.kind, l.state])).toEqual([
+      ['batch', 'unavailable'],
+      ['raw snapshot', 'unavailable'],
+      ['master version', 'unavailable'],
+      ['quality report', 'missing'],
+      ['published manifest', 'missing'],
+      ['retrain request', 'unavailable'],
+    ]);
+  });
+
+  it('when the batch is unknown, then the batch link is missing and names the id', () => {
+    const lineage = stitchLineage(facts({ batches: [{ batchId: 'nope', answer: { missing: true } }] }));
+    expect(lineage.links[0]).toMatchObject({ kind: 'batch', state: 'missing', id: 'nope' });
+    expect(lineage.links[1]).toMatchObject({ kind: 'raw snapshot', state: 'missing' });
+  });
+});
