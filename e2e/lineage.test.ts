@@ -4,84 +4,20 @@
  * batch → raw snapshot → master version → retrain request from their APIs, under one trace id.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventRegistry, batchReady, retrainRequested, type RetrainRequested } from '@tributary/events';
-import { EventProducer, createKafka } from '@tributary/kafka';
-import { createLogger } from '@tributary/telemetry';
-import {
-  MlflowRest,
-  collectMessages,
-  freePort,
-  serviceEnv,
-  stackEnv,
-  startTsProcess,
-  testKafka,
-  uniqueName,
-  waitFor,
-  writeSampleBatch,
-  type RunningProcess,
-} from '@tributary/testing';
+import { writeSampleBatch } from '@tributary/testing';
+import { startPipeline, type Pipeline } from './support/pipeline.ts';
 
-const SERVICES = ['ingestor', 'preprocessor', 'retrain-policy'] as const;
-const ADMIN_TOKEN = 'lineage-admin-token-0123456789';
-const ports = new Map<string, number>();
-const id = uniqueName('lineage');
-const prefix = `${id}.`;
-const work = mkdtempSync(join(tmpdir(), 'tributary-lineage-'));
-const store = pathToFileURL(join(work, 'store')).href;
-const procs: RunningProcess[] = [];
-const mlflow = new MlflowRest();
-const model = uniqueName('lineage_model');
+let pipeline: Pipeline;
 
 beforeAll(async () => {
-  // A production model trained on 0 master rows: any new master asks for a retrain.
-  const tags = { feature_version: 'f1', split_version: 's1', model_version: 'm1' };
-  const experiment = await mlflow.createExperiment(uniqueName('lineage_exp'));
-  const trainingRun = await mlflow.createRun(experiment, { tags, metrics: { master_rows: 0 } });
-  await mlflow.createRegisteredModel(model);
-  const version = await mlflow.createModelVersion(model, trainingRun);
-  await mlflow.setAlias(model, 'production', version);
-
-  await Promise.all(
-    SERVICES.map(async (service) => {
-      const port = await freePort();
-      ports.set(service, port);
-      const env = serviceEnv({
-        SERVICE_NAME: service,
-        TOPIC_PREFIX: prefix,
-        DATABASE_SCHEMA: `${id}_${service.replace('-', '_')}`,
-        HTTP_PORT: String(port),
-        DATA_STORE_URI: store,
-        SOURCE_FILE_ROOTS: work,
-        MLFLOW_TRACKING_URI: stackEnv.MLFLOW_TRACKING_URI,
-        MLFLOW_MODEL_NAME: model,
-        MLFLOW_EXPERIMENT_IDS: experiment,
-        RETRAIN_THRESHOLD_ROWS: '1',
-        ADMIN_TOKEN,
-        LANDING_DIR: join(work, 'landing'),
-        LOG_LEVEL: 'info',
-      });
-      const proc = startTsProcess(new URL(`../services/${service}/src/main.ts`, import.meta.url), env);
-      procs.push(proc);
-      await waitFor(
-        async () =>
-          (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
-        {
-          timeoutMs: 150_000,
-          what: `${service} ready (stderr: ${proc.stderr().slice(-1500)} stdout: ${proc.stdout().slice(-1500)})`,
-        },
-      );
-    }),
-  );
+  pipeline = await startPipeline('lineage');
 }, 300_000);
 
 afterAll(async () => {
-  for (const p of procs) p.child.kill('SIGTERM');
-  await Promise.all(procs.map((p) => p.exited));
+  await pipeline?.stop();
 });
 
 /** Runs the CLI; resolves with its exit code and stdout. */
@@ -90,7 +26,7 @@ async function tributary(args: string[]): Promise<{ code: number | null; stdout:
     process.execPath,
     [fileURLToPath(new URL('../cli/bin/tributary.js', import.meta.url)), ...args],
     {
-      env: { ...process.env, TRIBUTARY_ADMIN_TOKEN: ADMIN_TOKEN },
+      env: { ...process.env, TRIBUTARY_ADMIN_TOKEN: pipeline.adminToken },
     },
   );
   let stdout = '';
@@ -112,45 +48,10 @@ interface Link {
 
 describe('tributary lineage', () => {
   it('when a batch went through to a retrain request, then lineage --batch returns the chain with one trace id', async () => {
-    const batch = await writeSampleBatch(join(work, 'batch-1'), { count: 12, images: 2 });
-    const requests = await collectMessages(testKafka(), `${prefix}${retrainRequested.topic}`);
-    const logger = createLogger({ serviceName: 'lineage-test', level: 'silent' });
-    const kafka = createKafka({
-      clientId: 'lineage-test',
-      brokers: stackEnv.KAFKA_BROKERS.split(','),
-      logger,
-    });
-    const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
-    const producer = new EventProducer(kafka, registry, prefix);
-    await producer.connect();
-    await producer.publish(batchReady, {
-      event_id: uniqueName('evt'),
-      occurred_at: Date.now(),
-      run_id: null,
-      dataset: 'penguins',
-      batch_id: 'lineage-batch-1',
-      producer: 'lineage-test',
-      source: 'KAFKA',
-      contract: { name: 'penguins', version: '1.0.0' },
-      files: batch.files.map((f) => ({
-        path: f.path,
-        uri: pathToFileURL(f.absolutePath).href,
-        role: f.role,
-        sha256: f.sha256,
-        size_bytes: f.size,
-        schema_version: f.role === 'TABLE' ? '1.0.0' : null,
-      })),
-      attributes: {},
-    });
-    await producer.disconnect();
-    const [message] = await requests.waitForMessages(1, 180_000).catch((err: unknown) => {
-      for (const p of procs) process.stderr.write(`${p.stdout().slice(-3000)}\n${p.stderr().slice(-3000)}\n`);
-      throw err;
-    });
-    await requests.stop();
-    const request = await registry.decode<RetrainRequested>(retrainRequested, message!.value!);
+    const batch = await writeSampleBatch(join(pipeline.work, 'batch-1'), { count: 12, images: 2 });
+    const request = await pipeline.submitAndAwaitRetrain(batch, 'lineage-batch-1');
 
-    const url = (service: string) => `http://127.0.0.1:${ports.get(service)}`;
+    const url = (service: 'ingestor' | 'preprocessor' | 'retrain-policy') => pipeline.url(service);
     // The decision row is written with the request; the quality-gate and publisher are not running here.
     const result = await tributary([
       'lineage',

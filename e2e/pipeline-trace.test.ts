@@ -7,24 +7,18 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventRegistry, batchReady, retrainRequested, type RetrainRequested } from '@tributary/events';
-import { EventProducer, createKafka } from '@tributary/kafka';
-import { createLogger } from '@tributary/telemetry';
+import { EventRegistry, retrainRequested } from '@tributary/events';
 import {
-  MlflowRest,
   collectMessages,
   freePort,
-  serviceEnv,
   stackEnv,
-  startTsProcess,
   testKafka,
-  uniqueName,
   waitFor,
   writeSampleBatch,
-  type RunningProcess,
 } from '@tributary/testing';
+import { PIPELINE_SERVICES as SERVICES, startPipeline, type Pipeline } from './support/pipeline.ts';
 
 interface JaegerSpan {
   spanID: string;
@@ -39,106 +33,27 @@ interface JaegerTrace {
   processes: Record<string, { serviceName: string }>;
 }
 
-const SERVICES = ['ingestor', 'preprocessor', 'retrain-policy'] as const;
-const ports = new Map<string, number>();
-const id = uniqueName('e2e');
-const prefix = `${id}.`;
-const work = mkdtempSync(join(tmpdir(), 'tributary-e2e-'));
-const store = pathToFileURL(join(work, 'store')).href;
-const landing = join(work, 'landing');
-const procs: RunningProcess[] = [];
-const mlflow = new MlflowRest();
-const model = uniqueName('e2e_model');
+let pipeline: Pipeline;
+let prefix = '';
 
 beforeAll(async () => {
-  // The production model and a finished training run on 0 master rows: any new master asks for a retrain.
-  const tags = { feature_version: 'f1', split_version: 's1', model_version: 'm1' };
-  const experiment = await mlflow.createExperiment(uniqueName('e2e_exp'));
-  const trainingRun = await mlflow.createRun(experiment, { tags, metrics: { master_rows: 0 } });
-  await mlflow.createRegisteredModel(model);
-  const version = await mlflow.createModelVersion(model, trainingRun);
-  await mlflow.setAlias(model, 'production', version);
-
-  // All three start side by side; each must answer /readyz (broker, registry, database, its own deps).
-  await Promise.all(
-    SERVICES.map(async (service) => {
-      const port = await freePort();
-      ports.set(service, port);
-      const env = serviceEnv({
-        SERVICE_NAME: service,
-        TOPIC_PREFIX: prefix,
-        DATABASE_SCHEMA: `${id}_${service.replace('-', '_')}`,
-        HTTP_PORT: String(port),
-        OTEL_EXPORTER_OTLP_ENDPOINT: stackEnv.OTEL_EXPORTER_OTLP_ENDPOINT,
-        DATA_STORE_URI: store,
-        SOURCE_FILE_ROOTS: work,
-        MLFLOW_TRACKING_URI: stackEnv.MLFLOW_TRACKING_URI,
-        MLFLOW_MODEL_NAME: model,
-        MLFLOW_EXPERIMENT_IDS: experiment,
-        RETRAIN_THRESHOLD_ROWS: '1',
-        ADMIN_TOKEN: 'e2e-admin-token-0123456789',
-        LANDING_DIR: landing,
-        LANDING_SCAN_INTERVAL_MS: '500',
-        LOG_LEVEL: 'info',
-      });
-      const proc = startTsProcess(new URL(`../services/${service}/src/main.ts`, import.meta.url), env);
-      procs.push(proc);
-      await waitFor(
-        async () =>
-          (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
-        {
-          timeoutMs: 150_000,
-          what: `${service} ready (stderr: ${proc.stderr().slice(-1500)} stdout: ${proc.stdout().slice(-1500)})`,
-        },
-      );
-    }),
-  );
+  pipeline = await startPipeline('e2e', {
+    OTEL_EXPORTER_OTLP_ENDPOINT: stackEnv.OTEL_EXPORTER_OTLP_ENDPOINT,
+  });
+  prefix = pipeline.prefix;
 }, 300_000); // three processes start side by side on a busy machine
 
 afterAll(async () => {
-  for (const p of procs) p.child.kill('SIGTERM');
-  await Promise.all(procs.map((p) => p.exited));
+  await pipeline?.stop();
 });
 
 describe('a batch through the pipeline', () => {
   it('when a batch is submitted, then it ends as a retrain request and Jaeger holds the whole run as one trace', async () => {
-    const batch = await writeSampleBatch(join(work, 'batch-1'), { count: 25, images: 3 });
-    const requests = await collectMessages(testKafka(), `${prefix}${retrainRequested.topic}`);
-    const logger = createLogger({ serviceName: 'e2e', level: 'silent' });
-    const kafka = createKafka({ clientId: 'e2e', brokers: stackEnv.KAFKA_BROKERS.split(','), logger });
-    const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
-    const producer = new EventProducer(kafka, registry, prefix);
-    await producer.connect();
-    await producer.publish(batchReady, {
-      event_id: uniqueName('evt'),
-      occurred_at: Date.now(),
-      run_id: null,
-      dataset: 'penguins',
-      batch_id: 'e2e-batch-1',
-      producer: 'e2e-test',
-      source: 'KAFKA',
-      contract: { name: 'penguins', version: '1.0.0' },
-      files: batch.files.map((f) => ({
-        path: f.path,
-        uri: pathToFileURL(f.absolutePath).href,
-        role: f.role,
-        sha256: f.sha256,
-        size_bytes: f.size,
-        schema_version: f.role === 'TABLE' ? '1.0.0' : null,
-      })),
-      attributes: {},
-    });
-    await producer.disconnect();
-
-    const [message] = await requests.waitForMessages(1, 180_000).catch((err: unknown) => {
-      for (const p of procs) process.stderr.write(`${p.stdout().slice(-3000)}\n${p.stderr().slice(-3000)}\n`);
-      throw err;
-    });
-    await requests.stop();
-    const request = await registry.decode<RetrainRequested>(retrainRequested, message!.value!);
+    const batch = await writeSampleBatch(join(pipeline.work, 'batch-1'), { count: 25, images: 3 });
+    const request = await pipeline.submitAndAwaitRetrain(batch, 'e2e-batch-1');
     expect(request).toMatchObject({
       dataset: 'penguins',
-      model_name: model,
+      model_name: pipeline.model,
       master_version: 1,
       current_master_rows: 25,
       new_rows: 25,
@@ -190,7 +105,11 @@ describe('a batch through the pipeline', () => {
     const requests = await collectMessages(testKafka(), `${prefix}${retrainRequested.topic}`);
     const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
 
-    const uploaded = await writeSampleBatch(join(work, 'batch-2'), { offset: 25, count: 10, images: 2 });
+    const uploaded = await writeSampleBatch(join(pipeline.work, 'batch-2'), {
+      offset: 25,
+      count: 10,
+      images: 2,
+    });
     const cli = spawn(
       process.execPath,
       [
@@ -202,7 +121,7 @@ describe('a batch through the pipeline', () => {
         '--contract',
         'penguins@1.0.0',
         '--url',
-        `http://127.0.0.1:${ports.get('ingestor')}`,
+        pipeline.url('ingestor'),
         '--wait',
       ],
       { stdio: 'ignore' },
@@ -211,7 +130,7 @@ describe('a batch through the pipeline', () => {
     await requests.waitForMessages(2, 120_000);
 
     // The seed's protocol: files in <LANDING_DIR>/<dataset>/<batch_id>/, then a _READY marker.
-    const dropped = join(landing, 'penguins', 'landing-batch-3');
+    const dropped = join(pipeline.landing, 'penguins', 'landing-batch-3');
     await writeSampleBatch(dropped, { offset: 35, count: 5 });
     writeFileSync(join(dropped, '_READY'), '');
     const messages = await requests.waitForMessages(3, 120_000);
@@ -231,7 +150,8 @@ describe('a batch through the pipeline', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-prom-'));
     const promPort = await freePort();
     const targets = SERVICES.map(
-      (svc) => `      - targets: ['127.0.0.1:${ports.get(svc)}']\n        labels: { service: ${svc} }`,
+      (svc) =>
+        `      - targets: ['127.0.0.1:${pipeline.ports.get(svc)}']\n        labels: { service: ${svc} }`,
     );
     writeFileSync(
       join(dir, 'prometheus.yml'),
