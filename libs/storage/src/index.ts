@@ -4,3 +4,4 @@ export { FsObjectStore } from './fs-store.ts';
 export { S3ObjectStore, createS3Client, type S3StoreOptions } from './s3-store.ts';
 export { InvalidKeyError, ObjectNotFoundError } from './errors.ts';
 export { assertValidKey } from './keys.ts';
+export { s3StoreOptions, type S3Settings } from './settings.ts';

@@ -1,6 +1,6 @@
 import { batchRejected, datasetPublished, qualityEvaluated } from '@tributary/events';
 import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
-import type { ObjectStoreOptions } from '@tributary/storage';
+import { s3StoreOptions, type ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import {
   coverageRenderer,
@@ -24,18 +24,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     topics: TOPICS,
   });
   try {
-    const s3: ObjectStoreOptions = {
-      ...(config.S3_ENDPOINT === undefined ? {} : { endpoint: config.S3_ENDPOINT }),
-      region: config.S3_REGION,
-      ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
-        ? {
-            credentials: {
-              accessKeyId: config.S3_ACCESS_KEY_ID,
-              secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-            },
-          }
-        : {}),
-    };
+    const s3: ObjectStoreOptions = s3StoreOptions(config);
     const notifications = new NotificationsRepository(runtime.pool);
     const email = emailChannel({
       host: config.SMTP_HOST,

@@ -14,7 +14,7 @@ import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
 import type { Pool } from '@tributary/db';
 import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
 import type { Registry } from '@tributary/telemetry';
-import { createObjectStore } from '@tributary/storage';
+import { createObjectStore, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import { ObjectDataStore } from './data-access/data-store.ts';
 import { SharpImageProcessor } from './data-access/images.ts';
@@ -81,21 +81,7 @@ export async function createProcessBatch(
   config: Config,
   deps: { pool: Pool; topicPrefix: string; metricsRegistry?: Registry },
 ): Promise<{ processBatch: ProcessBatch; lock: MasterLock; close: () => Promise<void> }> {
-  const store = new ObjectDataStore(
-    createObjectStore(config.DATA_STORE_URI, {
-      ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
-      region: config.S3_REGION,
-      ...(config.S3_FORCE_PATH_STYLE === undefined ? {} : { forcePathStyle: config.S3_FORCE_PATH_STYLE }),
-      ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
-        ? {
-            credentials: {
-              accessKeyId: config.S3_ACCESS_KEY_ID,
-              secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-            },
-          }
-        : {}),
-    }),
-  );
+  const store = new ObjectDataStore(createObjectStore(config.DATA_STORE_URI, s3StoreOptions(config)));
   const lock = new MasterLock({
     redisUrls: [...(config.REDIS_URLS ?? [config.REDIS_URL])],
     ttlMs: config.LOCK_TTL_MS,

@@ -1,7 +1,7 @@
 import { datasetPublished, qualityEvaluated } from '@tributary/events';
 import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
 import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
-import { createObjectStore, type ObjectStoreOptions } from '@tributary/storage';
+import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import { ObjectPublishStore, UriArtifactReader, applyArchiveLifecycle } from './data-access/object-stores.ts';
 import { PgPublishRepository } from './data-access/publish-repository.ts';
@@ -24,18 +24,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     topics: TOPICS,
   });
   try {
-    const s3: ObjectStoreOptions = {
-      ...(config.S3_ENDPOINT === undefined ? {} : { endpoint: config.S3_ENDPOINT }),
-      region: config.S3_REGION,
-      ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
-        ? {
-            credentials: {
-              accessKeyId: config.S3_ACCESS_KEY_ID,
-              secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-            },
-          }
-        : {}),
-    };
+    const s3: ObjectStoreOptions = s3StoreOptions(config);
     const store = new ObjectPublishStore(createObjectStore(config.PUBLISH_STORE_URI, s3));
     const repo = new PgPublishRepository(runtime.pool);
     const lifecycle = await applyArchiveLifecycle(

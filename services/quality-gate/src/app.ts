@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { masterVersioned, qualityEvaluated } from '@tributary/events';
 import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
 import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
-import { createObjectStore, type ObjectStoreOptions } from '@tributary/storage';
+import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import { ObjectArtifactStore } from './data-access/artifact-store.ts';
 import { imageHorizontalFlip } from './data-access/image-flip.ts';
@@ -27,18 +27,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     topics: TOPICS,
   });
   try {
-    const s3: ObjectStoreOptions = {
-      ...(config.S3_ENDPOINT === undefined ? {} : { endpoint: config.S3_ENDPOINT }),
-      region: config.S3_REGION,
-      ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
-        ? {
-            credentials: {
-              accessKeyId: config.S3_ACCESS_KEY_ID,
-              secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-            },
-          }
-        : {}),
-    };
+    const s3: ObjectStoreOptions = s3StoreOptions(config);
     const runs = new RunsRepository(runtime.pool);
     if (
       config.BASELINE_SEED &&
