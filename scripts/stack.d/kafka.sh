@@ -13,7 +13,8 @@ KAFKA_JAVA=""
 
 kafka_address() { printf '%s:%s\n' "$KAFKA_HOST" "$KAFKA_PORT"; }
 kafka_env() { printf 'KAFKA_BROKERS\n'; }
-kafka_timeout() { printf '90\n'; }
+# Generous: a broker with many partitions on disk loads them all before it answers.
+kafka_timeout() { printf '180\n'; }
 kafka_logs() { printf '%s\n' "$KAFKA_STATE/server.log" "$KAFKA_STATE/kafka.out"; }
 kafka_pid() { live_pid kafka kafka.Kafka; }
 kafka_answers() { port_open "$KAFKA_HOST" "$KAFKA_PORT"; }

@@ -1,5 +1,12 @@
 import net from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { removeTestLeftovers } from './leftovers.ts';
 import { stackEnv } from './stack-env.ts';
+
+/** Test topics and schemas named this long ago belong to no run still going. */
+const LEFTOVER_AGE_MS = 6 * 60 * 60_000;
 
 function hostPort(address: string): [string, number] {
   const u = address.includes('://') ? new URL(address) : new URL(`tcp://${address}`);
@@ -16,8 +23,11 @@ function answers(address: string): Promise<boolean> {
   });
 }
 
-/** Fails the run at once, with the fix, when the local stack is not up. */
-export default async function setup(): Promise<void> {
+/**
+ * Fails the run at once, with the fix, when the local stack is not up; at the end, removes the
+ * topics and schemas the run's tests created (and those older runs left), so the stack stays light.
+ */
+export default async function setup(): Promise<() => Promise<void>> {
   const required = {
     kafka: stackEnv.KAFKA_BROKERS.split(',')[0] ?? '',
     registry: stackEnv.SCHEMA_REGISTRY_URL,
@@ -35,4 +45,16 @@ export default async function setup(): Promise<void> {
       `The local stack is not answering: ${down.join(', ')}. Start it with: scripts/stack.sh up`,
     );
   }
+  // Every uniqueName of this run is recorded here (the workers inherit the variable).
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-test-run-'));
+  const namesFile = join(dir, 'names');
+  writeFileSync(namesFile, '');
+  process.env.TRIBUTARY_TEST_NAMES = namesFile;
+  return async () => {
+    const names = readFileSync(namesFile, 'utf8').split('\n').filter(Boolean);
+    delete process.env.TRIBUTARY_TEST_NAMES;
+    rmSync(dir, { recursive: true, force: true });
+    const removed = await removeTestLeftovers({ names, olderThanMs: LEFTOVER_AGE_MS });
+    process.stderr.write(`removed ${removed.topics} test topics and ${removed.schemas} test schemas\n`);
+  };
 }

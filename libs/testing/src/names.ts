@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 
-/** A name no other test or run uses: for topic prefixes, consumer groups, schemas, buckets. */
+/**
+ * A name no other test or run uses: for topic prefixes, consumer groups, schemas, buckets. Within a
+ * test run it is also recorded, so that the run removes what it created and nothing of another run.
+ */
 export function uniqueName(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`.toLowerCase();
+  const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`.toLowerCase();
+  const names = process.env.TRIBUTARY_TEST_NAMES;
+  if (names) appendFileSync(names, `${name}\n`);
+  return name;
 }
 
 /** Env overrides that give a service its own topics (prefix), database schema and a free port. */
