@@ -1,7 +1,13 @@
 import { Redis } from 'ioredis';
 import { masterVersioned, qualityEvaluated } from '@tributary/events';
-import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
-import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
+import { outboxMigrations } from '@tributary/outbox';
+import {
+  assembleService,
+  createRuntime,
+  outboxRelayWorker,
+  type ServiceApp,
+  type Worker,
+} from '@tributary/runtime';
 import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import { ObjectArtifactStore } from './data-access/artifact-store.ts';
@@ -13,7 +19,7 @@ import { wordDropout } from './domain/augmentation.ts';
 import type { Augmentation } from './domain/ports.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
-import { refreshRunner } from './entry-points/refresh-runner.ts';
+import { refreshRunner, staleRunRecoverer } from './entry-points/refresh-runner.ts';
 import { retryPoller } from './entry-points/schedule/retry-poller.ts';
 import { refreshSchedule } from './entry-points/schedule/refresh-schedule.ts';
 
@@ -80,21 +86,23 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       runtime.metrics,
     );
 
-    const relay = new OutboxRelay({
-      pool: runtime.pool,
-      schema: runtime.schema,
-      kafka: runtime.kafka,
-      producer: runtime.producer,
-      registry: runtime.registry,
-      events: [qualityEvaluated],
-      topicPrefix: runtime.topicPrefix,
-      logger: runtime.logger,
-      metricsRegistry: runtime.metrics.registry,
-    });
     const workers: Worker[] = [
-      { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
+      outboxRelayWorker(runtime, [qualityEvaluated]),
       retryPoller({
         claimDue: (limit) => runs.claimDue(limit),
+        recoverStale: staleRunRecoverer(
+          {
+            runs,
+            logger: runtime.logger,
+            settings: {
+              dataset: config.REFRESH_DATASET,
+              baselineName: config.BASELINE_NAME,
+              retryDelaysMs: config.REFRESH_RETRY_DELAYS_MS,
+            },
+          },
+          runtime.metrics,
+          config.REFRESH_STALE_AFTER_MS,
+        ),
         run,
         intervalMs: config.REFRESH_RETRY_POLL_MS,
         logger: runtime.logger,

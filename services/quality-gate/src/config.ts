@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import { bool, commonEnv, csv, int, loadConfig, url } from '@tributary/config';
-
-const storeUri = () =>
-  z
-    .string()
-    .regex(/^(file:\/\/\/|\/|s3:\/\/[^/]+)/, 'expected file:///abs/dir, /abs/dir or s3://bucket[/prefix]');
+import { bool, commonEnv, csv, int, loadConfig, s3Env, storeUri, url } from '@tributary/config';
 
 /** One canonical source dataset of the refresh (the seed's `ingest_sources`). */
 export const sourceSchema = z.object({
@@ -57,7 +52,9 @@ export const configSchema = z.object({
     .describe('Name of the evaluation dataset the refresh builds'),
   REFRESH_SOURCES: jsonOf(z.array(sourceSchema))
     .default([])
-    .describe('JSON list of canonical sources: [{name, uri (JSONL or CSV file), sha256, schema_version}]'),
+    .describe(
+      'JSON list of canonical sources: [{name, uri (JSONL, CSV or Parquet file), sha256, schema_version}]',
+    ),
   REFRESH_SCHEMA_VERSION: z
     .string()
     .min(1)
@@ -71,12 +68,7 @@ export const configSchema = z.object({
   REFRESH_STORE_URI: storeUri().describe(
     'Object store of candidates and quality reports: file:///abs/dir or s3://bucket/prefix',
   ),
-  S3_ENDPOINT: url()
-    .optional()
-    .describe('Endpoint of an S3-compatible service (MinIO, moto); AWS when unset'),
-  S3_REGION: z.string().min(1).default('us-east-1').describe('Region of the S3 buckets'),
-  S3_ACCESS_KEY_ID: z.string().min(1).optional().describe('S3 access key; the AWS default chain when unset'),
-  S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
+  ...s3Env,
   REDIS_URL: url().describe('Redis used to fire each scheduled refresh once across replicas'),
 
   SAMPLE_STRATIFY_COLUMN: z.string().min(1).default('label').describe('Column the sampling is stratified on'),
@@ -120,6 +112,11 @@ export const configSchema = z.object({
   REFRESH_RETRY_POLL_MS: int(50)
     .default(5000)
     .describe('How often the due-retries poller looks for runs to retry'),
+  REFRESH_STALE_AFTER_MS: int(1000)
+    .default(1_800_000)
+    .describe(
+      'A run left running with no heartbeat (touched between tasks) for this long is recovered by the poller: retried, or failed when no retry is left; must exceed the longest task',
+    ),
   ADMIN_TOKEN: z
     .string()
     .min(16, 'expected at least 16 characters')

@@ -21,6 +21,7 @@ import {
 
 interface Report {
   dataset_version: string;
+  run_id: string;
   source_hash: string;
   seed: number;
   passed: boolean;
@@ -55,10 +56,14 @@ describe('quality-gate dataset refresh', () => {
     const { statusCode, run } = await gate.refresh();
     expect(statusCode).toBe(200);
     expect(run).toMatchObject({ status: 'passed', trigger: 'MANUAL', failedTask: null });
+    // The run id is the trace id of the run, stored with the run and written in its report.
+    expect(run.runId).toMatch(/^[0-9a-f]{32}$/);
+    expect((await gate.runs()).map((r) => r.runId)).toEqual([run.runId]);
 
     const report = JSON.parse(await ws.readStore(run.reportUri!)) as Report;
     expect(report).toMatchObject({
       dataset_version: run.datasetVersion,
+      run_id: run.runId,
       passed: true,
       seed: 42,
       coverage_gaps: [],
@@ -91,6 +96,7 @@ describe('quality-gate dataset refresh', () => {
       report_uri: run.reportUri,
       candidate_rows: 30,
       baseline_name: 'baseline_eval_v1',
+      run_id: run.runId,
     });
     expect(await gate.metric(/^dag_status\{.*dag="dataset_refresh".*status="success"/)).toBe(1);
   });
@@ -173,6 +179,7 @@ describe('quality-gate dataset refresh', () => {
       status: 'TASK_FAILED',
       failed_task: 'ingest_sources',
       failure_reason: run.reason,
+      run_id: run.runId,
       report_uri: '',
       candidate_uri: '',
       candidate_rows: 0,
@@ -277,6 +284,14 @@ describe('quality-gate dataset refresh', () => {
       { what: 'retried run', timeoutMs: 20_000 },
     );
     expect(done).toMatchObject({ status: 'passed', attempt: 2, failedTask: null, reason: null });
+    // The retry keeps the run id of the first attempt, and its event carries it.
+    expect(done.runId).toMatch(/^[0-9a-f]{32}$/);
+    expect(done.runId).toBe(run.runId);
+    await waitFor(() => (gate.evaluated.messages.length > 0 ? true : undefined), {
+      what: 'quality.evaluated',
+    });
+    const [event] = await gate.decodedEvaluated();
+    expect(event).toMatchObject({ dataset_version: run.datasetVersion, run_id: run.runId, passed: true });
   });
 
   it('when a task keeps failing, then the run ends failed after two retries and quality.evaluated carries the reason', async () => {
@@ -320,6 +335,8 @@ describe('quality-gate dataset refresh', () => {
       status: 'TASK_FAILED',
       failed_task: 'ingest_sources',
       failure_reason: done.reason,
+      run_id: done.runId,
     });
+    expect(done.runId).toBe(run.runId);
   });
 });

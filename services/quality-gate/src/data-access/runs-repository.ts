@@ -1,7 +1,15 @@
 import { withTransaction, type Pool } from '@tributary/db';
 import { qualityEvaluated, type QualityEvaluated, type RefreshTrigger } from '@tributary/events';
 import { enqueueEvent } from '@tributary/outbox';
-import type { Baseline, DueRun, RefreshRun, RunStore } from '../domain/ports.ts';
+import type {
+  Baseline,
+  DueRun,
+  RefreshRun,
+  RunOutcome,
+  RunStore,
+  StaleDecision,
+  StaleRun,
+} from '../domain/ports.ts';
 
 interface RunRow {
   dataset_version: string;
@@ -19,7 +27,18 @@ interface RunRow {
   finished_at: Date | null;
   attempt: number;
   next_attempt_at: Date | null;
+  run_id: string | null;
+  heartbeat_at: Date;
+  current_task: string | null;
 }
+
+const FINISH = `UPDATE refresh_runs SET status = $3, failed_task = $4, reason = $5, source_hash = $6,
+    report_uri = $7, candidate_uri = $8, finished_at = now(), next_attempt_at = NULL, heartbeat_at = now()
+  WHERE dataset_version = $1 AND attempt = $2 AND status = 'running'`;
+
+const RETRY = `UPDATE refresh_runs SET status = 'retrying', attempt = $2, next_attempt_at = $3, failed_task = $4,
+    reason = $5, heartbeat_at = now()
+  WHERE dataset_version = $1 AND attempt = $2 - 1 AND status = 'running'`;
 
 /** Refresh runs and baselines in the service's Postgres schema. */
 export class RunsRepository implements RunStore {
@@ -27,26 +46,33 @@ export class RunsRepository implements RunStore {
 
   async start(run: Parameters<RunStore['start']>[0]): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `INSERT INTO refresh_runs (dataset_version, dataset, trigger, scheduled_for, master_version)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-      [run.datasetVersion, run.dataset, run.trigger, run.scheduledFor, run.masterVersion],
+      `INSERT INTO refresh_runs (dataset_version, dataset, trigger, scheduled_for, master_version, run_id)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+      [run.datasetVersion, run.dataset, run.trigger, run.scheduledFor, run.masterVersion, run.runId],
+    );
+    return rowCount === 1;
+  }
+
+  async heartbeat(datasetVersion: string, attempt: number, task: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE refresh_runs SET heartbeat_at = now(), current_task = $3
+       WHERE dataset_version = $1 AND attempt = $2 AND status = 'running'`,
+      [datasetVersion, attempt, task],
     );
     return rowCount === 1;
   }
 
   async finish(
     datasetVersion: string,
-    o: Parameters<RunStore['finish']>[1],
+    attempt: number,
+    o: RunOutcome,
     event: QualityEvaluated | undefined,
-  ): Promise<void> {
-    await withTransaction(this.pool, async (client) => {
-      await client.query(
-        `UPDATE refresh_runs SET status = $2, failed_task = $3, reason = $4, source_hash = $5,
-           report_uri = $6, candidate_uri = $7, finished_at = now(), next_attempt_at = NULL
-         WHERE dataset_version = $1`,
-        [datasetVersion, o.status, o.failedTask, o.reason, o.sourceHash, o.reportUri, o.candidateUri],
-      );
+  ): Promise<boolean> {
+    return withTransaction(this.pool, async (client) => {
+      const { rowCount } = await client.query(FINISH, finishParams(datasetVersion, attempt, o));
+      if (rowCount !== 1) return false;
       if (event) await enqueueEvent(client, qualityEvaluated, event);
+      return true;
     });
   }
 
@@ -56,18 +82,56 @@ export class RunsRepository implements RunStore {
     dueAt: Date,
     failedTask: string,
     reason: string,
-  ): Promise<void> {
-    await this.pool.query(
-      `UPDATE refresh_runs SET status = 'retrying', attempt = $2, next_attempt_at = $3, failed_task = $4, reason = $5
-       WHERE dataset_version = $1`,
-      [datasetVersion, attempt, dueAt, failedTask, reason],
-    );
+  ): Promise<boolean> {
+    const { rowCount } = await this.pool.query(RETRY, [datasetVersion, attempt, dueAt, failedTask, reason]);
+    return rowCount === 1;
+  }
+
+  async recoverStale(
+    staleAfterMs: number,
+    limit: number,
+    decide: (run: StaleRun) => StaleDecision,
+  ): Promise<{ run: StaleRun; decision: StaleDecision }[]> {
+    return withTransaction(this.pool, async (client) => {
+      // The row locks are held until commit; SKIP LOCKED leaves a run another replica is taking.
+      const { rows } = await client.query<RunRow>(
+        `SELECT * FROM refresh_runs
+         WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1::double precision / 1000)
+         ORDER BY heartbeat_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [staleAfterMs, limit],
+      );
+      const taken: { run: StaleRun; decision: StaleDecision }[] = [];
+      for (const row of rows) {
+        const r = toRun(row);
+        const run: StaleRun = {
+          datasetVersion: r.datasetVersion,
+          trigger: r.trigger,
+          scheduledFor: r.scheduledFor,
+          masterVersion: r.masterVersion,
+          attempt: r.attempt,
+          runId: r.runId,
+          startedAt: r.startedAt,
+          heartbeatAt: r.heartbeatAt,
+          currentTask: row.current_task,
+        };
+        const decision = decide(run);
+        if (decision.kind === 'retry') {
+          const d = decision;
+          await client.query(RETRY, [run.datasetVersion, d.attempt, d.dueAt, d.failedTask, d.reason]);
+        } else {
+          await client.query(FINISH, finishParams(run.datasetVersion, run.attempt, decision.outcome));
+          await enqueueEvent(client, qualityEvaluated, decision.event);
+        }
+        taken.push({ run, decision });
+      }
+      return taken;
+    });
   }
 
   /** Claims up to `limit` runs whose retry is due (SKIP LOCKED: each goes to one replica). */
   async claimDue(limit: number): Promise<DueRun[]> {
     const { rows } = await this.pool.query<RunRow>(
-      `UPDATE refresh_runs SET status = 'running', next_attempt_at = NULL
+      `UPDATE refresh_runs SET status = 'running', next_attempt_at = NULL, heartbeat_at = now()
        WHERE dataset_version IN (
          SELECT dataset_version FROM refresh_runs
          WHERE status = 'retrying' AND next_attempt_at <= now()
@@ -83,6 +147,7 @@ export class RunsRepository implements RunStore {
         scheduledFor: run.scheduledFor,
         masterVersion: run.masterVersion,
         attempt: run.attempt,
+        runId: run.runId,
       };
     });
   }
@@ -138,6 +203,7 @@ function toRun(r: RunRow): RefreshRun {
     trigger: r.trigger,
     scheduledFor: r.scheduled_for?.toISOString() ?? null,
     masterVersion: r.master_version === null ? null : Number(r.master_version),
+    runId: r.run_id,
     status: r.status,
     failedTask: r.failed_task,
     reason: r.reason,
@@ -148,5 +214,19 @@ function toRun(r: RunRow): RefreshRun {
     nextAttemptAt: r.next_attempt_at?.toISOString() ?? null,
     startedAt: r.started_at.toISOString(),
     finishedAt: r.finished_at?.toISOString() ?? null,
+    heartbeatAt: r.heartbeat_at.toISOString(),
   };
+}
+
+function finishParams(datasetVersion: string, attempt: number, o: RunOutcome): unknown[] {
+  return [
+    datasetVersion,
+    attempt,
+    o.status,
+    o.failedTask,
+    o.reason,
+    o.sourceHash,
+    o.reportUri,
+    o.candidateUri,
+  ];
 }

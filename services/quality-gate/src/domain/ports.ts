@@ -1,6 +1,6 @@
 import type { QualityEvaluated, RefreshTrigger } from '@tributary/events';
 
-/** One row of a source or of the candidate, as read from JSONL or CSV. */
+/** One row of a source or of the candidate, as read from JSONL, CSV or Parquet. */
 export type Row = Record<string, unknown>;
 
 /** A canonical source dataset the refresh reads (`REFRESH_SOURCES`). */
@@ -59,6 +59,8 @@ export interface RefreshRun {
   /** Minute the schedule fired for; unique, so a scheduled run happens once across replicas. */
   scheduledFor: string | null;
   masterVersion: number | null;
+  /** Trace id of the run (the `run_id` of its quality.evaluated); kept across retries. Null for older runs. */
+  runId: string | null;
   status: 'running' | 'retrying' | 'passed' | 'failed';
   /** 1 for the first execution, 2 for the first retry, ... */
   attempt: number;
@@ -70,38 +72,89 @@ export interface RefreshRun {
   candidateUri: string | null;
   startedAt: string;
   finishedAt: string | null;
+  /** Last sign of life of the replica executing the run (touched between tasks). */
+  heartbeatAt: string;
 }
+
+/** What a run's end writes. */
+export type RunOutcome = Pick<
+  RefreshRun,
+  'status' | 'failedTask' | 'reason' | 'sourceHash' | 'reportUri' | 'candidateUri'
+>;
 
 export interface RunStore {
   /** Records a new run; false when a run for the same scheduled minute already exists. */
   start(
-    run: Pick<RefreshRun, 'datasetVersion' | 'dataset' | 'trigger' | 'scheduledFor' | 'masterVersion'>,
+    run: Pick<
+      RefreshRun,
+      'datasetVersion' | 'dataset' | 'trigger' | 'scheduledFor' | 'masterVersion' | 'runId'
+    >,
   ): Promise<boolean>;
-  /** Ends a run; when `event` is given it is enqueued in the same transaction. */
+  /**
+   * Touches the heartbeat of a run executing `attempt`, entering `task`; false when the run is no
+   * longer that attempt's (it was recovered as stale meanwhile): the caller must stop writing.
+   */
+  heartbeat(datasetVersion: string, attempt: number, task: string): Promise<boolean>;
+  /**
+   * Ends a run executing `attempt`; when `event` is given it is enqueued in the same transaction.
+   * False (and nothing written) when the run is no longer that attempt's.
+   */
   finish(
     datasetVersion: string,
-    outcome: Pick<
-      RefreshRun,
-      'status' | 'failedTask' | 'reason' | 'sourceHash' | 'reportUri' | 'candidateUri'
-    >,
+    attempt: number,
+    outcome: RunOutcome,
     event: QualityEvaluated | undefined,
-  ): Promise<void>;
+  ): Promise<boolean>;
   baseline(name: string): Promise<Baseline | undefined>;
-  /** Parks a run until `dueAt`, when the poller runs attempt `attempt`. */
+  /**
+   * Parks a run executing `attempt - 1` until `dueAt`, when the poller runs attempt `attempt`.
+   * False (and nothing written) when the run is no longer that attempt's.
+   */
   scheduleRetry(
     datasetVersion: string,
     attempt: number,
     dueAt: Date,
     failedTask: string,
     reason: string,
-  ): Promise<void>;
+  ): Promise<boolean>;
+  /**
+   * Takes up to `limit` runs `running` with no heartbeat for `staleAfterMs` (row locks with SKIP
+   * LOCKED: each goes to one replica) and applies what `decide` answers for each, in one
+   * transaction with the event of a final failure.
+   */
+  recoverStale(
+    staleAfterMs: number,
+    limit: number,
+    decide: (run: StaleRun) => StaleDecision,
+  ): Promise<{ run: StaleRun; decision: StaleDecision }[]>;
 }
 
 /** A run whose retry is due, claimed by one replica. */
 export type DueRun = Pick<
   RefreshRun,
-  'datasetVersion' | 'trigger' | 'scheduledFor' | 'masterVersion' | 'attempt'
+  'datasetVersion' | 'trigger' | 'scheduledFor' | 'masterVersion' | 'attempt' | 'runId'
 >;
+
+/** A run left `running` by a replica that stopped making progress. */
+export type StaleRun = Pick<
+  RefreshRun,
+  | 'datasetVersion'
+  | 'trigger'
+  | 'scheduledFor'
+  | 'masterVersion'
+  | 'attempt'
+  | 'runId'
+  | 'startedAt'
+  | 'heartbeatAt'
+> & {
+  /** Task the run last entered; null when it never reached one. */
+  currentTask: string | null;
+};
+
+/** What becomes of a stale run: parked for its next attempt, or ended failed with its event. */
+export type StaleDecision =
+  | { kind: 'retry'; attempt: number; dueAt: Date; failedTask: string; reason: string }
+  | { kind: 'fail'; outcome: RunOutcome; event: QualityEvaluated };
 
 /** One line of quality_report.json. */
 export interface MetricResult {

@@ -53,7 +53,8 @@ export interface RefreshRequest {
 export type RefreshResult =
   | { status: 'duplicate'; datasetVersion: undefined }
   | {
-      status: 'passed' | 'failed' | 'retrying';
+      /** `superseded`: the run was recovered as stale while this replica still executed it; nothing written. */
+      status: 'passed' | 'failed' | 'retrying' | 'superseded';
       datasetVersion: string;
       failedTask: string | null;
       reason: string | null;
@@ -61,12 +62,19 @@ export type RefreshResult =
     };
 
 /** A task of the refresh failed for a reason that retrying will not change. */
-class TaskFailure extends Error {
+export class TaskFailure extends Error {
   constructor(
     readonly task: string,
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** The run was taken over (recovered as stale) while this replica still executed it. */
+class Superseded extends Error {
+  constructor(readonly datasetVersion: string) {
+    super(`run ${datasetVersion} was recovered by another replica meanwhile`);
   }
 }
 
@@ -88,13 +96,26 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
       trigger: request.trigger,
       scheduledFor: request.scheduledFor ?? null,
       masterVersion: request.masterVersion ?? null,
+      runId: request.runId,
     });
     if (!created) return { status: 'duplicate', datasetVersion: undefined };
   }
   const current = { task: 'ingest_sources' };
-  const task = <T>(taskId: string, fn: () => Promise<T>) => {
+  const task = async <T>(taskId: string, fn: () => Promise<T>) => {
     current.task = taskId;
+    // The heartbeat between tasks tells the stale-run check this run is alive, and fences it.
+    if (!(await deps.runs.heartbeat(datasetVersion, attempt, taskId))) throw new Superseded(datasetVersion);
     return runTask(taskId, deps.logger, fn);
+  };
+  const superseded = (): RefreshResult => {
+    deps.logger.warn({ attempt }, 'dataset refresh superseded: the run was recovered as stale meanwhile');
+    return {
+      status: 'superseded',
+      datasetVersion,
+      failedTask: null,
+      reason: null,
+      seconds: (performance.now() - started) / 1000,
+    };
   };
 
   return withLogFields({ dataset_version: datasetVersion }, async () => {
@@ -120,6 +141,7 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
         const report = {
           dataset: settings.dataset,
           dataset_version: datasetVersion,
+          run_id: request.runId,
           source_hash: rows.sourceHash,
           baseline: baseline.name,
           seed: settings.seed,
@@ -169,8 +191,9 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
         failed_task: gate.passed ? null : 'quality_gate',
         failure_reason: reason,
       };
-      await deps.runs.finish(
+      const finished = await deps.runs.finish(
         datasetVersion,
+        attempt,
         {
           status: gate.passed ? 'passed' : 'failed',
           failedTask: gate.passed ? null : 'quality_gate',
@@ -181,6 +204,7 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
         },
         event,
       );
+      if (!finished) return superseded();
       deps.logger.info({ passed: gate.passed, reason }, 'dataset refresh finished');
       return {
         status: gate.passed ? 'passed' : 'failed',
@@ -191,19 +215,21 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
       };
     } catch (caught) {
       let err = caught;
+      if (err instanceof Superseded) return superseded();
       if (!(err instanceof TaskFailure)) {
         // A retriable failure (storage, a source not yet there): park the run instead of blocking on it.
         const message = err instanceof Error ? err.message : String(err);
         const delay = settings.retryDelaysMs[attempt - 1];
         if (delay !== undefined) {
           const reason = `${current.task} attempt ${attempt} failed: ${message}`;
-          await deps.runs.scheduleRetry(
+          const parked = await deps.runs.scheduleRetry(
             datasetVersion,
             attempt + 1,
             new Date(Date.now() + delay),
             current.task,
             reason,
           );
+          if (!parked) return superseded();
           deps.logger.warn(
             { task_id: current.task, reason, retry_in_ms: delay },
             'dataset refresh task will be retried',
@@ -219,8 +245,9 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
         err = new TaskFailure(current.task, `${current.task} failed after ${attempt} attempts: ${message}`);
       }
       if (!(err instanceof TaskFailure)) throw err;
-      await deps.runs.finish(
+      const finished = await deps.runs.finish(
         datasetVersion,
+        attempt,
         {
           status: 'failed',
           failedTask: err.task,
@@ -231,6 +258,7 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
         },
         failedRunEvent(request, datasetVersion, sourceHash, err, settings),
       );
+      if (!finished) return superseded();
       deps.logger.warn({ task_id: err.task, reason: err.message }, 'dataset refresh failed');
       return {
         status: 'failed',
@@ -248,12 +276,12 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
  * passed=false with the failed task and reason, so the publisher archives it and the notifier pages.
  * Candidate fields are empty (no candidate, no report).
  */
-function failedRunEvent(
-  request: RefreshRequest,
+export function failedRunEvent(
+  request: Pick<RefreshRequest, 'runId' | 'trigger' | 'masterVersion'>,
   datasetVersion: string,
   sourceHash: string | null,
-  failure: TaskFailure,
-  settings: RefreshSettings,
+  failure: Pick<TaskFailure, 'task' | 'message'>,
+  settings: Pick<RefreshSettings, 'dataset' | 'baselineName'>,
 ): QualityEvaluated {
   return {
     event_id: newEventId(),

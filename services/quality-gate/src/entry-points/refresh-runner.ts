@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { RefreshTrigger } from '@tributary/events';
-import { currentRunId, withSpan, type Metrics } from '@tributary/telemetry';
-import { refreshDataset, type RefreshDeps, type RefreshResult } from '../domain/refresh-dataset.ts';
+import { currentRunId, withSpan, type Logger, type Metrics } from '@tributary/telemetry';
+import type { RunStore } from '../domain/ports.ts';
+import { recoverStaleRuns, type StaleRecovery } from '../domain/recover-stale-runs.ts';
+import {
+  refreshDataset,
+  type RefreshDeps,
+  type RefreshResult,
+  type RefreshSettings,
+} from '../domain/refresh-dataset.ts';
 
 export const DAG = 'dataset_refresh';
 
@@ -27,4 +34,33 @@ export function refreshRunner(deps: RefreshDeps, metrics: Metrics): RunRefresh {
       }
       return result;
     });
+}
+
+/** Recovers the runs stuck in `running` (see recoverStaleRuns) and records the DAG metrics of those it ends. */
+export type RecoverStale = () => Promise<StaleRecovery[]>;
+
+export function staleRunRecoverer(
+  deps: {
+    runs: Pick<RunStore, 'recoverStale'>;
+    settings: Pick<RefreshSettings, 'dataset' | 'baselineName' | 'retryDelaysMs'>;
+    logger: Logger;
+  },
+  metrics: Metrics,
+  staleAfterMs: number,
+): RecoverStale {
+  return async () => {
+    const fallbackRunId = currentRunId() ?? randomBytes(16).toString('hex');
+    const recovered = await recoverStaleRuns(deps, staleAfterMs, fallbackRunId);
+    for (const r of recovered) {
+      deps.logger.warn(
+        { dataset_version: r.datasetVersion, task_id: r.failedTask, status: r.status, reason: r.reason },
+        'stale dataset refresh run recovered',
+      );
+      if (r.status === 'failed') {
+        metrics.dagDuration.observe({ dag: DAG, status: 'failed' }, r.seconds);
+        metrics.dagStatus.inc({ dag: DAG, status: 'failed' });
+      }
+    }
+    return recovered;
+  };
 }

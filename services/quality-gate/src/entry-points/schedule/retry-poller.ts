@@ -1,46 +1,44 @@
-import type { Worker } from '@tributary/runtime';
+import { intervalPoller, type Worker } from '@tributary/runtime';
 import type { Logger } from '@tributary/telemetry';
 import type { DueRun } from '../../domain/ports.ts';
-import type { RunRefresh } from '../refresh-runner.ts';
+import type { RecoverStale, RunRefresh } from '../refresh-runner.ts';
 
 /**
  * Runs again the refresh runs whose retry is due. Claiming is a Postgres UPDATE … SKIP LOCKED, so
  * with several replicas each due run is retried by one of them; nothing sleeps in a handler.
+ * Each tick first recovers the runs stuck in `running` (`recoverStale`): those parked for a retry
+ * are due after their delay like any other.
  */
 export function retryPoller(opts: {
   claimDue: (limit: number) => Promise<DueRun[]>;
+  recoverStale?: RecoverStale;
   run: RunRefresh;
   intervalMs: number;
   logger: Logger;
 }): Worker {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = running
-      .then(async () => {
-        for (const due of await opts.claimDue(10)) {
-          const result = await opts.run({
-            trigger: due.trigger,
-            ...(due.scheduledFor === null ? {} : { scheduledFor: due.scheduledFor }),
-            ...(due.masterVersion === null ? {} : { masterVersion: due.masterVersion }),
-            resume: { datasetVersion: due.datasetVersion, attempt: due.attempt },
-          });
-          opts.logger.info(
-            { dataset_version: due.datasetVersion, attempt: due.attempt, status: result.status },
-            'retry done',
-          );
-        }
-      })
-      .catch((err: unknown) => opts.logger.warn({ err }, 'retry poll failed'));
-  };
-  return {
+  return intervalPoller({
     name: 'refresh-retry-poller',
-    start() {
-      timer = setInterval(tick, opts.intervalMs);
+    intervalMs: opts.intervalMs,
+    logger: opts.logger,
+    failureMessage: 'retry poll failed',
+    async tick() {
+      await opts
+        .recoverStale?.()
+        .catch((err: unknown) => opts.logger.warn({ err }, 'stale-run check failed'));
+      for (const due of await opts.claimDue(10)) {
+        const result = await opts.run({
+          trigger: due.trigger,
+          // The retry keeps the run id of the run's first attempt.
+          ...(due.runId === null ? {} : { runId: due.runId }),
+          ...(due.scheduledFor === null ? {} : { scheduledFor: due.scheduledFor }),
+          ...(due.masterVersion === null ? {} : { masterVersion: due.masterVersion }),
+          resume: { datasetVersion: due.datasetVersion, attempt: due.attempt },
+        });
+        opts.logger.info(
+          { dataset_version: due.datasetVersion, attempt: due.attempt, status: result.status },
+          'retry done',
+        );
+      }
     },
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  });
 }

@@ -1,0 +1,76 @@
+import type { RunStore, StaleDecision, StaleRun } from './ports.ts';
+import { failedRunEvent, type RefreshSettings } from './refresh-dataset.ts';
+
+export interface StaleRecovery {
+  datasetVersion: string;
+  /** `retrying`: parked for its next attempt; `failed`: no attempt left, quality.evaluated enqueued. */
+  status: 'retrying' | 'failed';
+  failedTask: string;
+  reason: string;
+  /** Seconds since the run started, for the DAG duration of a run that ends here. */
+  seconds: number;
+}
+
+/**
+ * Recovers the runs left `running` by a replica that died or hung: no heartbeat for `staleAfterMs`.
+ * Each is handled as a failed attempt of the task it was in: parked for the due-retries poller when
+ * an attempt remains (`retryDelaysMs`), else ended `failed` with quality.evaluated `TASK_FAILED`.
+ * The store takes each run under a row lock (SKIP LOCKED), so one replica recovers it.
+ */
+export async function recoverStaleRuns(
+  deps: {
+    runs: Pick<RunStore, 'recoverStale'>;
+    settings: Pick<RefreshSettings, 'dataset' | 'baselineName' | 'retryDelaysMs'>;
+  },
+  staleAfterMs: number,
+  /** Run id of the recovery itself, for the event of a run that stored none (runs before run ids). */
+  fallbackRunId: string,
+  limit = 10,
+): Promise<StaleRecovery[]> {
+  const { settings } = deps;
+  const decide = (run: StaleRun): StaleDecision => {
+    const task = run.currentTask ?? 'ingest_sources';
+    const stale = `run is stale: no heartbeat for more than ${staleAfterMs} ms (last ${run.heartbeatAt})`;
+    const delay = settings.retryDelaysMs[run.attempt - 1];
+    if (delay !== undefined) {
+      return {
+        kind: 'retry',
+        attempt: run.attempt + 1,
+        dueAt: new Date(Date.now() + delay),
+        failedTask: task,
+        reason: `${task} attempt ${run.attempt} failed: ${stale}`,
+      };
+    }
+    const reason = `${task} failed after ${run.attempt} attempts: ${stale}`;
+    return {
+      kind: 'fail',
+      outcome: {
+        status: 'failed',
+        failedTask: task,
+        reason,
+        sourceHash: null,
+        reportUri: null,
+        candidateUri: null,
+      },
+      event: failedRunEvent(
+        {
+          runId: run.runId ?? fallbackRunId,
+          trigger: run.trigger,
+          ...(run.masterVersion === null ? {} : { masterVersion: run.masterVersion }),
+        },
+        run.datasetVersion,
+        null,
+        { task, message: reason },
+        settings,
+      ),
+    };
+  };
+  const taken = await deps.runs.recoverStale(staleAfterMs, limit, decide);
+  return taken.map(({ run, decision }) => ({
+    datasetVersion: run.datasetVersion,
+    status: decision.kind === 'retry' ? 'retrying' : 'failed',
+    failedTask: decision.kind === 'retry' ? decision.failedTask : (decision.outcome.failedTask ?? ''),
+    reason: decision.kind === 'retry' ? decision.reason : (decision.outcome.reason ?? ''),
+    seconds: (Date.now() - Date.parse(run.startedAt)) / 1000,
+  }));
+}

@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPool } from '@tributary/db';
+import { createObjectStore } from '@tributary/storage';
+import { createLogger } from '@tributary/telemetry';
+import { stackEnv, waitFor } from '@tributary/testing';
+import { ObjectArtifactStore } from '../src/data-access/artifact-store.ts';
+import { RunsRepository } from '../src/data-access/runs-repository.ts';
+import { StoreSourceReader } from '../src/data-access/source-reader.ts';
+import { wordListToxicity } from '../src/data-access/toxicity.ts';
+import type { RefreshRun } from '../src/domain/ports.ts';
+import { refreshDataset } from '../src/domain/refresh-dataset.ts';
+import { gateEnv, passingBaseline, sourceRows, startGate, storedRuns, workspace } from './harness.ts';
+
+/**
+ * A replica that dies mid-run leaves its row `running`: these tests write such rows (old heartbeat)
+ * next to a live one (fresh heartbeat) and start two replicas of the gate on the same schema.
+ */
+describe('quality-gate stale runs', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  async function twoReplicas(extra: Record<string, string>) {
+    const ws = await workspace();
+    cleanup.push(() => ws.remove());
+    const source = await ws.source('canonical', sourceRows());
+    const env = gateEnv({
+      REFRESH_STORE_URI: ws.storeUri,
+      REFRESH_SOURCES: JSON.stringify([source]),
+      BASELINE_SEED: JSON.stringify(passingBaseline()),
+      REFRESH_RETRY_POLL_MS: '100',
+      // Far above the test's duration: only the rows written with an old heartbeat are stale.
+      REFRESH_STALE_AFTER_MS: '60000',
+      ...extra,
+    });
+    const first = await startGate(env);
+    const second = await startGate(env);
+    const pool = createPool({ url: stackEnv.DATABASE_URL, schema: env.DATABASE_SCHEMA! });
+    cleanup.push(async () => {
+      await second.stop(false);
+      await first.stop(false);
+      await storedRuns(env.DATABASE_SCHEMA!, true);
+      await pool.end();
+    });
+    /** A run left `running` in `task` at `attempt`, last heard of `ageMs` ago. */
+    const runningRow = async (attempt: number, ageMs: number, task: string) => {
+      const row = {
+        datasetVersion: `eval-left-${randomBytes(4).toString('hex')}`,
+        runId: randomBytes(16).toString('hex'),
+      };
+      await pool.query(
+        `INSERT INTO refresh_runs
+           (dataset_version, dataset, trigger, status, attempt, run_id, current_task, heartbeat_at, started_at)
+         VALUES ($1, 'eval', 'MANUAL', 'running', $2, $3, $4,
+           now() - make_interval(secs => $5::double precision / 1000),
+           now() - make_interval(secs => $5::double precision / 1000) - interval '1 minute')`,
+        [row.datasetVersion, attempt, row.runId, task, ageMs],
+      );
+      return row;
+    };
+    const runs = new RunsRepository(pool);
+    const run = async (datasetVersion: string): Promise<RefreshRun> => (await runs.get(datasetVersion))!;
+    const metricSum = async (line: RegExp) => (await first.metric(line)) + (await second.metric(line));
+    return { first, second, runningRow, run, metricSum, pool, runs, ws, source };
+  }
+
+  it('when a run is stuck in running with retries left, then one replica resumes it through a retry and it completes once', async () => {
+    const gate = await twoReplicas({ REFRESH_RETRY_DELAYS_MS: '300,300' });
+    const live = await gate.runningRow(1, 0, 'generate_candidate');
+    const stale = await gate.runningRow(1, 10 * 60_000, 'generate_candidate');
+
+    const done = await waitFor(
+      async () => {
+        const r = await gate.run(stale.datasetVersion);
+        return r.status === 'passed' || r.status === 'failed' ? r : undefined;
+      },
+      { what: 'recovered run', timeoutMs: 20_000 },
+    );
+    // Recovered once (one retry: attempt 2), under the run id it was started with.
+    expect(done).toMatchObject({ status: 'passed', attempt: 2, runId: stale.runId, failedTask: null });
+    await waitFor(() => (gate.first.evaluated.messages.length > 0 ? true : undefined), {
+      what: 'quality.evaluated',
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const events = (await gate.first.decodedEvaluated()).filter(
+      (e) => e.dataset_version === stale.datasetVersion,
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ run_id: stale.runId, passed: true, status: 'EVALUATED' });
+    expect(await gate.metricSum(/^dag_status\{.*status="success"/)).toBe(1);
+
+    // The live run (fresh heartbeat) is not taken.
+    expect(await gate.run(live.datasetVersion)).toMatchObject({ status: 'running', attempt: 1 });
+  });
+
+  it('when a run is stuck in running with no retry left, then it ends failed naming the staleness and quality.evaluated is emitted once', async () => {
+    const gate = await twoReplicas({ REFRESH_RETRY_DELAYS_MS: '200,400' });
+    const live = await gate.runningRow(3, 0, 'quality_gate');
+    const stale = await gate.runningRow(3, 10 * 60_000, 'generate_candidate');
+
+    const done = await waitFor(
+      async () => {
+        const r = await gate.run(stale.datasetVersion);
+        return r.status === 'running' ? undefined : r;
+      },
+      { what: 'failed stale run', timeoutMs: 20_000 },
+    );
+    expect(done).toMatchObject({
+      status: 'failed',
+      attempt: 3,
+      failedTask: 'generate_candidate',
+      runId: stale.runId,
+      reportUri: null,
+    });
+    expect(done.finishedAt).not.toBeNull();
+    expect(done.reason).toContain('generate_candidate failed after 3 attempts: run is stale');
+    expect(done.reason).toContain('no heartbeat for more than 60000 ms');
+
+    await waitFor(() => (gate.first.evaluated.messages.length > 0 ? true : undefined), {
+      what: 'quality.evaluated',
+    });
+    // Several more poll rounds of both replicas: still one event, one failed run.
+    await new Promise((r) => setTimeout(r, 1000));
+    const events = await gate.first.decodedEvaluated();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      dataset_version: stale.datasetVersion,
+      run_id: stale.runId,
+      passed: false,
+      status: 'TASK_FAILED',
+      failed_task: 'generate_candidate',
+      failure_reason: done.reason,
+      trigger: 'MANUAL',
+      candidate_rows: 0,
+    });
+    expect(await gate.metricSum(/^dag_status\{.*status="failed"/)).toBe(1);
+    expect(await gate.run(stale.datasetVersion)).toEqual(done);
+
+    const untouched = await gate.run(live.datasetVersion);
+    expect(untouched).toMatchObject({ status: 'running', attempt: 3, reason: null, finishedAt: null });
+  });
+
+  it('when a run is recovered as stale while its replica still executes it, then that replica stops without a report or an event', async () => {
+    const gate = await twoReplicas({ REFRESH_RETRY_DELAYS_MS: '60000' });
+    const datasetVersions: string[] = [];
+    // A replica that hangs in generate_candidate past the stale timeout (its heartbeat is aged here),
+    // then carries on once the gate recovered its run.
+    const result = await refreshDataset(
+      { trigger: 'MANUAL', runId: randomBytes(16).toString('hex') },
+      {
+        settings: {
+          dataset: 'eval',
+          sources: [gate.source],
+          schemaVersion: '1',
+          stratifyColumn: 'label',
+          fraction: 0.5,
+          seed: 42,
+          textColumn: 'text',
+          baselineName: 'baseline_eval_v1',
+          retryDelaysMs: [60_000],
+          thresholds: { minCoverage: 1, minDiversity: 0.3, maxToxicity: 0.01, maxPsi: 0.2, maxKs: 0.2 },
+        },
+        reader: new StoreSourceReader({ region: 'us-east-1' }),
+        store: new ObjectArtifactStore(createObjectStore(gate.ws.storeUri, { region: 'us-east-1' })),
+        runs: gate.runs,
+        toxicity: wordListToxicity(),
+        augmentations: [
+          {
+            name: 'hang',
+            async apply(rows) {
+              const { rows: running } = await gate.pool.query<{ dataset_version: string }>(
+                `UPDATE refresh_runs SET heartbeat_at = now() - interval '10 minutes'
+                 WHERE status = 'running' RETURNING dataset_version`,
+              );
+              datasetVersions.push(...running.map((r) => r.dataset_version));
+              await waitFor(
+                async () => ((await gate.run(datasetVersions[0]!)).status === 'retrying' ? true : undefined),
+                { what: 'stale run recovered', timeoutMs: 20_000 },
+              );
+              return rows;
+            },
+          },
+        ],
+        logger: createLogger({ serviceName: 'qg-test', level: 'silent' }),
+      },
+    );
+    expect(datasetVersions).toHaveLength(1);
+    expect(result).toMatchObject({ status: 'superseded', datasetVersion: datasetVersions[0] });
+    const run = await gate.run(datasetVersions[0]!);
+    expect(run).toMatchObject({ status: 'retrying', attempt: 2, failedTask: 'generate_candidate' });
+    expect(run.reason).toContain('generate_candidate attempt 1 failed: run is stale');
+    // The superseded attempt neither measured the candidate nor announced anything.
+    const written = await readdir(
+      path.join(gate.ws.dir, 'store', 'candidates', 'eval', datasetVersions[0]!),
+    ).catch(() => []);
+    expect(written).not.toContain('quality_report.json');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(gate.first.evaluated.messages).toHaveLength(0);
+  });
+});
