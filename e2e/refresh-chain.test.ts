@@ -4,16 +4,25 @@
  * and the outcome is read where it lands: the published store and catalog, the archive, and the local
  * Slack, SMTP and PagerDuty receivers.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createPool } from '@tributary/db';
 import type { ServiceApp } from '@tributary/runtime';
 import { createObjectStore, createS3Client } from '@tributary/storage';
-import { isolatedServiceEnv, serviceEnv, stackEnv, uniqueName, waitFor } from '@tributary/testing';
+import {
+  isolatedServiceEnv,
+  serviceEnv,
+  stackEnv,
+  stackS3,
+  stackS3Env,
+  startJsonReceiver,
+  startSmtpReceiver,
+  uniqueName,
+  waitFor,
+  type JsonReceiver,
+  type ReceivedMail,
+} from '@tributary/testing';
 import { buildApp as buildNotifier } from '../services/notifier/src/app.ts';
 import { loadServiceConfig as notifierConfig } from '../services/notifier/src/config.ts';
 import { buildApp as buildPublisher } from '../services/publisher/src/app.ts';
@@ -30,41 +39,19 @@ import {
 
 const ADMIN_TOKEN = 'refresh-chain-token';
 const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const S3 = {
-  endpoint: stackEnv.S3_ENDPOINT,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  forcePathStyle: true,
-};
-const S3_ENV = { S3_ENDPOINT: stackEnv.S3_ENDPOINT, S3_ACCESS_KEY_ID: 'test', S3_SECRET_ACCESS_KEY: 'test' };
-
-/** A local stand-in of a third-party JSON endpoint (Slack, PagerDuty): records every body. */
-async function receiver(): Promise<{ url: string; bodies: Record<string, unknown>[]; server: Server }> {
-  const bodies: Record<string, unknown>[] = [];
-  const server = createServer((req, res) => {
-    let data = '';
-    req.on('data', (c: Buffer) => (data += c.toString()));
-    req.on('end', () => {
-      bodies.push(JSON.parse(data) as Record<string, unknown>);
-      res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"success"}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies, server };
-}
 
 describe('dataset refresh chain (quality-gate → publisher → notifier)', () => {
   const prefix = `${uniqueName('chain')}.`;
   const bucket = uniqueName('chain').replaceAll('_', '-');
   const storeUri = `s3://${bucket}/refresh`;
-  const store = createObjectStore(storeUri, S3);
-  const mails: { to: string[]; raw: string }[] = [];
+  const store = createObjectStore(storeUri, stackS3);
+  let mails: ReceivedMail[];
   const cleanup: (() => Promise<void>)[] = [];
   const perTest: (() => Promise<void>)[] = [];
   let ws: Workspace;
   let publisher: ServiceApp;
-  let slack: Awaited<ReturnType<typeof receiver>>;
-  let pagerduty: Awaited<ReturnType<typeof receiver>>;
+  let slack: JsonReceiver;
+  let pagerduty: JsonReceiver;
 
   /** Starts a service app on the shared topics, and drops its schema at the end. */
   async function startService(
@@ -118,44 +105,29 @@ describe('dataset refresh chain (quality-gate → publisher → notifier)', () =
   beforeAll(async () => {
     ws = await workspace();
     cleanup.push(() => ws.remove());
-    const client = createS3Client(S3);
+    const client = createS3Client(stackS3);
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     client.destroy();
 
-    slack = await receiver();
-    pagerduty = await receiver();
-    const smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onData(stream, session, callback) {
-        let raw = '';
-        stream.on('data', (c: Buffer) => (raw += c.toString()));
-        stream.on('end', () => {
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-    cleanup.push(async () => {
-      await new Promise<void>((r) => smtp.close(() => r()));
-      slack.server.close();
-      pagerduty.server.close();
-    });
+    slack = await startJsonReceiver();
+    pagerduty = await startJsonReceiver();
+    const smtp = await startSmtpReceiver();
+    mails = smtp.mails;
+    cleanup.push(() => Promise.all([smtp.close(), slack.close(), pagerduty.close()]).then(() => undefined));
 
     publisher = await startService((env) => buildPublisher(publisherConfig(env)), 'publisher', {
       ADMIN_TOKEN,
       PUBLISH_STORE_URI: storeUri,
-      ...S3_ENV,
+      ...stackS3Env,
     });
     await startService((env) => buildNotifier(notifierConfig(env)), 'notifier', {
       SLACK_WEBHOOK_URL: slack.url,
       PAGERDUTY_EVENTS_URL: pagerduty.url,
       PAGERDUTY_ROUTING_KEY: 'routing-key-ml-oncall',
-      SMTP_HOST: '127.0.0.1',
-      SMTP_PORT: String((smtp.server.address() as AddressInfo).port),
+      SMTP_HOST: smtp.host,
+      SMTP_PORT: String(smtp.port),
       EVAL_DISTRIBUTION_LIST: 'eval-leads@example.com',
-      ...S3_ENV,
+      ...stackS3Env,
     });
   }, 120_000);
 

@@ -1,32 +1,15 @@
 import type { Command } from 'commander';
+import { adminToken, printJson, withAdminConnection, type AdminConnection } from '../admin-connection.ts';
 import { adminRequest } from '../http.ts';
-
-interface Connection {
-  url: string;
-  token?: string;
-}
 
 const THRESHOLD_PATH = '/admin/settings/retrain-threshold';
 
-/** Adds --url and --token, defaulting to TRIBUTARY_RETRAIN_POLICY_URL and TRIBUTARY_ADMIN_TOKEN. */
-function connection(cmd: Command): Command {
-  return cmd
-    .option(
-      '--url <url>',
-      'retrain-policy admin API (env TRIBUTARY_RETRAIN_POLICY_URL)',
-      process.env.TRIBUTARY_RETRAIN_POLICY_URL ?? 'http://127.0.0.1:3006',
-    )
-    .option('--token <token>', 'admin token (default: env TRIBUTARY_ADMIN_TOKEN)');
-}
-
-/** The token is not a commander default, so that --help never prints it. */
-function tokenOf(opts: Connection): string | undefined {
-  return opts.token ?? process.env.TRIBUTARY_ADMIN_TOKEN;
-}
-
-function print(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
+const connection = (cmd: Command): Command =>
+  withAdminConnection(cmd, {
+    name: 'retrain-policy',
+    urlEnv: 'TRIBUTARY_RETRAIN_POLICY_URL',
+    defaultUrl: 'http://127.0.0.1:3006',
+  });
 
 function wholeNumber(what: string) {
   return (raw: string): number => {
@@ -47,8 +30,8 @@ export function registerRetrain(program: Command): void {
     .description('Read or change RETRAIN_THRESHOLD_ROWS (audited)');
 
   connection(threshold.command('get').description('Print the current threshold')).action(
-    async (opts: Connection) => {
-      print(await adminRequest(opts.url, THRESHOLD_PATH, { token: tokenOf(opts) }));
+    async (opts: AdminConnection) => {
+      printJson(await adminRequest(opts.url, THRESHOLD_PATH, { token: adminToken(opts) }));
     },
   );
 
@@ -58,12 +41,12 @@ export function registerRetrain(program: Command): void {
       .description('Change the threshold; the next decision uses it')
       .argument('<rows>', 'new threshold in rows', wholeNumber('rows'))
       .option('--actor <name>', 'who makes the change, for the audit (default: $USER)'),
-  ).action(async (rows: number, opts: Connection & { actor?: string }) => {
+  ).action(async (rows: number, opts: AdminConnection & { actor?: string }) => {
     const actor = opts.actor ?? process.env.USER ?? process.env.LOGNAME;
-    print(
+    printJson(
       await adminRequest(opts.url, THRESHOLD_PATH, {
         method: 'PUT',
-        token: tokenOf(opts),
+        token: adminToken(opts),
         body: { value: rows, ...(actor ? { actor } : {}) },
       }),
     );
@@ -74,9 +57,11 @@ export function registerRetrain(program: Command): void {
       .command('history')
       .description('Print the audit of threshold changes, newest first')
       .option('--limit <n>', 'how many changes', wholeNumber('--limit'), 20),
-  ).action(async (opts: Connection & { limit: number }) => {
-    print(
-      await adminRequest(opts.url, `${THRESHOLD_PATH}/audit?limit=${opts.limit}`, { token: tokenOf(opts) }),
+  ).action(async (opts: AdminConnection & { limit: number }) => {
+    printJson(
+      await adminRequest(opts.url, `${THRESHOLD_PATH}/audit?limit=${opts.limit}`, {
+        token: adminToken(opts),
+      }),
     );
   });
 
@@ -87,10 +72,12 @@ export function registerRetrain(program: Command): void {
       .option('--dataset <name>', 'only this dataset')
       .option('--master-version <n>', 'only this master version', wholeNumber('--master-version'))
       .option('--limit <n>', 'how many decisions', wholeNumber('--limit'), 20),
-  ).action(async (opts: Connection & { dataset?: string; masterVersion?: number; limit: number }) => {
+  ).action(async (opts: AdminConnection & { dataset?: string; masterVersion?: number; limit: number }) => {
     const query = new URLSearchParams({ limit: String(opts.limit) });
     if (opts.dataset) query.set('dataset', opts.dataset);
     if (opts.masterVersion !== undefined) query.set('master_version', String(opts.masterVersion));
-    print(await adminRequest(opts.url, `/admin/decisions?${query.toString()}`, { token: tokenOf(opts) }));
+    printJson(
+      await adminRequest(opts.url, `/admin/decisions?${query.toString()}`, { token: adminToken(opts) }),
+    );
   });
 }

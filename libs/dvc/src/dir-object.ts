@@ -1,3 +1,4 @@
+import { compareCodePoints } from '@tributary/storage';
 import { md5Buffer } from './md5.ts';
 
 /** One file of a tracked directory, as a `.dir` object lists it. */
@@ -18,21 +19,6 @@ export interface DirObject {
   json: string;
   /** The entries in DVC's order. */
   entries: DirEntry[];
-}
-
-/**
- * Orders strings as Python's `sorted` does: by Unicode code point. JavaScript's default sort
- * compares UTF-16 code units, which differs for characters beyond U+FFFF.
- */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const ca = a.codePointAt(i) ?? 0;
-    const cb = b.codePointAt(i) ?? 0;
-    if (ca !== cb) return ca - cb;
-    if (ca > 0xffff) i++;
-  }
-  return a.length - b.length;
 }
 
 /**

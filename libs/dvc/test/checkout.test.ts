@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Md5PassThrough, md5Buffer, renderDvcFile, writeToCache, type StagedEntry } from '../src/index.ts';
-import { DvcSandbox, readTree, treeDifferences } from './dvc-cli.ts';
+import { DvcSandbox, readTree, treeDifferences } from '@tributary/testing';
 import { TRICKY_FILES, pseudoRandomBytes, writeFiles } from './fixtures.ts';
 
 let sandbox: DvcSandbox;

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashFile, renderDvcFile } from '../src/index.ts';
-import { DvcSandbox } from './dvc-cli.ts';
+import { DvcSandbox } from '@tributary/testing';
 
 let sandbox: DvcSandbox;
 beforeAll(async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dvcObjectKey, hashDirectory, hashFile, renderDvcFile, writeToCache } from '../src/index.ts';
-import { DvcSandbox, readTree, treeDifferences } from './dvc-cli.ts';
+import { DvcSandbox, readTree, treeDifferences } from '@tributary/testing';
 import { IGNORED_FILES, TRICKY_FILES, pseudoRandomBytes, writeFiles } from './fixtures.ts';
 
 let sandbox: DvcSandbox;

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashDirectory, pushToRemote, renderDvcFile } from '../src/index.ts';
-import { DvcSandbox, readTree, treeDifferences } from './dvc-cli.ts';
+import { DvcSandbox, readTree, treeDifferences } from '@tributary/testing';
 import { TRICKY_FILES, writeFiles } from './fixtures.ts';
 
 let sandbox: DvcSandbox;

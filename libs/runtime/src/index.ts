@@ -1,5 +1,7 @@
 export { createRuntime, type Runtime, type RuntimeConfig, type RuntimeOptions } from './runtime.ts';
 export { buildHttp } from './http.ts';
 export { assembleService, type ServiceApp, type ServiceParts, type Worker } from './service-app.ts';
+export { intervalPoller, type PollerOptions } from './poller.ts';
+export { outboxRelayWorker } from './outbox-worker.ts';
 export { runMain } from './main.ts';
 export { parseRequest, problem, registerAdminRoutes, type AdminScopeOptions } from './admin.ts';

@@ -65,3 +65,16 @@ export async function writeStreamTo(handle: FileHandle, body: Readable): Promise
   }
   return size;
 }
+
+/**
+ * Writes what `source` yields into `localPath` all-or-nothing (see writeFileAtomically), then
+ * destroys the stream: a no-op once fully read, and it releases the file or connection behind it
+ * if the write failed early.
+ */
+export async function writeStreamAtomically(localPath: string, source: Readable): Promise<void> {
+  try {
+    await writeFileAtomically(path.resolve(localPath), (handle) => writeStreamTo(handle, source));
+  } finally {
+    source.destroy();
+  }
+}

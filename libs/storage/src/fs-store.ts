@@ -5,7 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { writeFileAtomically, writeStreamTo } from './atomic-file.ts';
+import { writeFileAtomically, writeStreamAtomically, writeStreamTo } from './atomic-file.ts';
 import { ObjectNotFoundError } from './errors.ts';
 import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareCodePoints } from './keys.ts';
 import type { ListedObject, ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
@@ -78,12 +78,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async download(key: string, localPath: string): Promise<void> {
-    const source = await this.get(key);
-    try {
-      await writeFileAtomically(path.resolve(localPath), (handle) => writeStreamTo(handle, source));
-    } finally {
-      source.destroy(); // no-op once fully read; releases the file if the write failed early
-    }
+    await writeStreamAtomically(localPath, await this.get(key));
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

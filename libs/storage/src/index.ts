@@ -3,5 +3,5 @@ export { createObjectStore, objectUri, type ObjectStoreOptions } from './create.
 export { FsObjectStore } from './fs-store.ts';
 export { S3ObjectStore, createS3Client, type S3StoreOptions } from './s3-store.ts';
 export { InvalidKeyError, ObjectNotFoundError } from './errors.ts';
-export { assertValidKey } from './keys.ts';
+export { assertValidKey, compareCodePoints } from './keys.ts';
 export { s3StoreOptions, type S3Settings } from './settings.ts';

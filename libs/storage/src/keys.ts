@@ -38,7 +38,10 @@ export function assertValidPrefix(prefix: string): string {
   return prefix;
 }
 
-/** Orders strings by Unicode code point, which is also S3's (UTF-8 byte) order of keys. */
+/**
+ * Orders strings by Unicode code point, which is S3's (UTF-8 byte) order of keys and Python's `sorted`
+ * order. JavaScript's default sort compares UTF-16 code units, which differs beyond U+FFFF.
+ */
 export function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {

@@ -9,9 +9,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { AppError } from '@tributary/errors';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { Readable } from 'node:stream';
-import { writeFileAtomically, writeStreamTo } from './atomic-file.ts';
+import { writeStreamAtomically } from './atomic-file.ts';
 import { ObjectNotFoundError } from './errors.ts';
 import { assertValidKey, assertValidPrefix } from './keys.ts';
 import type { ListedObject, ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
@@ -128,12 +127,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async download(key: string, localPath: string): Promise<void> {
-    const source = await this.get(key);
-    try {
-      await writeFileAtomically(path.resolve(localPath), (handle) => writeStreamTo(handle, source));
-    } finally {
-      source.destroy(); // no-op once fully read; frees the connection if the write failed early
-    }
+    await writeStreamAtomically(localPath, await this.get(key));
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

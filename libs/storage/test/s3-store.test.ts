@@ -4,17 +4,14 @@ import {
   DeleteObjectsCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
-import { stackEnv } from '@tributary/testing';
+import { stackS3 } from '@tributary/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore, createObjectStore, createS3Client, objectUri } from '../src/index.ts';
 import { objectStoreContract, pseudoRandomStream } from './contract.ts';
 
 const s3Options = {
-  endpoint: stackEnv.S3_ENDPOINT,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  forcePathStyle: true,
+  ...stackS3,
   // The S3 minimum, so the multi-MB contract test goes through a real multipart upload.
   partSize: 5 * 1024 * 1024,
 };

@@ -1,9 +1,18 @@
 export { serviceEnv, stackEnv } from './stack-env.ts';
+export { stackS3, stackS3Env } from './s3.ts';
 export { isolatedServiceEnv, uniqueName } from './names.ts';
 export { waitFor } from './wait.ts';
 export { collectMessages, testKafka, type CollectedMessage } from './kafka.ts';
-export { freePort, startTsProcess, type RunningProcess } from './process.ts';
+export { freePort, startTsProcess, waitForHealthz, type RunningProcess } from './process.ts';
 export { describeServiceSkeleton } from './service-skeleton.ts';
+export { DvcSandbox, readTree, treeDifferences, type DvcRun } from './dvc-cli.ts';
+export {
+  startJsonReceiver,
+  startSmtpReceiver,
+  type JsonReceiver,
+  type ReceivedMail,
+  type SmtpReceiver,
+} from './receivers.ts';
 export { MlflowRest, startMlflowServer, type MlflowRunSpec, type MlflowServer } from './mlflow.ts';
 export {
   PENGUIN_COLUMNS,

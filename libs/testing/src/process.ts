@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.ts';
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -37,4 +38,13 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** Waits until the HTTP server on loopback `port` answers `/healthz` with a 2xx. */
+export async function waitForHealthz(port: number, opts: { timeoutMs: number; what: string }): Promise<void> {
+  await waitFor(
+    async () =>
+      (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined,
+    opts,
+  );
 }

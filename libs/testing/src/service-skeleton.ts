@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isolatedServiceEnv } from './names.ts';
-import { freePort, startTsProcess } from './process.ts';
+import { freePort, startTsProcess, waitForHealthz } from './process.ts';
 import { serviceEnv } from './stack-env.ts';
-import { waitFor } from './wait.ts';
 
 interface SkeletonApp {
   http: { inject(req: { method: 'GET'; url: string }): PromiseLike<{ statusCode: number; body: string }> };
@@ -53,11 +52,10 @@ export function describeServiceSkeleton(opts: {
       serviceEnv(isolatedServiceEnv(opts.name, { ...opts.extraEnv, HTTP_PORT: String(port) })),
     );
     try {
-      await waitFor(
-        async () =>
-          (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined,
-        { timeoutMs: 45_000, what: `${opts.name} /healthz (stderr: ${proc.stderr()})` },
-      );
+      await waitForHealthz(port, {
+        timeoutMs: 45_000,
+        what: `${opts.name} /healthz (stderr: ${proc.stderr()})`,
+      });
       proc.child.kill('SIGTERM');
       expect(await proc.exited).toEqual({ code: 0, signal: null });
     } finally {

@@ -1,7 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { batchIngested, batchReady, batchRejected, type EventDefinition } from '@tributary/events';
-import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
-import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
+import { outboxMigrations } from '@tributary/outbox';
+import {
+  assembleService,
+  createRuntime,
+  outboxRelayWorker,
+  type ServiceApp,
+  type Worker,
+} from '@tributary/runtime';
 import type { Config } from './config.ts';
 import { PgBatchRepository } from './data-access/batch-repository.ts';
 import { FileContractCatalog } from './data-access/contract-catalog.ts';
@@ -51,19 +57,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     concurrency: config.INGEST_FILE_CONCURRENCY,
   };
 
-  const relay = new OutboxRelay({
-    pool: runtime.pool,
-    schema: runtime.schema,
-    kafka: runtime.kafka,
-    producer: runtime.producer,
-    registry: runtime.registry,
-    events: OUTBOX_EVENTS,
-    topicPrefix: runtime.topicPrefix,
-    logger: runtime.logger,
-    metricsRegistry: runtime.metrics.registry,
-    pollMs: config.OUTBOX_POLL_MS,
-  });
-  const workers: Worker[] = [{ name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }];
+  const workers: Worker[] = [outboxRelayWorker(runtime, OUTBOX_EVENTS, { pollMs: config.OUTBOX_POLL_MS })];
   if (config.LANDING_DIR !== undefined) {
     const zone = new FsLandingZone(config.LANDING_DIR);
     workers.push(

@@ -34,23 +34,28 @@ function tributary(...args: string[]): Promise<{ code: number | null; stdout: st
   });
 }
 
+/** `tributary submit <dir>` of a penguins batch to the test's ingestor. */
+function submit(dir: string, opts: { contract?: string; wait?: boolean } = {}) {
+  return tributary(
+    'submit',
+    dir,
+    '--dataset',
+    'penguins',
+    '--contract',
+    opts.contract ?? 'penguins@1.0.0',
+    '--url',
+    url,
+    ...(opts.wait === true ? ['--wait'] : []),
+  );
+}
+
 describe('tributary submit', () => {
   it('when a producer submits a folder, then the CLI uploads it, prints the batch id, run id and status URL, and --wait ends once it is ingested', async () => {
     const dir = path.join(h.root, 'to-submit');
     const sample = await writeSampleBatch(dir, { offset: 60, count: 15, images: 2 });
     await fs.writeFile(path.join(dir, '.DS_Store'), 'ignored');
 
-    const run = await tributary(
-      'submit',
-      dir,
-      '--dataset',
-      'penguins',
-      '--contract',
-      'penguins@1.0.0',
-      '--url',
-      url,
-      '--wait',
-    );
+    const run = await submit(dir, { wait: true });
     expect(run.code, run.stderr).toBe(0);
     const batchId = /^batch (\S+) submitted to penguins \(3 files, \d+ bytes\)$/m.exec(run.stdout)?.[1];
     const runId = /^run id:\s+([0-9a-f]{32})$/m.exec(run.stdout)?.[1];
@@ -70,17 +75,7 @@ describe('tributary submit', () => {
     expect(announced.source).toBe('CLI');
 
     // Submitting the same folder again is idempotent: same batch id, acknowledged, not re-ingested.
-    const again = await tributary(
-      'submit',
-      dir,
-      '--dataset',
-      'penguins',
-      '--contract',
-      'penguins@1.0.0',
-      '--url',
-      url,
-      '--wait',
-    );
+    const again = await submit(dir, { wait: true });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain(`batch ${batchId} submitted`);
     await h.ready.waitFor((e) => e.batch_id === batchId && e.event_id !== announced.event_id);
@@ -93,16 +88,7 @@ describe('tributary submit', () => {
     await writeSampleBatch(dir, { offset: 90, count: 3 });
     await fs.writeFile(path.join(dir, 'huge.csv'), Buffer.alloc(50_000, 65));
 
-    const run = await tributary(
-      'submit',
-      dir,
-      '--dataset',
-      'penguins',
-      '--contract',
-      'penguins@1.0.0',
-      '--url',
-      url,
-    );
+    const run = await submit(dir);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('HTTP 413');
     expect(run.stderr).toContain(
@@ -113,17 +99,7 @@ describe('tributary submit', () => {
   it('when the contract is rejected by the ingest, then --wait exits 2 and prints the reason', async () => {
     const dir = path.join(h.root, 'bad-contract');
     await writeSampleBatch(dir, { offset: 95, count: 3 });
-    const run = await tributary(
-      'submit',
-      dir,
-      '--dataset',
-      'penguins',
-      '--contract',
-      'penguins@3.1.4',
-      '--url',
-      url,
-      '--wait',
-    );
+    const run = await submit(dir, { contract: 'penguins@3.1.4', wait: true });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('rejected: ING_ERR_UNKNOWN_CONTRACT: unknown data contract penguins@3.1.4');
   });

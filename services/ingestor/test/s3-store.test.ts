@@ -3,42 +3,34 @@ import path from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createObjectStore, createS3Client, type ObjectStore } from '@tributary/storage';
-import { stackEnv, uniqueName, writeSampleBatch } from '@tributary/testing';
+import { stackS3, stackS3Env, uniqueName, writeSampleBatch } from '@tributary/testing';
 import { batchReadyFor, dvc, startHarness, type Harness } from './helpers.ts';
 
-const s3 = {
-  endpoint: stackEnv.S3_ENDPOINT,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  forcePathStyle: true,
-};
 const bucket = uniqueName('ingestor').replaceAll('_', '-');
 let h: Harness;
 let store: ObjectStore;
 
 beforeAll(async () => {
-  await createS3Client(s3).send(new CreateBucketCommand({ Bucket: bucket }));
+  await createS3Client(stackS3).send(new CreateBucketCommand({ Bucket: bucket }));
   h = await startHarness('s3', {
     DATA_STORE_URI: `s3://${bucket}/tributary`,
-    S3_ENDPOINT: stackEnv.S3_ENDPOINT,
-    S3_ACCESS_KEY_ID: 'test',
-    S3_SECRET_ACCESS_KEY: 'test',
+    ...stackS3Env,
   });
-  store = createObjectStore(`s3://${bucket}/tributary`, s3);
+  store = createObjectStore(`s3://${bucket}/tributary`, stackS3);
 });
 afterAll(async () => {
   await h?.close();
-  const everything = createObjectStore(`s3://${bucket}`, s3);
+  const everything = createObjectStore(`s3://${bucket}`, stackS3);
   const keys: string[] = [];
   for await (const { key } of everything.list()) keys.push(key);
   await everything.delete(keys);
-  await createS3Client(s3).send(new DeleteBucketCommand({ Bucket: bucket }));
+  await createS3Client(stackS3).send(new DeleteBucketCommand({ Bucket: bucket }));
 });
 
 describe('ingestor: S3 data store', () => {
   it('when the data store and the producer’s files are on S3, then the batch lands in raw/ and dvc/ there, and dvc pulls it from a copy of dvc/', async () => {
     const sample = await writeSampleBatch(path.join(h.root, 'local'), { offset: 250, count: 20, images: 3 });
-    const producerBucket = createObjectStore(`s3://${bucket}`, s3);
+    const producerBucket = createObjectStore(`s3://${bucket}`, stackS3);
     for (const f of sample.files) await producerBucket.putFile(`incoming/s3-1/${f.path}`, f.absolutePath);
     const ready = batchReadyFor(sample, { batchId: 's3-1' });
     ready.files = ready.files.map((f) => ({ ...f, uri: `s3://${bucket}/incoming/s3-1/${f.path}` }));

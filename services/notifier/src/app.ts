@@ -1,5 +1,5 @@
 import { batchRejected, datasetPublished, qualityEvaluated } from '@tributary/events';
-import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
+import { assembleService, createRuntime, intervalPoller, type ServiceApp } from '@tributary/runtime';
 import { s3StoreOptions, type ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import {
@@ -51,27 +51,18 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       retryDelaysMs: config.NOTIFY_RETRY_DELAYS_MS,
       logger: runtime.logger,
     };
-    let timer: NodeJS.Timeout | undefined;
-    let polling: Promise<void> = Promise.resolve();
     // Sends again the parked notifications whose retry is due; the consumer never waits for them.
-    const retryPoller: Worker = {
+    const retryPoller = intervalPoller({
       name: 'notification-retry-poller',
-      start() {
-        timer = setInterval(() => {
-          polling = polling
-            .then(async () => {
-              for (const due of await notifications.claimDue(10)) {
-                await attemptDelivery(ports, due.kind, due.datasetVersion, due.payload, due.attempt);
-              }
-            })
-            .catch((err: unknown) => runtime.logger.warn({ err }, 'notification retry poll failed'));
-        }, config.NOTIFY_RETRY_POLL_MS);
+      intervalMs: config.NOTIFY_RETRY_POLL_MS,
+      logger: runtime.logger,
+      failureMessage: 'notification retry poll failed',
+      tick: async () => {
+        for (const due of await notifications.claimDue(10)) {
+          await attemptDelivery(ports, due.kind, due.datasetVersion, due.payload, due.attempt);
+        }
       },
-      async stop() {
-        clearInterval(timer);
-        await polling;
-      },
-    };
+    });
     return assembleService({
       runtime,
       handlers: handlers(ports),

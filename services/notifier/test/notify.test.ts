@@ -1,17 +1,21 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '@tributary/db';
 import { EventRegistry, datasetPublished, newEventId, qualityEvaluated } from '@tributary/events';
 import { datasetPublishedFixture, qualityEvaluatedFixture } from '@tributary/events/fixtures';
 import { EventProducer, createKafka } from '@tributary/kafka';
 import { createLogger } from '@tributary/telemetry';
-import { isolatedServiceEnv, serviceEnv, stackEnv, waitFor } from '@tributary/testing';
+import {
+  isolatedServiceEnv,
+  serviceEnv,
+  stackEnv,
+  startJsonReceiver,
+  startSmtpReceiver,
+  waitFor,
+} from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
 
@@ -21,35 +25,6 @@ const kafka = createKafka({
   brokers: stackEnv.KAFKA_BROKERS.split(','),
   logger: createLogger({ serviceName: 'notifier-test', level: 'silent' }),
 });
-
-/** A local stand-in of a third-party JSON endpoint: records every body it receives. */
-async function receiver(
-  failFirst = 0,
-): Promise<{ url: string; bodies: Record<string, unknown>[]; server: Server }> {
-  const bodies: Record<string, unknown>[] = [];
-  let failures = failFirst;
-  const server = createServer((req, res) => {
-    let data = '';
-    req.on('data', (c: Buffer) => (data += c.toString()));
-    req.on('end', () => {
-      if (req.headers['content-type'] !== 'application/json') res.writeHead(415).end();
-      else if (failures > 0) {
-        failures--;
-        res.writeHead(503).end('try later');
-      } else {
-        bodies.push(JSON.parse(data) as Record<string, unknown>);
-        res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"success"}');
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies, server };
-}
-
-interface Mail {
-  to: string[];
-  raw: string;
-}
 
 describe('notifier', () => {
   let dir: string;
@@ -63,30 +38,16 @@ describe('notifier', () => {
   });
 
   async function start(opts: { slackFailures?: number } = {}) {
-    const slack = await receiver(opts.slackFailures ?? 0);
-    const pagerduty = await receiver();
-    const mails: Mail[] = [];
-    const smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onData(stream, session, callback) {
-        let raw = '';
-        stream.on('data', (c: Buffer) => (raw += c.toString()));
-        stream.on('end', () => {
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-    const smtpPort = (smtp.server.address() as AddressInfo).port;
+    const slack = await startJsonReceiver({ failFirst: opts.slackFailures ?? 0 });
+    const pagerduty = await startJsonReceiver();
+    const smtp = await startSmtpReceiver();
     const env = serviceEnv(
       isolatedServiceEnv('notifier', {
         SLACK_WEBHOOK_URL: slack.url,
         PAGERDUTY_EVENTS_URL: pagerduty.url,
         PAGERDUTY_ROUTING_KEY: 'routing-key-ml-oncall',
-        SMTP_HOST: '127.0.0.1',
-        SMTP_PORT: String(smtpPort),
+        SMTP_HOST: smtp.host,
+        SMTP_PORT: String(smtp.port),
         EVAL_DISTRIBUTION_LIST: 'eval-leads@example.com,priya@example.com',
         SHUTDOWN_GRACE_MS: '2000',
         NOTIFY_RETRY_DELAYS_MS: '300,300',
@@ -103,11 +64,30 @@ describe('notifier', () => {
       await app.stop();
       await pool.query(`DROP SCHEMA IF EXISTS ${env.DATABASE_SCHEMA!} CASCADE`).catch(() => undefined);
       await pool.end();
-      await new Promise<void>((r) => smtp.close(() => r()));
-      slack.server.close();
-      pagerduty.server.close();
+      await Promise.all([smtp.close(), slack.close(), pagerduty.close()]);
     });
-    return { producer, slack, pagerduty, mails, pool };
+    return { producer, slack, pagerduty, mails: smtp.mails, pool };
+  }
+
+  /**
+   * Waits until PagerDuty got a page and the one pagerduty notification row is sent, then long enough
+   * for a duplicate page to show.
+   */
+  async function pageSettled(svc: Awaited<ReturnType<typeof start>>): Promise<void> {
+    await waitFor(() => (svc.pagerduty.bodies.length > 0 ? true : undefined), {
+      what: 'page',
+      timeoutMs: 30_000,
+    });
+    await waitFor(
+      async () => {
+        const { rows } = await svc.pool.query<{ status: string }>(
+          `SELECT status FROM notifications WHERE kind = 'pagerduty'`,
+        );
+        return rows.length === 1 && rows[0]!.status === 'sent' ? true : undefined;
+      },
+      { what: 'notification row' },
+    );
+    await new Promise((r) => setTimeout(r, 1500));
   }
 
   it('when a dataset is published, then Slack and the distribution list get the coverage gap highlights and report', async () => {
@@ -173,20 +153,7 @@ describe('notifier', () => {
       dataset_version: 'eval-ok',
       passed: true,
     });
-    await waitFor(() => (svc.pagerduty.bodies.length > 0 ? true : undefined), {
-      what: 'page',
-      timeoutMs: 30_000,
-    });
-    await waitFor(
-      async () => {
-        const { rows } = await svc.pool.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM notifications WHERE kind = 'pagerduty'`,
-        );
-        return rows[0]!.n === 1 ? true : undefined;
-      },
-      { what: 'notification row' },
-    );
-    await new Promise((r) => setTimeout(r, 1500));
+    await pageSettled(svc);
     expect(svc.pagerduty.bodies).toHaveLength(1);
     expect(svc.pagerduty.bodies[0]).toMatchObject({
       routing_key: 'routing-key-ml-oncall',
@@ -222,20 +189,7 @@ describe('notifier', () => {
     };
     await svc.producer.publish(qualityEvaluated, { ...failed, event_id: newEventId() });
     await svc.producer.publish(qualityEvaluated, { ...failed, event_id: newEventId() });
-    await waitFor(() => (svc.pagerduty.bodies.length > 0 ? true : undefined), {
-      what: 'page',
-      timeoutMs: 30_000,
-    });
-    await waitFor(
-      async () => {
-        const { rows } = await svc.pool.query<{ status: string }>(
-          `SELECT status FROM notifications WHERE kind = 'pagerduty'`,
-        );
-        return rows.length === 1 && rows[0]!.status === 'sent' ? true : undefined;
-      },
-      { what: 'notification row' },
-    );
-    await new Promise((r) => setTimeout(r, 1500));
+    await pageSettled(svc);
     expect(svc.pagerduty.bodies).toHaveLength(1);
     expect(svc.pagerduty.bodies[0]).toMatchObject({
       routing_key: 'routing-key-ml-oncall',

@@ -1,15 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BatchIngested } from '@tributary/events';
+import { PENGUIN_COUNT, penguinRows, readTree } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
 import {
+  csvBytes,
   dvcCheckout,
   dvcObject,
-  penguinRows,
   png,
-  readTree,
   testEnvironment,
-  toCsv,
   writeRawBatch,
   type TestEnvironment,
 } from './helpers.ts';
@@ -29,7 +28,7 @@ async function freshRun() {
   await app.start();
   try {
     const versions = await t.collectVersions();
-    const rows = await penguinRows();
+    const rows = await penguinRows({ count: PENGUIN_COUNT });
     const image = await png(300, 200, [12, 34, 56]);
     const slices: [number, number][] = [
       [0, 30],
@@ -46,7 +45,7 @@ async function freshRun() {
       }));
       events.push(
         await writeRawBatch(t.storeDir, 'penguins', `det-b${i}`, [
-          { path: 'rows.csv', role: 'TABLE', bytes: toCsv(batch) },
+          { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(batch) },
           { path: 'images/a.png', role: 'IMAGE', bytes: image },
         ]),
       );

@@ -2,28 +2,23 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startTsProcess, waitFor, type RunningProcess } from '@tributary/testing';
-import { penguinRows, testEnvironment, toCsv, writeRawBatch, type TestEnvironment } from './helpers.ts';
+import { PENGUIN_COUNT, penguinRows, type RunningProcess } from '@tributary/testing';
+import {
+  csvBytes,
+  startPreprocessor,
+  testEnvironment,
+  writeRawBatch,
+  type TestEnvironment,
+} from './helpers.ts';
 
-const main = new URL('../src/main.ts', import.meta.url);
 const procs: RunningProcess[] = [];
 let t: TestEnvironment;
 let rows: Awaited<ReturnType<typeof penguinRows>>;
 
-/** Starts `node --import tsx services/preprocessor/src/main.ts` and waits until it answers /healthz. */
+/** A preprocessor process on the test's topics, schema and store, killed at the end. */
 async function preprocessor(extra: Record<string, string> = {}): Promise<RunningProcess> {
-  const port = await freePort();
-  const p = startTsProcess(main, { ...t.env, HTTP_PORT: String(port), ...extra });
+  const p = await startPreprocessor({ ...t.env, ...extra });
   procs.push(p);
-  try {
-    await waitFor(
-      async () =>
-        (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined,
-      { timeoutMs: 120_000, what: 'preprocessor /healthz' },
-    );
-  } catch (err) {
-    throw new Error(`${String(err)}\n${p.stdout().slice(-3000)}\n${p.stderr().slice(-3000)}`);
-  }
   return p;
 }
 
@@ -34,7 +29,7 @@ async function stop(p: RunningProcess): Promise<void> {
 
 beforeAll(async () => {
   t = await testEnvironment({ SHUTDOWN_GRACE_MS: '5000' });
-  rows = await penguinRows();
+  rows = await penguinRows({ count: PENGUIN_COUNT });
 });
 
 afterAll(async () => {
@@ -48,7 +43,7 @@ describe('exactly once', () => {
     const crashBefore = await preprocessor({ FAULT_INJECT: 'crash-before-commit' });
     const versions = await t.collectVersions();
     const b1 = await writeRawBatch(t.storeDir, 'penguins', 'eo-b1', [
-      { path: 'rows.csv', role: 'TABLE', bytes: toCsv(rows.slice(0, 50)) },
+      { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(rows.slice(0, 50)) },
     ]);
     await t.publish(b1);
     expect(await crashBefore.exited).toEqual({ code: null, signal: 'SIGKILL' });
@@ -77,7 +72,7 @@ describe('exactly once', () => {
     // 2. Killed after the commit, before the offset is committed: the redelivery finds it merged.
     const crashAfter = await preprocessor({ FAULT_INJECT: 'crash-after-commit' });
     const b2 = await writeRawBatch(t.storeDir, 'penguins', 'eo-b2', [
-      { path: 'rows.csv', role: 'TABLE', bytes: toCsv(rows.slice(50, 80)) },
+      { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(rows.slice(50, 80)) },
     ]);
     await t.publish(b2);
     expect(await crashAfter.exited).toEqual({ code: null, signal: 'SIGKILL' });
@@ -86,7 +81,7 @@ describe('exactly once', () => {
 
     healthy = await preprocessor();
     const b3 = await writeRawBatch(t.storeDir, 'penguins', 'eo-b3', [
-      { path: 'rows.csv', role: 'TABLE', bytes: toCsv(rows.slice(80, 90)) },
+      { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(rows.slice(80, 90)) },
     ]);
     await t.publish(b3);
     const all = await versions.decode(3, 90_000);

@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { createPool } from '@tributary/db';
-import { buildDirObject, md5Buffer, renderDvcFile } from '@tributary/dvc';
+import { buildDirObject, dvcObjectKey, md5Buffer, renderDvcFile } from '@tributary/dvc';
 import {
   EventRegistry,
   batchIngested,
@@ -21,15 +19,21 @@ import {
 } from '@tributary/events';
 import { EventProducer, createKafka } from '@tributary/kafka';
 import { FsObjectStore, objectUri, type ObjectStore } from '@tributary/storage';
-import { collectMessages, isolatedServiceEnv, serviceEnv, stackEnv, testKafka } from '@tributary/testing';
+import {
+  DvcSandbox,
+  collectMessages,
+  freePort,
+  isolatedServiceEnv,
+  serviceEnv,
+  stackEnv,
+  startTsProcess,
+  testKafka,
+  toCsv,
+  waitForHealthz,
+  type PenguinRow,
+  type RunningProcess,
+} from '@tributary/testing';
 import { createLogger } from '@tributary/telemetry';
-
-const require = createRequire(import.meta.url);
-
-/** A data file shipped by the vega-datasets package (its exports map hides the data folder). */
-export function vegaDataFile(name: string): string {
-  return path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', name);
-}
 
 /** A file of a test batch: its path inside the batch, role and bytes. */
 export interface BatchFile {
@@ -60,13 +64,10 @@ export async function writeRawBatch(
   }));
   for (const f of files) {
     await store.put(`raw/${dataset}/${batchId}/${f.path}`, f.bytes);
-    await store.put(
-      `dvc/files/md5/${md5Buffer(f.bytes).slice(0, 2)}/${md5Buffer(f.bytes).slice(2)}`,
-      f.bytes,
-    );
+    await store.put(`dvc/${dvcObjectKey(md5Buffer(f.bytes))}`, f.bytes);
   }
   const dir = buildDirObject(described.map((f) => ({ relpath: f.path, md5: f.md5, size: f.size_bytes })));
-  await store.put(`dvc/files/md5/${dir.md5.slice(0, 2)}/${dir.md5.slice(2)}`, dir.json);
+  await store.put(`dvc/${dvcObjectKey(dir.md5)}`, dir.json);
   await store.put(
     `raw/${dataset}/${batchId}.dvc`,
     renderDvcFile({ path: batchId, md5: dir.md5, size: dir.size, nfiles: dir.nfiles }),
@@ -95,59 +96,9 @@ export async function writeRawBatch(
   };
 }
 
-interface PenguinJson {
-  Species: string;
-  Island: string;
-  'Beak Length (mm)': number | null;
-  'Beak Depth (mm)': number | null;
-  'Flipper Length (mm)': number | null;
-  'Body Mass (g)': number | null;
-  Sex: string | null;
-}
-
-/** Real penguins from the vega-datasets package, as penguins-contract rows (ids P0001, ...). */
-export async function penguinRows(): Promise<Record<string, string | number | null>[]> {
-  const file = vegaDataFile('penguins.json');
-  const data = JSON.parse(await fs.readFile(file, 'utf8')) as PenguinJson[];
-  return data.map((p, i) => ({
-    id: `P${String(i + 1).padStart(4, '0')}`,
-    species: p.Species,
-    island: p.Island,
-    beak_length_mm: p['Beak Length (mm)'],
-    beak_depth_mm: p['Beak Depth (mm)'],
-    flipper_length_mm: p['Flipper Length (mm)'],
-    body_mass_g: p['Body Mass (g)'],
-    sex: p.Sex === 'MALE' || p.Sex === 'FEMALE' ? p.Sex : null,
-    image: null,
-  }));
-}
-
-const PENGUIN_COLUMNS = [
-  'id',
-  'species',
-  'island',
-  'beak_length_mm',
-  'beak_depth_mm',
-  'flipper_length_mm',
-  'body_mass_g',
-  'sex',
-  'image',
-];
-
-/** Rows as CSV text (empty field = null). */
-export function toCsv(
-  rows: readonly Record<string, string | number | null>[],
-  columns = PENGUIN_COLUMNS,
-): Buffer {
-  const cell = (v: string | number | null | undefined) =>
-    v === null || v === undefined
-      ? ''
-      : /[",\n]/.test(String(v))
-        ? `"${String(v).replaceAll('"', '""')}"`
-        : String(v);
-  return Buffer.from(
-    [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\n') + '\n',
-  );
+/** Penguins rows as the bytes of a CSV table file. */
+export function csvBytes(rows: readonly PenguinRow[]): Buffer {
+  return Buffer.from(toCsv(rows), 'utf8');
 }
 
 /** A small deterministic PNG. */
@@ -217,24 +168,20 @@ export async function testEnvironment(extra: Record<string, string> = {}) {
 
 export type TestEnvironment = Awaited<ReturnType<typeof testEnvironment>>;
 
-/** The real DVC CLI of the stack's virtualenv, in a sandbox that touches no global DVC state. */
-export async function dvc(cwd: string, args: readonly string[], home: string): Promise<string> {
-  const bin = path.join(stackEnv.TRIBUTARY_VENV, 'bin', 'dvc');
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: home,
-    DVC_NO_ANALYTICS: '1',
-    DVC_STUDIO_OFFLINE: '1',
-    DVC_GLOBAL_CONFIG_DIR: path.join(home, 'global'),
-    DVC_SYSTEM_CONFIG_DIR: path.join(home, 'system'),
-    DVC_SITE_CACHE_DIR: path.join(home, 'site-cache'),
-  };
-  return new Promise((resolve, reject) => {
-    execFile(bin, [...args], { cwd, env, timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`dvc ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
+/**
+ * Starts `node --import tsx services/preprocessor/src/main.ts` with `env` and waits until it answers
+ * /healthz; a process that does not is killed, and the error carries its output.
+ */
+export async function startPreprocessor(env: Record<string, string>): Promise<RunningProcess> {
+  const port = await freePort();
+  const p = startTsProcess(new URL('../src/main.ts', import.meta.url), { ...env, HTTP_PORT: String(port) });
+  try {
+    await waitForHealthz(port, { timeoutMs: 120_000, what: 'preprocessor /healthz' });
+  } catch (err) {
+    p.child.kill('SIGKILL');
+    throw new Error(`${String(err)}\n${p.stdout().slice(-3000)}\n${p.stderr().slice(-3000)}`);
+  }
+  return p;
 }
 
 /**
@@ -243,40 +190,23 @@ export async function dvc(cwd: string, args: readonly string[], home: string): P
  * the version's .dvc file, `dvc pull`. Returns the checked-out directory and `dvc status` output.
  */
 export async function dvcCheckout(storeDir: string, dataset: string, version: number) {
-  const sandbox = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-dvc-'));
-  const home = path.join(sandbox, '.home');
-  const repo = path.join(sandbox, 'repo');
-  await fs.mkdir(repo, { recursive: true });
-  await dvc(repo, ['init', '--no-scm', '-q'], home);
-  await dvc(repo, ['remote', 'add', '-d', 'store', path.join(storeDir, 'dvc')], home);
+  const sandbox = await DvcSandbox.create();
+  const repo = await sandbox.initRepo('repo');
+  await sandbox.dvcOk(repo, ['remote', 'add', '-d', 'store', path.join(storeDir, 'dvc')]);
   await fs.copyFile(
     path.join(storeDir, 'master', dataset, `v${version}.dvc`),
     path.join(repo, `v${version}.dvc`),
   );
-  await dvc(repo, ['pull', `v${version}.dvc`], home);
-  const status = await dvc(repo, ['status', `v${version}.dvc`], home);
+  await sandbox.dvcOk(repo, ['pull', `v${version}.dvc`]);
+  const { stdout: status } = await sandbox.dvcOk(repo, ['status', `v${version}.dvc`]);
   return {
     dir: path.join(repo, `v${version}`),
     status,
-    dispose: () => fs.rm(sandbox, { recursive: true, force: true }),
+    dispose: () => sandbox.dispose(),
   };
-}
-
-/** relpath → bytes of every file below `dir`. */
-export async function readTree(dir: string): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
-  const walk = async (abs: string, rel: string): Promise<void> => {
-    for (const e of await fs.readdir(abs, { withFileTypes: true })) {
-      const relpath = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory()) await walk(path.join(abs, e.name), relpath);
-      else out.set(relpath, await fs.readFile(path.join(abs, e.name)));
-    }
-  };
-  await walk(dir, '');
-  return out;
 }
 
 /** The bytes of the DVC object `md5` in the store. */
 export function dvcObject(storeDir: string, md5: string): Promise<Buffer> {
-  return fs.readFile(path.join(storeDir, 'dvc', 'files', 'md5', md5.slice(0, 2), md5.slice(2)));
+  return fs.readFile(path.join(storeDir, 'dvc', ...dvcObjectKey(md5).split('/')));
 }

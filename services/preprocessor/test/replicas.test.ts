@@ -1,24 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startTsProcess, waitFor, type RunningProcess } from '@tributary/testing';
-import { penguinRows, testEnvironment, toCsv, writeRawBatch, type TestEnvironment } from './helpers.ts';
+import { PENGUIN_COUNT, penguinRows, type RunningProcess } from '@tributary/testing';
+import {
+  csvBytes,
+  startPreprocessor,
+  testEnvironment,
+  writeRawBatch,
+  type TestEnvironment,
+} from './helpers.ts';
 
-const main = new URL('../src/main.ts', import.meta.url);
 const procs: RunningProcess[] = [];
 let t: TestEnvironment;
 
 async function replica(): Promise<RunningProcess> {
-  const port = await freePort();
-  const p = startTsProcess(main, { ...t.env, HTTP_PORT: String(port) });
+  const p = await startPreprocessor(t.env);
   procs.push(p);
-  try {
-    await waitFor(
-      async () =>
-        (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined,
-      { timeoutMs: 120_000, what: 'preprocessor /healthz' },
-    );
-  } catch (err) {
-    throw new Error(`${String(err)}\n${p.stderr().slice(-3000)}`);
-  }
   return p;
 }
 
@@ -36,11 +31,11 @@ describe('two replicas', () => {
     await replica();
     await replica();
     const versions = await t.collectVersions();
-    const rows = await penguinRows();
+    const rows = await penguinRows({ count: PENGUIN_COUNT });
     const events = await Promise.all(
       [0, 1, 2, 3, 4].map((i) =>
         writeRawBatch(t.storeDir, 'penguins', `rep-b${i}`, [
-          { path: 'rows.csv', role: 'TABLE', bytes: toCsv(rows.slice(i * 40, i * 40 + 40)) },
+          { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(rows.slice(i * 40, i * 40 + 40)) },
         ]),
       ),
     );

@@ -3,31 +3,23 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceApp } from '@tributary/runtime';
 import { createObjectStore, createS3Client, type ObjectStore } from '@tributary/storage';
-import { stackEnv } from '@tributary/testing';
+import { PENGUIN_COUNT, penguinRows, stackS3, stackS3Env } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
-import { penguinRows, png, testEnvironment, toCsv, writeRawBatch, type TestEnvironment } from './helpers.ts';
+import { csvBytes, png, testEnvironment, writeRawBatch, type TestEnvironment } from './helpers.ts';
 
-const s3 = {
-  endpoint: stackEnv.S3_ENDPOINT,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  forcePathStyle: true,
-};
 const bucket = `tributary-pre-${randomUUID()}`;
 let t: TestEnvironment;
 let app: ServiceApp;
 let store: ObjectStore;
 
 beforeAll(async () => {
-  await createS3Client(s3).send(new CreateBucketCommand({ Bucket: bucket }));
+  await createS3Client(stackS3).send(new CreateBucketCommand({ Bucket: bucket }));
   const uri = `s3://${bucket}/data`;
-  store = createObjectStore(uri, s3);
+  store = createObjectStore(uri, stackS3);
   t = await testEnvironment({
     DATA_STORE_URI: uri,
-    S3_ENDPOINT: stackEnv.S3_ENDPOINT,
-    S3_ACCESS_KEY_ID: 'test',
-    S3_SECRET_ACCESS_KEY: 'test',
+    ...stackS3Env,
   });
   app = await buildApp(loadServiceConfig(t.env));
   await app.start();
@@ -39,17 +31,17 @@ afterAll(async () => {
   const keys: string[] = [];
   for await (const o of store.list()) keys.push(o.key);
   await store.delete(keys);
-  await createS3Client(s3).send(new DeleteBucketCommand({ Bucket: bucket }));
+  await createS3Client(stackS3).send(new DeleteBucketCommand({ Bucket: bucket }));
 });
 
 describe('preprocessor on S3', () => {
   it('when the data store is an S3 bucket, then two batches merge into versions whose files are all in the bucket', async () => {
     const versions = await t.collectVersions();
-    const rows = await penguinRows();
+    const rows = await penguinRows({ count: PENGUIN_COUNT });
     const first = rows.slice(0, 40).map((r, i) => (i === 0 ? { ...r, image: 'img/a.png' } : r));
     await t.publish(
       await writeRawBatch(store, 'penguins', 's3-b1', [
-        { path: 'rows.csv', role: 'TABLE', bytes: toCsv(first) },
+        { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(first) },
         { path: 'img/a.png', role: 'IMAGE', bytes: await png(20, 20, [5, 6, 7]) },
       ]),
     );
@@ -58,7 +50,7 @@ describe('preprocessor on S3', () => {
         {
           path: 'rows.csv',
           role: 'TABLE',
-          bytes: toCsv(rows.slice(30, 60).map((r) => ({ ...r, sex: null }))),
+          bytes: csvBytes(rows.slice(30, 60).map((r) => ({ ...r, sex: null }))),
         },
       ]),
     );

@@ -1,6 +1,12 @@
 import { datasetPublished, qualityEvaluated } from '@tributary/events';
-import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
-import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
+import { outboxMigrations } from '@tributary/outbox';
+import {
+  assembleService,
+  createRuntime,
+  intervalPoller,
+  outboxRelayWorker,
+  type ServiceApp,
+} from '@tributary/runtime';
 import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import { ObjectPublishStore, UriArtifactReader, applyArchiveLifecycle } from './data-access/object-stores.ts';
@@ -9,7 +15,6 @@ import { publishDataset, type PublishDeps, type PublishResult } from './domain/p
 import { sweepArchives } from './domain/sweep-archives.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
-import { duePoller } from './entry-points/schedule/due-poller.ts';
 import { archiveSweeper } from './entry-points/schedule/archive-sweeper.ts';
 
 /** Topics the publisher reads and writes; created at start-up if missing. */
@@ -52,17 +57,6 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
         markSwept: (version) => repo.markSwept(version),
         retentionDays: config.ARCHIVE_RETENTION_DAYS,
       });
-    const relay = new OutboxRelay({
-      pool: runtime.pool,
-      schema: runtime.schema,
-      kafka: runtime.kafka,
-      producer: runtime.producer,
-      registry: runtime.registry,
-      events: [datasetPublished],
-      topicPrefix: runtime.topicPrefix,
-      logger: runtime.logger,
-      metricsRegistry: runtime.metrics.registry,
-    });
     const observe = (result: PublishResult) => {
       if (result.outcome === 'retrying') return;
       const status =
@@ -78,7 +72,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       runtime,
       handlers: handlers(deps, observe),
       workers: [
-        duePoller({
+        intervalPoller({
           name: 'publish-retry-poller',
           intervalMs: config.PUBLISH_RETRY_POLL_MS,
           logger: runtime.logger,
@@ -88,7 +82,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
             }
           },
         }),
-        { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
+        outboxRelayWorker(runtime, [datasetPublished]),
         archiveSweeper(sweep, config.ARCHIVE_SWEEP_INTERVAL_MS, runtime.logger),
       ],
       routes: (http) => registerRoutes(http, { adminToken: config.ADMIN_TOKEN, repo, sweep }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, csv, int, loadConfig, url } from '@tributary/config';
+import { commonEnv, csv, int, loadConfig, s3Env, storeUri } from '@tributary/config';
 
 /** Every setting of the publisher, read from the environment once at start-up. */
 export const configSchema = z.object({
@@ -7,16 +7,10 @@ export const configSchema = z.object({
   SERVICE_NAME: commonEnv.SERVICE_NAME.default('publisher'),
   HTTP_PORT: commonEnv.HTTP_PORT.default(3004),
 
-  PUBLISH_STORE_URI: z
-    .string()
-    .regex(/^(file:\/\/\/|\/|s3:\/\/[^/]+)/, 'expected file:///abs/dir, /abs/dir or s3://bucket[/prefix]')
-    .describe('Object store of published datasets (datasets/) and archives (archive/)'),
-  S3_ENDPOINT: url()
-    .optional()
-    .describe('Endpoint of an S3-compatible service (MinIO, moto); AWS when unset'),
-  S3_REGION: z.string().min(1).default('us-east-1').describe('Region of the S3 buckets'),
-  S3_ACCESS_KEY_ID: z.string().min(1).optional().describe('S3 access key; the AWS default chain when unset'),
-  S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
+  PUBLISH_STORE_URI: storeUri().describe(
+    'Object store of published datasets (datasets/) and archives (archive/)',
+  ),
+  ...s3Env,
   ARCHIVE_RETENTION_DAYS: int(1)
     .default(90)
     .describe('Days archived artifacts are kept (lifecycle rule + sweeper)'),

@@ -1,6 +1,6 @@
 import { masterVersioned, retrainRequested } from '@tributary/events';
-import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
-import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
+import { outboxMigrations } from '@tributary/outbox';
+import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } from '@tributary/runtime';
 import type { Config } from './config.ts';
 import { DecisionsRepository } from './data-access/decisions-repository.ts';
 import { MlflowClient } from './data-access/mlflow-client.ts';
@@ -55,30 +55,13 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       masterRowsMetric: config.MLFLOW_MASTER_ROWS_METRIC,
       requestWhenNoCompatibleRun: config.RETRAIN_WHEN_NO_COMPATIBLE_RUN,
     };
-    const relay = new OutboxRelay({
-      pool: runtime.pool,
-      schema: runtime.schema,
-      kafka: runtime.kafka,
-      producer: runtime.producer,
-      registry: runtime.registry,
-      events: [retrainRequested],
-      topicPrefix: runtime.topicPrefix,
-      logger: runtime.logger,
-      metricsRegistry: runtime.metrics.registry,
-    });
-    const relayWorker: Worker = {
-      name: 'outbox-relay',
-      start: () => relay.start(),
-      stop: () => relay.stop(),
-    };
-
     return assembleService({
       runtime,
       handlers: handlers(
         { registry: mlflow, decisions, thresholds: settings, policy },
         decisionTelemetry(runtime),
       ),
-      workers: [relayWorker],
+      workers: [outboxRelayWorker(runtime, [retrainRequested])],
       routes: (http) =>
         registerRoutes(http, {
           adminToken: config.ADMIN_TOKEN,

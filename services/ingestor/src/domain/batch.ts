@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BatchFile, FileRole } from '@tributary/events';
+import { compareCodePoints } from '@tributary/storage';
 
 /** Stable codes of the ingest outcomes a producer can get back (batch.rejected, _REJECTED, HTTP). */
 export const IngestErrorCode = {
@@ -63,18 +64,6 @@ export function contentHashOf(files: readonly Pick<BatchFile, 'path' | 'sha256'>
     .sort((a, b) => compareCodePoints(a.path, b.path))
     .map((f) => `${f.path}\t${f.sha256.toLowerCase()}\n`);
   return createHash('sha256').update(lines.join(''), 'utf8').digest('hex');
-}
-
-/** Orders strings by Unicode code point (Python's and S3's order), not by UTF-16 unit. */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const ca = a.codePointAt(i) ?? 0;
-    const cb = b.codePointAt(i) ?? 0;
-    if (ca !== cb) return ca - cb;
-    if (ca > 0xffff) i++;
-  }
-  return a.length - b.length;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Worker } from '@tributary/runtime';
+import { intervalPoller, type Worker } from '@tributary/runtime';
 import type { Logger } from '@tributary/telemetry';
 
 /** Runs `sweep` every `intervalMs` (and once at start), never twice at the same time. */
@@ -7,25 +7,15 @@ export function archiveSweeper(
   intervalMs: number,
   logger: Logger,
 ): Worker {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = running
-      .then(sweep)
-      .then(({ swept }) => {
-        if (swept.length > 0) logger.info({ swept }, 'expired archives deleted');
-      })
-      .catch((err: unknown) => logger.warn({ err }, 'archive sweep failed'));
-  };
-  return {
+  return intervalPoller({
     name: 'archive-sweeper',
-    start() {
-      tick();
-      timer = setInterval(tick, intervalMs);
+    intervalMs,
+    logger,
+    failureMessage: 'archive sweep failed',
+    tickOnStart: true,
+    tick: async () => {
+      const { swept } = await sweep();
+      if (swept.length > 0) logger.info({ swept }, 'expired archives deleted');
     },
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  });
 }

@@ -1,8 +1,8 @@
-import { stackEnv } from '@tributary/testing';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { stackEnv } from './stack-env.ts';
 
 /** The real DVC CLI of the stack's virtualenv. */
 export const DVC_BIN = path.join(stackEnv.TRIBUTARY_VENV, 'bin', 'dvc');

@@ -1,0 +1,28 @@
+import type { EventDefinition } from '@tributary/events';
+import { OutboxRelay } from '@tributary/outbox';
+import type { Runtime } from './runtime.ts';
+import type { Worker } from './service-app.ts';
+
+/**
+ * The service's outbox relay as a worker: it publishes the outbox rows of `events` that the use
+ * cases wrote in the service's schema, through the runtime's Kafka producer and registry.
+ */
+export function outboxRelayWorker(
+  runtime: Runtime,
+  events: readonly EventDefinition<unknown>[],
+  opts: { pollMs?: number } = {},
+): Worker {
+  const relay = new OutboxRelay({
+    pool: runtime.pool,
+    schema: runtime.schema,
+    kafka: runtime.kafka,
+    producer: runtime.producer,
+    registry: runtime.registry,
+    events,
+    topicPrefix: runtime.topicPrefix,
+    logger: runtime.logger,
+    metricsRegistry: runtime.metrics.registry,
+    ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
+  });
+  return { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() };
+}
