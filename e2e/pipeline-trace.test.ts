@@ -1,7 +1,8 @@
 /**
- * End to end: a real batch goes from `batch.ready` through the ingestor, the preprocessor and the
- * retrain policy — each a separate process, as deployed — to `retrain.requested`; then Jaeger is
- * asked for the run's trace: one trace, spans of every service, parents in order.
+ * End to end: a real batch goes from `batch.ready` through all six services — each a separate
+ * process, as deployed — to `retrain.requested` and to `dataset.published` with its notification;
+ * then Jaeger is asked for the run's trace (one trace, spans of every service, parents in order),
+ * `tributary lineage` for its chain, and Prometheus for the services' metrics.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventRegistry, retrainRequested } from '@tributary/events';
+import { EventRegistry, retrainRequested, type RetrainRequested } from '@tributary/events';
 import {
   collectMessages,
   freePort,
@@ -19,6 +20,8 @@ import {
   writeSampleBatch,
 } from '@tributary/testing';
 import { PIPELINE_SERVICES as SERVICES, startPipeline, type Pipeline } from './support/pipeline.ts';
+
+const CLI = fileURLToPath(new URL('../cli/bin/tributary.js', import.meta.url));
 
 interface JaegerSpan {
   spanID: string;
@@ -33,15 +36,43 @@ interface JaegerTrace {
   processes: Record<string, { serviceName: string }>;
 }
 
+interface Link {
+  kind: string;
+  state: string;
+  id: string | null;
+  location: string | null;
+  checksum: string | null;
+  runId: string | null;
+}
+
 let pipeline: Pipeline;
 let prefix = '';
+/** The retrain request of the first batch, whose chain the lineage test reads. */
+let firstRequest: RetrainRequested;
+
+/** Runs the CLI against this pipeline's preprocessor; resolves with its exit code and output. */
+async function tributary(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = spawn(process.execPath, [CLI, ...args], {
+    env: {
+      ...process.env,
+      TRIBUTARY_ADMIN_TOKEN: pipeline.adminToken,
+      TRIBUTARY_PREPROCESSOR_URL: pipeline.url('preprocessor'),
+    },
+  });
+  let stdout = '';
+  let stderr = '';
+  cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+  return { code, stdout, stderr };
+}
 
 beforeAll(async () => {
   pipeline = await startPipeline('e2e', {
     OTEL_EXPORTER_OTLP_ENDPOINT: stackEnv.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
   prefix = pipeline.prefix;
-}, 300_000); // three processes start side by side on a busy machine
+}, 300_000); // six processes start side by side on a busy machine
 
 afterAll(async () => {
   await pipeline?.stop();
@@ -51,6 +82,7 @@ describe('a batch through the pipeline', () => {
   it('when a batch is submitted, then it ends as a retrain request and Jaeger holds the whole run as one trace', async () => {
     const batch = await writeSampleBatch(join(pipeline.work, 'batch-1'), { count: 25, images: 3 });
     const request = await pipeline.submitAndAwaitRetrain(batch, 'e2e-batch-1');
+    firstRequest = request;
     expect(request).toMatchObject({
       dataset: 'penguins',
       model_name: pipeline.model,
@@ -60,7 +92,17 @@ describe('a batch through the pipeline', () => {
       threshold_rows: 1,
     });
 
-    // The run id is the trace id: Jaeger must hold spans of all three services under it.
+    // The refresh the new master triggered was published, and the notifier told the channel.
+    const published = await pipeline.awaitPublished(1);
+    expect(published.run_id).toBe(request.run_id);
+    const announced = await waitFor(
+      () =>
+        pipeline.slack.bodies.find((b) => JSON.stringify(b).includes(published.dataset_version)) ?? undefined,
+      { timeoutMs: 60_000, what: 'Slack message of the published version' },
+    );
+    expect(announced).toBeDefined();
+
+    // The run id is the trace id: Jaeger must hold spans of all six services under it.
     const trace = await waitFor(
       async () => {
         const res = await fetch(`${stackEnv.JAEGER_QUERY_URL}/api/traces/${request.run_id}`);
@@ -89,6 +131,12 @@ describe('a batch through the pipeline', () => {
     );
     expect(decision, 'retrain-policy consumer span').toBeDefined();
     expect(ancestry(decision!)).toEqual(['ingestor', 'preprocessor', 'retrain-policy']);
+    // The refresh branch: the notifier's span descends from the publisher's, the quality-gate's, and so on.
+    const notice = trace.spans.find(
+      (s) => serviceOf(s) === 'notifier' && s.operationName === `${prefix}dataset.published process`,
+    );
+    expect(notice, 'notifier consumer span').toBeDefined();
+    expect(ancestry(notice!)).toEqual(['ingestor', 'preprocessor', 'quality-gate', 'publisher', 'notifier']);
     // The preprocessor's seed tasks have spans of their own, under its consumer span.
     const preprocessorOps = trace.spans
       .filter((s) => serviceOf(s) === 'preprocessor')
@@ -100,6 +148,54 @@ describe('a batch through the pipeline', () => {
       `ingestor:${prefix}batch.ready process`,
     ]);
   }, 240_000);
+
+  it('when a batch went all the way, then tributary lineage returns its whole chain under one trace id', async () => {
+    // By batch id, as JSON: every link found, each carrying the run id of e2e-batch-1.
+    const byBatch = await tributary(['lineage', '--batch', 'e2e-batch-1', '--json']);
+    expect(byBatch.code, byBatch.stderr).toBe(0);
+    const lineage = JSON.parse(byBatch.stdout) as { dataset: string; traceIds: string[]; links: Link[] };
+    expect(lineage.dataset).toBe('penguins');
+    expect(lineage.links.map((l) => [l.kind, l.state])).toEqual([
+      ['batch', 'found'],
+      ['raw snapshot', 'found'],
+      ['master version', 'found'],
+      ['quality report', 'found'],
+      ['published manifest', 'found'],
+      ['retrain request', 'found'],
+    ]);
+    expect(lineage.traceIds).toHaveLength(1);
+    const [runId] = lineage.traceIds;
+    for (const link of lineage.links) expect(link.runId, link.kind).toBe(runId);
+    const byKind = new Map(lineage.links.map((l) => [l.kind, l]));
+    const published = await pipeline.awaitPublished(1);
+    expect(runId).toBe(published.run_id);
+    expect(byKind.get('master version')).toMatchObject({
+      id: 'penguins@1',
+      location: firstRequest.master_location,
+      checksum: firstRequest.master_checksum,
+    });
+    expect(byKind.get('retrain request')).toMatchObject({ id: firstRequest.event_id });
+    expect(byKind.get('published manifest')).toMatchObject({
+      id: published.dataset_version,
+      location: published.manifest_uri,
+      checksum: published.checksum,
+    });
+    expect(byKind.get('quality report')).toMatchObject({ id: published.dataset_version });
+    expect(byKind.get('raw snapshot')?.checksum).toBeTruthy();
+
+    // From the published dataset version, as text: the same chain.
+    const text = await tributary(['lineage', '--dataset-version', published.dataset_version]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`trace id: ${runId}`);
+    expect(text.stdout).toContain('→ batch: e2e-batch-1');
+    expect(text.stdout).toContain('→ master version: penguins@1');
+    expect(text.stdout).toContain(`→ published manifest: ${published.dataset_version}`);
+
+    // An unknown batch is a clear error, not an empty chain.
+    const unknown = await tributary(['lineage', '--batch', 'no-such-batch']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('PRE_ERR_LINEAGE_NOT_FOUND');
+  }, 120_000);
 
   it('when batches come through the HTTP upload (CLI) and the landing zone, then each becomes the next master version', async () => {
     const requests = await collectMessages(testKafka(), `${prefix}${retrainRequested.topic}`);
@@ -113,7 +209,7 @@ describe('a batch through the pipeline', () => {
     const cli = spawn(
       process.execPath,
       [
-        fileURLToPath(new URL('../cli/bin/tributary.js', import.meta.url)),
+        CLI,
         'submit',
         uploaded.dir,
         '--dataset',
@@ -176,11 +272,9 @@ describe('a batch through the pipeline', () => {
         return body.data.result;
       };
       const up = await waitFor(
-        async () => ((await query('up{job="tributary"} == 1'))?.length === 3 ? true : undefined),
-        {
-          timeoutMs: 30_000,
-          what: 'three services up in Prometheus',
-        },
+        async () =>
+          (await query('up{job="tributary"} == 1'))?.length === SERVICES.length ? true : undefined,
+        { timeoutMs: 30_000, what: 'all six services up in Prometheus' },
       );
       expect(up).toBe(true);
       const statuses = await waitFor(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: installs and starts the local stack and the six services, then pushes a real sample
-# batch (Palmer penguins with photos) through ingest → merge → retrain decision.
+# batch (Palmer penguins with photos) through ingest → merge → retrain decision, and the evaluation
+# refresh → quality gate → publish → notifications; then prints the batch's lineage.
 #   scripts/demo.sh        start everything and run the sample batch (services keep running)
 #   scripts/demo.sh stop   stop the services (the stack stays up: scripts/stack.sh down)
 set -euo pipefail
@@ -35,6 +36,11 @@ export DATA_STORE_URI="file://$DEMO_DIR/store" SOURCE_FILE_ROOTS="$DEMO_DIR"
 export MLFLOW_MODEL_NAME=penguin-classifier RETRAIN_THRESHOLD_ROWS=20 ADMIN_TOKEN="$TRIBUTARY_ADMIN_TOKEN"
 export LOG_LEVEL=info
 export REFRESH_STORE_URI="file://$DEMO_DIR/refresh" PUBLISH_STORE_URI="file://$DEMO_DIR/published"
+# The quality-gate refreshes the penguins evaluation set on each master version, from all 344 penguins.
+# Penguins have no free text, so the text checks (diversity, toxicity) have nothing to score.
+eval "$(npx tsx scripts/demo-source.ts "$DEMO_DIR")"
+export REFRESH_DATASET=penguins REFRESH_ON_MASTER_VERSIONED=true REFRESH_SCHEDULE_ENABLED=false
+export SAMPLE_STRATIFY_COLUMN=species GATE_MIN_DIVERSITY=0
 # The notifier talks to local stand-ins of Slack, PagerDuty and SMTP that log to notifications.log.
 export SLACK_WEBHOOK_URL=http://127.0.0.1:3100/slack PAGERDUTY_EVENTS_URL=http://127.0.0.1:3100/pagerduty
 export PAGERDUTY_ROUTING_KEY=demo-routing-key SMTP_HOST=127.0.0.1 SMTP_PORT=2525

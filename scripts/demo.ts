@@ -1,6 +1,7 @@
 /**
  * The demo's run: makes sure MLflow knows a production model, writes a real sample batch,
- * submits it with the CLI, and follows it to its master version and retrain decision.
+ * submits it with the CLI, follows it to its master version, retrain decision and published
+ * evaluation set, and prints its lineage.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ const model = process.env.MLFLOW_MODEL_NAME ?? 'penguin-classifier';
 const token = process.env.TRIBUTARY_ADMIN_TOKEN ?? '';
 const ingestor = 'http://127.0.0.1:3001';
 const retrainPolicy = 'http://127.0.0.1:3006';
+const publisher = 'http://127.0.0.1:3004';
+const preprocessor = 'http://127.0.0.1:3002';
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function ensureProductionModel(): Promise<void> {
@@ -27,7 +30,8 @@ async function ensureProductionModel(): Promise<void> {
 }
 
 await ensureProductionModel();
-const batchDir = join(demoDir, `batch-${Date.now()}`);
+const batchId = `penguins-${Date.now()}`;
+const batchDir = join(demoDir, batchId);
 const batch = await writeSampleBatch(batchDir, {
   offset: Math.floor(Math.random() * 300),
   count: 40,
@@ -47,26 +51,51 @@ const submit = spawnSync(
     'penguins@1.0.0',
     '--url',
     ingestor,
+    '--batch-id',
+    batchId,
     '--wait',
   ],
   { stdio: 'inherit' },
 );
 if (submit.status !== 0) process.exit(submit.status ?? 1);
 
-// The merge and the decision follow within seconds; the decision names the master version.
-for (let i = 0; i < 60; i++) {
-  const res = await fetch(`${retrainPolicy}/admin/decisions?dataset=penguins&limit=1`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  const body = (await res.json()) as {
-    decisions?: { masterVersion: number; outcome: string; reason: string; runId: string }[];
-  };
-  const latest = body.decisions?.[0];
-  if (latest) {
-    say(`master version ${latest.masterVersion}; retrain decision: ${latest.outcome} — ${latest.reason}`);
-    say(`trace of the whole run: ${stackEnv.JAEGER_QUERY_URL}/trace/${latest.runId}`);
-    break;
+/** Polls an admin API until `pick` finds what it waits for (60 s at most). */
+async function poll<T, R>(url: string, pick: (body: T) => R | undefined): Promise<R | undefined> {
+  for (let i = 0; i < 60; i++) {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    const found = res.ok ? pick((await res.json()) as T) : undefined;
+    if (found !== undefined) return found;
+    await sleep(1000);
   }
-  await sleep(1000);
+  return undefined;
 }
+
+// The merge follows within seconds, then the retrain decision on the new master version.
+const merged = await poll(
+  `${preprocessor}/masters/penguins/versions?batch_id=${batchId}`,
+  (body: { versions?: { version: number }[] }) => body.versions?.at(-1)?.version,
+);
+const decision =
+  merged === undefined
+    ? undefined
+    : await poll(
+        `${retrainPolicy}/admin/decisions?dataset=penguins&master_version=${merged}`,
+        (body: { decisions?: { outcome: string; reason: string; runId: string }[] }) => body.decisions?.[0],
+      );
+if (merged === undefined || decision === undefined) {
+  say("the batch did not reach a retrain decision within 60 s: see the services' logs in " + demoDir);
+} else {
+  say(`master version ${merged}; retrain decision: ${decision.outcome} — ${decision.reason}`);
+  say(`trace of the whole run: ${stackEnv.JAEGER_QUERY_URL}/trace/${decision.runId}`);
+  // The new master also triggered the evaluation refresh; the gate passed it and the publisher published it.
+  const published = await poll(
+    `${publisher}/admin/catalog?dataset=penguins`,
+    (body: { datasets?: { masterVersion: number | null; datasetVersion: string; manifestUri: string }[] }) =>
+      body.datasets?.find((d) => d.masterVersion === merged),
+  );
+  if (published) say(`evaluation set ${published.datasetVersion} published: ${published.manifestUri}`);
+  else say('the evaluation refresh did not publish within 60 s: see quality-gate.log and publisher.log');
+}
+say(`\nlineage of ${batchId} (tributary lineage --batch ${batchId}):`);
+spawnSync(process.execPath, ['cli/bin/tributary.js', 'lineage', '--batch', batchId], { stdio: 'inherit' });
 say('services keep running: `scripts/demo.sh stop` stops them, `scripts/stack.sh down` the stack');

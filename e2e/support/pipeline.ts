@@ -1,13 +1,22 @@
 /**
- * The deployed shape for end-to-end tests: ingestor, preprocessor and retrain-policy as separate
- * processes on their own topics (a shared prefix), each with its own schema, one data store, and a
- * production model in MLflow trained on 0 master rows (so any new master asks for a retrain).
+ * The deployed shape for end-to-end tests: all six services as separate processes on their own
+ * topics (a shared prefix), each with its own schema, one data store, a production model in MLflow
+ * trained on 0 master rows (so any new master asks for a retrain), a quality-gate that refreshes the
+ * penguins evaluation set on each master version, and local Slack, PagerDuty and SMTP receivers.
  */
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EventRegistry, batchReady, retrainRequested, type RetrainRequested } from '@tributary/events';
+import {
+  EventRegistry,
+  batchReady,
+  datasetPublished,
+  retrainRequested,
+  type DatasetPublished,
+  type RetrainRequested,
+} from '@tributary/events';
 import { EventProducer, createKafka } from '@tributary/kafka';
 import { createLogger } from '@tributary/telemetry';
 import {
@@ -16,15 +25,27 @@ import {
   freePort,
   serviceEnv,
   stackEnv,
+  startJsonReceiver,
+  startSmtpReceiver,
   startTsProcess,
   testKafka,
   uniqueName,
   waitFor,
+  type JsonReceiver,
   type RunningProcess,
   type SampleBatch,
+  type SmtpReceiver,
 } from '@tributary/testing';
 
-export const PIPELINE_SERVICES = ['ingestor', 'preprocessor', 'retrain-policy'] as const;
+export const PIPELINE_SERVICES = [
+  'ingestor',
+  'preprocessor',
+  'quality-gate',
+  'publisher',
+  'notifier',
+  'retrain-policy',
+] as const;
+export type PipelineService = (typeof PIPELINE_SERVICES)[number];
 
 export interface Pipeline {
   prefix: string;
@@ -32,12 +53,47 @@ export interface Pipeline {
   landing: string;
   model: string;
   adminToken: string;
-  ports: Map<string, number>;
+  ports: Map<PipelineService, number>;
   procs: RunningProcess[];
-  url(service: (typeof PIPELINE_SERVICES)[number]): string;
+  slack: JsonReceiver;
+  smtp: SmtpReceiver;
+  registry: EventRegistry;
+  url(service: PipelineService): string;
   /** Publishes `batch.ready` for a sample batch (source KAFKA) and waits for its retrain request. */
   submitAndAwaitRetrain(batch: SampleBatch, batchId: string): Promise<RetrainRequested>;
+  /** Waits for the dataset the refresh published from a master version. */
+  awaitPublished(masterVersion: number): Promise<DatasetPublished>;
   stop(): Promise<void>;
+}
+
+/** The refresh's canonical source: penguin-like rows over three species, and the baseline they pass. */
+function refreshSource(work: string): { sources: string; baseline: string } {
+  const species = ['Adelie', 'Chinstrap', 'Gentoo'];
+  const words = ['ice', 'krill', 'shore', 'colony', 'nest', 'swim', 'dive', 'egg', 'chick', 'wave'];
+  const rows = Array.from({ length: 60 }, (_, i) => ({
+    id: i,
+    label: species[i % 3],
+    text: `${Array.from({ length: 6 }, (_, k) => words[(i * 7 + k * ((i % 5) + 1)) % words.length]).join(' ')} note${i}`,
+    flipper_length_mm: 180 + (i % 10),
+  }));
+  const body = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  const file = join(work, 'penguins-eval.jsonl');
+  writeFileSync(file, body);
+  const source = {
+    name: 'penguins-eval',
+    uri: pathToFileURL(file).href,
+    sha256: createHash('sha256').update(body).digest('hex'),
+    schema_version: '1',
+  };
+  const baseline = {
+    required_slices: species,
+    metrics: { diversity: 0.8, toxicity: 0 },
+    columns: {
+      label: { type: 'categorical', frequencies: Object.fromEntries(species.map((s) => [s, 1])) },
+      flipper_length_mm: { type: 'numeric', values: rows.map((r) => r.flipper_length_mm) },
+    },
+  };
+  return { sources: JSON.stringify([source]), baseline: JSON.stringify(baseline) };
 }
 
 export async function startPipeline(name: string, extraEnv: Record<string, string> = {}): Promise<Pipeline> {
@@ -54,13 +110,23 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
   await mlflow.createRegisteredModel(model);
   await mlflow.setAlias(model, 'production', await mlflow.createModelVersion(model, trainingRun));
 
-  const ports = new Map<string, number>();
+  const [slack, pagerduty, smtp] = await Promise.all([
+    startJsonReceiver(),
+    startJsonReceiver(),
+    startSmtpReceiver(),
+  ]);
+  const refresh = refreshSource(work);
+  const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
+
+  const ports = new Map<PipelineService, number>();
+  for (const service of PIPELINE_SERVICES) ports.set(service, await freePort());
+  const url = (service: PipelineService) => `http://127.0.0.1:${ports.get(service)}`;
+  const store = (dir: string) => pathToFileURL(join(work, dir)).href;
   const procs: RunningProcess[] = [];
-  // All three start side by side; each must answer /readyz (broker, registry, database, its own deps).
+  // All six start side by side; each must answer /readyz (broker, registry, database, its own deps).
   await Promise.all(
     PIPELINE_SERVICES.map(async (service) => {
-      const port = await freePort();
-      ports.set(service, port);
+      const port = ports.get(service)!;
       const proc = startTsProcess(
         new URL(`../../services/${service}/src/main.ts`, import.meta.url),
         serviceEnv({
@@ -68,16 +134,38 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
           TOPIC_PREFIX: prefix,
           DATABASE_SCHEMA: `${id}_${service.replace('-', '_')}`,
           HTTP_PORT: String(port),
-          DATA_STORE_URI: pathToFileURL(join(work, 'store')).href,
+          ADMIN_TOKEN: adminToken,
+          LOG_LEVEL: 'info',
+          // ingestor and preprocessor
+          DATA_STORE_URI: store('store'),
           SOURCE_FILE_ROOTS: work,
           LANDING_DIR: landing,
           LANDING_SCAN_INTERVAL_MS: '500',
+          LINEAGE_INGESTOR_URL: url('ingestor'),
+          LINEAGE_QUALITY_GATE_URL: url('quality-gate'),
+          LINEAGE_PUBLISHER_URL: url('publisher'),
+          LINEAGE_RETRAIN_POLICY_URL: url('retrain-policy'),
+          // quality-gate: refresh the penguins evaluation set on each master version
+          REFRESH_DATASET: 'penguins',
+          REFRESH_ON_MASTER_VERSIONED: 'true',
+          REFRESH_SCHEDULE_ENABLED: 'false',
+          REFRESH_STORE_URI: store('refresh'),
+          REFRESH_SOURCES: refresh.sources,
+          BASELINE_SEED: refresh.baseline,
+          // publisher
+          PUBLISH_STORE_URI: store('published'),
+          // notifier
+          SLACK_WEBHOOK_URL: slack.url,
+          PAGERDUTY_EVENTS_URL: pagerduty.url,
+          PAGERDUTY_ROUTING_KEY: 'e2e-routing-key',
+          SMTP_HOST: smtp.host,
+          SMTP_PORT: String(smtp.port),
+          EVAL_DISTRIBUTION_LIST: 'eval-team@example.org',
+          // retrain-policy
           MLFLOW_TRACKING_URI: stackEnv.MLFLOW_TRACKING_URI,
           MLFLOW_MODEL_NAME: model,
           MLFLOW_EXPERIMENT_IDS: experiment,
           RETRAIN_THRESHOLD_ROWS: '1',
-          ADMIN_TOKEN: adminToken,
-          LOG_LEVEL: 'info',
           ...extraEnv,
         }),
       );
@@ -93,7 +181,11 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
     }),
   );
 
-  const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
+  // Collected from the start (the services created the topic), so no test misses a publish.
+  const published = await collectMessages(testKafka(), `${prefix}${datasetPublished.topic}`);
+  const dumpLogs = () => {
+    for (const p of procs) process.stderr.write(`${p.stdout().slice(-3000)}\n${p.stderr().slice(-3000)}\n`);
+  };
   return {
     prefix,
     work,
@@ -102,7 +194,10 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
     adminToken,
     ports,
     procs,
-    url: (service) => `http://127.0.0.1:${ports.get(service)}`,
+    slack,
+    smtp,
+    registry,
+    url,
     async submitAndAwaitRetrain(batch, batchId) {
       const requests = await collectMessages(testKafka(), `${prefix}${retrainRequested.topic}`);
       const logger = createLogger({ serviceName: `${name}-test`, level: 'silent' });
@@ -137,16 +232,31 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
         const [message] = await requests.waitForMessages(1, 180_000);
         return await registry.decode(retrainRequested, message!.value!);
       } catch (err) {
-        for (const p of procs)
-          process.stderr.write(`${p.stdout().slice(-3000)}\n${p.stderr().slice(-3000)}\n`);
+        dumpLogs();
         throw err;
       } finally {
         await requests.stop();
       }
     },
+    async awaitPublished(masterVersion) {
+      return waitFor(
+        async () => {
+          const events = await Promise.all(
+            published.messages.map((m) => registry.decode(datasetPublished, m.value!)),
+          );
+          return events.find((e) => e.master_version === masterVersion);
+        },
+        { timeoutMs: 120_000, what: `dataset.published of master version ${masterVersion}` },
+      ).catch((err: unknown) => {
+        dumpLogs();
+        throw err;
+      });
+    },
     async stop() {
+      await published.stop();
       for (const p of procs) p.child.kill('SIGTERM');
       await Promise.all(procs.map((p) => p.exited));
+      await Promise.all([slack.close(), pagerduty.close(), smtp.close()]);
     },
   };
 }

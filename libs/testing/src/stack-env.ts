@@ -27,6 +27,8 @@ export function serviceEnv(overrides: Record<string, string> = {}): Record<strin
     SCHEMA_REGISTRY_URL: stackEnv.SCHEMA_REGISTRY_URL,
     DATABASE_URL: stackEnv.DATABASE_URL,
     REDIS_URL: stackEnv.REDIS_URL,
+    // Services with an admin API require a token; tests that call it set their own.
+    ADMIN_TOKEN: 'test-admin-token-0123456789',
     ...overrides,
   };
 }

@@ -10,15 +10,17 @@ import {
   newEventId,
 } from '@tributary/events';
 import { MasterLock } from '@tributary/lock';
-import { OutboxRelay, outboxMigrations } from '@tributary/outbox';
+import { outboxMigrations } from '@tributary/outbox';
 import type { Pool } from '@tributary/db';
-import { assembleService, createRuntime, type ServiceApp, type Worker } from '@tributary/runtime';
+import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } from '@tributary/runtime';
 import type { Registry } from '@tributary/telemetry';
 import { createObjectStore, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import { ObjectDataStore } from './data-access/data-store.ts';
 import { SharpImageProcessor } from './data-access/images.ts';
+import { lineageSources } from './data-access/lineage-sources.ts';
 import { PgMasterRepository } from './data-access/master-repository.ts';
+import { MasterVersionsReader } from './data-access/master-versions.ts';
 import { DuckTablesEngine } from './data-access/tables.ts';
 import { ProcessBatch } from './domain/process-batch.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
@@ -43,29 +45,16 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     runtime.onClose(close);
     runtime.readiness.set('redis', () => lock.ping());
 
-    const relay = new OutboxRelay({
-      pool: runtime.pool,
-      schema: runtime.schema,
-      kafka: runtime.kafka,
-      producer: runtime.producer,
-      registry: runtime.registry,
-      events: allEvents,
-      topicPrefix: runtime.topicPrefix,
-      logger: runtime.logger,
-      metricsRegistry: runtime.metrics.registry,
-      pollMs: config.OUTBOX_POLL_MS,
-    });
-    const outboxWorker: Worker = {
-      name: 'outbox-relay',
-      start: () => relay.start(),
-      stop: () => relay.stop(),
-    };
-
     return assembleService({
       runtime,
       handlers: handlers({ processBatch }),
-      workers: [outboxWorker],
-      routes: (http) => registerRoutes(http, { pool: runtime.pool }),
+      workers: [outboxRelayWorker(runtime, allEvents, { pollMs: config.OUTBOX_POLL_MS })],
+      routes: (http) =>
+        registerRoutes(http, {
+          pool: runtime.pool,
+          adminToken: config.ADMIN_TOKEN,
+          lineageSources: lineageSources(config, new MasterVersionsReader(runtime.pool)),
+        }),
     });
   } catch (err) {
     await runtime.close();

@@ -70,6 +70,25 @@ export const configSchema = z.object({
   ORPHAN_GRACE_MS: int(0)
     .default(60 * 60_000)
     .describe('Age after which a part written by a merge that never committed is deleted'),
+  ADMIN_TOKEN: z
+    .string()
+    .min(16, 'expected at least 16 characters')
+    .describe('Bearer token of the admin API (lineage); also sent to the other services it reads'),
+  LINEAGE_INGESTOR_URL: url()
+    .default('http://127.0.0.1:3001')
+    .describe('Base URL of the ingestor, read by the lineage API'),
+  LINEAGE_QUALITY_GATE_URL: url()
+    .default('http://127.0.0.1:3003')
+    .describe('Base URL of the quality-gate, read by the lineage API'),
+  LINEAGE_PUBLISHER_URL: url()
+    .default('http://127.0.0.1:3004')
+    .describe('Base URL of the publisher, read by the lineage API'),
+  LINEAGE_RETRAIN_POLICY_URL: url()
+    .default('http://127.0.0.1:3006')
+    .describe('Base URL of the retrain-policy, read by the lineage API'),
+  LINEAGE_TIMEOUT_MS: int(100)
+    .default(5000)
+    .describe('Timeout of each read of another service by the lineage API; a slow one shows as unavailable'),
   OUTBOX_POLL_MS: int(10).default(1000).describe('Fallback poll of the outbox relay; NOTIFY wakes it sooner'),
   FAULT_INJECT: z
     .enum(FAULT_POINTS)

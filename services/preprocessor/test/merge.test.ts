@@ -6,16 +6,15 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceApp } from '@tributary/runtime';
 import { defaultContractsDir } from '@tributary/contracts';
+import { PENGUIN_COUNT, penguinRows, readTree, type PenguinRow } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
 import {
+  csvBytes,
   dvcCheckout,
   dvcObject,
-  penguinRows,
   png,
-  readTree,
   testEnvironment,
-  toCsv,
   writeRawBatch,
   type TestEnvironment,
 } from './helpers.ts';
@@ -52,7 +51,7 @@ beforeAll(async () => {
   await fs.writeFile(path.join(contractsDir, 'penguins-strict', '1.0.0.yaml'), strict);
 
   t = await testEnvironment({ CONTRACTS_DIR: contractsDir });
-  rows = await penguinRows();
+  rows = await penguinRows({ count: PENGUIN_COUNT });
   app = await buildApp(loadServiceConfig(t.env));
   await app.start();
   versions = await t.collectVersions();
@@ -69,7 +68,7 @@ describe('preprocessor merge', () => {
   it('when a batch is ingested, then master v1 holds its rows and master.versioned says so field by field', async () => {
     const batch = rows.slice(0, 100).map((r, i) => (i < 2 ? { ...r, image: `images/p${i + 1}.png` } : r));
     const event = await writeRawBatch(t.storeDir, 'penguins', 'penguins-b1', [
-      { path: 'rows.csv', role: 'TABLE', bytes: toCsv(batch) },
+      { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(batch) },
       { path: 'images/p1.png', role: 'IMAGE', bytes: await png(40, 30, [200, 10, 10]) },
       { path: 'images/p2.png', role: 'IMAGE', bytes: await png(900, 600, [10, 200, 10]) },
     ]);
@@ -111,10 +110,10 @@ describe('preprocessor merge', () => {
   });
 
   it('when a second batch repeats keys, then the newest rows win, and dvc checks out v2 and v1 byte for byte', async () => {
-    const batch = rows.slice(90, 150).map((r) => (r.id! <= 'P0100' ? { ...r, body_mass_g: 4321 } : r));
+    const batch = rows.slice(90, 150).map((r) => (r.id <= 'P0100' ? { ...r, body_mass_g: 4321 } : r));
     const event = await writeRawBatch(t.storeDir, 'penguins', 'penguins-b2', [
-      { path: 'part-a.csv', role: 'TABLE', bytes: toCsv(batch.slice(0, 30)) },
-      { path: 'part-b.csv', role: 'TABLE', bytes: toCsv(batch.slice(30)) },
+      { path: 'part-a.csv', role: 'TABLE', bytes: csvBytes(batch.slice(0, 30)) },
+      { path: 'part-b.csv', role: 'TABLE', bytes: csvBytes(batch.slice(30)) },
     ]);
     await t.publish(event);
     const [, v2] = await versions.decode(2);
@@ -168,14 +167,14 @@ describe('preprocessor merge', () => {
 
   it('when batch.ingested is delivered twice, then the batch merges once and the redelivery is acknowledged', async () => {
     const event = await writeRawBatch(t.storeDir, 'penguins', 'penguins-b3', [
-      { path: 'rows.csv', role: 'TABLE', bytes: toCsv(rows.slice(150, 160)) },
+      { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(rows.slice(150, 160)) },
     ]);
     await t.publish(event);
     await t.publish(event);
     await t.publish({ ...event, event_id: 'another-delivery-of-b3' });
     // A later batch on the same partition proves the duplicates were handled before it.
     const next = await writeRawBatch(t.storeDir, 'penguins', 'penguins-b4', [
-      { path: 'rows.csv', role: 'TABLE', bytes: toCsv(rows.slice(160, 165)) },
+      { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(rows.slice(160, 165)) },
     ]);
     await t.publish(next);
     const all = await versions.decode(4);
@@ -192,7 +191,7 @@ describe('preprocessor merge', () => {
   it('when a batch has bad rows and bad images, then each is reported with its reason and none reaches the master', async () => {
     const good = rows.slice(200, 220).map((r) => ({ ...r }));
     good[0]!.image = 'images/ok.png';
-    const bad: Record<string, string | number | null>[] = [
+    const bad: PenguinRow[] = [
       { ...rows[220]!, image: 'images/corrupt.png' },
       { ...rows[221]!, image: 'images/missing.png' },
       { ...rows[222]!, body_mass_g: 99_999 },
@@ -203,7 +202,7 @@ describe('preprocessor merge', () => {
     const okPng = await png(64, 64, [1, 2, 3]);
     const corrupt = (await png(64, 64, [9, 9, 9])).subarray(0, 60);
     const event = await writeRawBatch(t.storeDir, 'penguins', 'penguins-bad', [
-      { path: 'rows.csv', role: 'TABLE', bytes: toCsv([...good, ...bad]) },
+      { path: 'rows.csv', role: 'TABLE', bytes: csvBytes([...good, ...bad]) },
       { path: 'images/ok.png', role: 'IMAGE', bytes: okPng },
       { path: 'images/corrupt.png', role: 'IMAGE', bytes: corrupt },
     ]);
@@ -235,6 +234,7 @@ describe('preprocessor merge', () => {
             row: number;
             primary_key: { id: string };
             reasons: { rule: string; message: string }[];
+            run_id: string;
           },
       );
     expect(report.map((r) => [r.file, r.row, r.primary_key.id, r.reasons.map((x) => x.rule)])).toEqual([
@@ -247,6 +247,9 @@ describe('preprocessor merge', () => {
     ]);
     expect(report[0]!.reasons[0]!.message).toMatch(/truncated or corrupt|cannot be decoded/);
     expect(report[1]!.reasons[0]!.message).toMatch(/not an image file of the batch/);
+    // Every line names the run (the trace id), like the event that announced the report.
+    expect(new Set(report.map((r) => r.run_id))).toEqual(new Set([rejected!.run_id]));
+    expect(rejected!.run_id).toMatch(/^[0-9a-f]{32}$/);
 
     const co = await dvcCheckout(t.storeDir, 'penguins', 5);
     try {

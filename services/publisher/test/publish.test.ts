@@ -23,6 +23,8 @@ import {
   isolatedServiceEnv,
   serviceEnv,
   stackEnv,
+  stackS3,
+  stackS3Env,
   testKafka,
   uniqueName,
   waitFor,
@@ -33,12 +35,6 @@ import type { ArchiveRecord, CatalogEntry } from '../src/domain/ports.ts';
 
 const ADMIN_TOKEN = 'publisher-test-token';
 const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const S3 = {
-  endpoint: stackEnv.S3_ENDPOINT,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  forcePathStyle: true,
-};
 const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
 const kafka = createKafka({
   clientId: 'publisher-test',
@@ -79,16 +75,14 @@ describe('publisher', () => {
 
   async function start(extra: Record<string, string> = {}) {
     const bucket = uniqueName('pub').replaceAll('_', '-');
-    const client = createS3Client(S3);
+    const client = createS3Client(stackS3);
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     client.destroy();
     const env = serviceEnv(
       isolatedServiceEnv('publisher', {
         ADMIN_TOKEN,
         PUBLISH_STORE_URI: `s3://${bucket}/refresh`,
-        S3_ENDPOINT: stackEnv.S3_ENDPOINT,
-        S3_ACCESS_KEY_ID: 'test',
-        S3_SECRET_ACCESS_KEY: 'test',
+        ...stackS3Env,
         SHUTDOWN_GRACE_MS: '2000',
         ...extra,
       }),
@@ -99,7 +93,7 @@ describe('publisher', () => {
     await producer.connect();
     const published = await collectMessages(testKafka(), `${env.TOPIC_PREFIX!}${datasetPublished.topic}`);
     const pool = createPool({ url: stackEnv.DATABASE_URL, schema: env.DATABASE_SCHEMA! });
-    const store: ObjectStore = createObjectStore(`s3://${bucket}/refresh`, S3);
+    const store: ObjectStore = createObjectStore(`s3://${bucket}/refresh`, stackS3);
     cleanup.push(async () => {
       await Promise.allSettled([published.stop(), producer.disconnect()]);
       await app.stop();
@@ -177,6 +171,10 @@ describe('publisher', () => {
     });
     const published = await registry.decode(datasetPublished, svc.published.messages[0]!.value!);
     expect(published).toMatchObject({ dataset_version: 'eval-v1', checksum: event.candidate_checksum });
+    // The run id is kept where lineage reads it: the catalog row and the manifest.
+    expect(published.run_id).toBeTruthy();
+    expect(entry!.runId).toBe(published.run_id);
+    expect(manifest.run_id).toBe(published.run_id);
 
     // A redelivery publishes nothing twice.
     await svc.publish({ ...event, event_id: newEventId() });
@@ -255,7 +253,7 @@ describe('publisher', () => {
   it('when an archive is older than the retention, then the lifecycle rule and the sweep remove it', async () => {
     const svc = await start();
     const bucket = svc.store.uri.slice('s3://'.length).split('/')[0]!;
-    const client = createS3Client(S3);
+    const client = createS3Client(stackS3);
     const lifecycle = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
     client.destroy();
     expect(lifecycle.Rules).toEqual([

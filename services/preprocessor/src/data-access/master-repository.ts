@@ -158,8 +158,8 @@ export class PgMasterRepository implements MasterRepository {
       await tx.query(
         `INSERT INTO master_versions (dataset, version, previous_version, checksum, row_count, rows_added,
            rows_updated, rows_rejected, parts_written, batch_ids, raw_checksums, contract_name, contract_version,
-           location, dvc_file, rejection_report_uri, merge_started_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+           location, dvc_file, rejection_report_uri, merge_started_at, run_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
         [
           c.dataset,
           c.version,
@@ -178,6 +178,7 @@ export class PgMasterRepository implements MasterRepository {
           c.dvcFile,
           c.reportUri,
           c.mergeStartedAt,
+          c.runId,
         ],
       );
       await enqueueEvent(tx, prefixEvent(masterVersioned, this.topicPrefix), events.masterVersioned);

@@ -16,6 +16,8 @@ export interface MasterVersionView {
   location: string;
   dvc_file: string;
   rejection_report_uri: string | null;
+  /** Run (trace) id of the merge; null for versions committed before it was kept. */
+  run_id: string | null;
   committed_at: string;
 }
 
@@ -35,11 +37,12 @@ interface Row {
   location: string;
   dvc_file: string;
   rejection_report_uri: string | null;
+  run_id: string | null;
   committed_at: Date;
 }
 
 const COLUMNS = `dataset, version, previous_version, checksum, row_count, rows_added, rows_updated, rows_rejected,
-  batch_ids, raw_checksums, contract_name, contract_version, location, dvc_file, rejection_report_uri, committed_at`;
+  batch_ids, raw_checksums, contract_name, contract_version, location, dvc_file, rejection_report_uri, run_id, committed_at`;
 
 function toView(r: Row): MasterVersionView {
   return {
@@ -57,6 +60,7 @@ function toView(r: Row): MasterVersionView {
     location: r.location,
     dvc_file: r.dvc_file,
     rejection_report_uri: r.rejection_report_uri,
+    run_id: r.run_id,
     committed_at: r.committed_at.toISOString(),
   };
 }

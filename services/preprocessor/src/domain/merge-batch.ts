@@ -286,6 +286,7 @@ export async function mergeBatch(
     rowsUpdated,
     rowsRejected: input.rowsRejected,
     batchId: event.batch_id,
+    runId: input.runId,
     contentHash: event.content_hash,
     rawChecksums: { [event.batch_id]: event.raw_md5 },
     contract: { name: contract.name, version: contract.version },

@@ -147,6 +147,8 @@ export interface MergeCommit {
   rowsUpdated: number;
   rowsRejected: number;
   batchId: string;
+  /** Run (trace) id of the merge, kept on the version row for lineage. */
+  runId: string;
   contentHash: string;
   rawChecksums: Record<string, string>;
   contract: { name: string; version: string };

@@ -74,7 +74,7 @@ export class ProcessBatch {
       const reportKey = `reports/${event.dataset}/${event.batch_id}/rejections.jsonl`;
       const reportUri =
         validated.rejected.length > 0
-          ? await this.deps.store.put(reportKey, renderReport(validated.rejected))
+          ? await this.deps.store.put(reportKey, renderReport(validated.rejected, ctx.runId))
           : null;
       const fate = validated.fate;
       if (fate.kind === 'reject') {
@@ -157,7 +157,7 @@ export class ProcessBatch {
     const reason = `batch ${event.batch_id} was already processed with content ${knownHash}; this delivery has content ${event.content_hash}`;
     const reportUri = await this.deps.store.put(
       `reports/${event.dataset}/${event.batch_id}/conflict-${event.event_id}.json`,
-      `${JSON.stringify({ batch_id: event.batch_id, event_id: event.event_id, known_content_hash: knownHash, content_hash: event.content_hash, reason })}\n`,
+      `${JSON.stringify({ batch_id: event.batch_id, event_id: event.event_id, known_content_hash: knownHash, content_hash: event.content_hash, reason, run_id: ctx.runId })}\n`,
     );
     await this.deps.repo.commitConflict(
       event.event_id,

@@ -257,7 +257,7 @@ function sortRows(rows: RejectedRow[]): RejectedRow[] {
   return rows.sort((a, b) => (a.file === b.file ? a.row - b.row : a.file < b.file ? -1 : 1));
 }
 
-/** The rejection report: JSON Lines, one bad row per line, in file and row order. */
-export function renderReport(rows: readonly RejectedRow[]): string {
-  return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : '');
+/** The rejection report: JSON Lines, one bad row per line, in file and row order, each with the run id. */
+export function renderReport(rows: readonly RejectedRow[], runId: string): string {
+  return rows.map((r) => JSON.stringify({ ...r, run_id: runId })).join('\n') + (rows.length > 0 ? '\n' : '');
 }

@@ -13,6 +13,7 @@ interface CatalogRow {
   manifest_uri: string;
   quality_report_uri: string;
   generated_at: Date;
+  run_id: string | null;
   published_at: Date;
 }
 
@@ -49,8 +50,8 @@ export class PgPublishRepository implements PublishRepository {
     await withTransaction(this.pool, async (client) => {
       const { rowCount } = await client.query(
         `INSERT INTO dataset_catalog (dataset_version, dataset, source_hash, master_version, location, checksum,
-           manifest_uri, quality_report_uri, generated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+           manifest_uri, quality_report_uri, generated_at, run_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
         [
           e.datasetVersion,
           e.dataset,
@@ -61,6 +62,7 @@ export class PgPublishRepository implements PublishRepository {
           e.manifestUri,
           e.qualityReportUri,
           e.generatedAt,
+          e.runId,
         ],
       );
       if (rowCount === 1) await enqueueEvent(client, datasetPublished, event);
@@ -158,6 +160,7 @@ function toEntry(r: CatalogRow): CatalogEntry {
     manifestUri: r.manifest_uri,
     qualityReportUri: r.quality_report_uri,
     generatedAt: r.generated_at.toISOString(),
+    runId: r.run_id,
     publishedAt: r.published_at.toISOString(),
   };
 }

@@ -24,6 +24,8 @@ export interface CatalogEntry {
   manifestUri: string;
   qualityReportUri: string;
   generatedAt: string;
+  /** Run (trace) id of the refresh that published it; null for versions published before it was kept. */
+  runId: string | null;
   publishedAt?: string;
 }
 

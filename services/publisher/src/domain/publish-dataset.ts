@@ -133,6 +133,7 @@ async function publish(
     const manifest = stringify({
       dataset: ds,
       dataset_version: evaluated.dataset_version,
+      run_id: runId,
       location,
       checksum: { algorithm: 'sha256', value: checksum },
       rows: evaluated.candidate_rows,
@@ -160,6 +161,7 @@ async function publish(
       manifestUri,
       qualityReportUri: reportUri,
       generatedAt: generatedAt.toISOString(),
+      runId,
     };
     const event: DatasetPublished = {
       event_id: newEventId(),

@@ -1,12 +1,62 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Pool } from '@tributary/db';
+import { foundStart, queryLineage, type LineageQuery, type LineageSources } from '@tributary/lineage';
+import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
 import { MasterVersionsReader } from '../../data-access/master-versions.ts';
 
 const WHOLE = /^\d+$/;
 
-/** Admin routes of the preprocessor (health, readiness and metrics come from the runtime). */
-export function registerRoutes(http: FastifyInstance, deps: { pool: Pool }): void {
+export interface RouteDeps {
+  pool: Pool;
+  adminToken: string;
+  /** The other services' parts of a lineage chain (the master versions are read here). */
+  lineageSources: LineageSources;
+}
+
+const lineageQuery = z
+  .object({
+    batch_id: z.string().trim().min(1).optional(),
+    dataset: z.string().trim().min(1).optional(),
+    master_version: z.string().regex(WHOLE, 'expected a whole number').transform(Number).optional(),
+    dataset_version: z.string().trim().min(1).optional(),
+  })
+  .refine(
+    (q) => [q.batch_id, q.master_version, q.dataset_version].filter((v) => v !== undefined).length === 1,
+    'give exactly one of batch_id, master_version or dataset_version',
+  )
+  .refine((q) => q.master_version === undefined || q.dataset !== undefined, {
+    message: 'master_version needs dataset',
+    path: ['dataset'],
+  })
+  .transform((q): LineageQuery => {
+    if (q.batch_id !== undefined) return { batchId: q.batch_id, dataset: q.dataset };
+    if (q.master_version !== undefined) return { dataset: q.dataset!, masterVersion: q.master_version };
+    return { datasetVersion: q.dataset_version!, dataset: q.dataset };
+  });
+
+/** Routes of the preprocessor (health, readiness and metrics come from the runtime). */
+export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
   const versions = new MasterVersionsReader(deps.pool);
+
+  // Lineage lives here because master versions are the hub of every chain: each batch merges into
+  // one, and each quality run, publish and retrain request derives from one.
+  registerAdminRoutes(http, { token: deps.adminToken, area: 'PRE' }, (admin) => {
+    // The chain batch → raw snapshot → master version → quality report → published manifest → retrain
+    // request, each link with its run (trace) id; a service that cannot be read makes its link unavailable.
+    admin.get('/lineage', async (req, reply) => {
+      const query = parseRequest('PRE', lineageQuery, req.query, reply);
+      if (!query) return reply;
+      const lineage = await queryLineage(query, deps.lineageSources);
+      if (!foundStart(query, lineage)) {
+        return reply.code(404).send({
+          ...problem('PRE_ERR_LINEAGE_NOT_FOUND', 'no batch, master version or dataset version matches'),
+          lineage,
+        });
+      }
+      return lineage;
+    });
+  });
 
   // The current master of a dataset: version, CURRENT_MASTER_ROWS, checksum and where it is.
   http.get<{ Params: { dataset: string } }>('/masters/:dataset', async (req, reply) => {

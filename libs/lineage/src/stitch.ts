@@ -1,86 +1,8 @@
 /**
- * Lineage of one batch, master version or dataset version: batch → raw snapshot → master version →
- * quality report → published manifest → retrain request. The command reads each service's own API;
- * `stitchLineage` only puts the answers together, so it is pure and tested without the services.
+ * Puts the services' answers together into the chain batch → raw snapshot → master version →
+ * quality report → published manifest → retrain request. Pure, so it is tested without the services.
  */
-
-/** `GET /batches/:id` of the ingestor (the fields lineage uses). */
-export interface BatchFact {
-  batch_id: string;
-  dataset: string;
-  status: string;
-  content_hash: string | null;
-  raw_location: string | null;
-  raw_dvc_file: string | null;
-  raw_md5: string | null;
-  run_id: string | null;
-}
-
-/** `GET /masters/:dataset/versions/:version` of the preprocessor. */
-export interface MasterVersionFact {
-  dataset: string;
-  version: number;
-  checksum: string;
-  row_count: number;
-  location: string;
-  dvc_file: string;
-  batch_ids: string[];
-  raw_checksums: unknown;
-  committed_at: string;
-}
-
-/** One of `GET /admin/runs` of the quality-gate. */
-export interface QualityRunFact {
-  datasetVersion: string;
-  dataset: string;
-  masterVersion: number | null;
-  status: string;
-  reason: string | null;
-  sourceHash: string | null;
-  reportUri: string | null;
-  candidateUri: string | null;
-  finishedAt: string | null;
-}
-
-/** One of `GET /admin/catalog` of the publisher. */
-export interface CatalogFact {
-  dataset: string;
-  datasetVersion: string;
-  masterVersion: number | null;
-  location: string;
-  checksum: string;
-  manifestUri: string;
-  qualityReportUri: string;
-  publishedAt?: string;
-}
-
-/** One of `GET /admin/decisions` of the retrain-policy. */
-export interface DecisionFact {
-  id: string;
-  dataset: string;
-  masterVersion: number;
-  runId: string;
-  outcome: string;
-  requested: boolean;
-  reason: string;
-  masterChecksum: string;
-  retrainEventId: string | null;
-  decidedAt: string;
-}
-
-/** What a service answered: the value, nothing (404 or no match), or why it could not be asked. */
-export type Answer<T> = { value: T } | { missing: true } | { unavailable: string };
-
-export interface LineageFacts {
-  dataset: string | null;
-  batches: { batchId: string; answer: Answer<BatchFact> }[];
-  master: Answer<MasterVersionFact>;
-  qualityRuns: Answer<QualityRunFact[]>;
-  catalog: Answer<CatalogFact[]>;
-  decisions: Answer<DecisionFact[]>;
-  /** Set when the query was by dataset version: the quality run and catalog entry to pick. */
-  datasetVersion?: string;
-}
+import type { LineageFacts, MasterVersionFact, QualityRunFact } from './facts.ts';
 
 export type LinkKind =
   'batch' | 'raw snapshot' | 'master version' | 'quality report' | 'published manifest' | 'retrain request';
@@ -194,6 +116,7 @@ export function stitchLineage(facts: LineageFacts): Lineage {
           id: `${master.dataset}@${master.version}`,
           location: master.location,
           checksum: master.checksum,
+          runId: master.run_id ?? null,
           detail: {
             version: master.version,
             dvc_file: master.dvc_file,
@@ -228,6 +151,7 @@ export function stitchLineage(facts: LineageFacts): Lineage {
             id: run.datasetVersion,
             location: run.reportUri,
             checksum: run.sourceHash,
+            runId: run.runId ?? null,
             detail: {
               status: run.status,
               master_version: run.masterVersion,
@@ -255,6 +179,7 @@ export function stitchLineage(facts: LineageFacts): Lineage {
             id: entry.datasetVersion,
             location: entry.manifestUri,
             checksum: entry.checksum,
+            runId: entry.runId ?? null,
             detail: {
               dataset_location: entry.location,
               quality_report: entry.qualityReportUri,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatLineage, stitchLineage, type LineageFacts } from '../src/lineage.ts';
+import { formatLineage, stitchLineage, type LineageFacts } from '../src/index.ts';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
