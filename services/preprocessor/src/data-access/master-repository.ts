@@ -34,7 +34,10 @@ export class PgMasterRepository implements MasterRepository {
       version: number;
       next_part: number;
       schema_fingerprint: string | null;
-    }>('SELECT version, next_part, schema_fingerprint FROM masters WHERE dataset = $1', [dataset]);
+      image_refs_ready: boolean;
+    }>('SELECT version, next_part, schema_fingerprint, image_refs_ready FROM masters WHERE dataset = $1', [
+      dataset,
+    ]);
     const files = await this.pool.query<{
       relpath: string;
       kind: 'part' | 'image';
@@ -54,6 +57,8 @@ export class PgMasterRepository implements MasterRepository {
       version: m?.version ?? 0,
       nextPart: m?.next_part ?? 1,
       schemaFingerprint: m?.schema_fingerprint ?? null,
+      // A master that does not exist yet has no rows: its (empty) counts are complete.
+      imageRefsReady: m?.image_refs_ready ?? true,
       files: files.rows.map((f): MasterFile => ({
         relpath: f.relpath,
         kind: f.kind,
@@ -65,6 +70,15 @@ export class PgMasterRepository implements MasterRepository {
         keyMax: f.key_max,
       })),
     };
+  }
+
+  async imageRefs(dataset: string, relpaths: readonly string[]): Promise<Map<string, number>> {
+    if (relpaths.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ relpath: string; refs: number }>(
+      'SELECT relpath, refs FROM image_refs WHERE dataset = $1 AND relpath = ANY($2::text[])',
+      [dataset, relpaths],
+    );
+    return new Map(rows.map((r) => [r.relpath, r.refs]));
   }
 
   async recordIntent(dataset: string, batchId: string, md5s: readonly string[]): Promise<void> {
@@ -104,6 +118,27 @@ export class PgMasterRepository implements MasterRepository {
         c.nextPart,
         c.schemaFingerprint,
       ]);
+      if (c.imageRefs) {
+        // Absolute counts computed from the state this merge read: the fence above guarantees it is
+        // still the committed one, so a retried merge writes the same counts.
+        if (c.imageRefs.reset) await tx.query('DELETE FROM image_refs WHERE dataset = $1', [c.dataset]);
+        const gone = c.imageRefs.refs.filter((r) => r.refs === 0).map((r) => r.relpath);
+        const kept = c.imageRefs.refs.filter((r) => r.refs > 0);
+        if (gone.length > 0) {
+          await tx.query('DELETE FROM image_refs WHERE dataset = $1 AND relpath = ANY($2::text[])', [
+            c.dataset,
+            gone,
+          ]);
+        }
+        if (kept.length > 0) {
+          await tx.query(
+            `INSERT INTO image_refs (dataset, relpath, refs) SELECT $1, * FROM unnest($2::text[], $3::bigint[])
+             ON CONFLICT (dataset, relpath) DO UPDATE SET refs = EXCLUDED.refs`,
+            [c.dataset, kept.map((r) => r.relpath), kept.map((r) => r.refs)],
+          );
+        }
+        await tx.query('UPDATE masters SET image_refs_ready = true WHERE dataset = $1', [c.dataset]);
+      }
       if (c.removedRelpaths.length > 0) {
         await tx.query(
           `UPDATE master_files SET removed_in = $2

@@ -313,8 +313,37 @@ class DuckTableSession implements TableSession {
     return this.partStats(out, primaryKey[0]!);
   }
 
+  async imageCounts(sources: readonly string[], imageColumn: string): Promise<Map<string, number>> {
+    if (sources.length === 0) return new Map();
+    const img = q(imageColumn);
+    return this.counts(
+      `SELECT ${img}, count(*)::BIGINT FROM read_parquet([${sources.map(lit).join(', ')}])
+        WHERE ${img} IS NOT NULL GROUP BY ${img} ORDER BY ${img}`,
+    );
+  }
+
+  async replacedImageCounts(
+    part: string,
+    batchPart: string,
+    primaryKey: readonly string[],
+    imageColumn: string,
+  ): Promise<Map<string, number>> {
+    const cols = primaryKey.map(q).join(', ');
+    const img = q(imageColumn);
+    return this.counts(
+      `SELECT ${img}, count(*)::BIGINT FROM (SELECT ${cols}, ${img} FROM read_parquet(${lit(part)})) p
+         SEMI JOIN (SELECT ${cols} FROM read_parquet(${lit(batchPart)})) b USING (${cols})
+        WHERE ${img} IS NOT NULL GROUP BY ${img} ORDER BY ${img}`,
+    );
+  }
+
   close(): void {
     this.conn.closeSync();
+  }
+
+  private async counts(sql: string): Promise<Map<string, number>> {
+    const result = await this.conn.runAndReadAll(sql);
+    return new Map(result.getRows().map(([value, n]) => [String(value), Number(n)]));
   }
 
   private async partStats(file: string, leadingKey: string): Promise<PartStats> {

@@ -4,7 +4,15 @@ import { AppError } from '@tributary/errors';
 import type { DataContract } from '@tributary/contracts';
 import type { BatchIngested, BatchRejected, MasterVersioned } from '@tributary/events';
 import { planCompaction, type CompactionPolicy } from './compaction.ts';
-import type { DataStore, MasterFile, MasterRepository, MergeCommit, TableSession } from './ports.ts';
+import type {
+  DataStore,
+  ImageRefsUpdate,
+  MasterFile,
+  MasterRepository,
+  MasterState,
+  MergeCommit,
+  TableSession,
+} from './ports.ts';
 import type { CanonicalImage } from './validate-batch.ts';
 
 export interface MergeDeps {
@@ -128,6 +136,13 @@ export async function mergeBatch(
     .map((p) => ({ partNo: p.partNo, keyMin: p.keyMin!, keyMax: p.keyMax! }));
   const leadingKey = contract.columns.find((c) => c.name === pk[0])!;
   const candidates = await session.candidateParts(input.part.localPath, zones, leadingKey);
+  // Image references change by the batch's rows minus the rows they replace (see imageChanges).
+  const imageColumn = contract.image_column;
+  const countRefs = imageColumn !== undefined && state.imageRefsReady;
+  const refDelta = new Map<string, number>();
+  const addRefs = (counts: ReadonlyMap<string, number>, sign: 1 | -1) => {
+    for (const [relpath, n] of counts) refDelta.set(relpath, (refDelta.get(relpath) ?? 0) + sign * n);
+  };
   let rowsUpdated = 0;
   for (const partNo of candidates) {
     const old = parts.get(partNo)!;
@@ -135,6 +150,9 @@ export async function mergeBatch(
     const matches = await session.countMatches(source, input.part.localPath, pk);
     if (matches === 0) continue;
     rowsUpdated += matches;
+    if (countRefs) {
+      addRefs(await session.replacedImageCounts(source, input.part.localPath, pk, imageColumn), -1);
+    }
     const out = fresh(`rewrite-${partNo}.parquet`);
     const stats = await session.rewritePart(source, input.part.localPath, pk, out);
     parts.delete(partNo);
@@ -175,6 +193,17 @@ export async function mergeBatch(
       isNew: true,
     });
   }
+  if (countRefs) addRefs(await session.imageCounts([input.part.localPath], imageColumn), 1);
+  if (imageColumn !== undefined && !state.imageRefsReady) {
+    // A master from before the counts existed: count the references of every part, once.
+    for (const p of parts.values()) p.local ??= await deps.store.localDvcObject(p.md5, input.workDir);
+    const all = [...parts.values()].sort((a, b) => a.partNo - b.partNo).map((p) => p.local!);
+    addRefs(await session.imageCounts(all, imageColumn), 1);
+  }
+  const images: ImageChanges =
+    imageColumn === undefined
+      ? { kept: state.files.filter((f) => f.kind === 'image'), added: [], removed: [], update: null }
+      : await imageChanges(deps.repo, state, input, refDelta);
   if (input.signal.aborted) throw lockLost(dataset);
 
   // New parts become DVC objects before the commit; the intent log lets a crashed attempt's
@@ -187,13 +216,11 @@ export async function mergeBatch(
   );
   for (const p of newParts) await deps.store.putDvcObject(p.md5, p.local!);
 
-  const currentImages = state.files.filter((f) => f.kind === 'image');
-  const known = new Set(currentImages.map((f) => f.relpath));
-  const newImages = input.images.filter((i) => !known.has(i.relpath));
+  const newImages = images.added;
   const entries = [
     ...[...parts.values()].map((p) => ({ relpath: p.relpath, md5: p.md5, size: p.size })),
-    ...currentImages.map((f) => ({ relpath: f.relpath, md5: f.md5, size: f.size })),
-    ...newImages,
+    ...images.kept.map((f) => ({ relpath: f.relpath, md5: f.md5, size: f.size })),
+    ...newImages.map((i) => ({ relpath: i.relpath, md5: i.md5, size: i.size })),
   ];
   const dir = buildDirObject(entries);
   await deps.store.putDvcObject(dir.md5, Buffer.from(dir.json, 'ascii'));
@@ -211,10 +238,10 @@ export async function mergeBatch(
   const dvcFile = deps.store.uriOf(dvcFileKey);
   const rowsAdded = input.part.rows - rowsUpdated;
 
-  const removedRelpaths = state.files
-    .filter((f) => f.kind === 'part' && !parts.has(f.partNo!))
-    .map((f) => f.relpath)
-    .sort();
+  const removedRelpaths = [
+    ...state.files.filter((f) => f.kind === 'part' && !parts.has(f.partNo!)).map((f) => f.relpath),
+    ...images.removed,
+  ].sort();
   const addedFiles: MasterFile[] = [
     ...newParts.map((p): MasterFile => ({
       relpath: p.relpath,
@@ -227,7 +254,9 @@ export async function mergeBatch(
       keyMax: p.keyMax,
     })),
     ...newImages.map((i): MasterFile => ({
-      ...i,
+      relpath: i.relpath,
+      md5: i.md5,
+      size: i.size,
       kind: 'image',
       rowCount: null,
       partNo: null,
@@ -298,6 +327,7 @@ export async function mergeBatch(
     mergeStartedAt: input.mergeStartedAt,
     addedFiles,
     removedRelpaths,
+    imageRefs: images.update,
     partsWritten: newParts.length,
   };
 
@@ -319,6 +349,59 @@ export async function mergeBatch(
     await deps.repo.forgetIntents(dataset, orphans);
   }
   return { kind: 'merged', version, event: masterVersioned };
+}
+
+interface ImageChanges {
+  /** Images of the current version the new one keeps. */
+  kept: MasterFile[];
+  /** Images the new version adds (the batch's canonical images no current row linked to). */
+  added: CanonicalImage[];
+  /** Relpaths of images no row of the new version links to any more. */
+  removed: string[];
+  update: ImageRefsUpdate | null;
+}
+
+/**
+ * Which images the new version lists: those some row of it links to. `delta` is the change in
+ * reference counts (rows linking to each image) that the merge makes: + the batch's rows, - the
+ * rows they replace; or, for a master whose counts do not exist yet, the complete counts of the
+ * new version. Only the counts of those images are read: the cost follows the batch.
+ */
+async function imageChanges(
+  repo: MasterRepository,
+  state: MasterState,
+  input: MergeInput,
+  delta: ReadonlyMap<string, number>,
+): Promise<ImageChanges> {
+  const dataset = input.event.dataset;
+  const current = state.files.filter((f) => f.kind === 'image');
+  const changed = [...delta].filter(([, n]) => n !== 0 || !state.imageRefsReady).map(([r]) => r);
+  const before = state.imageRefsReady ? await repo.imageRefs(dataset, changed) : new Map<string, number>();
+  const after = new Map<string, number>();
+  // Never below zero: rows merged before the contract named an image column were never counted.
+  for (const r of changed) after.set(r, Math.max(0, (before.get(r) ?? 0) + delta.get(r)!));
+  const linked = (relpath: string) => after.get(relpath) ?? (state.imageRefsReady ? 1 : 0);
+  const kept = current.filter((f) => linked(f.relpath) > 0);
+  const removed = current.filter((f) => linked(f.relpath) === 0).map((f) => f.relpath);
+  const known = new Set(current.map((f) => f.relpath));
+  const offered = new Map(input.images.map((i) => [i.relpath, i]));
+  const added: CanonicalImage[] = [];
+  for (const relpath of [...after.keys()].sort()) {
+    if (after.get(relpath)! === 0 || known.has(relpath)) continue;
+    const image = offered.get(relpath);
+    if (!image) {
+      throw new AppError(
+        'PRE_ERR_IMAGE_UNKNOWN',
+        `master ${dataset}: a row links to ${relpath}, which is neither in the master nor in batch ${input.event.batch_id}`,
+        { retriable: false },
+      );
+    }
+    added.push(image);
+  }
+  const refs = [...after]
+    .map(([relpath, n]) => ({ relpath, refs: n }))
+    .sort((a, b) => (a.relpath < b.relpath ? -1 : 1));
+  return { kept, added, removed, update: { reset: !state.imageRefsReady, refs } };
 }
 
 function lockLost(dataset: string): AppError {

@@ -70,6 +70,15 @@ export interface TableSession {
     out: string,
   ): Promise<PartStats>;
   mergeParts(sources: readonly string[], primaryKey: readonly string[], out: string): Promise<PartStats>;
+  /** Rows per non-null value of `imageColumn` over the rows of `sources`. */
+  imageCounts(sources: readonly string[], imageColumn: string): Promise<Map<string, number>>;
+  /** Rows per non-null value of `imageColumn` over the rows of `part` whose key is also in `batchPart`. */
+  replacedImageCounts(
+    part: string,
+    batchPart: string,
+    primaryKey: readonly string[],
+    imageColumn: string,
+  ): Promise<Map<string, number>>;
   close(): void;
 }
 
@@ -126,6 +135,18 @@ export interface MasterState {
   nextPart: number;
   schemaFingerprint: string | null;
   files: MasterFile[];
+  /**
+   * Whether `image_refs` holds the master's reference counts; false for a master committed before
+   * they existed (its next merge with an image column counts every part once).
+   */
+  imageRefsReady: boolean;
+}
+
+/** New reference counts of images (rows of the new version linking to each); 0 drops the count. */
+export interface ImageRefsUpdate {
+  /** True: `refs` is the complete set (every other count of the dataset goes). */
+  reset: boolean;
+  refs: { relpath: string; refs: number }[];
 }
 
 export interface BatchRecord {
@@ -160,6 +181,8 @@ export interface MergeCommit {
   mergeStartedAt: Date;
   addedFiles: MasterFile[];
   removedRelpaths: string[];
+  /** Image reference counts that change; null when the master has no image column. */
+  imageRefs: ImageRefsUpdate | null;
   partsWritten: number;
 }
 
@@ -181,6 +204,8 @@ export interface Announcements {
 export interface MasterRepository {
   batchRecord(batchId: string): Promise<BatchRecord | undefined>;
   state(dataset: string): Promise<MasterState>;
+  /** Current reference counts of these images (absent: no row of the current version links to it). */
+  imageRefs(dataset: string, relpaths: readonly string[]): Promise<Map<string, number>>;
   recordIntent(dataset: string, batchId: string, md5s: readonly string[]): Promise<void>;
   /** Intents older than `graceMs` whose object no committed master file uses. */
   orphans(dataset: string, graceMs: number): Promise<string[]>;
