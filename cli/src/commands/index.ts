@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerDlq } from './dlq.ts';
 import { registerLineage } from './lineage.ts';
 import { registerRefresh } from './refresh.ts';
 import { registerRetrain } from './retrain.ts';
@@ -10,3 +11,4 @@ commands.push(registerRetrain);
 commands.push(registerSubmit);
 commands.push(registerRefresh);
 commands.push(registerLineage);
+commands.push(registerDlq);

@@ -5,3 +5,4 @@ export { ConsumerRunner, type ConsumerRunnerOptions, type RetryPolicy } from './
 export { DeadLetterPublisher } from './dead-letter.ts';
 export { defineHandler, type EventHandler, type MessageContext } from './handler.ts';
 export type { Kafka, Admin } from 'kafkajs';
+export { readTopic, type ReadTopicOptions, type TopicRecord } from './read-topic.ts';
