@@ -26,6 +26,7 @@ const CLI = fileURLToPath(new URL('../cli/bin/tributary.js', import.meta.url));
 interface JaegerSpan {
   spanID: string;
   operationName: string;
+  tags: { key: string; type: string; value: unknown }[];
   processID: string;
   references: { refType: string; spanID: string }[];
   startTime: number;
@@ -142,6 +143,21 @@ describe('a batch through the pipeline', () => {
       .filter((s) => serviceOf(s) === 'preprocessor')
       .map((s) => s.operationName);
     expect(preprocessorOps).toEqual(expect.arrayContaining(['preprocess.validate', 'preprocess.merge']));
+    // So do the refresh's: each under its service, with the run's dataset version on it.
+    const opsOf = (service: string) =>
+      trace.spans.filter((s) => serviceOf(s) === service).map((s) => s.operationName);
+    expect(opsOf('quality-gate')).toEqual(
+      expect.arrayContaining(['ingest_sources', 'generate_candidate', 'quality_gate']),
+    );
+    expect(opsOf('publisher')).toEqual(expect.arrayContaining(['publish_dataset', 'archive_artifacts']));
+    expect(opsOf('notifier')).toContain('notify_stakeholders');
+    const gateSpan = trace.spans.find((s) => s.operationName === 'quality_gate')!;
+    expect(gateSpan.tags).toEqual(
+      expect.arrayContaining([
+        { key: 'tributary.dataset_version', type: 'string', value: published.dataset_version },
+        { key: 'tributary.gate_passed', type: 'bool', value: true },
+      ]),
+    );
     // Exactly one root: the ingestor's consumption of batch.ready.
     const roots = trace.spans.filter((s) => !parentOf(s));
     expect(roots.map((s) => `${serviceOf(s)}:${s.operationName}`)).toEqual([

@@ -8,5 +8,7 @@ export {
   type TracingOptions,
 } from './tracing.ts';
 export { createLogger, withLogFields, type Logger, type RunFields } from './logger.ts';
+export { withTask } from './task.ts';
+export type { Span } from '@opentelemetry/api';
 export { Counter, Gauge, Histogram, Registry, createMetrics, type Metrics } from './metrics.ts';
 export { OpenLineageEmitter, type LineageRun, type OpenLineageOptions } from './openlineage.ts';

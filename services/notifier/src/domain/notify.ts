@@ -1,5 +1,5 @@
 import type { DatasetPublished, QualityEvaluated } from '@tributary/events';
-import { withLogFields, type Logger } from '@tributary/telemetry';
+import { withTask, type Logger } from '@tributary/telemetry';
 
 /** One line of quality_report.json, as the quality-gate writes it. */
 export interface ReportMetric {
@@ -120,8 +120,9 @@ async function once(ports: NotifyPorts, kind: Channel, version: string, payload:
  * coverage gap highlights and `coverage_gap_report.md`. Each is sent once per dataset version.
  */
 export async function notifyPublished(published: DatasetPublished, ports: NotifyPorts): Promise<void> {
-  await withLogFields(
-    { task_id: 'notify_stakeholders', dataset_version: published.dataset_version },
+  await withTask(
+    'notify_stakeholders',
+    { dataset: published.dataset, dataset_version: published.dataset_version },
     async () => {
       const report = await ports.readReport(published.quality_report_uri);
       const gaps = report.coverage_gaps ?? [];
@@ -179,8 +180,10 @@ export async function notifyPublished(published: DatasetPublished, ports: Notify
  */
 export async function pageOnGateFailure(evaluated: QualityEvaluated, ports: NotifyPorts): Promise<boolean> {
   if (evaluated.passed) return false;
-  return withLogFields({ task_id: 'notify_stakeholders', dataset_version: evaluated.dataset_version }, () =>
-    once(ports, 'pagerduty', evaluated.dataset_version, pagerDutyTrigger(evaluated, ports.routingKey)),
+  return withTask(
+    'notify_stakeholders',
+    { dataset: evaluated.dataset, dataset_version: evaluated.dataset_version, page: 'P2' },
+    () => once(ports, 'pagerduty', evaluated.dataset_version, pagerDutyTrigger(evaluated, ports.routingKey)),
   );
 }
 

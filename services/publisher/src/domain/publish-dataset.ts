@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { eventTime, newEventId, type DatasetPublished, type QualityEvaluated } from '@tributary/events';
-import { withLogFields, type Logger } from '@tributary/telemetry';
+import { withLogFields, withTask, type Logger } from '@tributary/telemetry';
 import type {
   ArchiveRecord,
   ArtifactReader,
@@ -51,6 +51,12 @@ export async function publishDataset(
 ): Promise<PublishResult> {
   const attempt = ctx.attempt ?? 1;
   const started = performance.now();
+  const taskAttributes = {
+    dataset: evaluated.dataset,
+    dataset_version: evaluated.dataset_version,
+    master_version: evaluated.master_version ?? undefined,
+    attempt,
+  };
   return withLogFields({ dataset_version: evaluated.dataset_version }, async () => {
     const previous = await deps.repo.latest(evaluated.dataset);
     let outcome: ArchiveRecord['outcome'] = evaluated.status === 'TASK_FAILED' ? 'run_failed' : 'gate_failed';
@@ -61,9 +67,11 @@ export async function publishDataset(
       if (done) outcome = 'published';
       else {
         const fault = attempt <= deps.faultAttempts ? deps.fault : 'none';
-        reason = await withLogFields({ task_id: 'publish_dataset' }, () =>
-          publish(evaluated, ctx.runId, { ...deps, fault }),
-        );
+        reason = await withTask('publish_dataset', taskAttributes, async (span) => {
+          const failed = await publish(evaluated, ctx.runId, { ...deps, fault });
+          span.setAttribute('tributary.published', failed === null);
+          return failed;
+        });
         const delay = deps.retryDelaysMs[attempt - 1];
         if (reason !== null && delay !== undefined) {
           await deps.repo.scheduleRetry(
@@ -90,7 +98,7 @@ export async function publishDataset(
         published = reason === null;
       }
     }
-    await withLogFields({ task_id: 'archive_artifacts' }, () =>
+    await withTask('archive_artifacts', { ...taskAttributes, outcome }, () =>
       archive(evaluated, outcome, reason, previous, deps),
     );
     return { outcome, reason, published, seconds: (performance.now() - started) / 1000 };

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '@tributary/errors';
 import { eventTime, newEventId, type QualityEvaluated, type RefreshTrigger } from '@tributary/events';
-import { withLogFields, type Logger } from '@tributary/telemetry';
+import { withLogFields, withTask, type Logger, type Span } from '@tributary/telemetry';
 import type {
   ArtifactStore,
   Augmentation,
@@ -101,11 +101,22 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
     if (!created) return { status: 'duplicate', datasetVersion: undefined };
   }
   const current = { task: 'ingest_sources' };
-  const task = async <T>(taskId: string, fn: () => Promise<T>) => {
+  const task = async <T>(taskId: string, fn: (span: Span) => Promise<T>) => {
     current.task = taskId;
     // The heartbeat between tasks tells the stale-run check this run is alive, and fences it.
     if (!(await deps.runs.heartbeat(datasetVersion, attempt, taskId))) throw new Superseded(datasetVersion);
-    return runTask(taskId, deps.logger, fn);
+    const attributes = {
+      dataset: settings.dataset,
+      dataset_version: datasetVersion,
+      master_version: request.masterVersion,
+      attempt,
+    };
+    return withTask(taskId, attributes, async (span) => {
+      deps.logger.info('task started');
+      const value = await fn(span);
+      deps.logger.info('task succeeded');
+      return value;
+    });
   };
   const superseded = (): RefreshResult => {
     deps.logger.warn({ attempt }, 'dataset refresh superseded: the run was recovered as stale meanwhile');
@@ -123,21 +134,23 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
     try {
       const rows = await task('ingest_sources', () => ingest(deps));
       sourceHash = rows.sourceHash;
-      const candidate = await task('generate_candidate', async () => {
+      const candidate = await task('generate_candidate', async (span) => {
         const random = seededRandom(settings.seed);
         let sample = stratifiedSample(rows.rows, settings.stratifyColumn, settings.fraction, random);
         for (const aug of deps.augmentations) sample = await aug.apply(sample, random);
         const body = sample.map((r) => JSON.stringify(r)).join('\n') + '\n';
         const key = `candidates/${settings.dataset}/${datasetVersion}/candidate.jsonl`;
         const uri = await deps.store.put(key, body);
+        span.setAttribute('tributary.rows', sample.length);
         return { rows: sample, uri, checksum: sha256(body) };
       });
-      const gate = await task('quality_gate', async () => {
+      const gate = await task('quality_gate', async (span) => {
         const baseline = await deps.runs.baseline(settings.baselineName);
         if (!baseline)
           throw new TaskFailure('quality_gate', `baseline ${settings.baselineName} does not exist`);
         const { metrics, gaps } = evaluate(candidate.rows, baseline, settings, deps.toxicity);
         const passed = metrics.every((m) => m.pass);
+        span.setAttribute('tributary.gate_passed', passed);
         const report = {
           dataset: settings.dataset,
           dataset_version: datasetVersion,
@@ -304,15 +317,6 @@ export function failedRunEvent(
     failed_task: failure.task,
     failure_reason: failure.message,
   };
-}
-
-async function runTask<T>(taskId: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
-  return withLogFields({ task_id: taskId }, async () => {
-    logger.info('task started');
-    const value = await fn();
-    logger.info('task succeeded');
-    return value;
-  });
 }
 
 async function ingest(deps: RefreshDeps): Promise<{ rows: Row[]; sourceHash: string }> {
