@@ -48,8 +48,31 @@ describe('event catalog', () => {
     for (const service of SERVICES) {
       const dir = new URL(`services/${service}/src/entry-points/kafka/handlers/`, root);
       for (const file of readdirSync(dir).filter((f) => f.endsWith('.handler.ts'))) {
+        if (file === 'dead-letter.handler.ts') {
+          // One handler for the dead-letter topics of other services: the catalog names which.
+          const watched = Object.keys(catalog.topics).filter(
+            (t) => t.startsWith('dlq.') && catalog.topics[t]!.consumers?.includes(service),
+          );
+          expect(watched.length, `${service} consumes some dead-letter topic`).toBeGreaterThan(0);
+          expect(watched, 'no service announces its own dead letters').not.toContain(
+            deadLetterTopic(service),
+          );
+          continue;
+        }
         const topic = file.replace('.handler.ts', '').replace('-', '.');
         expect(catalog.topics[topic]?.consumers ?? [], `${service} handles ${topic}`).toContain(service);
+      }
+    }
+  });
+
+  it('when the catalog names a service as consumer of a dead-letter topic, then it has the handler', () => {
+    for (const [topic, entry] of Object.entries(catalog.topics).filter(([t]) => t.startsWith('dlq.'))) {
+      for (const consumer of (entry.consumers ?? []).filter((c) => SERVICES.includes(c))) {
+        const file = new URL(
+          `services/${consumer}/src/entry-points/kafka/handlers/dead-letter.handler.ts`,
+          root,
+        );
+        expect(existsSync(file), `${consumer} has a dead-letter handler for ${topic}`).toBe(true);
       }
     }
   });

@@ -1,4 +1,4 @@
-import { batchRejected, datasetPublished, qualityEvaluated } from '@tributary/events';
+import { batchRejected, datasetPublished, deadLetterTopic, qualityEvaluated } from '@tributary/events';
 import { assembleService, createRuntime, intervalPoller, type ServiceApp } from '@tributary/runtime';
 import { s3StoreOptions, type ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
@@ -21,7 +21,8 @@ export const TOPICS = [qualityEvaluated.topic, datasetPublished.topic, batchReje
 export async function buildApp(config: Config): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
     migrations: [new URL('../migrations/', import.meta.url)],
-    topics: TOPICS,
+    // The watched dead-letter topics too: the notifier may start before the services that write them.
+    topics: [...TOPICS, ...config.DEAD_LETTER_SERVICES.map(deadLetterTopic)],
   });
   try {
     const s3: ObjectStoreOptions = s3StoreOptions(config);
@@ -44,6 +45,10 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       readReport: reportReader(s3),
       renderCoverageReport: coverageRenderer(config.COVERAGE_TEMPLATE_PATH),
       slack: slackChannel(config.SLACK_WEBHOOK_URL, config.HTTP_TIMEOUT_MS),
+      opsSlack: slackChannel(
+        config.OPS_SLACK_WEBHOOK_URL ?? config.SLACK_WEBHOOK_URL,
+        config.HTTP_TIMEOUT_MS,
+      ),
       email: email.send,
       page: pagerDutyChannel(config.PAGERDUTY_EVENTS_URL, config.HTTP_TIMEOUT_MS),
       distributionList: config.EVAL_DISTRIBUTION_LIST,
@@ -65,7 +70,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     });
     return assembleService({
       runtime,
-      handlers: handlers(ports),
+      handlers: handlers(ports, config.DEAD_LETTER_SERVICES),
       workers: [retryPoller],
       routes: (http) => registerRoutes(http),
     });

@@ -4,6 +4,15 @@ import { bool, commonEnv, csv, int, loadConfig, url } from '@tributary/config';
 
 const defaultTemplate = new URL('../../../templates/coverage_gap_report.md', import.meta.url);
 
+/** Services whose dead letters the notifier can announce: all but itself (a failure there would loop). */
+export const WATCHABLE_SERVICES = [
+  'ingestor',
+  'preprocessor',
+  'quality-gate',
+  'publisher',
+  'retrain-policy',
+] as const;
+
 /** Every setting of the notifier, read from the environment once at start-up. */
 export const configSchema = z.object({
   ...commonEnv,
@@ -11,6 +20,19 @@ export const configSchema = z.object({
   HTTP_PORT: commonEnv.HTTP_PORT.default(3005),
 
   SLACK_WEBHOOK_URL: url().describe('Slack incoming webhook of the evaluation channel'),
+  OPS_SLACK_WEBHOOK_URL: url()
+    .optional()
+    .describe(
+      "Slack incoming webhook of the operators' channel, told of each dead letter; SLACK_WEBHOOK_URL when unset",
+    ),
+  DEAD_LETTER_SERVICES: csv()
+    .pipe(
+      z.array(z.enum(WATCHABLE_SERVICES, { message: `expected some of ${WATCHABLE_SERVICES.join(', ')}` })),
+    )
+    .default([...WATCHABLE_SERVICES])
+    .describe(
+      "Services whose dead-letter topics are watched (a Slack message per dead letter); the notifier's own is left to its alert",
+    ),
   SMTP_HOST: z.string().min(1).describe('SMTP server the email is sent through'),
   SMTP_PORT: int(1, 65535).default(587).describe('Port of the SMTP server'),
   SMTP_SECURE: bool()

@@ -4,8 +4,18 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '@tributary/db';
-import { EventRegistry, datasetPublished, newEventId, qualityEvaluated } from '@tributary/events';
-import { datasetPublishedFixture, qualityEvaluatedFixture } from '@tributary/events/fixtures';
+import {
+  EventRegistry,
+  datasetPublished,
+  deadLetterEvent,
+  newEventId,
+  qualityEvaluated,
+} from '@tributary/events';
+import {
+  datasetPublishedFixture,
+  deadLetterFixture,
+  qualityEvaluatedFixture,
+} from '@tributary/events/fixtures';
 import { EventProducer, createKafka } from '@tributary/kafka';
 import { createLogger } from '@tributary/telemetry';
 import {
@@ -37,13 +47,16 @@ describe('notifier', () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
 
-  async function start(opts: { slackFailures?: number } = {}) {
+  async function start(opts: { slackFailures?: number; ops?: boolean } = {}) {
     const slack = await startJsonReceiver({ failFirst: opts.slackFailures ?? 0 });
+    const ops = await startJsonReceiver();
     const pagerduty = await startJsonReceiver();
     const smtp = await startSmtpReceiver();
     const env = serviceEnv(
       isolatedServiceEnv('notifier', {
         SLACK_WEBHOOK_URL: slack.url,
+        OPS_SLACK_WEBHOOK_URL: ops.url,
+        DEAD_LETTER_SERVICES: 'preprocessor,retrain-policy',
         PAGERDUTY_EVENTS_URL: pagerduty.url,
         PAGERDUTY_ROUTING_KEY: 'routing-key-ml-oncall',
         SMTP_HOST: smtp.host,
@@ -64,9 +77,9 @@ describe('notifier', () => {
       await app.stop();
       await pool.query(`DROP SCHEMA IF EXISTS ${env.DATABASE_SCHEMA!} CASCADE`).catch(() => undefined);
       await pool.end();
-      await Promise.all([smtp.close(), slack.close(), pagerduty.close()]);
+      await Promise.all([smtp.close(), slack.close(), pagerduty.close(), ops.close()]);
     });
-    return { producer, slack, pagerduty, mails: smtp.mails, pool };
+    return { producer, slack, ops, pagerduty, mails: smtp.mails, pool };
   }
 
   /**
@@ -238,5 +251,26 @@ describe('notifier', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(svc.slack.bodies).toHaveLength(1);
     expect(svc.mails).toHaveLength(1);
+  });
+
+  it('when a service dead-letters a message, then the operators channel gets one message naming it and the replay command', async () => {
+    const svc = await start();
+    const deadLetter = { ...deadLetterFixture, event_id: newEventId() };
+    await svc.producer.publish(deadLetterEvent('preprocessor'), deadLetter);
+    const [message] = await waitFor(() => (svc.ops.bodies.length > 0 ? svc.ops.bodies : undefined), {
+      what: 'dead-letter message',
+      timeoutMs: 30_000,
+    });
+    const text = JSON.stringify(message);
+    expect(message!.text).toContain('preprocessor dead-lettered a message from batch.ingested [1:42]');
+    expect(message!.text).toContain('EVT_ERR_UNKNOWN_SCHEMA');
+    expect(text).toContain('tributary dlq replay --service preprocessor --offset ');
+    expect(text).toContain(`run ${deadLetterFixture.run_id!}`);
+
+    // A redelivery says nothing twice; the evaluation channel hears nothing of it.
+    await svc.producer.publish(deadLetterEvent('preprocessor'), deadLetter);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(svc.ops.bodies).toHaveLength(1);
+    expect(svc.slack.bodies).toHaveLength(0);
   });
 });

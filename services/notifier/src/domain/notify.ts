@@ -1,4 +1,4 @@
-import type { DatasetPublished, QualityEvaluated } from '@tributary/events';
+import type { DatasetPublished, DeadLetter, QualityEvaluated } from '@tributary/events';
 import { withTask, type Logger } from '@tributary/telemetry';
 
 /** One line of quality_report.json, as the quality-gate writes it. */
@@ -42,7 +42,8 @@ export interface PagerDutyTrigger {
   };
 }
 
-export type Channel = 'slack' | 'email' | 'pagerduty';
+/** `ops-slack`: the operators' channel (dead letters); the others reach the evaluation leads. */
+export type Channel = 'slack' | 'ops-slack' | 'email' | 'pagerduty';
 
 export interface NotifyPorts {
   /** Claims a notification; false when it was sent (or is being sent or retried) already. */
@@ -61,6 +62,7 @@ export interface NotifyPorts {
   readReport(uri: string): Promise<QualityReport>;
   renderCoverageReport(view: Record<string, unknown>): string;
   slack(message: SlackMessage): Promise<void>;
+  opsSlack(message: SlackMessage): Promise<void>;
   email(message: Email): Promise<void>;
   page(event: PagerDutyTrigger): Promise<void>;
   distributionList: readonly string[];
@@ -73,6 +75,7 @@ export interface NotifyPorts {
 /** Sends one payload on its channel. */
 export function deliver(ports: NotifyPorts, kind: Channel, payload: unknown): Promise<void> {
   if (kind === 'slack') return ports.slack(payload as SlackMessage);
+  if (kind === 'ops-slack') return ports.opsSlack(payload as SlackMessage);
   if (kind === 'email') return ports.email(payload as Email);
   return ports.page(payload as PagerDutyTrigger);
 }
@@ -222,4 +225,58 @@ function pagerDutyTrigger(evaluated: QualityEvaluated, routingKey: string): Page
 
 function fmt(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(4);
+}
+
+/**
+ * Tells the operators' channel that a service gave up on a message: which service, what it was
+ * reading, the error, and how to look at it and replay it once the cause is fixed. Sent once per
+ * dead letter (keyed by its event id), whatever the redeliveries.
+ */
+export async function notifyDeadLetter(
+  deadLetter: DeadLetter,
+  where: { topic: string; partition: number; offset: string },
+  ports: NotifyPorts,
+): Promise<boolean> {
+  return withTask(
+    'notify_dead_letter',
+    { service: deadLetter.service, error_code: deadLetter.error_code },
+    () =>
+      once(
+        ports,
+        'ops-slack',
+        `dead-letter/${deadLetter.service}/${deadLetter.event_id}`,
+        deadLetterMessage(deadLetter, where),
+      ),
+  );
+}
+
+function deadLetterMessage(
+  dl: DeadLetter,
+  where: { topic: string; partition: number; offset: string },
+): SlackMessage {
+  const source = `${dl.source_topic} [${dl.source_partition}:${dl.source_offset}]`;
+  const headline = `:rotating_light: ${dl.service} dead-lettered a message from ${source} after ${dl.attempts} attempt(s): ${dl.error_code}`;
+  const commands = [
+    `tributary dlq list --service ${dl.service}`,
+    `tributary dlq replay --service ${dl.service} --offset ${where.partition}:${where.offset}`,
+  ].join('\n');
+  return {
+    text: `${headline}. ${dl.error_message}`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `*${headline}*\n${dl.error_message}` } },
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `dead letter ${where.topic} [${where.partition}:${where.offset}] · run ${dl.run_id ?? 'unknown'} · ${dl.retriable ? 'retriable' : 'not retriable'}`,
+          },
+        ],
+      },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `Once the cause is fixed:\n\`\`\`${commands}\`\`\`` },
+      },
+    ],
+  };
 }
