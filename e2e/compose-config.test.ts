@@ -6,21 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadServiceConfig as ingestor } from '../services/ingestor/src/config.ts';
-import { loadServiceConfig as notifier } from '../services/notifier/src/config.ts';
-import { loadServiceConfig as preprocessor } from '../services/preprocessor/src/config.ts';
-import { loadServiceConfig as publisher } from '../services/publisher/src/config.ts';
-import { loadServiceConfig as qualityGate } from '../services/quality-gate/src/config.ts';
-import { loadServiceConfig as retrainPolicy } from '../services/retrain-policy/src/config.ts';
-
-const LOADERS: Record<string, (env: Record<string, string>) => Readonly<Record<string, unknown>>> = {
-  ingestor,
-  preprocessor,
-  'quality-gate': qualityGate,
-  publisher,
-  notifier,
-  'retrain-policy': retrainPolicy,
-};
+import { SERVICE_CONFIGS } from './support/service-configs.ts';
 
 interface Compose {
   services: Record<string, { environment?: Record<string, string | number | boolean> }>;
@@ -44,12 +30,12 @@ function environment(service: string): Record<string, string> {
 }
 
 describe('docker-compose.yml', () => {
-  it.each(Object.keys(LOADERS))(
+  it.each(Object.keys(SERVICE_CONFIGS))(
     'when %s starts with the environment compose gives it, then its settings validate',
     (service) => {
       const env = environment(service);
       expect(env.SERVICE_NAME).toBe(service);
-      const config = LOADERS[service]!(env);
+      const config = SERVICE_CONFIGS[service]!.loadServiceConfig(env);
       // Inside a container, 127.0.0.1 is the container itself: every other component is a compose service.
       const loopback = Object.entries(config).filter(
         ([key, value]) =>

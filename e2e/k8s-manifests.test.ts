@@ -9,29 +9,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import type { ZodObject } from 'zod';
 import { assembleService, type Runtime } from '@tributary/runtime';
 import { Registry } from '@tributary/telemetry';
-import * as ingestor from '../services/ingestor/src/config.ts';
-import * as notifier from '../services/notifier/src/config.ts';
-import * as preprocessor from '../services/preprocessor/src/config.ts';
-import * as publisher from '../services/publisher/src/config.ts';
-import * as qualityGate from '../services/quality-gate/src/config.ts';
-import * as retrainPolicy from '../services/retrain-policy/src/config.ts';
-
-interface ServiceModule {
-  configSchema: ZodObject;
-  loadServiceConfig: (env: Record<string, string>) => Readonly<Record<string, unknown>>;
-}
-
-const SERVICES: Record<string, ServiceModule> = {
-  ingestor,
-  preprocessor,
-  'quality-gate': qualityGate,
-  publisher,
-  notifier,
-  'retrain-policy': retrainPolicy,
-};
+import { SERVICE_CONFIGS as SERVICES } from './support/service-configs.ts';
 
 /** What a secretKeyRef resolves to here: the Secret is never committed. */
 const SECRET_PLACEHOLDER = 'p'.repeat(32);

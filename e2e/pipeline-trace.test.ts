@@ -8,20 +8,18 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventRegistry, retrainRequested, type RetrainRequested } from '@tributary/events';
 import {
   collectMessages,
   freePort,
+  runTributary,
   stackEnv,
   testKafka,
   waitFor,
   writeSampleBatch,
 } from '@tributary/testing';
 import { PIPELINE_SERVICES as SERVICES, startPipeline, type Pipeline } from './support/pipeline.ts';
-
-const CLI = fileURLToPath(new URL('../cli/bin/tributary.js', import.meta.url));
 
 interface JaegerSpan {
   spanID: string;
@@ -51,22 +49,12 @@ let prefix = '';
 /** The retrain request of the first batch, whose chain the lineage test reads. */
 let firstRequest: RetrainRequested;
 
-/** Runs the CLI against this pipeline's preprocessor; resolves with its exit code and output. */
-async function tributary(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cli = spawn(process.execPath, [CLI, ...args], {
-    env: {
-      ...process.env,
-      TRIBUTARY_ADMIN_TOKEN: pipeline.adminToken,
-      TRIBUTARY_PREPROCESSOR_URL: pipeline.url('preprocessor'),
-    },
+/** Runs the CLI against this pipeline's preprocessor. */
+const tributary = (args: string[]) =>
+  runTributary(args, {
+    TRIBUTARY_ADMIN_TOKEN: pipeline.adminToken,
+    TRIBUTARY_PREPROCESSOR_URL: pipeline.url('preprocessor'),
   });
-  let stdout = '';
-  let stderr = '';
-  cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
-  return { code, stdout, stderr };
-}
 
 beforeAll(async () => {
   pipeline = await startPipeline('e2e', {
@@ -222,23 +210,18 @@ describe('a batch through the pipeline', () => {
       count: 10,
       images: 2,
     });
-    const cli = spawn(
-      process.execPath,
-      [
-        CLI,
-        'submit',
-        uploaded.dir,
-        '--dataset',
-        'penguins',
-        '--contract',
-        'penguins@1.0.0',
-        '--url',
-        pipeline.url('ingestor'),
-        '--wait',
-      ],
-      { stdio: 'ignore' },
-    );
-    expect(await new Promise((resolve) => cli.once('exit', resolve))).toBe(0);
+    const submitted = await runTributary([
+      'submit',
+      uploaded.dir,
+      '--dataset',
+      'penguins',
+      '--contract',
+      'penguins@1.0.0',
+      '--url',
+      pipeline.url('ingestor'),
+      '--wait',
+    ]);
+    expect(submitted.code, submitted.stderr).toBe(0);
     await requests.waitForMessages(2, 120_000);
 
     // The seed's protocol: files in <LANDING_DIR>/<dataset>/<batch_id>/, then a _READY marker.

@@ -3,9 +3,7 @@
  * real dead-letter publisher of @tributary/kafka (as the consumer runner does), then listed and
  * replayed through the CLI run as a child process, as an operator runs it.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import {
@@ -17,9 +15,8 @@ import {
 } from '@tributary/events';
 import { batchIngestedFixture } from '@tributary/events/fixtures';
 import { DeadLetterPublisher, EventProducer, ensureTopics, readTopic } from '@tributary/kafka';
-import { stackEnv, testKafka, uniqueName } from '@tributary/testing';
+import { runTributary, stackEnv, testKafka, uniqueName } from '@tributary/testing';
 
-const CLI = fileURLToPath(new URL('../bin/tributary.js', import.meta.url));
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 type AppErrorLike = Parameters<DeadLetterPublisher['publish']>[0]['error'];
@@ -35,22 +32,13 @@ let event: BatchIngested;
 let good: { dlq: string; original: KafkaMessage; partition: number };
 let garbage: { dlq: string; original: KafkaMessage; partition: number };
 
-async function tributary(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cli = spawn(process.execPath, [CLI, 'dlq', ...args], {
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: stackEnv.KAFKA_BROKERS,
-      SCHEMA_REGISTRY_URL: stackEnv.SCHEMA_REGISTRY_URL,
-      TOPIC_PREFIX: prefix,
-    },
+/** `tributary dlq …` as an operator runs it, on this test's topics. */
+const tributary = (args: string[]) =>
+  runTributary(['dlq', ...args], {
+    KAFKA_BROKERS: stackEnv.KAFKA_BROKERS,
+    SCHEMA_REGISTRY_URL: stackEnv.SCHEMA_REGISTRY_URL,
+    TOPIC_PREFIX: prefix,
   });
-  let stdout = '';
-  let stderr = '';
-  cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
-  return { code, stdout, stderr };
-}
 
 function header(message: KafkaMessage, key: string): string | undefined {
   const v = message.headers?.[key];

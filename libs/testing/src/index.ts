@@ -3,7 +3,14 @@ export { stackS3, stackS3Env } from './s3.ts';
 export { isolatedServiceEnv, uniqueName } from './names.ts';
 export { waitFor } from './wait.ts';
 export { collectMessages, testKafka, type CollectedMessage } from './kafka.ts';
-export { freePort, startTsProcess, waitForHealthz, type RunningProcess } from './process.ts';
+export {
+  freePort,
+  runTributary,
+  startTsProcess,
+  waitForHealthz,
+  type CliResult,
+  type RunningProcess,
+} from './process.ts';
 export { describeServiceSkeleton } from './service-skeleton.ts';
 export { DvcSandbox, readTree, treeDifferences, type DvcRun } from './dvc-cli.ts';
 export {

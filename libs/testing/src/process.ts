@@ -48,3 +48,30 @@ export async function waitForHealthz(port: number, opts: { timeoutMs: number; wh
     opts,
   );
 }
+
+const CLI = fileURLToPath(new URL('../../../cli/bin/tributary.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the `tributary` command line as its users do (a child process of `cli/bin/tributary.js`),
+ * with PATH, HOME and `env` only, so no setting of the test process leaks in.
+ */
+export function runTributary(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -1,12 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSampleBatch } from '@tributary/testing';
+import { runTributary, writeSampleBatch } from '@tributary/testing';
 import { startHarness, type Harness } from './helpers.ts';
 
-const cli = fileURLToPath(new URL('../../../cli/bin/tributary.js', import.meta.url));
 let h: Harness;
 let url: string;
 
@@ -19,20 +16,7 @@ afterAll(async () => {
 });
 
 /** Runs the tributary command line as a user would, without blocking the in-process ingestor. */
-function tributary(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const tributary = (...args: string[]) => runTributary(args);
 
 /** `tributary submit <dir>` of a penguins batch to the test's ingestor. */
 function submit(dir: string, opts: { contract?: string; wait?: boolean } = {}) {

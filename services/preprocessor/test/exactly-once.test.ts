@@ -5,27 +5,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PENGUIN_COUNT, penguinRows, type RunningProcess } from '@tributary/testing';
 import {
   csvBytes,
-  startPreprocessor,
+  PreprocessorProcesses,
   testEnvironment,
   writeRawBatch,
   type TestEnvironment,
 } from './helpers.ts';
 
-const procs: RunningProcess[] = [];
+const processes = new PreprocessorProcesses(() => t.env);
 let t: TestEnvironment;
 let rows: Awaited<ReturnType<typeof penguinRows>>;
 
 /** A preprocessor process on the test's topics, schema and store, killed at the end. */
-async function preprocessor(extra: Record<string, string> = {}): Promise<RunningProcess> {
-  const p = await startPreprocessor({ ...t.env, ...extra });
-  procs.push(p);
-  return p;
-}
-
-async function stop(p: RunningProcess): Promise<void> {
-  p.child.kill('SIGTERM');
-  await p.exited;
-}
+const preprocessor = (extra?: Record<string, string>) => processes.start(extra);
+const stop = (p: RunningProcess) => processes.stop(p);
 
 beforeAll(async () => {
   t = await testEnvironment({ SHUTDOWN_GRACE_MS: '5000' });
@@ -33,7 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const p of procs) p.child.kill('SIGKILL');
+  processes.killAll();
   await t?.dispose();
 });
 

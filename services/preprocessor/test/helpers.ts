@@ -184,6 +184,28 @@ export async function startPreprocessor(env: Record<string, string>): Promise<Ru
   return p;
 }
 
+/** The preprocessor processes of one test file: each on the test's env plus extras, all killed at the end. */
+export class PreprocessorProcesses {
+  private readonly procs: RunningProcess[] = [];
+  constructor(private readonly env: () => Record<string, string>) {}
+
+  async start(extra: Record<string, string> = {}): Promise<RunningProcess> {
+    const p = await startPreprocessor({ ...this.env(), ...extra });
+    this.procs.push(p);
+    return p;
+  }
+
+  /** A graceful stop (SIGTERM), as a deployment does. */
+  async stop(p: RunningProcess): Promise<void> {
+    p.child.kill('SIGTERM');
+    await p.exited;
+  }
+
+  killAll(): void {
+    for (const p of this.procs) p.child.kill('SIGKILL');
+  }
+}
+
 /**
  * Checks out master version `version` of `dataset` with the real DVC CLI from what the
  * preprocessor wrote: a fresh `dvc init --no-scm` repo, the store's dvc/ folder as its remote,

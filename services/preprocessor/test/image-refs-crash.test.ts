@@ -4,28 +4,21 @@ import {
   csvBytes,
   dvcObject,
   png,
-  startPreprocessor,
+  PreprocessorProcesses,
   testEnvironment,
   writeRawBatch,
   type BatchFile,
   type TestEnvironment,
 } from './helpers.ts';
 
-const procs: RunningProcess[] = [];
+const processes = new PreprocessorProcesses(() => t.env);
 let t: TestEnvironment;
 let rows: Awaited<ReturnType<typeof penguinRows>>;
 const raw = new Map<string, Buffer>();
 
-async function preprocessor(extra: Record<string, string> = {}): Promise<RunningProcess> {
-  const p = await startPreprocessor({ ...t.env, ...extra });
-  procs.push(p);
-  return p;
-}
-
-async function stop(p: RunningProcess): Promise<void> {
-  p.child.kill('SIGTERM');
-  await p.exited;
-}
+/** A preprocessor process on the test's topics, schema and store, killed at the end. */
+const preprocessor = (extra?: Record<string, string>) => processes.start(extra);
+const stop = (p: RunningProcess) => processes.stop(p);
 
 /** Publishes a batch of rows whose `image` names one of the raw images (or null). */
 async function publish(batchId: string, batch: PenguinRow[]): Promise<void> {
@@ -78,7 +71,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const p of procs) p.child.kill('SIGKILL');
+  processes.killAll();
   await t?.dispose();
 });
 

@@ -1,28 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PENGUIN_COUNT, penguinRows, type RunningProcess } from '@tributary/testing';
+import { PENGUIN_COUNT, penguinRows } from '@tributary/testing';
 import {
   csvBytes,
-  startPreprocessor,
+  PreprocessorProcesses,
   testEnvironment,
   writeRawBatch,
   type TestEnvironment,
 } from './helpers.ts';
 
-const procs: RunningProcess[] = [];
+const processes = new PreprocessorProcesses(() => t.env);
 let t: TestEnvironment;
 
-async function replica(): Promise<RunningProcess> {
-  const p = await startPreprocessor(t.env);
-  procs.push(p);
-  return p;
-}
+const replica = () => processes.start();
 
 beforeAll(async () => {
   t = await testEnvironment();
 });
 
 afterAll(async () => {
-  for (const p of procs) p.child.kill('SIGKILL');
+  processes.killAll();
   await t?.dispose();
 });
 
