@@ -232,3 +232,22 @@ export async function dvcCheckout(storeDir: string, dataset: string, version: nu
 export function dvcObject(storeDir: string, md5: string): Promise<Buffer> {
   return fs.readFile(path.join(storeDir, 'dvc', ...dvcObjectKey(md5).split('/')));
 }
+
+/**
+ * The files of a batch whose rows name their image by a short name (or null): `rows.csv` linking
+ * `images/<name>.png`, plus each named image from `images` once.
+ */
+export function imageBatchFiles(
+  batch: readonly PenguinRow[],
+  images: ReadonlyMap<string, Buffer>,
+): BatchFile[] {
+  const names = [...new Set(batch.map((r) => r.image).filter((i): i is string => i !== null))].sort();
+  return [
+    {
+      path: 'rows.csv',
+      role: 'TABLE',
+      bytes: csvBytes(batch.map((r) => ({ ...r, image: r.image && `images/${r.image}.png` }))),
+    },
+    ...names.map((n): BatchFile => ({ path: `images/${n}.png`, role: 'IMAGE', bytes: images.get(n)! })),
+  ];
+}

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PENGUIN_COUNT, penguinRows, type PenguinRow, type RunningProcess } from '@tributary/testing';
 import {
-  csvBytes,
   dvcObject,
+  imageBatchFiles,
   png,
   PreprocessorProcesses,
   testEnvironment,
   writeRawBatch,
-  type BatchFile,
   type TestEnvironment,
 } from './helpers.ts';
 
@@ -22,15 +21,7 @@ const stop = (p: RunningProcess) => processes.stop(p);
 
 /** Publishes a batch of rows whose `image` names one of the raw images (or null). */
 async function publish(batchId: string, batch: PenguinRow[]): Promise<void> {
-  const names = [...new Set(batch.map((r) => r.image).filter((i): i is string => i !== null))].sort();
-  const files: BatchFile[] = [
-    {
-      path: 'rows.csv',
-      role: 'TABLE',
-      bytes: csvBytes(batch.map((r) => ({ ...r, image: r.image && `images/${r.image}.png` }))),
-    },
-    ...names.map((n): BatchFile => ({ path: `images/${n}.png`, role: 'IMAGE', bytes: raw.get(n)! })),
-  ];
+  const files = imageBatchFiles(batch, raw);
   await t.publish(await writeRawBatch(t.storeDir, 'penguins', batchId, files));
 }
 

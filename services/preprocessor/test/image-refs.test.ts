@@ -8,10 +8,10 @@ import {
   csvBytes,
   dvcCheckout,
   dvcObject,
+  imageBatchFiles,
   png,
   testEnvironment,
   writeRawBatch,
-  type BatchFile,
   type TestEnvironment,
 } from './helpers.ts';
 
@@ -33,15 +33,7 @@ const COLOURS: Record<string, [number, number, number]> = {
 
 /** A batch of `rows` whose `image` names one of a, b, c, d (or null), with those image files. */
 async function merge(dataset: string, batchId: string, batch: PenguinRow[]): Promise<number> {
-  const names = [...new Set(batch.map((r) => r.image).filter((i): i is string => i !== null))].sort();
-  const files: BatchFile[] = [
-    {
-      path: 'rows.csv',
-      role: 'TABLE',
-      bytes: csvBytes(batch.map((r) => ({ ...r, image: r.image && `images/${r.image}.png` }))),
-    },
-    ...names.map((n): BatchFile => ({ path: `images/${n}.png`, role: 'IMAGE', bytes: raw.get(n)! })),
-  ];
+  const files = imageBatchFiles(batch, raw);
   const event = await writeRawBatch(t.storeDir, dataset, batchId, files, {
     name: 'penguins',
     version: '1.0.0',

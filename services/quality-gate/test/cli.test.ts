@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serviceEnv } from '@tributary/testing';
 import type { RefreshRun } from '../src/domain/ports.ts';
-import { ADMIN_TOKEN, gateEnv, passingBaseline, sourceRows, startGate, workspace } from './harness.ts';
+import { ADMIN_TOKEN, canonicalGate, startGate } from './harness.ts';
 
 const cli = fileURLToPath(new URL('../../../cli/src/main.ts', import.meta.url));
 
@@ -15,16 +15,7 @@ describe('tributary refresh (CLI)', () => {
   });
 
   it('when an operator runs a refresh for the dataset, then the CLI prints the passed run', async () => {
-    const ws = await workspace();
-    cleanup.push(() => ws.remove());
-    const source = await ws.source('canonical', sourceRows());
-    const gate = await startGate(
-      gateEnv({
-        REFRESH_STORE_URI: ws.storeUri,
-        REFRESH_SOURCES: JSON.stringify([source]),
-        BASELINE_SEED: JSON.stringify(passingBaseline()),
-      }),
-    );
+    const gate = await startGate((await canonicalGate(cleanup)).env());
     cleanup.push(() => gate.stop());
     const url = await gate.app.http.listen({ host: '127.0.0.1', port: 0 });
     const { stdout } = await promisify(execFile)(

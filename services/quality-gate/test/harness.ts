@@ -79,6 +79,24 @@ export async function workspace(): Promise<Workspace> {
   };
 }
 
+/**
+ * A workspace holding the canonical source (removed by `cleanup`) and gate settings that pass on
+ * it: `env(extra)` gives them with the test's own settings on top.
+ */
+export async function canonicalGate(cleanup: (() => Promise<void>)[]) {
+  const ws = await workspace();
+  cleanup.push(() => ws.remove());
+  const source = await ws.source('canonical', sourceRows());
+  const env = (extra: Record<string, string> = {}) =>
+    gateEnv({
+      REFRESH_STORE_URI: ws.storeUri,
+      REFRESH_SOURCES: JSON.stringify([source]),
+      BASELINE_SEED: JSON.stringify(passingBaseline()),
+      ...extra,
+    });
+  return { ws, source, env };
+}
+
 export interface RunningGate {
   app: ServiceApp;
   env: Record<string, string>;

@@ -9,6 +9,7 @@ import { stackEnv, waitFor } from '@tributary/testing';
 import { masterVersioned } from '@tributary/events';
 import type { MetricResult } from '../src/domain/ports.ts';
 import {
+  canonicalGate,
   gateEnv,
   passingBaseline,
   registry,
@@ -195,13 +196,8 @@ describe('quality-gate dataset refresh', () => {
   });
 
   it('when two replicas run the schedule, then each scheduled time runs once', async () => {
-    const ws = await workspace();
-    cleanup.push(() => ws.remove());
-    const source = await ws.source('canonical', sourceRows());
-    const env = gateEnv({
-      REFRESH_STORE_URI: ws.storeUri,
-      REFRESH_SOURCES: JSON.stringify([source]),
-      BASELINE_SEED: JSON.stringify(passingBaseline()),
+    const { env: settings } = await canonicalGate(cleanup);
+    const env = settings({
       REFRESH_SCHEDULE_ENABLED: 'true',
       REFRESH_CRON: '*/2 * * * * *',
     });

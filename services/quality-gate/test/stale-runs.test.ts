@@ -12,7 +12,7 @@ import { StoreSourceReader } from '../src/data-access/source-reader.ts';
 import { wordListToxicity } from '../src/data-access/toxicity.ts';
 import type { RefreshRun } from '../src/domain/ports.ts';
 import { refreshDataset } from '../src/domain/refresh-dataset.ts';
-import { gateEnv, passingBaseline, sourceRows, startGate, storedRuns, workspace } from './harness.ts';
+import { canonicalGate, startGate, storedRuns } from './harness.ts';
 
 /**
  * A replica that dies mid-run leaves its row `running`: these tests write such rows (old heartbeat)
@@ -25,13 +25,8 @@ describe('quality-gate stale runs', () => {
   });
 
   async function twoReplicas(extra: Record<string, string>) {
-    const ws = await workspace();
-    cleanup.push(() => ws.remove());
-    const source = await ws.source('canonical', sourceRows());
-    const env = gateEnv({
-      REFRESH_STORE_URI: ws.storeUri,
-      REFRESH_SOURCES: JSON.stringify([source]),
-      BASELINE_SEED: JSON.stringify(passingBaseline()),
+    const { ws, source, env: settings } = await canonicalGate(cleanup);
+    const env = settings({
       REFRESH_RETRY_POLL_MS: '100',
       // Far above the test's duration: only the rows written with an old heartbeat are stale.
       REFRESH_STALE_AFTER_MS: '60000',
