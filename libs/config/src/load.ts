@@ -11,14 +11,16 @@ export class ConfigError extends Error {
 }
 
 /**
- * Parses the environment against a zod object schema whose keys are the variable names.
- * The result is deeply frozen; `process.env` is read here and nowhere else in services.
+ * Parses the environment against a zod object schema whose keys are the variable names. An empty
+ * variable (`FOO=`, or compose's `${FOO:-}`) counts as unset, so optional settings can be listed
+ * empty. The result is deeply frozen; `process.env` is read here and nowhere else in services.
  */
 export function loadConfig<S extends z.ZodObject>(
   schema: S,
   env: Record<string, string | undefined> = process.env,
 ): Readonly<z.output<S>> {
-  const result = schema.safeParse(env);
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = schema.safeParse(set);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {

@@ -42,6 +42,19 @@ describe('loadConfig', () => {
     expect(problems).toMatch(/^FEATURE: expected true or false/m);
     expect(problems).toMatch(/^DATABASE_URL: expected a URL \(Postgres connection URL\)/m);
   });
+
+  it('when a variable is set but empty, then it counts as unset: its default applies, or it is missing', () => {
+    const cfg = loadConfig(schema, {
+      KAFKA_BROKERS: 'a:9092',
+      HTTP_PORT: '3001',
+      FEATURE: '',
+      DATABASE_URL: 'postgres://u:p@h:5432/d',
+    });
+    expect(cfg.FEATURE).toBe(false);
+    expect(() =>
+      loadConfig(schema, { KAFKA_BROKERS: '', HTTP_PORT: '3001', DATABASE_URL: 'postgres://u:p@h:5432/d' }),
+    ).toThrow(/KAFKA_BROKERS: Invalid input: expected string, received undefined/);
+  });
 });
 
 describe('redactConfig', () => {

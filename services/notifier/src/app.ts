@@ -49,6 +49,10 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
         config.OPS_SLACK_WEBHOOK_URL ?? config.SLACK_WEBHOOK_URL,
         config.HTTP_TIMEOUT_MS,
       ),
+      producersSlack:
+        config.PRODUCERS_SLACK_WEBHOOK_URL === undefined
+          ? undefined
+          : slackChannel(config.PRODUCERS_SLACK_WEBHOOK_URL, config.HTTP_TIMEOUT_MS),
       email: email.send,
       page: pagerDutyChannel(config.PAGERDUTY_EVENTS_URL, config.HTTP_TIMEOUT_MS),
       distributionList: config.EVAL_DISTRIBUTION_LIST,

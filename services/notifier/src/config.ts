@@ -25,6 +25,11 @@ export const configSchema = z.object({
     .describe(
       "Slack incoming webhook of the operators' channel, told of each dead letter; SLACK_WEBHOOK_URL when unset",
     ),
+  PRODUCERS_SLACK_WEBHOOK_URL: url()
+    .optional()
+    .describe(
+      "Slack incoming webhook of the data producers' channel, told of each rejected batch; none when unset",
+    ),
   DEAD_LETTER_SERVICES: csv()
     .pipe(
       z.array(z.enum(WATCHABLE_SERVICES, { message: `expected some of ${WATCHABLE_SERVICES.join(', ')}` })),

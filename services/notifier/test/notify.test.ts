@@ -6,12 +6,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '@tributary/db';
 import {
   EventRegistry,
+  batchRejected,
   datasetPublished,
   deadLetterEvent,
   newEventId,
   qualityEvaluated,
 } from '@tributary/events';
 import {
+  batchRejectedFixture,
   datasetPublishedFixture,
   deadLetterFixture,
   qualityEvaluatedFixture,
@@ -50,12 +52,14 @@ describe('notifier', () => {
   async function start(opts: { slackFailures?: number; ops?: boolean } = {}) {
     const slack = await startJsonReceiver({ failFirst: opts.slackFailures ?? 0 });
     const ops = await startJsonReceiver();
+    const producers = await startJsonReceiver();
     const pagerduty = await startJsonReceiver();
     const smtp = await startSmtpReceiver();
     const env = serviceEnv(
       isolatedServiceEnv('notifier', {
         SLACK_WEBHOOK_URL: slack.url,
         OPS_SLACK_WEBHOOK_URL: ops.url,
+        PRODUCERS_SLACK_WEBHOOK_URL: producers.url,
         DEAD_LETTER_SERVICES: 'preprocessor,retrain-policy',
         PAGERDUTY_EVENTS_URL: pagerduty.url,
         PAGERDUTY_ROUTING_KEY: 'routing-key-ml-oncall',
@@ -77,9 +81,9 @@ describe('notifier', () => {
       await app.stop();
       await pool.query(`DROP SCHEMA IF EXISTS ${env.DATABASE_SCHEMA!} CASCADE`).catch(() => undefined);
       await pool.end();
-      await Promise.all([smtp.close(), slack.close(), pagerduty.close(), ops.close()]);
+      await Promise.all([smtp.close(), slack.close(), pagerduty.close(), ops.close(), producers.close()]);
     });
-    return { producer, slack, ops, pagerduty, mails: smtp.mails, pool };
+    return { producer, slack, ops, producers, pagerduty, mails: smtp.mails, pool };
   }
 
   /**
@@ -271,6 +275,45 @@ describe('notifier', () => {
     await svc.producer.publish(deadLetterEvent('preprocessor'), deadLetter);
     await new Promise((r) => setTimeout(r, 1500));
     expect(svc.ops.bodies).toHaveLength(1);
+    expect(svc.slack.bodies).toHaveLength(0);
+  });
+
+  it('when a batch is rejected or partly quarantined, then the producers channel is told once each, with the report', async () => {
+    const svc = await start();
+    const rejected = {
+      ...batchRejectedFixture,
+      event_id: newEventId(),
+      batch_id: 'penguins-bad',
+      partial: false,
+      error_code: 'ING_ERR_CHECKSUM_MISMATCH',
+      reason: 'rows.csv: sha256 does not match the declaration',
+      report_uri: 's3://lake/reports/penguins/penguins-bad/rejection.json',
+    };
+    const quarantined = {
+      ...batchRejectedFixture,
+      event_id: newEventId(),
+      batch_id: 'penguins-some-bad',
+      partial: true,
+      rejected_rows: 6,
+    };
+    await svc.producer.publish(batchRejected, rejected);
+    await svc.producer.publish(batchRejected, quarantined);
+    await svc.producer.publish(batchRejected, rejected); // a redelivery
+    const bodies = await waitFor(
+      () => (svc.producers.bodies.length >= 2 ? svc.producers.bodies : undefined),
+      {
+        what: 'two producer messages',
+        timeoutMs: 30_000,
+      },
+    );
+    const texts = bodies.map((b) => String(b.text));
+    const full = texts.find((t) => t.includes('penguins-bad'));
+    expect(full).toContain('was rejected at');
+    expect(full).toContain('ING_ERR_CHECKSUM_MISMATCH');
+    expect(JSON.stringify(bodies)).toContain(rejected.report_uri);
+    expect(texts.find((t) => t.includes('penguins-some-bad'))).toContain('6 row(s)');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(svc.producers.bodies).toHaveLength(2);
     expect(svc.slack.bodies).toHaveLength(0);
   });
 });

@@ -1,4 +1,4 @@
-import type { DatasetPublished, DeadLetter, QualityEvaluated } from '@tributary/events';
+import type { BatchRejected, DatasetPublished, DeadLetter, QualityEvaluated } from '@tributary/events';
 import { withTask, type Logger } from '@tributary/telemetry';
 
 /** One line of quality_report.json, as the quality-gate writes it. */
@@ -42,8 +42,11 @@ export interface PagerDutyTrigger {
   };
 }
 
-/** `ops-slack`: the operators' channel (dead letters); the others reach the evaluation leads. */
-export type Channel = 'slack' | 'ops-slack' | 'email' | 'pagerduty';
+/**
+ * `ops-slack`: the operators' channel (dead letters); `producers-slack`: the data producers' channel
+ * (rejected batches); the others reach the evaluation leads.
+ */
+export type Channel = 'slack' | 'ops-slack' | 'producers-slack' | 'email' | 'pagerduty';
 
 export interface NotifyPorts {
   /** Claims a notification; false when it was sent (or is being sent or retried) already. */
@@ -63,6 +66,8 @@ export interface NotifyPorts {
   renderCoverageReport(view: Record<string, unknown>): string;
   slack(message: SlackMessage): Promise<void>;
   opsSlack(message: SlackMessage): Promise<void>;
+  /** Absent when no producers' channel is configured: rejected batches are then not announced. */
+  producersSlack?: ((message: SlackMessage) => Promise<void>) | undefined;
   email(message: Email): Promise<void>;
   page(event: PagerDutyTrigger): Promise<void>;
   distributionList: readonly string[];
@@ -76,6 +81,10 @@ export interface NotifyPorts {
 export function deliver(ports: NotifyPorts, kind: Channel, payload: unknown): Promise<void> {
   if (kind === 'slack') return ports.slack(payload as SlackMessage);
   if (kind === 'ops-slack') return ports.opsSlack(payload as SlackMessage);
+  if (kind === 'producers-slack') {
+    if (!ports.producersSlack) return Promise.reject(new Error('no producers channel is configured'));
+    return ports.producersSlack(payload as SlackMessage);
+  }
   if (kind === 'email') return ports.email(payload as Email);
   return ports.page(payload as PagerDutyTrigger);
 }
@@ -276,6 +285,37 @@ function deadLetterMessage(
       {
         type: 'section',
         text: { type: 'mrkdwn', text: `Once the cause is fixed:\n\`\`\`${commands}\`\`\`` },
+      },
+    ],
+  };
+}
+
+/**
+ * Tells the data producers' channel that a batch was rejected, or that some of its rows were
+ * quarantined: which batch, at which stage, why, and where the report of the bad rows is. Sent once
+ * per rejection event; nothing when no producers' channel is configured.
+ */
+export async function notifyRejectedBatch(rejected: BatchRejected, ports: NotifyPorts): Promise<boolean> {
+  if (!ports.producersSlack) return false;
+  return withTask(
+    'notify_rejected_batch',
+    { dataset: rejected.dataset, batch_id: rejected.batch_id, error_code: rejected.error_code },
+    () => once(ports, 'producers-slack', `batch-rejected/${rejected.event_id}`, rejectionMessage(rejected)),
+  );
+}
+
+function rejectionMessage(r: BatchRejected): SlackMessage {
+  const headline = r.partial
+    ? `:warning: ${r.rejected_rows} row(s) of batch ${r.batch_id} (${r.dataset}, from ${r.producer}) were quarantined at ${r.stage}; the other rows merged`
+    : `:x: batch ${r.batch_id} (${r.dataset}, from ${r.producer}) was rejected at ${r.stage}: ${r.error_code}`;
+  const report = r.report_uri ? `report of the bad rows: ${r.report_uri}` : 'no report';
+  return {
+    text: `${headline}. ${r.reason}`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `*${headline}*\n${r.reason}` } },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `${report} · run ${r.run_id ?? 'unknown'}` }],
       },
     ],
   };

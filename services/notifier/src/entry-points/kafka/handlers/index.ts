@@ -1,5 +1,6 @@
 import type { EventHandler } from '@tributary/kafka';
 import type { NotifyPorts } from '../../../domain/notify.ts';
+import { batchRejectedHandler } from './batch-rejected.handler.ts';
 import { datasetPublishedHandler } from './dataset-published.handler.ts';
 import { deadLetterHandler } from './dead-letter.handler.ts';
 import { qualityEvaluatedHandler } from './quality-evaluated.handler.ts';
@@ -10,6 +11,7 @@ export function handlers(ports: NotifyPorts, deadLetterServices: readonly string
   return [
     datasetPublishedHandler(ports),
     qualityEvaluatedHandler(ports),
+    batchRejectedHandler(ports),
     ...deadLetterServices.map((service) => deadLetterHandler(service, ports)),
   ];
 }

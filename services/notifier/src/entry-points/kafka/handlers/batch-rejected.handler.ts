@@ -1,0 +1,13 @@
+import { batchRejected } from '@tributary/events';
+import { defineHandler } from '@tributary/kafka';
+import { notifyRejectedBatch, type NotifyPorts } from '../../../domain/notify.ts';
+
+/** Tells the data producers when a batch of theirs was rejected or partly quarantined. */
+export function batchRejectedHandler(ports: NotifyPorts) {
+  return defineHandler({
+    event: batchRejected,
+    async handle(rejected) {
+      await notifyRejectedBatch(rejected, ports);
+    },
+  });
+}
