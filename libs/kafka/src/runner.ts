@@ -9,6 +9,7 @@ import {
   Histogram,
   extractTraceContext,
   type OpenLineageEmitter,
+  withLineageScope,
   withLogFields,
   withSpan,
   type Logger,
@@ -181,8 +182,17 @@ export class ConsumerRunner {
             runId,
           );
           try {
-            const deadLettered = await withLogFields({ task_id: handler.event.name }, () =>
-              this.handleWithRetries(handler, { topic, partition, message, headers, runId }),
+            // Tasks the handler runs report to OpenLineage as parts of this message's run.
+            const scope = lineage &&
+              this.opts.lineage && {
+                emitter: this.opts.lineage,
+                service: this.opts.service,
+                parent: lineage,
+              };
+            const deadLettered = await withLineageScope(scope, () =>
+              withLogFields({ task_id: handler.event.name }, () =>
+                this.handleWithRetries(handler, { topic, partition, message, headers, runId }),
+              ),
             );
             if (lineage && deadLettered) this.opts.lineage?.fail(lineage, deadLettered);
             else if (lineage) this.opts.lineage?.complete(lineage);

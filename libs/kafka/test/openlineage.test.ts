@@ -3,13 +3,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '@tributary/errors';
 import { EventRegistry, batchReady } from '@tributary/events';
 import { batchReadyFixture } from '@tributary/events/fixtures';
-import { OpenLineageEmitter, createLogger, createMetrics } from '@tributary/telemetry';
+import { OpenLineageEmitter, createLogger, createMetrics, withTask } from '@tributary/telemetry';
 import { stackEnv, uniqueName, waitFor } from '@tributary/testing';
 import { ConsumerRunner, EventProducer, createKafka, defineHandler, ensureTopics } from '../src/index.ts';
 
 interface RunEvent {
   eventType: string;
-  run: { runId: string; facets: Record<string, { traceId?: string; message?: string }> };
+  run: {
+    runId: string;
+    facets: Record<
+      string,
+      { traceId?: string; message?: string; run?: { runId: string }; job?: { name: string } }
+    >;
+  };
   job: { namespace: string; name: string };
   inputs: { namespace: string; name: string }[];
   schemaURL: string;
@@ -65,10 +71,13 @@ beforeAll(async () => {
     handlers: [
       defineHandler({
         event: batchReady,
+        // One seed task per message: it fails for the batch called `bad`.
         handle: (value) =>
-          value.batch_id === 'bad'
-            ? Promise.reject(new AppError('TEST_ERR_BAD', 'refused on purpose'))
-            : Promise.resolve(),
+          withTask('check_files', {}, () =>
+            value.batch_id === 'bad'
+              ? Promise.reject(new AppError('TEST_ERR_BAD', 'refused on purpose'))
+              : Promise.resolve(),
+          ),
       }),
     ],
   });
@@ -82,16 +91,37 @@ afterAll(async () => {
 });
 
 describe('OpenLineage run events', () => {
-  it('when a message is handled or dead-lettered, then START and COMPLETE or FAIL events reach the endpoint', async () => {
+  it('when a message is handled or dead-lettered, then START and COMPLETE or FAIL events reach the endpoint, for it and for its task', async () => {
     await producer.publish(batchReady, { ...batchReadyFixture, event_id: uniqueName('e'), batch_id: 'good' });
     await producer.publish(batchReady, { ...batchReadyFixture, event_id: uniqueName('e'), batch_id: 'bad' });
-    await waitFor(() => (received.length >= 4 ? true : undefined), {
+    await waitFor(() => (received.length >= 8 ? true : undefined), {
       timeoutMs: 30_000,
-      what: 'four run events',
+      what: 'eight run events',
     });
+    const messages = received.filter((e) => e.job.name === `${service}.batch.ready`);
+    const tasks = received.filter((e) => e.job.name === `${service}.check_files`);
+    expect(messages).toHaveLength(4);
+    expect(tasks).toHaveLength(4);
+
+    // Each task run is part of the run of the message it ran for, and ends as that message did.
+    for (const task of tasks) {
+      const parent = task.run.facets.parent;
+      expect(parent?.job?.name).toBe(`${service}.batch.ready`);
+      const parentEvents = messages.filter((m) => m.run.runId === parent?.run?.runId);
+      if (task.eventType !== 'START') {
+        expect(parentEvents.map((m) => m.eventType)).toContain(task.eventType);
+      }
+      expect(parentEvents).toHaveLength(2);
+      expect(task.run.facets.tributary_trace?.traceId).toBe(
+        parentEvents[0]!.run.facets.tributary_trace?.traceId,
+      );
+    }
+    expect(tasks.find((t) => t.eventType === 'FAIL')?.run.facets.errorMessage?.message).toBe(
+      'refused on purpose',
+    );
 
     const byRun = new Map<string, RunEvent[]>();
-    for (const e of received) byRun.set(e.run.runId, [...(byRun.get(e.run.runId) ?? []), e]);
+    for (const e of messages) byRun.set(e.run.runId, [...(byRun.get(e.run.runId) ?? []), e]);
     expect(byRun.size).toBe(2);
     const outcomes = [...byRun.values()].map((events) => events.map((e) => e.eventType).sort());
     expect(outcomes).toEqual(
@@ -100,14 +130,14 @@ describe('OpenLineage run events', () => {
         ['FAIL', 'START'],
       ]),
     );
-    for (const event of received) {
+    for (const event of messages) {
       expect(event.job).toEqual({ namespace: 'tributary', name: `${service}.batch.ready` });
       expect(event.inputs).toEqual([{ namespace: 'kafka://127.0.0.1:9092', name: `${prefix}batch.ready` }]);
       expect(event.run.runId).toMatch(/^[0-9a-f-]{36}$/);
       expect(event.run.facets.tributary_trace?.traceId).toMatch(/^[0-9a-f]{32}$/);
       expect(event.schemaURL).toContain('openlineage.io/spec');
     }
-    const failed = received.find((e) => e.eventType === 'FAIL')!;
+    const failed = messages.find((e) => e.eventType === 'FAIL')!;
     expect(failed.run.facets.errorMessage?.message).toBe('refused on purpose');
   });
 });

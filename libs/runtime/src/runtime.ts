@@ -4,6 +4,7 @@ import { EventRegistry } from '@tributary/events';
 import { EventProducer, createKafka, ensureTopics, type Kafka, type TopicSpec } from '@tributary/kafka';
 import {
   OpenLineageEmitter,
+  setDefaultLineageScope,
   createLogger,
   createMetrics,
   startTracing,
@@ -108,6 +109,8 @@ export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions)
         (err) => logger.warn({ err }, 'OpenLineage event not delivered'),
       )
     : undefined;
+  // Tasks run outside a message (schedule, admin API, retry pollers) report as runs of this service.
+  setDefaultLineageScope(lineage && { emitter: lineage, service: config.SERVICE_NAME });
 
   const readiness = new Map<string, () => Promise<void>>([
     ['database', () => pingDb(pool)],

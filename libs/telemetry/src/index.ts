@@ -11,4 +11,11 @@ export { createLogger, withLogFields, type Logger, type RunFields } from './logg
 export { withTask } from './task.ts';
 export type { Span } from '@opentelemetry/api';
 export { Counter, Gauge, Histogram, Registry, createMetrics, type Metrics } from './metrics.ts';
-export { OpenLineageEmitter, type LineageRun, type OpenLineageOptions } from './openlineage.ts';
+export {
+  OpenLineageEmitter,
+  setDefaultLineageScope,
+  withLineageScope,
+  type LineageRun,
+  type OpenLineageOptions,
+  type TaskLineageScope,
+} from './openlineage.ts';

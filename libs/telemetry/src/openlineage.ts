@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
 /** Where OpenLineage run events go: an HTTP endpoint (Marquez, DataHub, ...) from configuration. */
@@ -18,6 +19,33 @@ export interface LineageRun {
   outputs: string[];
   /** Trace id of the pipeline run, kept as a facet so lineage and traces join. */
   traceId: string | undefined;
+  /** The run this one is part of (a task's run names the run of the message it handles). */
+  parent?: { runId: string; job: string } | undefined;
+}
+
+/** Where the tasks of the current unit of work report: the emitter, the service and the parent run. */
+export interface TaskLineageScope {
+  emitter: OpenLineageEmitter;
+  service: string;
+  parent?: LineageRun | undefined;
+}
+
+const scope = new AsyncLocalStorage<TaskLineageScope>();
+let fallback: TaskLineageScope | undefined;
+
+/** Runs `fn` with tasks inside it reporting to `value` (the consumer runner sets it per message). */
+export function withLineageScope<T>(value: TaskLineageScope | undefined, fn: () => T): T {
+  return value ? scope.run(value, fn) : fn();
+}
+
+/** The scope of tasks started outside a message (schedule, admin API, pollers): one per process. */
+export function setDefaultLineageScope(value: TaskLineageScope | undefined): void {
+  fallback = value;
+}
+
+/** Where a task started now reports, if anywhere. */
+export function currentLineageScope(): TaskLineageScope | undefined {
+  return scope.getStore() ?? fallback;
 }
 
 const PRODUCER = 'https://github.com/tributary/tributary';
@@ -34,8 +62,13 @@ export class OpenLineageEmitter {
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
-  start(job: string, inputs: string[], traceId: string | undefined): LineageRun {
-    const run = { runId: randomUUID(), job, inputs, outputs: [], traceId };
+  start(
+    job: string,
+    inputs: string[],
+    traceId: string | undefined,
+    parent?: { runId: string; job: string },
+  ): LineageRun {
+    const run = { runId: randomUUID(), job, inputs, outputs: [], traceId, parent };
     this.emit('START', run);
     return run;
   }
@@ -60,6 +93,16 @@ export class OpenLineageEmitter {
         facets: {
           ...(run.traceId
             ? { tributary_trace: { _producer: PRODUCER, _schemaURL: SCHEMA_URL, traceId: run.traceId } }
+            : {}),
+          ...(run.parent
+            ? {
+                parent: {
+                  _producer: PRODUCER,
+                  _schemaURL: 'https://openlineage.io/spec/facets/1-1-0/ParentRunFacet.json',
+                  run: { runId: run.parent.runId },
+                  job: { namespace: this.opts.namespace, name: run.parent.job },
+                },
+              }
             : {}),
           ...(error
             ? {
