@@ -1,5 +1,6 @@
 import { batchRejected, datasetPublished, deadLetterTopic, qualityEvaluated } from '@tributary/events';
 import { assembleService, createRuntime, intervalPoller, type ServiceApp } from '@tributary/runtime';
+import { Counter } from '@tributary/telemetry';
 import { s3StoreOptions, type ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import {
@@ -36,6 +37,12 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       from: config.EMAIL_FROM,
     });
     runtime.onClose(() => Promise.resolve(email.close()));
+    const deliveries = new Counter({
+      name: 'notifications_total',
+      help: 'Delivery attempts by channel (slack, ops-slack, producers-slack, email, pagerduty) and outcome (sent, retrying, failed)',
+      labelNames: ['channel', 'outcome'],
+      registers: [runtime.metrics.registry],
+    });
     const ports: NotifyPorts = {
       claim: (kind, version) => notifications.claim(kind, version),
       markSent: (kind, version) => notifications.markSent(kind, version),
@@ -58,6 +65,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       distributionList: config.EVAL_DISTRIBUTION_LIST,
       routingKey: config.PAGERDUTY_ROUTING_KEY,
       retryDelaysMs: config.NOTIFY_RETRY_DELAYS_MS,
+      recordDelivery: (channel, outcome) => deliveries.inc({ channel, outcome }),
       logger: runtime.logger,
     };
     // Sends again the parked notifications whose retry is due; the consumer never waits for them.

@@ -83,7 +83,15 @@ describe('notifier', () => {
       await pool.end();
       await Promise.all([smtp.close(), slack.close(), pagerduty.close(), ops.close(), producers.close()]);
     });
-    return { producer, slack, ops, producers, pagerduty, mails: smtp.mails, pool };
+    /** The value of the service's `notifications_total` for a channel and outcome (0 when absent). */
+    const metric = async (channel: string, outcome: string) => {
+      const series = `notifications_total{channel="${channel}",outcome="${outcome}",service="notifier"}`;
+      const line = (await app.runtime.metrics.registry.metrics())
+        .split('\n')
+        .find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    return { producer, slack, ops, producers, pagerduty, mails: smtp.mails, pool, metric };
   }
 
   /**
@@ -255,6 +263,11 @@ describe('notifier', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(svc.slack.bodies).toHaveLength(1);
     expect(svc.mails).toHaveLength(1);
+    // What the TributaryNotificationsFailing alert and the dashboard read.
+    expect(await svc.metric('slack', 'retrying')).toBe(1);
+    expect(await svc.metric('slack', 'sent')).toBe(1);
+    expect(await svc.metric('email', 'sent')).toBe(1);
+    expect(await svc.metric('slack', 'failed')).toBe(0);
   });
 
   it('when a service dead-letters a message, then the operators channel gets one message naming it and the replay command', async () => {

@@ -74,6 +74,8 @@ export interface NotifyPorts {
   routingKey: string;
   /** Delay before each retry of a failed delivery (2 and 10 minutes by default). */
   retryDelaysMs: readonly number[];
+  /** Counts each delivery attempt by channel and outcome (the notifications_total metric). */
+  recordDelivery(kind: Channel, outcome: 'sent' | 'retrying' | 'failed'): void;
   logger: Logger;
 }
 
@@ -103,12 +105,14 @@ export async function attemptDelivery(
   try {
     await deliver(ports, kind, payload);
     await ports.markSent(kind, version);
+    ports.recordDelivery(kind, 'sent');
     return 'sent';
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const delay = ports.retryDelaysMs[attempt - 1];
     if (delay !== undefined) {
       await ports.scheduleRetry(kind, version, payload, attempt + 1, new Date(Date.now() + delay), message);
+      ports.recordDelivery(kind, 'retrying');
       ports.logger.warn(
         { kind, attempt, retry_in_ms: delay, error: message },
         'notification will be retried',
@@ -116,6 +120,7 @@ export async function attemptDelivery(
       return 'retrying';
     }
     await ports.markFailed(kind, version, `${kind} failed after ${attempt} attempts: ${message}`);
+    ports.recordDelivery(kind, 'failed');
     ports.logger.error({ kind, attempt, error: message }, 'notification failed');
     return 'failed';
   }
