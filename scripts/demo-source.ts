@@ -3,27 +3,17 @@
  * compares candidates with (every species required; species and flipper length as seen in the data).
  * Prints the REFRESH_SOURCES and BASELINE_SEED settings for the quality-gate, as shell exports.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { PENGUIN_COUNT, penguinRows } from '@tributary/testing';
+import { PENGUIN_COUNT, penguinRows, writeJsonlSource } from '@tributary/testing';
 
 const dir = join(process.argv[2] ?? '.', 'eval');
 mkdirSync(dir, { recursive: true });
 const rows = (await penguinRows({ count: PENGUIN_COUNT })).map(({ image: _image, ...row }) => row);
-const body = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-const file = join(dir, 'penguins.jsonl');
-writeFileSync(file, body);
 
 const frequencies: Record<string, number> = {};
 for (const r of rows) frequencies[r.species] = (frequencies[r.species] ?? 0) + 1;
-const source = {
-  name: 'palmer-penguins',
-  uri: pathToFileURL(file).href,
-  sha256: createHash('sha256').update(body).digest('hex'),
-  schema_version: '1',
-};
+const source = await writeJsonlSource(join(dir, 'penguins.jsonl'), 'palmer-penguins', rows);
 const baseline = {
   required_slices: Object.keys(frequencies).sort(),
   metrics: {},

@@ -4,8 +4,7 @@
  * trained on 0 master rows (so any new master asks for a retrain), a quality-gate that refreshes the
  * penguins evaluation set on each master version, and local Slack, PagerDuty and SMTP receivers.
  */
-import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,9 +19,9 @@ import {
 import { EventProducer, createKafka } from '@tributary/kafka';
 import { createLogger } from '@tributary/telemetry';
 import {
-  MlflowRest,
   collectMessages,
   freePort,
+  MlflowRest,
   serviceEnv,
   stackEnv,
   startJsonReceiver,
@@ -31,6 +30,7 @@ import {
   testKafka,
   uniqueName,
   waitFor,
+  writeJsonlSource,
   type JsonReceiver,
   type RunningProcess,
   type SampleBatch,
@@ -67,7 +67,7 @@ export interface Pipeline {
 }
 
 /** The refresh's canonical source: penguin-like rows over three species, and the baseline they pass. */
-function refreshSource(work: string): { sources: string; baseline: string } {
+async function refreshSource(work: string): Promise<{ sources: string; baseline: string }> {
   const species = ['Adelie', 'Chinstrap', 'Gentoo'];
   const words = ['ice', 'krill', 'shore', 'colony', 'nest', 'swim', 'dive', 'egg', 'chick', 'wave'];
   const rows = Array.from({ length: 60 }, (_, i) => ({
@@ -76,15 +76,7 @@ function refreshSource(work: string): { sources: string; baseline: string } {
     text: `${Array.from({ length: 6 }, (_, k) => words[(i * 7 + k * ((i % 5) + 1)) % words.length]).join(' ')} note${i}`,
     flipper_length_mm: 180 + (i % 10),
   }));
-  const body = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-  const file = join(work, 'penguins-eval.jsonl');
-  writeFileSync(file, body);
-  const source = {
-    name: 'penguins-eval',
-    uri: pathToFileURL(file).href,
-    sha256: createHash('sha256').update(body).digest('hex'),
-    schema_version: '1',
-  };
+  const source = await writeJsonlSource(join(work, 'penguins-eval.jsonl'), 'penguins-eval', rows);
   const baseline = {
     required_slices: species,
     metrics: { diversity: 0.8, toxicity: 0 },
@@ -115,7 +107,7 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
     startJsonReceiver(),
     startSmtpReceiver(),
   ]);
-  const refresh = refreshSource(work);
+  const refresh = await refreshSource(work);
   const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
 
   const ports = new Map<PipelineService, number>();

@@ -34,3 +34,4 @@ export {
   type SampleBatchOptions,
   type SampleFile,
 } from './sample-batches.ts';
+export { writeJsonlSource, type RefreshSource } from './refresh-sources.ts';

@@ -2,15 +2,21 @@
  * Runs the quality-gate in-process against the real stack, with its own topics, schema and
  * directories, and gives tests sources, a collector of quality.evaluated and the admin API.
  */
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createPool } from '@tributary/db';
 import { EventRegistry, qualityEvaluated, type QualityEvaluated } from '@tributary/events';
 import type { ServiceApp } from '@tributary/runtime';
-import { collectMessages, isolatedServiceEnv, serviceEnv, stackEnv, testKafka } from '@tributary/testing';
+import {
+  collectMessages,
+  isolatedServiceEnv,
+  serviceEnv,
+  stackEnv,
+  testKafka,
+  writeJsonlSource,
+} from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { RunsRepository } from '../src/data-access/runs-repository.ts';
 import { loadServiceConfig } from '../src/config.ts';
@@ -63,17 +69,7 @@ export async function workspace(): Promise<Workspace> {
   return {
     dir,
     storeUri: pathToFileURL(path.join(dir, 'store')).href,
-    async source(name, rows) {
-      const file = path.join(dir, `${name}.jsonl`);
-      const body = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-      await writeFile(file, body);
-      return {
-        name,
-        uri: pathToFileURL(file).href,
-        sha256: createHash('sha256').update(body).digest('hex'),
-        schema_version: '1',
-      };
-    },
+    source: (name, rows) => writeJsonlSource(path.join(dir, `${name}.jsonl`), name, rows),
     readStore: (uri) => readFile(fileURLToPath(uri), 'utf8'),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
