@@ -92,18 +92,35 @@ describe('a batch through the pipeline', () => {
     expect(announced).toBeDefined();
 
     // The run id is the trace id: Jaeger must hold spans of all six services under it.
+    const LAST_SPANS = [
+      `retrain-policy:${prefix}master.versioned process`,
+      `notifier:${prefix}dataset.published process`,
+      'notifier:notify_stakeholders',
+      'publisher:archive_artifacts',
+      'quality-gate:quality_gate',
+      'preprocessor:preprocess.merge',
+    ];
     const trace = await waitFor(
       async () => {
         const res = await fetch(`${stackEnv.JAEGER_QUERY_URL}/api/traces/${request.run_id}`);
         if (!res.ok) return undefined;
         const body = (await res.json()) as { data: JaegerTrace[] };
         const t = body.data[0];
-        const services = new Set(Object.values(t?.processes ?? {}).map((p) => p.serviceName));
-        return SERVICES.every((s) => services.has(s)) ? t : undefined;
+        if (!t) return undefined;
+        // Each service exports its spans in batches: wait for the last ones and for every parent.
+        const ops = new Set(
+          t.spans.map((span) => `${t.processes[span.processID]?.serviceName}:${span.operationName}`),
+        );
+        const ids = new Set(t.spans.map((span) => span.spanID));
+        const complete = t.spans.every((span) =>
+          span.references.every((r) => r.refType !== 'CHILD_OF' || ids.has(r.spanID)),
+        );
+        return complete && LAST_SPANS.every((op) => ops.has(op)) ? t : undefined;
       },
-      { timeoutMs: 30_000, what: `trace ${request.run_id} in Jaeger with every service` },
+      { timeoutMs: 30_000, what: `trace ${request.run_id} in Jaeger, complete, with every service` },
     );
     expect(trace.traceID).toBe(request.run_id);
+    expect(new Set(Object.values(trace.processes).map((p) => p.serviceName))).toEqual(new Set(SERVICES));
 
     const serviceOf = (span: JaegerSpan) => trace.processes[span.processID]!.serviceName;
     const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
