@@ -22,6 +22,7 @@ import {
   collectMessages,
   freePort,
   MlflowRest,
+  batchReadyFor,
   serviceEnv,
   stackEnv,
   startJsonReceiver,
@@ -200,25 +201,7 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
       });
       const producer = new EventProducer(kafka, registry, prefix);
       await producer.connect();
-      await producer.publish(batchReady, {
-        event_id: uniqueName('evt'),
-        occurred_at: Date.now(),
-        run_id: null,
-        dataset: 'penguins',
-        batch_id: batchId,
-        producer: `${name}-test`,
-        source: 'KAFKA',
-        contract: { name: 'penguins', version: '1.0.0' },
-        files: batch.files.map((f) => ({
-          path: f.path,
-          uri: pathToFileURL(f.absolutePath).href,
-          role: f.role,
-          sha256: f.sha256,
-          size_bytes: f.size,
-          schema_version: f.role === 'TABLE' ? '1.0.0' : null,
-        })),
-        attributes: {},
-      });
+      await producer.publish(batchReady, batchReadyFor(batch, { batchId, producer: `${name}-test` }));
       await producer.disconnect();
       try {
         const [message] = await requests.waitForMessages(1, 180_000);

@@ -5,6 +5,8 @@ import { userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+// The key module alone: the CLI must not load the S3 client just to order paths.
+import { compareCodePoints } from '@tributary/storage/keys';
 
 /** Files of the landing-zone protocol that are not batch content. */
 const NOT_CONTENT = new Set(['_READY', '_PROCESSING', '_DONE', '_REJECTED', 'batch.json']);
@@ -211,17 +213,6 @@ function contentHashOf(files: readonly LocalFile[]): string {
   return createHash('sha256')
     .update(byPath.map((f) => `${f.path}\t${f.sha256}\n`).join(''), 'utf8')
     .digest('hex');
-}
-
-function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const ca = a.codePointAt(i) ?? 0;
-    const cb = b.codePointAt(i) ?? 0;
-    if (ca !== cb) return ca - cb;
-    if (ca > 0xffff) i++;
-  }
-  return a.length - b.length;
 }
 
 function safeUser(): string {

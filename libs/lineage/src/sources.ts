@@ -1,6 +1,7 @@
 /**
  * Where lineage reads each part of a chain. `httpLineageSources` asks each service's own API, so
- * every service stays the only owner of its data; a service can swap in local reads for its part.
+ * every service stays the only owner of its data; the master versions come from the caller (the
+ * preprocessor, which owns them and answers the lineage API).
  */
 import type {
   Answer,
@@ -25,7 +26,6 @@ export interface LineageSources {
 
 export interface ServiceUrls {
   ingestor: string;
-  preprocessor: string;
   qualityGate: string;
   publisher: string;
   retrainPolicy: string;
@@ -57,9 +57,10 @@ export function mapAnswer<T, U>(answer: Answer<T>, f: (t: T) => U): Answer<U> {
   return 'value' in answer ? { value: f(answer.value) } : answer;
 }
 
-/** Reads every part from the services' HTTP APIs; admin APIs get the bearer token. */
+/** Reads the other parts from the services' HTTP APIs (admin APIs get the bearer token). */
 export function httpLineageSources(
   urls: ServiceUrls,
+  masters: Pick<LineageSources, 'masterVersion' | 'masterVersionOfBatch'>,
   opts: { token?: string | undefined; timeoutMs?: number } = {},
 ): LineageSources {
   const timeoutMs = opts.timeoutMs ?? 5000;
@@ -69,17 +70,8 @@ export function httpLineageSources(
 
   return {
     batch: (batchId) => get<BatchFact>(urls.ingestor, `/batches/${enc(batchId)}`),
-    async masterVersionOfBatch(dataset, batchId) {
-      const found = await get<{ versions: MasterVersionFact[] }>(
-        urls.preprocessor,
-        `/masters/${enc(dataset)}/versions?batch_id=${enc(batchId)}`,
-      );
-      if (!('value' in found)) return found;
-      const merged = found.value.versions.at(-1);
-      return merged ? { value: merged } : { missing: true };
-    },
-    masterVersion: (dataset, version) =>
-      get<MasterVersionFact>(urls.preprocessor, `/masters/${enc(dataset)}/versions/${version}`),
+    masterVersionOfBatch: (dataset, batchId) => masters.masterVersionOfBatch(dataset, batchId),
+    masterVersion: (dataset, version) => masters.masterVersion(dataset, version),
     async qualityRuns() {
       const runs = await get<{ runs: QualityRunFact[] }>(
         urls.qualityGate,

@@ -24,6 +24,7 @@ export { MlflowRest, startMlflowServer, type MlflowRunSpec, type MlflowServer } 
 export {
   PENGUIN_COLUMNS,
   PENGUIN_COUNT,
+  batchReadyFor,
   SAMPLE_IMAGES,
   penguinRows,
   sampleImagePath,

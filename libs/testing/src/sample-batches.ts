@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { newEventId, type BatchReady } from '@tributary/events';
 
 /** One row of contracts/penguins/1.0.0.yaml. */
 export interface PenguinRow {
@@ -184,5 +186,36 @@ async function writeFile(
     sha256: createHash('sha256').update(bytes).digest('hex'),
     md5: createHash('md5').update(bytes).digest('hex'),
     size: bytes.length,
+  };
+}
+
+/** The batch.ready a Kafka producer would send for a sample batch written under `dir`. */
+export function batchReadyFor(
+  sample: SampleBatch,
+  opts: {
+    dataset?: string;
+    batchId: string;
+    contract?: { name: string; version: string };
+    producer?: string;
+  },
+): BatchReady {
+  return {
+    event_id: newEventId(),
+    occurred_at: Date.now(),
+    run_id: null,
+    dataset: opts.dataset ?? 'penguins',
+    batch_id: opts.batchId,
+    producer: opts.producer ?? 'field-team',
+    source: 'KAFKA',
+    contract: opts.contract ?? { name: 'penguins', version: '1.0.0' },
+    files: sample.files.map((f) => ({
+      path: f.path,
+      uri: pathToFileURL(f.absolutePath).href,
+      role: f.role,
+      sha256: f.sha256,
+      size_bytes: f.size,
+      schema_version: f.role === 'TABLE' ? '1.0.0' : null,
+    })),
+    attributes: {},
   };
 }

@@ -10,7 +10,6 @@ import {
   batchIngested,
   batchReady,
   batchRejected,
-  newEventId,
   type BatchIngested,
   type BatchReady,
   type BatchRejected,
@@ -26,7 +25,6 @@ import {
   stackEnv,
   testKafka,
   type CollectedMessage,
-  type SampleBatch,
 } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig, type Config } from '../src/config.ts';
@@ -168,37 +166,6 @@ export async function startHarness(name: string, extra: Record<string, string> =
       await db.end();
       await fs.rm(root, { recursive: true, force: true });
     },
-  };
-}
-
-/** The batch.ready a Kafka producer would send for a sample batch written under `dir`. */
-export function batchReadyFor(
-  sample: SampleBatch,
-  opts: {
-    dataset?: string;
-    batchId: string;
-    contract?: { name: string; version: string };
-    producer?: string;
-  },
-): BatchReady {
-  return {
-    event_id: newEventId(),
-    occurred_at: Date.now(),
-    run_id: null,
-    dataset: opts.dataset ?? 'penguins',
-    batch_id: opts.batchId,
-    producer: opts.producer ?? 'field-team',
-    source: 'KAFKA',
-    contract: opts.contract ?? { name: 'penguins', version: '1.0.0' },
-    files: sample.files.map((f) => ({
-      path: f.path,
-      uri: pathToFileURL(f.absolutePath).href,
-      role: f.role,
-      sha256: f.sha256,
-      size_bytes: f.size,
-      schema_version: f.role === 'TABLE' ? '1.0.0' : null,
-    })),
-    attributes: {},
   };
 }
 

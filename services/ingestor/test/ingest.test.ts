@@ -3,9 +3,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEventId } from '@tributary/events';
-import { writeSampleBatch } from '@tributary/testing';
+import { batchReadyFor, writeSampleBatch } from '@tributary/testing';
 import { contentHashOf } from '../src/domain/batch.ts';
-import { batchReadyFor, dvc, listKeys, startHarness, type Harness } from './helpers.ts';
+import { dvc, listKeys, startHarness, type Harness } from './helpers.ts';
 
 let h: Harness;
 let store: string;

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createObjectStore, createS3Client, type ObjectStore } from '@tributary/storage';
-import { stackS3, stackS3Env, uniqueName, writeSampleBatch } from '@tributary/testing';
-import { batchReadyFor, dvc, startHarness, type Harness } from './helpers.ts';
+import { batchReadyFor, stackS3, stackS3Env, uniqueName, writeSampleBatch } from '@tributary/testing';
+import { dvc, startHarness, type Harness } from './helpers.ts';
 
 const bucket = uniqueName('ingestor').replaceAll('_', '-');
 let h: Harness;

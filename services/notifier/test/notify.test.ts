@@ -49,7 +49,7 @@ describe('notifier', () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
 
-  async function start(opts: { slackFailures?: number; ops?: boolean } = {}) {
+  async function start(opts: { slackFailures?: number } = {}) {
     const slack = await startJsonReceiver({ failFirst: opts.slackFailures ?? 0 });
     const ops = await startJsonReceiver();
     const producers = await startJsonReceiver();

@@ -60,21 +60,23 @@ export class PgBatchRepository implements BatchRepository {
   constructor(private readonly pool: Pool) {}
 
   claim(c: BatchClaim): Promise<ClaimResult> {
+    // The columns a claim sets, first insert or takeover alike ($1..$8 of both statements).
+    const identity = [
+      c.batchId,
+      c.dataset,
+      c.producer,
+      c.source,
+      c.contract.name,
+      c.contract.version,
+      c.contentHash,
+      c.runId,
+    ];
     return withTransaction(this.pool, async (client) => {
       const inserted = await client.query(
         `INSERT INTO batches (id, dataset, producer, source, contract_name, contract_version, content_hash, status, run_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'INGESTING', $8)
          ON CONFLICT (id) DO NOTHING`,
-        [
-          c.batchId,
-          c.dataset,
-          c.producer,
-          c.source,
-          c.contract.name,
-          c.contract.version,
-          c.contentHash,
-          c.runId,
-        ],
+        identity,
       );
       if (inserted.rowCount === 1) {
         await upsertAttempt(client, c, 'INGESTING');
@@ -100,16 +102,7 @@ export class PgBatchRepository implements BatchRepository {
                 raw_location = NULL, raw_dvc_file = NULL, raw_md5 = NULL, report = NULL, report_uri = NULL,
                 updated_at = now()
           WHERE id = $1`,
-        [
-          c.batchId,
-          c.dataset,
-          c.producer,
-          c.source,
-          c.contract.name,
-          c.contract.version,
-          c.contentHash,
-          c.runId,
-        ],
+        identity,
       );
       await upsertAttempt(client, c, 'INGESTING');
       return { kind: 'claimed', takeover: row.status === 'INGESTING' };

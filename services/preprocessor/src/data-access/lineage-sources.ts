@@ -7,27 +7,24 @@ import type { MasterVersionsReader } from './master-versions.ts';
  * other link from the owning service's API (with the fleet's admin token).
  */
 export function lineageSources(config: Config, versions: MasterVersionsReader): LineageSources {
-  const remote = httpLineageSources(
+  return httpLineageSources(
     {
       ingestor: config.LINEAGE_INGESTOR_URL,
-      // Never asked: the two master reads below replace the remote ones.
-      preprocessor: `http://127.0.0.1:${config.HTTP_PORT}`,
       qualityGate: config.LINEAGE_QUALITY_GATE_URL,
       publisher: config.LINEAGE_PUBLISHER_URL,
       retrainPolicy: config.LINEAGE_RETRAIN_POLICY_URL,
     },
+    {
+      async masterVersionOfBatch(dataset, batchId) {
+        // Newest first, so the last one is the version that merged the batch.
+        const merged = (await versions.list(dataset, { batchId, limit: 500 })).at(-1);
+        return merged ? { value: merged } : { missing: true };
+      },
+      async masterVersion(dataset, version) {
+        const view = await versions.get(dataset, version);
+        return view ? { value: view } : { missing: true };
+      },
+    },
     { token: config.ADMIN_TOKEN, timeoutMs: config.LINEAGE_TIMEOUT_MS },
   );
-  return {
-    ...remote,
-    async masterVersionOfBatch(dataset, batchId) {
-      // Newest first, so the last one is the version that merged the batch.
-      const merged = (await versions.list(dataset, { batchId, limit: 500 })).at(-1);
-      return merged ? { value: merged } : { missing: true };
-    },
-    async masterVersion(dataset, version) {
-      const view = await versions.get(dataset, version);
-      return view ? { value: view } : { missing: true };
-    },
-  };
 }

@@ -113,19 +113,23 @@ export async function mergeBatch(
     }
   }
 
-  const batchPartNo = nextPart++;
-  const batchHash = await deps.hashFile(input.part.localPath);
-  const batchPart: WorkingPart = {
-    partNo: batchPartNo,
-    relpath: partRelpath(batchPartNo),
-    rows: input.part.rows,
-    md5: batchHash.md5,
-    size: batchHash.size,
-    keyMin: input.part.keyMin,
-    keyMax: input.part.keyMax,
-    local: input.part.localPath,
+  /** A part this merge wrote to `local`: numbered, named after its number and hashed. */
+  const writtenPart = async (
+    partNo: number,
+    local: string,
+    stats: Pick<WorkingPart, 'rows' | 'keyMin' | 'keyMax'>,
+  ): Promise<WorkingPart> => ({
+    partNo,
+    relpath: partRelpath(partNo),
+    ...stats,
+    ...(await deps.hashFile(local)),
+    local,
     isNew: true,
-  };
+  });
+
+  const batchPartNo = nextPart++;
+  const { rows, keyMin, keyMax, localPath } = input.part;
+  const batchPart = await writtenPart(batchPartNo, localPath, { rows, keyMin, keyMax });
   const fresh = (localName: string) => path.join(input.workDir, localName);
 
   // Newest batch wins: rows of older parts whose key the batch carries are dropped from them.
@@ -158,15 +162,7 @@ export async function mergeBatch(
     parts.delete(partNo);
     if (stats.rows > 0) {
       const target = nextPart++;
-      const h = await deps.hashFile(out);
-      parts.set(target, {
-        partNo: target,
-        relpath: partRelpath(target),
-        ...stats,
-        ...h,
-        local: out,
-        isNew: true,
-      });
+      parts.set(target, await writtenPart(target, out, stats));
     }
   }
   parts.set(batchPartNo, batchPart);
@@ -181,17 +177,9 @@ export async function mergeBatch(
     }
     const target = nextPart++;
     const out = fresh(`compact-${target}.parquet`);
-    const stats = await session.mergeParts(sources, pk, out);
-    const h = await deps.hashFile(out);
+    const compacted = await writtenPart(target, out, await session.mergeParts(sources, pk, out));
     for (const partNo of group) parts.delete(partNo);
-    parts.set(target, {
-      partNo: target,
-      relpath: partRelpath(target),
-      ...stats,
-      ...h,
-      local: out,
-      isNew: true,
-    });
+    parts.set(target, compacted);
   }
   if (countRefs) addRefs(await session.imageCounts([input.part.localPath], imageColumn), 1);
   if (imageColumn !== undefined && !state.imageRefsReady) {
