@@ -31,6 +31,7 @@ import {
   testKafka,
   uniqueName,
   waitFor,
+  waitForServing,
   writeJsonlSource,
   type JsonReceiver,
   type RunningProcess,
@@ -117,7 +118,8 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
   const store = (dir: string) => pathToFileURL(join(work, dir)).href;
   const procs: RunningProcess[] = [];
   // All six start side by side; each must answer /readyz (broker, registry, database, its own deps).
-  await Promise.all(
+  // If one does not, the others are killed so no service outlives the failed start.
+  const started = Promise.all(
     PIPELINE_SERVICES.map(async (service) => {
       const port = ports.get(service)!;
       const proc = startTsProcess(
@@ -163,16 +165,14 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
         }),
       );
       procs.push(proc);
-      await waitFor(
-        async () =>
-          (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined,
-        { timeoutMs: 150_000, what: `${service} ready` },
-      ).catch((err: unknown) => {
-        process.stderr.write(`${service}:\n${proc.stdout().slice(-1500)}\n${proc.stderr().slice(-1500)}\n`);
-        throw err;
-      });
+      await waitForServing(proc, port, { path: '/readyz', timeoutMs: 150_000, what: `${service} ready` });
     }),
   );
+  await started.catch(async (err: unknown) => {
+    for (const p of procs) p.child.kill('SIGKILL');
+    await Promise.all([slack.close(), pagerduty.close(), smtp.close()]);
+    throw err;
+  });
 
   // Collected from the start (the services created the topic), so no test misses a publish.
   const published = await collectMessages(testKafka(), `${prefix}${datasetPublished.topic}`);

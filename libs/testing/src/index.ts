@@ -7,7 +7,7 @@ export {
   freePort,
   runTributary,
   startTsProcess,
-  waitForHealthz,
+  waitForServing,
   type CliResult,
   type RunningProcess,
 } from './process.ts';

@@ -40,13 +40,38 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Waits until the HTTP server on loopback `port` answers `/healthz` with a 2xx. */
-export async function waitForHealthz(port: number, opts: { timeoutMs: number; what: string }): Promise<void> {
-  await waitFor(
-    async () =>
-      (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined,
-    opts,
-  );
+/**
+ * Waits until `proc` answers `path` (default `/healthz`) on loopback `port` with a 2xx. A process that
+ * exits first fails the wait at once, with its exit and the tail of its output, instead of at timeout.
+ */
+export async function waitForServing(
+  proc: RunningProcess,
+  port: number,
+  opts: { timeoutMs: number; what: string; path?: string },
+): Promise<void> {
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void proc.exited.then((e) => (exited = e));
+  try {
+    await waitFor(
+      async () => {
+        if (exited) throw new ExitedError(exited);
+        const res = await fetch(`http://127.0.0.1:${port}${opts.path ?? '/healthz'}`).catch(() => undefined);
+        return res?.ok ? true : undefined;
+      },
+      { ...opts, stopOn: (err) => err instanceof ExitedError },
+    );
+  } catch (err) {
+    const message = err instanceof ExitedError ? `${opts.what}: ${err.message}` : String(err);
+    throw new Error(
+      `${message}\n--- stdout (tail)\n${proc.stdout().slice(-3000)}\n--- stderr (tail)\n${proc.stderr().slice(-3000)}`,
+    );
+  }
+}
+
+class ExitedError extends Error {
+  constructor(e: { code: number | null; signal: NodeJS.Signals | null }) {
+    super(`the process exited (code ${e.code}, signal ${e.signal}) before it was serving`);
+  }
 }
 
 const CLI = fileURLToPath(new URL('../../../cli/bin/tributary.js', import.meta.url));

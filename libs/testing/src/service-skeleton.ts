@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isolatedServiceEnv } from './names.ts';
-import { freePort, startTsProcess, waitForHealthz } from './process.ts';
+import { freePort, startTsProcess, waitForServing } from './process.ts';
 import { serviceEnv } from './stack-env.ts';
 
 interface SkeletonApp {
@@ -52,10 +52,7 @@ export function describeServiceSkeleton(opts: {
       serviceEnv(isolatedServiceEnv(opts.name, { ...opts.extraEnv, HTTP_PORT: String(port) })),
     );
     try {
-      await waitForHealthz(port, {
-        timeoutMs: 45_000,
-        what: `${opts.name} /healthz (stderr: ${proc.stderr()})`,
-      });
+      await waitForServing(proc, port, { timeoutMs: 90_000, what: `${opts.name} /healthz` });
       proc.child.kill('SIGTERM');
       expect(await proc.exited).toEqual({ code: 0, signal: null });
     } finally {

@@ -29,7 +29,7 @@ import {
   startTsProcess,
   testKafka,
   toCsv,
-  waitForHealthz,
+  waitForServing,
   type PenguinRow,
   type RunningProcess,
 } from '@tributary/testing';
@@ -176,10 +176,10 @@ export async function startPreprocessor(env: Record<string, string>): Promise<Ru
   const port = await freePort();
   const p = startTsProcess(new URL('../src/main.ts', import.meta.url), { ...env, HTTP_PORT: String(port) });
   try {
-    await waitForHealthz(port, { timeoutMs: 120_000, what: 'preprocessor /healthz' });
+    await waitForServing(p, port, { timeoutMs: 120_000, what: 'preprocessor /healthz' });
   } catch (err) {
     p.child.kill('SIGKILL');
-    throw new Error(`${String(err)}\n${p.stdout().slice(-3000)}\n${p.stderr().slice(-3000)}`);
+    throw err;
   }
   return p;
 }
