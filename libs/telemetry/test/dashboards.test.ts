@@ -80,4 +80,34 @@ describe('dashboards and alerts', () => {
         expect(declared, `${rule.alert}: ${metric}`).toContain(metric);
     }
   });
+
+  it('when the alert rules are read, then each links its runbook section and has a promtool case', () => {
+    const rules = parse(readFileSync(join(root, 'deploy/prometheus/alerts.yml'), 'utf8')) as {
+      groups: { rules: { alert: string; annotations: Record<string, string> }[] }[];
+    };
+    const cases = parse(readFileSync(join(root, 'deploy/prometheus/alerts.test.yml'), 'utf8')) as {
+      tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
+    };
+    const firing = new Set(
+      cases.tests.flatMap((t) =>
+        t.alert_rule_test.filter((c) => c.exp_alerts.length > 0).map((c) => c.alertname),
+      ),
+    );
+    // GitHub-style anchors: the heading lower-cased, as the docs link them.
+    const sections = new Set(
+      [...readFileSync(join(root, 'docs/operations.md'), 'utf8').matchAll(/^#{2,4} (.+)$/gm)].map((m) =>
+        m[1]!
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-'),
+      ),
+    );
+    const alerts = rules.groups.flatMap((g) => g.rules);
+    expect(alerts.length).toBeGreaterThan(5);
+    for (const { alert, annotations } of alerts) {
+      expect(annotations.runbook_url, alert).toBe(`docs/operations.md#${alert.toLowerCase()}`);
+      expect(sections, `${alert}: runbook section`).toContain(alert.toLowerCase());
+      expect(firing, `${alert}: a promtool case where it fires`).toContain(alert);
+    }
+  });
 });
