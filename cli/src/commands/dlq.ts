@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import type { IHeaders, Kafka } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka } from 'kafkajs';
 import { parse } from 'yaml';
 import {
   allEvents,
@@ -405,6 +405,8 @@ export async function replayDeadLetters(opts: ReplayOptions): Promise<ReplayResu
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    // Each record names its partition; naming the partitioner only keeps kafkajs from warning.
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
   try {
     // Partitions of each target topic (a replay goes back to the partition it came from, keeping per-key order).

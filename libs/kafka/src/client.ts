@@ -18,6 +18,15 @@ const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs warns at every producer start that limited retries "may invalidate EoS guarantees". We
+ * limit them on purpose (a send that fails is retried by the outbox relay or the consumer runner),
+ * and exactly-once comes from consumers deduplicating on event ids, so the line is only noise.
+ */
+const EXPECTED_WARNINGS = new Set([
+  'Limiting retries for the idempotent producer may invalidate EoS guarantees',
+]);
+
 /** A kafkajs client whose own logs go through the service's pino logger. */
 export function createKafka(opts: KafkaClientOptions): Kafka {
   const config: KafkaConfig = {
@@ -31,6 +40,7 @@ export function createKafka(opts: KafkaClientOptions): Kafka {
       () =>
       ({ namespace, level, log }: LogEntry) => {
         const { message, ...extra } = log;
+        if (EXPECTED_WARNINGS.has(message)) return;
         opts.logger[LEVEL[level] ?? 'info']({ kafka: namespace, ...extra }, message);
       },
   };

@@ -1,5 +1,5 @@
 import { SpanKind, context } from '@opentelemetry/api';
-import type { Kafka, Producer, IHeaders } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka, type Producer } from 'kafkajs';
 import { prefixEvent, type EventDefinition, type EventRegistry } from '@tributary/events';
 import { injectTraceHeaders, withSpan } from '@tributary/telemetry';
 
@@ -30,6 +30,8 @@ export class EventProducer {
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
+      // Named so kafkajs does not warn at each start; the Java client's murmur2, so keys land alike.
+      createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
     });
   }
