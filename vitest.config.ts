@@ -12,7 +12,9 @@ export default defineConfig({
     ],
     pool: 'forks',
     maxWorkers: 3,
-    testTimeout: 60_000,
+    // Generous: tests drive real processes (dvc, DuckDB, six services) on a two-core machine, and a
+    // loaded run may take twice its quiet time. Speed is measured in bench/, not here.
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
     globalSetup: ['libs/testing/src/global-setup.ts'],
