@@ -170,6 +170,26 @@ describe('a batch through the pipeline', () => {
     ]);
   }, 240_000);
 
+  it('when the run is logged, then every service wrote lines of it, each with the run id, trace id and span id, and no secret', () => {
+    const runId = firstRequest.run_id;
+    const lines = pipeline.procs
+      .flatMap((p) => p.stdout().split('\n'))
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const ofRun = lines.filter((l) => l.trace_id === runId || l.dag_run_id === runId);
+    expect(new Set(ofRun.map((l) => l.service))).toEqual(new Set(SERVICES));
+    for (const line of ofRun) {
+      expect(line, JSON.stringify(line)).toMatchObject({ dag_run_id: runId, trace_id: runId });
+      expect(line.span_id, JSON.stringify(line)).toMatch(/^[0-9a-f]{16}$/);
+    }
+    // A line that names the batch belongs to its run, whichever service wrote it.
+    const naming = lines.filter((l) => JSON.stringify(l).includes('e2e-batch-1'));
+    expect(naming.length).toBeGreaterThan(0);
+    for (const line of naming) expect(line.dag_run_id, JSON.stringify(line)).toBe(runId);
+    const output = pipeline.procs.map((p) => `${p.stdout()}${p.stderr()}`).join('\n');
+    expect(output).not.toContain(pipeline.adminToken);
+  });
+
   it('when a batch went all the way, then tributary lineage returns its whole chain under one trace id', async () => {
     // By batch id, as JSON: every link found, each carrying the run id of e2e-batch-1.
     const byBatch = await tributary(['lineage', '--batch', 'e2e-batch-1', '--json']);
