@@ -37,7 +37,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
   runtime.readiness.set('data-store', async () => {
     await stores.data.exists('raw/.readiness');
   });
-  const batches = new PgBatchRepository(runtime.pool);
+  const batches = new PgBatchRepository(runtime.pool, config.INGEST_TAKEOVER_AFTER_MS);
   const allowedRoots = [
     ...(config.SOURCE_FILE_ROOTS ?? []),
     ...(config.LANDING_DIR === undefined ? [] : [config.LANDING_DIR]),

@@ -65,6 +65,11 @@ export const configSchema = z.object({
     .default(false)
     .describe('Delete the data files of a landing batch once it is ingested (its _DONE marker stays)'),
   OUTBOX_POLL_MS: int(10).default(1000).describe('Fallback poll of the outbox relay; NOTIFY wakes it sooner'),
+  INGEST_TAKEOVER_AFTER_MS: int(1000)
+    .default(15 * 60_000)
+    .describe(
+      'An ingest unfinished for this long is taken to be dead: other content may then take its batch id (before, it is refused as a conflict)',
+    ),
 });
 
 export type Config = Readonly<z.output<typeof configSchema>>;

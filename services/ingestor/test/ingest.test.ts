@@ -154,6 +154,34 @@ describe('ingestor: batch.ready from Kafka', () => {
     expect(await fs.readFile(path.join(store, 'raw/penguins/penguins-b-4.dvc'), 'utf8')).toBe(dvcFile);
   });
 
+  it('when other content comes under a batch id whose ingest is under way, then it is refused as a conflict; once that ingest is stale, it takes the id over', async () => {
+    // An ingest of other content holds the id, as a replica in the middle of copying would leave it.
+    const hold = (batchId: string, age: string) =>
+      h.query(
+        `INSERT INTO batches (id, dataset, producer, source, contract_name, contract_version, content_hash, status, run_id, updated_at)
+         VALUES ($1, 'penguins', 'tests', 'KAFKA', 'penguins', '1.0.0', $2, 'INGESTING', 'run-0', now() - $3::interval)`,
+        [batchId, 'f'.repeat(64), age],
+      );
+    await hold('penguins-b-7', '1 minute');
+    const live = await writeSampleBatch(path.join(sources(), 'b-7'), { offset: 230, count: 3 });
+    await h.publish(batchReadyFor(live, { batchId: 'penguins-b-7' }));
+    const rejected = await h.rejected.waitFor((e) => e.batch_id === 'penguins-b-7');
+    expect(rejected).toMatchObject({ stage: 'INGEST', error_code: 'ING_ERR_BATCH_CONFLICT' });
+    expect(rejected.reason).toContain(`is being ingested into penguins with content ${'f'.repeat(64)}`);
+    expect(await row('penguins-b-7')).toMatchObject({ status: 'INGESTING', content_hash: 'f'.repeat(64) });
+
+    // Older than INGEST_TAKEOVER_AFTER_MS (15 min by default): the replica is taken to be dead.
+    await hold('penguins-b-8', '1 hour');
+    const stale = await writeSampleBatch(path.join(sources(), 'b-8'), { offset: 240, count: 3 });
+    await h.publish(batchReadyFor(stale, { batchId: 'penguins-b-8' }));
+    const ingested = await h.ingested.waitFor((e) => e.batch_id === 'penguins-b-8');
+    expect(await row('penguins-b-8')).toMatchObject({
+      status: 'INGESTED',
+      content_hash: ingested.content_hash,
+    });
+    expect(await h.rejected.count((e) => e.batch_id === 'penguins-b-8')).toBe(0);
+  });
+
   it.each([
     {
       problem: 'a checksum that does not match the bytes',

@@ -57,7 +57,15 @@ interface AttemptRow {
 
 /** The batches and batch_attempts tables, and the outbox they share transactions with. */
 export class PgBatchRepository implements BatchRepository {
-  constructor(private readonly pool: Pool) {}
+  /**
+   * @param takeoverAfterMs An unfinished ingest (INGESTING) younger than this holds its batch id:
+   *   other content under that id is refused as a conflict. Older, it is taken to have died with its
+   *   replica and a new submission may take the id over.
+   */
+  constructor(
+    private readonly pool: Pool,
+    private readonly takeoverAfterMs: number,
+  ) {}
 
   claim(c: BatchClaim): Promise<ClaimResult> {
     // The columns a claim sets, first insert or takeover alike ($1..$8 of both statements).
@@ -82,19 +90,27 @@ export class PgBatchRepository implements BatchRepository {
         await upsertAttempt(client, c, 'INGESTING');
         return { kind: 'claimed', takeover: false };
       }
-      const { rows } = await client.query<Pick<BatchRow, 'status' | 'content_hash' | 'dataset'>>(
-        'SELECT status, content_hash, dataset FROM batches WHERE id = $1 FOR UPDATE',
-        [c.batchId],
+      const { rows } = await client.query<
+        Pick<BatchRow, 'status' | 'content_hash' | 'dataset'> & { live: boolean }
+      >(
+        `SELECT status, content_hash, dataset, updated_at > now() - make_interval(secs => $2::float8 / 1000) AS live
+           FROM batches WHERE id = $1 FOR UPDATE`,
+        [c.batchId, this.takeoverAfterMs],
       );
       const row = rows[0]!;
       const same = row.content_hash === c.contentHash && row.dataset === c.dataset;
-      if (row.status === 'INGESTED') {
-        return same
-          ? { kind: 'duplicate', status: 'INGESTED' }
-          : { kind: 'conflict', existingDataset: row.dataset, existingContentHash: row.content_hash };
-      }
+      const conflict = (existingStatus: 'INGESTED' | 'INGESTING'): ClaimResult => ({
+        kind: 'conflict',
+        existingStatus,
+        existingDataset: row.dataset,
+        existingContentHash: row.content_hash,
+      });
+      if (row.status === 'INGESTED')
+        return same ? { kind: 'duplicate', status: 'INGESTED' } : conflict('INGESTED');
       if (row.status === 'REJECTED' && same) return { kind: 'duplicate', status: 'REJECTED' };
-      // Rejected with other content, or an attempt that never finished: this delivery takes the id.
+      // Two contents under one id at once: the one being ingested keeps it (invariant 2).
+      if (row.status === 'INGESTING' && !same && row.live) return conflict('INGESTING');
+      // Rejected with other content, or an attempt that died (same content, or stale): this delivery takes the id.
       await client.query(
         `UPDATE batches
             SET dataset = $2, producer = $3, source = $4, contract_name = $5, contract_version = $6,

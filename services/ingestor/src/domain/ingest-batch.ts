@@ -82,8 +82,8 @@ export async function ingestBatch(
       {
         code: IngestErrorCode.BATCH_CONFLICT,
         message:
-          `batch ${claim.batchId} was already ingested into ${claimed.existingDataset} with content ` +
-          `${claimed.existingContentHash}; ` +
+          `batch ${claim.batchId} ${claimed.existingStatus === 'INGESTED' ? 'was already ingested' : 'is being ingested'} ` +
+          `into ${claimed.existingDataset} with content ${claimed.existingContentHash}; ` +
           `this submission has content ${contentHash}: submit changed content under a new batch id`,
       },
     ];
@@ -149,6 +149,7 @@ export async function ingestBatch(
     const committed = await deps.batches.markIngested(claim, snapshot, event);
     if (!committed) {
       log.warn({ batch_id: claim.batchId }, 'another attempt finished this batch first');
+      await refuseSuperseded(deps, claim, now());
       return { kind: 'superseded', contentHash };
     }
     log.info({ batch_id: claim.batchId, raw_md5: snapshot.rawMd5, files: snapshot.nfiles }, 'batch ingested');
@@ -157,6 +158,26 @@ export async function ingestBatch(
   } finally {
     await workspace.dispose();
   }
+}
+
+/**
+ * This ingest stalled past INGEST_TAKEOVER_AFTER_MS and a submission of other content took its
+ * batch id. Unless an attempt of this same content finished it, its producer is told, as for any
+ * conflict, so its attempt (and a landing-zone `_PROCESSING`) does not wait for good.
+ */
+async function refuseSuperseded(deps: IngestDeps, claim: BatchClaim, at: Date): Promise<void> {
+  const outcome = await deps.batches.attemptOutcome(claim.batchId, claim.contentHash);
+  if (outcome?.status !== 'INGESTING') return;
+  const problems: Problem[] = [
+    {
+      code: IngestErrorCode.BATCH_CONFLICT,
+      message:
+        `batch ${claim.batchId} was taken over by a submission of other content while this ingest ` +
+        `(content ${claim.contentHash}) was stalled: submit it again under a new batch id`,
+    },
+  ];
+  const rejection = await buildRejection(deps, claim, problems, at);
+  await deps.batches.recordConflict(claim, rejection, rejectedEvent(claim, rejection, at));
 }
 
 /** The contract must exist and every declared schema version must be its version. */

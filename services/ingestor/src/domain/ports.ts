@@ -20,7 +20,13 @@ export interface BatchClaim {
 export type ClaimResult =
   | { kind: 'claimed'; takeover: boolean }
   | { kind: 'duplicate'; status: 'INGESTED' | 'REJECTED' }
-  | { kind: 'conflict'; existingDataset: string; existingContentHash: string };
+  | {
+      kind: 'conflict';
+      /** INGESTED: decided; INGESTING: another submission is being ingested right now. */
+      existingStatus: 'INGESTED' | 'INGESTING';
+      existingDataset: string;
+      existingContentHash: string;
+    };
 
 /** Where the raw snapshot of an ingested batch is. */
 export interface RawSnapshot {
