@@ -1,4 +1,5 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
 import { AppError } from '@tributary/errors';
 import type { EventDefinition } from './define.ts';
 
@@ -15,12 +16,15 @@ export interface EventRegistryOptions {
 /**
  * Encodes and decodes events through a Confluent-compatible schema registry, always under the
  * TopicNameStrategy subject of the event's topic (the JS client would otherwise derive the
- * subject from the record name, unlike the Java and .NET clients). Decoded values are validated
- * against the local schema before a handler sees them.
+ * subject from the record name, unlike the Java and .NET clients). Messages are read with the
+ * local schema of the event as the reader schema (Avro schema resolution), so an old message gets
+ * the defaults of fields added since, and are validated before a handler sees them.
  */
 export class EventRegistry {
   private readonly client: SchemaRegistry;
   private readonly ids = new Map<string, Promise<number>>();
+  /** Per local (reader) type, the resolver from each writer schema id; undefined when they are alike. */
+  private readonly resolvers = new WeakMap<avro.Type, Map<number, Promise<avro.Resolver | undefined>>>();
   private readonly compatibility: Compatibility;
 
   constructor(private readonly opts: EventRegistryOptions) {
@@ -59,19 +63,54 @@ export class EventRegistry {
     }
   }
 
+  /**
+   * Registers (and so compatibility-checks) every event at once, as a service does at start-up;
+   * fails naming each subject the registry refused, with its reason.
+   */
+  async registerAll(defs: readonly EventDefinition<unknown>[]): Promise<void> {
+    const results = await Promise.allSettled(defs.map((def) => this.register(def)));
+    const errors = results.flatMap((r) =>
+      r.status === 'rejected' ? [classifyRegistryError(r.reason, 'registering')] : [],
+    );
+    if (errors.length <= 1) {
+      if (errors[0]) throw errors[0];
+      return;
+    }
+    throw new AppError(errors[0]!.code, errors.map((e) => e.message).join('\n'), {
+      retriable: errors.every((e) => e.retriable),
+      cause: errors[0],
+    });
+  }
+
   async encode<T>(def: EventDefinition<T>, value: T): Promise<Buffer> {
     def.validate(value);
     const id = await this.register(def);
     return this.client.encode(id, value);
   }
 
-  /** Decodes registry-framed Avro and validates it as the topic's event. */
+  /**
+   * Decodes registry-framed Avro written with any registered version of the event's schema into
+   * the local one (fields added since get their defaults) and validates it as the topic's event.
+   */
   async decode<T>(def: EventDefinition<T>, buffer: Buffer): Promise<T> {
+    if (buffer.length < 5 || buffer.readUInt8(0) !== 0) {
+      throw new AppError(
+        'EVT_ERR_DECODE',
+        `Cannot decode a ${def.name} message: not registry-framed Avro (magic byte 0, then a schema id)`,
+        { details: { event: def.name, subject: def.subject } },
+      );
+    }
+    const writerId = buffer.readInt32BE(1);
+    const resolver = await this.resolver(def, writerId);
     let value: unknown;
     try {
-      value = await this.client.decode(buffer);
+      value = def.avroType.fromBuffer(buffer.subarray(5), resolver);
     } catch (err) {
-      throw classifyRegistryError(err, `decoding a ${def.name} message`);
+      throw new AppError(
+        'EVT_ERR_DECODE',
+        `Cannot decode a ${def.name} message written with schema id ${writerId}: ${errorMessage(err)}`,
+        { cause: err, details: { event: def.name, subject: def.subject, schemaId: writerId } },
+      );
     }
     return def.validate(value);
   }
@@ -82,6 +121,50 @@ export class EventRegistry {
       signal: AbortSignal.timeout(2000),
     });
     if (!res.ok) throw new Error(`schema registry answered ${res.status}`);
+  }
+
+  /** The resolver from a writer schema into the event's local schema, built once per writer id. */
+  private resolver(def: EventDefinition<unknown>, writerId: number): Promise<avro.Resolver | undefined> {
+    let byWriter = this.resolvers.get(def.avroType);
+    if (!byWriter) {
+      byWriter = new Map<number, Promise<avro.Resolver | undefined>>();
+      this.resolvers.set(def.avroType, byWriter);
+    }
+    let resolver = byWriter.get(writerId);
+    if (!resolver) {
+      resolver = this.createResolver(def, writerId).catch((err: unknown) => {
+        byWriter.delete(writerId); // an unreachable registry is worth asking again
+        throw err;
+      });
+      byWriter.set(writerId, resolver);
+    }
+    return resolver;
+  }
+
+  private async createResolver(
+    def: EventDefinition<unknown>,
+    writerId: number,
+  ): Promise<avro.Resolver | undefined> {
+    let writer: unknown;
+    try {
+      writer = await this.client.getSchema(writerId);
+    } catch (err) {
+      throw classifyRegistryError(err, `decoding a ${def.name} message`);
+    }
+    const reader = def.avroType;
+    try {
+      if (!avro.Type.isType(writer)) throw new Error('it is not an Avro schema');
+      const type = writer as avro.Type;
+      // Alike schemas need no resolution, and reading without a resolver is faster.
+      return reader.equals(type) ? undefined : reader.createResolver(type);
+    } catch (err) {
+      throw new AppError(
+        'EVT_ERR_DECODE',
+        `Cannot decode a ${def.name} message: its writer schema (id ${writerId}) cannot be read as the ` +
+          `local ${def.name} schema of subject ${def.subject}: ${errorMessage(err)}`,
+        { cause: err, details: { event: def.name, subject: def.subject, schemaId: writerId } },
+      );
+    }
   }
 
   private async setCompatibility(subject: string, compatibility: Compatibility): Promise<void> {
@@ -101,6 +184,10 @@ export class EventRegistry {
       ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` }
       : {};
   }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventProducer, createKafka } from '@tributary/kafka';
 import { createLogger } from '@tributary/telemetry';
@@ -144,5 +145,76 @@ describe('event contracts', () => {
     const err = await registry.decode(batchReady, framed).catch((e: unknown) => e);
     expect((err as AppError).code).toBe('EVT_ERR_UNKNOWN_SCHEMA');
     expect((err as AppError).retriable).toBe(false);
+  });
+});
+
+describe('reading messages of other schema versions', () => {
+  // The plain client writes as an older producer would: with the schema id it is given.
+  const writer = new SchemaRegistry({ host: stackEnv.SCHEMA_REGISTRY_URL });
+
+  /** batch.ready as it was before `attributes` and `files[].schema_version` (both with defaults). */
+  function batchReadyV1(): Record<string, unknown> {
+    type Field = { name: string; type: unknown };
+    const schema = structuredClone(batchReady.schema) as { fields: Field[] };
+    schema.fields = schema.fields.filter((f) => f.name !== 'attributes');
+    const file = (schema.fields.find((f) => f.name === 'files')!.type as { items: { fields: Field[] } })
+      .items;
+    file.fields = file.fields.filter((f) => f.name !== 'schema_version');
+    return schema;
+  }
+
+  it('when a message was written before fields with defaults were added, then it is read with their defaults', async () => {
+    const def = prefixEvent(batchReady, `${uniqueName('evolve')}.`);
+    const v1 = await registry.registerSubject(def.subject, batchReadyV1());
+    expect(await registry.register(def), 'the current schema is a BACKWARD-compatible v2').not.toBe(v1);
+    const { attributes: _attributes, files, ...rest } = fixtures.batchReadyFixture;
+    const old = { ...rest, files: files.map(({ schema_version: _version, ...file }) => file) };
+    const bytes = await writer.encode(v1, old);
+
+    const expected = {
+      ...old,
+      attributes: {},
+      files: old.files.map((f) => ({ ...f, schema_version: null })),
+    };
+    expect(await registry.decode(def, bytes)).toEqual(expected);
+    expect(await registry.decode(def, bytes), 'the cached resolver reads alike').toEqual(expected);
+  });
+
+  it('when a message was written with a schema the local one cannot read, then decoding fails as non-retriable EVT_ERR_DECODE naming the event and subject', async () => {
+    const def = prefixEvent(batchReady, `${uniqueName('evolve')}.`);
+    const foreign = {
+      type: 'record',
+      name: 'BatchReady',
+      namespace: 'io.tributary.events',
+      fields: [{ name: 'dataset', type: 'int' }],
+    };
+    const id = await registry.registerSubject(def.subject, foreign);
+    const err = await registry.decode(def, await writer.encode(id, { dataset: 7 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe('EVT_ERR_DECODE');
+    expect((err as AppError).retriable).toBe(false);
+    expect((err as AppError).message).toContain('batch.ready');
+    expect((err as AppError).message).toContain(def.subject);
+  });
+});
+
+describe('registering at start-up', () => {
+  it('when one of several events is incompatible with its subject, then registerAll fails naming that subject and the reason', async () => {
+    const prefix = `${uniqueName('startup')}.`;
+    const broken = prefixEvent(masterVersioned, prefix);
+    await registry.registerSubject(broken.subject, {
+      type: 'record',
+      name: 'MasterVersioned',
+      namespace: 'io.tributary.events',
+      fields: [{ name: 'legacy', type: 'string' }],
+    });
+    const fine = prefixEvent(datasetPublished, prefix);
+    const err = await registry.registerAll([fine, broken]).catch((e: unknown) => e);
+    expect((err as AppError).code).toBe('EVT_ERR_INCOMPATIBLE_SCHEMA');
+    expect((err as AppError).message).toContain(broken.subject);
+    expect((err as AppError).message).toMatch(/incompatible/i);
+    expect((err as AppError).message).not.toContain(fine.subject);
+    const res = await fetch(`${stackEnv.SCHEMA_REGISTRY_URL}/subjects/${fine.subject}/versions/latest`);
+    expect(res.status, 'the compatible event is registered all the same').toBe(200);
   });
 });

@@ -1,11 +1,13 @@
-import type { EventDefinition } from '@tributary/events';
+import { prefixEvent, type EventDefinition } from '@tributary/events';
 import { OutboxRelay } from '@tributary/outbox';
 import type { Runtime } from './runtime.ts';
 import type { Worker } from './service-app.ts';
 
 /**
  * The service's outbox relay as a worker: it publishes the outbox rows of `events` that the use
- * cases wrote in the service's schema, through the runtime's Kafka producer and registry.
+ * cases wrote in the service's schema, through the runtime's Kafka producer and registry. Starting
+ * it registers the events' schemas first, so an incompatible one fails the service's start naming
+ * its subject rather than leaving the relay retrying its first row of that type forever.
  */
 export function outboxRelayWorker(
   runtime: Runtime,
@@ -24,5 +26,12 @@ export function outboxRelayWorker(
     metricsRegistry: runtime.metrics.registry,
     ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
   });
-  return { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() };
+  return {
+    name: 'outbox-relay',
+    start: async () => {
+      await runtime.registry.registerAll(events.map((def) => prefixEvent(def, runtime.topicPrefix)));
+      relay.start();
+    },
+    stop: () => relay.stop(),
+  };
 }

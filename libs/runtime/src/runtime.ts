@@ -1,6 +1,6 @@
 import { redactConfig, type CommonConfig } from '@tributary/config';
 import { createPool, migrate, pingDb, type Pool } from '@tributary/db';
-import { EventRegistry } from '@tributary/events';
+import { EventRegistry, deadLetterEvent, prefixEvent, type EventDefinition } from '@tributary/events';
 import { EventProducer, createKafka, ensureTopics, type Kafka, type TopicSpec } from '@tributary/kafka';
 import {
   OpenLineageEmitter,
@@ -41,6 +41,11 @@ export interface RuntimeOptions {
   migrations: URL[];
   /** Topics this service consumes or produces, created if missing (with its DLQ). */
   topics: string[];
+  /**
+   * Events this service produces, registered (so compatibility-checked) before anything else
+   * starts, with its dead-letter event; events given to outboxRelayWorker are checked at its start.
+   */
+  produces?: readonly EventDefinition<unknown>[];
   logDestination?: NodeJS.WritableStream;
 }
 
@@ -58,6 +63,15 @@ export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions)
   closers.push(() => tracing.shutdown());
   const metrics = createMetrics(serviceName);
   logger.info({ config: redactConfig(config) }, 'starting');
+
+  // An incompatible schema refuses the deploy here, naming the subject, instead of failing the
+  // first event of its type (which the outbox relay would retry forever).
+  const registry = new EventRegistry({ url: config.SCHEMA_REGISTRY_URL });
+  const produced = [deadLetterEvent(serviceName), ...(opts.produces ?? [])].map((def) =>
+    prefixEvent(def, topicPrefix),
+  );
+  await registry.registerAll(produced);
+  logger.info({ subjects: produced.map((def) => def.subject) }, 'schemas registered');
 
   const applied = await migrate({ url: config.DATABASE_URL, schema, dirs: opts.migrations });
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -94,7 +108,6 @@ export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions)
   const created = await ensureTopics(admin, [...opts.topics, `dlq.${serviceName}`].map(spec));
   if (created.length > 0) logger.info({ created }, 'topics created');
 
-  const registry = new EventRegistry({ url: config.SCHEMA_REGISTRY_URL });
   const producer = new EventProducer(kafka, registry, topicPrefix);
   await producer.connect();
   closers.push(() => producer.disconnect());

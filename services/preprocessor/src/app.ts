@@ -1,14 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { loadContract } from '@tributary/contracts';
 import { hashFile } from '@tributary/dvc';
-import {
-  allEvents,
-  batchIngested,
-  batchRejected,
-  eventTime,
-  masterVersioned,
-  newEventId,
-} from '@tributary/events';
+import { batchIngested, batchRejected, eventTime, masterVersioned, newEventId } from '@tributary/events';
 import { MasterLock } from '@tributary/lock';
 import { outboxMigrations } from '@tributary/outbox';
 import type { Pool } from '@tributary/db';
@@ -48,7 +41,9 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     return assembleService({
       runtime,
       handlers: handlers({ processBatch }),
-      workers: [outboxRelayWorker(runtime, allEvents, { pollMs: config.OUTBOX_POLL_MS })],
+      workers: [
+        outboxRelayWorker(runtime, [masterVersioned, batchRejected], { pollMs: config.OUTBOX_POLL_MS }),
+      ],
       routes: (http) =>
         registerRoutes(http, {
           pool: runtime.pool,
