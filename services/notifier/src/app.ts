@@ -11,7 +11,7 @@ import {
   slackChannel,
 } from './data-access/channels.ts';
 import { NotificationsRepository } from './data-access/notifications-repository.ts';
-import { attemptDelivery, type NotifyPorts } from './domain/notify.ts';
+import { resumeDelivery, type NotifyPorts } from './domain/notify.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 
@@ -44,7 +44,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       registers: [runtime.metrics.registry],
     });
     const ports: NotifyPorts = {
-      claim: (kind, version) => notifications.claim(kind, version),
+      claim: (kind, version, payload) => notifications.claim(kind, version, payload),
       markSent: (kind, version) => notifications.markSent(kind, version),
       scheduleRetry: (kind, version, payload, attempt, dueAt, error) =>
         notifications.scheduleRetry(kind, version, payload, attempt, dueAt, error),
@@ -68,15 +68,16 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       recordDelivery: (channel, outcome) => deliveries.inc({ channel, outcome }),
       logger: runtime.logger,
     };
-    // Sends again the parked notifications whose retry is due; the consumer never waits for them.
+    // Sends again the parked notifications whose retry is due, and those whose claim expired (their
+    // replica died before marking them); the consumer never waits for them.
     const retryPoller = intervalPoller({
       name: 'notification-retry-poller',
       intervalMs: config.NOTIFY_RETRY_POLL_MS,
       logger: runtime.logger,
       failureMessage: 'notification retry poll failed',
       tick: async () => {
-        for (const due of await notifications.claimDue(10)) {
-          await attemptDelivery(ports, due.kind, due.datasetVersion, due.payload, due.attempt);
+        for (const due of await notifications.claimDue(10, config.NOTIFY_SENDING_LEASE_MS)) {
+          await resumeDelivery(ports, due);
         }
       },
     });

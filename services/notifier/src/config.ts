@@ -65,6 +65,14 @@ export const configSchema = z.object({
     .default([120_000, 600_000])
     .describe('Delay before each retry of a failed delivery (one entry per retry)'),
   NOTIFY_RETRY_POLL_MS: int(50).default(5000).describe('How often parked notifications are looked at'),
+  // Past the lease, a 'sending' row is taken for the claim of a dead replica and sent again. Keep it
+  // well above the longest delivery (HTTP_TIMEOUT_MS, the SMTP exchange): a live but slow sender
+  // overtaken by the lease means a duplicate message.
+  NOTIFY_SENDING_LEASE_MS: int(1000, 86_400_000)
+    .default(300_000)
+    .describe(
+      "How long a notification may stay 'sending' before the retry poller takes it for a dead replica's and sends it again",
+    ),
   HTTP_TIMEOUT_MS: int(1).default(10_000).describe('Timeout of each Slack or PagerDuty request'),
 });
 

@@ -30,6 +30,8 @@ import {
 } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
+import { NotificationsRepository } from '../src/data-access/notifications-repository.ts';
+import type { Channel } from '../src/domain/notify.ts';
 
 const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
 const kafka = createKafka({
@@ -49,7 +51,7 @@ describe('notifier', () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
 
-  async function start(opts: { slackFailures?: number } = {}) {
+  async function start(opts: { slackFailures?: number; sendingLeaseMs?: number } = {}) {
     const slack = await startJsonReceiver({ failFirst: opts.slackFailures ?? 0 });
     const ops = await startJsonReceiver();
     const producers = await startJsonReceiver();
@@ -69,6 +71,9 @@ describe('notifier', () => {
         SHUTDOWN_GRACE_MS: '2000',
         NOTIFY_RETRY_DELAYS_MS: '300,300',
         NOTIFY_RETRY_POLL_MS: '100',
+        ...(opts.sendingLeaseMs === undefined
+          ? {}
+          : { NOTIFY_SENDING_LEASE_MS: String(opts.sendingLeaseMs) }),
       }),
     );
     const app = await buildApp(loadServiceConfig(env));
@@ -91,7 +96,34 @@ describe('notifier', () => {
         .find((l) => l.startsWith(`${series} `));
       return line ? Number(line.split(' ').at(-1)) : 0;
     };
-    return { producer, slack, ops, producers, pagerduty, mails: smtp.mails, pool, metric };
+    /** Claims a notification as the consumer does, then ages the claim as if its replica died then. */
+    const crashedClaim = async (kind: Channel, version: string, payload: unknown, ageMs: number) => {
+      expect(await new NotificationsRepository(pool).claim(kind, version, payload)).toBe(true);
+      await pool.query(
+        `UPDATE notifications SET claimed_at = now() - $3::integer * interval '1 millisecond'
+         WHERE kind = $1 AND dataset_version = $2`,
+        [kind, version, ageMs],
+      );
+    };
+    /** The notification rows, `kind/dataset_version` → status and attempt. */
+    const rows = async () => {
+      const { rows } = await pool.query<{ id: string; status: string; attempt: number }>(
+        `SELECT kind || '/' || dataset_version AS id, status, attempt FROM notifications`,
+      );
+      return Object.fromEntries(rows.map((r) => [r.id, { status: r.status, attempt: r.attempt }]));
+    };
+    return {
+      producer,
+      slack,
+      ops,
+      producers,
+      pagerduty,
+      mails: smtp.mails,
+      pool,
+      metric,
+      crashedClaim,
+      rows,
+    };
   }
 
   /**
@@ -328,5 +360,93 @@ describe('notifier', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(svc.producers.bodies).toHaveLength(2);
     expect(svc.slack.bodies).toHaveLength(0);
+  });
+
+  it('when the notifier died between claiming a page and sending it, then after the lease PagerDuty gets it once and a claim within its lease is left alone', async () => {
+    const svc = await start({ sendingLeaseMs: 30_000 });
+    const failed = {
+      ...qualityEvaluatedFixture,
+      dataset: 'eval',
+      passed: false,
+      metrics: [{ name: 'coverage', baseline: 1, value: 0.5, delta: -0.5, threshold: 1, passed: false }],
+    };
+    const page = (version: string) => ({
+      routing_key: 'routing-key-ml-oncall',
+      event_action: 'trigger',
+      dedup_key: version,
+      payload: {
+        summary: `Quality gate failed for eval ${version}: coverage`,
+        source: 'x',
+        severity: 'error',
+      },
+    });
+    // One replica died a minute ago right after its claim; another is sending one right now.
+    await svc.crashedClaim('pagerduty', 'eval-crashed', page('eval-crashed'), 60_000);
+    await svc.crashedClaim('pagerduty', 'eval-in-flight', page('eval-in-flight'), 0);
+    // The redelivered event finds the claim taken; a later event on the partition shows it was read.
+    await svc.producer.publish(qualityEvaluated, {
+      ...failed,
+      event_id: newEventId(),
+      dataset_version: 'eval-crashed',
+    });
+    await svc.producer.publish(qualityEvaluated, {
+      ...failed,
+      event_id: newEventId(),
+      dataset_version: 'eval-after',
+    });
+    await waitFor(
+      async () => {
+        const r = await svc.rows();
+        return r['pagerduty/eval-crashed']?.status === 'sent' && r['pagerduty/eval-after']?.status === 'sent'
+          ? true
+          : undefined;
+      },
+      { what: 'the crashed page and the later one sent', timeoutMs: 30_000 },
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // 15 polls: time for a duplicate to show
+    expect(svc.pagerduty.bodies.map((b) => b.dedup_key).sort()).toEqual(['eval-after', 'eval-crashed']);
+    expect(svc.pagerduty.bodies.find((b) => b.dedup_key === 'eval-crashed')).toEqual(page('eval-crashed'));
+    expect(await svc.rows()).toEqual({
+      'pagerduty/eval-crashed': { status: 'sent', attempt: 2 },
+      'pagerduty/eval-after': { status: 'sent', attempt: 1 },
+      'pagerduty/eval-in-flight': { status: 'sending', attempt: 1 },
+    });
+    expect(await svc.metric('pagerduty', 'sent')).toBe(2);
+  });
+
+  it('when the claim of a dead replica cannot be delivered, then it ends failed and is counted, at once when it has no payload to resend', async () => {
+    const svc = await start({ slackFailures: 100, sendingLeaseMs: 30_000 });
+    await svc.crashedClaim('slack', 'eval-lost', { text: 'eval-lost published', blocks: [] }, 60_000);
+    // A claim made by the release before payloads were kept with it.
+    await svc.pool.query(
+      `INSERT INTO notifications (kind, dataset_version, status, claimed_at)
+       VALUES ('email', 'eval-legacy', 'sending', now() - interval '1 minute')`,
+    );
+    await waitFor(
+      async () => {
+        const r = await svc.rows();
+        return r['slack/eval-lost']?.status === 'failed' && r['email/eval-legacy']?.status === 'failed'
+          ? true
+          : undefined;
+      },
+      { what: 'both notifications failed', timeoutMs: 30_000 },
+    );
+    const { rows } = await svc.pool.query<{ id: string; attempt: number; last_error: string }>(
+      `SELECT dataset_version AS id, attempt, last_error FROM notifications ORDER BY dataset_version`,
+    );
+    expect(rows).toEqual([
+      { id: 'eval-legacy', attempt: 2, last_error: 'email claim expired without a payload to resend' },
+      // Taken as attempt 2, then one retry (NOTIFY_RETRY_DELAYS_MS has two entries).
+      {
+        id: 'eval-lost',
+        attempt: 3,
+        last_error: 'slack failed after 3 attempts: Slack webhook answered 503: try later',
+      },
+    ]);
+    expect(svc.slack.bodies).toHaveLength(0);
+    // What pages through TributaryNotificationsFailing.
+    expect(await svc.metric('slack', 'retrying')).toBe(1);
+    expect(await svc.metric('slack', 'failed')).toBe(1);
+    expect(await svc.metric('email', 'failed')).toBe(1);
   });
 });

@@ -1,17 +1,20 @@
 import type { Pool } from '@tributary/db';
-import type { Channel } from '../domain/notify.ts';
+import type { Channel, DueNotification } from '../domain/notify.ts';
 
 /**
- * Notifications by kind and dataset version. The primary key makes each one at-most-once; the
- * status (sending, sent, retrying, failed) and the parked payload drive the retries.
+ * Notifications by kind and dataset version. The primary key keeps a redelivered event from sending
+ * one twice; the status (sending, sent, retrying, failed), the payload kept from the claim on and
+ * the claim time drive the retries, and the recovery of claims whose replica died.
  */
 export class NotificationsRepository {
   constructor(private readonly pool: Pool) {}
 
-  async claim(kind: Channel, datasetVersion: string): Promise<boolean> {
+  /** Claims a notification with its payload, so that another replica can send it if this one dies. */
+  async claim(kind: Channel, datasetVersion: string, payload: unknown): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `INSERT INTO notifications (kind, dataset_version, status) VALUES ($1, $2, 'sending') ON CONFLICT DO NOTHING`,
-      [kind, datasetVersion],
+      `INSERT INTO notifications (kind, dataset_version, status, payload, claimed_at)
+       VALUES ($1, $2, 'sending', $3, now()) ON CONFLICT DO NOTHING`,
+      [kind, datasetVersion, JSON.stringify(payload)],
     );
     return rowCount === 1;
   }
@@ -47,29 +50,36 @@ export class NotificationsRepository {
     );
   }
 
-  /** Claims up to `limit` parked notifications that are due (SKIP LOCKED: one replica each). */
-  async claimDue(
-    limit: number,
-  ): Promise<{ kind: Channel; datasetVersion: string; payload: unknown; attempt: number }[]> {
+  /**
+   * Claims up to `limit` notifications: parked ones that are due, and ones left 'sending' for longer
+   * than `leaseMs` (their replica died before marking them: the new claim is their next attempt).
+   * SKIP LOCKED gives each to one replica; a locked row is left to the replica taking it.
+   */
+  async claimDue(limit: number, leaseMs: number): Promise<DueNotification[]> {
     const { rows } = await this.pool.query<{
       kind: Channel;
       dataset_version: string;
       payload: unknown;
       attempt: number;
+      expired: boolean;
     }>(
-      `UPDATE notifications SET status = 'sending', next_attempt_at = NULL
-       WHERE (kind, dataset_version) IN (
-         SELECT kind, dataset_version FROM notifications
-         WHERE status = 'retrying' AND next_attempt_at <= now()
-         ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING kind, dataset_version, payload, attempt`,
-      [limit],
+      `WITH due AS (
+         SELECT kind, dataset_version, status FROM notifications
+         WHERE (status = 'retrying' AND next_attempt_at <= now())
+            OR (status = 'sending' AND claimed_at <= now() - $2::integer * interval '1 millisecond')
+         ORDER BY coalesce(next_attempt_at, claimed_at) LIMIT $1 FOR UPDATE SKIP LOCKED)
+       UPDATE notifications n SET status = 'sending', next_attempt_at = NULL, claimed_at = now(),
+         attempt = CASE WHEN due.status = 'sending' THEN n.attempt + 1 ELSE n.attempt END
+       FROM due WHERE n.kind = due.kind AND n.dataset_version = due.dataset_version
+       RETURNING n.kind, n.dataset_version, n.payload, n.attempt, due.status = 'sending' AS expired`,
+      [limit, leaseMs],
     );
     return rows.map((r) => ({
       kind: r.kind,
       datasetVersion: r.dataset_version,
       payload: r.payload,
       attempt: r.attempt,
+      expired: r.expired,
     }));
   }
 }

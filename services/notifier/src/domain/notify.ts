@@ -49,8 +49,11 @@ export interface PagerDutyTrigger {
 export type Channel = 'slack' | 'ops-slack' | 'producers-slack' | 'email' | 'pagerduty';
 
 export interface NotifyPorts {
-  /** Claims a notification; false when it was sent (or is being sent or retried) already. */
-  claim(kind: Channel, datasetVersion: string): Promise<boolean>;
+  /**
+   * Claims a notification, keeping its payload so that it can be sent again if this replica dies
+   * before marking it; false when it was sent (or is being sent or retried) already.
+   */
+  claim(kind: Channel, datasetVersion: string, payload: unknown): Promise<boolean>;
   markSent(kind: Channel, datasetVersion: string): Promise<void>;
   /** Parks a failed send with its payload; the retry poller sends it again at `dueAt`. */
   scheduleRetry(
@@ -126,8 +129,42 @@ export async function attemptDelivery(
   }
 }
 
+/**
+ * A notification the retry poller took: parked and due, or `expired`, i.e. left 'sending' past its
+ * lease by a replica that died between the claim and marking it (the new claim is a new attempt).
+ */
+export interface DueNotification {
+  kind: Channel;
+  datasetVersion: string;
+  /** Null only for a claim made before payloads were kept with it. */
+  payload: unknown;
+  attempt: number;
+  expired: boolean;
+}
+
+/**
+ * Sends a notification the retry poller took. An expired claim makes delivery at-least-once: its
+ * replica may have delivered before dying. PagerDuty drops the duplicate (same dedup_key); a second
+ * Slack message or email is preferred over a lost one.
+ */
+export async function resumeDelivery(
+  ports: NotifyPorts,
+  due: DueNotification,
+): Promise<'sent' | 'retrying' | 'failed'> {
+  const { kind, datasetVersion, payload, attempt } = due;
+  if (due.expired) ports.logger.warn({ kind, attempt }, 'notification claim expired, sending it again');
+  if (payload === null || payload === undefined) {
+    // Nothing to resend: fail it loudly (counted, so it pages) rather than leave it stuck.
+    await ports.markFailed(kind, datasetVersion, `${kind} claim expired without a payload to resend`);
+    ports.recordDelivery(kind, 'failed');
+    ports.logger.error({ kind, attempt }, 'notification failed');
+    return 'failed';
+  }
+  return attemptDelivery(ports, kind, datasetVersion, payload, attempt);
+}
+
 async function once(ports: NotifyPorts, kind: Channel, version: string, payload: unknown): Promise<boolean> {
-  if (!(await ports.claim(kind, version))) return false;
+  if (!(await ports.claim(kind, version, payload))) return false;
   await attemptDelivery(ports, kind, version, payload, 1);
   return true;
 }
