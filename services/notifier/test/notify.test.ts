@@ -178,15 +178,10 @@ describe('notifier', () => {
     expect(mail!.to.sort()).toEqual(['eval-leads@example.com', 'priya@example.com']);
     expect(mail!.raw).toContain('Subject: [tributary] Dataset eval eval-v1 published');
     expect(mail!.raw).toContain('coverage_gap_report.md');
-    const attachment =
-      /Content-Disposition: attachment; filename=coverage_gap_report\.md\r?\n\r?\n([\s\S]*?)\r?\n--/i.exec(
-        mail!.raw,
-      );
-    expect(attachment).not.toBeNull();
-    const markdown = attachment![1]!.includes(' ')
-      ? attachment![1]!
-      : Buffer.from(attachment![1]!, 'base64').toString();
+    const markdown = attachedReport(mail!.raw);
     expect(markdown).toContain('# Coverage gap report — eval eval-v1');
+    expect(markdown).toContain('- Published: ');
+    expect(markdown).not.toContain('Not published');
     expect(markdown).toContain('- `slice-rare`');
     expect(markdown).toContain('| coverage | 1 | 0.9 | -0.1 | 0.8 | yes |');
     expect(svc.pagerduty.bodies).toHaveLength(0);
@@ -223,8 +218,25 @@ describe('notifier', () => {
       },
     });
     expect((svc.pagerduty.bodies[0]!.payload as { summary: string }).summary).toContain('coverage');
-    expect(svc.slack.bodies).toHaveLength(0);
-    expect(svc.mails).toHaveLength(0);
+
+    // The evaluation leads are told too, once, with the failing metric and the gap report.
+    await waitFor(() => (svc.slack.bodies.length > 0 && svc.mails.length > 0 ? true : undefined), {
+      what: 'slack and email to the leads',
+      timeoutMs: 30_000,
+    });
+    await new Promise((r) => setTimeout(r, 500)); // time for a duplicate to show
+    expect(svc.slack.bodies).toHaveLength(1);
+    const slack = svc.slack.bodies[0] as { text: string };
+    expect(slack.text).toContain('Quality gate failed for eval eval-bad: not published');
+    expect(slack.text).toContain('Below threshold: coverage');
+    expect(slack.text).toContain('Coverage gaps: slice-rare');
+    expect(svc.mails).toHaveLength(1);
+    expect(svc.mails[0]!.to.sort()).toEqual(['eval-leads@example.com', 'priya@example.com']);
+    const markdown = attachedReport(svc.mails[0]!.raw);
+    expect(markdown).toContain('# Coverage gap report — eval eval-bad');
+    expect(markdown).toContain('**Not published**');
+    expect(markdown).toContain('| coverage | 1 | 0.5 | -0.5 | 1 | no |');
+    expect(markdown).not.toContain('eval-ok');
   });
 
   it('when the refresh fails in ingest_sources, then PagerDuty gets one P2 trigger with the reason', async () => {
@@ -406,7 +418,9 @@ describe('notifier', () => {
     await new Promise((r) => setTimeout(r, 1500)); // 15 polls: time for a duplicate to show
     expect(svc.pagerduty.bodies.map((b) => b.dedup_key).sort()).toEqual(['eval-after', 'eval-crashed']);
     expect(svc.pagerduty.bodies.find((b) => b.dedup_key === 'eval-crashed')).toEqual(page('eval-crashed'));
-    expect(await svc.rows()).toEqual({
+    // (The failed gates also tell the leads on Slack and email: only the pages matter here.)
+    const pages = Object.entries(await svc.rows()).filter(([id]) => id.startsWith('pagerduty/'));
+    expect(Object.fromEntries(pages)).toEqual({
       'pagerduty/eval-crashed': { status: 'sent', attempt: 2 },
       'pagerduty/eval-after': { status: 'sent', attempt: 1 },
       'pagerduty/eval-in-flight': { status: 'sending', attempt: 1 },
@@ -450,3 +464,11 @@ describe('notifier', () => {
     expect(await svc.metric('email', 'failed')).toBe(1);
   });
 });
+
+/** The coverage_gap_report.md attached to a raw MIME mail (plain or base64). */
+function attachedReport(raw: string): string {
+  const attachment =
+    /Content-Disposition: attachment; filename=coverage_gap_report\.md\r?\n\r?\n([\s\S]*?)\r?\n--/i.exec(raw);
+  expect(attachment).not.toBeNull();
+  return attachment![1]!.includes(' ') ? attachment![1]! : Buffer.from(attachment![1]!, 'base64').toString();
+}

@@ -181,31 +181,17 @@ export async function notifyPublished(published: DatasetPublished, ports: Notify
       const report = await ports.readReport(published.quality_report_uri);
       const gaps = report.coverage_gaps ?? [];
       const metrics = report.metrics ?? [];
-      const highlights =
-        gaps.length === 0
-          ? 'No coverage gaps: every baseline slice is present.'
-          : `Coverage gaps: ${gaps.join(', ')}`;
+      const highlights = gapHighlights(gaps);
       const title = `Dataset ${published.dataset} ${published.dataset_version} published`;
-      const markdown = ports.renderCoverageReport({
-        dataset: published.dataset,
-        dataset_version: published.dataset_version,
-        published_at: new Date(published.generated_at).toISOString(),
-        location: published.location,
-        checksum: published.checksum,
-        source_hash: published.source_hash,
-        baseline: report.baseline ?? '',
-        has_gaps: gaps.length > 0,
-        gaps,
-        metrics: metrics.map((m) => ({
-          ...m,
-          baseline: m.baseline ?? '-',
-          delta: m.delta ?? '-',
-          pass: m.pass ? 'yes' : 'no',
-        })),
-      });
-      const metricLines = metrics.map(
-        (m) => `${m.pass ? '✅' : '❌'} ${m.metric}: ${fmt(m.value)} (threshold ${fmt(m.threshold)})`,
+      const markdown = ports.renderCoverageReport(
+        coverageView(published.dataset, published.dataset_version, report.baseline ?? '', gaps, metrics, {
+          published_at: new Date(published.generated_at).toISOString(),
+          location: published.location,
+          checksum: published.checksum,
+          source_hash: published.source_hash,
+        }),
       );
+      const metricLines = metrics.map(metricLine);
       await once(ports, 'slack', published.dataset_version, {
         text: `${title}. ${highlights}`,
         blocks: [
@@ -222,6 +208,101 @@ export async function notifyPublished(published: DatasetPublished, ports: Notify
         attachments: [{ filename: 'coverage_gap_report.md', content: markdown }],
       } satisfies Email);
       ports.logger.info({ gaps: gaps.length }, 'stakeholders notified');
+    },
+  );
+}
+
+/** The view of templates/coverage_gap_report.md; `published` is absent for a version the gate held back. */
+function coverageView(
+  dataset: string,
+  datasetVersion: string,
+  baseline: string,
+  gaps: readonly string[],
+  metrics: readonly ReportMetric[],
+  published?: { published_at: string; location: string; checksum: string; source_hash: string },
+): Record<string, unknown> {
+  return {
+    dataset,
+    dataset_version: datasetVersion,
+    ...published,
+    baseline,
+    has_gaps: gaps.length > 0,
+    gaps,
+    metrics: metrics.map((m) => ({
+      ...m,
+      baseline: m.baseline ?? '-',
+      delta: m.delta ?? '-',
+      pass: m.pass ? 'yes' : 'no',
+    })),
+  };
+}
+
+function gapHighlights(gaps: readonly string[]): string {
+  return gaps.length === 0
+    ? 'No coverage gaps: every baseline slice is present.'
+    : `Coverage gaps: ${gaps.join(', ')}`;
+}
+
+function metricLine(m: ReportMetric): string {
+  return `${m.pass ? '✅' : '❌'} ${m.metric}: ${fmt(m.value)} (threshold ${fmt(m.threshold)})`;
+}
+
+/**
+ * The seed's objective "notify evaluation leads when dataset quality drops below thresholds": when
+ * the gate measured a candidate and failed it, the leads get a Slack message and an email with the
+ * failing metrics and `coverage_gap_report.md`, besides the on-call page. A run that failed before
+ * the gate (TASK_FAILED) measured nothing: that is for the on-call alone. Once per dataset version.
+ */
+export async function alertLeadsOnGateFailure(
+  evaluated: QualityEvaluated,
+  ports: NotifyPorts,
+): Promise<boolean> {
+  if (evaluated.passed || evaluated.status === 'TASK_FAILED') return false;
+  return withTask(
+    'notify_stakeholders',
+    { dataset: evaluated.dataset, dataset_version: evaluated.dataset_version, gate_passed: false },
+    async () => {
+      // The event carries the metrics and gaps: no need to read quality_report.json to tell the leads.
+      const metrics: ReportMetric[] = evaluated.metrics.map((m) => ({
+        metric: m.name,
+        baseline: m.baseline,
+        value: m.value,
+        delta: m.delta,
+        threshold: m.threshold,
+        pass: m.passed,
+      }));
+      const failing = metrics.filter((m) => !m.pass).map((m) => m.metric);
+      const title = `Quality gate failed for ${evaluated.dataset} ${evaluated.dataset_version}: not published`;
+      const highlights = gapHighlights(evaluated.coverage_gaps);
+      const below = `Below threshold: ${failing.join(', ') || 'see report'}`;
+      const markdown = ports.renderCoverageReport(
+        coverageView(
+          evaluated.dataset,
+          evaluated.dataset_version,
+          evaluated.baseline_name,
+          evaluated.coverage_gaps,
+          metrics,
+        ),
+      );
+      const metricLines = metrics.map(metricLine);
+      const where = `Report: ${evaluated.report_uri || 'none'} · run ${evaluated.run_id}`;
+      await once(ports, 'slack', evaluated.dataset_version, {
+        text: `${title}. ${below}. ${highlights}`,
+        blocks: [
+          { type: 'header', text: { type: 'plain_text', text: title } },
+          { type: 'section', text: { type: 'mrkdwn', text: `*${below}*\n*Coverage*: ${highlights}` } },
+          { type: 'section', text: { type: 'mrkdwn', text: metricLines.join('\n') || 'No metrics.' } },
+          { type: 'context', elements: [{ type: 'mrkdwn', text: where }] },
+        ],
+      } satisfies SlackMessage);
+      await once(ports, 'email', evaluated.dataset_version, {
+        to: ports.distributionList,
+        subject: `[tributary] ${title}`,
+        text: [title, '', below, highlights, '', ...metricLines, '', where].join('\n'),
+        attachments: [{ filename: 'coverage_gap_report.md', content: markdown }],
+      } satisfies Email);
+      ports.logger.info({ failing }, 'evaluation leads told of the failed gate');
+      return true;
     },
   );
 }

@@ -1,13 +1,14 @@
 import { qualityEvaluated } from '@tributary/events';
 import { defineHandler } from '@tributary/kafka';
-import { pageOnGateFailure, type NotifyPorts } from '../../../domain/notify.ts';
+import { alertLeadsOnGateFailure, pageOnGateFailure, type NotifyPorts } from '../../../domain/notify.ts';
 
-/** Pages the ML Scientist on call (P2) when a quality gate fails. */
+/** On a failed gate: pages the ML Scientist on call (P2) first, then tells the evaluation leads. */
 export function qualityEvaluatedHandler(ports: NotifyPorts) {
   return defineHandler({
     event: qualityEvaluated,
     async handle(evaluated) {
       await pageOnGateFailure(evaluated, ports);
+      await alertLeadsOnGateFailure(evaluated, ports);
     },
   });
 }
