@@ -26,11 +26,18 @@ import { refreshSchedule } from './entry-points/schedule/refresh-schedule.ts';
 /** Topics the quality-gate reads and writes; created at start-up if missing. */
 export const TOPICS = [masterVersioned.topic, qualityEvaluated.topic];
 
-/** Wires the quality-gate without starting or listening: main.ts and the tests start it. */
-export async function buildApp(config: Config): Promise<ServiceApp> {
+/**
+ * Wires the quality-gate without starting or listening: main.ts and the tests start it (tests may
+ * read its log lines through `logDestination`).
+ */
+export async function buildApp(
+  config: Config,
+  opts: { logDestination?: NodeJS.WritableStream } = {},
+): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
     migrations: [new URL('../migrations/', import.meta.url), outboxMigrations],
     topics: TOPICS,
+    ...opts,
   });
   try {
     const s3: ObjectStoreOptions = s3StoreOptions(config);

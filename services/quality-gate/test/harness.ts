@@ -5,6 +5,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createPool } from '@tributary/db';
 import { EventRegistry, qualityEvaluated, type QualityEvaluated } from '@tributary/events';
@@ -93,8 +94,17 @@ export async function canonicalGate(cleanup: (() => Promise<void>)[]) {
   return { ws, source, env };
 }
 
+/** A JSON log line of the gate. */
+export type LogLine = Record<string, unknown> & {
+  msg?: string;
+  dag_run_id?: string;
+  dataset_version?: string;
+};
+
 export interface RunningGate {
   app: ServiceApp;
+  /** The gate's log lines, when started with `captureLogs` (else they go to stdout). */
+  logs: LogLine[];
   env: Record<string, string>;
   evaluated: Awaited<ReturnType<typeof collectMessages>>;
   decodedEvaluated(): Promise<QualityEvaluated[]>;
@@ -119,13 +129,28 @@ export function gateEnv(extra: Record<string, string>): Record<string, string> {
   );
 }
 
-export async function startGate(env: Record<string, string>): Promise<RunningGate> {
-  const app = await buildApp(loadServiceConfig(env));
+export async function startGate(
+  env: Record<string, string>,
+  opts: { captureLogs?: boolean } = {},
+): Promise<RunningGate> {
+  const logs: LogLine[] = [];
+  // pino writes one JSON line per write.
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as LogLine);
+      done();
+    },
+  });
+  const app = await buildApp(
+    loadServiceConfig(env),
+    opts.captureLogs === true ? { logDestination: destination } : {},
+  );
   await app.start();
   const evaluated = await collectMessages(testKafka(), `${env.TOPIC_PREFIX!}${qualityEvaluated.topic}`);
   const pool = createPool({ url: stackEnv.DATABASE_URL, schema: env.DATABASE_SCHEMA! });
   return {
     app,
+    logs,
     env,
     evaluated,
     decodedEvaluated: () =>

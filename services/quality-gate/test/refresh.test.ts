@@ -6,7 +6,7 @@ import { masterVersionedFixture } from '@tributary/events/fixtures';
 import { EventProducer, createKafka } from '@tributary/kafka';
 import { createLogger } from '@tributary/telemetry';
 import { stackEnv, waitFor } from '@tributary/testing';
-import { masterVersioned } from '@tributary/events';
+import { masterVersioned, qualityEvaluated } from '@tributary/events';
 import type { MetricResult } from '../src/domain/ports.ts';
 import {
   canonicalGate,
@@ -17,6 +17,7 @@ import {
   startGate,
   storedRuns,
   workspace,
+  type RunningGate,
   type Workspace,
 } from './harness.ts';
 
@@ -99,7 +100,11 @@ describe('quality-gate dataset refresh', () => {
       baseline_name: 'baseline_eval_v1',
       run_id: run.runId,
     });
-    expect(await gate.metric(/^dag_status\{.*dag="dataset_refresh".*status="success"/)).toBe(1);
+    // A passed run ends in the publisher, which counts it in dag_status; the gate only times its part.
+    expect(await gate.metric(/^dag_status\{.*dag="dataset_refresh"/)).toBe(0);
+    expect(await gate.metric(/^dag_duration_seconds_count\{.*dag="dataset_refresh".*status="success"/)).toBe(
+      1,
+    );
   });
 
   it('when the same sources and seed are refreshed twice, then the candidates are byte-identical', async () => {
@@ -213,16 +218,16 @@ describe('quality-gate dataset refresh', () => {
     const scheduled = runs.map((r) => r.scheduledFor);
     expect(runs.every((r) => r.trigger === 'SCHEDULE' && r.status === 'passed')).toBe(true);
     expect(new Set(scheduled).size).toBe(scheduled.length);
-    // Each replica counts the runs it did: together, one per scheduled time.
-    const fired =
-      (await first.metric(/^dag_status\{.*status="success"/)) +
-      (await second.metric(/^dag_status\{.*status="success"/));
+    // Each replica times the runs it did: together, one per scheduled time (dag_status is the publisher's).
+    const success = /^dag_duration_seconds_count\{.*dag="dataset_refresh".*status="success"/;
+    const fired = (await first.metric(success)) + (await second.metric(success));
     expect(fired).toBe(runs.length);
     expect(fired).toBeGreaterThanOrEqual(2);
+    expect((await first.metric(/^dag_status\{/)) + (await second.metric(/^dag_status\{/))).toBe(0);
   });
 
-  it('when master.versioned arrives for the dataset and the trigger is on, then a refresh runs for it', async () => {
-    const { gate } = await setup({ REFRESH_ON_MASTER_VERSIONED: 'true' });
+  /** A producer of the gate's topics (for master.versioned). */
+  async function producerFor(gate: RunningGate) {
     const kafka = createKafka({
       clientId: 'qg-test',
       brokers: stackEnv.KAFKA_BROKERS.split(','),
@@ -231,6 +236,12 @@ describe('quality-gate dataset refresh', () => {
     const producer = new EventProducer(kafka, registry, gate.env.TOPIC_PREFIX);
     await producer.connect();
     cleanup.push(() => producer.disconnect());
+    return producer;
+  }
+
+  it('when master.versioned arrives for the dataset and the trigger is on, then a refresh runs for it', async () => {
+    const { gate } = await setup({ REFRESH_ON_MASTER_VERSIONED: 'true' });
+    const producer = await producerFor(gate);
     await producer.publish(masterVersioned, {
       ...masterVersionedFixture,
       event_id: newEventId(),
@@ -249,6 +260,42 @@ describe('quality-gate dataset refresh', () => {
     });
     expect(run).toMatchObject({ trigger: 'MASTER_VERSIONED', masterVersion: 7, status: 'passed' });
     expect(await gate.runs()).toHaveLength(1);
+  });
+
+  it('when the same master.versioned is delivered twice, then one run is recorded and quality.evaluated is emitted once', async () => {
+    const { gate } = await setup({ REFRESH_ON_MASTER_VERSIONED: 'true' });
+    const producer = await producerFor(gate);
+    // A redelivery after a lost commit: the same master version, in a message with another event id.
+    const versioned = (masterVersion: number) =>
+      producer.publish(masterVersioned, {
+        ...masterVersionedFixture,
+        event_id: newEventId(),
+        dataset: 'eval',
+        master_version: masterVersion,
+      });
+    await versioned(7);
+    await versioned(7);
+    // Keyed by dataset, so handled after both: once its run ended, the redelivery was handled too.
+    await versioned(8);
+    await waitFor(
+      async () =>
+        (await gate.runs()).some((r) => r.masterVersion === 8 && r.status !== 'running') || undefined,
+      { what: 'refresh of master version 8', timeoutMs: 30_000 },
+    );
+    await gate.evaluated.waitForMessages(2);
+    // More time for a second run or event of version 7 to show (the outbox relays within milliseconds).
+    await new Promise((r) => setTimeout(r, 1000));
+    const runs = await gate.runs();
+    const versions = (list: (number | null)[]) => list.sort((a, b) => (a ?? 0) - (b ?? 0));
+    expect(versions(runs.map((r) => r.masterVersion))).toEqual([7, 8]);
+    const events = await gate.decodedEvaluated();
+    expect(versions(events.map((e) => e.master_version))).toEqual([7, 8]);
+    const seven = runs.find((r) => r.masterVersion === 7)!;
+    expect(events.find((e) => e.master_version === 7)).toMatchObject({
+      dataset_version: seven.datasetVersion,
+      run_id: seven.runId,
+      trigger: 'MASTER_VERSIONED',
+    });
   });
 
   it('when a source is missing at first, then the run is parked, retried by the poller and completes', async () => {
@@ -288,6 +335,54 @@ describe('quality-gate dataset refresh', () => {
     });
     const [event] = await gate.decodedEvaluated();
     expect(event).toMatchObject({ dataset_version: run.datasetVersion, run_id: run.runId, passed: true });
+  });
+
+  it('when a parked run is resumed by the poller, then its quality.evaluated and the log lines of the retry stay in the run trace', async () => {
+    const ws = await workspace();
+    cleanup.push(() => ws.remove());
+    const source = await ws.source('canonical', sourceRows());
+    const file = fileURLToPath(source.uri);
+    await rename(file, `${file}.later`);
+    const gate = await startGate(
+      gateEnv({
+        REFRESH_STORE_URI: ws.storeUri,
+        REFRESH_SOURCES: JSON.stringify([source]),
+        BASELINE_SEED: JSON.stringify(passingBaseline()),
+        REFRESH_RETRY_DELAYS_MS: '500',
+        REFRESH_RETRY_POLL_MS: '100',
+        // The tasks log at info level.
+        LOG_LEVEL: 'info',
+      }),
+      { captureLogs: true },
+    );
+    cleanup.push(() => gate.stop());
+    const { run } = await gate.refresh();
+    expect(run).toMatchObject({ status: 'retrying', attempt: 2 });
+    // The run stores the context of its span, in the trace whose id is its run id.
+    expect(run.traceparent?.split('-')[1]).toBe(run.runId);
+    await rename(`${file}.later`, file);
+    await waitFor(async () => ((await gate.run(run.datasetVersion)).status === 'passed' ? true : undefined), {
+      what: 'retried run',
+      timeoutMs: 20_000,
+    });
+
+    const [message] = await gate.evaluated.waitForMessages(1);
+    const event = await registry.decode(qualityEvaluated, message!.value!);
+    expect(event).toMatchObject({ dataset_version: run.datasetVersion, run_id: run.runId, passed: true });
+    expect(message!.headers.traceparent?.split('-')[1]).toBe(event.run_id);
+
+    const parked = gate.logs.findIndex((l) => l.msg === 'dataset refresh task will be retried');
+    expect(parked).toBeGreaterThanOrEqual(0);
+    const retry = gate.logs.slice(parked + 1).filter((l) => l.dataset_version === run.datasetVersion);
+    expect(retry.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(['task started', 'dataset refresh finished', 'retry done']),
+    );
+    expect(retry.filter((l) => l.msg === 'task started').map((l) => l.task_id)).toEqual([
+      'ingest_sources',
+      'generate_candidate',
+      'quality_gate',
+    ]);
+    for (const line of retry) expect(line).toMatchObject({ dag_run_id: run.runId });
   });
 
   it('when a task keeps failing, then the run ends failed after two retries and quality.evaluated carries the reason', async () => {

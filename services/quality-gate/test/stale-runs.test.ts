@@ -32,8 +32,8 @@ describe('quality-gate stale runs', () => {
       REFRESH_STALE_AFTER_MS: '60000',
       ...extra,
     });
-    const first = await startGate(env);
-    const second = await startGate(env);
+    const first = await startGate(env, { captureLogs: true });
+    const second = await startGate(env, { captureLogs: true });
     const pool = createPool({ url: stackEnv.DATABASE_URL, schema: env.DATABASE_SCHEMA! });
     cleanup.push(async () => {
       await second.stop(false);
@@ -41,19 +41,24 @@ describe('quality-gate stale runs', () => {
       await storedRuns(env.DATABASE_SCHEMA!, true);
       await pool.end();
     });
-    /** A run left `running` in `task` at `attempt`, last heard of `ageMs` ago. */
-    const runningRow = async (attempt: number, ageMs: number, task: string) => {
+    /**
+     * A run left `running` in `task` at `attempt`, last heard of `ageMs` ago; with the traceparent of
+     * its first span (its trace id is the run id) unless `traced` is false, as runs stored before it.
+     */
+    const runningRow = async (attempt: number, ageMs: number, task: string, traced = true) => {
+      const runId = randomBytes(16).toString('hex');
       const row = {
         datasetVersion: `eval-left-${randomBytes(4).toString('hex')}`,
-        runId: randomBytes(16).toString('hex'),
+        runId,
+        traceparent: traced ? `00-${runId}-${randomBytes(8).toString('hex')}-01` : null,
       };
       await pool.query(
-        `INSERT INTO refresh_runs
-           (dataset_version, dataset, trigger, status, attempt, run_id, current_task, heartbeat_at, started_at)
-         VALUES ($1, 'eval', 'MANUAL', 'running', $2, $3, $4,
-           now() - make_interval(secs => $5::double precision / 1000),
-           now() - make_interval(secs => $5::double precision / 1000) - interval '1 minute')`,
-        [row.datasetVersion, attempt, row.runId, task, ageMs],
+        `INSERT INTO refresh_runs (dataset_version, dataset, trigger, status, attempt, run_id, traceparent,
+           current_task, heartbeat_at, started_at)
+         VALUES ($1, 'eval', 'MANUAL', 'running', $2, $3, $4, $5,
+           now() - make_interval(secs => $6::double precision / 1000),
+           now() - make_interval(secs => $6::double precision / 1000) - interval '1 minute')`,
+        [row.datasetVersion, attempt, row.runId, row.traceparent, task, ageMs],
       );
       return row;
     };
@@ -67,26 +72,35 @@ describe('quality-gate stale runs', () => {
     const gate = await twoReplicas({ REFRESH_RETRY_DELAYS_MS: '300,300' });
     const live = await gate.runningRow(1, 0, 'generate_candidate');
     const stale = await gate.runningRow(1, 10 * 60_000, 'generate_candidate');
+    // A run stored before traceparents were: resumed as well, in a trace of its own.
+    const older = await gate.runningRow(1, 10 * 60_000, 'generate_candidate', false);
 
-    const done = await waitFor(
-      async () => {
-        const r = await gate.run(stale.datasetVersion);
-        return r.status === 'passed' || r.status === 'failed' ? r : undefined;
-      },
-      { what: 'recovered run', timeoutMs: 20_000 },
-    );
-    // Recovered once (one retry: attempt 2), under the run id it was started with.
-    expect(done).toMatchObject({ status: 'passed', attempt: 2, runId: stale.runId, failedTask: null });
-    await waitFor(() => (gate.first.evaluated.messages.length > 0 ? true : undefined), {
-      what: 'quality.evaluated',
-    });
+    for (const left of [stale, older]) {
+      const done = await waitFor(
+        async () => {
+          const r = await gate.run(left.datasetVersion);
+          return r.status === 'passed' || r.status === 'failed' ? r : undefined;
+        },
+        { what: 'recovered run', timeoutMs: 20_000 },
+      );
+      // Recovered once (one retry: attempt 2), under the run id it was started with.
+      expect(done).toMatchObject({ status: 'passed', attempt: 2, runId: left.runId, failedTask: null });
+    }
+    await gate.first.evaluated.waitForMessages(2);
     await new Promise((r) => setTimeout(r, 1000));
-    const events = (await gate.first.decodedEvaluated()).filter(
-      (e) => e.dataset_version === stale.datasetVersion,
+    const messages = gate.first.evaluated.messages;
+    const events = await gate.first.decodedEvaluated();
+    expect(events.map((e) => e.dataset_version).sort()).toEqual(
+      [stale.datasetVersion, older.datasetVersion].sort(),
     );
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ run_id: stale.runId, passed: true, status: 'EVALUATED' });
-    expect(await gate.metricSum(/^dag_status\{.*status="success"/)).toBe(1);
+    const i = events.findIndex((e) => e.dataset_version === stale.datasetVersion);
+    expect(events[i]).toMatchObject({ run_id: stale.runId, passed: true, status: 'EVALUATED' });
+    // The retry continued the run's trace: its event's traceparent is in the trace of the run id.
+    expect(messages[i]!.headers.traceparent?.split('-')[1]).toBe(stale.runId);
+    expect(events[1 - i]).toMatchObject({ run_id: older.runId, passed: true });
+    // Passed runs are counted by the publisher, where they end; the gate only times its part.
+    expect(await gate.metricSum(/^dag_status\{/)).toBe(0);
+    expect(await gate.metricSum(/^dag_duration_seconds_count\{.*status="success"/)).toBe(2);
 
     // The live run (fresh heartbeat) is not taken.
     expect(await gate.run(live.datasetVersion)).toMatchObject({ status: 'running', attempt: 1 });
@@ -122,6 +136,8 @@ describe('quality-gate stale runs', () => {
     await new Promise((r) => setTimeout(r, 1000));
     const events = await gate.first.decodedEvaluated();
     expect(events).toHaveLength(1);
+    // Enqueued by the recovery, it carries the run's trace, not the poller's.
+    expect(gate.first.evaluated.messages[0]!.headers.traceparent).toBe(stale.traceparent);
     expect(events[0]).toMatchObject({
       dataset_version: stale.datasetVersion,
       run_id: stale.runId,
@@ -134,6 +150,12 @@ describe('quality-gate stale runs', () => {
     });
     expect(await gate.metricSum(/^dag_status\{.*status="failed"/)).toBe(1);
     expect(await gate.run(stale.datasetVersion)).toEqual(done);
+    // The recovery is logged in the run's trace.
+    const recovered = [...gate.first.logs, ...gate.second.logs].filter(
+      (l) => l.msg === 'stale dataset refresh run recovered',
+    );
+    expect(recovered).toHaveLength(1);
+    expect(recovered[0]).toMatchObject({ dataset_version: stale.datasetVersion, dag_run_id: stale.runId });
 
     const untouched = await gate.run(live.datasetVersion);
     expect(untouched).toMatchObject({ status: 'running', attempt: 3, reason: null, finishedAt: null });

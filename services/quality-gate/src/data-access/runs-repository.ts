@@ -30,6 +30,7 @@ interface RunRow {
   run_id: string | null;
   heartbeat_at: Date;
   current_task: string | null;
+  traceparent: string | null;
 }
 
 const FINISH = `UPDATE refresh_runs SET status = $3, failed_task = $4, reason = $5, source_hash = $6,
@@ -46,9 +47,20 @@ export class RunsRepository implements RunStore {
 
   async start(run: Parameters<RunStore['start']>[0]): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `INSERT INTO refresh_runs (dataset_version, dataset, trigger, scheduled_for, master_version, run_id)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-      [run.datasetVersion, run.dataset, run.trigger, run.scheduledFor, run.masterVersion, run.runId],
+      // No conflict target: the scheduled minute and the master version of a master.versioned run
+      // (refresh_runs_master_version_key) are both unique, and either makes it a duplicate.
+      `INSERT INTO refresh_runs
+         (dataset_version, dataset, trigger, scheduled_for, master_version, run_id, traceparent)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+      [
+        run.datasetVersion,
+        run.dataset,
+        run.trigger,
+        run.scheduledFor,
+        run.masterVersion,
+        run.runId,
+        run.traceparent,
+      ],
     );
     return rowCount === 1;
   }
@@ -110,6 +122,7 @@ export class RunsRepository implements RunStore {
           masterVersion: r.masterVersion,
           attempt: r.attempt,
           runId: r.runId,
+          traceparent: r.traceparent,
           startedAt: r.startedAt,
           heartbeatAt: r.heartbeatAt,
           currentTask: row.current_task,
@@ -120,7 +133,9 @@ export class RunsRepository implements RunStore {
           await client.query(RETRY, [run.datasetVersion, d.attempt, d.dueAt, d.failedTask, d.reason]);
         } else {
           await client.query(FINISH, finishParams(run.datasetVersion, run.attempt, decision.outcome));
-          await enqueueEvent(client, qualityEvaluated, decision.event);
+          // The event continues the run's trace, not the poller's (runs stored without one: as before).
+          const headers = run.traceparent === null ? {} : { traceparent: run.traceparent };
+          await enqueueEvent(client, qualityEvaluated, decision.event, { headers });
         }
         taken.push({ run, decision });
       }
@@ -148,6 +163,7 @@ export class RunsRepository implements RunStore {
         masterVersion: run.masterVersion,
         attempt: run.attempt,
         runId: run.runId,
+        traceparent: run.traceparent,
       };
     });
   }
@@ -204,6 +220,7 @@ function toRun(r: RunRow): RefreshRun {
     scheduledFor: r.scheduled_for?.toISOString() ?? null,
     masterVersion: r.master_version === null ? null : Number(r.master_version),
     runId: r.run_id,
+    traceparent: r.traceparent,
     status: r.status,
     failedTask: r.failed_task,
     reason: r.reason,

@@ -61,6 +61,8 @@ export interface RefreshRun {
   masterVersion: number | null;
   /** Trace id of the run (the `run_id` of its quality.evaluated); kept across retries. Null for older runs. */
   runId: string | null;
+  /** W3C traceparent of the run's span at its start, continued by its retries. Null for older runs. */
+  traceparent: string | null;
   status: 'running' | 'retrying' | 'passed' | 'failed';
   /** 1 for the first execution, 2 for the first retry, ... */
   attempt: number;
@@ -83,11 +85,14 @@ export type RunOutcome = Pick<
 >;
 
 export interface RunStore {
-  /** Records a new run; false when a run for the same scheduled minute already exists. */
+  /**
+   * Records a new run; false when a run for the same scheduled minute, or a master.versioned run for
+   * the same dataset and master version (a redelivery), already exists.
+   */
   start(
     run: Pick<
       RefreshRun,
-      'datasetVersion' | 'dataset' | 'trigger' | 'scheduledFor' | 'masterVersion' | 'runId'
+      'datasetVersion' | 'dataset' | 'trigger' | 'scheduledFor' | 'masterVersion' | 'runId' | 'traceparent'
     >,
   ): Promise<boolean>;
   /**
@@ -132,7 +137,7 @@ export interface RunStore {
 /** A run whose retry is due, claimed by one replica. */
 export type DueRun = Pick<
   RefreshRun,
-  'datasetVersion' | 'trigger' | 'scheduledFor' | 'masterVersion' | 'attempt' | 'runId'
+  'datasetVersion' | 'trigger' | 'scheduledFor' | 'masterVersion' | 'attempt' | 'runId' | 'traceparent'
 >;
 
 /** A run left `running` by a replica that stopped making progress. */
@@ -144,6 +149,7 @@ export type StaleRun = Pick<
   | 'masterVersion'
   | 'attempt'
   | 'runId'
+  | 'traceparent'
   | 'startedAt'
   | 'heartbeatAt'
 > & {

@@ -3,6 +3,8 @@ import { failedRunEvent, type RefreshSettings } from './refresh-dataset.ts';
 
 export interface StaleRecovery {
   datasetVersion: string;
+  /** The run's traceparent, so that what is logged of its recovery belongs to its trace. */
+  traceparent: string | null;
   /** `retrying`: parked for its next attempt; `failed`: no attempt left, quality.evaluated enqueued. */
   status: 'retrying' | 'failed';
   failedTask: string;
@@ -68,6 +70,7 @@ export async function recoverStaleRuns(
   const taken = await deps.runs.recoverStale(staleAfterMs, limit, decide);
   return taken.map(({ run, decision }) => ({
     datasetVersion: run.datasetVersion,
+    traceparent: run.traceparent,
     status: decision.kind === 'retry' ? 'retrying' : 'failed',
     failedTask: decision.kind === 'retry' ? decision.failedTask : (decision.outcome.failedTask ?? ''),
     reason: decision.kind === 'retry' ? decision.reason : (decision.outcome.reason ?? ''),

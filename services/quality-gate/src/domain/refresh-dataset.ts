@@ -46,6 +46,8 @@ export interface RefreshRequest {
   /** Scheduled minute (ISO); a second request for the same minute does nothing. */
   scheduledFor?: string;
   masterVersion?: number;
+  /** W3C traceparent of the run's span, stored with a new run so that its retries continue its trace. */
+  traceparent?: string;
   /** Runs again a run parked for a retry, under its dataset_version. */
   resume?: { datasetVersion: string; attempt: number };
 }
@@ -97,7 +99,9 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
       scheduledFor: request.scheduledFor ?? null,
       masterVersion: request.masterVersion ?? null,
       runId: request.runId,
+      traceparent: request.traceparent ?? null,
     });
+    // Same scheduled minute, or a redelivered master.versioned: that run goes on by its own means.
     if (!created) return { status: 'duplicate', datasetVersion: undefined };
   }
   const current = { task: 'ingest_sources' };

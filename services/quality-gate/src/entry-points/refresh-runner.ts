@@ -9,6 +9,7 @@ import {
   type RefreshResult,
   type RefreshSettings,
 } from '../domain/refresh-dataset.ts';
+import { activeTraceparent, inRunTrace } from './run-trace.ts';
 
 export const DAG = 'dataset_refresh';
 
@@ -26,11 +27,17 @@ export function refreshRunner(deps: RefreshDeps, metrics: Metrics): RunRefresh {
     withSpan(`${DAG} ${request.trigger.toLowerCase()}`, { dag: DAG, trigger: request.trigger }, async () => {
       // Schedule and admin triggers start a run, so the run id is this span's trace (or a fresh id without tracing).
       const runId = request.runId ?? currentRunId() ?? randomBytes(16).toString('hex');
-      const result = await refreshDataset({ ...request, runId }, deps);
+      // Stored with a new run: its retries and its stale recovery continue this span's trace.
+      const traceparent = activeTraceparent();
+      const result = await refreshDataset(
+        { ...request, runId, ...(traceparent === undefined ? {} : { traceparent }) },
+        deps,
+      );
       if (result.status === 'passed' || result.status === 'failed') {
         const status = result.status === 'passed' ? 'success' : 'failed';
         metrics.dagDuration.observe({ dag: DAG, status }, result.seconds);
-        metrics.dagStatus.inc({ dag: DAG, status });
+        // A passed run ends in the publisher, which counts it; only a run that ends here is counted here.
+        if (result.status === 'failed') metrics.dagStatus.inc({ dag: DAG, status });
       }
       return result;
     });
@@ -52,10 +59,14 @@ export function staleRunRecoverer(
     const fallbackRunId = currentRunId() ?? randomBytes(16).toString('hex');
     const recovered = await recoverStaleRuns(deps, staleAfterMs, fallbackRunId);
     for (const r of recovered) {
-      deps.logger.warn(
-        { dataset_version: r.datasetVersion, task_id: r.failedTask, status: r.status, reason: r.reason },
-        'stale dataset refresh run recovered',
-      );
+      const attributes = { dag: DAG, dataset_version: r.datasetVersion, status: r.status };
+      await inRunTrace(r.traceparent, `${DAG} stale_recovery`, attributes, () => {
+        deps.logger.warn(
+          { dataset_version: r.datasetVersion, task_id: r.failedTask, status: r.status, reason: r.reason },
+          'stale dataset refresh run recovered',
+        );
+        return Promise.resolve();
+      });
       if (r.status === 'failed') {
         metrics.dagDuration.observe({ dag: DAG, status: 'failed' }, r.seconds);
         metrics.dagStatus.inc({ dag: DAG, status: 'failed' });

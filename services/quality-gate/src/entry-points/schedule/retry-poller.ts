@@ -1,7 +1,8 @@
 import { intervalPoller, type Worker } from '@tributary/runtime';
 import type { Logger } from '@tributary/telemetry';
 import type { DueRun } from '../../domain/ports.ts';
-import type { RecoverStale, RunRefresh } from '../refresh-runner.ts';
+import { DAG, type RecoverStale, type RunRefresh } from '../refresh-runner.ts';
+import { inRunTrace } from '../run-trace.ts';
 
 /**
  * Runs again the refresh runs whose retry is due. Claiming is a Postgres UPDATE … SKIP LOCKED, so
@@ -26,18 +27,22 @@ export function retryPoller(opts: {
         .recoverStale?.()
         .catch((err: unknown) => opts.logger.warn({ err }, 'stale-run check failed'));
       for (const due of await opts.claimDue(10)) {
-        const result = await opts.run({
-          trigger: due.trigger,
-          // The retry keeps the run id of the run's first attempt.
-          ...(due.runId === null ? {} : { runId: due.runId }),
-          ...(due.scheduledFor === null ? {} : { scheduledFor: due.scheduledFor }),
-          ...(due.masterVersion === null ? {} : { masterVersion: due.masterVersion }),
-          resume: { datasetVersion: due.datasetVersion, attempt: due.attempt },
+        // The retry goes on in the run's trace (its run id), not in a new one per poll.
+        const attributes = { dag: DAG, dataset_version: due.datasetVersion, attempt: due.attempt };
+        await inRunTrace(due.traceparent, `${DAG} retry`, attributes, async () => {
+          const result = await opts.run({
+            trigger: due.trigger,
+            // The retry keeps the run id of the run's first attempt.
+            ...(due.runId === null ? {} : { runId: due.runId }),
+            ...(due.scheduledFor === null ? {} : { scheduledFor: due.scheduledFor }),
+            ...(due.masterVersion === null ? {} : { masterVersion: due.masterVersion }),
+            resume: { datasetVersion: due.datasetVersion, attempt: due.attempt },
+          });
+          opts.logger.info(
+            { dataset_version: due.datasetVersion, attempt: due.attempt, status: result.status },
+            'retry done',
+          );
         });
-        opts.logger.info(
-          { dataset_version: due.datasetVersion, attempt: due.attempt, status: result.status },
-          'retry done',
-        );
       }
     },
   });
