@@ -1,26 +1,20 @@
 import { datasetPublished, qualityEvaluated } from '@tributary/events';
 import { outboxMigrations } from '@tributary/outbox';
-import {
-  assembleService,
-  createRuntime,
-  intervalPoller,
-  outboxRelayWorker,
-  type ServiceApp,
-} from '@tributary/runtime';
+import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } from '@tributary/runtime';
 import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import { ObjectPublishStore, UriArtifactReader, applyArchiveLifecycle } from './data-access/object-stores.ts';
 import { PgPublishRepository } from './data-access/publish-repository.ts';
-import { publishDataset, type PublishDeps, type PublishResult } from './domain/publish-dataset.ts';
+import type { PublishDeps, PublishResult } from './domain/publish-dataset.ts';
 import { sweepArchives } from './domain/sweep-archives.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
+import { observeRun } from './entry-points/observe-run.ts';
 import { archiveSweeper } from './entry-points/schedule/archive-sweeper.ts';
+import { publishRetryPoller } from './entry-points/schedule/publish-retry-poller.ts';
 
 /** Topics the publisher reads and writes; created at start-up if missing. */
 export const TOPICS = [qualityEvaluated.topic, datasetPublished.topic];
-
-const DAG = 'dataset_refresh';
 
 /** Wires the publisher without starting or listening: main.ts and the tests start it. */
 export async function buildApp(config: Config): Promise<ServiceApp> {
@@ -57,30 +51,17 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
         markSwept: (version) => repo.markSwept(version),
         retentionDays: config.ARCHIVE_RETENTION_DAYS,
       });
-    const observe = (result: PublishResult) => {
-      if (result.outcome === 'retrying') return;
-      const status =
-        result.outcome === 'publish_failed'
-          ? 'failed'
-          : result.outcome === 'gate_failed'
-            ? 'skipped'
-            : 'success';
-      runtime.metrics.taskDuration.observe({ task: 'publish_dataset', status }, result.seconds);
-      runtime.metrics.dagStatus.inc({ dag: DAG, status });
-    };
+    const observe = (result: PublishResult) => observeRun(runtime.metrics, result);
     return assembleService({
       runtime,
       handlers: handlers(deps, observe),
       workers: [
-        intervalPoller({
-          name: 'publish-retry-poller',
+        publishRetryPoller({
+          repo,
+          publish: deps,
+          observe,
           intervalMs: config.PUBLISH_RETRY_POLL_MS,
           logger: runtime.logger,
-          tick: async () => {
-            for (const due of await repo.claimDue(10)) {
-              observe(await publishDataset(due.evaluated, { runId: due.runId, attempt: due.attempt }, deps));
-            }
-          },
         }),
         outboxRelayWorker(runtime, [datasetPublished]),
         archiveSweeper(sweep, config.ARCHIVE_SWEEP_INTERVAL_MS, runtime.logger),

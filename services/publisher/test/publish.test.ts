@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateBucketCommand, GetBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -35,6 +35,11 @@ import type { ArchiveRecord, CatalogEntry } from '../src/domain/ports.ts';
 
 const ADMIN_TOKEN = 'publisher-test-token';
 const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const DAG_SUCCESS = /^dag_status\{.*dag="dataset_refresh".*status="success"/;
+const DAG_FAILED = /^dag_status\{.*dag="dataset_refresh".*status="failed"/;
+const PUBLISH_SKIPPED = /^task_duration_seconds_count\{.*task="publish_dataset".*status="skipped"/;
+/** The trace id of a W3C traceparent (`00-<trace id>-<span id>-<flags>`). */
+const traceIdOf = (traceparent: string | undefined) => traceparent?.split('-')[1];
 const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
 const kafka = createKafka({
   clientId: 'publisher-test',
@@ -54,7 +59,12 @@ describe('publisher', () => {
   });
 
   /** A candidate and report as the quality-gate writes them, and the quality.evaluated naming them. */
-  async function gateOutput(version: string, passed: boolean, rows: string[]): Promise<QualityEvaluated> {
+  async function gateOutput(
+    version: string,
+    passed: boolean,
+    rows: string[],
+    extra: Partial<QualityEvaluated> = {},
+  ): Promise<QualityEvaluated> {
     const candidate = rows.map((r) => JSON.stringify({ text: r })).join('\n') + '\n';
     const candidateFile = path.join(dir, `${version}.jsonl`);
     const reportFile = path.join(dir, `${version}.json`);
@@ -70,6 +80,7 @@ describe('publisher', () => {
       report_uri: pathToFileURL(reportFile).href,
       candidate_checksum: createHash('sha256').update(candidate).digest('hex'),
       candidate_rows: rows.length,
+      ...extra,
     };
   }
 
@@ -110,6 +121,13 @@ describe('publisher', () => {
       store,
       published,
       publish: (e: QualityEvaluated) => producer.publish(qualityEvaluated, e),
+      /** Value of the first /metrics line matching `line` (0 when none). */
+      metric: async (line: RegExp) => {
+        const found = (await app.runtime.metrics.registry.metrics()).split('\n').find((l) => line.test(l));
+        return found ? Number(found.split(' ').at(-1)) : 0;
+      },
+      manifest: async (key: string) =>
+        parse((await store.getBuffer(key)).toString()) as Record<string, unknown>,
       catalog: async () => (await get<{ datasets: CatalogEntry[] }>('/admin/catalog')).body.datasets,
       archived: (version: string) =>
         waitFor(
@@ -176,11 +194,19 @@ describe('publisher', () => {
     expect(entry!.runId).toBe(published.run_id);
     expect(manifest.run_id).toBe(published.run_id);
 
-    // A redelivery publishes nothing twice.
+    // The run ended here: the publisher counts it, once.
+    await waitFor(async () => ((await svc.metric(DAG_SUCCESS)) === 1 ? true : undefined), {
+      what: 'dag_status success',
+    });
+
+    // A redelivery publishes (and counts) nothing twice.
     await svc.publish({ ...event, event_id: newEventId() });
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(async () => ((await svc.metric(PUBLISH_SKIPPED)) === 1 ? true : undefined), {
+      what: 'the redelivery handled',
+    });
     expect(await svc.catalog()).toHaveLength(1);
     expect(svc.published.messages).toHaveLength(1);
+    expect(await svc.metric(DAG_SUCCESS)).toBe(1);
   });
 
   it('when the gate failed, then nothing is published but the run is archived', async () => {
@@ -194,6 +220,12 @@ describe('publisher', () => {
       retention_days: number;
     };
     expect(log).toMatchObject({ outcome: 'gate_failed', retention_days: 90 });
+    // The run ended in the quality-gate, which counted it.
+    await waitFor(async () => ((await svc.metric(PUBLISH_SKIPPED)) === 1 ? true : undefined), {
+      what: 'publish_dataset observed as skipped',
+    });
+    expect(await svc.metric(DAG_FAILED)).toBe(0);
+    expect(await svc.metric(DAG_SUCCESS)).toBe(0);
   });
 
   it('when the run failed in ingest_sources, then nothing is published but the run is archived with the reason', async () => {
@@ -228,6 +260,35 @@ describe('publisher', () => {
     expect(svc.published.messages).toHaveLength(0);
   });
 
+  it('when the run failed before the gate, then it counts neither as a success nor twice as a failure', async () => {
+    const svc = await start();
+    await svc.publish({
+      ...qualityEvaluatedFixture,
+      event_id: newEventId(),
+      dataset: 'eval',
+      dataset_version: 'eval-run-failed-metrics',
+      passed: false,
+      report_uri: '',
+      candidate_uri: '',
+      candidate_checksum: '',
+      candidate_rows: 0,
+      metrics: [],
+      status: 'TASK_FAILED',
+      failed_task: 'generate_candidate',
+      failure_reason: 'generate_candidate failed after 3 attempts: store unreachable',
+    });
+    expect(await svc.archived('eval-run-failed-metrics')).toMatchObject({ outcome: 'run_failed' });
+    await waitFor(async () => ((await svc.metric(PUBLISH_SKIPPED)) === 1 ? true : undefined), {
+      what: 'publish_dataset observed as skipped',
+    });
+    // The quality-gate counted the failed run where it ended.
+    expect(await svc.metric(DAG_SUCCESS)).toBe(0);
+    expect(await svc.metric(DAG_FAILED)).toBe(0);
+    expect(await svc.metric(/^task_duration_seconds_count\{.*task="publish_dataset".*status="success"/)).toBe(
+      0,
+    );
+  });
+
   it.each(['after_candidate_upload', 'after_manifest_write'])(
     'when publishing keeps failing %s, then after two retries nothing of the version remains and the previous manifest is current',
     async (fault) => {
@@ -247,6 +308,11 @@ describe('publisher', () => {
       expect((await svc.store.getBuffer('datasets/eval/dataset_manifest.yaml')).toString()).toBe(previous);
       expect(await svc.catalog()).toEqual([]);
       expect(svc.published.messages).toHaveLength(0);
+      // The run ended here, failed: counted once, never as a success.
+      await waitFor(async () => ((await svc.metric(DAG_FAILED)) === 1 ? true : undefined), {
+        what: 'dag_status failed',
+      });
+      expect(await svc.metric(DAG_SUCCESS)).toBe(0);
     },
   );
 
@@ -272,7 +338,7 @@ describe('publisher', () => {
     expect(await svc.keys('archive/')).toEqual([]);
   });
 
-  it('when publishing fails once, then the retry publishes the version', async () => {
+  it('when publishing fails once, then the retry publishes the version in the trace of its run', async () => {
     const svc = await start({
       PUBLISH_FAULT_INJECTION: 'after_manifest_write',
       PUBLISH_FAULT_INJECTION_ATTEMPTS: '1',
@@ -291,5 +357,67 @@ describe('publisher', () => {
     ]);
     const { rows } = await svc.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM publish_retries');
     expect(rows[0]!.n).toBe(0);
+
+    // One trace per run: the retry's dataset.published carries the run's trace, not a new one.
+    const [message] = await svc.published.waitForMessages(1);
+    const published = await registry.decode(datasetPublished, message!.value!);
+    expect(published.run_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(traceIdOf(message!.headers.traceparent)).toBe(published.run_id);
+    expect(entry!.runId).toBe(published.run_id);
+  });
+
+  it('when an older version is published by a retry after a newer one, then the newer one stays current', async () => {
+    const svc = await start({
+      PUBLISH_RETRY_DELAYS_MS: Array.from({ length: 30 }, () => '500').join(','),
+      PUBLISH_RETRY_POLL_MS: '100',
+    });
+    const now = Date.now();
+    const older = await gateOutput('eval-a', true, ['a b', 'c d'], { occurred_at: now - 60_000 });
+    const newer = await gateOutput('eval-b', true, ['c d', 'e f'], { occurred_at: now });
+    // The older version's candidate is not readable yet: its publish fails and is parked until it is.
+    const olderCandidate = fileURLToPath(older.candidate_uri);
+    const candidate = await readFile(olderCandidate);
+    await rm(olderCandidate);
+    await svc.publish(older);
+    await waitFor(
+      async () =>
+        (await svc.pool.query("SELECT 1 FROM publish_retries WHERE dataset_version = 'eval-a'")).rowCount
+          ? true
+          : undefined,
+      { what: 'eval-a parked' },
+    );
+
+    await svc.publish(newer);
+    expect(await svc.archived('eval-b')).toMatchObject({ outcome: 'published' });
+    expect(await svc.manifest('datasets/eval/dataset_manifest.yaml')).toMatchObject({
+      dataset_version: 'eval-b',
+    });
+    await writeFile(olderCandidate, candidate);
+    expect(await svc.archived('eval-a')).toMatchObject({ outcome: 'published', reason: null });
+
+    // The late retry rolled nothing back: the current manifest and "latest" are still the newer one.
+    expect(await svc.manifest('datasets/eval/dataset_manifest.yaml')).toMatchObject({
+      dataset_version: 'eval-b',
+    });
+    const catalog = await svc.catalog();
+    expect(catalog.map((e) => e.datasetVersion)).toEqual(['eval-b', 'eval-a']);
+    expect(catalog[0]!.evaluatedAt).toBe(new Date(now).toISOString());
+    // The older version is published all the same, its catalog row naming its own manifest.
+    expect(catalog[1]!.manifestUri).toMatch(/\/datasets\/eval\/eval-a\/dataset_manifest\.yaml$/);
+    expect(await svc.manifest('datasets/eval/eval-a/dataset_manifest.yaml')).toMatchObject({
+      dataset_version: 'eval-a',
+      evaluated_at: new Date(now - 60_000).toISOString(),
+    });
+    expect((await svc.keys('datasets/eval/eval-a/')).sort()).toEqual([
+      'datasets/eval/eval-a/candidate.jsonl',
+      'datasets/eval/eval-a/dataset_manifest.yaml',
+      'datasets/eval/eval-a/quality_report.json',
+    ]);
+    await svc.published.waitForMessages(2);
+    // Its diff is against what was published before it was evaluated (nothing), not the newer one.
+    const diff = JSON.parse(
+      (await svc.store.getBuffer('archive/eval/eval-a/candidate_diff.json')).toString(),
+    ) as Record<string, unknown>;
+    expect(diff).toMatchObject({ previous_version: null, added: 2, removed: 0 });
   });
 });

@@ -1,7 +1,19 @@
 import { withTransaction, type Pool } from '@tributary/db';
 import { datasetPublished, type DatasetPublished, type QualityEvaluated } from '@tributary/events';
 import { enqueueEvent } from '@tributary/outbox';
-import type { ArchiveRecord, CatalogEntry, DuePublish, PublishRepository } from '../domain/ports.ts';
+import type {
+  ArchiveRecord,
+  CatalogEntry,
+  DuePublish,
+  ParkedPublish,
+  PublishRepository,
+} from '../domain/ports.ts';
+
+/** The order of versions: when the gate evaluated them; the version id (bytewise, as isAfter) breaks ties. */
+const LATEST_FIRST = 'evaluated_at DESC, dataset_version COLLATE "C" DESC';
+
+const LOCK_SQL = (fn: 'pg_advisory_lock' | 'pg_advisory_unlock') =>
+  `SELECT ${fn}(hashtext('tributary-publisher-current'), hashtext(current_schema() || '/' || $1))`;
 
 interface CatalogRow {
   dataset_version: string;
@@ -13,6 +25,7 @@ interface CatalogRow {
   manifest_uri: string;
   quality_report_uri: string;
   generated_at: Date;
+  evaluated_at: Date;
   run_id: string | null;
   published_at: Date;
 }
@@ -29,29 +42,55 @@ export class PgPublishRepository implements PublishRepository {
     return rows[0] && toEntry(rows[0]);
   }
 
-  async latest(dataset: string): Promise<CatalogEntry | undefined> {
+  async latest(dataset: string, before?: Date): Promise<CatalogEntry | undefined> {
     const { rows } = await this.pool.query<CatalogRow>(
-      'SELECT * FROM dataset_catalog WHERE dataset = $1 ORDER BY published_at DESC LIMIT 1',
-      [dataset],
+      `SELECT * FROM dataset_catalog WHERE dataset = $1 AND ($2::timestamptz IS NULL OR evaluated_at < $2)
+       ORDER BY ${LATEST_FIRST} LIMIT 1`,
+      [dataset, before ?? null],
     );
     return rows[0] && toEntry(rows[0]);
   }
 
+  /** Newest first, in the order of latest(). */
   async list(dataset: string | undefined, limit: number): Promise<CatalogEntry[]> {
     const { rows } = await this.pool.query<CatalogRow>(
       `SELECT * FROM dataset_catalog WHERE ($1::text IS NULL OR dataset = $1)
-       ORDER BY published_at DESC LIMIT $2`,
+       ORDER BY ${LATEST_FIRST} LIMIT $2`,
       [dataset ?? null, limit],
     );
     return rows.map(toEntry);
+  }
+
+  /**
+   * A session advisory lock on a connection of its own, keyed by schema and dataset (test schemas
+   * and other services share the database). Releasing the connection destroyed ends the session,
+   * which frees the lock even when the unlock could not run.
+   */
+  async withDatasetLock<T>(dataset: string, fn: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query(LOCK_SQL('pg_advisory_lock'), [dataset]);
+    } catch (err) {
+      client.release(true);
+      throw err;
+    }
+    try {
+      return await fn();
+    } finally {
+      const unlocked = await client.query(LOCK_SQL('pg_advisory_unlock'), [dataset]).then(
+        () => true,
+        () => false,
+      );
+      client.release(!unlocked);
+    }
   }
 
   async recordPublished(e: CatalogEntry, event: DatasetPublished): Promise<void> {
     await withTransaction(this.pool, async (client) => {
       const { rowCount } = await client.query(
         `INSERT INTO dataset_catalog (dataset_version, dataset, source_hash, master_version, location, checksum,
-           manifest_uri, quality_report_uri, generated_at, run_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+           manifest_uri, quality_report_uri, generated_at, evaluated_at, run_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
         [
           e.datasetVersion,
           e.dataset,
@@ -62,6 +101,7 @@ export class PgPublishRepository implements PublishRepository {
           e.manifestUri,
           e.qualityReportUri,
           e.generatedAt,
+          e.evaluatedAt,
           e.runId,
         ],
       );
@@ -99,19 +139,22 @@ export class PgPublishRepository implements PublishRepository {
     );
   }
 
-  async scheduleRetry(
-    evaluated: QualityEvaluated,
-    runId: string,
-    attempt: number,
-    dueAt: Date,
-    reason: string,
-  ): Promise<void> {
+  async scheduleRetry(r: ParkedPublish): Promise<void> {
     await this.pool.query(
-      `INSERT INTO publish_retries (dataset_version, event, run_id, attempt, next_attempt_at, last_reason)
-       VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO publish_retries
+         (dataset_version, event, run_id, traceparent, attempt, next_attempt_at, last_reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (dataset_version) DO UPDATE SET attempt = EXCLUDED.attempt,
          next_attempt_at = EXCLUDED.next_attempt_at, last_reason = EXCLUDED.last_reason`,
-      [evaluated.dataset_version, JSON.stringify(evaluated), runId, attempt, dueAt, reason],
+      [
+        r.evaluated.dataset_version,
+        JSON.stringify(r.evaluated),
+        r.runId,
+        r.traceparent,
+        r.attempt,
+        r.dueAt,
+        r.reason,
+      ],
     );
   }
 
@@ -121,15 +164,25 @@ export class PgPublishRepository implements PublishRepository {
 
   /** Claims up to `limit` parked publishes that are due (SKIP LOCKED: each goes to one replica). */
   async claimDue(limit: number): Promise<DuePublish[]> {
-    const { rows } = await this.pool.query<{ event: QualityEvaluated; run_id: string; attempt: number }>(
+    const { rows } = await this.pool.query<{
+      event: QualityEvaluated;
+      run_id: string;
+      traceparent: string | null;
+      attempt: number;
+    }>(
       `UPDATE publish_retries SET next_attempt_at = NULL
        WHERE dataset_version IN (
          SELECT dataset_version FROM publish_retries WHERE next_attempt_at <= now()
          ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING event, run_id, attempt`,
+       RETURNING event, run_id, traceparent, attempt`,
       [limit],
     );
-    return rows.map((r) => ({ evaluated: r.event, runId: r.run_id, attempt: r.attempt }));
+    return rows.map((r) => ({
+      evaluated: r.event,
+      runId: r.run_id,
+      traceparent: r.traceparent,
+      attempt: r.attempt,
+    }));
   }
 
   /** Archives older than the retention that still have objects. */
@@ -160,6 +213,7 @@ function toEntry(r: CatalogRow): CatalogEntry {
     manifestUri: r.manifest_uri,
     qualityReportUri: r.quality_report_uri,
     generatedAt: r.generated_at.toISOString(),
+    evaluatedAt: r.evaluated_at.toISOString(),
     runId: r.run_id,
     publishedAt: r.published_at.toISOString(),
   };

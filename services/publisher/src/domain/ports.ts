@@ -24,6 +24,8 @@ export interface CatalogEntry {
   manifestUri: string;
   qualityReportUri: string;
   generatedAt: string;
+  /** When the gate evaluated it (quality.evaluated occurred_at): the order of versions, see latest(). */
+  evaluatedAt: string;
   /** Run (trace) id of the refresh that published it; null for versions published before it was kept. */
   runId: string | null;
   publishedAt?: string;
@@ -41,28 +43,45 @@ export interface ArchiveRecord {
 
 export interface PublishRepository {
   findCatalog(datasetVersion: string): Promise<CatalogEntry | undefined>;
-  /** The latest published version of a dataset (the one the current manifest names). */
-  latest(dataset: string): Promise<CatalogEntry | undefined>;
+  /**
+   * The latest published version of a dataset (the one the current manifest names): the last one
+   * evaluated, whatever the order they were published in; with `before`, the last evaluated before it.
+   */
+  latest(dataset: string, before?: Date): Promise<CatalogEntry | undefined>;
+  /**
+   * Runs `fn` while holding the dataset's publish lock (across replicas), so that deciding whether a
+   * version becomes current, moving the current manifest and recording it happen one publish at a time.
+   */
+  withDatasetLock<T>(dataset: string, fn: () => Promise<T>): Promise<T>;
   /** Records the version and enqueues dataset.published in one transaction. */
   recordPublished(entry: CatalogEntry, event: DatasetPublished): Promise<void>;
   findArchive(datasetVersion: string): Promise<ArchiveRecord | undefined>;
   recordArchive(record: ArchiveRecord): Promise<void>;
-  /** Parks a failed publish until `dueAt`, when attempt `attempt` runs (upsert). */
-  scheduleRetry(
-    evaluated: QualityEvaluated,
-    runId: string,
-    attempt: number,
-    dueAt: Date,
-    reason: string,
-  ): Promise<void>;
+  /**
+   * Parks a failed publish until `dueAt`, when attempt `attempt` runs (upsert). `traceparent` is the
+   * run's trace context the retry runs in (null: none known, the retry opens its own trace).
+   */
+  scheduleRetry(retry: ParkedPublish): Promise<void>;
   /** Forgets a parked publish (published, or failed for good). */
   clearRetry(datasetVersion: string): Promise<void>;
+}
+
+export interface ParkedPublish {
+  evaluated: QualityEvaluated;
+  runId: string;
+  traceparent: string | null;
+  /** The attempt the retry will be. */
+  attempt: number;
+  dueAt: Date;
+  reason: string;
 }
 
 /** A parked publish whose retry is due, claimed by one replica. */
 export interface DuePublish {
   evaluated: QualityEvaluated;
   runId: string;
+  /** W3C traceparent of the run when it was parked; null for rows parked before it was kept. */
+  traceparent: string | null;
   attempt: number;
 }
 

@@ -46,7 +46,12 @@ export const archivePrefix = (dataset: string, version: string) => `archive/${da
  */
 export async function publishDataset(
   evaluated: QualityEvaluated,
-  ctx: { runId: string; attempt?: number },
+  ctx: {
+    runId: string;
+    attempt?: number;
+    /** W3C traceparent of the run, stored with a parked publish so its retry continues the trace. */
+    traceparent?: string | null;
+  },
   deps: PublishDeps,
 ): Promise<PublishResult> {
   const attempt = ctx.attempt ?? 1;
@@ -58,7 +63,8 @@ export async function publishDataset(
     attempt,
   };
   return withLogFields({ dataset_version: evaluated.dataset_version }, async () => {
-    const previous = await deps.repo.latest(evaluated.dataset);
+    // The diff is against the version published before this one was evaluated (not a newer one).
+    const previous = await deps.repo.latest(evaluated.dataset, new Date(evaluated.occurred_at));
     let outcome: ArchiveRecord['outcome'] = evaluated.status === 'TASK_FAILED' ? 'run_failed' : 'gate_failed';
     let reason: string | null = evaluated.passed ? null : (evaluated.failure_reason ?? 'quality gate failed');
     let published = false;
@@ -74,13 +80,14 @@ export async function publishDataset(
         });
         const delay = deps.retryDelaysMs[attempt - 1];
         if (reason !== null && delay !== undefined) {
-          await deps.repo.scheduleRetry(
+          await deps.repo.scheduleRetry({
             evaluated,
-            ctx.runId,
-            attempt + 1,
-            new Date(Date.now() + delay),
+            runId: ctx.runId,
+            traceparent: ctx.traceparent ?? null,
+            attempt: attempt + 1,
+            dueAt: new Date(Date.now() + delay),
             reason,
-          );
+          });
           deps.logger.warn(
             { task_id: 'publish_dataset', reason, attempt, retry_in_ms: delay },
             'publish will be retried',
@@ -105,7 +112,22 @@ export async function publishDataset(
   });
 }
 
-/** Publishes a version; answers null, or the reason it failed after rolling back. */
+/**
+ * Whether a version evaluated at `evaluatedAt` comes after `current` in the catalog's order (see
+ * PublishRepository.latest): evaluation time, then the version id. Evaluation (quality.evaluated
+ * occurred_at) is when the candidate was generated from the sources: it does not move when the
+ * publish is retried, and a quality-gate retry of a run that started earlier reads newer sources.
+ */
+export function isAfter(evaluatedAt: Date, version: string, current: CatalogEntry): boolean {
+  const at = evaluatedAt.getTime();
+  const currentAt = Date.parse(current.evaluatedAt);
+  return at > currentAt || (at === currentAt && version > current.datasetVersion);
+}
+
+/**
+ * Publishes a version; answers null, or the reason it failed after rolling back. Its own files and
+ * catalog row are always written; the current manifest moves only when no later version is current.
+ */
 async function publish(
   evaluated: QualityEvaluated,
   runId: string,
@@ -115,8 +137,6 @@ async function publish(
   const ds = evaluated.dataset;
   const prefix = versionPrefix(ds, evaluated.dataset_version);
   const uploaded: string[] = [];
-  const previousManifest = await store.get(manifestKey(ds));
-  let manifestWritten = false;
   const fail = (point: FaultPoint) => {
     if (deps.fault === point) throw new Error(`injected fault (PUBLISH_FAULT_INJECTION=${point})`);
   };
@@ -138,6 +158,7 @@ async function publish(
     uploaded.push(`${prefix}quality_report.json`);
 
     const generatedAt = new Date();
+    const evaluatedAt = new Date(evaluated.occurred_at);
     const manifest = stringify({
       dataset: ds,
       dataset_version: evaluated.dataset_version,
@@ -146,6 +167,7 @@ async function publish(
       checksum: { algorithm: 'sha256', value: checksum },
       rows: evaluated.candidate_rows,
       generated_at: generatedAt.toISOString(),
+      evaluated_at: evaluatedAt.toISOString(),
       versions: {
         source_hash: evaluated.source_hash,
         master_version: evaluated.master_version,
@@ -153,51 +175,95 @@ async function publish(
       },
       quality_report: reportUri,
     });
-    await store.put(`${prefix}dataset_manifest.yaml`, manifest);
+    const versionManifestUri = await store.put(`${prefix}dataset_manifest.yaml`, manifest);
     uploaded.push(`${prefix}dataset_manifest.yaml`);
-    const manifestUri = await store.put(manifestKey(ds), manifest);
-    manifestWritten = true;
-    fail('after_manifest_write');
 
-    const entry: CatalogEntry = {
-      dataset: ds,
-      datasetVersion: evaluated.dataset_version,
-      sourceHash: evaluated.source_hash,
-      masterVersion: evaluated.master_version,
-      location,
-      checksum,
-      manifestUri,
-      qualityReportUri: reportUri,
-      generatedAt: generatedAt.toISOString(),
-      runId,
-    };
-    const event: DatasetPublished = {
-      event_id: newEventId(),
-      occurred_at: eventTime(),
-      run_id: runId,
-      dataset: ds,
-      dataset_version: evaluated.dataset_version,
-      source_hash: evaluated.source_hash,
-      master_version: evaluated.master_version,
-      location,
-      checksum,
-      manifest_uri: manifestUri,
-      quality_report_uri: reportUri,
-      generated_at: eventTime(generatedAt),
-    };
-    await deps.repo.recordPublished(entry, event);
-    deps.logger.info({ location }, 'dataset published');
+    // Under the dataset's lock: another publish cannot move the current manifest between the check
+    // and the catalog row, nor see this one's manifest before its rollback restored the previous one.
+    const keptCurrent = await deps.repo.withDatasetLock(ds, async () => {
+      const latest = await deps.repo.latest(ds);
+      const becomesCurrent = !latest || isAfter(evaluatedAt, evaluated.dataset_version, latest);
+      const previousManifest = becomesCurrent ? await store.get(manifestKey(ds)) : undefined;
+      let manifestWritten = false;
+      try {
+        // A version that is not current names its own manifest: the current one is a newer version's.
+        const manifestUri = becomesCurrent ? await store.put(manifestKey(ds), manifest) : versionManifestUri;
+        manifestWritten = becomesCurrent;
+        fail('after_manifest_write');
+        const { entry, event } = publishedRecords(evaluated, runId, {
+          location,
+          checksum,
+          manifestUri,
+          reportUri,
+          generatedAt,
+          evaluatedAt,
+        });
+        await deps.repo.recordPublished(entry, event);
+        return becomesCurrent ? undefined : latest.datasetVersion;
+      } catch (err) {
+        if (manifestWritten) {
+          if (previousManifest) await store.put(manifestKey(ds), previousManifest);
+          else await store.delete([manifestKey(ds)]);
+        }
+        throw err;
+      }
+    });
+    if (keptCurrent === undefined) deps.logger.info({ location }, 'dataset published');
+    else
+      deps.logger.info(
+        { location, current: keptCurrent },
+        'dataset published; a later version stays current',
+      );
     return null;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     deps.logger.warn({ reason, uploaded }, 'publish failed: rolling back');
     await store.delete(uploaded);
-    if (manifestWritten) {
-      if (previousManifest) await store.put(manifestKey(ds), previousManifest);
-      else await store.delete([manifestKey(ds)]);
-    }
     return reason;
   }
+}
+
+/** The catalog row of a published version and its dataset.published. */
+function publishedRecords(
+  evaluated: QualityEvaluated,
+  runId: string,
+  p: {
+    location: string;
+    checksum: string;
+    manifestUri: string;
+    reportUri: string;
+    generatedAt: Date;
+    evaluatedAt: Date;
+  },
+): { entry: CatalogEntry; event: DatasetPublished } {
+  const entry: CatalogEntry = {
+    dataset: evaluated.dataset,
+    datasetVersion: evaluated.dataset_version,
+    sourceHash: evaluated.source_hash,
+    masterVersion: evaluated.master_version,
+    location: p.location,
+    checksum: p.checksum,
+    manifestUri: p.manifestUri,
+    qualityReportUri: p.reportUri,
+    generatedAt: p.generatedAt.toISOString(),
+    evaluatedAt: p.evaluatedAt.toISOString(),
+    runId,
+  };
+  const event: DatasetPublished = {
+    event_id: newEventId(),
+    occurred_at: eventTime(),
+    run_id: runId,
+    dataset: evaluated.dataset,
+    dataset_version: evaluated.dataset_version,
+    source_hash: evaluated.source_hash,
+    master_version: evaluated.master_version,
+    location: p.location,
+    checksum: p.checksum,
+    manifest_uri: p.manifestUri,
+    quality_report_uri: p.reportUri,
+    generated_at: eventTime(p.generatedAt),
+  };
+  return { entry, event };
 }
 
 /** Archives the report, the run log and the candidate diff vs the previous published version. */

@@ -1,5 +1,6 @@
 import { qualityEvaluated } from '@tributary/events';
 import { defineHandler } from '@tributary/kafka';
+import { injectTraceHeaders } from '@tributary/telemetry';
 import { publishDataset, type PublishDeps, type PublishResult } from '../../../domain/publish-dataset.ts';
 
 /** Publishes a candidate that passed the gate, and archives the run whatever its outcome. */
@@ -7,7 +8,9 @@ export function qualityEvaluatedHandler(deps: PublishDeps, observe: (result: Pub
   return defineHandler({
     event: qualityEvaluated,
     async handle(evaluated, ctx) {
-      observe(await publishDataset(evaluated, { runId: ctx.runId }, deps));
+      // The consumer's span continues the run's trace: a parked publish keeps it for its retry.
+      const traceparent = injectTraceHeaders().traceparent ?? null;
+      observe(await publishDataset(evaluated, { runId: ctx.runId, traceparent }, deps));
     },
   });
 }
