@@ -61,6 +61,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
           publish: deps,
           observe,
           intervalMs: config.PUBLISH_RETRY_POLL_MS,
+          leaseMs: config.PUBLISH_RETRY_LEASE_MS,
           logger: runtime.logger,
         }),
         outboxRelayWorker(runtime, [datasetPublished]),

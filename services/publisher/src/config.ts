@@ -35,6 +35,11 @@ export const configSchema = z.object({
   PUBLISH_RETRY_POLL_MS: int(50)
     .default(5000)
     .describe('How often the due-retries poller looks for publishes to retry'),
+  PUBLISH_RETRY_LEASE_MS: int(1000)
+    .default(10 * 60_000)
+    .describe(
+      'A retry taken by a replica that died (or failed before recording its outcome) is taken again after this long; keep it above the longest publish',
+    ),
   ADMIN_TOKEN: z
     .string()
     .min(16, 'expected at least 16 characters')

@@ -162,20 +162,24 @@ export class PgPublishRepository implements PublishRepository {
     await this.pool.query('DELETE FROM publish_retries WHERE dataset_version = $1', [datasetVersion]);
   }
 
-  /** Claims up to `limit` parked publishes that are due (SKIP LOCKED: each goes to one replica). */
-  async claimDue(limit: number): Promise<DuePublish[]> {
+  /**
+   * Claims up to `limit` parked publishes that are due (SKIP LOCKED: each goes to one replica). A
+   * claim is a lease: the row comes due again `leaseMs` later, so a retry whose replica died, or
+   * that threw before parking or clearing it, is taken again instead of waiting for good.
+   */
+  async claimDue(limit: number, leaseMs: number): Promise<DuePublish[]> {
     const { rows } = await this.pool.query<{
       event: QualityEvaluated;
       run_id: string;
       traceparent: string | null;
       attempt: number;
     }>(
-      `UPDATE publish_retries SET next_attempt_at = NULL
+      `UPDATE publish_retries SET next_attempt_at = now() + $2::integer * interval '1 millisecond'
        WHERE dataset_version IN (
          SELECT dataset_version FROM publish_retries WHERE next_attempt_at <= now()
          ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
        RETURNING event, run_id, traceparent, attempt`,
-      [limit],
+      [limit, leaseMs],
     );
     return rows.map((r) => ({
       evaluated: r.event,

@@ -8,6 +8,8 @@ export interface RetryPollerDeps {
   publish: PublishDeps;
   observe: (result: PublishResult) => void;
   intervalMs: number;
+  /** How long a claimed retry is held before another tick may take it again (PUBLISH_RETRY_LEASE_MS). */
+  leaseMs: number;
   logger: Logger;
 }
 
@@ -22,7 +24,7 @@ export function publishRetryPoller(deps: RetryPollerDeps): Worker {
     intervalMs: deps.intervalMs,
     logger: deps.logger,
     tick: async () => {
-      for (const due of await deps.repo.claimDue(10)) {
+      for (const due of await deps.repo.claimDue(10, deps.leaseMs)) {
         const parent = due.traceparent ? extractTraceContext({ traceparent: due.traceparent }) : undefined;
         const result = await withSpan(
           'publish_dataset retry',
