@@ -1,5 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { batchIngested, batchReady, batchRejected, type EventDefinition } from '@tributary/events';
+import {
+  batchIngested,
+  batchReady,
+  batchRejected,
+  masterVersioned,
+  type EventDefinition,
+} from '@tributary/events';
 import { outboxMigrations } from '@tributary/outbox';
 import {
   assembleService,
@@ -22,7 +28,8 @@ import { handlers } from './entry-points/kafka/handlers/index.ts';
 import { LandingWatcher } from './entry-points/landing/landing-watcher.ts';
 
 /** Topics the ingestor reads and writes; created at start-up if missing. */
-export const TOPICS = [batchReady.topic, batchIngested.topic, batchRejected.topic];
+// master.versioned too: the ingestor learns from it (and from batch.rejected) what became of its batches.
+export const TOPICS = [batchReady.topic, batchIngested.topic, batchRejected.topic, masterVersioned.topic];
 
 /** Events the ingestor's outbox holds: its own batch.ready announcements, and its outcomes. */
 const OUTBOX_EVENTS = [batchReady, batchIngested, batchRejected] as EventDefinition<unknown>[];

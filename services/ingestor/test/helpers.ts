@@ -103,6 +103,8 @@ export interface Harness {
   rejected: TopicReader<BatchRejected>;
   ready: TopicReader<BatchReady>;
   publish(value: BatchReady): Promise<void>;
+  /** Publishes any event on the harness's topics, e.g. what the preprocessor would emit. */
+  emit<T>(def: EventDefinition<T>, value: T): Promise<void>;
   query<R extends object>(sql: string, params?: unknown[]): Promise<R[]>;
   close(): Promise<void>;
 }
@@ -157,6 +159,7 @@ export async function startHarness(name: string, extra: Record<string, string> =
     rejected,
     ready,
     publish: (value) => producer.publish(batchReady, value),
+    emit: (def, value) => producer.publish(def, value),
     query: async <R extends object>(sql: string, params: unknown[] = []) =>
       (await db.query<R>(sql, params)).rows,
     async close() {

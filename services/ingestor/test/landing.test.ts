@@ -4,6 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceApp } from '@tributary/runtime';
+import { batchRejected, masterVersioned, newEventId } from '@tributary/events';
+import { batchRejectedFixture, masterVersionedFixture } from '@tributary/events/fixtures';
 import { waitFor, writeSampleBatch } from '@tributary/testing';
 import { FsLandingZone } from '../src/data-access/landing-zone.ts';
 import { buildAppWhenMigrationsFree, listKeys, scratchDir, startHarness, type Harness } from './helpers.ts';
@@ -53,6 +55,20 @@ async function markers(dir: string): Promise<string[]> {
   return (await fs.readdir(dir)).filter((n) => n.startsWith('_')).sort();
 }
 
+/** What the preprocessor announces once it merged `batchId` (alone) into `version`. */
+async function merged(batchId: string, version: number): Promise<void> {
+  await h.ingested.waitFor((e) => e.batch_id === batchId);
+  await h.emit(masterVersioned, {
+    ...masterVersionedFixture,
+    event_id: newEventId(),
+    dataset: 'penguins',
+    master_version: version,
+    batch_ids: [batchId],
+    rows_rejected: 1,
+    rejection_report_uri: `file:///reports/penguins/${batchId}/rejections.jsonl`,
+  });
+}
+
 async function settled(dir: string): Promise<string[]> {
   return waitFor(
     async () => {
@@ -78,6 +94,11 @@ describe('ingestor: landing zone', () => {
         ),
       ),
     );
+    // Ingested is not done: the seed releases the lock only once the batch is in a master version.
+    for (const id of ids) await h.ingested.waitFor((e) => e.batch_id === id);
+    await new Promise((r) => setTimeout(r, 1000)); // a few scans
+    for (const d of drops) expect(await markers(d.dir)).toEqual(['_PROCESSING']);
+    for (const [i, id] of ids.entries()) await merged(id, i + 1);
     for (const d of drops) expect(await settled(d.dir)).toEqual(['_DONE']);
     await new Promise((r) => setTimeout(r, 1500)); // a second taking of any batch would show by now
 
@@ -92,7 +113,10 @@ describe('ingestor: landing zone', () => {
       const ingested = await h.ingested.waitFor((e) => e.batch_id === id);
       // One run from the drop to the ingest: the watcher's trace id is the batch's run id.
       expect(done).toMatchObject({
-        status: 'INGESTED',
+        status: 'MERGED',
+        master_version: i + 1,
+        rows_rejected: 1,
+        report_uri: `file:///reports/penguins/${id}/rejections.jsonl`,
         batch_id: id,
         dataset: 'penguins',
         run_id: ingested.run_id,
@@ -155,9 +179,51 @@ describe('ingestor: landing zone', () => {
     await fs.writeFile(path.join(dir, '_PROCESSING'), '');
     const claimedAt = Date.now();
 
+    await merged('drop-stale', 1);
     expect(await settled(dir)).toEqual(['_DONE']);
     expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(3000); // not before LANDING_CLAIM_TIMEOUT_MS
     await h.ingested.waitFor((e) => e.batch_id === 'drop-stale');
     expect(await h.ready.count((e) => e.batch_id === 'drop-stale')).toBe(1);
+  });
+
+  it('when the preprocessor rejects an ingested batch, then _PROCESSING is replaced by _REJECTED with its reason and report, and a redelivered merge changes nothing', async () => {
+    const { dir } = await drop('drop-invalid', 200);
+    await h.ingested.waitFor((e) => e.batch_id === 'drop-invalid');
+    const reason = 'rows.csv line 3: body_mass_g is not a number';
+    await h.emit(batchRejected, {
+      ...batchRejectedFixture,
+      event_id: newEventId(),
+      dataset: 'penguins',
+      batch_id: 'drop-invalid',
+      stage: 'VALIDATE',
+      partial: false,
+      error_code: 'PRE_ERR_CONTRACT_VIOLATION',
+      reason,
+      report_uri: 'file:///reports/penguins/drop-invalid/rejections.jsonl',
+    });
+    expect(await settled(dir)).toEqual(['_REJECTED']);
+    const body = JSON.parse(await fs.readFile(path.join(dir, '_REJECTED'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(body).toMatchObject({
+      status: 'REJECTED',
+      stage: 'PREPROCESS',
+      error_code: 'PRE_ERR_CONTRACT_VIOLATION',
+      reason,
+      report_uri: 'file:///reports/penguins/drop-invalid/rejections.jsonl',
+    });
+    // The first decision stands: a stray master.versioned naming the batch does not turn it into merged.
+    await h.emit(masterVersioned, {
+      ...masterVersionedFixture,
+      event_id: newEventId(),
+      dataset: 'penguins',
+      batch_ids: ['drop-invalid'],
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const [row] = await h.query<{ merge_status: string }>('SELECT merge_status FROM batches WHERE id = $1', [
+      'drop-invalid',
+    ]);
+    expect(row!.merge_status).toBe('REJECTED');
   });
 });

@@ -16,6 +16,7 @@ import type {
   BatchRepository,
   BatchView,
   ClaimResult,
+  MergeOutcome,
   RawSnapshot,
   Rejection,
 } from '../domain/ports.ts';
@@ -39,6 +40,14 @@ interface BatchRow {
   created_at: Date;
   updated_at: Date;
   ingested_at: Date | null;
+  merge_status: 'MERGED' | 'REJECTED' | null;
+  /** bigint: pg returns it as a string. */
+  master_version: string | null;
+  merge_error_code: string | null;
+  merge_reason: string | null;
+  merge_report_uri: string | null;
+  merge_rows_rejected: string | null;
+  merge_decided_at: Date | null;
 }
 
 interface AttemptRow {
@@ -239,6 +248,27 @@ export class PgBatchRepository implements BatchRepository {
     };
   }
 
+  async recordMergeOutcome(batchId: string, dataset: string, o: MergeOutcome): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE batches
+          SET merge_status = $3, master_version = $4, merge_error_code = $5, merge_reason = $6,
+              merge_report_uri = $7, merge_rows_rejected = $8, merge_decided_at = now()
+        WHERE id = $1 AND dataset = $2 AND status = 'INGESTED' AND merge_status IS NULL`,
+      o.status === 'MERGED'
+        ? [batchId, dataset, o.status, o.masterVersion, null, null, o.reportUri, o.rowsRejected]
+        : [batchId, dataset, o.status, null, o.errorCode, o.reason, o.reportUri, null],
+    );
+    return rowCount === 1;
+  }
+
+  async mergeOutcome(batchId: string, contentHash: string): Promise<MergeOutcome | undefined> {
+    const { rows } = await this.query<BatchRow>(
+      `SELECT * FROM batches WHERE id = $1 AND content_hash = $2 AND merge_status IS NOT NULL`,
+      [batchId, contentHash],
+    );
+    return rows[0] && mergeOutcomeOf(rows[0]);
+  }
+
   async find(batchId: string): Promise<BatchView | undefined> {
     const [batch, attempts] = await Promise.all([
       this.query<BatchRow>('SELECT * FROM batches WHERE id = $1', [batchId]),
@@ -268,6 +298,10 @@ export class PgBatchRepository implements BatchRepository {
       created_at: row?.created_at.toISOString() ?? null,
       updated_at: row?.updated_at.toISOString() ?? null,
       ingested_at: row?.ingested_at?.toISOString() ?? null,
+      merge:
+        row?.merge_status && row.merge_decided_at
+          ? { ...mergeOutcomeOf(row)!, decided_at: row.merge_decided_at.toISOString() }
+          : null,
       attempts: attempts.rows.map((a) => ({
         content_hash: a.content_hash,
         source: a.source,
@@ -317,4 +351,24 @@ async function upsertAttempt(
       decided,
     ],
   );
+}
+
+function mergeOutcomeOf(row: BatchRow): MergeOutcome | undefined {
+  if (row.merge_status === 'MERGED') {
+    return {
+      status: 'MERGED',
+      masterVersion: Number(row.master_version),
+      rowsRejected: row.merge_rows_rejected === null ? null : Number(row.merge_rows_rejected),
+      reportUri: row.merge_report_uri,
+    };
+  }
+  if (row.merge_status === 'REJECTED') {
+    return {
+      status: 'REJECTED',
+      errorCode: row.merge_error_code ?? '',
+      reason: row.merge_reason ?? '',
+      reportUri: row.merge_report_uri,
+    };
+  }
+  return undefined;
 }

@@ -168,8 +168,10 @@ export async function announceLandingBatch(
 }
 
 /**
- * Once the ingest decided, tells the producer the seed's way: `_PROCESSING` is replaced by `_DONE`
- * or by `_REJECTED` holding the reason. Returns false while the batch is still pending.
+ * Once the batch is decided, tells the producer the seed's way: `_PROCESSING` is replaced by `_DONE`
+ * or by `_REJECTED` holding the reason. As the seed releases its lock only after master versioning,
+ * an ingested batch stays `_PROCESSING` until the preprocessor merged it (`_DONE` names the master
+ * version) or rejected it. Returns false while the batch is still pending.
  */
 export async function settleLandingBatch(
   deps: LandingDeps,
@@ -179,21 +181,47 @@ export async function settleLandingBatch(
 ): Promise<boolean> {
   const outcome = await deps.batches.attemptOutcome(claim.batch_id, claim.content_hash);
   if (!outcome || (outcome.status !== 'INGESTED' && outcome.status !== 'REJECTED')) return false;
-  const body = {
-    status: outcome.status,
+  const merge =
+    outcome.status === 'INGESTED'
+      ? await deps.batches.mergeOutcome(claim.batch_id, claim.content_hash)
+      : undefined;
+  if (outcome.status === 'INGESTED' && !merge) return false;
+  const rejected = outcome.status === 'REJECTED' || merge?.status === 'REJECTED';
+  const common = {
     dataset: claim.dataset,
     batch_id: claim.batch_id,
     content_hash: claim.content_hash,
     run_id: outcome.runId ?? claim.run_id,
-    ...(outcome.status === 'REJECTED'
-      ? { error_code: outcome.errorCode, reason: outcome.reason, report_uri: outcome.reportUri }
-      : {}),
-    decided_at: (deps.now?.() ?? new Date()).toISOString(),
   };
+  const decision =
+    outcome.status === 'REJECTED'
+      ? {
+          status: 'REJECTED',
+          stage: 'INGEST',
+          error_code: outcome.errorCode,
+          reason: outcome.reason,
+          report_uri: outcome.reportUri,
+        }
+      : merge!.status === 'REJECTED'
+        ? {
+            status: 'REJECTED',
+            stage: 'PREPROCESS',
+            error_code: merge!.errorCode,
+            reason: merge!.reason,
+            report_uri: merge!.reportUri,
+          }
+        : {
+            status: 'MERGED',
+            master_version: merge!.masterVersion,
+            rows_rejected: merge!.rowsRejected,
+            report_uri: merge!.reportUri,
+          };
+  const body = { ...decision, ...common, decided_at: (deps.now?.() ?? new Date()).toISOString() };
+  // The raw snapshot holds the bytes once ingested, whatever the merge made of them.
   if (outcome.status === 'INGESTED' && deps.deleteIngestedFiles) {
     await deps.landing.deleteFiles(ref, await deps.landing.listFiles(ref));
   }
-  await deps.landing.finish(ref, outcome.status === 'INGESTED' ? 'DONE' : 'REJECTED', body);
-  log.info({ batch_id: claim.batch_id, status: outcome.status }, 'landing batch settled');
+  await deps.landing.finish(ref, rejected ? 'REJECTED' : 'DONE', body);
+  log.info({ batch_id: claim.batch_id, status: body.status }, 'landing batch settled');
   return true;
 }

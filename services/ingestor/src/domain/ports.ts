@@ -66,7 +66,25 @@ export interface BatchRepository {
   attemptOutcome(batchId: string, contentHash: string): Promise<AttemptOutcome | undefined>;
   /** Everything known about a batch id, for the status endpoint. */
   find(batchId: string): Promise<BatchView | undefined>;
+  /**
+   * Records what the preprocessor made of an ingested batch (first decision wins: a redelivery or a
+   * later event changes nothing); false when the batch is not an ingested one of ours.
+   */
+  recordMergeOutcome(batchId: string, dataset: string, outcome: MergeOutcome): Promise<boolean>;
+  /** The preprocessor's decision on this content of a batch id, once known. */
+  mergeOutcome(batchId: string, contentHash: string): Promise<MergeOutcome | undefined>;
 }
+
+/** What the preprocessor made of an ingested batch. */
+export type MergeOutcome =
+  | {
+      status: 'MERGED';
+      masterVersion: number;
+      /** Rows of this batch quarantined by the contract, and their report (when the version holds only this batch). */
+      rowsRejected: number | null;
+      reportUri: string | null;
+    }
+  | { status: 'REJECTED'; errorCode: string; reason: string; reportUri: string | null };
 
 export interface AttemptOutcome {
   status: AttemptStatus;
@@ -95,6 +113,8 @@ export interface BatchView {
   created_at: string | null;
   updated_at: string | null;
   ingested_at: string | null;
+  /** The preprocessor's decision once known: merged into `master_version`, or rejected. */
+  merge: (MergeOutcome & { decided_at: string }) | null;
   attempts: {
     content_hash: string;
     source: string;

@@ -2,6 +2,8 @@ import type { EventHandler } from '@tributary/kafka';
 import { Counter, type Registry } from '@tributary/telemetry';
 import type { IngestDeps } from '../../../domain/ingest-batch.ts';
 import { batchReadyHandler } from './batch-ready.handler.ts';
+import { batchRejectedHandler } from './batch-rejected.handler.ts';
+import { masterVersionedHandler } from './master-versioned.handler.ts';
 
 /** One handler per consumed event; each calls a use case in domain/. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
@@ -12,5 +14,9 @@ export function handlers(deps: IngestDeps, metrics: Registry): EventHandler<any>
     labelNames: ['outcome', 'error_code'],
     registers: [metrics],
   });
-  return [batchReadyHandler(deps, outcomes)];
+  return [
+    batchReadyHandler(deps, outcomes),
+    masterVersionedHandler(deps.batches),
+    batchRejectedHandler(deps.batches),
+  ];
 }
