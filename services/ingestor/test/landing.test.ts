@@ -124,6 +124,11 @@ describe('ingestor: landing zone', () => {
       expect((await h.ready.waitFor((e) => e.batch_id === id)).run_id).toBe(ingested.run_id);
       expect(await listKeys(store, `raw/penguins/${id}/`)).toHaveLength(3);
     }
+    const status = await h.app.http.inject({ method: 'GET', url: '/batches/drop-1' });
+    expect(status.json()).toMatchObject({
+      status: 'INGESTED',
+      merge: { status: 'MERGED', master_version: 1, rows_rejected: 1, error_code: null },
+    });
     const first = await h.ready.waitFor((e) => e.batch_id === 'drop-1');
     expect(first).toMatchObject({ source: 'LANDING_ZONE', producer: 'field-team' });
     expect(first.files.find((f) => f.path === 'rows.csv')?.schema_version).toBe('1.0.0');

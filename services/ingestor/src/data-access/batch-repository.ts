@@ -300,7 +300,15 @@ export class PgBatchRepository implements BatchRepository {
       ingested_at: row?.ingested_at?.toISOString() ?? null,
       merge:
         row?.merge_status && row.merge_decided_at
-          ? { ...mergeOutcomeOf(row)!, decided_at: row.merge_decided_at.toISOString() }
+          ? {
+              status: row.merge_status,
+              master_version: row.master_version === null ? null : Number(row.master_version),
+              rows_rejected: row.merge_rows_rejected === null ? null : Number(row.merge_rows_rejected),
+              error_code: row.merge_error_code,
+              reason: row.merge_reason,
+              report_uri: row.merge_report_uri,
+              decided_at: row.merge_decided_at.toISOString(),
+            }
           : null,
       attempts: attempts.rows.map((a) => ({
         content_hash: a.content_hash,

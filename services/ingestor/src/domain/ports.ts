@@ -114,7 +114,15 @@ export interface BatchView {
   updated_at: string | null;
   ingested_at: string | null;
   /** The preprocessor's decision once known: merged into `master_version`, or rejected. */
-  merge: (MergeOutcome & { decided_at: string }) | null;
+  merge: {
+    status: MergeOutcome['status'];
+    master_version: number | null;
+    rows_rejected: number | null;
+    error_code: string | null;
+    reason: string | null;
+    report_uri: string | null;
+    decided_at: string;
+  } | null;
   attempts: {
     content_hash: string;
     source: string;
