@@ -5,7 +5,7 @@
  * `tributary lineage` for its chain, and Prometheus for the services' metrics.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -275,6 +275,18 @@ describe('a batch through the pipeline', () => {
       [2, 35],
       [3, 40],
     ]);
+    // The producer's folder settles once the real preprocessor merged it, naming the version.
+    const done = await waitFor(
+      () => {
+        try {
+          return JSON.parse(readFileSync(join(dropped, '_DONE'), 'utf8')) as Record<string, unknown>;
+        } catch {
+          return undefined;
+        }
+      },
+      { timeoutMs: 30_000, what: 'the landing batch _DONE' },
+    );
+    expect(done).toMatchObject({ status: 'MERGED', batch_id: 'landing-batch-3', master_version: 3 });
   }, 300_000);
 
   it('when Prometheus scrapes the services, then it reads their dag_status from its own API', async () => {
