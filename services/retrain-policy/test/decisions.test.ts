@@ -144,6 +144,25 @@ describe('retrain decisions against MLflow', () => {
     await expectNoRetrain(service);
   });
 
+  it('when an older master version arrives after a newer one was decided, then it is recorded as superseded and nothing is requested for it', async () => {
+    const names = mlflowNames();
+    const { experimentId } = await seedProductionModel(mlflow, names, { masterRows: 200 });
+    service = await startService({
+      MLFLOW_MODEL_NAME: names.model,
+      MLFLOW_EXPERIMENT_IDS: experimentId,
+      RETRAIN_THRESHOLD_ROWS: '10',
+    });
+    await service.publish(masterEvent(names.dataset, 5, 300));
+    expect(await service.decisionFor(names.dataset, 5)).toMatchObject({ outcome: 'threshold_reached' });
+    // Version 4 comes late (a replayed dead letter): it grew past the threshold too, but is not current.
+    await service.publish(masterEvent(names.dataset, 4, 250));
+    const late = await service.decisionFor(names.dataset, 4);
+    expect(late).toMatchObject({ outcome: 'superseded', requested: false, retrainEventId: null });
+    expect(late.reason).toBe(
+      'master version 4 is older than version 5, already decided: it is not the current master',
+    );
+  });
+
   describe('when no finished run has the production versions', () => {
     async function seedWithoutCompatibleRun() {
       const names = mlflowNames();

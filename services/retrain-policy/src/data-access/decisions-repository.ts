@@ -71,6 +71,18 @@ export class DecisionsRepository implements DecisionStore {
     return found;
   }
 
+  async latestVersion(dataset: string): Promise<number | undefined> {
+    const { rows } = await this.pool
+      .query<{ latest: string | null }>(
+        'SELECT max(master_version) AS latest FROM retrain_decisions WHERE dataset = $1',
+        [dataset],
+      )
+      .catch((err: unknown) => {
+        throw pgToAppError(err);
+      });
+    return rows[0]?.latest == null ? undefined : Number(rows[0].latest);
+  }
+
   async get(id: string): Promise<StoredDecision | undefined> {
     if (!/^\d{1,18}$/.test(id)) return undefined;
     const { rows } = await this.pool

@@ -63,6 +63,21 @@ export async function decideRetrain(
 
   const known = knownInputs(master, ctx.runId, await deps.thresholds.threshold(), deps.policy);
   let verdict: Verdict;
+  // The seed compares with CURRENT_MASTER_ROWS, the latest master: a version older than one already
+  // decided (a late redelivery, a dead letter replayed) is not the current master any more, and a
+  // retrain on it would train on stale data.
+  const latest = await deps.decisions.latestVersion(master.dataset);
+  if (latest !== undefined && latest > master.master_version) {
+    return deps.decisions.record(
+      {
+        ...known,
+        outcome: 'superseded',
+        requested: false,
+        reason: `master version ${master.master_version} is older than version ${latest}, already decided: it is not the current master`,
+      },
+      undefined,
+    );
+  }
   try {
     verdict = await assess(master, known, ctx.signal, deps);
   } catch (err) {

@@ -9,7 +9,8 @@ export type DecisionOutcome =
   | 'no_production_model'
   | 'invalid_production_model'
   | 'invalid_compatible_run'
-  | 'invalid_mlflow_answer';
+  | 'invalid_mlflow_answer'
+  | 'superseded';
 
 /** A decision with its inputs, as it is stored, traced and served by the admin API. */
 export interface Decision {
@@ -93,6 +94,8 @@ export class RegistryAnswerError extends AppError {
 
 export interface DecisionStore {
   find(dataset: string, masterVersion: number): Promise<StoredDecision | undefined>;
+  /** The highest master version of `dataset` decided so far, if any. */
+  latestVersion(dataset: string): Promise<number | undefined>;
   /**
    * Stores the decision and, when `retrain` is given, enqueues the event it builds, in one
    * transaction. When a decision for the same master version exists, stores nothing and returns it.

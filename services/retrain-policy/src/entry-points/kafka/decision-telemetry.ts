@@ -53,7 +53,9 @@ export function decisionTelemetry(runtime: Runtime): (result: DecideRetrainResul
 
 function dagStatus(d: StoredDecision): 'success' | 'skipped' | 'failed' {
   if (d.requested) return 'success';
-  return d.outcome === 'below_threshold' || d.outcome === 'no_compatible_run' ? 'skipped' : 'failed';
+  return d.outcome === 'below_threshold' || d.outcome === 'no_compatible_run' || d.outcome === 'superseded'
+    ? 'skipped'
+    : 'failed';
 }
 
 /** The decision's inputs and outcome as span attributes (unknown values left out). */
