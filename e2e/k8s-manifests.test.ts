@@ -163,9 +163,15 @@ function consumerGroupOf(config: Readonly<Record<string, unknown>>): string {
   return groupId;
 }
 
-/** Topics a service consumes per deploy/topics.yaml; the quality-gate only when its setting says so. */
+/**
+ * Topics a service consumes per deploy/topics.yaml; the quality-gate only when it refreshes on
+ * master.versioned or reads the master as a source.
+ */
 function consumedTopics(service: string, config: Readonly<Record<string, unknown>>): string[] {
-  if (service === 'quality-gate' && config.REFRESH_ON_MASTER_VERSIONED !== true) return [];
+  const readsMaster = ((config.REFRESH_SOURCES ?? []) as { master?: boolean }[]).some(
+    (s) => s.master === true,
+  );
+  if (service === 'quality-gate' && config.REFRESH_ON_MASTER_VERSIONED !== true && !readsMaster) return [];
   return Object.entries(catalog.topics)
     .filter(([, t]) => (t.consumers ?? []).includes(service))
     .map(([name]) => name);

@@ -12,6 +12,8 @@ import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tri
 import type { Config } from './config.ts';
 import { ObjectArtifactStore } from './data-access/artifact-store.ts';
 import { imageHorizontalFlip } from './data-access/image-flip.ts';
+import { StoreMasterReader } from './data-access/master-reader.ts';
+import { MasterVersionsRepository } from './data-access/master-versions-repository.ts';
 import { RunsRepository } from './data-access/runs-repository.ts';
 import { StoreSourceReader } from './data-access/source-reader.ts';
 import { wordListToxicity } from './data-access/toxicity.ts';
@@ -42,6 +44,7 @@ export async function buildApp(
   try {
     const s3: ObjectStoreOptions = s3StoreOptions(config);
     const runs = new RunsRepository(runtime.pool);
+    const masters = new MasterVersionsRepository(runtime.pool);
     if (
       config.BASELINE_SEED &&
       (await runs.seedBaseline({ name: config.BASELINE_NAME, ...config.BASELINE_SEED }))
@@ -84,6 +87,8 @@ export async function buildApp(
           },
         },
         reader: new StoreSourceReader(s3),
+        masters,
+        masterReader: new StoreMasterReader(s3),
         store: new ObjectArtifactStore(createObjectStore(config.REFRESH_STORE_URI, s3)),
         runs,
         toxicity: wordListToxicity(),
@@ -131,7 +136,9 @@ export async function buildApp(
       runtime,
       handlers: handlers({
         run,
-        onMasterVersioned: config.REFRESH_ON_MASTER_VERSIONED,
+        masters,
+        refreshOnMasterVersioned: config.REFRESH_ON_MASTER_VERSIONED,
+        masterSource: config.REFRESH_SOURCES.some((s) => s.master === true),
         dataset: config.REFRESH_DATASET,
       }),
       workers,

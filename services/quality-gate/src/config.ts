@@ -1,13 +1,24 @@
 import { z } from 'zod';
 import { bool, commonEnv, csv, int, loadConfig, s3Env, storeUri, url } from '@tributary/config';
 
-/** One canonical source dataset of the refresh (the seed's `ingest_sources`). */
-export const sourceSchema = z.object({
+/** One canonical source file of the refresh (the seed's `ingest_sources`). */
+export const fileSourceSchema = z.object({
   name: z.string().min(1),
   uri: z.string().regex(/^(file:\/\/\/|s3:\/\/[^/]+\/)/, 'expected file:///abs/file or s3://bucket/key'),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256'),
   schema_version: z.string().min(1),
+  // So that a master source given a uri is refused rather than read as a file.
+  master: z.undefined().optional(),
 });
+
+/** The master of REFRESH_DATASET as a source: the version of a master.versioned run, else the latest seen. */
+export const masterSourceSchema = z.strictObject({
+  name: z.string().min(1),
+  master: z.literal(true),
+  schema_version: z.string().min(1),
+});
+
+export const sourceSchema = z.union([fileSourceSchema, masterSourceSchema]);
 
 const jsonOf = <T extends z.ZodType>(schema: T) =>
   z
@@ -50,10 +61,14 @@ export const configSchema = z.object({
     .min(1)
     .default('eval')
     .describe('Name of the evaluation dataset the refresh builds'),
-  REFRESH_SOURCES: jsonOf(z.array(sourceSchema))
+  REFRESH_SOURCES: jsonOf(
+    z
+      .array(sourceSchema)
+      .refine((sources) => sources.filter((s) => s.master === true).length <= 1, 'at most one master source'),
+  )
     .default([])
     .describe(
-      'JSON list of canonical sources: [{name, uri (JSONL, CSV or Parquet file), sha256, schema_version}]',
+      'JSON list of sources: files {name, uri (JSONL, CSV or Parquet), sha256, schema_version}, or the master of REFRESH_DATASET {name, master: true, schema_version}',
     ),
   REFRESH_SCHEMA_VERSION: z
     .string()
@@ -64,7 +79,9 @@ export const configSchema = z.object({
   REFRESH_SCHEDULE_ENABLED: bool().default(true).describe('Run the nightly refresh on REFRESH_CRON'),
   REFRESH_ON_MASTER_VERSIONED: bool()
     .default(false)
-    .describe('Also refresh on each master.versioned of REFRESH_DATASET'),
+    .describe(
+      'Also refresh on each master.versioned of REFRESH_DATASET (the versions are recorded for a master source either way)',
+    ),
   REFRESH_STORE_URI: storeUri().describe(
     'Object store of candidates and quality reports: file:///abs/dir or s3://bucket/prefix',
   ),

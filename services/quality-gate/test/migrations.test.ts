@@ -42,7 +42,11 @@ describe('quality-gate migrations', () => {
     );
 
     const applied = await migrate({ url: stackEnv.DATABASE_URL, schema, dirs: [MIGRATIONS] });
-    expect(applied).toEqual(['1700000005000_master-version-once', '1700000006000_traceparent']);
+    expect(applied).toEqual([
+      '1700000005000_master-version-once',
+      '1700000006000_traceparent',
+      '1700000007000_master-versions',
+    ]);
     const { rows } = await pool.query<{ dataset_version: string; duplicate_of: string | null }>(
       'SELECT dataset_version, duplicate_of FROM refresh_runs ORDER BY dataset_version',
     );
@@ -73,5 +77,8 @@ describe('quality-gate migrations', () => {
     expect(await start('eval-next', 'MASTER_VERSIONED', 9)).toBe(true);
     expect(await start('eval-manual-2', 'MANUAL', null)).toBe(true);
     expect(await start('eval-manual-3', 'MANUAL', null)).toBe(true);
+    // A manual or scheduled run records the master version it read (a master source): not unique either.
+    expect(await start('eval-manual-4', 'MANUAL', 9)).toBe(true);
+    expect(await start('eval-manual-5', 'MANUAL', 9)).toBe(true);
   });
 });

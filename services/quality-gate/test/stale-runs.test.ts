@@ -7,6 +7,8 @@ import { createObjectStore } from '@tributary/storage';
 import { createLogger } from '@tributary/telemetry';
 import { stackEnv, waitFor } from '@tributary/testing';
 import { ObjectArtifactStore } from '../src/data-access/artifact-store.ts';
+import { StoreMasterReader } from '../src/data-access/master-reader.ts';
+import { MasterVersionsRepository } from '../src/data-access/master-versions-repository.ts';
 import { RunsRepository } from '../src/data-access/runs-repository.ts';
 import { StoreSourceReader } from '../src/data-access/source-reader.ts';
 import { wordListToxicity } from '../src/data-access/toxicity.ts';
@@ -182,6 +184,8 @@ describe('quality-gate stale runs', () => {
           thresholds: { minCoverage: 1, minDiversity: 0.3, maxToxicity: 0.01, maxPsi: 0.2, maxKs: 0.2 },
         },
         reader: new StoreSourceReader({ region: 'us-east-1' }),
+        masters: new MasterVersionsRepository(gate.pool),
+        masterReader: new StoreMasterReader({ region: 'us-east-1' }),
         store: new ObjectArtifactStore(createObjectStore(gate.ws.storeUri, { region: 'us-east-1' })),
         runs: gate.runs,
         toxicity: wordListToxicity(),

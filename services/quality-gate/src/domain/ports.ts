@@ -3,12 +3,54 @@ import type { QualityEvaluated, RefreshTrigger } from '@tributary/events';
 /** One row of a source or of the candidate, as read from JSONL, CSV or Parquet. */
 export type Row = Record<string, unknown>;
 
-/** A canonical source dataset the refresh reads (`REFRESH_SOURCES`). */
-export interface SourceRef {
+/** A canonical source file the refresh reads (`REFRESH_SOURCES`), pinned by the sha256 of its bytes. */
+export interface FileSourceRef {
   name: string;
   uri: string;
   sha256: string;
   schema_version: string;
+  master?: undefined;
+}
+
+/**
+ * The master of the refreshed dataset as a source (`{"name", "master": true, "schema_version"}`): the
+ * version a master.versioned run was started for, else the latest version the gate has seen.
+ */
+export interface MasterSourceRef {
+  name: string;
+  master: true;
+  schema_version: string;
+}
+
+/** A source of the refresh (`REFRESH_SOURCES`). */
+export type SourceRef = FileSourceRef | MasterSourceRef;
+
+/** A master version as announced by master.versioned: where its DVC directory is and its hash. */
+export interface MasterVersion {
+  dataset: string;
+  version: number;
+  /** URI of the version's directory: `<store>/master/<dataset>/v<version>`. */
+  location: string;
+  /** DVC hash of the directory (`<md5>.dir`). */
+  checksum: string;
+  rowCount: number;
+}
+
+/** The master versions the gate has seen (every master.versioned of its dataset). */
+export interface MasterVersions {
+  /** Records a version; recording it again changes nothing. */
+  record(master: MasterVersion): Promise<void>;
+  get(dataset: string, version: number): Promise<MasterVersion | undefined>;
+  /** The highest version seen, if any. */
+  latest(dataset: string): Promise<MasterVersion | undefined>;
+}
+
+/**
+ * Reads the rows of a master version from its DVC objects, checking every object's md5. Throws an
+ * AppError: retriable when an object is missing or unreadable, not when a checksum does not match.
+ */
+export interface MasterReader {
+  read(master: MasterVersion): Promise<Row[]>;
 }
 
 /** Reference distribution of one column: category shares, or a sample of numeric values. */

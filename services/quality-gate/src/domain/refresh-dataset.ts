@@ -6,6 +6,8 @@ import type {
   ArtifactStore,
   Augmentation,
   Baseline,
+  MasterReader,
+  MasterVersions,
   MetricResult,
   Row,
   RunStore,
@@ -33,6 +35,9 @@ export interface RefreshSettings {
 export interface RefreshDeps {
   settings: RefreshSettings;
   reader: SourceReader;
+  /** The master versions seen, for a master source (`{"master": true}`). */
+  masters: Pick<MasterVersions, 'get' | 'latest'>;
+  masterReader: MasterReader;
   store: ArtifactStore;
   runs: RunStore;
   toxicity: ToxicityScorer;
@@ -86,9 +91,10 @@ class Superseded extends Error {
  * candidate and `quality_report.json`, and enqueues `quality.evaluated` with the run's outcome
  * (also when a task failed before the gate, with `status: TASK_FAILED`).
  */
-export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps): Promise<RefreshResult> {
+export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): Promise<RefreshResult> {
   const { settings } = deps;
   const started = performance.now();
+  const request = await withMasterVersion(asked, deps);
   const datasetVersion = request.resume?.datasetVersion ?? newDatasetVersion(settings.dataset);
   const attempt = request.resume?.attempt ?? 1;
   if (!request.resume) {
@@ -136,7 +142,7 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
   return withLogFields({ dataset_version: datasetVersion }, async () => {
     let sourceHash: string | null = null;
     try {
-      const rows = await task('ingest_sources', () => ingest(deps));
+      const rows = await task('ingest_sources', () => ingest(deps, request.masterVersion));
       sourceHash = rows.sourceHash;
       const candidate = await task('generate_candidate', async (span) => {
         const random = seededRandom(settings.seed);
@@ -160,6 +166,7 @@ export async function refreshDataset(request: RefreshRequest, deps: RefreshDeps)
           dataset_version: datasetVersion,
           run_id: request.runId,
           source_hash: rows.sourceHash,
+          sources: rows.sources,
           baseline: baseline.name,
           seed: settings.seed,
           stratify_column: settings.stratifyColumn,
@@ -323,42 +330,76 @@ export function failedRunEvent(
   };
 }
 
-async function ingest(deps: RefreshDeps): Promise<{ rows: Row[]; sourceHash: string }> {
-  const { sources, schemaVersion } = deps.settings;
+/**
+ * A new manual or scheduled run with a master source reads the latest master version seen, recorded
+ * as the run's master_version; a master.versioned run reads its own, and a resumed run the one it stored
+ * (so every attempt reads the same bytes).
+ */
+async function withMasterVersion(request: RefreshRequest, deps: RefreshDeps): Promise<RefreshRequest> {
+  if (request.masterVersion !== undefined || request.resume !== undefined) return request;
+  if (!deps.settings.sources.some((s) => s.master === true)) return request;
+  const latest = await deps.masters.latest(deps.settings.dataset);
+  return latest === undefined ? request : { ...request, masterVersion: latest.version };
+}
+
+/** One source as read: its checksum (sha256 of a file, the DVC hash of a master) and where it was. */
+export interface SourceRead {
+  name: string;
+  checksum: string;
+  rows: number;
+  uri?: string;
+  master_version?: number;
+  location?: string;
+}
+
+async function ingest(
+  deps: RefreshDeps,
+  masterVersion: number | undefined,
+): Promise<{ rows: Row[]; sourceHash: string; sources: SourceRead[] }> {
+  const { sources, schemaVersion, dataset } = deps.settings;
   if (sources.length === 0)
     throw new TaskFailure('ingest_sources', 'no source is configured (REFRESH_SOURCES)');
   const rows: Row[] = [];
+  const read: SourceRead[] = [];
   for (const source of sources) {
+    const fail = (message: string) => new TaskFailure('ingest_sources', `source ${source.name}: ${message}`);
     if (source.schema_version !== schemaVersion) {
-      throw new TaskFailure(
-        'ingest_sources',
-        `source ${source.name}: schema version mismatch (declared ${source.schema_version}, expected ${schemaVersion})`,
-      );
+      throw fail(`schema version mismatch (declared ${source.schema_version}, expected ${schemaVersion})`);
     }
-    let read;
     try {
-      read = await deps.reader.read(source.uri);
-    } catch (err) {
-      if (err instanceof AppError && !err.retriable) {
-        throw new TaskFailure('ingest_sources', `source ${source.name}: ${err.message}`);
+      if (source.master === true) {
+        if (masterVersion === undefined) throw fail(`no master version of ${dataset} has been seen yet`);
+        const master = await deps.masters.get(dataset, masterVersion);
+        if (!master) throw fail(`master version ${masterVersion} of ${dataset} has not been seen`);
+        const masterRows = await deps.masterReader.read(master);
+        rows.push(...masterRows);
+        read.push({
+          name: source.name,
+          checksum: master.checksum,
+          rows: masterRows.length,
+          master_version: master.version,
+          location: master.location,
+        });
+        continue;
       }
+      const file = await deps.reader.read(source.uri);
+      if (file.sha256 !== source.sha256) {
+        throw fail(`checksum mismatch (expected sha256 ${source.sha256}, got ${file.sha256})`);
+      }
+      rows.push(...file.rows);
+      read.push({ name: source.name, checksum: file.sha256, rows: file.rows.length, uri: source.uri });
+    } catch (err) {
+      if (err instanceof AppError && !err.retriable) throw fail(err.message);
       throw err;
     }
-    if (read.sha256 !== source.sha256) {
-      throw new TaskFailure(
-        'ingest_sources',
-        `source ${source.name}: checksum mismatch (expected sha256 ${source.sha256}, got ${read.sha256})`,
-      );
-    }
-    rows.push(...read.rows);
   }
   const sourceHash = sha256(
-    [...sources]
+    [...read]
       .sort((a, b) => a.name.localeCompare(b.name))
-      .map((s) => `${s.name}:${s.sha256}`)
+      .map((s) => `${s.name}:${s.checksum}`)
       .join('\n'),
   );
-  return { rows, sourceHash };
+  return { rows, sourceHash, sources: read };
 }
 
 /** The gate's metrics and the baseline slices the candidate lacks. */
