@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,12 @@ import {
   waitFor,
   writeSampleBatch,
 } from '@tributary/testing';
-import { PIPELINE_SERVICES as SERVICES, startPipeline, type Pipeline } from './support/pipeline.ts';
+import {
+  FIRST_MASTER_ROWS,
+  PIPELINE_SERVICES as SERVICES,
+  startPipeline,
+  type Pipeline,
+} from './support/pipeline.ts';
 
 interface JaegerSpan {
   spanID: string;
@@ -69,7 +75,10 @@ afterAll(async () => {
 
 describe('a batch through the pipeline', () => {
   it('when a batch is submitted, then it ends as a retrain request and Jaeger holds the whole run as one trace', async () => {
-    const batch = await writeSampleBatch(join(pipeline.work, 'batch-1'), { count: 25, images: 3 });
+    const batch = await writeSampleBatch(join(pipeline.work, 'batch-1'), {
+      count: FIRST_MASTER_ROWS,
+      images: 3,
+    });
     const request = await pipeline.submitAndAwaitRetrain(batch, 'e2e-batch-1');
     firstRequest = request;
     expect(request).toMatchObject({
@@ -84,6 +93,18 @@ describe('a batch through the pipeline', () => {
     // The refresh the new master triggered was published, and the notifier told the channel.
     const published = await pipeline.awaitPublished(1);
     expect(published.run_id).toBe(request.run_id);
+    // The gate read the master version the preprocessor wrote, checked against its DVC checksum.
+    const report = JSON.parse(readFileSync(fileURLToPath(published.quality_report_uri), 'utf8')) as {
+      sources: Record<string, unknown>[];
+    };
+    expect(report.sources).toContainEqual(
+      expect.objectContaining({
+        name: 'master',
+        master_version: 1,
+        checksum: request.master_checksum,
+        rows: 25,
+      }),
+    );
     const announced = await waitFor(
       () =>
         pipeline.slack.bodies.find((b) => JSON.stringify(b).includes(published.dataset_version)) ?? undefined,

@@ -32,6 +32,7 @@ import {
   uniqueName,
   waitFor,
   waitForServing,
+  penguinRows,
   writeJsonlSource,
   type JsonReceiver,
   type RunningProcess,
@@ -68,27 +69,43 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-/** The refresh's canonical source: penguin-like rows over three species, and the baseline they pass. */
+/**
+ * The refresh's sources: penguin-like rows over three species (a canonical file), plus the master
+ * version that triggered the run, read from the preprocessor's store. The baseline is what they make
+ * together when that master is the first sample batch (`FIRST_MASTER_ROWS` penguins), so its gate
+ * passes; later, larger masters may drift from it.
+ */
 async function refreshSource(work: string): Promise<{ sources: string; baseline: string }> {
   const species = ['Adelie', 'Chinstrap', 'Gentoo'];
   const words = ['ice', 'krill', 'shore', 'colony', 'nest', 'swim', 'dive', 'egg', 'chick', 'wave'];
   const rows = Array.from({ length: 60 }, (_, i) => ({
     id: i,
-    label: species[i % 3],
+    species: species[i % 3]!,
     text: `${Array.from({ length: 6 }, (_, k) => words[(i * 7 + k * ((i % 5) + 1)) % words.length]).join(' ')} note${i}`,
     flipper_length_mm: 180 + (i % 10),
   }));
   const source = await writeJsonlSource(join(work, 'penguins-eval.jsonl'), 'penguins-eval', rows);
+  const master = await penguinRows({ count: FIRST_MASTER_ROWS });
+  const all = [...rows, ...master];
+  const frequencies: Record<string, number> = {};
+  for (const r of all) frequencies[r.species] = (frequencies[r.species] ?? 0) + 1;
   const baseline = {
     required_slices: species,
     metrics: { diversity: 0.8, toxicity: 0 },
     columns: {
-      label: { type: 'categorical', frequencies: Object.fromEntries(species.map((s) => [s, 1])) },
-      flipper_length_mm: { type: 'numeric', values: rows.map((r) => r.flipper_length_mm) },
+      species: { type: 'categorical', frequencies },
+      flipper_length_mm: {
+        type: 'numeric',
+        values: all.flatMap((r) => (r.flipper_length_mm === null ? [] : [r.flipper_length_mm])),
+      },
     },
   };
-  return { sources: JSON.stringify([source]), baseline: JSON.stringify(baseline) };
+  const masterSource = { name: 'master', master: true, schema_version: source.schema_version };
+  return { sources: JSON.stringify([source, masterSource]), baseline: JSON.stringify(baseline) };
 }
+
+/** Rows of the first batch the pipeline tests submit, so of master version 1. */
+export const FIRST_MASTER_ROWS = 25;
 
 export async function startPipeline(name: string, extraEnv: Record<string, string> = {}): Promise<Pipeline> {
   const id = uniqueName(name);
@@ -146,6 +163,7 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
           REFRESH_SCHEDULE_ENABLED: 'false',
           REFRESH_STORE_URI: store('refresh'),
           REFRESH_SOURCES: refresh.sources,
+          SAMPLE_STRATIFY_COLUMN: 'species',
           BASELINE_SEED: refresh.baseline,
           // publisher
           PUBLISH_STORE_URI: store('published'),
