@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 // The key module alone: the CLI must not load the S3 client just to order paths.
 import { compareCodePoints } from '@tributary/storage/keys';
 
@@ -28,6 +28,7 @@ interface SubmitOptions {
   schemaVersion?: string;
   url: string;
   wait?: boolean;
+  until: 'ingested' | 'merged';
   timeout: string;
   json?: boolean;
 }
@@ -45,6 +46,15 @@ interface Accepted {
 interface StatusView {
   status: string;
   raw_location: string | null;
+  content_hash: string | null;
+  merge: {
+    status: 'MERGED' | 'REJECTED';
+    master_version: number | null;
+    rows_rejected: number | null;
+    error_code: string | null;
+    reason: string | null;
+    report_uri: string | null;
+  } | null;
   attempts: { content_hash: string; status: string; error_code: string | null; reason: string | null }[];
 }
 
@@ -52,7 +62,8 @@ interface StatusView {
  * `tributary submit <dir>`: hashes every file of a folder, uploads them to the ingestor's
  * POST /batches with their declared checksums (so the ingestor verifies what it stored against
  * what the producer had), and prints where to follow the batch. With --wait it polls the status
- * endpoint until the batch is ingested (exit 0) or rejected (exit 2).
+ * endpoint until the batch is ingested (exit 0) or rejected (exit 2); with `--until merged`, until
+ * the preprocessor merged it into a master version (exit 0) or rejected it (exit 2).
  */
 export function registerSubmit(program: Command): void {
   program
@@ -71,7 +82,12 @@ export function registerSubmit(program: Command): void {
     .option('--producer <name>', 'who submits the batch (default: the current user)')
     .option('--schema-version <version>', 'schema version the tables declare (checked against the contract)')
     .option('--url <url>', 'ingestor base URL (env TRIBUTARY_INGESTOR_URL)', defaultUrl())
-    .option('--wait', 'wait until the batch is ingested or rejected')
+    .option('--wait', 'wait until the batch is ingested (or merged, see --until) or rejected')
+    .addOption(
+      new Option('--until <stage>', 'what --wait waits for: the ingest, or the merge into the master')
+        .choices(['ingested', 'merged'])
+        .default('ingested'),
+    )
     .option('--timeout <seconds>', 'how long --wait waits', '300')
     .option('--json', 'print the ingestor’s answer as JSON')
     .action(async (dir: string, opts: SubmitOptions) => {
@@ -140,6 +156,7 @@ async function submit(dir: string, opts: SubmitOptions): Promise<number> {
   return waitForOutcome(
     `${base}${accepted.status_url}`,
     accepted.content_hash,
+    opts.until,
     Number(opts.timeout) * 1000,
     !opts.json,
   );
@@ -148,6 +165,7 @@ async function submit(dir: string, opts: SubmitOptions): Promise<number> {
 async function waitForOutcome(
   statusUrl: string,
   contentHash: string,
+  until: 'ingested' | 'merged',
   timeoutMs: number,
   print: boolean,
 ): Promise<number> {
@@ -157,9 +175,26 @@ async function waitForOutcome(
     if (res.ok) {
       const view = (await res.json()) as StatusView;
       const attempt = view.attempts.find((a) => a.content_hash === contentHash);
-      if (attempt?.status === 'INGESTED') {
+      // The merge decision is about the batch's ingested content, which is ours when the hashes match.
+      const merge = view.content_hash === contentHash ? view.merge : null;
+      if (attempt?.status === 'INGESTED' && until === 'ingested') {
         if (print) process.stdout.write(`ingested: ${view.raw_location ?? ''}\n`);
         return 0;
+      }
+      if (attempt?.status === 'INGESTED' && merge?.status === 'MERGED') {
+        if (print) {
+          const quarantined = merge.rows_rejected
+            ? `, ${merge.rows_rejected} rows quarantined: ${merge.report_uri ?? ''}`
+            : '';
+          process.stdout.write(`merged: master version ${merge.master_version ?? '?'}${quarantined}\n`);
+        }
+        return 0;
+      }
+      if (attempt?.status === 'INGESTED' && merge?.status === 'REJECTED') {
+        process.stderr.write(
+          `rejected by the preprocessor: ${merge.error_code ?? ''}: ${merge.reason ?? ''}${merge.report_uri ? ` (report: ${merge.report_uri})` : ''}\n`,
+        );
+        return 2;
       }
       if (attempt?.status === 'REJECTED') {
         process.stderr.write(`rejected: ${attempt.error_code ?? ''}: ${attempt.reason ?? ''}\n`);

@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTributary, writeSampleBatch } from '@tributary/testing';
+import { batchRejected, masterVersioned, newEventId, type BatchIngested } from '@tributary/events';
+import { batchRejectedFixture, masterVersionedFixture } from '@tributary/events/fixtures';
+import { runTributary, writeSampleBatch, type SampleBatch } from '@tributary/testing';
 import { startHarness, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -19,7 +21,7 @@ afterAll(async () => {
 const tributary = (...args: string[]) => runTributary(args);
 
 /** `tributary submit <dir>` of a penguins batch to the test's ingestor. */
-function submit(dir: string, opts: { contract?: string; wait?: boolean } = {}) {
+function submit(dir: string, opts: { contract?: string; wait?: boolean; untilMerged?: boolean } = {}) {
   return tributary(
     'submit',
     dir,
@@ -30,6 +32,7 @@ function submit(dir: string, opts: { contract?: string; wait?: boolean } = {}) {
     '--url',
     url,
     ...(opts.wait === true ? ['--wait'] : []),
+    ...(opts.untilMerged === true ? ['--wait', '--until', 'merged'] : []),
   );
 }
 
@@ -87,4 +90,53 @@ describe('tributary submit', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('rejected: ING_ERR_UNKNOWN_CONTRACT: unknown data contract penguins@3.1.4');
   });
+
+  it('when --until merged is given, then the CLI waits past the ingest for the preprocessor: merged exits 0 with the version, rejected exits 2 with the reason', async () => {
+    const mergedDir = path.join(h.root, 'to-merge');
+    const toMerge = await writeSampleBatch(mergedDir, { offset: 120, count: 6 });
+    const merging = submit(mergedDir, { untilMerged: true });
+    // Play the preprocessor: once the batch is ingested, announce the master version holding it.
+    const ingested = await h.ingested.waitFor((e) => sameFiles(e, toMerge));
+    await new Promise((r) => setTimeout(r, 1500)); // the CLI polls on, as the batch is only ingested
+    await h.emit(masterVersioned, {
+      ...masterVersionedFixture,
+      event_id: newEventId(),
+      dataset: 'penguins',
+      master_version: 4,
+      batch_ids: [ingested.batch_id],
+      rows_rejected: 0,
+      rejection_report_uri: null,
+    });
+    const merged = await merging;
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.stdout).toContain(`batch ${ingested.batch_id} submitted`);
+    expect(merged.stdout).toMatch(/^merged: master version 4$/m);
+
+    const rejectedDir = path.join(h.root, 'to-reject');
+    const toReject = await writeSampleBatch(rejectedDir, { offset: 130, count: 6 });
+    const rejecting = submit(rejectedDir, { untilMerged: true });
+    const second = await h.ingested.waitFor((e) => sameFiles(e, toReject));
+    await h.emit(batchRejected, {
+      ...batchRejectedFixture,
+      event_id: newEventId(),
+      dataset: 'penguins',
+      batch_id: second.batch_id,
+      stage: 'VALIDATE',
+      partial: false,
+      error_code: 'PRE_ERR_TOO_MANY_BAD_ROWS',
+      reason: '4 of 6 rows break the contract',
+      report_uri: 'file:///reports/rejections.jsonl',
+    });
+    const rejected = await rejecting;
+    expect(rejected.code).toBe(2);
+    expect(rejected.stderr).toContain(
+      'rejected by the preprocessor: PRE_ERR_TOO_MANY_BAD_ROWS: 4 of 6 rows break the contract (report: file:///reports/rejections.jsonl)',
+    );
+  });
 });
+
+/** Whether an ingested batch holds exactly the files of a sample batch (same sha256s). */
+function sameFiles(e: BatchIngested, sample: SampleBatch): boolean {
+  const hashes = (list: { sha256: string }[]) => list.map((f) => f.sha256).sort();
+  return JSON.stringify(hashes(e.files)) === JSON.stringify(hashes(sample.files));
+}
