@@ -62,8 +62,10 @@ export const configSchema = z.object({
     .default('landing-zone')
     .describe('Producer of a landing batch without a batch.json naming one'),
   LANDING_DELETE_FILES: bool()
-    .default(false)
-    .describe('Delete the data files of a landing batch once it is ingested (its _DONE marker stays)'),
+    .default(true)
+    .describe(
+      'Clean a landing batch once merged, as the seed moves its files (raw/ keeps them; _DONE and batch.json stay)',
+    ),
   OUTBOX_POLL_MS: int(10).default(1000).describe('Fallback poll of the outbox relay; NOTIFY wakes it sooner'),
   INGEST_TAKEOVER_AFTER_MS: int(1000)
     .default(15 * 60_000)

@@ -69,6 +69,13 @@ async function merged(batchId: string, version: number): Promise<void> {
   });
 }
 
+/** What a landing folder holds besides its markers and batch.json, recursively and sorted. */
+async function dataFiles(dir: string): Promise<string[]> {
+  return (await fs.readdir(dir, { recursive: true }))
+    .filter((n) => !n.startsWith('_') && n !== 'batch.json')
+    .sort();
+}
+
 async function settled(dir: string): Promise<string[]> {
   return waitFor(
     async () => {
@@ -100,6 +107,8 @@ describe('ingestor: landing zone', () => {
     for (const d of drops) expect(await markers(d.dir)).toEqual(['_PROCESSING']);
     for (const [i, id] of ids.entries()) await merged(id, i + 1);
     for (const d of drops) expect(await settled(d.dir)).toEqual(['_DONE']);
+    // Merged: the files were moved (raw/ holds them) and the folder cleaned, as the seed does.
+    for (const d of drops) expect(await dataFiles(d.dir)).toEqual([]);
     await new Promise((r) => setTimeout(r, 1500)); // a second taking of any batch would show by now
 
     for (const [i, id] of ids.entries()) {
@@ -193,6 +202,7 @@ describe('ingestor: landing zone', () => {
 
   it('when the preprocessor rejects an ingested batch, then _PROCESSING is replaced by _REJECTED with its reason and report, and a redelivered merge changes nothing', async () => {
     const { dir } = await drop('drop-invalid', 200);
+    const files = await dataFiles(dir);
     await h.ingested.waitFor((e) => e.batch_id === 'drop-invalid');
     const reason = 'rows.csv line 3: body_mass_g is not a number';
     await h.emit(batchRejected, {
@@ -207,6 +217,9 @@ describe('ingestor: landing zone', () => {
       report_uri: 'file:///reports/penguins/drop-invalid/rejections.jsonl',
     });
     expect(await settled(dir)).toEqual(['_REJECTED']);
+    // Rejected: the producer's files stay, to be fixed in place.
+    expect(files).toContain('rows.csv');
+    expect(await dataFiles(dir)).toEqual(files);
     const body = JSON.parse(await fs.readFile(path.join(dir, '_REJECTED'), 'utf8')) as Record<
       string,
       unknown

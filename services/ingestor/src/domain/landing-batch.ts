@@ -15,7 +15,7 @@ export interface LandingDeps {
   landing: LandingZone;
   batches: BatchRepository;
   defaults: { contractVersion: string; producer: string };
-  /** Delete the data files of an ingested batch (its _DONE marker stays). */
+  /** Delete the data files of a merged batch (its _DONE marker stays; raw/ holds the bytes). */
   deleteIngestedFiles: boolean;
   now?: () => Date;
 }
@@ -217,8 +217,9 @@ export async function settleLandingBatch(
             report_uri: merge!.reportUri,
           };
   const body = { ...decision, ...common, decided_at: (deps.now?.() ?? new Date()).toISOString() };
-  // The raw snapshot holds the bytes once ingested, whatever the merge made of them.
-  if (outcome.status === 'INGESTED' && deps.deleteIngestedFiles) {
+  // The seed moves the files and cleans the incoming folder once the master is versioned; a rejected
+  // batch keeps them, so the producer can fix them in place and drop _READY again.
+  if (merge?.status === 'MERGED' && deps.deleteIngestedFiles) {
     await deps.landing.deleteFiles(ref, await deps.landing.listFiles(ref));
   }
   await deps.landing.finish(ref, rejected ? 'REJECTED' : 'DONE', body);
