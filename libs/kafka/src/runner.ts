@@ -2,7 +2,7 @@ import { SpanKind, trace } from '@opentelemetry/api';
 import type { Consumer, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
 import pRetry, { AbortError } from 'p-retry';
 import { AppError, toAppError } from '@tributary/errors';
-import type { EventRegistry } from '@tributary/events';
+import { prefixEvent, type EventDefinition, type EventRegistry } from '@tributary/events';
 import {
   Counter,
   Gauge,
@@ -59,6 +59,8 @@ export class ConsumerRunner {
   private readonly consumer: Consumer;
   private readonly deadLetters: DeadLetterPublisher;
   private readonly byTopic: Map<string, EventHandler<unknown>>;
+  /** Each topic's event under its real (prefixed) subject, so a decode error names the subject read. */
+  private readonly readerOf: Map<string, EventDefinition<unknown>>;
   private readonly shutdown = new AbortController();
   private readonly processed: Counter<'topic' | 'outcome'>;
   private readonly deadLettered: Counter<'topic' | 'error_code'>;
@@ -74,6 +76,12 @@ export class ConsumerRunner {
       allowAutoTopicCreation: false,
     });
     this.deadLetters = new DeadLetterPublisher(opts.producer, opts.service);
+    this.readerOf = new Map(
+      opts.handlers.map((h) => {
+        const def = prefixEvent(h.event as EventDefinition<unknown>, opts.topicPrefix ?? '');
+        return [def.topic, def];
+      }),
+    );
     this.byTopic = new Map(
       opts.handlers.map((h) => [`${opts.topicPrefix ?? ''}${h.event.topic}`, h as EventHandler<unknown>]),
     );
@@ -232,7 +240,10 @@ export class ConsumerRunner {
           if (!m.message.value) {
             throw new AppError('EVT_ERR_EMPTY', 'message has no value (tombstone)', { retriable: false });
           }
-          const value = await this.opts.registry.decode(handler.event, m.message.value);
+          const value = await this.opts.registry.decode(
+            this.readerOf.get(m.topic) ?? handler.event,
+            m.message.value,
+          );
           await handler.handle(value, {
             topic: m.topic,
             partition: m.partition,
