@@ -7,6 +7,11 @@ export type ObjectBody = Buffer | string | Readable;
 export interface PutOptions {
   /** MIME type recorded by backends that keep one (S3); ignored by the filesystem. */
   contentType?: string;
+  /**
+   * User metadata (tags) recorded by backends that keep it: S3 stores it as `x-amz-meta-<name>`.
+   * The filesystem has none: callers also write what matters into their own files.
+   */
+  metadata?: Record<string, string>;
 }
 
 /** Size (and, where the backend has one, its entity tag) of a stored object. */

@@ -202,6 +202,7 @@ export class S3ObjectStore implements ObjectStore {
         Key: objectKey,
         Body: body,
         ...(opts.contentType === undefined ? {} : { ContentType: opts.contentType }),
+        ...(opts.metadata === undefined ? {} : { Metadata: opts.metadata }),
       },
       partSize: this.partSize,
       queueSize: this.queueSize,

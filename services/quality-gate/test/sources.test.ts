@@ -1,4 +1,4 @@
-import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -175,5 +175,16 @@ describe('quality-gate sources', () => {
     });
     const [event] = await gate.decodedEvaluated();
     expect(event).toMatchObject({ run_id: run.runId, passed: true, report_uri: run.reportUri });
+    // The candidate is tagged with its dataset_version and source_hash, as the seed asks.
+    const head = await createS3Client(S3).send(
+      new HeadObjectCommand({
+        Bucket: bucket,
+        Key: `store/candidates/eval/${run.datasetVersion}/candidate.jsonl`,
+      }),
+    );
+    expect(head.Metadata).toEqual({
+      'dataset-version': run.datasetVersion,
+      'source-hash': event!.source_hash,
+    });
   });
 });

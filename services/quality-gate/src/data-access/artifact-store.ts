@@ -5,9 +5,10 @@ import type { ArtifactStore } from '../domain/ports.ts';
 export class ObjectArtifactStore implements ArtifactStore {
   constructor(private readonly store: ObjectStore) {}
 
-  async put(key: string, body: Buffer | string): Promise<string> {
+  async put(key: string, body: Buffer | string, tags?: Record<string, string>): Promise<string> {
     await this.store.put(key, body, {
       contentType: key.endsWith('.json') ? 'application/json' : 'application/x-ndjson',
+      ...(tags === undefined ? {} : { metadata: tags }),
     });
     return objectUri(this.store, key);
   }

@@ -75,7 +75,8 @@ export interface SourceReader {
 
 /** Where candidates and reports are written; returns the URI of the written object. */
 export interface ArtifactStore {
-  put(key: string, body: Buffer | string): Promise<string>;
+  /** Writes an artifact with its tags (object metadata where the store keeps it); answers its URI. */
+  put(key: string, body: Buffer | string, tags?: Record<string, string>): Promise<string>;
 }
 
 /** Scores text for toxicity; pluggable (the default is an offline word-list matcher). */

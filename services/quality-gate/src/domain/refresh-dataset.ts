@@ -150,7 +150,12 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
         for (const aug of deps.augmentations) sample = await aug.apply(sample, random);
         const body = sample.map((r) => JSON.stringify(r)).join('\n') + '\n';
         const key = `candidates/${settings.dataset}/${datasetVersion}/candidate.jsonl`;
-        const uri = await deps.store.put(key, body);
+        // The seed tags the candidate with its dataset_version and source_hash (object metadata in S3;
+        // the report beside it carries both on any store).
+        const uri = await deps.store.put(key, body, {
+          'dataset-version': datasetVersion,
+          'source-hash': rows.sourceHash,
+        });
         span.setAttribute('tributary.rows', sample.length);
         return { rows: sample, uri, checksum: sha256(body) };
       });
