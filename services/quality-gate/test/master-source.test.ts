@@ -296,6 +296,20 @@ describe('quality-gate master source', () => {
     expect(run.candidateUri).toBeNull();
   });
 
+  it('when the announced row count is not what the version holds, then the run fails in ingest_sources naming both', async () => {
+    const { ws, data, gate, announce, seen } = await setup({});
+    const master = await writeMaster(ws, data, 4, [masterRows('b-1')]);
+    await announce({ ...master, rows: master.rows + 1 });
+    await seen(1);
+
+    const { statusCode, run } = await gate.refresh();
+    expect(statusCode).toBe(422);
+    expect(run).toMatchObject({ status: 'failed', failedTask: 'ingest_sources', masterVersion: 4 });
+    expect(run.reason).toBe(
+      `source master: master version 4 of eval holds ${master.rows} rows, but master.versioned announced ${master.rows + 1}`,
+    );
+  });
+
   it('when a manual run has a master source and no master version was seen, then it fails naming the dataset', async () => {
     const { gate } = await setup({});
     const { statusCode, run } = await gate.refresh();

@@ -377,6 +377,12 @@ async function ingest(
         const master = await deps.masters.get(dataset, masterVersion);
         if (!master) throw fail(`master version ${masterVersion} of ${dataset} has not been seen`);
         const masterRows = await deps.masterReader.read(master);
+        // The parts matched their md5s; the count checks they are all the version's rows.
+        if (masterRows.length !== master.rowCount) {
+          throw fail(
+            `master version ${master.version} of ${dataset} holds ${masterRows.length} rows, but master.versioned announced ${master.rowCount}`,
+          );
+        }
         rows.push(...masterRows);
         read.push({
           name: source.name,
