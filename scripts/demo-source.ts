@@ -1,6 +1,7 @@
 /**
- * The demo's refresh source: all 344 Palmer penguins as a JSONL file, and the baseline the gate
- * compares candidates with (every species required; species and flipper length as seen in the data).
+ * The demo's refresh sources: all 344 Palmer penguins as a JSONL file plus the master version that
+ * triggered the refresh, and the baseline the gate compares candidates with (every species required;
+ * species and flipper length as seen in the data).
  * Prints the REFRESH_SOURCES and BASELINE_SEED settings for the quality-gate, as shell exports.
  */
 import { mkdirSync } from 'node:fs';
@@ -26,5 +27,7 @@ const baseline = {
   },
 };
 const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-process.stdout.write(`export REFRESH_SOURCES=${quote(JSON.stringify([source]))}\n`);
+// The master version that triggered the refresh is read too, from the preprocessor's store.
+const master = { name: 'master', master: true, schema_version: source.schema_version };
+process.stdout.write(`export REFRESH_SOURCES=${quote(JSON.stringify([source, master]))}\n`);
 process.stdout.write(`export BASELINE_SEED=${quote(JSON.stringify(baseline))}\n`);
