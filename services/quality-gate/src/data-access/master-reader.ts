@@ -68,7 +68,8 @@ export class StoreMasterReader implements MasterReader {
     const rows: Row[] = [];
     for (const part of parts) {
       const bytes = await object(part.md5, part.relpath);
-      rows.push(...(await parseParquet(bytes, `${master.location}/${part.relpath}`)));
+      // A loop, not push(...): spreading a large part overflows the call stack.
+      for (const row of await parseParquet(bytes, `${master.location}/${part.relpath}`)) rows.push(row);
     }
     return rows;
   }

@@ -383,7 +383,7 @@ async function ingest(
             `master version ${master.version} of ${dataset} holds ${masterRows.length} rows, but master.versioned announced ${master.rowCount}`,
           );
         }
-        rows.push(...masterRows);
+        for (const row of masterRows) rows.push(row);
         read.push({
           name: source.name,
           checksum: master.checksum,
@@ -397,7 +397,8 @@ async function ingest(
       if (file.sha256 !== source.sha256) {
         throw fail(`checksum mismatch (expected sha256 ${source.sha256}, got ${file.sha256})`);
       }
-      rows.push(...file.rows);
+      // A loop, not push(...): spreading a large source overflows the call stack.
+      for (const row of file.rows) rows.push(row);
       read.push({ name: source.name, checksum: file.sha256, rows: file.rows.length, uri: source.uri });
     } catch (err) {
       if (err instanceof AppError && !err.retriable) throw fail(err.message);

@@ -25,7 +25,9 @@ export function stratifiedSample(
   const strata = new Map<string, number[]>();
   rows.forEach((row, i) => {
     const key = cell(row[column]);
-    strata.set(key, [...(strata.get(key) ?? []), i]);
+    const stratum = strata.get(key);
+    if (stratum) stratum.push(i);
+    else strata.set(key, [i]);
   });
   const kept: number[] = [];
   for (const key of [...strata.keys()].sort()) {
@@ -34,7 +36,8 @@ export function stratifiedSample(
       const j = Math.floor(random() * (i + 1));
       [idx[i], idx[j]] = [idx[j]!, idx[i]!];
     }
-    kept.push(...idx.slice(0, Math.max(1, Math.ceil(idx.length * fraction))));
+    // A loop, not push(...): spreading a large stratum overflows the call stack.
+    for (const i of idx.slice(0, Math.max(1, Math.ceil(idx.length * fraction)))) kept.push(i);
   }
   return kept.sort((a, b) => a - b).map((i) => rows[i]!);
 }
