@@ -302,7 +302,11 @@ export interface ReplayResult {
 
 function describeRanges(records: DeadLetterRecord[]): string {
   const byPartition = new Map<number, string[]>();
-  for (const r of records) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r.offset]);
+  for (const r of records) {
+    const offsets = byPartition.get(r.partition);
+    if (offsets) offsets.push(r.offset);
+    else byPartition.set(r.partition, [r.offset]);
+  }
   if (byPartition.size === 0) return 'it holds no records';
   return `it holds ${[...byPartition]
     .map(([p, offs]) => (offs.length === 1 ? `${p}:${offs[0]}` : `${p}:${offs[0]}..${offs[offs.length - 1]}`))

@@ -11,7 +11,7 @@ describe('stratified sampling', () => {
     const sample = stratifiedSample(rows, 'label', 0.5, seededRandom(7));
     expect(sample.filter((r) => r.label === 'common')).toHaveLength(135_000);
     expect(sample.filter((r) => r.label === 'rare')).toHaveLength(15_000);
-    const ids = sample.map((r) => r.id);
+    const ids = sample.map((r) => r.id as number);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
   });
 

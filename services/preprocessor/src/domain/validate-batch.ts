@@ -183,7 +183,12 @@ async function checkImages(
   const refs = await session.imageRefs(column, contract.primary_key);
   const listed = new Map(event.files.filter((f) => f.role === 'IMAGE').map((f) => [f.path, f]));
   const byPath = new Map<string, (RowRef & { key: Record<string, string | null> })[]>();
-  for (const r of refs) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+  for (const r of refs) {
+    // Appended in place: many rows may share one image, and copying per row would be quadratic.
+    const rows = byPath.get(r.path);
+    if (rows) rows.push(r);
+    else byPath.set(r.path, [r]);
+  }
 
   const outcome = new Map<string, { relpath: string; md5: string; size: number } | { reason: string }>();
   const paths = [...byPath.keys()].sort();
