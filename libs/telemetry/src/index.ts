@@ -1,10 +1,12 @@
 export {
   currentRunId,
+  currentTraceparent,
   extractTraceContext,
   getTracer,
   injectTraceHeaders,
   startTracing,
   withSpan,
+  withSpanInTrace,
   type TracingOptions,
 } from './tracing.ts';
 export { createLogger, withLogFields, type Logger, type RunFields } from './logger.ts';

@@ -109,3 +109,23 @@ export async function withSpan<T>(
     },
   );
 }
+
+/** W3C traceparent of the active span, to store with work resumed later; undefined when untraced. */
+export function currentTraceparent(): string | undefined {
+  return injectTraceHeaders().traceparent;
+}
+
+/**
+ * Runs `fn` in a new span that is a child of the span a stored traceparent names, so that work
+ * resumed later (a retry, a recovery) stays in its run's trace: its spans, log lines (`dag_run_id`)
+ * and the traceparent of the events it emits keep the run id. Without one (work stored before
+ * traceparents were kept), the span starts where the caller is.
+ */
+export function withSpanInTrace<T>(
+  traceparent: string | null,
+  name: string,
+  attributes: Record<string, string | number | boolean | undefined>,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  return withSpan(name, attributes, fn, traceparent ? { parent: extractTraceContext({ traceparent }) } : {});
+}

@@ -17,6 +17,7 @@ import {
   datasetPublishedFixture,
   deadLetterFixture,
   qualityEvaluatedFixture,
+  qualityEvaluatedTaskFailedFixture,
 } from '@tributary/events/fixtures';
 import { EventProducer, createKafka } from '@tributary/kafka';
 import { createLogger } from '@tributary/telemetry';
@@ -243,17 +244,9 @@ describe('notifier', () => {
     const svc = await start();
     const reason = 'source canonical: checksum mismatch (expected sha256 0000, got 1111)';
     const failed = {
-      ...qualityEvaluatedFixture,
+      ...qualityEvaluatedTaskFailedFixture,
       dataset: 'eval',
       dataset_version: 'eval-ingest-failed',
-      passed: false,
-      report_uri: '',
-      candidate_uri: '',
-      candidate_checksum: '',
-      candidate_rows: 0,
-      metrics: [],
-      status: 'TASK_FAILED' as const,
-      failed_task: 'ingest_sources',
       failure_reason: reason,
     };
     await svc.producer.publish(qualityEvaluated, { ...failed, event_id: newEventId() });

@@ -14,7 +14,7 @@ import {
   qualityEvaluated,
   type QualityEvaluated,
 } from '@tributary/events';
-import { qualityEvaluatedFixture } from '@tributary/events/fixtures';
+import { qualityEvaluatedFixture, qualityEvaluatedTaskFailedFixture } from '@tributary/events/fixtures';
 import { EventProducer, createKafka } from '@tributary/kafka';
 import { createObjectStore, createS3Client, type ObjectStore } from '@tributary/storage';
 import { createLogger } from '@tributary/telemetry';
@@ -232,18 +232,10 @@ describe('publisher', () => {
     const svc = await start();
     const reason = 'source canonical: checksum mismatch (expected sha256 0000, got 1111)';
     await svc.publish({
-      ...qualityEvaluatedFixture,
+      ...qualityEvaluatedTaskFailedFixture,
       event_id: newEventId(),
       dataset: 'eval',
       dataset_version: 'eval-ingest-failed',
-      passed: false,
-      report_uri: '',
-      candidate_uri: '',
-      candidate_checksum: '',
-      candidate_rows: 0,
-      metrics: [],
-      status: 'TASK_FAILED',
-      failed_task: 'ingest_sources',
       failure_reason: reason,
     });
     expect(await svc.archived('eval-ingest-failed')).toMatchObject({ outcome: 'run_failed', reason });
@@ -263,17 +255,10 @@ describe('publisher', () => {
   it('when the run failed before the gate, then it counts neither as a success nor twice as a failure', async () => {
     const svc = await start();
     await svc.publish({
-      ...qualityEvaluatedFixture,
+      ...qualityEvaluatedTaskFailedFixture,
       event_id: newEventId(),
       dataset: 'eval',
       dataset_version: 'eval-run-failed-metrics',
-      passed: false,
-      report_uri: '',
-      candidate_uri: '',
-      candidate_checksum: '',
-      candidate_rows: 0,
-      metrics: [],
-      status: 'TASK_FAILED',
       failed_task: 'generate_candidate',
       failure_reason: 'generate_candidate failed after 3 attempts: store unreachable',
     });

@@ -2,6 +2,7 @@
  * Runs the quality-gate in-process against the real stack, with its own topics, schema and
  * directories, and gives tests sources, a collector of quality.evaluated and the admin API.
  */
+import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,9 @@ import { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createPool } from '@tributary/db';
 import { EventRegistry, qualityEvaluated, type QualityEvaluated } from '@tributary/events';
+import { EventProducer, createKafka } from '@tributary/kafka';
 import type { ServiceApp } from '@tributary/runtime';
+import { createLogger } from '@tributary/telemetry';
 import {
   collectMessages,
   isolatedServiceEnv,
@@ -61,16 +64,35 @@ export interface Workspace {
     name: string,
     rows: Record<string, unknown>[],
   ): Promise<{ name: string; uri: string; sha256: string; schema_version: string }>;
+  /** Writes `rows` as `<dir>/<name>.parquet` with DuckDB (through a JSONL copy) and answers its bytes. */
+  parquet(name: string, rows: Record<string, unknown>[]): Promise<Buffer>;
   readStore(uri: string): Promise<string>;
   remove(): Promise<void>;
 }
 
 export async function workspace(): Promise<Workspace> {
   const dir = await mkdtemp(path.join(tmpdir(), 'qg-test-'));
+  const source: Workspace['source'] = (name, rows) =>
+    writeJsonlSource(path.join(dir, `${name}.jsonl`), name, rows);
   return {
     dir,
     storeUri: pathToFileURL(path.join(dir, 'store')).href,
-    source: (name, rows) => writeJsonlSource(path.join(dir, `${name}.jsonl`), name, rows),
+    source,
+    async parquet(name, rows) {
+      const jsonl = fileURLToPath((await source(`${name}-input`, rows)).uri);
+      const file = path.join(dir, `${name}.parquet`);
+      const instance = await DuckDBInstance.create(':memory:');
+      try {
+        const conn = await instance.connect();
+        await conn.run(
+          `COPY (SELECT * FROM read_json('${jsonl}', format = 'newline_delimited')) TO '${file}' (FORMAT parquet)`,
+        );
+        conn.closeSync();
+      } finally {
+        instance.closeSync();
+      }
+      return readFile(file);
+    },
     readStore: (uri) => readFile(fileURLToPath(uri), 'utf8'),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
@@ -210,4 +232,20 @@ export async function storedRuns(schema: string, drop = false): Promise<RefreshR
     if (drop) await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
     await pool.end();
   }
+}
+
+/** A producer on the gate's topics (e.g. of master.versioned), disconnected by `cleanup`. */
+export async function gateProducer(
+  gate: Pick<RunningGate, 'env'>,
+  cleanup: (() => Promise<void>)[],
+): Promise<EventProducer> {
+  const kafka = createKafka({
+    clientId: 'qg-test',
+    brokers: stackEnv.KAFKA_BROKERS.split(','),
+    logger: createLogger({ serviceName: 'qg-test', level: 'silent' }),
+  });
+  const producer = new EventProducer(kafka, registry, gate.env.TOPIC_PREFIX);
+  await producer.connect();
+  cleanup.push(() => producer.disconnect());
+  return producer;
 }

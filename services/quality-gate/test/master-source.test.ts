@@ -1,7 +1,6 @@
 import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { createHash, randomUUID } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,15 +8,13 @@ import { createPool } from '@tributary/db';
 import { dirObjectJson, dvcObjectKey, md5Buffer } from '@tributary/dvc';
 import { masterVersioned, newEventId } from '@tributary/events';
 import { masterVersionedFixture } from '@tributary/events/fixtures';
-import { EventProducer, createKafka } from '@tributary/kafka';
 import { createObjectStore, createS3Client, objectUri, type ObjectStore } from '@tributary/storage';
-import { createLogger } from '@tributary/telemetry';
 import { stackEnv, stackS3, stackS3Env, waitFor } from '@tributary/testing';
 import { loadServiceConfig } from '../src/config.ts';
 import {
   gateEnv,
+  gateProducer,
   passingBaseline,
-  registry,
   sourceRows,
   startGate,
   workspace,
@@ -47,25 +44,6 @@ function masterRows(batch: string): Record<string, unknown>[] {
   return sourceRows().map((r) => ({ ...r, text: `${String(r.text)} ${batch}`, _batch_id: batch }));
 }
 
-/** A Parquet file of `rows`, written by DuckDB (from a JSONL copy of them), as bytes. */
-async function parquetBytes(ws: Workspace, rows: Record<string, unknown>[]): Promise<Buffer> {
-  const name = randomUUID();
-  const jsonl = path.join(ws.dir, `${name}.jsonl`);
-  const file = path.join(ws.dir, `${name}.parquet`);
-  await writeFile(jsonl, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const instance = await DuckDBInstance.create(':memory:');
-  try {
-    const conn = await instance.connect();
-    await conn.run(
-      `COPY (SELECT * FROM read_json('${jsonl}', format = 'newline_delimited')) TO '${file}' (FORMAT parquet)`,
-    );
-    conn.closeSync();
-  } finally {
-    instance.closeSync();
-  }
-  return readFile(file);
-}
-
 /**
  * Lays out master version `version` of `eval` in `store` the way the preprocessor does
  * (docs/data-pipeline.md, "Store layout"): each part and image as a DVC object under `dvc/`, and the
@@ -87,7 +65,7 @@ async function writeMaster(
   const partKeys: string[] = [];
   for (const [i, rows] of parts.entries()) {
     partKeys.push(
-      await put(`parts/part-${String(i + 1).padStart(8, '0')}.parquet`, await parquetBytes(ws, rows)),
+      await put(`parts/part-${String(i + 1).padStart(8, '0')}.parquet`, await ws.parquet(randomUUID(), rows)),
     );
   }
   // Not a part: the reader must leave it out.
@@ -128,14 +106,7 @@ describe('quality-gate master source', () => {
       }),
     );
     cleanup.push(() => gate.stop());
-    const kafka = createKafka({
-      clientId: 'qg-test',
-      brokers: stackEnv.KAFKA_BROKERS.split(','),
-      logger: createLogger({ serviceName: 'qg-test', level: 'silent' }),
-    });
-    const producer = new EventProducer(kafka, registry, gate.env.TOPIC_PREFIX);
-    await producer.connect();
-    cleanup.push(() => producer.disconnect());
+    const producer = await gateProducer(gate, cleanup);
     const pool = createPool({ url: stackEnv.DATABASE_URL, schema: gate.env.DATABASE_SCHEMA! });
     cleanup.push(() => pool.end());
     return {
@@ -281,7 +252,7 @@ describe('quality-gate master source', () => {
     await seen(1);
     // Still valid Parquet, but not the bytes the .dir object lists.
     const [, second] = master.partKeys;
-    await data.put(second!, await parquetBytes(ws, masterRows('b-x')));
+    await data.put(second!, await ws.parquet(randomUUID(), masterRows('b-x')));
 
     const { statusCode, run } = await gate.refresh();
     expect(statusCode).toBe(422);

@@ -3,21 +3,19 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newEventId } from '@tributary/events';
 import { masterVersionedFixture } from '@tributary/events/fixtures';
-import { EventProducer, createKafka } from '@tributary/kafka';
-import { createLogger } from '@tributary/telemetry';
-import { stackEnv, waitFor } from '@tributary/testing';
+import { waitFor } from '@tributary/testing';
 import { masterVersioned, qualityEvaluated } from '@tributary/events';
 import type { MetricResult } from '../src/domain/ports.ts';
 import {
   canonicalGate,
   gateEnv,
+  gateProducer,
   passingBaseline,
   registry,
   sourceRows,
   startGate,
   storedRuns,
   workspace,
-  type RunningGate,
   type Workspace,
 } from './harness.ts';
 
@@ -226,22 +224,9 @@ describe('quality-gate dataset refresh', () => {
     expect((await first.metric(/^dag_status\{/)) + (await second.metric(/^dag_status\{/))).toBe(0);
   });
 
-  /** A producer of the gate's topics (for master.versioned). */
-  async function producerFor(gate: RunningGate) {
-    const kafka = createKafka({
-      clientId: 'qg-test',
-      brokers: stackEnv.KAFKA_BROKERS.split(','),
-      logger: createLogger({ serviceName: 'qg-test', level: 'silent' }),
-    });
-    const producer = new EventProducer(kafka, registry, gate.env.TOPIC_PREFIX);
-    await producer.connect();
-    cleanup.push(() => producer.disconnect());
-    return producer;
-  }
-
   it('when master.versioned arrives for the dataset and the trigger is on, then a refresh runs for it', async () => {
     const { gate } = await setup({ REFRESH_ON_MASTER_VERSIONED: 'true' });
-    const producer = await producerFor(gate);
+    const producer = await gateProducer(gate, cleanup);
     await producer.publish(masterVersioned, {
       ...masterVersionedFixture,
       event_id: newEventId(),
@@ -264,7 +249,7 @@ describe('quality-gate dataset refresh', () => {
 
   it('when the same master.versioned is delivered twice, then one run is recorded and quality.evaluated is emitted once', async () => {
     const { gate } = await setup({ REFRESH_ON_MASTER_VERSIONED: 'true' });
-    const producer = await producerFor(gate);
+    const producer = await gateProducer(gate, cleanup);
     // A redelivery after a lost commit: the same master version, in a message with another event id.
     const versioned = (masterVersion: number) =>
       producer.publish(masterVersioned, {
@@ -298,27 +283,23 @@ describe('quality-gate dataset refresh', () => {
     });
   });
 
-  it('when a source is missing at first, then the run is parked, retried by the poller and completes', async () => {
-    const ws = await workspace();
-    cleanup.push(() => ws.remove());
-    const source = await ws.source('canonical', sourceRows());
+  /** A gate whose canonical source is missing until `arrive()` puts it back: its first run is parked. */
+  async function gateWithLateSource(extra: Record<string, string>, opts: { captureLogs?: boolean } = {}) {
+    const { source, env } = await canonicalGate(cleanup);
     const file = fileURLToPath(source.uri);
     await rename(file, `${file}.later`);
-    const gate = await startGate(
-      gateEnv({
-        REFRESH_STORE_URI: ws.storeUri,
-        REFRESH_SOURCES: JSON.stringify([source]),
-        BASELINE_SEED: JSON.stringify(passingBaseline()),
-        REFRESH_RETRY_DELAYS_MS: '500,500',
-        REFRESH_RETRY_POLL_MS: '100',
-      }),
-    );
+    const gate = await startGate(env({ REFRESH_RETRY_POLL_MS: '100', ...extra }), opts);
     cleanup.push(() => gate.stop());
+    return { gate, arrive: () => rename(`${file}.later`, file) };
+  }
+
+  it('when a source is missing at first, then the run is parked, retried by the poller and completes', async () => {
+    const { gate, arrive } = await gateWithLateSource({ REFRESH_RETRY_DELAYS_MS: '500,500' });
     const { statusCode, run } = await gate.refresh();
     expect(statusCode).toBe(202);
     expect(run).toMatchObject({ status: 'retrying', attempt: 2, failedTask: 'ingest_sources' });
     expect(run.reason).toContain('ingest_sources attempt 1 failed');
-    await rename(`${file}.later`, file);
+    await arrive();
     const done = await waitFor(
       async () => {
         const r = await gate.run(run.datasetVersion);
@@ -338,29 +319,16 @@ describe('quality-gate dataset refresh', () => {
   });
 
   it('when a parked run is resumed by the poller, then its quality.evaluated and the log lines of the retry stay in the run trace', async () => {
-    const ws = await workspace();
-    cleanup.push(() => ws.remove());
-    const source = await ws.source('canonical', sourceRows());
-    const file = fileURLToPath(source.uri);
-    await rename(file, `${file}.later`);
-    const gate = await startGate(
-      gateEnv({
-        REFRESH_STORE_URI: ws.storeUri,
-        REFRESH_SOURCES: JSON.stringify([source]),
-        BASELINE_SEED: JSON.stringify(passingBaseline()),
-        REFRESH_RETRY_DELAYS_MS: '500',
-        REFRESH_RETRY_POLL_MS: '100',
-        // The tasks log at info level.
-        LOG_LEVEL: 'info',
-      }),
+    const { gate, arrive } = await gateWithLateSource(
+      // The tasks log at info level.
+      { REFRESH_RETRY_DELAYS_MS: '500', LOG_LEVEL: 'info' },
       { captureLogs: true },
     );
-    cleanup.push(() => gate.stop());
     const { run } = await gate.refresh();
     expect(run).toMatchObject({ status: 'retrying', attempt: 2 });
     // The run stores the context of its span, in the trace whose id is its run id.
     expect(run.traceparent?.split('-')[1]).toBe(run.runId);
-    await rename(`${file}.later`, file);
+    await arrive();
     await waitFor(async () => ((await gate.run(run.datasetVersion)).status === 'passed' ? true : undefined), {
       what: 'retried run',
       timeoutMs: 20_000,

@@ -1,21 +1,11 @@
 import { CreateBucketCommand, DeleteBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { createHash, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createObjectStore, createS3Client } from '@tributary/storage';
 import { stackEnv, waitFor } from '@tributary/testing';
-import {
-  gateEnv,
-  passingBaseline,
-  sourceRows,
-  startGate,
-  workspace,
-  type RunningGate,
-  type Workspace,
-} from './harness.ts';
+import { gateEnv, passingBaseline, sourceRows, startGate, workspace, type RunningGate } from './harness.ts';
 
 const S3 = {
   endpoint: stackEnv.S3_ENDPOINT,
@@ -37,23 +27,6 @@ afterAll(async () => {
   if (keys.length > 0) await bucketStore.delete(keys);
   await createS3Client(S3).send(new DeleteBucketCommand({ Bucket: bucket }));
 });
-
-/** Writes `rows` as a Parquet file with DuckDB (through a JSONL file of them) and answers its bytes. */
-async function writeParquet(ws: Workspace, name: string, rows: Record<string, unknown>[]): Promise<Buffer> {
-  const jsonl = fileURLToPath((await ws.source(`${name}-input`, rows)).uri);
-  const file = path.join(ws.dir, `${name}.parquet`);
-  const instance = await DuckDBInstance.create(':memory:');
-  try {
-    const conn = await instance.connect();
-    await conn.run(
-      `COPY (SELECT * FROM read_json('${jsonl}', format = 'newline_delimited')) TO '${file}' (FORMAT parquet)`,
-    );
-    conn.closeSync();
-  } finally {
-    instance.closeSync();
-  }
-  return readFile(file);
-}
 
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
@@ -79,7 +52,7 @@ describe('quality-gate sources', () => {
     const ws = await workspace();
     cleanup.push(() => ws.remove());
     const jsonl = await ws.source('canonical', sourceRows());
-    const bytes = await writeParquet(ws, 'canonical', sourceRows());
+    const bytes = await ws.parquet('canonical', sourceRows());
     const parquet = {
       name: 'canonical',
       uri: pathToFileURL(path.join(ws.dir, 'canonical.parquet')).href,
@@ -111,7 +84,7 @@ describe('quality-gate sources', () => {
   it('when a Parquet source does not match its sha256, then the run fails in ingest_sources', async () => {
     const ws = await workspace();
     cleanup.push(() => ws.remove());
-    await writeParquet(ws, 'canonical', sourceRows());
+    await ws.parquet('canonical', sourceRows());
     const gate = await gateOn(
       [
         {
@@ -136,7 +109,7 @@ describe('quality-gate sources', () => {
       .slice(0, 30)
       .map((r) => JSON.stringify(r))
       .join('\n');
-    const parquetBytes = await writeParquet(ws, 'second', rows.slice(30));
+    const parquetBytes = await ws.parquet('second', rows.slice(30));
     await bucketStore.put('sources/first.jsonl', jsonlBody);
     await bucketStore.put('sources/second.parquet', parquetBytes);
     const gate = await gateOn(

@@ -24,3 +24,17 @@ export const qualityEvaluatedFixture: QualityEvaluated = {
   failed_task: null,
   failure_reason: null,
 };
+
+/** A run that failed before the gate measured anything (in ingest_sources): no candidate, no metrics. */
+export const qualityEvaluatedTaskFailedFixture: QualityEvaluated = {
+  ...qualityEvaluatedFixture,
+  passed: false,
+  report_uri: '',
+  candidate_uri: '',
+  candidate_checksum: '',
+  candidate_rows: 0,
+  metrics: [],
+  status: 'TASK_FAILED',
+  failed_task: 'ingest_sources',
+  failure_reason: 'source canonical: checksum mismatch',
+};

@@ -179,50 +179,65 @@ export async function settleLandingBatch(
   claim: LandingClaim,
   log: UseCaseLog,
 ): Promise<boolean> {
-  const outcome = await deps.batches.attemptOutcome(claim.batch_id, claim.content_hash);
-  if (!outcome || (outcome.status !== 'INGESTED' && outcome.status !== 'REJECTED')) return false;
-  const merge =
-    outcome.status === 'INGESTED'
-      ? await deps.batches.mergeOutcome(claim.batch_id, claim.content_hash)
-      : undefined;
-  if (outcome.status === 'INGESTED' && !merge) return false;
-  const rejected = outcome.status === 'REJECTED' || merge?.status === 'REJECTED';
-  const common = {
+  const decision = await landingDecision(deps.batches, claim);
+  if (!decision) return false;
+  const body = {
+    ...decision,
     dataset: claim.dataset,
     batch_id: claim.batch_id,
     content_hash: claim.content_hash,
-    run_id: outcome.runId ?? claim.run_id,
+    run_id: decision.run_id ?? claim.run_id,
+    decided_at: (deps.now?.() ?? new Date()).toISOString(),
   };
-  const decision =
-    outcome.status === 'REJECTED'
-      ? {
-          status: 'REJECTED',
-          stage: 'INGEST',
-          error_code: outcome.errorCode,
-          reason: outcome.reason,
-          report_uri: outcome.reportUri,
-        }
-      : merge!.status === 'REJECTED'
-        ? {
-            status: 'REJECTED',
-            stage: 'PREPROCESS',
-            error_code: merge!.errorCode,
-            reason: merge!.reason,
-            report_uri: merge!.reportUri,
-          }
-        : {
-            status: 'MERGED',
-            master_version: merge!.masterVersion,
-            rows_rejected: merge!.rowsRejected,
-            report_uri: merge!.reportUri,
-          };
-  const body = { ...decision, ...common, decided_at: (deps.now?.() ?? new Date()).toISOString() };
   // The seed moves the files and cleans the incoming folder once the master is versioned; a rejected
   // batch keeps them, so the producer can fix them in place and drop _READY again.
-  if (merge?.status === 'MERGED' && deps.deleteIngestedFiles) {
+  if (body.status === 'MERGED' && deps.deleteIngestedFiles) {
     await deps.landing.deleteFiles(ref, await deps.landing.listFiles(ref));
   }
-  await deps.landing.finish(ref, rejected ? 'REJECTED' : 'DONE', body);
+  await deps.landing.finish(ref, body.status === 'MERGED' ? 'DONE' : 'REJECTED', body);
   log.info({ batch_id: claim.batch_id, status: body.status }, 'landing batch settled');
   return true;
+}
+
+/**
+ * What the landing zone tells of a batch: refused by the ingest, or, once ingested, merged or
+ * rejected by the preprocessor; undefined while that is not known yet.
+ */
+async function landingDecision(
+  batches: LandingDeps['batches'],
+  claim: LandingClaim,
+): Promise<(Record<string, unknown> & { status: 'MERGED' | 'REJECTED'; run_id: string | null }) | undefined> {
+  const outcome = await batches.attemptOutcome(claim.batch_id, claim.content_hash);
+  if (outcome?.status === 'REJECTED') {
+    const { errorCode, reason, reportUri, runId } = outcome;
+    return {
+      status: 'REJECTED',
+      stage: 'INGEST',
+      error_code: errorCode,
+      reason,
+      report_uri: reportUri,
+      run_id: runId,
+    };
+  }
+  if (outcome?.status !== 'INGESTED') return undefined;
+  const merge = await batches.mergeOutcome(claim.batch_id, claim.content_hash);
+  if (!merge) return undefined;
+  if (merge.status === 'REJECTED') {
+    const { errorCode, reason, reportUri } = merge;
+    return {
+      status: 'REJECTED',
+      stage: 'PREPROCESS',
+      error_code: errorCode,
+      reason,
+      report_uri: reportUri,
+      run_id: outcome.runId,
+    };
+  }
+  return {
+    status: 'MERGED',
+    master_version: merge.masterVersion,
+    rows_rejected: merge.rowsRejected,
+    report_uri: merge.reportUri,
+    run_id: outcome.runId,
+  };
 }

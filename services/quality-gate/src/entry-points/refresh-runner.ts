@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { RefreshTrigger } from '@tributary/events';
-import { currentRunId, withSpan, type Logger, type Metrics } from '@tributary/telemetry';
+import {
+  currentRunId,
+  currentTraceparent,
+  withSpan,
+  withSpanInTrace,
+  type Logger,
+  type Metrics,
+} from '@tributary/telemetry';
 import type { RunStore } from '../domain/ports.ts';
 import { recoverStaleRuns, type StaleRecovery } from '../domain/recover-stale-runs.ts';
 import {
@@ -9,7 +16,6 @@ import {
   type RefreshResult,
   type RefreshSettings,
 } from '../domain/refresh-dataset.ts';
-import { activeTraceparent, inRunTrace } from './run-trace.ts';
 
 export const DAG = 'dataset_refresh';
 
@@ -28,7 +34,7 @@ export function refreshRunner(deps: RefreshDeps, metrics: Metrics): RunRefresh {
       // Schedule and admin triggers start a run, so the run id is this span's trace (or a fresh id without tracing).
       const runId = request.runId ?? currentRunId() ?? randomBytes(16).toString('hex');
       // Stored with a new run: its retries and its stale recovery continue this span's trace.
-      const traceparent = activeTraceparent();
+      const traceparent = currentTraceparent();
       const result = await refreshDataset(
         { ...request, runId, ...(traceparent === undefined ? {} : { traceparent }) },
         deps,
@@ -60,7 +66,7 @@ export function staleRunRecoverer(
     const recovered = await recoverStaleRuns(deps, staleAfterMs, fallbackRunId);
     for (const r of recovered) {
       const attributes = { dag: DAG, dataset_version: r.datasetVersion, status: r.status };
-      await inRunTrace(r.traceparent, `${DAG} stale_recovery`, attributes, () => {
+      await withSpanInTrace(r.traceparent, `${DAG} stale_recovery`, attributes, () => {
         deps.logger.warn(
           { dataset_version: r.datasetVersion, task_id: r.failedTask, status: r.status, reason: r.reason },
           'stale dataset refresh run recovered',

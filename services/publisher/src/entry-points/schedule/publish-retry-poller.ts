@@ -1,5 +1,5 @@
 import { intervalPoller, type Worker } from '@tributary/runtime';
-import { extractTraceContext, withSpan, type Logger } from '@tributary/telemetry';
+import { withSpanInTrace, type Logger } from '@tributary/telemetry';
 import type { PgPublishRepository } from '../../data-access/publish-repository.ts';
 import { publishDataset, type PublishDeps, type PublishResult } from '../../domain/publish-dataset.ts';
 
@@ -25,8 +25,8 @@ export function publishRetryPoller(deps: RetryPollerDeps): Worker {
     logger: deps.logger,
     tick: async () => {
       for (const due of await deps.repo.claimDue(10, deps.leaseMs)) {
-        const parent = due.traceparent ? extractTraceContext({ traceparent: due.traceparent }) : undefined;
-        const result = await withSpan(
+        const result = await withSpanInTrace(
+          due.traceparent,
           'publish_dataset retry',
           {
             'tributary.dataset_version': due.evaluated.dataset_version,
@@ -39,7 +39,6 @@ export function publishRetryPoller(deps: RetryPollerDeps): Worker {
               { runId: due.runId, attempt: due.attempt, traceparent: due.traceparent },
               deps.publish,
             ),
-          parent ? { parent } : {},
         );
         deps.observe(result);
       }

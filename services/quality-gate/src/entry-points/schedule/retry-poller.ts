@@ -1,8 +1,7 @@
 import { intervalPoller, type Worker } from '@tributary/runtime';
-import type { Logger } from '@tributary/telemetry';
+import { withSpanInTrace, type Logger } from '@tributary/telemetry';
 import type { DueRun } from '../../domain/ports.ts';
 import { DAG, type RecoverStale, type RunRefresh } from '../refresh-runner.ts';
-import { inRunTrace } from '../run-trace.ts';
 
 /**
  * Runs again the refresh runs whose retry is due. Claiming is a Postgres UPDATE … SKIP LOCKED, so
@@ -29,7 +28,7 @@ export function retryPoller(opts: {
       for (const due of await opts.claimDue(10)) {
         // The retry goes on in the run's trace (its run id), not in a new one per poll.
         const attributes = { dag: DAG, dataset_version: due.datasetVersion, attempt: due.attempt };
-        await inRunTrace(due.traceparent, `${DAG} retry`, attributes, async () => {
+        await withSpanInTrace(due.traceparent, `${DAG} retry`, attributes, async () => {
           const result = await opts.run({
             trigger: due.trigger,
             // The retry keeps the run id of the run's first attempt.

@@ -1,6 +1,6 @@
 import { qualityEvaluated } from '@tributary/events';
 import { defineHandler } from '@tributary/kafka';
-import { injectTraceHeaders } from '@tributary/telemetry';
+import { currentTraceparent } from '@tributary/telemetry';
 import { publishDataset, type PublishDeps, type PublishResult } from '../../../domain/publish-dataset.ts';
 
 /** Publishes a candidate that passed the gate, and archives the run whatever its outcome. */
@@ -9,7 +9,7 @@ export function qualityEvaluatedHandler(deps: PublishDeps, observe: (result: Pub
     event: qualityEvaluated,
     async handle(evaluated, ctx) {
       // The consumer's span continues the run's trace: a parked publish keeps it for its retry.
-      const traceparent = injectTraceHeaders().traceparent ?? null;
+      const traceparent = currentTraceparent() ?? null;
       observe(await publishDataset(evaluated, { runId: ctx.runId, traceparent }, deps));
     },
   });
