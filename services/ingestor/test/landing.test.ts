@@ -159,6 +159,21 @@ describe('ingestor: landing zone', () => {
     expect(await markers(path.join(root, 'penguins', 'race'))).toEqual(['_PROCESSING']);
   });
 
+  it('when many watchers saw the same stale _PROCESSING and take it over, then exactly one of them does', async () => {
+    const root = path.join(path.dirname(landing), 'takeover');
+    const ref = { dataset: 'penguins', batchId: 'stale' };
+    await fs.mkdir(path.join(root, 'penguins', 'stale'), { recursive: true });
+    await fs.writeFile(path.join(root, 'penguins', 'stale', '_PROCESSING'), '');
+    // Each scan saw the marker as it was; the first takeover puts it back before the others rename it.
+    const [seen] = (await new FsLandingZone(root).scan()).filter((e) => e.batchId === 'stale');
+    const [first, ...late] = Array.from({ length: 16 }, () => new FsLandingZone(root));
+    expect(await first!.takeOver(ref, seen!.processing!.changedAtMs)).toBe(true);
+    // The others act on what they saw before that takeover: none may take the marker over again.
+    const wins = await Promise.all(late.map((z) => z.takeOver(ref, seen!.processing!.changedAtMs)));
+    expect(wins.filter(Boolean)).toHaveLength(0);
+    expect(await markers(path.join(root, 'penguins', 'stale'))).toEqual(['_PROCESSING']);
+  });
+
   it('when a dropped batch names an unknown contract, then _PROCESSING is replaced by _REJECTED holding the reason', async () => {
     const { dir } = await drop('drop-bad', 100, { contract: 'penguins@7.0.0' });
     expect(await settled(dir)).toEqual(['_REJECTED']);

@@ -101,9 +101,19 @@ export class FsLandingZone implements LandingZone {
     await fs.utimes(path.join(this.dirOf(ref), LANDING_MARKERS.processing), now, now);
   }
 
-  async takeOver(ref: LandingRef): Promise<boolean> {
+  async takeOver(ref: LandingRef, changedAtMs: number): Promise<boolean> {
     const dir = this.dirOf(ref);
     const processing = path.join(dir, LANDING_MARKERS.processing);
+    // One takeover per stale marker. Two watchers may both have seen it stale; the rename alone does
+    // not tell them apart, as the first puts it back before the second renames. An exclusive create,
+    // named after the change time they saw, does: the second finds it and steps back.
+    const token = path.join(dir, `.${LANDING_MARKERS.processing}.takeover-${Math.floor(changedAtMs)}`);
+    try {
+      await (await fs.open(token, 'wx')).close();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
     const aside = path.join(dir, `.${LANDING_MARKERS.processing}.takeover-${randomBytes(6).toString('hex')}`);
     // The same rename lock as the claim: of several watchers, one moves the marker aside...
     try {
@@ -200,7 +210,7 @@ export class FsLandingZone implements LandingZone {
       }
       // The change time, not the modification time: the rename that claimed the marker sets it,
       // while it keeps the mtime the producer gave _READY, which may be old.
-      return { claim, ageMs: Date.now() - stat.ctimeMs };
+      return { claim, ageMs: Date.now() - stat.ctimeMs, changedAtMs: stat.ctimeMs };
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;

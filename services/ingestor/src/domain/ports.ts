@@ -219,7 +219,12 @@ export interface LandingEntry extends LandingRef {
   /** Holds `_DONE` or `_REJECTED` and nothing to do: a producer's folder that was settled. */
   finished: boolean;
   /** Set when the folder holds `_PROCESSING`: its content (if written yet) and the time since it was claimed. */
-  processing?: { claim: LandingClaim | undefined; ageMs: number };
+  processing?: {
+    claim: LandingClaim | undefined;
+    ageMs: number;
+    /** When the marker last changed (claimed, taken over or touched), as seen by this scan. */
+    changedAtMs: number;
+  };
 }
 
 /** The seed's landing-zone protocol on a shared folder: markers are renamed, never copied. */
@@ -231,8 +236,11 @@ export interface LandingZone {
   release(ref: LandingRef): Promise<void>;
   /** Refreshes the age of `_PROCESSING`: the heartbeat of a watcher still announcing a large batch. */
   touch(ref: LandingRef): Promise<void>;
-  /** Takes a stale, unannounced `_PROCESSING` over; false when another watcher took it first. */
-  takeOver(ref: LandingRef): Promise<boolean>;
+  /**
+   * Takes a stale, unannounced `_PROCESSING` over, as a scan saw it (`changedAtMs`); false when
+   * another watcher took that one over first.
+   */
+  takeOver(ref: LandingRef, changedAtMs: number): Promise<boolean>;
   /** The parsed `batch.json`, undefined when absent; a file that is not JSON throws ING_ERR_BAD_MANIFEST. */
   readManifest(ref: LandingRef): Promise<unknown>;
   /** Every data file of the folder (markers, batch.json and dot-files left out), hashed. */

@@ -107,7 +107,10 @@ export class LandingWatcher implements Worker {
     if (!processing) return;
     if (processing.claim) {
       await settleLandingBatch(deps, ref, processing.claim, logger);
-    } else if (processing.ageMs > this.opts.claimTimeoutMs && (await this.opts.zone.takeOver(ref))) {
+    } else if (
+      processing.ageMs > this.opts.claimTimeoutMs &&
+      (await this.opts.zone.takeOver(ref, processing.changedAtMs))
+    ) {
       // The watcher that renamed _READY died before it announced the batch: announce it again
       // (the ingest is idempotent, so a late duplicate announcement is acknowledged, not redone).
       logger.warn({ batch_id: entry.batchId, age_ms: processing.ageMs }, 'took over a stale landing claim');
