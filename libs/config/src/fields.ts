@@ -57,6 +57,14 @@ export const commonEnv = {
     .optional()
     .describe('Postgres schema owned by this service (defaults to its name)'),
   DATABASE_POOL_MAX: int(1, 200).default(10),
+  CATALOG_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case SQL identifier')
+    .default('catalog')
+    .describe('Postgres schema of the dataset catalog, shared by every service of a deployment'),
+  CATALOG_REFRESH_MS: int(100)
+    .default(2000)
+    .describe('How often a service checks the catalog for changed declarations'),
   OTEL_EXPORTER_OTLP_ENDPOINT: url()
     .optional()
     .describe('OTLP/HTTP endpoint; traces are not exported when unset'),

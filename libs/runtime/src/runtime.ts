@@ -1,3 +1,4 @@
+import { Catalog, CatalogStore, catalogMigrations } from '@tributary/catalog';
 import { redactConfig, type CommonConfig } from '@tributary/config';
 import { createPool, migrate, pingDb, type Pool } from '@tributary/db';
 import { EventRegistry, deadLetterEvent, prefixEvent, type EventDefinition } from '@tributary/events';
@@ -27,6 +28,9 @@ export interface Runtime {
   readonly registry: EventRegistry;
   readonly producer: EventProducer;
   readonly pool: Pool;
+  /** The dataset catalog: the applied declarations (kept current) and its store. */
+  readonly catalog: Catalog;
+  readonly catalogStore: CatalogStore;
   /** OpenLineage run events, when OPENLINEAGE_URL is set. */
   readonly lineage: OpenLineageEmitter | undefined;
   /** Readiness probes by name; services add their own (Redis, MLflow, ...). */
@@ -82,6 +86,13 @@ export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions)
     applicationName: serviceName,
   });
   closers.push(() => pool.end());
+
+  // Every service reads the catalog, so any may be the first to start: each migrates it.
+  await migrate({ url: config.DATABASE_URL, schema: config.CATALOG_SCHEMA, dirs: [catalogMigrations] });
+  const catalogStore = new CatalogStore({ pool, schema: config.CATALOG_SCHEMA });
+  const catalog = new Catalog({ store: catalogStore, logger, refreshMs: config.CATALOG_REFRESH_MS });
+  await catalog.start();
+  closers.push(() => Promise.resolve(catalog.stop()));
 
   const kafka = createKafka({
     clientId: config.KAFKA_CLIENT_ID ?? serviceName,
@@ -147,6 +158,8 @@ export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions)
     registry,
     producer,
     pool,
+    catalog,
+    catalogStore,
     lineage,
     readiness,
     onClose: (fn) => closers.push(fn),

@@ -18,5 +18,11 @@ export function isolatedServiceEnv(
   extra: Record<string, string> = {},
 ): Record<string, string> {
   const id = uniqueName(`t_${service.replaceAll('-', '_')}`);
-  return { TOPIC_PREFIX: `${id}.`, DATABASE_SCHEMA: id, HTTP_PORT: '0', ...extra };
+  return {
+    TOPIC_PREFIX: `${id}.`,
+    DATABASE_SCHEMA: id,
+    CATALOG_SCHEMA: `${id}_catalog`,
+    HTTP_PORT: '0',
+    ...extra,
+  };
 }
