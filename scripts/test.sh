@@ -19,6 +19,7 @@ npm run --silent lint
 npm run --silent format:check
 npm run --silent typecheck
 npm run --silent codegen -- --check
+npm run --silent catalog:schema -- --check
 scripts/check-deploy.sh
 
 step "tests"

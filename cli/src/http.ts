@@ -16,6 +16,32 @@ export async function adminRequest<T>(
     ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
   });
   const text = await res.text();
-  if (!res.ok) throw new Error(`${opts.method ?? 'GET'} ${path} answered ${res.status}: ${text}`);
+  if (!res.ok)
+    throw new AdminRequestError(
+      `${opts.method ?? 'GET'} ${path} answered ${res.status}: ${text}`,
+      res.status,
+      text,
+    );
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** A refusal of the admin API, with its status and body (parsed when it is JSON). */
+export class AdminRequestError extends Error {
+  readonly body: unknown;
+
+  constructor(
+    message: string,
+    readonly status: number,
+    text: string,
+  ) {
+    super(message);
+    this.name = 'AdminRequestError';
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    this.body = body;
+  }
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerDatasets } from './datasets.ts';
 import { registerDlq } from './dlq.ts';
 import { registerLineage } from './lineage.ts';
 import { registerRefresh } from './refresh.ts';
@@ -12,3 +13,4 @@ commands.push(registerSubmit);
 commands.push(registerRefresh);
 commands.push(registerLineage);
 commands.push(registerDlq);
+commands.push(registerDatasets);

@@ -78,11 +78,9 @@ export function registerCatalogRoutes(
   admin.get<{ Params: { name: string } }>('/catalog/datasets/:name', async (req, reply) => {
     const [found] = await deps.store.datasets(req.params.name);
     if (!found) {
-      return reply
-        .code(404)
-        .send({
-          error: { code: 'CATALOG_ERR_NOT_FOUND', message: `dataset ${req.params.name} is not declared` },
-        });
+      return reply.code(404).send({
+        error: { code: 'CATALOG_ERR_NOT_FOUND', message: `dataset ${req.params.name} is not declared` },
+      });
     }
     return found;
   });

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { pgToAppError } from '@tributary/errors';
+import { isAppError, pgToAppError } from '@tributary/errors';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -40,7 +40,10 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
-    throw err instanceof Error && 'code' in err && typeof err.code === 'string' ? pgToAppError(err) : err;
+    // An AppError thrown by `fn` (a refusal) keeps its code; only driver errors are classified.
+    throw !isAppError(err) && err instanceof Error && 'code' in err && typeof err.code === 'string'
+      ? pgToAppError(err)
+      : err;
   } finally {
     client.release();
   }
