@@ -2,7 +2,7 @@
  * The demo's refresh sources: all 344 Palmer penguins as a JSONL file plus the master version that
  * triggered the refresh, and the baseline the gate compares candidates with (every species required;
  * species and flipper length as seen in the data).
- * Prints the REFRESH_SOURCES and BASELINE_SEED settings for the quality-gate, as shell exports.
+ * Prints the values datasets/penguins.yaml reads from the environment, as shell exports.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +27,6 @@ const baseline = {
   },
 };
 const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-// The master version that triggered the refresh is read too, from the preprocessor's store.
-const master = { name: 'master', master: true, schema_version: source.schema_version };
-process.stdout.write(`export REFRESH_SOURCES=${quote(JSON.stringify([source, master]))}\n`);
-process.stdout.write(`export BASELINE_SEED=${quote(JSON.stringify(baseline))}\n`);
+process.stdout.write(`export PENGUINS_EVAL_URI=${quote(source.uri)}\n`);
+process.stdout.write(`export PENGUINS_EVAL_SHA256=${quote(source.sha256)}\n`);
+process.stdout.write(`export PENGUINS_BASELINE=${quote(JSON.stringify(baseline))}\n`);

@@ -33,15 +33,14 @@ mkdir -p "$DEMO_DIR"
 
 # One object store for every service, on the filesystem; S3 works the same with s3://bucket/prefix.
 export DATA_STORE_URI="file://$DEMO_DIR/store" SOURCE_FILE_ROOTS="$DEMO_DIR"
-export MLFLOW_MODEL_NAME=penguin-classifier RETRAIN_THRESHOLD_ROWS=20 ADMIN_TOKEN="$TRIBUTARY_ADMIN_TOKEN"
-export LOG_LEVEL=info
+export ADMIN_TOKEN="$TRIBUTARY_ADMIN_TOKEN" LOG_LEVEL=info
 export REFRESH_STORE_URI="file://$DEMO_DIR/refresh" PUBLISH_STORE_URI="file://$DEMO_DIR/published"
-# The quality-gate refreshes the penguins evaluation set on each master version, from all 344 penguins.
-# Penguins have no free text, so the text checks (diversity, toxicity) have nothing to score.
+# Datasets are declared in datasets/*.yaml (applied by scripts/demo.ts with `tributary datasets apply`);
+# the environment only configures the deployment. The penguins evaluation set's reference file and
+# baseline are written here, and the declaration reads their location and checksum from these exports.
 eval "$(npx tsx scripts/demo-source.ts "$DEMO_DIR")"
-export REFRESH_DATASET=penguins REFRESH_ON_MASTER_VERSIONED=true REFRESH_SCHEDULE_ENABLED=false
-export SAMPLE_STRATIFY_COLUMN=species GATE_MIN_DIVERSITY=0
-# The notifier talks to local stand-ins of Slack, PagerDuty and SMTP that log to notifications.log.
+# The notifier talks to local stand-ins of Slack, PagerDuty and SMTP that log to notifications.log
+# (the deployment's default routes; datasets/penguins.yaml routes its own notifications there too).
 export SLACK_WEBHOOK_URL=http://127.0.0.1:3100/slack PAGERDUTY_EVENTS_URL=http://127.0.0.1:3100/pagerduty
 export PAGERDUTY_ROUTING_KEY=demo-routing-key SMTP_HOST=127.0.0.1 SMTP_PORT=2525
 export EVAL_DISTRIBUTION_LIST=eval-leads@example.org

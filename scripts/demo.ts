@@ -1,15 +1,18 @@
 /**
- * The demo's run: makes sure MLflow knows a production model, writes a real sample batch,
- * submits it with the CLI, follows it to its master version, retrain decision and published
- * evaluation set, and prints its lineage.
+ * The demo's run: makes sure MLflow knows a production model, declares the datasets of
+ * datasets/*.yaml with `tributary datasets apply`, writes a real sample batch, submits it with the
+ * CLI, follows it to its master version, retrain decision and published evaluation set, prints its
+ * lineage, and onboards the second dataset (Seattle weather) with a batch of its own.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MlflowRest, stackEnv, writeSampleBatch } from '@tributary/testing';
 
 const demoDir = process.argv[2] ?? '.';
-const model = process.env.MLFLOW_MODEL_NAME ?? 'penguin-classifier';
+const model = process.env.PENGUINS_MODEL ?? 'penguin-classifier';
 const token = process.env.TRIBUTARY_ADMIN_TOKEN ?? '';
 const ingestor = 'http://127.0.0.1:3001';
 const retrainPolicy = 'http://127.0.0.1:3006';
@@ -17,19 +20,39 @@ const publisher = 'http://127.0.0.1:3004';
 const preprocessor = 'http://127.0.0.1:3002';
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-async function ensureProductionModel(): Promise<void> {
+/** The production model's experiment (where its training runs are searched), created if need be. */
+async function ensureProductionModel(): Promise<string> {
   const mlflow = new MlflowRest(stackEnv.MLFLOW_TRACKING_URI);
   const existing = await fetch(`${mlflow.api}/registered-models/alias?name=${model}&alias=production`);
-  if (existing.ok) return;
+  if (existing.ok) {
+    const { model_version } = (await existing.json()) as { model_version: { run_id: string } };
+    const run = await fetch(`${mlflow.api}/runs/get?run_id=${model_version.run_id}`);
+    return ((await run.json()) as { run: { info: { experiment_id: string } } }).run.info.experiment_id;
+  }
   const tags = { feature_version: 'f1', split_version: 's1', model_version: 'm1' };
   const experiment = await mlflow.createExperiment(`tributary-demo-${Date.now()}`);
   const run = await mlflow.createRun(experiment, { tags, metrics: { master_rows: 0 } });
   await mlflow.createRegisteredModel(model).catch(() => undefined);
   await mlflow.setAlias(model, 'production', await mlflow.createModelVersion(model, run));
   say(`MLflow: registered ${model} (production) trained on 0 master rows`);
+  return experiment;
 }
 
-await ensureProductionModel();
+/** Runs the CLI as a user does; stops the demo when it fails. */
+function tributary(args: string[], env: Record<string, string> = {}): void {
+  const run = spawnSync(process.execPath, ['cli/bin/tributary.js', ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}
+
+const experiment = await ensureProductionModel();
+say('\ndeclaring the datasets of datasets/ (tributary datasets apply datasets --url ' + ingestor + '):');
+tributary(['datasets', 'apply', 'datasets', '--url', ingestor], {
+  PENGUINS_MODEL: model,
+  PENGUINS_EXPERIMENT: experiment,
+});
 const batchId = `penguins-${Date.now()}`;
 const batchDir = join(demoDir, batchId);
 const batch = await writeSampleBatch(batchDir, {
@@ -98,4 +121,32 @@ if (merged === undefined || decision === undefined) {
 }
 say(`\nlineage of ${batchId} (tributary lineage --batch ${batchId}):`);
 spawnSync(process.execPath, ['cli/bin/tributary.js', 'lineage', '--batch', batchId], { stdio: 'inherit' });
+// The second dataset: Seattle weather, declared with no model, so it requests no retraining.
+const weatherCsv = readFileSync(
+  createRequire(import.meta.url).resolve('vega-datasets/data/seattle-weather.csv'),
+  'utf8',
+).split('\n');
+const weatherDir = join(demoDir, `seattle-weather-${Date.now()}`);
+mkdirSync(weatherDir, { recursive: true });
+const start = 1 + Math.floor(Math.random() * 1300);
+writeFileSync(
+  join(weatherDir, 'weather.csv'),
+  [weatherCsv[0], ...weatherCsv.slice(start, start + 60)].join('\n') + '\n',
+);
+say(`\nsecond dataset: 60 days of Seattle weather in ${weatherDir}`);
+tributary([
+  'submit',
+  weatherDir,
+  '--dataset',
+  'seattle-weather',
+  '--contract',
+  'seattle-weather@1.0.0',
+  '--url',
+  ingestor,
+  '--wait',
+  '--until',
+  'merged',
+]);
+say('tributary datasets list:');
+tributary(['datasets', 'list', '--url', ingestor]);
 say('services keep running: `scripts/demo.sh stop` stops them, `scripts/stack.sh down` the stack');

@@ -3,11 +3,14 @@
  * topics (a shared prefix), each with its own schema, one data store, a production model in MLflow
  * trained on 0 master rows (so any new master asks for a retrain), a quality-gate that refreshes the
  * penguins evaluation set on each master version, and local Slack, PagerDuty and SMTP receivers.
+ * The services get no per-dataset setting: the penguins dataset is declared in a file and applied
+ * with `tributary datasets apply`, as a deployment does.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { stringify } from 'yaml';
 import {
   EventRegistry,
   batchReady,
@@ -33,6 +36,7 @@ import {
   waitFor,
   waitForServing,
   penguinRows,
+  runTributary,
   writeJsonlSource,
   type JsonReceiver,
   type RunningProcess,
@@ -75,7 +79,7 @@ export interface Pipeline {
  * together when that master is the first sample batch (`FIRST_MASTER_ROWS` penguins), so its gate
  * passes; later, larger masters may drift from it.
  */
-async function refreshSource(work: string): Promise<{ sources: string; baseline: string }> {
+async function refreshSource(work: string): Promise<{ sources: unknown[]; baseline: unknown }> {
   const species = ['Adelie', 'Chinstrap', 'Gentoo'];
   const words = ['ice', 'krill', 'shore', 'colony', 'nest', 'swim', 'dive', 'egg', 'chick', 'wave'];
   const rows = Array.from({ length: 60 }, (_, i) => ({
@@ -101,7 +105,7 @@ async function refreshSource(work: string): Promise<{ sources: string; baseline:
     },
   };
   const masterSource = { name: 'master', master: true, schema_version: source.schema_version };
-  return { sources: JSON.stringify([source, masterSource]), baseline: JSON.stringify(baseline) };
+  return { sources: [source, masterSource], baseline };
 }
 
 /** Rows of the first batch the pipeline tests submit, so of master version 1. */
@@ -157,14 +161,8 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
           LINEAGE_QUALITY_GATE_URL: url('quality-gate'),
           LINEAGE_PUBLISHER_URL: url('publisher'),
           LINEAGE_RETRAIN_POLICY_URL: url('retrain-policy'),
-          // quality-gate: refresh the penguins evaluation set on each master version
-          REFRESH_DATASET: 'penguins',
-          REFRESH_ON_MASTER_VERSIONED: 'true',
-          REFRESH_SCHEDULE_ENABLED: 'false',
+          CATALOG_SCHEMA: `${id}_catalog`,
           REFRESH_STORE_URI: store('refresh'),
-          REFRESH_SOURCES: refresh.sources,
-          SAMPLE_STRATIFY_COLUMN: 'species',
-          BASELINE_SEED: refresh.baseline,
           // publisher
           PUBLISH_STORE_URI: store('published'),
           // notifier
@@ -176,9 +174,6 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
           EVAL_DISTRIBUTION_LIST: 'eval-team@example.org',
           // retrain-policy
           MLFLOW_TRACKING_URI: stackEnv.MLFLOW_TRACKING_URI,
-          MLFLOW_MODEL_NAME: model,
-          MLFLOW_EXPERIMENT_IDS: experiment,
-          RETRAIN_THRESHOLD_ROWS: '1',
           ...extraEnv,
         }),
       );
@@ -187,6 +182,16 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
     }),
   );
   await started.catch(async (err: unknown) => {
+    for (const p of procs) p.child.kill('SIGKILL');
+    await Promise.all([slack.close(), pagerduty.close(), smtp.close()]);
+    throw err;
+  });
+
+  await declarePenguins(work, url('ingestor'), adminToken, {
+    model,
+    experiment,
+    ...refresh,
+  }).catch(async (err: unknown) => {
     for (const p of procs) p.child.kill('SIGKILL');
     await Promise.all([slack.close(), pagerduty.close(), smtp.close()]);
     throw err;
@@ -252,4 +257,46 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
       await Promise.all([slack.close(), pagerduty.close(), smtp.close()]);
     },
   };
+}
+
+/**
+ * Declares the penguins dataset as a team would: a file in a folder of declarations, applied with
+ * the CLI. Its retrain policy asks for a retrain from one new row; its refresh job builds the
+ * `penguins` evaluation set on each master version.
+ */
+async function declarePenguins(
+  work: string,
+  ingestorUrl: string,
+  adminToken: string,
+  d: { model: string; experiment: string; sources: unknown[]; baseline: unknown },
+): Promise<void> {
+  const dir = join(work, 'datasets');
+  mkdirSync(dir, { recursive: true });
+  const declaration = {
+    apiVersion: 'tributary/v1',
+    kind: 'Dataset',
+    name: 'penguins',
+    owners: ['field-team'],
+    contract: { name: 'penguins', versions: ['1.0.0'], current: '1.0.0' },
+    retrain_policies: [{ model: d.model, experiments: [d.experiment], threshold_rows: 1 }],
+    refresh_jobs: [
+      {
+        name: 'penguins',
+        schedule: null,
+        on_master_versioned: true,
+        sources: d.sources,
+        sampling: { stratify_column: 'species' },
+        baseline: { name: 'baseline_eval_v1', seed: d.baseline },
+      },
+    ],
+  };
+  writeFileSync(join(dir, 'penguins.yaml'), stringify(declaration));
+  const contracts = fileURLToPath(new URL('../../contracts/', import.meta.url));
+  const applied = await runTributary(
+    ['datasets', 'apply', dir, '--contracts', contracts, '--url', ingestorUrl, '--actor', 'e2e'],
+    { TRIBUTARY_ADMIN_TOKEN: adminToken },
+  );
+  if (applied.code !== 0 || !applied.stdout.includes('dataset/penguins created')) {
+    throw new Error(`tributary datasets apply failed (${applied.code}): ${applied.stdout}${applied.stderr}`);
+  }
 }

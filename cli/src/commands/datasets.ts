@@ -49,7 +49,10 @@ export function registerDatasets(program: Command): void {
       datasets
         .command(name)
         .description(description)
-        .argument('<dir>', 'folder of dataset declarations (<name>.yaml)')
+        .argument(
+          '<dir>',
+          'folder of dataset declarations (<name>.yaml; ${VAR} and ${VAR:-default} are read from the environment)',
+        )
         .option(
           '--contracts <dir>',
           'folder of data contracts (<name>/<version>.yaml); default: <dir>/../contracts when it exists',
@@ -170,7 +173,7 @@ export function registerDatasets(program: Command): void {
 async function apply(dir: string, opts: ApplyOptions, dryRun: boolean): Promise<ApplyAnswer> {
   const folder = resolve(dir);
   const contractsDir = opts.contracts ? resolve(opts.contracts) : join(dirname(folder), 'contracts');
-  const declarations = await readDeclarationFiles(folder);
+  const declarations = await readDeclarationFiles(folder, process.env);
   const problems = declarations.flatMap((r) => localProblems(r));
   if (problems.length > 0) throw new Error(`declarations refused:\n  ${problems.join('\n  ')}`);
   if (opts.contracts && !existsSync(contractsDir))

@@ -8,14 +8,55 @@ import type { SourcedResource } from './store.ts';
  * The declarations of a directory: every `*.yaml`/`*.yml` file directly in it, each document of a
  * file one dataset. A file that is not YAML is refused naming it; the schema is checked on apply.
  */
-export async function readDeclarationFiles(dir: string): Promise<SourcedResource[]> {
+export async function readDeclarationFiles(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+): Promise<SourcedResource[]> {
   const names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
   const resources: SourcedResource[] = [];
   for (const name of names) {
     const file = join(dir, name);
-    for (const spec of await parseYamlFile(file)) resources.push({ source: file, spec });
+    const text = interpolate(await readFile(file, 'utf8'), env, file);
+    for (const spec of parseYaml(text, file)) resources.push({ source: file, spec });
   }
   return resources;
+}
+
+/**
+ * Fills `${NAME}` and `${NAME:-default}` from `env`, as compose files do, so that secrets (webhooks,
+ * routing keys) and per-environment values (experiment ids, URIs) stay out of the repository.
+ * Comment lines are left alone; `$${` writes a literal `${`. An unset variable without a default
+ * is refused naming the file and the variable. (Twenty lines: no library does only this.)
+ */
+export function interpolate(
+  text: string,
+  env: Readonly<Record<string, string | undefined>>,
+  file: string,
+): string {
+  const missing = new Set<string>();
+  const out = text
+    .split('\n')
+    .map((line) =>
+      /^\s*#/.test(line)
+        ? line
+        : line.replace(
+            /\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+            (whole, name: string, fallback?: string) => {
+              if (whole.startsWith('$$')) return whole.slice(1);
+              const value = env[name] ?? fallback;
+              if (value === undefined) missing.add(name);
+              return value ?? '';
+            },
+          ),
+    )
+    .join('\n');
+  if (missing.size > 0) {
+    throw new AppError(
+      'CATALOG_ERR_INVALID',
+      `${file}: environment variable(s) ${[...missing].join(', ')} not set (give a default with \${NAME:-value})`,
+    );
+  }
+  return out;
 }
 
 /**
@@ -32,7 +73,7 @@ export async function readContractFiles(dir: string): Promise<SourcedResource[]>
     const files = (await readdir(join(dir, folder))).filter((n) => /^\d+\.\d+\.\d+\.ya?ml$/.test(n)).sort();
     for (const name of files) {
       const file = join(dir, folder, name);
-      const [spec] = await parseYamlFile(file);
+      const [spec] = parseYaml(await readFile(file, 'utf8'), file);
       const declared = spec as { name?: unknown; version?: unknown } | undefined;
       const version = name.replace(/\.ya?ml$/, '');
       if (declared?.name !== folder || declared.version !== version) {
@@ -47,8 +88,7 @@ export async function readContractFiles(dir: string): Promise<SourcedResource[]>
   return resources;
 }
 
-async function parseYamlFile(file: string): Promise<unknown[]> {
-  const text = await readFile(file, 'utf8');
+function parseYaml(text: string, file: string): unknown[] {
   const docs = parseAllDocuments(text);
   const list = Array.isArray(docs) ? docs : [docs];
   const out: unknown[] = [];

@@ -34,7 +34,7 @@ export {
   type StoredDataset,
 } from './store.ts';
 export { Catalog, type CatalogOptions, type DeclaredRefreshJob } from './catalog.ts';
-export { readContractFiles, readDeclarationFiles } from './files.ts';
+export { interpolate, readContractFiles, readDeclarationFiles } from './files.ts';
 export { declarationJsonSchema } from './json-schema.ts';
 export { registerCatalogRoutes } from './routes.ts';
 
