@@ -23,8 +23,14 @@ export function createPool(opts: PoolOptions): Pool {
     options: `-c search_path=${opts.schema},public`,
     connectionTimeoutMillis: 5000,
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A client losing its connection (a database restart ends every session with 57P01) must not
+  // crash the process: pg emits 'error' on the client, and the pool only listens while it is idle.
+  // Checked-out clients (a transaction, a relay's leader session) get a listener of their own; the
+  // query in flight fails with the error, and the next one gets a new connection.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
 

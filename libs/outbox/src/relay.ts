@@ -115,6 +115,15 @@ export class OutboxRelay {
       }
       await client.query(`LISTEN ${OUTBOX_CHANNEL_PREFIX}${this.opts.schema}`);
       client.on('notification', () => this.wake?.());
+      // A lost session (a database restart) ends the lock: wake up so that the next query fails and
+      // the loop gives up leadership, reconnects and competes for the lock again.
+      client.once('error', (err) => {
+        this.opts.logger.warn(
+          { err },
+          'outbox relay lost its database session; leading again once it is back',
+        );
+        this.wake?.();
+      });
       this.leader = client;
       this.isLeader.set(1);
       this.opts.logger.info({ schema: this.opts.schema }, 'outbox relay is the leader');
@@ -129,6 +138,8 @@ export class OutboxRelay {
     if (!this.leader) return;
     // Destroying the session releases the advisory lock even if an unlock query could not run.
     this.leader.removeAllListeners('notification');
+    this.leader.removeAllListeners('error');
+    this.leader.on('error', () => undefined);
     this.leader.release(true);
     this.leader = undefined;
     this.isLeader.set(0);

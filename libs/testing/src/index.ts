@@ -36,3 +36,4 @@ export {
   type SampleFile,
 } from './sample-batches.ts';
 export { writeJsonlSource, type RefreshSource } from './refresh-sources.ts';
+export { startPrivatePostgres, type PrivatePostgres } from './private-postgres.ts';
