@@ -45,6 +45,11 @@ export const commonEnv = {
   KAFKA_TOPIC_REPLICATION: int(1, 10)
     .default(1)
     .describe('Replication factor of topics this service creates'),
+  KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000)
+    .default(8000)
+    .describe(
+      'Consumer-group session timeout: after a crash, the restarted replica consumes again once it expired',
+    ),
   CONSUMER_MAX_RETRIES: int(0, 100).default(3).describe('Attempts after the first before dead-lettering'),
   CONSUMER_RETRY_BASE_MS: int(1).default(500).describe('First retry delay; doubles each attempt'),
   CONSUMER_RETRY_MAX_MS: int(1).default(30_000).describe('Upper bound of a retry delay'),

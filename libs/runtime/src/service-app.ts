@@ -47,6 +47,7 @@ export function assembleService(parts: ServiceParts): ServiceApp {
       maxMs: config.CONSUMER_RETRY_MAX_MS,
     },
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     topicPrefix: runtime.topicPrefix,
     lineage: runtime.lineage,
   });
