@@ -60,30 +60,38 @@ export function interpolate(
 }
 
 /**
- * The contracts of a directory laid out as `<name>/<version>.yaml`; a file whose path does not
- * match the name and version it declares is refused, since the path is how people find it.
+ * The contracts of a directory, laid out as `<name>/<version>.yaml` (the repository's layout) or
+ * flat as `<name>-<version>.yaml` (a Kubernetes ConfigMap, whose keys have no "/"). A file whose
+ * path does not match the name and version it declares is refused, since the path is how people
+ * find it.
  */
 export async function readContractFiles(dir: string): Promise<SourcedResource[]> {
   const resources: SourcedResource[] = [];
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const folder of entries
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name)
-    .sort()) {
-    const files = (await readdir(join(dir, folder))).filter((n) => /^\d+\.\d+\.\d+\.ya?ml$/.test(n)).sort();
-    for (const name of files) {
-      const file = join(dir, folder, name);
-      const [spec] = parseYaml(await readFile(file, 'utf8'), file);
-      const declared = spec as { name?: unknown; version?: unknown } | undefined;
-      const version = name.replace(/\.ya?ml$/, '');
-      if (declared?.name !== folder || declared.version !== version) {
-        throw new AppError(
-          'CATALOG_ERR_INVALID',
-          `${relative(process.cwd(), file) || file}: declares ${String(declared?.name)}@${String(declared?.version)}, expected ${folder}@${version} from its path`,
-        );
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  const files: { file: string; name: string; version: string }[] = [];
+  for (const entry of entries) {
+    const flat = /^(.+)-(\d+\.\d+\.\d+)\.ya?ml$/.exec(entry.name);
+    if (entry.isDirectory()) {
+      const versions = (await readdir(join(dir, entry.name)))
+        .filter((n) => /^\d+\.\d+\.\d+\.ya?ml$/.test(n))
+        .sort();
+      for (const v of versions) {
+        files.push({ file: join(dir, entry.name, v), name: entry.name, version: v.replace(/\.ya?ml$/, '') });
       }
-      resources.push({ source: file, spec });
+    } else if (flat) {
+      files.push({ file: join(dir, entry.name), name: flat[1]!, version: flat[2]! });
     }
+  }
+  for (const { file, name, version } of files) {
+    const [spec] = parseYaml(await readFile(file, 'utf8'), file);
+    const declared = spec as { name?: unknown; version?: unknown } | undefined;
+    if (declared?.name !== name || declared.version !== version) {
+      throw new AppError(
+        'CATALOG_ERR_INVALID',
+        `${relative(process.cwd(), file) || file}: declares ${String(declared?.name)}@${String(declared?.version)}, expected ${name}@${version} from its path`,
+      );
+    }
+    resources.push({ source: file, spec });
   }
   return resources;
 }
