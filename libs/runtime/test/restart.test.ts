@@ -11,6 +11,7 @@ import {
   freePort,
   isolatedServiceEnv,
   serviceEnv,
+  startPrivatePostgres,
   startTsProcess,
   waitFor,
   waitForServing,
@@ -19,16 +20,16 @@ import {
 import { createRuntime } from '../src/index.ts';
 
 const fixture = new URL('./fixtures/consumer-service.ts', import.meta.url);
-const env = isolatedServiceEnv('restart', { SERVICE_NAME: 'consumer-service', LOG_LEVEL: 'info' });
+let env = isolatedServiceEnv('restart', { SERVICE_NAME: 'consumer-service', LOG_LEVEL: 'info' });
 const procs: RunningProcess[] = [];
 
 afterAll(() => {
   for (const p of procs) p.child.kill('SIGKILL');
 });
 
-async function start(): Promise<{ proc: RunningProcess; port: number }> {
+async function start(extra: Record<string, string> = {}): Promise<{ proc: RunningProcess; port: number }> {
   const port = await freePort();
-  const proc = startTsProcess(fixture, serviceEnv({ ...env, HTTP_PORT: String(port) }));
+  const proc = startTsProcess(fixture, serviceEnv({ ...env, HTTP_PORT: String(port), ...extra }));
   procs.push(proc);
   return { proc, port };
 }
@@ -96,5 +97,33 @@ describe('restarting a consuming service', () => {
     expect(await readyz(second.port)).toBe(200);
     // The old 30 s session timeout kept the partitions with the dead member for at least 30 s.
     expect(consumingAfterMs).toBeLessThan(25_000);
+  });
+
+  it('when its database restarts, then it stays up, is ready again and handles the next message', async () => {
+    const postgres = await startPrivatePostgres();
+    // Topics and a group of its own: the processes of the tests above may still be in theirs.
+    env = isolatedServiceEnv('restart_db', { SERVICE_NAME: 'consumer-service', LOG_LEVEL: 'info' });
+    try {
+      const { proc, port } = await start({ DATABASE_URL: postgres.url, CATALOG_REFRESH_MS: '200' });
+      await waitForServing(proc, port, { timeoutMs: 90_000, what: 'consuming', path: '/readyz' });
+      expect(proc.stdout()).toContain('outbox relay is the leader');
+
+      postgres.restart();
+      await publish('after-db-restart');
+      await waitFor(() => (proc.stdout().includes('handled after-db-restart') ? true : undefined), {
+        timeoutMs: 60_000,
+        what: 'a message handled after the restart',
+      });
+      await waitFor(async () => ((await readyz(port)) === 200 ? true : undefined), { what: 'ready again' });
+      expect(proc.child.exitCode, proc.stderr()).toBeNull();
+      await waitFor(
+        () => ((proc.stdout().match(/outbox relay is the leader/g)?.length ?? 0) >= 2 ? true : undefined),
+        {
+          what: 'the relay leading again',
+        },
+      );
+    } finally {
+      postgres.stop();
+    }
   });
 });
