@@ -71,6 +71,7 @@ export class ConsumerRunner {
   private readonly processed: Counter<'topic' | 'outcome'>;
   private readonly deadLettered: Counter<'topic' | 'error_code'>;
   private readonly duration: Histogram<'topic'>;
+  private readonly eventAge: Histogram<'topic'>;
   private readonly lag: Gauge<'topic' | 'partition'>;
   private running = false;
 
@@ -109,6 +110,13 @@ export class ConsumerRunner {
       help: 'Time from receipt to commit of a message, retries included',
       labelNames: ['topic'],
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers,
+    });
+    this.eventAge = new Histogram({
+      name: 'consumer_event_age_seconds',
+      help: 'Age of an event when this consumer first handles it (now - occurred_at): where a run waits',
+      labelNames: ['topic'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
       registers,
     });
     this.lag = new Gauge({
@@ -250,6 +258,10 @@ export class ConsumerRunner {
             this.readerOf.get(m.topic) ?? handler.event,
             m.message.value,
           );
+          const occurredAt = (value as { occurred_at?: unknown }).occurred_at;
+          if (attempt === 1 && typeof occurredAt === 'number') {
+            this.eventAge.observe({ topic: m.topic }, Math.max(0, Date.now() - occurredAt) / 1000);
+          }
           await handler.handle(value, {
             topic: m.topic,
             partition: m.partition,

@@ -42,6 +42,7 @@ describe('consumer runner', () => {
   const handled: string[] = [];
   const attemptsById = new Map<string, number>();
   let runner: ConsumerRunner;
+  const metrics = createMetrics(service);
   let dlq: Awaited<ReturnType<typeof collectMessages>>;
 
   beforeAll(async () => {
@@ -55,7 +56,7 @@ describe('consumer runner', () => {
       groupId: uniqueName('group'),
       topicPrefix: prefix,
       logger,
-      metricsRegistry: createMetrics(service).registry,
+      metricsRegistry: metrics.registry,
       retry: { maxRetries: 2, baseMs: 20, maxMs: 50 },
       shutdownGraceMs: 5000,
       handlers: [
@@ -125,6 +126,22 @@ describe('consumer runner', () => {
     await waitFor(() => (handled.includes('flaky-1') ? true : undefined));
     expect(attemptsById.get('flaky-1')).toBe(2);
     expect(handled.filter((b) => b === 'flaky-1')).toHaveLength(1);
+  });
+
+  it('when an event is handled, then its age (now - occurred_at) is observed once per message for its topic', async () => {
+    // An event that occurred two minutes before it was published: a run that waited.
+    await producer.publish(batchReady, { ...batch('aged-1'), occurred_at: Date.now() - 120_000 });
+    await waitFor(() => (handled.includes('aged-1') ? true : undefined));
+    const age = (await metrics.registry.getSingleMetric('consumer_event_age_seconds')!.get()).values;
+    const bucket = (le: number) =>
+      age.find(
+        (v) =>
+          v.metricName?.endsWith('_bucket') &&
+          v.labels.le === le &&
+          v.labels.topic === `${prefix}batch.ready`,
+      )?.value ?? 0;
+    // The aged event is above 60 s and within 300 s (the fixture's other events are a year old).
+    expect(bucket(300) - bucket(60)).toBe(1);
   });
 
   it('when a handler error is not retriable, then it is dead-lettered at once', async () => {
