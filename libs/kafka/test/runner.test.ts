@@ -136,7 +136,7 @@ describe('consumer runner', () => {
     const bucket = (le: number) =>
       age.find(
         (v) =>
-          v.metricName?.endsWith('_bucket') &&
+          String(v.metricName).endsWith('_bucket') &&
           v.labels.le === le &&
           v.labels.topic === `${prefix}batch.ready`,
       )?.value ?? 0;
