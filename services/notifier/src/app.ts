@@ -1,3 +1,4 @@
+import { AppError } from '@tributary/errors';
 import { batchRejected, datasetPublished, deadLetterTopic, qualityEvaluated } from '@tributary/events';
 import { assembleService, createRuntime, intervalPoller, type ServiceApp } from '@tributary/runtime';
 import { Counter } from '@tributary/telemetry';
@@ -11,7 +12,7 @@ import {
   slackChannel,
 } from './data-access/channels.ts';
 import { NotificationsRepository } from './data-access/notifications-repository.ts';
-import { resumeDelivery, type NotifyPorts } from './domain/notify.ts';
+import { resumeDelivery, type DeclaredRoutes, type NotifyPorts } from './domain/notify.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 
@@ -43,6 +44,27 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       labelNames: ['channel', 'outcome'],
       registers: [runtime.metrics.registry],
     });
+    // The routes of an evaluation set: its refresh job's dataset declaration, as the catalog holds it
+    // now (a re-applied declaration is read within CATALOG_REFRESH_MS, without a restart).
+    const declaredRoutes = async (evaluationSet: string): Promise<DeclaredRoutes | undefined> => {
+      const declared = await runtime.catalog.refreshJob(evaluationSet).catch((err: unknown) => {
+        throw new AppError('NOT_ERR_CATALOG', `catalog not readable: ${String(err)}`, {
+          retriable: true,
+          cause: err,
+        });
+      });
+      if (!declared) return undefined;
+      const { name, notifications } = declared.dataset;
+      return {
+        dataset: name,
+        slackWebhook: notifications.slack_webhook,
+        email: notifications.email,
+        pagerDuty: notifications.pagerduty && {
+          routingKey: notifications.pagerduty.routing_key,
+          priority: notifications.pagerduty.priority,
+        },
+      };
+    };
     const ports: NotifyPorts = {
       claim: (kind, version, payload) => notifications.claim(kind, version, payload),
       markSent: (kind, version) => notifications.markSent(kind, version),
@@ -51,9 +73,10 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       markFailed: (kind, version, error) => notifications.markFailed(kind, version, error),
       readReport: reportReader(s3),
       renderCoverageReport: coverageRenderer(config.COVERAGE_TEMPLATE_PATH),
-      slack: slackChannel(config.SLACK_WEBHOOK_URL, config.HTTP_TIMEOUT_MS),
+      slack: (webhook, message) => slackChannel(webhook, config.HTTP_TIMEOUT_MS)(message),
+      // loadServiceConfig requires one of the two.
       opsSlack: slackChannel(
-        config.OPS_SLACK_WEBHOOK_URL ?? config.SLACK_WEBHOOK_URL,
+        (config.OPS_SLACK_WEBHOOK_URL ?? config.SLACK_WEBHOOK_URL)!,
         config.HTTP_TIMEOUT_MS,
       ),
       producersSlack:
@@ -62,8 +85,12 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
           : slackChannel(config.PRODUCERS_SLACK_WEBHOOK_URL, config.HTTP_TIMEOUT_MS),
       email: email.send,
       page: pagerDutyChannel(config.PAGERDUTY_EVENTS_URL, config.HTTP_TIMEOUT_MS),
-      distributionList: config.EVAL_DISTRIBUTION_LIST,
-      routingKey: config.PAGERDUTY_ROUTING_KEY,
+      declaredRoutes,
+      defaults: {
+        slackWebhook: config.SLACK_WEBHOOK_URL,
+        email: config.EVAL_DISTRIBUTION_LIST?.length ? config.EVAL_DISTRIBUTION_LIST : undefined,
+        pagerDutyRoutingKey: config.PAGERDUTY_ROUTING_KEY,
+      },
       retryDelaysMs: config.NOTIFY_RETRY_DELAYS_MS,
       recordDelivery: (channel, outcome) => deliveries.inc({ channel, outcome }),
       logger: runtime.logger,

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { bool, commonEnv, csv, int, loadConfig, url } from '@tributary/config';
+import { ConfigError, bool, commonEnv, csv, int, loadConfig, url } from '@tributary/config';
 
 const defaultTemplate = new URL('../../../templates/coverage_gap_report.md', import.meta.url);
 
@@ -19,11 +19,15 @@ export const configSchema = z.object({
   SERVICE_NAME: commonEnv.SERVICE_NAME.default('notifier'),
   HTTP_PORT: commonEnv.HTTP_PORT.default(3005),
 
-  SLACK_WEBHOOK_URL: url().describe('Slack incoming webhook of the evaluation channel'),
+  SLACK_WEBHOOK_URL: url()
+    .optional()
+    .describe(
+      'Default Slack incoming webhook of the evaluation channel, for evaluation sets whose dataset declares none (or that no dataset declares); with neither, no Slack message is sent',
+    ),
   OPS_SLACK_WEBHOOK_URL: url()
     .optional()
     .describe(
-      "Slack incoming webhook of the operators' channel, told of each dead letter; SLACK_WEBHOOK_URL when unset",
+      "Slack incoming webhook of the operators' channel, told of each dead letter; SLACK_WEBHOOK_URL when unset (one of the two is required)",
     ),
   PRODUCERS_SLACK_WEBHOOK_URL: url()
     .optional()
@@ -46,11 +50,20 @@ export const configSchema = z.object({
   SMTP_USER: z.string().min(1).optional().describe('SMTP user, when the server requires authentication'),
   SMTP_PASSWORD: z.string().min(1).optional().describe('SMTP password, with SMTP_USER'),
   EMAIL_FROM: z.string().min(3).default('tributary@localhost').describe('Sender of the notification emails'),
-  EVAL_DISTRIBUTION_LIST: csv().describe('Comma-separated addresses of the evaluation distribution list'),
+  EVAL_DISTRIBUTION_LIST: csv()
+    .optional()
+    .describe(
+      'Default comma-separated addresses of the evaluation distribution list, for evaluation sets whose dataset declares no email list; with neither, no email is sent',
+    ),
   PAGERDUTY_EVENTS_URL: url()
     .default('https://events.pagerduty.com/v2/enqueue')
     .describe('PagerDuty Events API v2 endpoint'),
-  PAGERDUTY_ROUTING_KEY: z.string().min(1).describe('Integration key of the ML Scientist on-call service'),
+  PAGERDUTY_ROUTING_KEY: z
+    .string()
+    .min(1)
+    .describe(
+      'Integration key of the deployment on-call service: pages of evaluation sets whose dataset declares no PagerDuty route (or that no dataset declares), at P2',
+    ),
   COVERAGE_TEMPLATE_PATH: z
     .string()
     .min(1)
@@ -79,5 +92,12 @@ export const configSchema = z.object({
 export type Config = Readonly<z.output<typeof configSchema>>;
 
 export function loadServiceConfig(env?: Record<string, string | undefined>): Config {
-  return loadConfig(configSchema, env);
+  const config = loadConfig(configSchema, env);
+  // Dead letters go to the deployment's operators, never to a dataset's routes: they need a channel.
+  if (config.OPS_SLACK_WEBHOOK_URL === undefined && config.SLACK_WEBHOOK_URL === undefined) {
+    throw new ConfigError([
+      'OPS_SLACK_WEBHOOK_URL: required when SLACK_WEBHOOK_URL is unset (the operators are told of dead letters there)',
+    ]);
+  }
+  return config;
 }

@@ -1,8 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { createPool } from '@tributary/db';
 import {
   EventRegistry,
@@ -34,6 +35,38 @@ import { loadServiceConfig } from '../src/config.ts';
 import { NotificationsRepository } from '../src/data-access/notifications-repository.ts';
 import type { Channel } from '../src/domain/notify.ts';
 
+/** The contract every test declaration follows (a declaration's contract must be in the catalog). */
+const contractFile = new URL('../../../contracts/penguins/1.0.0.yaml', import.meta.url);
+
+/** A dataset declaring one evaluation set, `<name>-eval`, whose notifications go to `notifications`. */
+function declaration(name: string, notifications: Record<string, unknown>) {
+  return {
+    source: `datasets/${name}.yaml`,
+    spec: {
+      apiVersion: 'tributary/v1',
+      kind: 'Dataset',
+      name,
+      owners: [`${name}-team`],
+      contract: { name: 'penguins', versions: ['1.0.0'], current: '1.0.0' },
+      refresh_jobs: [{ name: `${name}-eval`, schedule: null }],
+      notifications,
+    },
+  };
+}
+
+/** A failed gate of `dataset` (an evaluation set), as the quality-gate emits it. */
+function failedGate(dataset: string, version: string) {
+  return {
+    ...qualityEvaluatedFixture,
+    event_id: newEventId(),
+    dataset,
+    dataset_version: version,
+    passed: false,
+    coverage_gaps: ['slice-rare'],
+    metrics: [{ name: 'coverage', baseline: 1, value: 0.5, delta: -0.5, threshold: 1, passed: false }],
+  };
+}
+
 const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
 const kafka = createKafka({
   clientId: 'notifier-test',
@@ -52,7 +85,9 @@ describe('notifier', () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
 
-  async function start(opts: { slackFailures?: number; sendingLeaseMs?: number } = {}) {
+  async function start(
+    opts: { slackFailures?: number; sendingLeaseMs?: number; retryDelaysMs?: string } = {},
+  ) {
     const slack = await startJsonReceiver({ failFirst: opts.slackFailures ?? 0 });
     const ops = await startJsonReceiver();
     const producers = await startJsonReceiver();
@@ -70,7 +105,7 @@ describe('notifier', () => {
         SMTP_PORT: String(smtp.port),
         EVAL_DISTRIBUTION_LIST: 'eval-leads@example.com,priya@example.com',
         SHUTDOWN_GRACE_MS: '2000',
-        NOTIFY_RETRY_DELAYS_MS: '300,300',
+        NOTIFY_RETRY_DELAYS_MS: opts.retryDelaysMs ?? '300,300',
         NOTIFY_RETRY_POLL_MS: '100',
         ...(opts.sendingLeaseMs === undefined
           ? {}
@@ -85,7 +120,9 @@ describe('notifier', () => {
     cleanup.push(async () => {
       await producer.disconnect();
       await app.stop();
-      await pool.query(`DROP SCHEMA IF EXISTS ${env.DATABASE_SCHEMA!} CASCADE`).catch(() => undefined);
+      for (const schema of [env.DATABASE_SCHEMA!, env.CATALOG_SCHEMA!]) {
+        await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+      }
       await pool.end();
       await Promise.all([smtp.close(), slack.close(), pagerduty.close(), ops.close(), producers.close()]);
     });
@@ -113,8 +150,35 @@ describe('notifier', () => {
       );
       return Object.fromEntries(rows.map((r) => [r.id, { status: r.status, attempt: r.attempt }]));
     };
+    /**
+     * Applies dataset declarations to the service's catalog, as `tributary datasets apply` does, and
+     * waits until the running service has loaded them (it polls the catalog's revision).
+     */
+    const declare = async (...datasets: ReturnType<typeof declaration>[]) => {
+      const contract = {
+        source: 'contracts/penguins/1.0.0.yaml',
+        spec: parse(await readFile(contractFile, 'utf8')) as unknown,
+      };
+      const { revision } = await app.runtime.catalogStore.apply({
+        datasets,
+        contracts: [contract],
+        actor: 'notifier-test',
+      });
+      await waitFor(() => (app.runtime.catalog.revision >= revision ? true : undefined), {
+        what: `catalog revision ${revision} loaded`,
+        timeoutMs: 10_000,
+      });
+    };
+    /** A Slack receiver of a dataset's own channel, closed after the test. */
+    const channel = async (failFirst = 0) => {
+      const receiver = await startJsonReceiver({ failFirst });
+      cleanup.push(() => receiver.close());
+      return receiver;
+    };
     return {
       producer,
+      declare,
+      channel,
       slack,
       ops,
       producers,
@@ -456,6 +520,189 @@ describe('notifier', () => {
     expect(await svc.metric('slack', 'failed')).toBe(1);
     expect(await svc.metric('email', 'failed')).toBe(1);
   });
+
+  it('when two datasets declare their evaluation sets, then a failed gate of each pages its routing key with its priority and tells its own Slack and list', async () => {
+    const svc = await start();
+    const [alphaSlack, betaSlack] = [await svc.channel(), await svc.channel()];
+    await svc.declare(
+      declaration('alpha', {
+        slack_webhook: alphaSlack.url,
+        email: ['alpha-leads@example.com'],
+        pagerduty: { routing_key: 'routing-key-alpha', priority: 'P1' },
+      }),
+      declaration('beta', {
+        slack_webhook: betaSlack.url,
+        email: ['beta-leads@example.com', 'beta-oncall@example.com'],
+        pagerduty: { routing_key: 'routing-key-beta', priority: 'P4' },
+      }),
+    );
+    const reportFile = path.join(dir, 'alpha_report.json');
+    await writeFile(reportFile, JSON.stringify({ coverage_gaps: [], metrics: [] }));
+    await svc.producer.publish(qualityEvaluated, failedGate('alpha-eval', 'alpha-eval-bad'));
+    await svc.producer.publish(qualityEvaluated, failedGate('beta-eval', 'beta-eval-bad'));
+    await svc.producer.publish(datasetPublished, {
+      ...datasetPublishedFixture,
+      event_id: newEventId(),
+      dataset: 'alpha-eval',
+      dataset_version: 'alpha-eval-v1',
+      quality_report_uri: pathToFileURL(reportFile).href,
+    });
+    await waitFor(
+      () =>
+        svc.pagerduty.bodies.length >= 2 &&
+        alphaSlack.bodies.length >= 2 &&
+        betaSlack.bodies.length >= 1 &&
+        svc.mails.length >= 3
+          ? true
+          : undefined,
+      { what: 'the pages, Slack messages and emails of both datasets', timeoutMs: 30_000 },
+    );
+    await new Promise((r) => setTimeout(r, 1000)); // time for a duplicate or a stray message to show
+
+    const page = (version: string) => svc.pagerduty.bodies.find((b) => b.dedup_key === version);
+    expect(svc.pagerduty.bodies).toHaveLength(2);
+    expect(page('alpha-eval-bad')).toMatchObject({
+      routing_key: 'routing-key-alpha',
+      payload: {
+        severity: 'critical',
+        custom_details: { priority: 'P1', dataset: 'alpha-eval', declared_by: 'alpha' },
+      },
+    });
+    expect(page('beta-eval-bad')).toMatchObject({
+      routing_key: 'routing-key-beta',
+      payload: {
+        severity: 'info',
+        custom_details: { priority: 'P4', dataset: 'beta-eval', declared_by: 'beta' },
+      },
+    });
+
+    const texts = (bodies: Record<string, unknown>[]) => bodies.map((b) => String(b.text)).sort();
+    expect(texts(alphaSlack.bodies)).toEqual([
+      expect.stringContaining('Dataset alpha-eval alpha-eval-v1 published') as unknown,
+      expect.stringContaining('Quality gate failed for alpha-eval alpha-eval-bad') as unknown,
+    ]);
+    expect(texts(betaSlack.bodies)).toEqual([
+      expect.stringContaining('Quality gate failed for beta-eval beta-eval-bad') as unknown,
+    ]);
+    expect(svc.slack.bodies).toHaveLength(0); // the deployment's default channel
+
+    const mails = svc.mails.map((m) => ({
+      to: [...m.to].sort(),
+      subject: subjectOf(m.raw),
+    }));
+    expect(mails.sort((a, b) => a.subject.localeCompare(b.subject))).toEqual([
+      { to: ['alpha-leads@example.com'], subject: '[tributary] Dataset alpha-eval alpha-eval-v1 published' },
+      {
+        to: ['alpha-leads@example.com'],
+        subject: '[tributary] Quality gate failed for alpha-eval alpha-eval-bad: not published',
+      },
+      {
+        to: ['beta-leads@example.com', 'beta-oncall@example.com'],
+        subject: '[tributary] Quality gate failed for beta-eval beta-eval-bad: not published',
+      },
+    ]);
+  });
+
+  it('when an evaluation set is undeclared or its dataset declares only an email list, then the other routes are the deployment defaults', async () => {
+    const svc = await start();
+    await svc.declare(declaration('gamma', { email: ['gamma-leads@example.com'] }));
+    await svc.producer.publish(qualityEvaluated, failedGate('eval', 'eval-undeclared'));
+    await svc.producer.publish(qualityEvaluated, failedGate('gamma-eval', 'gamma-eval-bad'));
+    await waitFor(
+      () =>
+        svc.pagerduty.bodies.length >= 2 && svc.slack.bodies.length >= 2 && svc.mails.length >= 2
+          ? true
+          : undefined,
+      { what: 'pages, Slack messages and emails', timeoutMs: 30_000 },
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+
+    const page = (version: string) => svc.pagerduty.bodies.find((b) => b.dedup_key === version);
+    expect(svc.pagerduty.bodies).toHaveLength(2);
+    expect(page('eval-undeclared')).toMatchObject({
+      routing_key: 'routing-key-ml-oncall',
+      payload: { severity: 'error', custom_details: { priority: 'P2', declared_by: null } },
+    });
+    expect(page('gamma-eval-bad')).toMatchObject({
+      routing_key: 'routing-key-ml-oncall',
+      payload: { severity: 'error', custom_details: { priority: 'P2', declared_by: 'gamma' } },
+    });
+    expect(svc.slack.bodies.map((b) => String(b.text)).sort()).toEqual([
+      expect.stringContaining('Quality gate failed for eval eval-undeclared') as unknown,
+      expect.stringContaining('Quality gate failed for gamma-eval gamma-eval-bad') as unknown,
+    ]);
+    const recipients = (version: string) =>
+      svc.mails.find((m) => subjectOf(m.raw).includes(`${version}: not published`))?.to.sort();
+    expect(svc.mails).toHaveLength(2);
+    expect(recipients('eval-undeclared')).toEqual(['eval-leads@example.com', 'priya@example.com']);
+    expect(recipients('gamma-eval-bad')).toEqual(['gamma-leads@example.com']);
+  });
+
+  it('when a declaration is re-applied with new routes, then the next notification takes them without a restart and a parked retry keeps the routes it was claimed with', async () => {
+    // The retry is due well after the re-applied declaration has reached the service.
+    const svc = await start({ retryDelaysMs: '6000,6000' });
+    const [oldSlack, newSlack] = [await svc.channel(1), await svc.channel()];
+    await svc.declare(
+      declaration('delta', {
+        slack_webhook: oldSlack.url,
+        email: ['delta-old@example.com'],
+        pagerduty: { routing_key: 'routing-key-delta-old', priority: 'P3' },
+      }),
+    );
+    await svc.producer.publish(qualityEvaluated, failedGate('delta-eval', 'delta-eval-1'));
+    await waitFor(
+      async () =>
+        (await svc.rows())['slack/delta-eval-1']?.status === 'retrying' && svc.mails.length === 1
+          ? true
+          : undefined,
+      { what: 'the Slack message parked for a retry', timeoutMs: 30_000 },
+    );
+
+    await svc.declare(
+      declaration('delta', {
+        slack_webhook: newSlack.url,
+        email: ['delta-new@example.com'],
+        pagerduty: { routing_key: 'routing-key-delta-new', priority: 'P1' },
+      }),
+    );
+    expect((await svc.rows())['slack/delta-eval-1']?.status).toBe('retrying'); // not due yet
+    await svc.producer.publish(qualityEvaluated, failedGate('delta-eval', 'delta-eval-2'));
+    await waitFor(
+      async () => {
+        const rows = await svc.rows();
+        return rows['slack/delta-eval-1']?.status === 'sent' &&
+          rows['slack/delta-eval-2']?.status === 'sent' &&
+          svc.pagerduty.bodies.length >= 2 &&
+          svc.mails.length >= 2
+          ? true
+          : undefined;
+      },
+      { what: 'the retry and the next notification sent', timeoutMs: 30_000 },
+    );
+
+    // The retry went where the first attempt did; the next notification to the new routes.
+    expect(oldSlack.bodies.map((b) => String(b.text))).toEqual([
+      expect.stringContaining('delta-eval-1') as unknown,
+    ]);
+    expect(newSlack.bodies.map((b) => String(b.text))).toEqual([
+      expect.stringContaining('delta-eval-2') as unknown,
+    ]);
+    expect((await svc.rows())['slack/delta-eval-1']).toEqual({ status: 'sent', attempt: 2 });
+    const page = (version: string) => svc.pagerduty.bodies.find((b) => b.dedup_key === version);
+    expect(page('delta-eval-1')).toMatchObject({
+      routing_key: 'routing-key-delta-old',
+      payload: { severity: 'warning', custom_details: { priority: 'P3' } },
+    });
+    expect(page('delta-eval-2')).toMatchObject({
+      routing_key: 'routing-key-delta-new',
+      payload: { severity: 'critical', custom_details: { priority: 'P1' } },
+    });
+    const recipients = (version: string) =>
+      svc.mails.find((m) => subjectOf(m.raw).includes(`${version}: not published`))?.to;
+    expect(recipients('delta-eval-1')).toEqual(['delta-old@example.com']);
+    expect(recipients('delta-eval-2')).toEqual(['delta-new@example.com']);
+    expect(svc.slack.bodies).toHaveLength(0);
+  });
 });
 
 /** The coverage_gap_report.md attached to a raw MIME mail (plain or base64). */
@@ -464,4 +711,10 @@ function attachedReport(raw: string): string {
     /Content-Disposition: attachment; filename=coverage_gap_report\.md\r?\n\r?\n([\s\S]*?)\r?\n--/i.exec(raw);
   expect(attachment).not.toBeNull();
   return attachment![1]!.includes(' ') ? attachment![1]! : Buffer.from(attachment![1]!, 'base64').toString();
+}
+
+/** The Subject header of a raw mail, unfolded (long headers are folded over lines). */
+function subjectOf(raw: string): string {
+  const unfolded = raw.split(/\r?\n\r?\n/)[0]!.replace(/\r?\n(?=[ \t])/g, '');
+  return /^Subject: (.*)$/m.exec(unfolded)?.[1]?.trim() ?? '';
 }

@@ -1,3 +1,4 @@
+import { AppError } from '@tributary/errors';
 import { datasetPublished, qualityEvaluated } from '@tributary/events';
 import { outboxMigrations } from '@tributary/outbox';
 import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } from '@tributary/runtime';
@@ -6,6 +7,7 @@ import type { Config } from './config.ts';
 import { ObjectPublishStore, UriArtifactReader, applyArchiveLifecycle } from './data-access/object-stores.ts';
 import { PgPublishRepository } from './data-access/publish-repository.ts';
 import type { PublishDeps, PublishResult } from './domain/publish-dataset.ts';
+import { archiveLifecycleRules, type RetentionPolicy } from './domain/retention.ts';
 import { sweepArchives } from './domain/sweep-archives.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
@@ -26,12 +28,42 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     const s3: ObjectStoreOptions = s3StoreOptions(config);
     const store = new ObjectPublishStore(createObjectStore(config.PUBLISH_STORE_URI, s3));
     const repo = new PgPublishRepository(runtime.pool);
-    const lifecycle = await applyArchiveLifecycle(
-      config.PUBLISH_STORE_URI,
-      s3,
-      config.ARCHIVE_RETENTION_DAYS,
-    );
-    runtime.logger.info({ lifecycle, retentionDays: config.ARCHIVE_RETENTION_DAYS }, 'archive retention');
+    const { catalog } = runtime;
+
+    // Archive retention: the retention_days of the dataset declaring each evaluation set, as the
+    // catalog holds it now; ARCHIVE_RETENTION_DAYS for the evaluation sets no dataset declares.
+    const retentionPolicy = (): RetentionPolicy => ({
+      defaultDays: config.ARCHIVE_RETENTION_DAYS,
+      byEvaluationSet: Object.fromEntries(
+        catalog.refreshJobs().map(({ dataset, job }) => [job.name, dataset.retention_days]),
+      ),
+    });
+    // The S3 lifecycle rules follow the catalog: set at start-up, then again whenever a change of
+    // the declarations changes them (one update at a time; every replica writes the same rules).
+    let appliedRules = '';
+    let lifecycleUpdate = Promise.resolve();
+    const updateLifecycle = () => {
+      lifecycleUpdate = lifecycleUpdate
+        .catch(() => undefined)
+        .then(async () => {
+          const rules = archiveLifecycleRules(retentionPolicy());
+          if (JSON.stringify(rules) === appliedRules) return;
+          const applied = await applyArchiveLifecycle(config.PUBLISH_STORE_URI, s3, rules);
+          // Refused (or not S3): tried again at the next change of the catalog.
+          if (applied) appliedRules = JSON.stringify(rules);
+          runtime.logger.info(
+            { lifecycle: applied, rules, defaultRetentionDays: config.ARCHIVE_RETENTION_DAYS },
+            'archive retention',
+          );
+        });
+      return lifecycleUpdate;
+    };
+    await updateLifecycle();
+    catalog.onChange(() => {
+      updateLifecycle().catch((err: unknown) =>
+        runtime.logger.warn({ err }, 'archive lifecycle rules not updated; the sweeper still applies'),
+      );
+    });
 
     const deps: PublishDeps = {
       store,
@@ -40,6 +72,15 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       fault: config.PUBLISH_FAULT_INJECTION,
       faultAttempts: config.PUBLISH_FAULT_INJECTION_ATTEMPTS,
       retryDelaysMs: config.PUBLISH_RETRY_DELAYS_MS,
+      declaration: async (evaluationSet) => {
+        const declared = await catalog.refreshJob(evaluationSet).catch((err: unknown) => {
+          throw new AppError('PUB_ERR_CATALOG', `catalog not readable: ${String(err)}`, {
+            retriable: true,
+            cause: err,
+          });
+        });
+        return declared && { dataset: declared.dataset.name, retentionDays: declared.dataset.retention_days };
+      },
       retentionDays: config.ARCHIVE_RETENTION_DAYS,
       logger: runtime.logger,
     };
@@ -49,7 +90,10 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
         keys: (prefix) => store.keys(prefix),
         delete: (keys) => store.delete(keys),
         markSwept: (version) => repo.markSwept(version),
-        retentionDays: config.ARCHIVE_RETENTION_DAYS,
+        retention: async () => {
+          await catalog.reload();
+          return retentionPolicy();
+        },
       });
     const observe = (result: PublishResult) => observeRun(runtime.metrics, result);
     return assembleService({

@@ -40,6 +40,25 @@ const DAG_FAILED = /^dag_status\{.*dag="dataset_refresh".*status="failed"/;
 const PUBLISH_SKIPPED = /^task_duration_seconds_count\{.*task="publish_dataset".*status="skipped"/;
 /** The trace id of a W3C traceparent (`00-<trace id>-<span id>-<flags>`). */
 const traceIdOf = (traceparent: string | undefined) => traceparent?.split('-')[1];
+/** The contract every test declaration follows (a declaration's contract must be in the catalog). */
+const contractFile = new URL('../../../contracts/penguins/1.0.0.yaml', import.meta.url);
+
+/** A dataset declaring one evaluation set, `<name>-eval`, whose archives are kept `retentionDays`. */
+function declaration(name: string, retentionDays: number) {
+  return {
+    source: `datasets/${name}.yaml`,
+    spec: {
+      apiVersion: 'tributary/v1',
+      kind: 'Dataset',
+      name,
+      owners: [`${name}-team`],
+      contract: { name: 'penguins', versions: ['1.0.0'], current: '1.0.0' },
+      retention_days: retentionDays,
+      refresh_jobs: [{ name: `${name}-eval`, schedule: null }],
+    },
+  };
+}
+
 const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
 const kafka = createKafka({
   clientId: 'publisher-test',
@@ -108,17 +127,52 @@ describe('publisher', () => {
     cleanup.push(async () => {
       await Promise.allSettled([published.stop(), producer.disconnect()]);
       await app.stop();
-      await pool.query(`DROP SCHEMA IF EXISTS ${env.DATABASE_SCHEMA!} CASCADE`).catch(() => undefined);
+      for (const schema of [env.DATABASE_SCHEMA!, env.CATALOG_SCHEMA!]) {
+        await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+      }
       await pool.end();
     });
     const get = async <T>(url: string) => {
       const res = await app.http.inject({ method: 'GET', url, headers: AUTH });
       return { status: res.statusCode, body: res.json<T>() };
     };
+    /**
+     * Applies dataset declarations to the service's catalog, as `tributary datasets apply` does, and
+     * waits until the running service has loaded them (it polls the catalog's revision).
+     */
+    const declare = async (...datasets: ReturnType<typeof declaration>[]) => {
+      const contract = {
+        source: 'contracts/penguins/1.0.0.yaml',
+        spec: parse(await readFile(contractFile, 'utf8')) as unknown,
+      };
+      const { revision } = await app.runtime.catalogStore.apply({
+        datasets,
+        contracts: [contract],
+        actor: 'publisher-test',
+      });
+      await waitFor(() => (app.runtime.catalog.revision >= revision ? true : undefined), {
+        what: `catalog revision ${revision} loaded`,
+        timeoutMs: 10_000,
+      });
+    };
+    /** The bucket's lifecycle rules: prefix → days. */
+    const lifecycleRules = async (): Promise<Record<string, number | undefined>> => {
+      const client = createS3Client(stackS3);
+      try {
+        const { Rules } = (await client.send(
+          new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }),
+        )) as { Rules?: { Filter?: { Prefix?: string }; Expiration?: { Days?: number } }[] };
+        return Object.fromEntries((Rules ?? []).map((r) => [r.Filter?.Prefix ?? '', r.Expiration?.Days]));
+      } finally {
+        client.destroy();
+      }
+    };
     return {
       app,
       pool,
       store,
+      declare,
+      lifecycleRules,
       published,
       publish: (e: QualityEvaluated) => producer.publish(qualityEvaluated, e),
       /** Value of the first /metrics line matching `line` (0 when none). */
@@ -169,6 +223,7 @@ describe('publisher', () => {
     expect(manifest).toMatchObject({
       dataset: 'eval',
       dataset_version: 'eval-v1',
+      declared_by: null, // no dataset declares the evaluation set
       location: expect.stringMatching(
         /^s3:\/\/.+\/refresh\/datasets\/eval\/eval-v1\/candidate\.jsonl$/,
       ) as unknown,
@@ -404,5 +459,81 @@ describe('publisher', () => {
       (await svc.store.getBuffer('archive/eval/eval-a/candidate_diff.json')).toString(),
     ) as Record<string, unknown>;
     expect(diff).toMatchObject({ previous_version: null, added: 2, removed: 0 });
+  });
+  it('when an evaluation set is declared, then the manifest and catalog row name its dataset and its archive is kept for its retention_days', async () => {
+    const svc = await start();
+    await svc.declare(declaration('brief', 7), declaration('lasting', 365));
+    // The S3 rules follow: one per declared evaluation set, and none on the whole archive/ prefix,
+    // which would cut the 365 days of lasting-eval to the default 90 (S3 keeps the shortest rule).
+    await waitFor(
+      async () => {
+        const rules = await svc.lifecycleRules();
+        return 'refresh/archive/brief-eval/' in rules ? rules : undefined;
+      },
+      { what: 'lifecycle rules of the declared evaluation sets', timeoutMs: 10_000 },
+    );
+    expect(await svc.lifecycleRules()).toEqual({
+      'refresh/archive/brief-eval/': 7,
+      'refresh/archive/lasting-eval/': 365,
+    });
+
+    await svc.publish(await gateOutput('brief-v1', true, ['a b'], { dataset: 'brief-eval' }));
+    await svc.publish(await gateOutput('lasting-v1', false, ['x y'], { dataset: 'lasting-eval' }));
+    await svc.publish(await gateOutput('eval-v1', false, ['x y']));
+    for (const version of ['brief-v1', 'lasting-v1', 'eval-v1']) await svc.archived(version);
+
+    expect(await svc.manifest('datasets/brief-eval/dataset_manifest.yaml')).toMatchObject({
+      dataset: 'brief-eval',
+      dataset_version: 'brief-v1',
+      declared_by: 'brief',
+    });
+    expect(await svc.catalog()).toEqual([
+      expect.objectContaining({ dataset: 'brief-eval', datasetVersion: 'brief-v1', declaredBy: 'brief' }),
+    ]);
+    const runLog = async (evaluationSet: string, version: string) =>
+      JSON.parse(
+        (await svc.store.getBuffer(`archive/${evaluationSet}/${version}/run_log.json`)).toString(),
+      ) as Record<string, unknown>;
+    expect(await runLog('brief-eval', 'brief-v1')).toMatchObject({ declared_by: 'brief', retention_days: 7 });
+    expect(await runLog('lasting-eval', 'lasting-v1')).toMatchObject({
+      declared_by: 'lasting',
+      retention_days: 365,
+    });
+    expect(await runLog('eval', 'eval-v1')).toMatchObject({ declared_by: null, retention_days: 90 });
+
+    const age = (version: string, days: number) =>
+      svc.pool.query(
+        `UPDATE archives SET archived_at = now() - make_interval(days => $2) WHERE dataset_version = $1`,
+        [version, days],
+      );
+    const sweep = async () =>
+      (await svc.app.http.inject({ method: 'POST', url: '/admin/archives/sweep', headers: AUTH })).json<{
+        swept: string[];
+      }>();
+    // Eight days old: past the 7 days of brief-eval, within the default and the 365 days.
+    for (const version of ['brief-v1', 'lasting-v1', 'eval-v1']) await age(version, 8);
+    expect(await sweep()).toEqual({ swept: ['brief-v1'] });
+    expect(await svc.keys('archive/brief-eval/')).toEqual([]);
+    // 91 days old: past the default of the undeclared set, within the 365 days of lasting-eval.
+    for (const version of ['lasting-v1', 'eval-v1']) await age(version, 91);
+    expect(await sweep()).toEqual({ swept: ['eval-v1'] });
+    expect(await svc.keys('archive/lasting-eval/')).toHaveLength(3);
+
+    // A re-applied retention reaches the running service: the sweep and the rules follow it.
+    await svc.declare(declaration('brief', 7), declaration('lasting', 60));
+    expect(await sweep()).toEqual({ swept: ['lasting-v1'] });
+    expect(await svc.keys('archive/')).toEqual([]);
+    const rules = await waitFor(
+      async () => {
+        const current = await svc.lifecycleRules();
+        return current['refresh/archive/lasting-eval/'] === 60 ? current : undefined;
+      },
+      { what: 'lifecycle rules of the re-applied retention', timeoutMs: 10_000 },
+    );
+    expect(rules).toEqual({
+      'refresh/archive/': 90,
+      'refresh/archive/brief-eval/': 7,
+      'refresh/archive/lasting-eval/': 60,
+    });
   });
 });

@@ -42,6 +42,46 @@ export interface PagerDutyTrigger {
   };
 }
 
+/** A Slack message with the webhook it goes to: the payload of a `slack` notification. */
+export interface SlackDelivery {
+  webhook: string;
+  message: SlackMessage;
+}
+
+/** The priority of a page (the PagerDuty service maps it with an event rule on custom_details.priority). */
+export type PagerDutyPriority = 'P1' | 'P2' | 'P3' | 'P4' | 'P5';
+
+/**
+ * The routes a dataset declaration gives the notifications of its evaluation sets; each one left
+ * undefined falls back to the deployment's default.
+ */
+export interface DeclaredRoutes {
+  /** The dataset whose declaration holds the evaluation set's refresh job. */
+  dataset: string;
+  slackWebhook?: string | undefined;
+  email?: readonly string[] | undefined;
+  pagerDuty?: { routingKey: string; priority: PagerDutyPriority } | undefined;
+}
+
+/** The deployment's default routes (SLACK_WEBHOOK_URL, EVAL_DISTRIBUTION_LIST, PAGERDUTY_ROUTING_KEY). */
+export interface DefaultRoutes {
+  slackWebhook?: string | undefined;
+  email?: readonly string[] | undefined;
+  pagerDutyRoutingKey: string;
+}
+
+/**
+ * Where the notifications of one evaluation set go: its declaration's routes, the defaults for the
+ * rest. Slack or email is undefined when neither names one (that message is then not sent).
+ */
+export interface Routes {
+  /** The declaring dataset; undefined for an evaluation set no declaration knows. */
+  dataset: string | undefined;
+  slackWebhook: string | undefined;
+  email: readonly string[] | undefined;
+  pagerDuty: { routingKey: string; priority: PagerDutyPriority };
+}
+
 /**
  * `ops-slack`: the operators' channel (dead letters); `producers-slack`: the data producers' channel
  * (rejected batches); the others reach the evaluation leads.
@@ -67,14 +107,20 @@ export interface NotifyPorts {
   markFailed(kind: Channel, datasetVersion: string, error: string): Promise<void>;
   readReport(uri: string): Promise<QualityReport>;
   renderCoverageReport(view: Record<string, unknown>): string;
-  slack(message: SlackMessage): Promise<void>;
+  /** Posts to a Slack incoming webhook (the route of the evaluation set, kept in the payload). */
+  slack(webhook: string, message: SlackMessage): Promise<void>;
   opsSlack(message: SlackMessage): Promise<void>;
   /** Absent when no producers' channel is configured: rejected batches are then not announced. */
   producersSlack?: ((message: SlackMessage) => Promise<void>) | undefined;
   email(message: Email): Promise<void>;
   page(event: PagerDutyTrigger): Promise<void>;
-  distributionList: readonly string[];
-  routingKey: string;
+  /**
+   * The routes declared for the evaluation set `name` (the catalog's refresh job of that name and
+   * its dataset's `notifications`); undefined when no declaration has it.
+   */
+  declaredRoutes(evaluationSet: string): Promise<DeclaredRoutes | undefined>;
+  /** Routes of undeclared evaluation sets, and of each route a declaration leaves unset. */
+  defaults: DefaultRoutes;
   /** Delay before each retry of a failed delivery (2 and 10 minutes by default). */
   retryDelaysMs: readonly number[];
   /** Counts each delivery attempt by channel and outcome (the notifications_total metric). */
@@ -84,7 +130,15 @@ export interface NotifyPorts {
 
 /** Sends one payload on its channel. */
 export function deliver(ports: NotifyPorts, kind: Channel, payload: unknown): Promise<void> {
-  if (kind === 'slack') return ports.slack(payload as SlackMessage);
+  if (kind === 'slack') {
+    const p = payload as SlackDelivery | SlackMessage;
+    if ('webhook' in p) return ports.slack(p.webhook, p.message);
+    // Claimed before the route was kept with the payload: the deployment's evaluation channel.
+    if (ports.defaults.slackWebhook === undefined) {
+      return Promise.reject(new Error('no Slack webhook is kept with the payload nor configured'));
+    }
+    return ports.slack(ports.defaults.slackWebhook, p);
+  }
   if (kind === 'ops-slack') return ports.opsSlack(payload as SlackMessage);
   if (kind === 'producers-slack') {
     if (!ports.producersSlack) return Promise.reject(new Error('no producers channel is configured'));
@@ -170,14 +224,68 @@ async function once(ports: NotifyPorts, kind: Channel, version: string, payload:
 }
 
 /**
+ * The routes of evaluation set `evaluationSet`, resolved when its notifications are claimed: the
+ * payload claimed keeps them (webhook, recipients, routing key and priority), so a retry or the
+ * recovery of a dead replica's claim sends where the first attempt did, whatever the catalog says
+ * by then.
+ */
+export async function resolveRoutes(ports: NotifyPorts, evaluationSet: string): Promise<Routes> {
+  const declared = await ports.declaredRoutes(evaluationSet);
+  if (!declared) {
+    ports.logger.warn(
+      { evaluation_set: evaluationSet },
+      'evaluation set not declared in the catalog: its notifications go to the deployment defaults',
+    );
+  }
+  return {
+    dataset: declared?.dataset,
+    slackWebhook: declared?.slackWebhook ?? ports.defaults.slackWebhook,
+    email: declared?.email ?? ports.defaults.email,
+    pagerDuty: declared?.pagerDuty ?? { routingKey: ports.defaults.pagerDutyRoutingKey, priority: 'P2' },
+  };
+}
+
+/** The Slack message of a dataset version to its route, once; nothing when no webhook is known. */
+function slackOnce(
+  ports: NotifyPorts,
+  routes: Routes,
+  version: string,
+  message: SlackMessage,
+): Promise<boolean> {
+  if (routes.slackWebhook === undefined) return unrouted(ports, 'slack', routes);
+  return once(ports, 'slack', version, { webhook: routes.slackWebhook, message } satisfies SlackDelivery);
+}
+
+/** The email of a dataset version to its recipients, once; nothing when no list is known. */
+function emailOnce(
+  ports: NotifyPorts,
+  routes: Routes,
+  version: string,
+  email: Omit<Email, 'to'>,
+): Promise<boolean> {
+  if (routes.email === undefined) return unrouted(ports, 'email', routes);
+  return once(ports, 'email', version, { to: routes.email, ...email } satisfies Email);
+}
+
+function unrouted(ports: NotifyPorts, kind: Channel, routes: Routes): Promise<boolean> {
+  ports.logger.warn(
+    { kind, declared_by: routes.dataset ?? null },
+    `no ${kind} route: neither the dataset declaration nor the deployment names one, nothing sent`,
+  );
+  return Promise.resolve(false);
+}
+
+/**
  * The seed's `notify_stakeholders`: a Slack summary and an email to the evaluation list with the
- * coverage gap highlights and `coverage_gap_report.md`. Each is sent once per dataset version.
+ * coverage gap highlights and `coverage_gap_report.md`, to the routes of the dataset declaring the
+ * evaluation set (the deployment defaults for the rest). Each is sent once per dataset version.
  */
 export async function notifyPublished(published: DatasetPublished, ports: NotifyPorts): Promise<void> {
   await withTask(
     'notify_stakeholders',
     { dataset: published.dataset, dataset_version: published.dataset_version },
     async () => {
+      const routes = await resolveRoutes(ports, published.dataset);
       const report = await ports.readReport(published.quality_report_uri);
       const gaps = report.coverage_gaps ?? [];
       const metrics = report.metrics ?? [];
@@ -192,7 +300,7 @@ export async function notifyPublished(published: DatasetPublished, ports: Notify
         }),
       );
       const metricLines = metrics.map(metricLine);
-      await once(ports, 'slack', published.dataset_version, {
+      await slackOnce(ports, routes, published.dataset_version, {
         text: `${title}. ${highlights}`,
         blocks: [
           { type: 'header', text: { type: 'plain_text', text: title } },
@@ -201,13 +309,12 @@ export async function notifyPublished(published: DatasetPublished, ports: Notify
           { type: 'context', elements: [{ type: 'mrkdwn', text: `Location: ${published.location}` }] },
         ],
       } satisfies SlackMessage);
-      await once(ports, 'email', published.dataset_version, {
-        to: ports.distributionList,
+      await emailOnce(ports, routes, published.dataset_version, {
         subject: `[tributary] ${title}`,
         text: [title, '', highlights, '', ...metricLines, '', `Location: ${published.location}`].join('\n'),
         attachments: [{ filename: 'coverage_gap_report.md', content: markdown }],
-      } satisfies Email);
-      ports.logger.info({ gaps: gaps.length }, 'stakeholders notified');
+      });
+      ports.logger.info({ gaps: gaps.length, declared_by: routes.dataset ?? null }, 'stakeholders notified');
     },
   );
 }
@@ -255,6 +362,7 @@ function metricLine(m: ReportMetric): string {
  */
 export async function alertLeadsOnGateFailure(
   evaluated: QualityEvaluated,
+  routes: Routes,
   ports: NotifyPorts,
 ): Promise<boolean> {
   if (evaluated.passed || evaluated.status === 'TASK_FAILED') return false;
@@ -286,7 +394,7 @@ export async function alertLeadsOnGateFailure(
       );
       const metricLines = metrics.map(metricLine);
       const where = `Report: ${evaluated.report_uri || 'none'} · run ${evaluated.run_id}`;
-      await once(ports, 'slack', evaluated.dataset_version, {
+      await slackOnce(ports, routes, evaluated.dataset_version, {
         text: `${title}. ${below}. ${highlights}`,
         blocks: [
           { type: 'header', text: { type: 'plain_text', text: title } },
@@ -295,34 +403,68 @@ export async function alertLeadsOnGateFailure(
           { type: 'context', elements: [{ type: 'mrkdwn', text: where }] },
         ],
       } satisfies SlackMessage);
-      await once(ports, 'email', evaluated.dataset_version, {
-        to: ports.distributionList,
+      await emailOnce(ports, routes, evaluated.dataset_version, {
         subject: `[tributary] ${title}`,
         text: [title, '', below, highlights, '', ...metricLines, '', where].join('\n'),
         attachments: [{ filename: 'coverage_gap_report.md', content: markdown }],
-      } satisfies Email);
-      ports.logger.info({ failing }, 'evaluation leads told of the failed gate');
+      });
+      ports.logger.info(
+        { failing, declared_by: routes.dataset ?? null },
+        'evaluation leads told of the failed gate',
+      );
       return true;
     },
   );
 }
 
 /**
- * The P2 page on a failed quality gate, or on a run that failed before the gate (`status:
- * TASK_FAILED`, e.g. ingest_sources): a PagerDuty `trigger` deduplicated by dataset_version.
- * PagerDuty derives incident priority from the service's rules, so P2 travels in custom_details
- * and severity `error` (the severity the P2 rule matches, see docs/dataset-refresh.md).
+ * What a quality.evaluated tells: nothing when the gate passed (the publisher announces it);
+ * otherwise the page, then the evaluation leads on a failed gate, all to the routes of the dataset
+ * declaring the evaluation set (resolved once, before the claims).
  */
-export async function pageOnGateFailure(evaluated: QualityEvaluated, ports: NotifyPorts): Promise<boolean> {
+export async function notifyGateOutcome(evaluated: QualityEvaluated, ports: NotifyPorts): Promise<void> {
+  if (evaluated.passed) return;
+  const routes = await resolveRoutes(ports, evaluated.dataset);
+  await pageOnGateFailure(evaluated, routes, ports);
+  await alertLeadsOnGateFailure(evaluated, routes, ports);
+}
+
+/**
+ * The page on a failed quality gate, or on a run that failed before the gate (`status:
+ * TASK_FAILED`, e.g. ingest_sources): a PagerDuty `trigger` deduplicated by dataset_version, to the
+ * routing key of the declaring dataset with its priority (else PAGERDUTY_ROUTING_KEY and P2).
+ * PagerDuty derives incident priority from the service's rules, so the priority travels in
+ * custom_details and in the severity (P1 critical, P2 error, P3 warning, P4 and P5 info; see
+ * docs/operations.md, "Where notifications go").
+ */
+export async function pageOnGateFailure(
+  evaluated: QualityEvaluated,
+  routes: Routes,
+  ports: NotifyPorts,
+): Promise<boolean> {
   if (evaluated.passed) return false;
   return withTask(
     'notify_stakeholders',
-    { dataset: evaluated.dataset, dataset_version: evaluated.dataset_version, page: 'P2' },
-    () => once(ports, 'pagerduty', evaluated.dataset_version, pagerDutyTrigger(evaluated, ports.routingKey)),
+    {
+      dataset: evaluated.dataset,
+      dataset_version: evaluated.dataset_version,
+      page: routes.pagerDuty.priority,
+    },
+    () => once(ports, 'pagerduty', evaluated.dataset_version, pagerDutyTrigger(evaluated, routes)),
   );
 }
 
-function pagerDutyTrigger(evaluated: QualityEvaluated, routingKey: string): PagerDutyTrigger {
+/** The PagerDuty severity of each priority, for services whose event rules match the severity. */
+const SEVERITY: Record<PagerDutyPriority, PagerDutyTrigger['payload']['severity']> = {
+  P1: 'critical',
+  P2: 'error',
+  P3: 'warning',
+  P4: 'info',
+  P5: 'info',
+};
+
+function pagerDutyTrigger(evaluated: QualityEvaluated, routes: Routes): PagerDutyTrigger {
+  const { routingKey, priority } = routes.pagerDuty;
   const failed = evaluated.metrics.filter((m) => !m.passed);
   // A run that failed before the gate (e.g. in ingest_sources) names the task and the reason.
   const summary =
@@ -337,10 +479,11 @@ function pagerDutyTrigger(evaluated: QualityEvaluated, routingKey: string): Page
       // PagerDuty truncates summaries at 1024 characters.
       summary: summary.slice(0, 1024),
       source: 'tributary/quality-gate',
-      severity: 'error',
+      severity: SEVERITY[priority],
       custom_details: {
-        priority: 'P2',
+        priority,
         dataset: evaluated.dataset,
+        declared_by: routes.dataset ?? null,
         dataset_version: evaluated.dataset_version,
         baseline: evaluated.baseline_name,
         failed_metrics: failed.map((m) => ({ name: m.name, value: m.value, threshold: m.threshold })),

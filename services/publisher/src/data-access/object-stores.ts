@@ -9,6 +9,7 @@ import {
   type ObjectStoreOptions,
 } from '@tributary/storage';
 import type { ArtifactReader, PublishStore } from '../domain/ports.ts';
+import type { LifecycleRule } from '../domain/retention.ts';
 
 /** The published store over the object store lib. */
 export class ObjectPublishStore implements PublishStore {
@@ -62,13 +63,14 @@ export class UriArtifactReader implements ArtifactReader {
 }
 
 /**
- * Sets an S3 lifecycle rule expiring `archive/` after the retention. Answers false when the store
- * is not S3 or the service refuses the rule (the sweeper deletes expired archives either way).
+ * Sets the bucket's lifecycle rules expiring the archives (prefixes relative to the store), in
+ * place of the ones it had. Answers false when the store is not S3 or the service refuses the rules
+ * (the sweeper deletes expired archives either way).
  */
 export async function applyArchiveLifecycle(
   storeUri: string,
   s3: ObjectStoreOptions,
-  retentionDays: number,
+  rules: readonly LifecycleRule[],
 ): Promise<boolean> {
   if (!storeUri.startsWith('s3://')) return false;
   const [bucket, ...rest] = storeUri.slice('s3://'.length).split('/');
@@ -79,14 +81,12 @@ export async function applyArchiveLifecycle(
       new PutBucketLifecycleConfigurationCommand({
         Bucket: bucket,
         LifecycleConfiguration: {
-          Rules: [
-            {
-              ID: 'tributary-archive-retention',
-              Status: 'Enabled',
-              Filter: { Prefix: `${prefix ? `${prefix}/` : ''}archive/` },
-              Expiration: { Days: retentionDays },
-            },
-          ],
+          Rules: rules.map((rule) => ({
+            ID: rule.id,
+            Status: 'Enabled',
+            Filter: { Prefix: `${prefix ? `${prefix}/` : ''}${rule.prefix}` },
+            Expiration: { Days: rule.days },
+          })),
         },
       }),
     );

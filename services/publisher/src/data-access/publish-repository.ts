@@ -8,6 +8,7 @@ import type {
   ParkedPublish,
   PublishRepository,
 } from '../domain/ports.ts';
+import type { RetentionPolicy } from '../domain/retention.ts';
 
 /** The order of versions: when the gate evaluated them; the version id (bytewise, as isAfter) breaks ties. */
 const LATEST_FIRST = 'evaluated_at DESC, dataset_version COLLATE "C" DESC';
@@ -27,6 +28,7 @@ interface CatalogRow {
   generated_at: Date;
   evaluated_at: Date;
   run_id: string | null;
+  declared_by: string | null;
   published_at: Date;
 }
 
@@ -89,8 +91,8 @@ export class PgPublishRepository implements PublishRepository {
     await withTransaction(this.pool, async (client) => {
       const { rowCount } = await client.query(
         `INSERT INTO dataset_catalog (dataset_version, dataset, source_hash, master_version, location, checksum,
-           manifest_uri, quality_report_uri, generated_at, evaluated_at, run_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+           manifest_uri, quality_report_uri, generated_at, evaluated_at, run_id, declared_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
         [
           e.datasetVersion,
           e.dataset,
@@ -103,6 +105,7 @@ export class PgPublishRepository implements PublishRepository {
           e.generatedAt,
           e.evaluatedAt,
           e.runId,
+          e.declaredBy,
         ],
       );
       if (rowCount === 1) await enqueueEvent(client, datasetPublished, event);
@@ -189,12 +192,13 @@ export class PgPublishRepository implements PublishRepository {
     }));
   }
 
-  /** Archives older than the retention that still have objects. */
-  async expiredArchives(retentionDays: number): Promise<{ datasetVersion: string; prefix: string }[]> {
+  /** Archives older than the retention of their evaluation set (`dataset`) that still have objects. */
+  async expiredArchives(policy: RetentionPolicy): Promise<{ datasetVersion: string; prefix: string }[]> {
     const { rows } = await this.pool.query<{ dataset_version: string; prefix: string }>(
       `SELECT dataset_version, prefix FROM archives
-       WHERE swept_at IS NULL AND archived_at < now() - make_interval(days => $1)`,
-      [retentionDays],
+       WHERE swept_at IS NULL
+         AND archived_at < now() - make_interval(days => coalesce(($2::jsonb ->> dataset)::integer, $1))`,
+      [policy.defaultDays, JSON.stringify(policy.byEvaluationSet)],
     );
     return rows.map((r) => ({ datasetVersion: r.dataset_version, prefix: r.prefix }));
   }
@@ -219,6 +223,7 @@ function toEntry(r: CatalogRow): CatalogEntry {
     generatedAt: r.generated_at.toISOString(),
     evaluatedAt: r.evaluated_at.toISOString(),
     runId: r.run_id,
+    declaredBy: r.declared_by,
     publishedAt: r.published_at.toISOString(),
   };
 }

@@ -28,6 +28,11 @@ export interface CatalogEntry {
   evaluatedAt: string;
   /** Run (trace) id of the refresh that published it; null for versions published before it was kept. */
   runId: string | null;
+  /**
+   * The dataset whose declaration holds the evaluation set's refresh job, when it was published;
+   * null when no declaration had it (or for versions published before it was kept).
+   */
+  declaredBy: string | null;
   publishedAt?: string;
 }
 
@@ -83,6 +88,13 @@ export interface DuePublish {
   /** W3C traceparent of the run when it was parked; null for rows parked before it was kept. */
   traceparent: string | null;
   attempt: number;
+}
+
+/** The dataset declaring an evaluation set, as far as the publisher needs it. */
+export interface EvaluationSetDeclaration {
+  dataset: string;
+  /** Days the evaluation set's archives are kept. */
+  retentionDays: number;
 }
 
 /** Injected failure points (PUBLISH_FAULT_INJECTION), to prove the rollback. */

@@ -6,6 +6,7 @@ import type {
   ArchiveRecord,
   ArtifactReader,
   CatalogEntry,
+  EvaluationSetDeclaration,
   FaultPoint,
   PublishRepository,
   PublishStore,
@@ -20,6 +21,12 @@ export interface PublishDeps {
   faultAttempts: number;
   /** Delay before each retry of a failed publish (2 and 10 minutes by default). */
   retryDelaysMs: readonly number[];
+  /**
+   * The dataset declaring evaluation set `name` (the catalog's refresh job of that name), or
+   * undefined when no declaration has it.
+   */
+  declaration(evaluationSet: string): Promise<EvaluationSetDeclaration | undefined>;
+  /** Days archives are kept when the evaluation set is not declared (ARCHIVE_RETENTION_DAYS). */
   retentionDays: number;
   logger: Logger;
 }
@@ -63,6 +70,13 @@ export async function publishDataset(
     attempt,
   };
   return withLogFields({ dataset_version: evaluated.dataset_version }, async () => {
+    const declared = await deps.declaration(evaluated.dataset);
+    if (!declared) {
+      deps.logger.info(
+        { evaluation_set: evaluated.dataset, retention_days: deps.retentionDays },
+        'evaluation set not declared in the catalog: archived for the deployment default retention',
+      );
+    }
     // The diff is against the version published before this one was evaluated (not a newer one).
     const previous = await deps.repo.latest(evaluated.dataset, new Date(evaluated.occurred_at));
     let outcome: ArchiveRecord['outcome'] = evaluated.status === 'TASK_FAILED' ? 'run_failed' : 'gate_failed';
@@ -74,7 +88,7 @@ export async function publishDataset(
       else {
         const fault = attempt <= deps.faultAttempts ? deps.fault : 'none';
         reason = await withTask('publish_dataset', taskAttributes, async (span) => {
-          const failed = await publish(evaluated, ctx.runId, { ...deps, fault });
+          const failed = await publish(evaluated, ctx.runId, declared, { ...deps, fault });
           span.setAttribute('tributary.published', failed === null);
           return failed;
         });
@@ -106,7 +120,7 @@ export async function publishDataset(
       }
     }
     await withTask('archive_artifacts', { ...taskAttributes, outcome }, () =>
-      archive(evaluated, outcome, reason, previous, deps),
+      archive(evaluated, outcome, reason, previous, declared, deps),
     );
     return { outcome, reason, published, seconds: (performance.now() - started) / 1000 };
   });
@@ -131,6 +145,7 @@ export function isAfter(evaluatedAt: Date, version: string, current: CatalogEntr
 async function publish(
   evaluated: QualityEvaluated,
   runId: string,
+  declared: EvaluationSetDeclaration | undefined,
   deps: PublishDeps,
 ): Promise<string | null> {
   const { store } = deps;
@@ -162,6 +177,8 @@ async function publish(
     const manifest = stringify({
       dataset: ds,
       dataset_version: evaluated.dataset_version,
+      // The dataset whose declaration holds this evaluation set (null: not declared).
+      declared_by: declared?.dataset ?? null,
       run_id: runId,
       location,
       checksum: { algorithm: 'sha256', value: checksum },
@@ -191,6 +208,7 @@ async function publish(
         manifestWritten = becomesCurrent;
         fail('after_manifest_write');
         const { entry, event } = publishedRecords(evaluated, runId, {
+          declaredBy: declared?.dataset ?? null,
           location,
           checksum,
           manifestUri,
@@ -228,6 +246,7 @@ function publishedRecords(
   evaluated: QualityEvaluated,
   runId: string,
   p: {
+    declaredBy: string | null;
     location: string;
     checksum: string;
     manifestUri: string;
@@ -248,6 +267,7 @@ function publishedRecords(
     generatedAt: p.generatedAt.toISOString(),
     evaluatedAt: p.evaluatedAt.toISOString(),
     runId,
+    declaredBy: p.declaredBy,
   };
   const event: DatasetPublished = {
     event_id: newEventId(),
@@ -272,6 +292,7 @@ async function archive(
   outcome: ArchiveRecord['outcome'],
   reason: string | null,
   previous: CatalogEntry | undefined,
+  declared: EvaluationSetDeclaration | undefined,
   deps: PublishDeps,
 ): Promise<void> {
   if (await deps.repo.findArchive(evaluated.dataset_version)) return;
@@ -307,7 +328,9 @@ async function archive(
     metrics: evaluated.metrics,
     coverage_gaps: evaluated.coverage_gaps,
     archived_at: new Date().toISOString(),
-    retention_days: deps.retentionDays,
+    declared_by: declared?.dataset ?? null,
+    // The retention in force when archived; a later change of the declaration applies to it too.
+    retention_days: declared?.retentionDays ?? deps.retentionDays,
   };
   await deps.store.put(`${prefix}run_log.json`, JSON.stringify(log, null, 2) + '\n');
   await deps.repo.recordArchive({

@@ -1,14 +1,14 @@
 import { qualityEvaluated } from '@tributary/events';
 import { defineHandler } from '@tributary/kafka';
-import { alertLeadsOnGateFailure, pageOnGateFailure, type NotifyPorts } from '../../../domain/notify.ts';
+import { notifyGateOutcome, type NotifyPorts } from '../../../domain/notify.ts';
 
-/** On a failed gate: pages the ML Scientist on call (P2) first, then tells the evaluation leads. */
+/**
+ * On a failed gate or run: pages the on-call of the declaring dataset first, then tells its
+ * evaluation leads (a failed gate only).
+ */
 export function qualityEvaluatedHandler(ports: NotifyPorts) {
   return defineHandler({
     event: qualityEvaluated,
-    async handle(evaluated) {
-      await pageOnGateFailure(evaluated, ports);
-      await alertLeadsOnGateFailure(evaluated, ports);
-    },
+    handle: (evaluated) => notifyGateOutcome(evaluated, ports),
   });
 }
