@@ -6,6 +6,7 @@ import {
   masterVersioned,
   type EventDefinition,
 } from '@tributary/events';
+import { CatalogStore } from '@tributary/catalog';
 import { outboxMigrations } from '@tributary/outbox';
 import {
   assembleService,
@@ -16,7 +17,7 @@ import {
 } from '@tributary/runtime';
 import type { Config } from './config.ts';
 import { PgBatchRepository } from './data-access/batch-repository.ts';
-import { FileContractCatalog } from './data-access/contract-catalog.ts';
+import { publishContractsDir } from './data-access/contract-bootstrap.ts';
 import { FsLandingZone } from './data-access/landing-zone.ts';
 import { ObjectRawStore } from './data-access/raw-store.ts';
 import { UriSourceFiles } from './data-access/source-files.ts';
@@ -35,16 +36,37 @@ export const TOPICS = [batchReady.topic, batchIngested.topic, batchRejected.topi
 const OUTBOX_EVENTS = [batchReady, batchIngested, batchRejected] as EventDefinition<unknown>[];
 
 /** Wires the ingestor without starting or listening: main.ts and the tests start it. */
-export async function buildApp(config: Config): Promise<ServiceApp> {
+export async function buildApp(
+  config: Config,
+  opts: { logDestination?: NodeJS.WritableStream } = {},
+): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
     migrations: [outboxMigrations, new URL('../migrations/', import.meta.url)],
     topics: TOPICS,
+    ...(opts.logDestination ? { logDestination: opts.logDestination } : {}),
   });
   const stores = openStores(config);
   runtime.readiness.set('data-store', async () => {
     await stores.data.exists('raw/.readiness');
   });
   const batches = new PgBatchRepository(runtime.pool, config.INGEST_TAKEOVER_AFTER_MS);
+  // The catalog's admin API is served here; a dataset the ingestor holds batches of is removed only with force.
+  const catalogStore = new CatalogStore({
+    pool: runtime.pool,
+    schema: config.CATALOG_SCHEMA,
+    hasData: (dataset) => batches.hasBatches(dataset),
+  });
+  // Contracts are read from the catalog only; CONTRACTS_DIR is published into it (new versions only).
+  try {
+    await publishContractsDir(catalogStore, config.CONTRACTS_DIR, {
+      actor: `bootstrap:${runtime.serviceName}`,
+      logger: runtime.logger,
+    });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+  const catalog = runtime.catalog;
   const allowedRoots = [
     ...(config.SOURCE_FILE_ROOTS ?? []),
     ...(config.LANDING_DIR === undefined ? [] : [config.LANDING_DIR]),
@@ -52,7 +74,8 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
   ];
   const ingest: IngestDeps = {
     batches,
-    contracts: new FileContractCatalog(config.CONTRACTS_DIR),
+    catalog,
+    acceptUndeclared: config.ACCEPT_UNDECLARED_DATASETS,
     sources: new UriSourceFiles({
       allowedRoots,
       s3: stores.options,
@@ -73,6 +96,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
         deps: {
           landing: zone,
           batches,
+          catalog,
           defaults: {
             contractVersion: config.LANDING_DEFAULT_CONTRACT_VERSION,
             producer: config.LANDING_DEFAULT_PRODUCER,
@@ -94,12 +118,14 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       registerRoutes(http, {
         batches,
         staging: new UploadStaging(stores.data),
+        catalog,
         limits: {
           maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
           maxBatchBytes: config.UPLOAD_MAX_BATCH_BYTES,
           maxFiles: config.UPLOAD_MAX_FILES,
         },
         logger: runtime.logger,
+        admin: { token: config.ADMIN_TOKEN, tokenName: config.ADMIN_TOKEN_NAME, catalogStore },
       }),
   });
 }

@@ -24,7 +24,26 @@ export const configSchema = z.object({
   ...s3Env,
   CONTRACTS_DIR: absoluteDir()
     .default(fileURLToPath(defaultContractsDir))
-    .describe('Folder of data contracts (<name>/<version>.yaml); defaults to the repository contracts/'),
+    .describe(
+      'Folder of data contracts (<name>/<version>.yaml) published into the catalog at start-up (new versions only; a published version never changes); defaults to the repository contracts/',
+    ),
+  ACCEPT_UNDECLARED_DATASETS: bool()
+    .default(false)
+    .describe(
+      'Migration only: ingest batches of datasets that have no declaration in the catalog (with a warning per batch) instead of rejecting them',
+    ),
+  ADMIN_TOKEN: z
+    .string()
+    .min(16, 'expected at least 16 characters')
+    .optional()
+    .describe(
+      'Bearer token of the admin API (the dataset catalog: tributary datasets …); the API is off when unset',
+    ),
+  ADMIN_TOKEN_NAME: z
+    .string()
+    .min(1)
+    .default('admin')
+    .describe('Name recorded in the catalog audit for changes made with ADMIN_TOKEN when no actor is given'),
   SOURCE_FILE_ROOTS: csv()
     .pipe(z.array(absoluteDir()))
     .optional()
@@ -55,7 +74,9 @@ export const configSchema = z.object({
     .string()
     .regex(/^\d+\.\d+\.\d+$/, 'expected a semantic version like 1.0.0')
     .default('1.0.0')
-    .describe('Contract <dataset>@<version> of a landing batch without a batch.json naming one'),
+    .describe(
+      'Contract <dataset>@<version> of a landing batch of an undeclared dataset (ACCEPT_UNDECLARED_DATASETS) without a batch.json naming one; a declared dataset uses its contract.current',
+    ),
   LANDING_DEFAULT_PRODUCER: z
     .string()
     .min(1)

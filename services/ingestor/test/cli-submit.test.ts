@@ -88,7 +88,9 @@ describe('tributary submit', () => {
     await writeSampleBatch(dir, { offset: 95, count: 3 });
     const run = await submit(dir, { contract: 'penguins@3.1.4', wait: true });
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('rejected: ING_ERR_UNKNOWN_CONTRACT: unknown data contract penguins@3.1.4');
+    expect(run.stderr).toContain(
+      'rejected: ING_ERR_CONTRACT_NOT_ACCEPTED: dataset penguins does not accept contract penguins@3.1.4: its declaration accepts penguins@1.0.0',
+    );
   });
 
   it('when --until merged is given, then the CLI waits past the ingest for the preprocessor: merged exits 0 with the version, rejected exits 2 with the reason', async () => {

@@ -3,8 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
+import type { ApplyResult, DatasetDeclarationInput } from '@tributary/catalog';
 import {
   EventRegistry,
   batchIngested,
@@ -106,17 +108,48 @@ export interface Harness {
   /** Publishes any event on the harness's topics, e.g. what the preprocessor would emit. */
   emit<T>(def: EventDefinition<T>, value: T): Promise<void>;
   query<R extends object>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** The service's log lines (warn and above), parsed; empty unless started with `captureLogs`. */
+  logs(): LogLine[];
   close(): Promise<void>;
+}
+
+/** One pino log line. */
+export interface LogLine {
+  level: string;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** A stream collecting pino's JSON lines, to assert on what a service logged. */
+export function logCollector(): { stream: Writable; lines: () => LogLine[] } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return {
+    stream,
+    lines: () =>
+      text
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as LogLine),
+  };
 }
 
 /**
  * buildApp, retried while another test file's service holds node-pg-migrate's lock: its advisory
  * lock id is the same for every schema and it fails instead of waiting (reported to the db lib).
  */
-export async function buildAppWhenMigrationsFree(config: Config): Promise<ServiceApp> {
+export async function buildAppWhenMigrationsFree(
+  config: Config,
+  opts: Parameters<typeof buildApp>[1] = {},
+): Promise<ServiceApp> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await buildApp(config);
+      return await buildApp(config, opts);
     } catch (err) {
       if (attempt >= 20 || !String(err).includes('Another migration is already running')) throw err;
       await new Promise((r) => setTimeout(r, 250 + Math.random() * 500));
@@ -124,12 +157,54 @@ export async function buildAppWhenMigrationsFree(config: Config): Promise<Servic
   }
 }
 
-export async function startHarness(name: string, extra: Record<string, string> = {}): Promise<Harness> {
+/** A minimal declaration of dataset `name`, following the repository contract `name` at 1.0.0 by default. */
+export function declaration(
+  name: string,
+  overrides: Partial<DatasetDeclarationInput> = {},
+): DatasetDeclarationInput {
+  return {
+    apiVersion: 'tributary/v1',
+    kind: 'Dataset',
+    name,
+    owners: ['ingestor-tests'],
+    contract: { name, versions: ['1.0.0'], current: '1.0.0' },
+    ...overrides,
+  };
+}
+
+/**
+ * Declares datasets in the catalog of a running service (its test's own CATALOG_SCHEMA), as
+ * `tributary datasets apply` does; the repository's contracts (penguins, flights, …) were published
+ * from CONTRACTS_DIR when the service started.
+ */
+export function declareDatasets(
+  app: ServiceApp,
+  ...declarations: DatasetDeclarationInput[]
+): Promise<ApplyResult> {
+  return app.runtime.catalogStore.apply({
+    datasets: declarations.map((spec) => ({ spec })),
+    contracts: [],
+    actor: 'test',
+  });
+}
+
+/**
+ * Starts an ingestor for one test file. `declare` is what its catalog declares once it runs (by
+ * default the penguins dataset every test submits to); `[]` leaves the catalog without datasets.
+ */
+export async function startHarness(
+  name: string,
+  extra: Record<string, string> = {},
+  opts: { declare?: DatasetDeclarationInput[]; captureLogs?: boolean } = {},
+): Promise<Harness> {
   const root = scratchDir(name);
   const env = ingestorEnv(root, extra);
   const config = loadServiceConfig(env);
   await fs.mkdir(path.join(root, 'sources'), { recursive: true });
-  const app = await buildAppWhenMigrationsFree(config);
+  const logs = opts.captureLogs === true ? logCollector() : undefined;
+  const app = await buildAppWhenMigrationsFree(config, logs ? { logDestination: logs.stream } : {});
+  const declarations = opts.declare ?? [declaration('penguins')];
+  if (declarations.length > 0) await declareDatasets(app, ...declarations);
   await app.start();
   const prefix = config.TOPIC_PREFIX;
   const [ingested, rejected, ready] = await Promise.all([
@@ -162,10 +237,12 @@ export async function startHarness(name: string, extra: Record<string, string> =
     emit: (def, value) => producer.publish(def, value),
     query: async <R extends object>(sql: string, params: unknown[] = []) =>
       (await db.query<R>(sql, params)).rows,
+    logs: () => logs?.lines() ?? [],
     async close() {
       await Promise.all([ingested.stop(), rejected.stop(), ready.stop(), producer.disconnect()]);
       await app.stop();
       await db.query(`DROP SCHEMA IF EXISTS ${config.DATABASE_SCHEMA} CASCADE`).catch(() => undefined);
+      await db.query(`DROP SCHEMA IF EXISTS ${config.CATALOG_SCHEMA} CASCADE`).catch(() => undefined);
       await db.end();
       await fs.rm(root, { recursive: true, force: true });
     },

@@ -200,12 +200,23 @@ describe('ingestor: batch.ready from Kafka', () => {
       },
     },
     {
-      problem: 'an unknown contract',
-      code: 'ING_ERR_UNKNOWN_CONTRACT',
-      reason: /unknown data contract penguins@9\.9\.9/,
+      problem: 'a contract version its dataset does not accept',
+      code: 'ING_ERR_CONTRACT_NOT_ACCEPTED',
+      reason:
+        /^dataset penguins does not accept contract penguins@9\.9\.9: its declaration accepts penguins@1\.0\.0$/,
       change: (r: ReturnType<typeof batchReadyFor>) => {
         r.contract = { name: 'penguins', version: '9.9.9' };
       },
+    },
+    {
+      problem: 'a contract of another dataset',
+      code: 'ING_ERR_CONTRACT_NOT_ACCEPTED',
+      reason:
+        /^dataset penguins does not accept contract flights@1\.0\.0: its declaration accepts penguins@1\.0\.0$/,
+      change: (r: ReturnType<typeof batchReadyFor>) => {
+        r.contract = { name: 'flights', version: '1.0.0' };
+      },
+      suffix: '-flights',
     },
     {
       problem: 'a schema version that is not the contract’s',
@@ -217,8 +228,9 @@ describe('ingestor: batch.ready from Kafka', () => {
     },
   ])(
     'when a batch has $problem, then it is rejected with $code and a report, and nothing is written to raw',
-    async ({ code, reason, change }) => {
-      const batchId = `penguins-bad-${code.toLowerCase().replaceAll('_', '-')}`;
+    async ({ code, reason, change, ...rest }) => {
+      const suffix = 'suffix' in rest ? rest.suffix : '';
+      const batchId = `penguins-bad-${code.toLowerCase().replaceAll('_', '-')}${suffix}`;
       const sample = await writeSampleBatch(path.join(sources(), batchId), {
         offset: 150,
         count: 4,
@@ -270,6 +282,23 @@ describe('ingestor: batch.ready from Kafka', () => {
       'raw/penguins/penguins-b-5/rows.csv',
     ]);
     expect(await row('penguins-b-5')).toMatchObject({ status: 'INGESTED' });
+  });
+
+  it('when a batch names a dataset that is not declared, then it is rejected with ING_ERR_UNDECLARED_DATASET naming the dataset and the declaration to apply, and nothing is written to raw', async () => {
+    const sample = await writeSampleBatch(path.join(sources(), 'walrus-1'), { offset: 260, count: 3 });
+    await h.publish(batchReadyFor(sample, { batchId: 'walruses-1', dataset: 'walruses' }));
+    const rejected = await h.rejected.waitFor((e) => e.batch_id === 'walruses-1');
+    expect(rejected).toMatchObject({
+      stage: 'INGEST',
+      dataset: 'walruses',
+      error_code: 'ING_ERR_UNDECLARED_DATASET',
+      reason: 'dataset walruses is not declared; apply datasets/walruses.yaml (tributary datasets apply)',
+    });
+    expect(await listKeys(store, 'raw/walruses')).toEqual([]);
+    expect(await row('walruses-1')).toMatchObject({
+      status: 'REJECTED',
+      error_code: 'ING_ERR_UNDECLARED_DATASET',
+    });
   });
 
   it('when batch.ready points at a local file outside the allowed folders, then it is rejected with ING_ERR_SOURCE_NOT_ALLOWED', async () => {

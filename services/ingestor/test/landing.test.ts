@@ -154,14 +154,14 @@ describe('ingestor: landing zone', () => {
     await fs.mkdir(path.join(root, 'penguins', 'race'), { recursive: true });
     await fs.writeFile(path.join(root, 'penguins', 'race', '_READY'), '');
     const zones = Array.from({ length: 16 }, () => new FsLandingZone(root));
-    const wins = await Promise.all(zones.map((z) => z.claim({ dataset: 'penguins', batchId: 'race' })));
+    const wins = await Promise.all(zones.map((z) => z.claim({ folder: 'penguins', batchId: 'race' })));
     expect(wins.filter(Boolean)).toHaveLength(1);
     expect(await markers(path.join(root, 'penguins', 'race'))).toEqual(['_PROCESSING']);
   });
 
   it('when many watchers saw the same stale _PROCESSING and take it over, then exactly one of them does', async () => {
     const root = path.join(path.dirname(landing), 'takeover');
-    const ref = { dataset: 'penguins', batchId: 'stale' };
+    const ref = { folder: 'penguins', batchId: 'stale' };
     await fs.mkdir(path.join(root, 'penguins', 'stale'), { recursive: true });
     await fs.writeFile(path.join(root, 'penguins', 'stale', '_PROCESSING'), '');
     // Each scan saw the marker as it was; the first takeover puts it back before the others rename it.
@@ -174,7 +174,7 @@ describe('ingestor: landing zone', () => {
     expect(await markers(path.join(root, 'penguins', 'stale'))).toEqual(['_PROCESSING']);
   });
 
-  it('when a dropped batch names an unknown contract, then _PROCESSING is replaced by _REJECTED holding the reason', async () => {
+  it('when a dropped batch names a contract version its dataset does not accept, then _PROCESSING is replaced by _REJECTED holding the reason', async () => {
     const { dir } = await drop('drop-bad', 100, { contract: 'penguins@7.0.0' });
     expect(await settled(dir)).toEqual(['_REJECTED']);
     const rejected = JSON.parse(await fs.readFile(path.join(dir, '_REJECTED'), 'utf8')) as Record<
@@ -183,10 +183,13 @@ describe('ingestor: landing zone', () => {
     >;
     expect(rejected).toMatchObject({
       status: 'REJECTED',
-      error_code: 'ING_ERR_UNKNOWN_CONTRACT',
-      reason: 'unknown data contract penguins@7.0.0',
+      error_code: 'ING_ERR_CONTRACT_NOT_ACCEPTED',
+      reason:
+        'dataset penguins does not accept contract penguins@7.0.0: its declaration accepts penguins@1.0.0',
     });
-    await h.rejected.waitFor((e) => e.batch_id === 'drop-bad' && e.error_code === 'ING_ERR_UNKNOWN_CONTRACT');
+    await h.rejected.waitFor(
+      (e) => e.batch_id === 'drop-bad' && e.error_code === 'ING_ERR_CONTRACT_NOT_ACCEPTED',
+    );
     expect(await listKeys(store, 'raw/penguins/drop-bad')).toEqual([]);
   });
 

@@ -151,6 +151,28 @@ describe('ingestor: POST /batches', () => {
     expect(await listKeys(store, 'landing/uploads/')).toEqual([]);
   });
 
+  it('when an upload names no contract, then a declared dataset follows its current contract version, and an undeclared one is refused with 400 naming the dataset', async () => {
+    const sample = await writeSampleBatch(path.join(h.root, 'u-7'), { offset: 70, count: 3 });
+    const { contract: _contract, ...noContract } = fields('upload-7');
+    const res = await post(await form(sample, noContract));
+    expect(res.status).toBe(202);
+    const ingested = await h.ingested.waitFor((e) => e.batch_id === 'upload-7');
+    expect(ingested.contract).toEqual({ name: 'penguins', version: '1.0.0' });
+
+    const undeclared = await post(
+      await form(sample, { ...noContract, batch_id: 'upload-8', dataset: 'walruses' }),
+    );
+    expect(undeclared).toMatchObject({ status: 400, body: { error: 'ING_ERR_BAD_UPLOAD' } });
+    expect(undeclared.body.message).toBe(
+      'the form field "contract" is required: dataset walruses is not declared, so it has no current contract version',
+    );
+    // The refused upload's files are discarded (and the ingested one's once it was decided).
+    await waitFor(async () => ((await listKeys(store, 'landing/uploads/')).length === 0 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'no staged upload left',
+    });
+  });
+
   it('when the batch id is unknown, then GET /batches/:id answers 404', async () => {
     const res = await h.app.http.inject({ method: 'GET', url: '/batches/never-seen' });
     expect(res.statusCode).toBe(404);

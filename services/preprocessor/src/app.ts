@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { loadContract } from '@tributary/contracts';
+import { loadContract, type DataContract } from '@tributary/contracts';
 import { hashFile } from '@tributary/dvc';
 import { batchIngested, batchRejected, eventTime, masterVersioned, newEventId } from '@tributary/events';
 import { MasterLock } from '@tributary/lock';
@@ -9,6 +9,7 @@ import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } fr
 import type { Registry } from '@tributary/telemetry';
 import { createObjectStore, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
+import { publishContractsDir } from './data-access/contract-bootstrap.ts';
 import { ObjectDataStore } from './data-access/data-store.ts';
 import { SharpImageProcessor } from './data-access/images.ts';
 import { lineageSources } from './data-access/lineage-sources.ts';
@@ -30,10 +31,16 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     topics: TOPICS,
   });
   try {
+    // Contracts are read from the catalog only; CONTRACTS_DIR is published into it (new versions only).
+    await publishContractsDir(runtime.catalogStore, config.CONTRACTS_DIR, {
+      actor: `bootstrap:${runtime.serviceName}`,
+      logger: runtime.logger,
+    });
     const { processBatch, lock, close } = await createProcessBatch(config, {
       pool: runtime.pool,
       topicPrefix: runtime.topicPrefix,
       metricsRegistry: runtime.metrics.registry,
+      contract: (name, version) => runtime.catalog.contract(name, version),
     });
     runtime.onClose(close);
     runtime.readiness.set('redis', () => lock.ping());
@@ -59,11 +66,18 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
 
 /**
  * The batch use case with its adapters (object store, master lock, DuckDB, images, Postgres):
- * what the Kafka handler calls, and what the benchmark drives without Kafka.
+ * what the Kafka handler calls, and what the benchmark drives without Kafka. `contract` reads a
+ * published contract: the service passes its catalog's; the benchmark, which has no runtime (nor
+ * catalog), gets the files of CONTRACTS_DIR.
  */
 export async function createProcessBatch(
   config: Config,
-  deps: { pool: Pool; topicPrefix: string; metricsRegistry?: Registry },
+  deps: {
+    pool: Pool;
+    topicPrefix: string;
+    metricsRegistry?: Registry;
+    contract?: (name: string, version: string) => Promise<DataContract>;
+  },
 ): Promise<{ processBatch: ProcessBatch; lock: MasterLock; close: () => Promise<void> }> {
   const store = new ObjectDataStore(createObjectStore(config.DATA_STORE_URI, s3StoreOptions(config)));
   const lock = new MasterLock({
@@ -86,7 +100,7 @@ export async function createProcessBatch(
     images: new SharpImageProcessor(),
     imageCeilings: { maxBytes: config.IMAGE_MAX_BYTES, maxPixels: config.IMAGE_MAX_PIXELS },
     imageConcurrency: config.IMAGE_CONCURRENCY,
-    loadContract: (name, version) => loadContract(config.CONTRACTS_DIR, name, version),
+    loadContract: deps.contract ?? ((name, version) => loadContract(config.CONTRACTS_DIR, name, version)),
     compaction: {
       fanout: config.COMPACTION_FANOUT,
       baseRows: config.COMPACTION_BASE_ROWS,

@@ -35,7 +35,9 @@ export const configSchema = z.object({
     .describe('Single Redis node, used when REDIS_URLS is unset'),
   CONTRACTS_DIR: absoluteDir()
     .default(fileURLToPath(defaultContractsDir))
-    .describe('Folder of data contracts (<name>/<version>.yaml); defaults to the repository contracts/'),
+    .describe(
+      'Folder of data contracts (<name>/<version>.yaml) published into the catalog at start-up (new versions only; a published version never changes); defaults to the repository contracts/',
+    ),
   LOCK_TTL_MS: int(1000)
     .default(30_000)
     .describe('Lifetime of the master lock; extended while the merge runs'),

@@ -324,6 +324,18 @@ export class PgBatchRepository implements BatchRepository {
     };
   }
 
+  /**
+   * Whether the ingestor holds any batch of `dataset` (whatever its status: raw files, reports):
+   * the catalog then refuses to remove the dataset's declaration without force.
+   */
+  async hasBatches(dataset: string): Promise<boolean> {
+    const { rows } = await this.query<{ found: boolean }>(
+      'SELECT EXISTS (SELECT 1 FROM batches WHERE dataset = $1) AS found',
+      [dataset],
+    );
+    return rows[0]?.found === true;
+  }
+
   private async query<R extends object>(sql: string, params: unknown[]): Promise<{ rows: R[] }> {
     try {
       return await this.pool.query<R>(sql, params);

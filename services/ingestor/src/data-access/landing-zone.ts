@@ -34,21 +34,21 @@ export class FsLandingZone implements LandingZone {
   }
 
   dirOf(ref: LandingRef): string {
-    return path.join(this.root, ref.dataset, ref.batchId);
+    return path.join(this.root, ref.folder, ref.batchId);
   }
 
-  /** Every folder the watcher should be notified about: the root, datasets, and batches not settled. */
+  /** Every folder the watcher should be notified about: the root, landing folders, and batches not settled. */
   async watchedDirs(entries: readonly LandingEntry[]): Promise<string[]> {
-    const datasets = await subdirs(this.root);
+    const folders = await subdirs(this.root);
     const open = entries.filter((e) => !e.finished).map((e) => this.dirOf(e));
-    return [this.root, ...datasets.map((d) => path.join(this.root, d)), ...open];
+    return [this.root, ...folders.map((d) => path.join(this.root, d)), ...open];
   }
 
   async scan(): Promise<LandingEntry[]> {
     const entries: LandingEntry[] = [];
-    for (const dataset of await subdirs(this.root)) {
-      for (const batchId of await subdirs(path.join(this.root, dataset))) {
-        const ref = { dataset, batchId };
+    for (const folder of await subdirs(this.root)) {
+      for (const batchId of await subdirs(path.join(this.root, folder))) {
+        const ref = { folder, batchId };
         let names: string[];
         try {
           names = await fs.readdir(this.dirOf(ref));

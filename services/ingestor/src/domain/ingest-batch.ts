@@ -18,7 +18,7 @@ import {
 import type {
   BatchClaim,
   BatchRepository,
-  ContractCatalog,
+  DatasetCatalog,
   RawStore,
   Rejection,
   SourceFiles,
@@ -28,7 +28,10 @@ import type {
 
 export interface IngestDeps {
   batches: BatchRepository;
-  contracts: ContractCatalog;
+  /** Declared datasets and published contracts. */
+  catalog: DatasetCatalog;
+  /** ACCEPT_UNDECLARED_DATASETS: ingest batches of undeclared datasets (with a warning) instead of rejecting them. */
+  acceptUndeclared: boolean;
   sources: SourceFiles;
   raw: RawStore;
   /** Files of one batch read in parallel. */
@@ -45,7 +48,8 @@ export type IngestOutcome =
 
 /**
  * Ingests one announced batch (seed tasks "ingest + DVC raw" and `ingest_sources`): claims its id,
- * checks the declaration and the contract, copies every file to scratch space while hashing it,
+ * checks the declaration, that the dataset is declared in the catalog and accepts the batch's
+ * contract version, copies every file to scratch space while hashing it,
  * compares against the declared sha256/size, then writes raw/<dataset>/<batch_id>/ with its DVC
  * snapshot and commits "INGESTED + batch.ingested" atomically.
  *
@@ -105,7 +109,7 @@ export async function ingestBatch(
     batchId: ready.batch_id,
     files: ready.files,
   });
-  problems.push(...(await contractProblems(deps, ready)));
+  problems.push(...(await contractProblems(deps, ready, log)));
   if (problems.length > 0) return reject(deps, ready, claim, problems, log, now);
 
   const workspace = await deps.sources.workspace();
@@ -180,19 +184,49 @@ async function refuseSuperseded(deps: IngestDeps, claim: BatchClaim, at: Date): 
   await deps.batches.recordConflict(claim, rejection, rejectedEvent(claim, rejection, at));
 }
 
-/** The contract must exist and every declared schema version must be its version. */
-async function contractProblems(deps: IngestDeps, ready: BatchReady): Promise<Problem[]> {
+/**
+ * The dataset must be declared (unless ACCEPT_UNDECLARED_DATASETS) and accept the contract the batch
+ * names (`contract.name` and one of `contract.versions` of its declaration); the contract must be
+ * published, and every declared schema version must be its version.
+ */
+async function contractProblems(deps: IngestDeps, ready: BatchReady, log: UseCaseLog): Promise<Problem[]> {
   const { name, version } = ready.contract;
+  // The declarations as of now (one revision read; they are re-read only if the catalog changed), so
+  // a batch sent right after `tributary datasets apply` sees what was applied.
+  await deps.catalog.reload();
+  const declared = await deps.catalog.dataset(ready.dataset);
+  if (!declared && !deps.acceptUndeclared) {
+    return [
+      {
+        code: IngestErrorCode.UNDECLARED_DATASET,
+        message: `dataset ${ready.dataset} is not declared; apply datasets/${ready.dataset}.yaml (tributary datasets apply)`,
+      },
+    ];
+  }
+  if (!declared) {
+    log.warn(
+      { dataset: ready.dataset, batch_id: ready.batch_id },
+      `dataset ${ready.dataset} is not declared; taken in because ACCEPT_UNDECLARED_DATASETS is true (declare it: apply datasets/${ready.dataset}.yaml)`,
+    );
+  } else if (declared.contract.name !== name || !declared.contract.versions.includes(version)) {
+    const accepted = declared.contract.versions.map((v) => `${declared.contract.name}@${v}`).join(', ');
+    return [
+      {
+        code: IngestErrorCode.CONTRACT_NOT_ACCEPTED,
+        message: `dataset ${ready.dataset} does not accept contract ${name}@${version}: its declaration accepts ${accepted}`,
+      },
+    ];
+  }
   try {
-    await deps.contracts.resolve(name, version);
+    await deps.catalog.contract(name, version);
   } catch (err) {
     if (isAppError(err) && err.code === 'CONTRACT_ERR_UNKNOWN') {
       return [
-        { code: IngestErrorCode.UNKNOWN_CONTRACT, message: `unknown data contract ${name}@${version}` },
+        {
+          code: IngestErrorCode.UNKNOWN_CONTRACT,
+          message: `unknown data contract ${name}@${version}: it is not published in the catalog`,
+        },
       ];
-    }
-    if (isAppError(err) && err.code === 'CONTRACT_ERR_INVALID') {
-      return [{ code: IngestErrorCode.INVALID_CONTRACT, message: err.message }];
     }
     throw err;
   }

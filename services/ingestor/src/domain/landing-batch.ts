@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { landingFolder } from '@tributary/catalog';
 import { isAppError } from '@tributary/errors';
 import { ID_PATTERN, IngestErrorCode, parseContractRef } from './batch.ts';
 import type {
   BatchRepository,
+  DatasetCatalog,
   LandingClaim,
   LandingRef,
   LandingZone,
@@ -14,6 +16,9 @@ import { submitBatch } from './submit-batch.ts';
 export interface LandingDeps {
   landing: LandingZone;
   batches: BatchRepository;
+  /** Which dataset each landing folder feeds, and its current contract version. */
+  catalog: DatasetCatalog;
+  /** contractVersion: LANDING_DEFAULT_CONTRACT_VERSION, for folders of undeclared datasets only. */
   defaults: { contractVersion: string; producer: string };
   /** Delete the data files of a merged batch (its _DONE marker stays; raw/ holds the bytes). */
   deleteIngestedFiles: boolean;
@@ -21,8 +26,8 @@ export interface LandingDeps {
 }
 
 /**
- * `batch.json`, optional, beside the files of a landing batch. Without it the contract is
- * `<dataset>@<LANDING_DEFAULT_CONTRACT_VERSION>` and the producer LANDING_DEFAULT_PRODUCER.
+ * `batch.json`, optional, beside the files of a landing batch. Without it the contract is the
+ * dataset's `contract.name@contract.current` and the producer LANDING_DEFAULT_PRODUCER.
  */
 const manifestSchema = z
   .object({
@@ -73,42 +78,58 @@ export async function announceLandingBatch(
   ref: LandingRef,
   run: { runId: string; log: UseCaseLog },
 ): Promise<LandingResult> {
-  const refuse = async (errorCode: string, reason: string): Promise<LandingResult> => {
+  const refuse = async (errorCode: string, reason: string, dataset?: string): Promise<LandingResult> => {
     await deps.landing.finish(ref, 'REJECTED', {
       status: 'REJECTED',
-      dataset: ref.dataset,
+      dataset: dataset ?? ref.folder,
+      landing_folder: ref.folder,
       batch_id: ref.batchId,
       error_code: errorCode,
       reason,
       run_id: run.runId,
       decided_at: (deps.now?.() ?? new Date()).toISOString(),
     });
-    run.log.warn({ batch_id: ref.batchId, error_code: errorCode, reason }, 'landing batch refused');
+    run.log.warn(
+      { landing_folder: ref.folder, batch_id: ref.batchId, error_code: errorCode, reason },
+      'landing batch refused',
+    );
     return 'rejected';
   };
+
+  const target = await landingTarget(deps, ref.folder);
+  if ('refusal' in target) return refuse(IngestErrorCode.LANDING_FOLDER, target.refusal);
+  const { dataset } = target;
 
   let manifest: z.output<typeof manifestSchema>;
   try {
     const parsed = manifestSchema.safeParse((await deps.landing.readManifest(ref)) ?? {});
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(manifest)'}: ${i.message}`);
-      return await refuse('ING_ERR_BAD_MANIFEST', `batch.json: ${problems.join('; ')}`);
+      return await refuse('ING_ERR_BAD_MANIFEST', `batch.json: ${problems.join('; ')}`, dataset);
     }
     manifest = parsed.data;
   } catch (err) {
-    if (isAppError(err) && !err.retriable) return refuse(err.code, err.message);
+    if (isAppError(err) && !err.retriable) return refuse(err.code, err.message, dataset);
     throw err;
   }
   const contract =
     manifest.contract === undefined
-      ? { name: ref.dataset, version: deps.defaults.contractVersion }
+      ? target.contract
       : typeof manifest.contract === 'string'
         ? parseContractRef(manifest.contract)
         : manifest.contract;
   if (!contract)
-    return refuse('ING_ERR_BAD_MANIFEST', 'batch.json: "contract" must read <name>@<major.minor.patch>');
-  if (!ID_PATTERN.test(ref.dataset) || !ID_PATTERN.test(ref.batchId)) {
-    return refuse(IngestErrorCode.INVALID_BATCH, `folder names must be valid ids (${ID_PATTERN.source})`);
+    return refuse(
+      'ING_ERR_BAD_MANIFEST',
+      'batch.json: "contract" must read <name>@<major.minor.patch>',
+      dataset,
+    );
+  if (!ID_PATTERN.test(dataset) || !ID_PATTERN.test(ref.batchId)) {
+    return refuse(
+      IngestErrorCode.INVALID_BATCH,
+      `folder names must be valid ids (${ID_PATTERN.source})`,
+      dataset,
+    );
   }
 
   const described = await deps.landing.describeFiles(ref);
@@ -138,7 +159,7 @@ export async function announceLandingBatch(
     const submitted = await submitBatch(
       deps,
       {
-        dataset: ref.dataset,
+        dataset,
         batchId: ref.batchId,
         producer: manifest.producer ?? deps.defaults.producer,
         source: 'LANDING_ZONE',
@@ -151,7 +172,7 @@ export async function announceLandingBatch(
       run.runId,
     );
     const claim: LandingClaim = {
-      dataset: ref.dataset,
+      dataset,
       batch_id: ref.batchId,
       content_hash: submitted.contentHash,
       run_id: submitted.runId,
@@ -159,12 +180,49 @@ export async function announceLandingBatch(
       submitted_at: (deps.now?.() ?? new Date()).toISOString(),
     };
     await deps.landing.recordClaim(ref, claim);
-    run.log.info({ batch_id: ref.batchId, files: files.length }, 'landing batch submitted');
+    run.log.info({ dataset, batch_id: ref.batchId, files: files.length }, 'landing batch submitted');
     return 'submitted';
   } catch (err) {
-    if (isAppError(err) && err.code === IngestErrorCode.INVALID_BATCH) return refuse(err.code, err.message);
+    if (isAppError(err) && err.code === IngestErrorCode.INVALID_BATCH)
+      return refuse(err.code, err.message, dataset);
     throw err;
   }
+}
+
+/**
+ * The dataset a landing folder feeds: the declared dataset whose landing folder it is (its name, or
+ * `landing.folder`), with its current contract version for batches that name none. A folder no
+ * declaration claims is taken as the dataset of that name, undeclared: the ingest rejects its
+ * batches (ING_ERR_UNDECLARED_DATASET, with batch.rejected) unless ACCEPT_UNDECLARED_DATASETS, and
+ * they default to LANDING_DEFAULT_CONTRACT_VERSION. A folder that two declarations claim, or that
+ * is named after a declared dataset landing elsewhere, is refused at once.
+ */
+async function landingTarget(
+  deps: LandingDeps,
+  folder: string,
+): Promise<{ dataset: string; contract: { name: string; version: string } } | { refusal: string }> {
+  // The declarations as of now (re-read only if the catalog changed since they were loaded).
+  await deps.catalog.reload();
+  const declared = deps.catalog.datasets().filter((d) => landingFolder(d) === folder);
+  if (declared.length > 1) {
+    return {
+      refusal: `landing folder ${folder} is claimed by datasets ${declared.map((d) => d.name).join(' and ')}: give each its own landing.folder`,
+    };
+  }
+  const [dataset] = declared;
+  if (dataset) {
+    return {
+      dataset: dataset.name,
+      contract: { name: dataset.contract.name, version: dataset.contract.current },
+    };
+  }
+  const named = await deps.catalog.dataset(folder);
+  if (named) {
+    return {
+      refusal: `dataset ${folder} lands in folder ${landingFolder(named)}/ (landing.folder of its declaration), not in ${folder}/`,
+    };
+  }
+  return { dataset: folder, contract: { name: folder, version: deps.defaults.contractVersion } };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { DatasetDeclaration } from '@tributary/catalog';
 import type { BatchIngested, BatchReady, BatchRejected, BatchSource, FileRole } from '@tributary/events';
 import type { Problem } from './batch.ts';
 
@@ -172,13 +173,22 @@ export interface RawStore {
   writeReport(dataset: string, batchId: string, contentHash: string, report: unknown): Promise<string>;
 }
 
-/** The data contracts folder. */
-export interface ContractCatalog {
+/**
+ * The dataset catalog as the ingestor reads it (the runtime's `Catalog` is one): the applied
+ * declarations, kept current, and the published contracts.
+ */
+export interface DatasetCatalog {
+  /** The declaration of dataset `name`, undefined when it is not declared. */
+  dataset(name: string): Promise<DatasetDeclaration | undefined>;
+  /** Every declaration as last loaded. */
+  datasets(): DatasetDeclaration[];
+  /** Loads the declarations again if the catalog changed since. */
+  reload(): Promise<void>;
   /**
-   * Resolves a contract; an unknown one throws CONTRACT_ERR_UNKNOWN, an unreadable one
-   * CONTRACT_ERR_INVALID (both non-retriable AppErrors).
+   * The published contract `name@version`; one that is not published throws the non-retriable
+   * CONTRACT_ERR_UNKNOWN, a catalog that cannot be read a retriable error.
    */
-  resolve(name: string, version: string): Promise<{ name: string; version: string }>;
+  contract(name: string, version: string): Promise<unknown>;
 }
 
 /** A file as a submission (HTTP upload, landing zone) describes it before batch.ready is built. */
@@ -197,9 +207,12 @@ export interface UseCaseLog {
   warn(obj: object, msg: string): void;
 }
 
-/** One batch folder of the landing zone: `<LANDING_DIR>/<dataset>/<batch_id>/`. */
+/**
+ * One batch folder of the landing zone: `<LANDING_DIR>/<folder>/<batch_id>/`, where `folder` is the
+ * landing folder of a declared dataset (its name unless the declaration sets `landing.folder`).
+ */
 export interface LandingRef {
-  dataset: string;
+  folder: string;
   batchId: string;
 }
 

@@ -2,18 +2,24 @@ import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import multipart, { type Multipart } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { registerCatalogRoutes, type CatalogStore } from '@tributary/catalog';
 import { AppError, isAppError } from '@tributary/errors';
+import { problem, registerAdminRoutes } from '@tributary/runtime';
 import { withSpan, type Logger } from '@tributary/telemetry';
 import { parseContractRef, pathProblem } from '../../domain/batch.ts';
-import type { BatchRepository, SubmittedFile } from '../../domain/ports.ts';
-import { submitBatch } from '../../domain/submit-batch.ts';
+import type { BatchRepository, DatasetCatalog, SubmittedFile } from '../../domain/ports.ts';
+import { submitBatch, type SubmitInput } from '../../domain/submit-batch.ts';
 import type { UploadStaging } from '../../data-access/upload-staging.ts';
 
 export interface RouteDeps {
   batches: BatchRepository;
   staging: UploadStaging;
+  /** Gives the current contract version of a declared dataset to an upload that names none. */
+  catalog: DatasetCatalog;
   limits: { maxFileBytes: number; maxBatchBytes: number; maxFiles: number };
   logger: Logger;
+  /** The admin API (the dataset catalog); off when no ADMIN_TOKEN is set. */
+  admin: { token: string | undefined; tokenName: string; catalogStore: CatalogStore };
 }
 
 const DRAIN_TIMEOUT_MS = 30_000;
@@ -22,9 +28,28 @@ const MAX_FIELD_BYTES = 4 * 1024 * 1024;
 /**
  * The ingestor's API: `POST /batches` takes a batch from producers who do not speak Kafka
  * (multipart, streamed to the landing area of the data store) and `GET /batches/:id` tells what
- * became of it. Health, readiness and metrics come from the runtime.
+ * became of it. Under `/admin`, behind ADMIN_TOKEN, the dataset catalog (`tributary datasets …`).
+ * Health, readiness and metrics come from the runtime.
  */
 export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
+  const { token, tokenName, catalogStore } = deps.admin;
+  if (token === undefined) {
+    http.all('/admin/*', (_req, reply) =>
+      reply
+        .code(503)
+        .send(
+          problem(
+            'ING_ERR_ADMIN_DISABLED',
+            'the admin API (dataset catalog) is off: set ADMIN_TOKEN on the ingestor',
+          ),
+        ),
+    );
+  } else {
+    registerAdminRoutes(http, { token, area: 'ING' }, (admin) =>
+      registerCatalogRoutes(admin, { store: catalogStore, tokenName }),
+    );
+  }
+
   void http.register(async (scope) => {
     await scope.register(multipart, { preservePath: true });
 
@@ -62,7 +87,11 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
           return sendError(reply, multipartLimitError(err, deps.limits) ?? err, deps.logger);
         }
         try {
-          const input = submissionFrom(received);
+          const { contract, ...rest } = submissionFrom(received);
+          const input: SubmitInput = {
+            ...rest,
+            contract: contract ?? (await currentContract(deps.catalog, rest.dataset)),
+          };
           const submitted = await submitBatch({ batches: deps.batches }, input, runId);
           span.setAttributes({
             'tributary.batch_id': submitted.batchId,
@@ -131,16 +160,23 @@ async function receiveUpload(
 const manifestFile = (v: unknown) =>
   typeof v === 'object' && v !== null && typeof (v as { path?: unknown }).path === 'string';
 
-/** The submission an upload describes: form fields, plus an optional `manifest` with declared checksums. */
-function submissionFrom(received: Received): Parameters<typeof submitBatch>[1] {
+/**
+ * The submission an upload describes: form fields, plus an optional `manifest` with declared
+ * checksums. Without a `contract` field, the contract is left to the dataset's declaration.
+ */
+function submissionFrom(
+  received: Received,
+): Omit<SubmitInput, 'contract'> & { contract: SubmitInput['contract'] | undefined } {
   const { fields } = received;
   const required = (name: string) => {
     const value = fields[name]?.trim();
     if (!value) throw badRequest(`the form field "${name}" is required`);
     return value;
   };
-  const contract = parseContractRef(required('contract'));
-  if (!contract) throw badRequest('the form field "contract" must read <name>@<major.minor.patch>');
+  const contractField = fields.contract?.trim();
+  const contract = contractField ? parseContractRef(contractField) : undefined;
+  if (contractField && !contract)
+    throw badRequest('the form field "contract" must read <name>@<major.minor.patch>');
   const source = fields.source?.trim() || 'HTTP';
   if (source !== 'HTTP' && source !== 'CLI') throw badRequest('the form field "source" is HTTP or CLI');
   if (received.files.length === 0) throw badRequest('the upload has no file parts');
@@ -209,6 +245,18 @@ function submissionFrom(received: Received): Parameters<typeof submitBatch>[1] {
     files,
     attributes,
   };
+}
+
+/** The contract of an upload that names none: the declared dataset's `contract.current`. */
+async function currentContract(catalog: DatasetCatalog, dataset: string): Promise<SubmitInput['contract']> {
+  await catalog.reload();
+  const declared = await catalog.dataset(dataset);
+  if (!declared) {
+    throw badRequest(
+      `the form field "contract" is required: dataset ${dataset} is not declared, so it has no current contract version`,
+    );
+  }
+  return { name: declared.contract.name, version: declared.contract.current };
 }
 
 function partLimits(limits: RouteDeps['limits']) {

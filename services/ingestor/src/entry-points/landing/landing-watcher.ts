@@ -86,7 +86,7 @@ export class LandingWatcher implements Worker {
         await this.handle(entry);
       } catch (err) {
         this.opts.logger.error(
-          { err, dataset: entry.dataset, batch_id: entry.batchId },
+          { err, landing_folder: entry.folder, batch_id: entry.batchId },
           'landing batch failed',
         );
       }
@@ -96,7 +96,7 @@ export class LandingWatcher implements Worker {
 
   private async handle(entry: LandingEntry): Promise<void> {
     const { deps, logger } = this.opts;
-    const ref = { dataset: entry.dataset, batchId: entry.batchId };
+    const ref = { folder: entry.folder, batchId: entry.batchId };
     if (entry.ready) {
       await this.inRun('landing.take', entry, (runId) =>
         this.withHeartbeat(entry, () => takeLandingBatch(deps, ref, { runId, log: logger })),
@@ -122,7 +122,7 @@ export class LandingWatcher implements Worker {
 
   /** Keeps a claim fresh while a large batch is hashed, so no other watcher thinks it stale. */
   private async withHeartbeat<T>(entry: LandingEntry, fn: () => Promise<T>): Promise<T> {
-    const ref = { dataset: entry.dataset, batchId: entry.batchId };
+    const ref = { folder: entry.folder, batchId: entry.batchId };
     const beat = setInterval(
       () => void this.opts.zone.touch(ref).catch(() => undefined),
       Math.max(100, Math.floor(this.opts.claimTimeoutMs / 3)),
@@ -138,12 +138,12 @@ export class LandingWatcher implements Worker {
   private inRun<T>(name: string, entry: LandingEntry, fn: (runId: string) => Promise<T>): Promise<T> {
     return withSpan(
       name,
-      { 'tributary.dataset': entry.dataset, 'tributary.batch_id': entry.batchId },
+      { 'tributary.landing_folder': entry.folder, 'tributary.batch_id': entry.batchId },
       (span) => fn(span.spanContext().traceId),
     );
   }
 
-  /** Watches the root, each dataset folder and each unfinished batch folder (non-recursive, Linux-safe). */
+  /** Watches the root, each landing folder and each unfinished batch folder (non-recursive, Linux-safe). */
   private async updateWatches(entries: LandingEntry[]): Promise<void> {
     const wanted = new Set(await this.opts.zone.watchedDirs(entries));
     for (const [dir, w] of this.watchers) {
