@@ -4,8 +4,8 @@ import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } fr
 import type { Config } from './config.ts';
 import { DecisionsRepository } from './data-access/decisions-repository.ts';
 import { MlflowClient } from './data-access/mlflow-client.ts';
+import { CatalogPolicies, type ImplicitPolicy } from './data-access/retrain-policies.ts';
 import { SettingsRepository } from './data-access/settings-repository.ts';
-import type { RetrainPolicy } from './domain/decide-retrain.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { decisionTelemetry } from './entry-points/kafka/decision-telemetry.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
@@ -13,11 +13,18 @@ import { handlers } from './entry-points/kafka/handlers/index.ts';
 /** Topics the retrain-policy reads and writes; created at start-up if missing. */
 export const TOPICS = [masterVersioned.topic, retrainRequested.topic];
 
-/** Wires the retrain-policy without starting or listening: main.ts and the tests start it. */
-export async function buildApp(config: Config): Promise<ServiceApp> {
+/**
+ * Wires the retrain-policy without starting or listening: main.ts and the tests start it (tests may
+ * read its log lines through `logDestination`).
+ */
+export async function buildApp(
+  config: Config,
+  opts: { logDestination?: NodeJS.WritableStream } = {},
+): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
     migrations: [new URL('../migrations/', import.meta.url), outboxMigrations],
     topics: TOPICS,
+    ...(opts.logDestination ? { logDestination: opts.logDestination } : {}),
   });
   try {
     const settings = new SettingsRepository(runtime.pool);
@@ -34,7 +41,6 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       retries: config.MLFLOW_RETRIES,
       retryBaseMs: config.MLFLOW_RETRY_BASE_MS,
       retryMaxMs: config.MLFLOW_RETRY_MAX_MS,
-      experimentIds: config.MLFLOW_EXPERIMENT_IDS,
       token: config.MLFLOW_TRACKING_TOKEN,
       username: config.MLFLOW_TRACKING_USERNAME,
       password: config.MLFLOW_TRACKING_PASSWORD,
@@ -43,24 +49,25 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     });
     runtime.readiness.set('mlflow', () => mlflow.ping());
 
-    const policy: RetrainPolicy = {
-      modelName: config.MLFLOW_MODEL_NAME,
-      alias: config.MLFLOW_MODEL_ALIAS,
-      stage: config.MLFLOW_MODEL_STAGE || undefined,
-      tags: {
-        featureVersion: config.MLFLOW_FEATURE_VERSION_TAG,
-        splitVersion: config.MLFLOW_SPLIT_VERSION_TAG,
-        modelVersion: config.MLFLOW_MODEL_VERSION_TAG,
-      },
-      masterRowsMetric: config.MLFLOW_MASTER_ROWS_METRIC,
-      requestWhenNoCompatibleRun: config.RETRAIN_WHEN_NO_COMPATIBLE_RUN,
-    };
+    const implicit = implicitPolicy(config);
+    if (implicit) {
+      runtime.logger.warn(
+        { model: implicit.modelName, docs: 'docs/onboarding.md' },
+        'MLFLOW_MODEL_NAME is set: the MLFLOW_* and RETRAIN_* settings act as one implicit retrain policy ' +
+          'for every dataset that has no declaration in the catalog (a declared dataset uses only its ' +
+          'declaration). Declare each dataset in datasets/<dataset>.yaml with a retrain_policies: entry ' +
+          'instead (docs/onboarding.md)',
+      );
+    } else if (config.MLFLOW_EXPERIMENT_IDS) {
+      runtime.logger.warn(
+        'MLFLOW_EXPERIMENT_IDS is ignored without MLFLOW_MODEL_NAME: each retrain policy names its ' +
+          'experiments in datasets/<dataset>.yaml',
+      );
+    }
+    const policies = new CatalogPolicies({ catalog: runtime.catalog, implicit, thresholds: settings });
     return assembleService({
       runtime,
-      handlers: handlers(
-        { registry: mlflow, decisions, thresholds: settings, policy },
-        decisionTelemetry(runtime),
-      ),
+      handlers: handlers({ registry: mlflow, decisions, policies }, decisionTelemetry(runtime)),
       workers: [outboxRelayWorker(runtime, [retrainRequested])],
       routes: (http) =>
         registerRoutes(http, {
@@ -75,4 +82,22 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     await runtime.close();
     throw err;
   }
+}
+
+/** The retrain policy of the old settings, when MLFLOW_MODEL_NAME still names a model. */
+function implicitPolicy(config: Config): ImplicitPolicy | undefined {
+  if (!config.MLFLOW_MODEL_NAME) return undefined;
+  return {
+    modelName: config.MLFLOW_MODEL_NAME,
+    alias: config.MLFLOW_MODEL_ALIAS,
+    stage: config.MLFLOW_MODEL_STAGE || undefined,
+    tags: {
+      featureVersion: config.MLFLOW_FEATURE_VERSION_TAG,
+      splitVersion: config.MLFLOW_SPLIT_VERSION_TAG,
+      modelVersion: config.MLFLOW_MODEL_VERSION_TAG,
+    },
+    masterRowsMetric: config.MLFLOW_MASTER_ROWS_METRIC,
+    experimentIds: config.MLFLOW_EXPERIMENT_IDS,
+    requestWhenNoCompatibleRun: config.RETRAIN_WHEN_NO_COMPATIBLE_RUN,
+  };
 }

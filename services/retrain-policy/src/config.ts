@@ -17,7 +17,16 @@ export const configSchema = z.object({
     .describe('Bearer token for MLflow, when the server requires one'),
   MLFLOW_TRACKING_USERNAME: z.string().min(1).optional().describe('Basic-auth user for MLflow'),
   MLFLOW_TRACKING_PASSWORD: z.string().min(1).optional().describe('Basic-auth password for MLflow'),
-  MLFLOW_MODEL_NAME: z.string().min(1).describe('Registered model whose production version may be retrained'),
+  MLFLOW_MODEL_NAME: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Deprecated: the model of the implicit retrain policy applied to every dataset with no declaration in ' +
+        'the catalog (with the MLFLOW_MODEL_*, MLFLOW_*_TAG, MLFLOW_MASTER_ROWS_METRIC, MLFLOW_EXPERIMENT_IDS ' +
+        'and RETRAIN_* settings); unset, undeclared datasets retrain nothing. Declare retrain_policies in ' +
+        'datasets/<dataset>.yaml instead (docs/onboarding.md)',
+    ),
   MLFLOW_MODEL_ALIAS: z
     .string()
     .min(1)
@@ -49,7 +58,9 @@ export const configSchema = z.object({
     .describe('Metric of a training run holding the master rows it was trained on'),
   MLFLOW_EXPERIMENT_IDS: csv()
     .optional()
-    .describe('Experiments searched for the last compatible run; all active experiments when unset'),
+    .describe(
+      'Experiments the implicit env policy searches for the last compatible run; all active experiments when unset',
+    ),
   MLFLOW_TIMEOUT_MS: int(1).default(5000).describe('Timeout of each MLflow request'),
   MLFLOW_RETRIES: int(0, 20)
     .default(3)
@@ -61,10 +72,14 @@ export const configSchema = z.object({
 
   RETRAIN_THRESHOLD_ROWS: int(0)
     .default(1000)
-    .describe('New master rows that trigger a retrain; seeds the runtime setting on first start only'),
+    .describe(
+      'New master rows that trigger a retrain under the implicit env policy; seeds the runtime setting on first start only',
+    ),
   RETRAIN_WHEN_NO_COMPATIBLE_RUN: bool()
     .default(false)
-    .describe('Request a retrain when no finished run has the production versions'),
+    .describe(
+      'Request a retrain when no finished run has the production versions (implicit env policy only)',
+    ),
   ADMIN_TOKEN: z
     .string()
     .min(16, 'expected at least 16 characters')

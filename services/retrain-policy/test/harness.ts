@@ -3,6 +3,7 @@
  * gives tests what they need around it: a producer of master.versioned, a collector of
  * retrain.requested and of the dead-letter topic, and the admin API through inject().
  */
+import { Writable } from 'node:stream';
 import { createPool } from '@tributary/db';
 import {
   EventRegistry,
@@ -60,6 +61,8 @@ export interface RunningService {
   decisionFor(dataset: string, masterVersion: number, timeoutMs?: number): Promise<StoredDecision>;
   metric(line: RegExp): Promise<number>;
   outboxRows(): Promise<number>;
+  /** The service's log lines, parsed; empty unless started with `captureLogs`. */
+  logs: LogLine[];
   stop(): Promise<void>;
 }
 
@@ -75,7 +78,16 @@ export const FAST_RETRIES = {
   SHUTDOWN_GRACE_MS: '2000',
 };
 
-export async function startService(extra: Record<string, string>): Promise<RunningService> {
+export interface LogLine {
+  level: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+export async function startService(
+  extra: Record<string, string>,
+  opts: { captureLogs?: boolean } = {},
+): Promise<RunningService> {
   const env = serviceEnv(
     isolatedServiceEnv('retrain-policy', {
       MLFLOW_TRACKING_URI: stackEnv.MLFLOW_TRACKING_URI,
@@ -85,7 +97,18 @@ export async function startService(extra: Record<string, string>): Promise<Runni
     }),
   );
   const prefix = env.TOPIC_PREFIX!;
-  const app = await buildApp(loadServiceConfig(env));
+  const logs: LogLine[] = [];
+  // pino writes one JSON line per write.
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as LogLine);
+      done();
+    },
+  });
+  const app = await buildApp(
+    loadServiceConfig(env),
+    opts.captureLogs === true ? { logDestination: destination } : {},
+  );
   await app.start();
   const producer = new EventProducer(kafka, registry, prefix);
   await producer.connect();
@@ -128,10 +151,12 @@ export async function startService(extra: Record<string, string>): Promise<Runni
       const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox');
       return rows[0]!.n;
     },
+    logs,
     async stop() {
       await Promise.allSettled([retrains.stop(), deadLetters.stop(), producer.disconnect()]);
       await app.stop();
       await pool.query(`DROP SCHEMA IF EXISTS ${env.DATABASE_SCHEMA!} CASCADE`).catch(() => undefined);
+      await pool.query(`DROP SCHEMA IF EXISTS ${env.CATALOG_SCHEMA!} CASCADE`).catch(() => undefined);
       await pool.end();
     },
   };

@@ -2,7 +2,16 @@ import { withTransaction, type Pool } from '@tributary/db';
 import { pgToAppError } from '@tributary/errors';
 import { retrainRequested, type RetrainRequested } from '@tributary/events';
 import { enqueueEvent } from '@tributary/outbox';
-import type { Decision, DecisionOutcome, DecisionStore, StoredDecision } from '../domain/ports.ts';
+import type {
+  Decision,
+  DecisionOutcome,
+  DecisionStore,
+  PolicySource,
+  StoredDecision,
+} from '../domain/ports.ts';
+
+/** model_name of a decision for no model (the column is part of the unique key, so not NULL). */
+const NO_MODEL = '';
 
 interface DecisionRow {
   id: number;
@@ -13,11 +22,13 @@ interface DecisionRow {
   master_location: string;
   master_checksum: string;
   current_master_rows: number;
-  threshold_rows: number;
+  threshold_rows: number | null;
   outcome: DecisionOutcome;
   requested: boolean;
   reason: string;
   model_name: string;
+  policy_source: PolicySource | null;
+  catalog_revision: number | null;
   model_registry_version: string | null;
   model_selected_by: string | null;
   production_run_id: string | null;
@@ -45,6 +56,8 @@ const COLUMNS: readonly [keyof Decision, string][] = [
   ['requested', 'requested'],
   ['reason', 'reason'],
   ['modelName', 'model_name'],
+  ['policySource', 'policy_source'],
+  ['catalogRevision', 'catalog_revision'],
   ['modelRegistryVersion', 'model_registry_version'],
   ['modelSelectedBy', 'model_selected_by'],
   ['productionRunId', 'production_run_id'],
@@ -59,6 +72,8 @@ const COLUMNS: readonly [keyof Decision, string][] = [
 export interface DecisionQuery {
   dataset?: string | undefined;
   masterVersion?: number | undefined;
+  /** Only this model's decisions; null: only the decisions for no model (undeclared, no policy). */
+  modelName?: string | null | undefined;
   limit: number;
 }
 
@@ -66,16 +81,20 @@ export interface DecisionQuery {
 export class DecisionsRepository implements DecisionStore {
   constructor(private readonly pool: Pool) {}
 
-  async find(dataset: string, masterVersion: number): Promise<StoredDecision | undefined> {
-    const [found] = await this.list({ dataset, masterVersion, limit: 1 });
+  async find(
+    dataset: string,
+    masterVersion: number,
+    modelName: string | null,
+  ): Promise<StoredDecision | undefined> {
+    const [found] = await this.list({ dataset, masterVersion, modelName, limit: 1 });
     return found;
   }
 
-  async latestVersion(dataset: string): Promise<number | undefined> {
+  async latestVersion(dataset: string, modelName: string): Promise<number | undefined> {
     const { rows } = await this.pool
       .query<{ latest: string | null }>(
-        'SELECT max(master_version) AS latest FROM retrain_decisions WHERE dataset = $1',
-        [dataset],
+        'SELECT max(master_version) AS latest FROM retrain_decisions WHERE dataset = $1 AND model_name = $2',
+        [dataset, modelName],
       )
       .catch((err: unknown) => {
         throw pgToAppError(err);
@@ -100,6 +119,8 @@ export class DecisionsRepository implements DecisionStore {
     if (query.dataset !== undefined) where.push(`dataset = $${params.push(query.dataset)}`);
     if (query.masterVersion !== undefined)
       where.push(`master_version = $${params.push(query.masterVersion)}`);
+    if (query.modelName !== undefined)
+      where.push(`model_name = $${params.push(query.modelName ?? NO_MODEL)}`);
     const { rows } = await this.pool
       .query<DecisionRow>(
         `SELECT * FROM retrain_decisions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
@@ -117,14 +138,16 @@ export class DecisionsRepository implements DecisionStore {
     retrain: ((decisionId: string) => RetrainRequested) | undefined,
   ): Promise<{ decision: StoredDecision; created: boolean }> {
     const stored = await withTransaction(this.pool, async (client) => {
-      // A concurrent delivery of the same master version may have decided meanwhile: the unique
-      // key keeps the first decision, and this transaction then enqueues nothing.
+      // A concurrent delivery of the same master version may have decided this model meanwhile:
+      // the unique key keeps the first decision, and this transaction then enqueues nothing.
       const { rows } = await client.query<DecisionRow>(
         `INSERT INTO retrain_decisions (${COLUMNS.map(([, c]) => c).join(', ')})
          VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
-         ON CONFLICT ON CONSTRAINT retrain_decisions_master_key DO NOTHING
+         ON CONFLICT ON CONSTRAINT retrain_decisions_model_key DO NOTHING
          RETURNING *`,
-        COLUMNS.map(([field]) => decision[field]),
+        COLUMNS.map(([field]) =>
+          field === 'modelName' ? (decision.modelName ?? NO_MODEL) : decision[field],
+        ),
       );
       const row = rows[0];
       if (!row) return undefined;
@@ -138,8 +161,12 @@ export class DecisionsRepository implements DecisionStore {
       return toDecision(updated.rows[0]!);
     });
     if (stored) return { decision: stored, created: true };
-    const existing = await this.find(decision.dataset, decision.masterVersion);
-    if (!existing) throw new Error(`decision for ${decision.dataset} v${decision.masterVersion} vanished`);
+    const existing = await this.find(decision.dataset, decision.masterVersion, decision.modelName);
+    if (!existing) {
+      throw new Error(
+        `decision for ${decision.dataset} v${decision.masterVersion} ${decision.modelName ?? '(no model)'} vanished`,
+      );
+    }
     return { decision: existing, created: false };
   }
 }
@@ -158,7 +185,9 @@ function toDecision(row: DecisionRow): StoredDecision {
     outcome: row.outcome,
     requested: row.requested,
     reason: row.reason,
-    modelName: row.model_name,
+    modelName: row.model_name === NO_MODEL ? null : row.model_name,
+    policySource: row.policy_source,
+    catalogRevision: row.catalog_revision === null ? null : Number(row.catalog_revision),
     modelRegistryVersion: row.model_registry_version,
     modelSelectedBy: row.model_selected_by,
     productionRunId: row.production_run_id,

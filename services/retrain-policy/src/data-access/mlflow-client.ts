@@ -18,8 +18,6 @@ export interface MlflowClientOptions {
   retries: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  /** Experiments searched for compatible runs; all active experiments when undefined. */
-  experimentIds?: readonly string[] | undefined;
   token?: string | undefined;
   username?: string | undefined;
   password?: string | undefined;
@@ -145,22 +143,24 @@ export class MlflowClient implements ModelRegistry {
     return found && toTrainingRun(found.run);
   }
 
+  /** Searches `experimentIds` only (each policy names its own), or every active experiment when undefined. */
   async findLastFinishedRun(
     tags: Readonly<Record<string, string>>,
+    experimentIds: readonly string[] | undefined,
     signal?: AbortSignal,
   ): Promise<TrainingRun | undefined> {
     const filter = [
       ...Object.entries(tags).map(([key, value]) => `tags.${quoteKey(key)} = ${quoteValue(value)}`),
       `attributes.status = 'FINISHED'`,
     ].join(' and ');
-    const experimentIds = this.opts.experimentIds ?? (await this.activeExperimentIds(signal));
+    const searched = experimentIds ?? (await this.activeExperimentIds(signal));
     let newest: RawRun | undefined;
-    for (let i = 0; i < experimentIds.length; i += SEARCH_CHUNK) {
+    for (let i = 0; i < searched.length; i += SEARCH_CHUNK) {
       const found = await this.call(
         'runs/search',
         'POST',
         {
-          experiment_ids: experimentIds.slice(i, i + SEARCH_CHUNK),
+          experiment_ids: searched.slice(i, i + SEARCH_CHUNK),
           filter,
           run_view_type: 'ACTIVE_ONLY',
           order_by: ['attributes.end_time DESC', 'attributes.start_time DESC'],

@@ -1,4 +1,5 @@
 import { eventTime, newEventId, type MasterVersioned, type RetrainRequested } from '@tributary/events';
+import { withSpan } from '@tributary/telemetry';
 import {
   RegistryAnswerError,
   type Decision,
@@ -6,31 +7,21 @@ import {
   type DecisionStore,
   type ModelRegistry,
   type ModelVersion,
+  type NotDeclaredOutcome,
+  type PolicyCatalog,
+  type RetrainPolicy,
   type StoredDecision,
-  type ThresholdStore,
 } from './ports.ts';
-
-/** How the production model and its compatible runs are found, and what to do without one. */
-export interface RetrainPolicy {
-  modelName: string;
-  alias: string;
-  /** Stage used when no version holds the alias; undefined disables the fallback. */
-  stage: string | undefined;
-  tags: { featureVersion: string; splitVersion: string; modelVersion: string };
-  masterRowsMetric: string;
-  requestWhenNoCompatibleRun: boolean;
-}
 
 export interface DecideRetrainDeps {
   registry: ModelRegistry;
   decisions: DecisionStore;
-  thresholds: ThresholdStore;
-  policy: RetrainPolicy;
+  policies: PolicyCatalog;
 }
 
 export interface DecideRetrainResult {
   decision: StoredDecision;
-  /** False when the master version had been decided before (a redelivery): nothing was done. */
+  /** False when the master version had been decided before for this model (a redelivery): nothing was done. */
   created: boolean;
 }
 
@@ -47,26 +38,106 @@ interface ProductionModel {
 type Step<T> = { ok: true; value: T } | { ok: false; outcome: DecisionOutcome; reason: string };
 
 /**
- * The seed's retrain_policy_dag for one new master version: load the production model
- * configuration, find the last finished run with the same feature/split/model versions, compare
- * its `master_rows` with the master's row count, and request a retrain when the growth reaches
- * RETRAIN_THRESHOLD_ROWS. The decision is stored whatever it is; a retrain.requested is enqueued
- * with it in the same transaction, so each master version is decided, and requested, at most once.
+ * The seed's retrain_policy_dag for one new master version, once per model its dataset drives: the
+ * dataset's declaration in the catalog names the models (retrain policies); an undeclared dataset
+ * uses the implicit env policy when the deployment still has one, and otherwise, like a declared
+ * dataset without retrain policies, is decided for no model (stored, nothing requested).
+ *
+ * Each model is decided on its own (see {@link decideForModel}), in its own span; `onDecided` sees
+ * each decision as it is made. When one model's decision fails (MLflow unreachable), the others are
+ * still decided and the first failure is thrown afterwards: the retried message then decides only
+ * the models that are still undecided.
  */
 export async function decideRetrain(
   master: MasterVersioned,
   ctx: { runId: string; signal?: AbortSignal },
   deps: DecideRetrainDeps,
+  onDecided: (result: DecideRetrainResult) => void = () => undefined,
+): Promise<DecideRetrainResult[]> {
+  const found = await deps.policies.policiesFor(master.dataset);
+  if (found.kind === 'undeclared' || (found.kind === 'declared' && found.policies.length === 0)) {
+    const result = await decideForNoModel(master, ctx.runId, found.kind, found.catalogRevision, deps);
+    onDecided(result);
+    return [result];
+  }
+  const policies = found.kind === 'implicit' ? [found.policy] : found.policies;
+  const catalogRevision = found.kind === 'declared' ? found.catalogRevision : null;
+  const results: DecideRetrainResult[] = [];
+  let failure: { error: unknown } | undefined;
+  for (const policy of policies) {
+    try {
+      const result = await withSpan(
+        'retrain decision',
+        { 'retrain.model_name': policy.modelName, 'retrain.policy_source': policy.source },
+        async () => {
+          const decided = await decideForModel(master, ctx, policy, catalogRevision, deps);
+          onDecided(decided);
+          return decided;
+        },
+      );
+      results.push(result);
+    } catch (err) {
+      failure ??= { error: err };
+    }
+  }
+  if (failure) throw failure.error;
+  return results;
+}
+
+/**
+ * A master version for which no model is retrained, recorded once (model_name '' in the table) so
+ * that operators see it in the decisions with its reason.
+ */
+async function decideForNoModel(
+  master: MasterVersioned,
+  runId: string,
+  kind: 'undeclared' | 'declared',
+  catalogRevision: number,
+  deps: DecideRetrainDeps,
 ): Promise<DecideRetrainResult> {
-  const existing = await deps.decisions.find(master.dataset, master.master_version);
+  const existing = await deps.decisions.find(master.dataset, master.master_version, null);
+  if (existing) return { decision: existing, created: false };
+  const outcome: NotDeclaredOutcome = kind === 'undeclared' ? 'undeclared_dataset' : 'no_retrain_policy';
+  const reason =
+    outcome === 'undeclared_dataset'
+      ? `dataset "${master.dataset}" is not declared in the catalog (revision ${catalogRevision}) and no ` +
+        `MLFLOW_MODEL_NAME policy applies to undeclared datasets: nothing is retrained; declare it in ` +
+        `datasets/${master.dataset}.yaml with retrain_policies (docs/onboarding.md)`
+      : `dataset "${master.dataset}" is declared without retrain_policies (catalog revision ` +
+        `${catalogRevision}): it drives no model, so nothing is retrained`;
+  return deps.decisions.record(
+    {
+      ...knownInputs(master, runId, undefined, catalogRevision),
+      outcome,
+      requested: false,
+      reason,
+    },
+    undefined,
+  );
+}
+
+/**
+ * One model's decision: load its production model configuration, find the last finished run with
+ * the same feature/split/model versions in the policy's experiments, compare its master rows metric
+ * with the master's row count, and request a retrain when the growth reaches the policy's threshold.
+ * The decision is stored whatever it is; a retrain.requested is enqueued with it in the same
+ * transaction, so each master version is decided, and requested, at most once per model.
+ */
+async function decideForModel(
+  master: MasterVersioned,
+  ctx: { runId: string; signal?: AbortSignal },
+  policy: RetrainPolicy,
+  catalogRevision: number | null,
+  deps: DecideRetrainDeps,
+): Promise<DecideRetrainResult> {
+  const existing = await deps.decisions.find(master.dataset, master.master_version, policy.modelName);
   if (existing) return { decision: existing, created: false };
 
-  const known = knownInputs(master, ctx.runId, await deps.thresholds.threshold(), deps.policy);
-  let verdict: Verdict;
+  const known = knownInputs(master, ctx.runId, policy, catalogRevision);
   // The seed compares with CURRENT_MASTER_ROWS, the latest master: a version older than one already
-  // decided (a late redelivery, a dead letter replayed) is not the current master any more, and a
-  // retrain on it would train on stale data.
-  const latest = await deps.decisions.latestVersion(master.dataset);
+  // decided for this model (a late redelivery, a dead letter replayed) is not the current master any
+  // more, and a retrain on it would train on stale data.
+  const latest = await deps.decisions.latestVersion(master.dataset, policy.modelName);
   if (latest !== undefined && latest > master.master_version) {
     return deps.decisions.record(
       {
@@ -78,8 +149,9 @@ export async function decideRetrain(
       undefined,
     );
   }
+  let verdict: Verdict;
   try {
-    verdict = await assess(master, known, ctx.signal, deps);
+    verdict = await assess(master, known, ctx.signal, deps.registry, policy);
   } catch (err) {
     if (!(err instanceof RegistryAnswerError)) throw err;
     verdict = {
@@ -104,7 +176,8 @@ async function assess(
   master: MasterVersioned,
   known: Inputs,
   signal: AbortSignal | undefined,
-  { registry, policy }: DecideRetrainDeps,
+  registry: ModelRegistry,
+  policy: RetrainPolicy,
 ): Promise<Verdict> {
   const production = await loadProductionModel(registry, policy, signal);
   if (!production.ok) return { outcome: production.outcome, requested: false, reason: production.reason };
@@ -123,16 +196,22 @@ async function assess(
     [policy.tags.splitVersion]: model.splitVersion,
     [policy.tags.modelVersion]: model.modelVersion,
   };
-  const run = await registry.findLastFinishedRun(versions, signal);
+  const run = await registry.findLastFinishedRun(versions, policy.experimentIds, signal);
   if (!run) {
     const requested = policy.requestWhenNoCompatibleRun;
+    const setting =
+      policy.source === 'environment'
+        ? `RETRAIN_WHEN_NO_COMPATIBLE_RUN is ${requested}`
+        : `when_no_compatible_run is ${requested ? 'request' : 'skip'}`;
+    const where =
+      policy.experimentIds === undefined ? '' : ` in experiment(s) ${policy.experimentIds.join(', ')}`;
     return {
       outcome: 'no_compatible_run',
       requested,
       // Nothing was trained on this configuration yet: every master row is new to it.
       newRows: master.row_count,
       reason:
-        `no finished run has ${describeTags(versions)}; RETRAIN_WHEN_NO_COMPATIBLE_RUN is ${requested}, ` +
+        `no finished run${where} has ${describeTags(versions)}; ${setting}, ` +
         (requested ? 'so a retrain is requested' : 'so no retrain is requested'),
     };
   }
@@ -152,7 +231,7 @@ async function assess(
       reason: `${policy.masterRowsMetric} of last compatible run ${run.runId} is ${metric}, expected a whole number >= 0`,
     };
   }
-  return compareGrowth(master.row_count, metric, known.thresholdRows, run.runId);
+  return compareGrowth(master.row_count, metric, policy.thresholdRows, run.runId);
 }
 
 /**
@@ -258,8 +337,8 @@ async function loadProductionModel(
 function knownInputs(
   master: MasterVersioned,
   runId: string,
-  thresholdRows: number,
-  policy: RetrainPolicy,
+  policy: RetrainPolicy | undefined,
+  catalogRevision: number | null,
 ): Inputs {
   return {
     dataset: master.dataset,
@@ -269,8 +348,10 @@ function knownInputs(
     masterLocation: master.location,
     masterChecksum: master.checksum,
     currentMasterRows: master.row_count,
-    thresholdRows,
-    modelName: policy.modelName,
+    thresholdRows: policy?.thresholdRows ?? null,
+    modelName: policy?.modelName ?? null,
+    policySource: policy?.source ?? null,
+    catalogRevision,
     modelRegistryVersion: null,
     modelSelectedBy: null,
     productionRunId: null,
@@ -291,7 +372,7 @@ function describeTags(tags: Record<string, string>): string {
 
 /** The event training consumes; only built for decisions that passed the production lookup. */
 function retrainRequestedEvent(d: Decision, decisionId: string): RetrainRequested {
-  const known = (value: string | null, field: string): string => {
+  const known = <T>(value: T | null, field: string): T => {
     if (value === null) throw new Error(`a requested retrain must know its ${field}`);
     return value;
   };
@@ -301,7 +382,7 @@ function retrainRequestedEvent(d: Decision, decisionId: string): RetrainRequeste
     run_id: d.runId,
     dataset: d.dataset,
     decision_id: decisionId,
-    model_name: d.modelName,
+    model_name: known(d.modelName, 'model name'),
     model_registry_version: known(d.modelRegistryVersion, 'model registry version'),
     feature_version: known(d.featureVersion, 'feature version'),
     split_version: known(d.splitVersion, 'split version'),
@@ -312,7 +393,7 @@ function retrainRequestedEvent(d: Decision, decisionId: string): RetrainRequeste
     current_master_rows: d.currentMasterRows,
     last_run_master_rows: d.lastRunMasterRows,
     new_rows: d.newRows ?? d.currentMasterRows,
-    threshold_rows: d.thresholdRows,
+    threshold_rows: known(d.thresholdRows, 'threshold'),
     last_compatible_run_id: d.lastCompatibleRunId,
     reason: d.reason,
   };

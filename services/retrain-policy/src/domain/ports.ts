@@ -1,7 +1,12 @@
 import { AppError } from '@tributary/errors';
 import type { RetrainRequested } from '@tributary/events';
 
-/** What a decision concluded. Only `threshold_reached` and, by policy, `no_compatible_run` request a retrain. */
+/**
+ * What a decision concluded. Only `threshold_reached` and, by policy, `no_compatible_run` request a
+ * retrain. `undeclared_dataset` and `no_retrain_policy` are decisions for no model: the master version
+ * of a dataset the catalog does not declare (and no env policy applies), or one declared without
+ * retrain policies.
+ */
 export type DecisionOutcome =
   | 'threshold_reached'
   | 'below_threshold'
@@ -10,7 +15,49 @@ export type DecisionOutcome =
   | 'invalid_production_model'
   | 'invalid_compatible_run'
   | 'invalid_mlflow_answer'
-  | 'superseded';
+  | 'superseded'
+  | 'undeclared_dataset'
+  | 'no_retrain_policy';
+
+/** Outcomes of a master version decided for no model. */
+export const NOT_DECLARED_OUTCOMES = ['undeclared_dataset', 'no_retrain_policy'] as const;
+export type NotDeclaredOutcome = (typeof NOT_DECLARED_OUTCOMES)[number];
+
+/**
+ * Where a policy comes from: a `retrain_policies` entry of the dataset's declaration in the catalog,
+ * or the implicit policy of the MLFLOW_* / RETRAIN_* settings, which applies to undeclared datasets.
+ */
+export type PolicySource = 'catalog' | 'environment';
+
+/** How one model's production version and compatible runs are found, and when to retrain it. */
+export interface RetrainPolicy {
+  source: PolicySource;
+  modelName: string;
+  alias: string;
+  /** Stage used when no version holds the alias; undefined disables the fallback. */
+  stage: string | undefined;
+  tags: { featureVersion: string; splitVersion: string; modelVersion: string };
+  masterRowsMetric: string;
+  /** Experiments searched for the last compatible run; all active experiments when undefined. */
+  experimentIds: readonly string[] | undefined;
+  /** New master rows that trigger a retrain, as in force when the master version is decided. */
+  thresholdRows: number;
+  requestWhenNoCompatibleRun: boolean;
+}
+
+/** The retrain policies that apply to one dataset's master versions. */
+export type DatasetPolicies =
+  /** Declared in the catalog (`policies` may be empty: a dataset that drives no model). */
+  | { kind: 'declared'; policies: RetrainPolicy[]; catalogRevision: number }
+  /** Not declared, and the deployment still has the implicit env policy. */
+  | { kind: 'implicit'; policy: RetrainPolicy }
+  /** Not declared, and there is no env policy. */
+  | { kind: 'undeclared'; catalogRevision: number };
+
+/** The policies of a dataset, read when its master version is decided (so a change applies to the next one). */
+export interface PolicyCatalog {
+  policiesFor(dataset: string): Promise<DatasetPolicies>;
+}
 
 /** A decision with its inputs, as it is stored, traced and served by the admin API. */
 export interface Decision {
@@ -22,11 +69,17 @@ export interface Decision {
   masterLocation: string;
   masterChecksum: string;
   currentMasterRows: number;
-  thresholdRows: number;
+  /** Threshold of the policy that decided; null for a decision for no model. */
+  thresholdRows: number | null;
   outcome: DecisionOutcome;
   requested: boolean;
   reason: string;
-  modelName: string;
+  /** The model decided for; null for a master version decided for no model (undeclared, no policy). */
+  modelName: string | null;
+  /** Which policy decided; null when no policy applied. */
+  policySource: PolicySource | null;
+  /** Catalog revision the dataset's declaration was read at (null for the env policy). */
+  catalogRevision: number | null;
   modelRegistryVersion: string | null;
   /** How the production version was found: `alias production` or `stage Production`. */
   modelSelectedBy: string | null;
@@ -78,9 +131,13 @@ export interface ModelRegistry {
   getRegisteredModel(name: string, signal?: AbortSignal): Promise<RegisteredModel | undefined>;
   getModelVersion(name: string, version: string, signal?: AbortSignal): Promise<ModelVersion | undefined>;
   getRun(runId: string, signal?: AbortSignal): Promise<TrainingRun | undefined>;
-  /** The newest finished run whose tags hold all of `tags`. */
+  /**
+   * The newest finished run whose tags hold all of `tags`, searched in `experimentIds` only (every
+   * active experiment when undefined).
+   */
   findLastFinishedRun(
     tags: Readonly<Record<string, string>>,
+    experimentIds: readonly string[] | undefined,
     signal?: AbortSignal,
   ): Promise<TrainingRun | undefined>;
 }
@@ -93,12 +150,14 @@ export class RegistryAnswerError extends AppError {
 }
 
 export interface DecisionStore {
-  find(dataset: string, masterVersion: number): Promise<StoredDecision | undefined>;
-  /** The highest master version of `dataset` decided so far, if any. */
-  latestVersion(dataset: string): Promise<number | undefined>;
+  /** The decision of one master version for one model (null: the decision for no model). */
+  find(dataset: string, masterVersion: number, modelName: string | null): Promise<StoredDecision | undefined>;
+  /** The highest master version of `dataset` decided so far for `modelName`, if any. */
+  latestVersion(dataset: string, modelName: string): Promise<number | undefined>;
   /**
    * Stores the decision and, when `retrain` is given, enqueues the event it builds, in one
-   * transaction. When a decision for the same master version exists, stores nothing and returns it.
+   * transaction. When a decision for the same master version and model exists, stores nothing and
+   * returns it.
    */
   record(
     decision: Decision,
@@ -107,6 +166,6 @@ export interface DecisionStore {
 }
 
 export interface ThresholdStore {
-  /** The current RETRAIN_THRESHOLD_ROWS. */
+  /** The current RETRAIN_THRESHOLD_ROWS (the implicit env policy's threshold). */
   threshold(): Promise<number>;
 }

@@ -23,13 +23,16 @@ const thresholdBody = z.object({ value: z.unknown(), actor: actorSchema.optional
 const decisionsQuery = z.object({
   dataset: z.string().min(1).optional(),
   master_version: z.coerce.number().int().min(0).optional(),
+  model_name: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 
 /**
  * Admin routes of the retrain-policy (health, readiness and metrics come from the runtime):
- * RETRAIN_THRESHOLD_ROWS and its audit, and the stored decisions. All need the admin token.
+ * RETRAIN_THRESHOLD_ROWS (the threshold of the implicit env policy only; a declared policy's
+ * threshold is its threshold_rows in the catalog) and its audit, and the stored decisions. All need
+ * the admin token.
  */
 export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
   registerAdminRoutes(
@@ -63,6 +66,7 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
         const decisions = await deps.decisions.list({
           dataset: query.dataset,
           masterVersion: query.master_version,
+          modelName: query.model_name,
           limit: query.limit,
         });
         return { decisions };

@@ -2,46 +2,87 @@ import { trace } from '@opentelemetry/api';
 import type { Runtime } from '@tributary/runtime';
 import { Counter } from '@tributary/telemetry';
 import type { DecideRetrainResult } from '../../domain/decide-retrain.ts';
-import type { StoredDecision } from '../../domain/ports.ts';
+import { NOT_DECLARED_OUTCOMES, type NotDeclaredOutcome, type StoredDecision } from '../../domain/ports.ts';
 
 const DAG = 'retrain_policy';
 
+const isNotDeclared = (outcome: string): outcome is NotDeclaredOutcome =>
+  (NOT_DECLARED_OUTCOMES as readonly string[]).includes(outcome);
+
 /**
- * Makes each decision visible: attributes on the run's trace span, the decision counter, the
- * seed's DAG metrics, and one log line. Redeliveries only count as such.
+ * Makes each decision visible: attributes on its trace span, the decision counter, the seed's DAG
+ * metrics, and one log line. A master version decided for no model (undeclared dataset, no retrain
+ * policy) is counted in tributary_retrain_undeclared_total and logged at info, saying why. A
+ * dataset decided by the implicit env policy is warned about once per process, naming the file to
+ * write. Redeliveries only count as such.
  */
 export function decisionTelemetry(runtime: Runtime): (result: DecideRetrainResult, seconds: number) => void {
   const registers = [runtime.metrics.registry];
   const decisions = new Counter({
     name: 'retrain_decisions_total',
-    help: 'Retrain decisions by outcome and whether a retrain was requested',
+    help: 'Retrain decisions (one per master version and model) by outcome and whether a retrain was requested',
     labelNames: ['outcome', 'requested'],
     registers,
   });
   const redeliveries = new Counter({
     name: 'retrain_redeliveries_total',
-    help: 'master.versioned events whose master version had already been decided (nothing done)',
+    help: 'Decisions found already made when a master.versioned came again (nothing done)',
     registers,
   });
+  const undeclared = new Counter({
+    name: 'tributary_retrain_undeclared_total',
+    help:
+      'Master versions that request no retraining because their dataset is not declared ' +
+      '(reason="undeclared_dataset") or declares no retrain policy (reason="no_retrain_policy")',
+    labelNames: ['reason'],
+    registers,
+  });
+  for (const reason of NOT_DECLARED_OUTCOMES) undeclared.inc({ reason }, 0);
+  const warnedImplicit = new Set<string>();
+
   return ({ decision, created }, seconds) => {
     trace.getActiveSpan()?.setAttributes({ ...spanAttributes(decision), 'retrain.redelivery': !created });
+    const where = {
+      dataset: decision.dataset,
+      master_version: decision.masterVersion,
+      model_name: decision.modelName,
+      decision_id: decision.id,
+    };
     if (!created) {
       redeliveries.inc();
-      runtime.logger.info(
-        { dataset: decision.dataset, master_version: decision.masterVersion, decision_id: decision.id },
-        'master version already decided; nothing to do',
-      );
+      runtime.logger.info(where, 'master version already decided for this model; nothing to do');
       return;
     }
     decisions.inc({ outcome: decision.outcome, requested: String(decision.requested) });
     const status = dagStatus(decision);
     runtime.metrics.dagStatus.inc({ dag: DAG, status });
     runtime.metrics.dagDuration.observe({ dag: DAG, status }, seconds);
+    if (isNotDeclared(decision.outcome)) {
+      undeclared.inc({ reason: decision.outcome });
+      runtime.logger.info(
+        {
+          ...where,
+          reason: decision.outcome,
+          why: decision.reason,
+          catalog_revision: decision.catalogRevision,
+        },
+        `master version requests no retraining: ${decision.reason}`,
+      );
+      return;
+    }
+    if (decision.policySource === 'environment' && !warnedImplicit.has(decision.dataset)) {
+      warnedImplicit.add(decision.dataset);
+      runtime.logger.warn(
+        { dataset: decision.dataset, model_name: decision.modelName, docs: 'docs/onboarding.md' },
+        `dataset ${decision.dataset} is not declared: it was decided by the implicit MLFLOW_MODEL_NAME ` +
+          `policy; declare it in datasets/${decision.dataset}.yaml with a retrain_policies: entry ` +
+          `(docs/onboarding.md)`,
+      );
+    }
     runtime.logger.info(
       {
-        dataset: decision.dataset,
-        master_version: decision.masterVersion,
-        decision_id: decision.id,
+        ...where,
+        policy_source: decision.policySource,
         outcome: decision.outcome,
         requested: decision.requested,
         reason: decision.reason,
@@ -53,7 +94,10 @@ export function decisionTelemetry(runtime: Runtime): (result: DecideRetrainResul
 
 function dagStatus(d: StoredDecision): 'success' | 'skipped' | 'failed' {
   if (d.requested) return 'success';
-  return d.outcome === 'below_threshold' || d.outcome === 'no_compatible_run' || d.outcome === 'superseded'
+  return d.outcome === 'below_threshold' ||
+    d.outcome === 'no_compatible_run' ||
+    d.outcome === 'superseded' ||
+    isNotDeclared(d.outcome)
     ? 'skipped'
     : 'failed';
 }
@@ -67,6 +111,8 @@ export function spanAttributes(d: StoredDecision): Record<string, string | numbe
     'retrain.outcome': d.outcome,
     'retrain.requested': d.requested,
     'retrain.reason': d.reason,
+    'retrain.policy_source': d.policySource,
+    'retrain.catalog_revision': d.catalogRevision,
     'retrain.current_master_rows': d.currentMasterRows,
     'retrain.threshold_rows': d.thresholdRows,
     'retrain.new_rows': d.newRows,

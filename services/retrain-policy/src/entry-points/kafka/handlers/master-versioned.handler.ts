@@ -6,7 +6,10 @@ import {
   type DecideRetrainResult,
 } from '../../../domain/decide-retrain.ts';
 
-/** Decides, for each new master version, whether the production model must be retrained. */
+/**
+ * Decides, for each new master version, whether the production model of each model its dataset
+ * drives must be retrained; each decision is observed as it is made.
+ */
 export function masterVersionedHandler(
   deps: DecideRetrainDeps,
   observe: (result: DecideRetrainResult, seconds: number) => void,
@@ -15,8 +18,9 @@ export function masterVersionedHandler(
     event: masterVersioned,
     async handle(master, ctx) {
       const started = performance.now();
-      const result = await decideRetrain(master, { runId: ctx.runId, signal: ctx.signal }, deps);
-      observe(result, (performance.now() - started) / 1000);
+      await decideRetrain(master, { runId: ctx.runId, signal: ctx.signal }, deps, (result) =>
+        observe(result, (performance.now() - started) / 1000),
+      );
     },
   });
 }
