@@ -11,7 +11,9 @@ import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { defaultContractsDir, loadContract } from '@tributary/contracts';
 import { createPool, migrate, type Pool } from '@tributary/db';
 import { buildDirObject, hashFile } from '@tributary/dvc';
 import {
@@ -138,7 +140,12 @@ async function harness(storeDir: string): Promise<Harness> {
   const config = loadServiceConfig(
     serviceEnv({ DATA_STORE_URI: storeDir, DATABASE_SCHEMA: schema, LOG_LEVEL: 'silent', HTTP_PORT: '0' }),
   );
-  const { processBatch, close } = await createProcessBatch(config, { pool, topicPrefix: `${schema}.` });
+  // The benchmark has no running catalog: it reads the repository's contract files.
+  const { processBatch, close } = await createProcessBatch(config, {
+    pool,
+    topicPrefix: `${schema}.`,
+    contract: (name, version) => loadContract(fileURLToPath(defaultContractsDir), name, version),
+  });
   return {
     processBatch,
     pool,

@@ -9,23 +9,32 @@ const connection = (cmd: Command): Command =>
     defaultUrl: 'http://127.0.0.1:3003',
   });
 
-/** `tributary refresh ...`: the dataset refresh (sampling + quality gate) on demand, and its runs. */
+/** `tributary refresh ...`: the refresh jobs (sampling + quality gate) on demand, their runs and baselines. */
 export function registerRefresh(program: Command): void {
-  const refresh = program.command('refresh').description('Dataset refresh: run it now, list its runs');
+  const refresh = program
+    .command('refresh')
+    .description('Dataset refresh jobs: list them, run one now, list their runs, audit a baseline');
 
   connection(
     refresh
       .command('run')
-      .description('Run the refresh now and print the run (exit 1 when the gate or a source check fails)')
-      .requiredOption('--dataset <name>', 'evaluation dataset to refresh'),
-  ).action(async (opts: AdminConnection & { dataset: string }) => {
+      .description('Run a refresh job now and print the run (exit 1 when the gate or a source check fails)')
+      .option('--job <name>', 'refresh job (evaluation set) to run')
+      .option(
+        '--dataset <name>',
+        'a refresh job, or a declared dataset that has one (with neither: the only job of the deployment)',
+      ),
+  ).action(async (opts: AdminConnection & { job?: string; dataset?: string }) => {
     const res = await fetch(`${opts.url.replace(/\/$/, '')}/admin/refresh`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
         ...(adminToken(opts) ? { authorization: `Bearer ${adminToken(opts)}` } : {}),
       },
-      body: JSON.stringify({ dataset: opts.dataset }),
+      body: JSON.stringify({
+        ...(opts.job === undefined ? {} : { job: opts.job }),
+        ...(opts.dataset === undefined ? {} : { dataset: opts.dataset }),
+      }),
     });
     const text = await res.text();
     // 422 carries a finished, failed run: print it rather than an HTTP error.
@@ -34,9 +43,36 @@ export function registerRefresh(program: Command): void {
     if (res.status === 422) process.exitCode = 1;
   });
 
-  connection(refresh.command('runs').description('Print the latest refresh runs, newest first')).action(
-    async (opts: AdminConnection) => {
-      printJson(await adminRequest(opts.url, '/admin/runs', { token: adminToken(opts) }));
-    },
-  );
+  connection(
+    refresh
+      .command('runs')
+      .description('Print the latest refresh runs, newest first')
+      .option('--job <name>', 'only the runs of this refresh job')
+      .option('--limit <n>', 'how many runs', '50'),
+  ).action(async (opts: AdminConnection & { job?: string; limit: string }) => {
+    const query = new URLSearchParams({ limit: opts.limit });
+    if (opts.job !== undefined) query.set('job', opts.job);
+    printJson(await adminRequest(opts.url, `/admin/runs?${query.toString()}`, { token: adminToken(opts) }));
+  });
+
+  connection(
+    refresh
+      .command('jobs')
+      .description('Print the refresh jobs the quality-gate runs (declared, or of its old settings)'),
+  ).action(async (opts: AdminConnection) => {
+    printJson(await adminRequest(opts.url, '/admin/jobs', { token: adminToken(opts) }));
+  });
+
+  connection(
+    refresh
+      .command('baseline-audit')
+      .description('Print who changed a baseline and how, newest first')
+      .argument('<name>', 'baseline name'),
+  ).action(async (name: string, opts: AdminConnection) => {
+    printJson(
+      await adminRequest(opts.url, `/admin/baselines/${encodeURIComponent(name)}/audit`, {
+        token: adminToken(opts),
+      }),
+    );
+  });
 }

@@ -40,3 +40,4 @@ export { registerCatalogRoutes } from './routes.ts';
 
 /** The catalog's SQL migrations, applied into CATALOG_SCHEMA by every service at start-up. */
 export const catalogMigrations = new URL('../migrations/', import.meta.url);
+export { publishContractsDir, type BootstrapResult } from './contract-bootstrap.ts';

@@ -1,7 +1,12 @@
 import { contractSchema, type DataContract } from '@tributary/contracts';
 import { withTransaction, type Pool, type PoolClient } from '@tributary/db';
 import { AppError } from '@tributary/errors';
-import { datasetDeclarationSchema, describeIssues, type DatasetDeclaration } from './declaration.ts';
+import {
+  datasetDeclarationSchema,
+  describeIssues,
+  landingFolder,
+  type DatasetDeclaration,
+} from './declaration.ts';
 import { diffSpecs, specHash, type FieldChange } from './diff.ts';
 
 /** A resource handed to apply, with the file it came from so that every problem names it. */
@@ -189,6 +194,7 @@ export class CatalogStore {
         }
       }
       evaluationSetClashes([...after.values()], problems);
+      landingFolderClashes([...after.values()], problems);
       if (problems.length > 0) throw catalogRefusal('CATALOG_ERR_INVALID', problems);
       if (conflicts.length > 0) throw catalogRefusal('CATALOG_ERR_CONFLICT', conflicts);
 
@@ -422,6 +428,21 @@ function duplicates(items: { key: string; source: string }[], what: string, prob
     const seen = first.get(key);
     if (seen !== undefined) problems.push(`${source}: ${what} ${key} is also declared in ${seen}`);
     else first.set(key, source);
+  }
+}
+
+/** A landing-zone folder maps to one dataset, or the ingestor could not tell whose batch it holds. */
+function landingFolderClashes(datasets: StoredDataset[], problems: string[]): void {
+  const owner = new Map<string, string>();
+  for (const d of datasets) {
+    const folder = landingFolder(d.spec);
+    const other = owner.get(folder);
+    if (other !== undefined) {
+      problems.push(
+        `dataset ${d.name}: landing.folder: folder "${folder}" is already the landing folder of dataset ${other}`,
+      );
+    }
+    owner.set(folder, d.name);
   }
 }
 

@@ -173,6 +173,17 @@ describe('catalog store', () => {
     );
   });
 
+  it('when two datasets would share a landing folder, then the apply is refused naming both', async () => {
+    const { problems } = await refusal(
+      store.apply({
+        datasets: [declaration('eta', { landing: { folder: 'alpha' }, refresh_jobs: [] })],
+        contracts: [],
+        actor: 'ci',
+      }),
+    );
+    expect(problems.join('\n')).toMatch(/landing folder of dataset (alpha|eta)/);
+  });
+
   it('when a pruned dataset holds data, then removal needs force and the forced removal is audited', async () => {
     withData.add('beta');
     const { code, problems } = await refusal(

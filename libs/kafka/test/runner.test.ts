@@ -136,7 +136,7 @@ describe('consumer runner', () => {
     const bucket = (le: number) =>
       age.find(
         (v) =>
-          String(v.metricName).endsWith('_bucket') &&
+          String((v as { metricName?: string }).metricName).endsWith('_bucket') &&
           v.labels.le === le &&
           v.labels.topic === `${prefix}batch.ready`,
       )?.value ?? 0;

@@ -6,7 +6,7 @@ import {
   masterVersioned,
   type EventDefinition,
 } from '@tributary/events';
-import { CatalogStore } from '@tributary/catalog';
+import { CatalogStore, publishContractsDir } from '@tributary/catalog';
 import { outboxMigrations } from '@tributary/outbox';
 import {
   assembleService,
@@ -17,7 +17,7 @@ import {
 } from '@tributary/runtime';
 import type { Config } from './config.ts';
 import { PgBatchRepository } from './data-access/batch-repository.ts';
-import { publishContractsDir } from './data-access/contract-bootstrap.ts';
+
 import { FsLandingZone } from './data-access/landing-zone.ts';
 import { ObjectRawStore } from './data-access/raw-store.ts';
 import { UriSourceFiles } from './data-access/source-files.ts';

@@ -1,5 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { loadContract, type DataContract } from '@tributary/contracts';
+import { publishContractsDir } from '@tributary/catalog';
+import type { DataContract } from '@tributary/contracts';
 import { hashFile } from '@tributary/dvc';
 import { batchIngested, batchRejected, eventTime, masterVersioned, newEventId } from '@tributary/events';
 import { MasterLock } from '@tributary/lock';
@@ -9,7 +10,6 @@ import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } fr
 import type { Registry } from '@tributary/telemetry';
 import { createObjectStore, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
-import { publishContractsDir } from './data-access/contract-bootstrap.ts';
 import { ObjectDataStore } from './data-access/data-store.ts';
 import { SharpImageProcessor } from './data-access/images.ts';
 import { lineageSources } from './data-access/lineage-sources.ts';
@@ -67,8 +67,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
 /**
  * The batch use case with its adapters (object store, master lock, DuckDB, images, Postgres):
  * what the Kafka handler calls, and what the benchmark drives without Kafka. `contract` reads a
- * published contract: the service passes its catalog's; the benchmark, which has no runtime (nor
- * catalog), gets the files of CONTRACTS_DIR.
+ * published contract: the service passes its catalog's.
  */
 export async function createProcessBatch(
   config: Config,
@@ -76,7 +75,7 @@ export async function createProcessBatch(
     pool: Pool;
     topicPrefix: string;
     metricsRegistry?: Registry;
-    contract?: (name: string, version: string) => Promise<DataContract>;
+    contract: (name: string, version: string) => Promise<DataContract>;
   },
 ): Promise<{ processBatch: ProcessBatch; lock: MasterLock; close: () => Promise<void> }> {
   const store = new ObjectDataStore(createObjectStore(config.DATA_STORE_URI, s3StoreOptions(config)));
@@ -100,7 +99,7 @@ export async function createProcessBatch(
     images: new SharpImageProcessor(),
     imageCeilings: { maxBytes: config.IMAGE_MAX_BYTES, maxPixels: config.IMAGE_MAX_PIXELS },
     imageConcurrency: config.IMAGE_CONCURRENCY,
-    loadContract: deps.contract ?? ((name, version) => loadContract(config.CONTRACTS_DIR, name, version)),
+    loadContract: deps.contract,
     compaction: {
       fanout: config.COMPACTION_FANOUT,
       baseRows: config.COMPACTION_BASE_ROWS,

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import type { RefreshJob } from '@tributary/catalog';
 import { masterVersioned, qualityEvaluated } from '@tributary/events';
 import { outboxMigrations } from '@tributary/outbox';
 import {
@@ -9,8 +10,9 @@ import {
   type Worker,
 } from '@tributary/runtime';
 import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
-import type { Config } from './config.ts';
+import { envRefreshJob, type Config } from './config.ts';
 import { ObjectArtifactStore } from './data-access/artifact-store.ts';
+import { BaselinesRepository } from './data-access/baselines-repository.ts';
 import { imageHorizontalFlip } from './data-access/image-flip.ts';
 import { StoreMasterReader } from './data-access/master-reader.ts';
 import { MasterVersionsRepository } from './data-access/master-versions-repository.ts';
@@ -18,7 +20,8 @@ import { RunsRepository } from './data-access/runs-repository.ts';
 import { StoreSourceReader } from './data-access/source-reader.ts';
 import { wordListToxicity } from './data-access/toxicity.ts';
 import { wordDropout } from './domain/augmentation.ts';
-import type { Augmentation } from './domain/ports.ts';
+import type { Augmentation, JobSettings } from './domain/ports.ts';
+import { RefreshJobs } from './domain/refresh-jobs.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 import { refreshRunner, staleRunRecoverer } from './entry-points/refresh-runner.ts';
@@ -44,13 +47,46 @@ export async function buildApp(
   try {
     const s3: ObjectStoreOptions = s3StoreOptions(config);
     const runs = new RunsRepository(runtime.pool);
+    const baselines = new BaselinesRepository(runtime.pool);
     const masters = new MasterVersionsRepository(runtime.pool);
-    if (
-      config.BASELINE_SEED &&
-      (await runs.seedBaseline({ name: config.BASELINE_NAME, ...config.BASELINE_SEED }))
-    ) {
-      runtime.logger.info({ baseline: config.BASELINE_NAME }, 'baseline seeded from BASELINE_SEED');
+    const { logger } = runtime;
+    const envJob = envRefreshJob(config);
+    const jobs = new RefreshJobs(runtime.catalog, envJob, logger);
+    if (envJob) {
+      // The old settings still work, as one implicit job, until a declared job takes its name.
+      logger.warn(
+        {
+          job: envJob.job.name,
+          file: `datasets/${envJob.dataset}.yaml`,
+          shadowed: jobs.envJobShadowed(),
+        },
+        jobs.envJobShadowed()
+          ? `refresh job ${envJob.job.name} is declared in the catalog: the REFRESH_*/SAMPLE_*/GATE_*/BASELINE_* settings are ignored; remove them`
+          : `the REFRESH_*/SAMPLE_*/GATE_*/BASELINE_* settings are deprecated: declare them as a refresh_jobs: entry named ${envJob.job.name} in datasets/${envJob.dataset}.yaml and apply it (docs/onboarding.md, "Moving from the old environment settings")`,
+      );
     }
+
+    // Each job's baseline.seed is stored when its baseline does not exist: at start, when the
+    // catalog changes, and before each run (a job declared a moment ago).
+    const seedBaseline = async (job: JobSettings) => {
+      const seed = job.spec.baseline.seed;
+      if (!seed) return;
+      const actor =
+        job.origin === 'env'
+          ? 'env BASELINE_SEED'
+          : `catalog ${job.dataset} refresh_jobs.${job.job} (revision ${String(job.catalogRevision)})`;
+      if (await baselines.seed({ name: job.spec.baseline.name, ...seed }, { actor, tokenName: null })) {
+        logger.info({ baseline: job.spec.baseline.name, job: job.job, actor }, 'baseline seeded');
+      }
+    };
+    const seedAll = async () => {
+      for (const job of jobs.all()) await seedBaseline(job);
+    };
+    await seedAll();
+    runtime.catalog.onChange(() => {
+      seedAll().catch((err: unknown) => logger.warn({ err }, 'baselines of the refresh jobs not seeded'));
+    });
+
     const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
     runtime.onClose(async () => {
       await redis.quit().catch(() => redis.disconnect());
@@ -59,41 +95,27 @@ export async function buildApp(
       await redis.ping();
     });
 
-    const augmentations: Augmentation[] = [];
-    if (config.AUGMENT_TEXT_DROPOUT > 0) {
-      augmentations.push(wordDropout(config.TEXT_COLUMN, config.AUGMENT_TEXT_DROPOUT));
-    }
-    if (config.IMAGE_COLUMN && config.AUGMENT_IMAGE_FLIP_PROBABILITY > 0) {
-      augmentations.push(imageHorizontalFlip(config.IMAGE_COLUMN, config.AUGMENT_IMAGE_FLIP_PROBABILITY));
-    }
+    const augmentationsFor = (spec: RefreshJob): Augmentation[] => {
+      const list: Augmentation[] = [];
+      const { text_dropout, image_column, image_flip_probability } = spec.augmentation;
+      if (text_dropout > 0) list.push(wordDropout(spec.text_column, text_dropout));
+      if (image_column && image_flip_probability > 0) {
+        list.push(imageHorizontalFlip(image_column, image_flip_probability));
+      }
+      return list;
+    };
     const run = refreshRunner(
       {
-        settings: {
-          dataset: config.REFRESH_DATASET,
-          sources: config.REFRESH_SOURCES,
-          schemaVersion: config.REFRESH_SCHEMA_VERSION,
-          stratifyColumn: config.SAMPLE_STRATIFY_COLUMN,
-          fraction: config.SAMPLE_FRACTION,
-          seed: config.SAMPLE_SEED,
-          textColumn: config.TEXT_COLUMN,
-          baselineName: config.BASELINE_NAME,
-          retryDelaysMs: config.REFRESH_RETRY_DELAYS_MS,
-          thresholds: {
-            minCoverage: config.GATE_MIN_COVERAGE,
-            minDiversity: config.GATE_MIN_DIVERSITY,
-            maxToxicity: config.GATE_MAX_TOXICITY,
-            maxPsi: config.GATE_MAX_PSI,
-            maxKs: config.GATE_MAX_KS,
-          },
-        },
+        jobs,
+        augmentationsFor,
+        seedBaseline,
         reader: new StoreSourceReader(s3),
         masters,
         masterReader: new StoreMasterReader(s3),
         store: new ObjectArtifactStore(createObjectStore(config.REFRESH_STORE_URI, s3)),
         runs,
         toxicity: wordListToxicity(),
-        augmentations,
-        logger: runtime.logger,
+        logger,
       },
       runtime.metrics,
     );
@@ -103,47 +125,45 @@ export async function buildApp(
       retryPoller({
         claimDue: (limit) => runs.claimDue(limit),
         recoverStale: staleRunRecoverer(
-          {
-            runs,
-            logger: runtime.logger,
-            settings: {
-              dataset: config.REFRESH_DATASET,
-              baselineName: config.BASELINE_NAME,
-              retryDelaysMs: config.REFRESH_RETRY_DELAYS_MS,
-            },
-          },
+          { runs, jobs, logger },
           runtime.metrics,
           config.REFRESH_STALE_AFTER_MS,
         ),
         run,
         intervalMs: config.REFRESH_RETRY_POLL_MS,
-        logger: runtime.logger,
+        logger,
       }),
     ];
     if (config.REFRESH_SCHEDULE_ENABLED) {
       workers.push(
         refreshSchedule({
-          cron: config.REFRESH_CRON,
+          schedules: () =>
+            jobs
+              .all()
+              .flatMap((j) => (j.spec.schedule === null ? [] : [{ job: j.job, cron: j.spec.schedule }])),
+          onChange: (listener) => runtime.catalog.onChange(listener),
           redis,
-          keyPrefix: `tributary:refresh:${runtime.schema}:${config.REFRESH_DATASET}`,
+          keyPrefix: `tributary:refresh:${runtime.schema}`,
           run,
-          logger: runtime.logger,
+          logger,
         }),
       );
     }
 
     return assembleService({
       runtime,
-      handlers: handlers({
-        run,
-        masters,
-        refreshOnMasterVersioned: config.REFRESH_ON_MASTER_VERSIONED,
-        masterSource: config.REFRESH_SOURCES.some((s) => s.master === true),
-        dataset: config.REFRESH_DATASET,
-      }),
+      handlers: handlers({ run, masters, jobs }),
       workers,
       routes: (http) =>
-        registerRoutes(http, { adminToken: config.ADMIN_TOKEN, dataset: config.REFRESH_DATASET, runs, run }),
+        registerRoutes(http, {
+          adminToken: config.ADMIN_TOKEN,
+          tokenName: config.ADMIN_TOKEN_NAME,
+          jobs,
+          runs,
+          baselines,
+          run,
+          logger,
+        }),
     });
   } catch (err) {
     await runtime.close();

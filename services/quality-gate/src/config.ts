@@ -1,24 +1,6 @@
 import { z } from 'zod';
+import { baselineSchema, sourceSchema, type RefreshJob } from '@tributary/catalog';
 import { bool, commonEnv, csv, int, loadConfig, s3Env, storeUri, url } from '@tributary/config';
-
-/** One canonical source file of the refresh (the seed's `ingest_sources`). */
-export const fileSourceSchema = z.object({
-  name: z.string().min(1),
-  uri: z.string().regex(/^(file:\/\/\/|s3:\/\/[^/]+\/)/, 'expected file:///abs/file or s3://bucket/key'),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256'),
-  schema_version: z.string().min(1),
-  // So that a master source given a uri is refused rather than read as a file.
-  master: z.undefined().optional(),
-});
-
-/** The master of REFRESH_DATASET as a source: the version of a master.versioned run, else the latest seen. */
-export const masterSourceSchema = z.strictObject({
-  name: z.string().min(1),
-  master: z.literal(true),
-  schema_version: z.string().min(1),
-});
-
-export const sourceSchema = z.union([fileSourceSchema, masterSourceSchema]);
 
 const jsonOf = <T extends z.ZodType>(schema: T) =>
   z
@@ -33,21 +15,6 @@ const jsonOf = <T extends z.ZodType>(schema: T) =>
     })
     .pipe(schema);
 
-/** A baseline body: the slices, scalar metrics and column distributions the gate compares with. */
-export const baselineSchema = z.object({
-  required_slices: z.array(z.string()),
-  metrics: z.object({ diversity: z.number().optional(), toxicity: z.number().optional() }).default({}),
-  columns: z
-    .record(
-      z.string(),
-      z.discriminatedUnion('type', [
-        z.object({ type: z.literal('categorical'), frequencies: z.record(z.string(), z.number().min(0)) }),
-        z.object({ type: z.literal('numeric'), values: z.array(z.number()).min(1) }),
-      ]),
-    )
-    .default({}),
-});
-
 const ratio = () => z.coerce.number().min(0).max(1);
 
 /** Every setting of the quality-gate, read from the environment once at start-up. */
@@ -56,75 +23,91 @@ export const configSchema = z.object({
   SERVICE_NAME: commonEnv.SERVICE_NAME.default('quality-gate'),
   HTTP_PORT: commonEnv.HTTP_PORT.default(3003),
 
+  // The refresh settings below describe ONE implicit refresh job (used when REFRESH_SOURCES or
+  // REFRESH_DATASET is set and no declared job has its name); declare jobs in the catalog instead.
   REFRESH_DATASET: z
     .string()
     .min(1)
-    .default('eval')
-    .describe('Name of the evaluation dataset the refresh builds'),
+    .optional()
+    .describe(
+      'Implicit job (name): the refresh job of the old settings and the dataset whose master it reads (default eval); declare refresh_jobs in datasets/<dataset>.yaml instead',
+    ),
   REFRESH_SOURCES: jsonOf(
     z
       .array(sourceSchema)
       .refine((sources) => sources.filter((s) => s.master === true).length <= 1, 'at most one master source'),
   )
-    .default([])
+    .optional()
     .describe(
-      'JSON list of sources: files {name, uri (JSONL, CSV or Parquet), sha256, schema_version}, or the master of REFRESH_DATASET {name, master: true, schema_version}',
+      'Implicit job (sources): JSON list of files {name, uri (JSONL, CSV or Parquet), sha256, schema_version}, or the master of REFRESH_DATASET {name, master: true, schema_version}',
     ),
   REFRESH_SCHEMA_VERSION: z
     .string()
     .min(1)
     .default('1')
-    .describe('Schema version every source must declare; a mismatch fails the run'),
-  REFRESH_CRON: z.string().min(1).default('0 2 * * *').describe('Cron schedule of the nightly refresh (UTC)'),
-  REFRESH_SCHEDULE_ENABLED: bool().default(true).describe('Run the nightly refresh on REFRESH_CRON'),
+    .describe('Implicit job (schema_version): schema version every source must declare'),
+  REFRESH_CRON: z.string().min(1).default('0 2 * * *').describe('Implicit job (schedule): its cron (UTC)'),
+  REFRESH_SCHEDULE_ENABLED: bool()
+    .default(true)
+    .describe(
+      'Fire the refresh jobs on their schedules from this deployment (false: manual and master.versioned only)',
+    ),
   REFRESH_ON_MASTER_VERSIONED: bool()
     .default(false)
-    .describe(
-      'Also refresh on each master.versioned of REFRESH_DATASET (the versions are recorded for a master source either way)',
-    ),
+    .describe('Implicit job (on_master_versioned): also refresh on each master.versioned of REFRESH_DATASET'),
   REFRESH_STORE_URI: storeUri().describe(
     'Object store of candidates and quality reports: file:///abs/dir or s3://bucket/prefix',
   ),
   ...s3Env,
   REDIS_URL: url().describe('Redis used to fire each scheduled refresh once across replicas'),
 
-  SAMPLE_STRATIFY_COLUMN: z.string().min(1).default('label').describe('Column the sampling is stratified on'),
-  SAMPLE_FRACTION: ratio().default(0.5).describe('Share of the rows of each stratum kept in the candidate'),
+  SAMPLE_STRATIFY_COLUMN: z
+    .string()
+    .min(1)
+    .default('label')
+    .describe('Implicit job (sampling.stratify_column)'),
+  SAMPLE_FRACTION: ratio()
+    .default(0.5)
+    .describe('Implicit job (sampling.fraction): share of each stratum kept'),
   SAMPLE_SEED: int(0)
     .default(42)
-    .describe('Seed of the sampling and augmentation PRNG, recorded in the report'),
-  TEXT_COLUMN: z.string().min(1).default('text').describe('Text column that is augmented and scored'),
+    .describe('Implicit job (sampling.seed): seed of the sampling and augmentation PRNG'),
+  TEXT_COLUMN: z
+    .string()
+    .min(1)
+    .default('text')
+    .describe('Implicit job (text_column): text column augmented and scored'),
   AUGMENT_TEXT_DROPOUT: ratio()
     .default(0.1)
-    .describe('Share of words dropped by the text augmentation (0 disables it)'),
+    .describe('Implicit job (augmentation.text_dropout): share of words dropped (0 disables it)'),
 
   IMAGE_COLUMN: z
     .string()
     .min(1)
     .optional()
-    .describe('Column holding base64-encoded images, flipped by the image augmentation; none when unset'),
+    .describe('Implicit job (augmentation.image_column): column of base64 images to flip'),
   AUGMENT_IMAGE_FLIP_PROBABILITY: ratio()
     .default(0.5)
-    .describe('Probability that an image of IMAGE_COLUMN is mirrored horizontally'),
+    .describe('Implicit job (augmentation.image_flip_probability)'),
   BASELINE_SEED: jsonOf(baselineSchema)
     .optional()
-    .describe('JSON body of BASELINE_NAME stored on first start when it does not exist yet'),
-  BASELINE_NAME: z.string().min(1).default('baseline_eval_v1').describe('Baseline the gate compares against'),
-  GATE_MIN_COVERAGE: ratio().default(1).describe('Minimal share of the baseline slices present'),
-  GATE_MIN_DIVERSITY: ratio().default(0.3).describe('Minimal distinct-bigram ratio of TEXT_COLUMN'),
-  GATE_MAX_TOXICITY: ratio().default(0.01).describe('Maximal share of toxic rows in TEXT_COLUMN'),
-  GATE_MAX_PSI: z.coerce
-    .number()
-    .min(0)
-    .default(0.2)
-    .describe('Maximal PSI of a categorical column vs the baseline'),
-  GATE_MAX_KS: ratio().default(0.2).describe('Maximal Kolmogorov–Smirnov statistic of a numeric column'),
+    .describe('Implicit job (baseline.seed): JSON body of BASELINE_NAME stored when it does not exist yet'),
+  BASELINE_NAME: z
+    .string()
+    .min(1)
+    .default('baseline_eval_v1')
+    .describe('Implicit job (baseline.name): baseline the gate compares against'),
+  GATE_MIN_COVERAGE: ratio().default(1).describe('Implicit job (gate.min_coverage)'),
+  GATE_MIN_DIVERSITY: ratio().default(0.3).describe('Implicit job (gate.min_diversity)'),
+  GATE_MAX_TOXICITY: ratio().default(0.01).describe('Implicit job (gate.max_toxicity)'),
+  GATE_MAX_PSI: z.coerce.number().min(0).default(0.2).describe('Implicit job (gate.max_psi)'),
+  GATE_MAX_KS: ratio().default(0.2).describe('Implicit job (gate.max_ks)'),
 
   REFRESH_RETRY_DELAYS_MS: csv()
     .pipe(z.array(z.string().regex(/^\d+$/, 'expected milliseconds').transform(Number)))
     .default([120_000, 600_000])
     .describe(
-      'Delay before each retry of a run whose task failed for a retriable reason (one entry per retry)',
+      'Implicit job (retry_delays): delay before each retry of a run whose task failed for a retriable reason',
     ),
   REFRESH_RETRY_POLL_MS: int(50)
     .default(5000)
@@ -138,10 +121,64 @@ export const configSchema = z.object({
     .string()
     .min(16, 'expected at least 16 characters')
     .describe('Bearer token of the admin API (manual refresh, baselines)'),
+  ADMIN_TOKEN_NAME: z
+    .string()
+    .min(1)
+    .default('admin')
+    .describe('Recorded as the actor of a baseline change when the request names none'),
 });
 
 export type Config = Readonly<z.output<typeof configSchema>>;
 
 export function loadServiceConfig(env?: Record<string, string | undefined>): Config {
   return loadConfig(configSchema, env);
+}
+
+/** The implicit refresh job of the old settings, and the dataset whose master it reads. */
+export interface EnvRefreshJob {
+  dataset: string;
+  job: RefreshJob;
+}
+
+/**
+ * The old refresh settings as one implicit job named REFRESH_DATASET (default `eval`), when
+ * REFRESH_SOURCES or REFRESH_DATASET is set; undefined otherwise. It is in force only while no
+ * declared job has its name (see RefreshJobs).
+ */
+export function envRefreshJob(config: Config): EnvRefreshJob | undefined {
+  if (config.REFRESH_SOURCES === undefined && config.REFRESH_DATASET === undefined) return undefined;
+  const name = config.REFRESH_DATASET ?? 'eval';
+  return {
+    dataset: name,
+    job: {
+      name,
+      schedule: config.REFRESH_CRON,
+      on_master_versioned: config.REFRESH_ON_MASTER_VERSIONED,
+      sources: [...(config.REFRESH_SOURCES ?? [])],
+      schema_version: config.REFRESH_SCHEMA_VERSION,
+      sampling: {
+        stratify_column: config.SAMPLE_STRATIFY_COLUMN,
+        fraction: config.SAMPLE_FRACTION,
+        seed: config.SAMPLE_SEED,
+      },
+      text_column: config.TEXT_COLUMN,
+      augmentation: {
+        text_dropout: config.AUGMENT_TEXT_DROPOUT,
+        ...(config.IMAGE_COLUMN === undefined ? {} : { image_column: config.IMAGE_COLUMN }),
+        image_flip_probability: config.AUGMENT_IMAGE_FLIP_PROBABILITY,
+      },
+      gate: {
+        min_coverage: config.GATE_MIN_COVERAGE,
+        min_diversity: config.GATE_MIN_DIVERSITY,
+        max_toxicity: config.GATE_MAX_TOXICITY,
+        max_psi: config.GATE_MAX_PSI,
+        max_ks: config.GATE_MAX_KS,
+      },
+      baseline: {
+        name: config.BASELINE_NAME,
+        ...(config.BASELINE_SEED === undefined ? {} : { seed: config.BASELINE_SEED }),
+      },
+      retry_delays: [...config.REFRESH_RETRY_DELAYS_MS],
+    },
+  };
 }

@@ -30,4 +30,21 @@ describe('tributary refresh (CLI)', () => {
     expect(run).toMatchObject({ status: 'passed', trigger: 'MANUAL' });
     expect((await gate.runs()).map((r) => r.datasetVersion)).toEqual([run.datasetVersion]);
   });
+
+  it('when an operator runs a refresh job by name, then the CLI prints the run and lists the runs of that job', async () => {
+    const gate = await startGate((await canonicalGate(cleanup)).env());
+    cleanup.push(() => gate.stop());
+    const url = await gate.app.http.listen({ host: '127.0.0.1', port: 0 });
+    const tributary = (...args: string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', cli, 'refresh', ...args], {
+        env: serviceEnv({ TRIBUTARY_QUALITY_GATE_URL: url, TRIBUTARY_ADMIN_TOKEN: ADMIN_TOKEN }),
+        timeout: 60_000,
+      });
+    const run = JSON.parse((await tributary('run', '--job', 'eval')).stdout) as RefreshRun;
+    expect(run).toMatchObject({ job: 'eval', status: 'passed', trigger: 'MANUAL', settingsOrigin: 'env' });
+    const listed = JSON.parse((await tributary('runs', '--job', 'eval')).stdout) as { runs: RefreshRun[] };
+    expect(listed.runs.map((r) => r.datasetVersion)).toEqual([run.datasetVersion]);
+    const other = JSON.parse((await tributary('runs', '--job', 'other')).stdout) as { runs: RefreshRun[] };
+    expect(other.runs).toEqual([]);
+  });
 });

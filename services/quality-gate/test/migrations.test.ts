@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,7 @@ describe('quality-gate migrations', () => {
       '1700000005000_master-version-once',
       '1700000006000_traceparent',
       '1700000007000_master-versions',
+      '1700000008000_refresh-jobs',
     ]);
     const { rows } = await pool.query<{ dataset_version: string; duplicate_of: string | null }>(
       'SELECT dataset_version, duplicate_of FROM refresh_runs ORDER BY dataset_version',
@@ -66,12 +67,16 @@ describe('quality-gate migrations', () => {
     ) =>
       runs.start({
         datasetVersion,
+        job: 'eval',
         dataset: 'eval',
         trigger,
         scheduledFor: null,
         masterVersion,
         runId: null,
         traceparent: null,
+        settings: null,
+        settingsOrigin: null,
+        catalogRevision: null,
       });
     expect(await start('eval-third', 'MASTER_VERSIONED', 7)).toBe(false);
     expect(await start('eval-next', 'MASTER_VERSIONED', 9)).toBe(true);
@@ -80,5 +85,61 @@ describe('quality-gate migrations', () => {
     // A manual or scheduled run records the master version it read (a master source): not unique either.
     expect(await start('eval-manual-4', 'MANUAL', 9)).toBe(true);
     expect(await start('eval-manual-5', 'MANUAL', 9)).toBe(true);
+  });
+
+  it('when runs were stored before refresh jobs, then each gets its dataset as job and a scheduled time or master version runs once per job', async () => {
+    const schema = uniqueName('t_quality_gate_migrations');
+    const older = await mkdtemp(path.join(tmpdir(), 'qg-migrations-'));
+    cleanup.push(() => rm(older, { recursive: true, force: true }));
+    for (const file of (await readdir(MIGRATIONS)).filter((f) => f < '1700000008000')) {
+      await copyFile(path.join(MIGRATIONS, file), path.join(older, file));
+    }
+    await migrate({ url: stackEnv.DATABASE_URL, schema, dirs: [older] });
+    const pool = createPool({ url: stackEnv.DATABASE_URL, schema });
+    cleanup.push(async () => {
+      await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await pool.end();
+    });
+    await pool.query(
+      `INSERT INTO refresh_runs (dataset_version, dataset, trigger, scheduled_for, master_version, status) VALUES
+         ('eval-scheduled', 'eval', 'SCHEDULE', '2024-01-01T02:00:00Z', NULL, 'passed'),
+         ('eval-master', 'eval', 'MASTER_VERSIONED', NULL, 7, 'passed')`,
+    );
+    expect(await migrate({ url: stackEnv.DATABASE_URL, schema, dirs: [MIGRATIONS] })).toEqual([
+      '1700000008000_refresh-jobs',
+    ]);
+    const runs = new RunsRepository(pool);
+    expect((await runs.list(10)).map((r) => [r.datasetVersion, r.job, r.dataset]).sort()).toEqual([
+      ['eval-master', 'eval', 'eval'],
+      ['eval-scheduled', 'eval', 'eval'],
+    ]);
+
+    const start = (
+      datasetVersion: string,
+      job: string,
+      trigger: 'SCHEDULE' | 'MASTER_VERSIONED',
+      at: { scheduledFor?: string; masterVersion?: number },
+    ) =>
+      runs.start({
+        datasetVersion,
+        job,
+        dataset: 'eval',
+        trigger,
+        scheduledFor: at.scheduledFor ?? null,
+        masterVersion: at.masterVersion ?? null,
+        runId: null,
+        traceparent: null,
+        settings: null,
+        settingsOrigin: 'catalog',
+        catalogRevision: 1,
+      });
+    const two = '2024-01-01T02:00:00.000Z';
+    // The same job: once; another job of the same dataset: its own run.
+    expect(await start('eval-scheduled-2', 'eval', 'SCHEDULE', { scheduledFor: two })).toBe(false);
+    expect(await start('other-scheduled', 'eval-other', 'SCHEDULE', { scheduledFor: two })).toBe(true);
+    expect(await start('other-scheduled-2', 'eval-other', 'SCHEDULE', { scheduledFor: two })).toBe(false);
+    expect(await start('eval-master-2', 'eval', 'MASTER_VERSIONED', { masterVersion: 7 })).toBe(false);
+    expect(await start('other-master', 'eval-other', 'MASTER_VERSIONED', { masterVersion: 7 })).toBe(true);
+    expect(await start('other-master-2', 'eval-other', 'MASTER_VERSIONED', { masterVersion: 7 })).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { refreshJobSchema } from '@tributary/catalog';
 import { createPool } from '@tributary/db';
 import { createObjectStore } from '@tributary/storage';
 import { createLogger } from '@tributary/telemetry';
@@ -14,6 +15,7 @@ import { StoreSourceReader } from '../src/data-access/source-reader.ts';
 import { wordListToxicity } from '../src/data-access/toxicity.ts';
 import type { RefreshRun } from '../src/domain/ports.ts';
 import { refreshDataset } from '../src/domain/refresh-dataset.ts';
+import { runSettings } from '../src/domain/refresh-jobs.ts';
 import { canonicalGate, startGate, storedRuns } from './harness.ts';
 
 /**
@@ -55,9 +57,9 @@ describe('quality-gate stale runs', () => {
         traceparent: traced ? `00-${runId}-${randomBytes(8).toString('hex')}-01` : null,
       };
       await pool.query(
-        `INSERT INTO refresh_runs (dataset_version, dataset, trigger, status, attempt, run_id, traceparent,
+        `INSERT INTO refresh_runs (dataset_version, job, dataset, trigger, status, attempt, run_id, traceparent,
            current_task, heartbeat_at, started_at)
-         VALUES ($1, 'eval', 'MANUAL', 'running', $2, $3, $4, $5,
+         VALUES ($1, 'eval', 'eval', 'MANUAL', 'running', $2, $3, $4, $5,
            now() - make_interval(secs => $6::double precision / 1000),
            now() - make_interval(secs => $6::double precision / 1000) - interval '1 minute')`,
         [row.datasetVersion, attempt, row.runId, row.traceparent, task, ageMs],
@@ -171,18 +173,13 @@ describe('quality-gate stale runs', () => {
     const result = await refreshDataset(
       { trigger: 'MANUAL', runId: randomBytes(16).toString('hex') },
       {
-        settings: {
+        settings: runSettings({
+          job: 'eval',
           dataset: 'eval',
-          sources: [gate.source],
-          schemaVersion: '1',
-          stratifyColumn: 'label',
-          fraction: 0.5,
-          seed: 42,
-          textColumn: 'text',
-          baselineName: 'baseline_eval_v1',
-          retryDelaysMs: [60_000],
-          thresholds: { minCoverage: 1, minDiversity: 0.3, maxToxicity: 0.01, maxPsi: 0.2, maxKs: 0.2 },
-        },
+          spec: refreshJobSchema.parse({ name: 'eval', sources: [gate.source], retry_delays: [60_000] }),
+          origin: 'env',
+          catalogRevision: null,
+        }),
         reader: new StoreSourceReader({ region: 'us-east-1' }),
         masters: new MasterVersionsRepository(gate.pool),
         masterReader: new StoreMasterReader({ region: 'us-east-1' }),

@@ -1,3 +1,4 @@
+import { refreshJobSchema, type RefreshJob } from '@tributary/catalog';
 import { withTransaction, type Pool } from '@tributary/db';
 import { qualityEvaluated, type QualityEvaluated, type RefreshTrigger } from '@tributary/events';
 import { enqueueEvent } from '@tributary/outbox';
@@ -13,6 +14,7 @@ import type {
 
 interface RunRow {
   dataset_version: string;
+  job: string;
   dataset: string;
   trigger: RefreshTrigger;
   scheduled_for: Date | null;
@@ -31,6 +33,9 @@ interface RunRow {
   heartbeat_at: Date;
   current_task: string | null;
   traceparent: string | null;
+  settings: unknown;
+  settings_origin: 'catalog' | 'env' | null;
+  catalog_revision: string | null;
 }
 
 const FINISH = `UPDATE refresh_runs SET status = $3, failed_task = $4, reason = $5, source_hash = $6,
@@ -41,25 +46,31 @@ const RETRY = `UPDATE refresh_runs SET status = 'retrying', attempt = $2, next_a
     reason = $5, heartbeat_at = now()
   WHERE dataset_version = $1 AND attempt = $2 - 1 AND status = 'running'`;
 
-/** Refresh runs and baselines in the service's Postgres schema. */
+/** Refresh runs in the service's Postgres schema (and the baseline a run reads). */
 export class RunsRepository implements RunStore {
   constructor(private readonly pool: Pool) {}
 
   async start(run: Parameters<RunStore['start']>[0]): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      // No conflict target: the scheduled minute and the master version of a master.versioned run
-      // (refresh_runs_master_version_key) are both unique, and either makes it a duplicate.
+      // No conflict target: the job's scheduled time (refresh_runs_job_scheduled_key) and the job's
+      // master version of a master.versioned run (refresh_runs_job_master_version_key) are both
+      // unique, and either makes it a duplicate.
       `INSERT INTO refresh_runs
-         (dataset_version, dataset, trigger, scheduled_for, master_version, run_id, traceparent)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+         (dataset_version, job, dataset, trigger, scheduled_for, master_version, run_id, traceparent,
+          settings, settings_origin, catalog_revision)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
       [
         run.datasetVersion,
+        run.job,
         run.dataset,
         run.trigger,
         run.scheduledFor,
         run.masterVersion,
         run.runId,
         run.traceparent,
+        run.settings === null ? null : JSON.stringify(run.settings),
+        run.settingsOrigin,
+        run.catalogRevision,
       ],
     );
     return rowCount === 1;
@@ -117,6 +128,8 @@ export class RunsRepository implements RunStore {
         const r = toRun(row);
         const run: StaleRun = {
           datasetVersion: r.datasetVersion,
+          job: r.job,
+          settings: r.settings,
           trigger: r.trigger,
           scheduledFor: r.scheduledFor,
           masterVersion: r.masterVersion,
@@ -158,6 +171,11 @@ export class RunsRepository implements RunStore {
       const run = toRun(r);
       return {
         datasetVersion: run.datasetVersion,
+        job: run.job,
+        dataset: run.dataset,
+        settings: run.settings,
+        settingsOrigin: run.settingsOrigin,
+        catalogRevision: run.catalogRevision,
         trigger: run.trigger,
         scheduledFor: run.scheduledFor,
         masterVersion: run.masterVersion,
@@ -175,10 +193,15 @@ export class RunsRepository implements RunStore {
     return rows[0] && toRun(rows[0]);
   }
 
-  async list(limit: number): Promise<RefreshRun[]> {
+  /** The latest runs, newest first; of one job or of the jobs of one dataset when given. */
+  async list(
+    limit: number,
+    filter: { job?: string | undefined; dataset?: string | undefined } = {},
+  ): Promise<RefreshRun[]> {
     const { rows } = await this.pool.query<RunRow>(
-      'SELECT * FROM refresh_runs ORDER BY started_at DESC LIMIT $1',
-      [limit],
+      `SELECT * FROM refresh_runs WHERE ($2::text IS NULL OR job = $2) AND ($3::text IS NULL OR dataset = $3)
+       ORDER BY started_at DESC LIMIT $1`,
+      [limit, filter.job ?? null, filter.dataset ?? null],
     );
     return rows.map(toRun);
   }
@@ -190,31 +213,12 @@ export class RunsRepository implements RunStore {
     );
     return rows[0] && { ...rows[0].body, name };
   }
-
-  /** Creates or replaces a baseline. */
-  async putBaseline(baseline: Baseline): Promise<void> {
-    const { name, ...body } = baseline;
-    await this.pool.query(
-      `INSERT INTO baselines (name, body) VALUES ($1, $2)
-       ON CONFLICT (name) DO UPDATE SET body = EXCLUDED.body, updated_at = now()`,
-      [name, JSON.stringify(body)],
-    );
-  }
-
-  /** Stores a baseline only if none has the name yet; true when it did. */
-  async seedBaseline(baseline: Baseline): Promise<boolean> {
-    const { name, ...body } = baseline;
-    const { rowCount } = await this.pool.query(
-      'INSERT INTO baselines (name, body) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
-      [name, JSON.stringify(body)],
-    );
-    return rowCount === 1;
-  }
 }
 
 function toRun(r: RunRow): RefreshRun {
   return {
     datasetVersion: r.dataset_version,
+    job: r.job,
     dataset: r.dataset,
     trigger: r.trigger,
     scheduledFor: r.scheduled_for?.toISOString() ?? null,
@@ -232,7 +236,17 @@ function toRun(r: RunRow): RefreshRun {
     startedAt: r.started_at.toISOString(),
     finishedAt: r.finished_at?.toISOString() ?? null,
     heartbeatAt: r.heartbeat_at.toISOString(),
+    settings: storedSpec(r.settings),
+    settingsOrigin: r.settings_origin,
+    catalogRevision: r.catalog_revision === null ? null : Number(r.catalog_revision),
   };
+}
+
+/** The settings a run stored, parsed again (defaults added since are filled); null when absent. */
+function storedSpec(value: unknown): RefreshJob | null {
+  if (value === null || value === undefined) return null;
+  const parsed = refreshJobSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
 }
 
 function finishParams(datasetVersion: string, attempt: number, o: RunOutcome): unknown[] {

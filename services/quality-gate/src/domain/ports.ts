@@ -1,3 +1,4 @@
+import type { RefreshJob } from '@tributary/catalog';
 import type { QualityEvaluated, RefreshTrigger } from '@tributary/events';
 
 /** One row of a source or of the candidate, as read from JSONL, CSV or Parquet. */
@@ -94,9 +95,28 @@ export interface Augmentation {
   apply(rows: Row[], random: Random): Promise<Row[]>;
 }
 
+/**
+ * A refresh job in force with where its settings come from: a job declared in the catalog, or the
+ * implicit job of the old environment settings. A run reads it at its start and stores it.
+ */
+export interface JobSettings {
+  /** The job's (evaluation set's) name: the `dataset` of its quality.evaluated. */
+  job: string;
+  /** The declared dataset of the job, whose master a master source reads. */
+  dataset: string;
+  /** The job as declared (the env job in the same shape); a stored run's has no baseline seed. */
+  spec: RefreshJob;
+  origin: 'catalog' | 'env';
+  /** Catalog revision the settings were read at; null for the env job. */
+  catalogRevision: number | null;
+}
+
 /** A refresh run as stored (one row per dataset_version). */
 export interface RefreshRun {
   datasetVersion: string;
+  /** The refresh job (evaluation set) of the run. */
+  job: string;
+  /** The declared dataset of the job (whose master a master source reads). */
   dataset: string;
   trigger: RefreshTrigger;
   /** Minute the schedule fired for; unique, so a scheduled run happens once across replicas. */
@@ -119,6 +139,11 @@ export interface RefreshRun {
   finishedAt: string | null;
   /** Last sign of life of the replica executing the run (touched between tasks). */
   heartbeatAt: string;
+  /** The job's settings the run read at its start (null for runs before they were stored). */
+  settings: RefreshJob | null;
+  settingsOrigin: 'catalog' | 'env' | null;
+  /** Catalog revision of `settings` (null for the env job and older runs). */
+  catalogRevision: number | null;
 }
 
 /** What a run's end writes. */
@@ -129,13 +154,23 @@ export type RunOutcome = Pick<
 
 export interface RunStore {
   /**
-   * Records a new run; false when a run for the same scheduled minute, or a master.versioned run for
-   * the same dataset and master version (a redelivery), already exists.
+   * Records a new run; false when a run of the same job for the same scheduled time, or a
+   * master.versioned run of the same job and master version (a redelivery), already exists.
    */
   start(
     run: Pick<
       RefreshRun,
-      'datasetVersion' | 'dataset' | 'trigger' | 'scheduledFor' | 'masterVersion' | 'runId' | 'traceparent'
+      | 'datasetVersion'
+      | 'job'
+      | 'dataset'
+      | 'trigger'
+      | 'scheduledFor'
+      | 'masterVersion'
+      | 'runId'
+      | 'traceparent'
+      | 'settings'
+      | 'settingsOrigin'
+      | 'catalogRevision'
     >,
   ): Promise<boolean>;
   /**
@@ -177,16 +212,29 @@ export interface RunStore {
   ): Promise<{ run: StaleRun; decision: StaleDecision }[]>;
 }
 
-/** A run whose retry is due, claimed by one replica. */
+/** A run whose retry is due, claimed by one replica (with the settings it started with). */
 export type DueRun = Pick<
   RefreshRun,
-  'datasetVersion' | 'trigger' | 'scheduledFor' | 'masterVersion' | 'attempt' | 'runId' | 'traceparent'
+  | 'datasetVersion'
+  | 'job'
+  | 'dataset'
+  | 'trigger'
+  | 'scheduledFor'
+  | 'masterVersion'
+  | 'attempt'
+  | 'runId'
+  | 'traceparent'
+  | 'settings'
+  | 'settingsOrigin'
+  | 'catalogRevision'
 >;
 
 /** A run left `running` by a replica that stopped making progress. */
 export type StaleRun = Pick<
   RefreshRun,
   | 'datasetVersion'
+  | 'job'
+  | 'settings'
   | 'trigger'
   | 'scheduledFor'
   | 'masterVersion'

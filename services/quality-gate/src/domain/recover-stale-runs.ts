@@ -16,21 +16,22 @@ export interface StaleRecovery {
 /**
  * Recovers the runs left `running` by a replica that died or hung: no heartbeat for `staleAfterMs`.
  * Each is handled as a failed attempt of the task it was in: parked for the due-retries poller when
- * an attempt remains (`retryDelaysMs`), else ended `failed` with quality.evaluated `TASK_FAILED`.
+ * an attempt remains (its job's `retry_delays`), else ended `failed` with quality.evaluated `TASK_FAILED`.
  * The store takes each run under a row lock (SKIP LOCKED), so one replica recovers it.
  */
 export async function recoverStaleRuns(
   deps: {
     runs: Pick<RunStore, 'recoverStale'>;
-    settings: Pick<RefreshSettings, 'dataset' | 'baselineName' | 'retryDelaysMs'>;
+    /** The settings of the run's job: those it stored at its start (else its job's as declared now). */
+    settingsFor: (run: StaleRun) => Pick<RefreshSettings, 'job' | 'baselineName' | 'retryDelaysMs'>;
   },
   staleAfterMs: number,
   /** Run id of the recovery itself, for the event of a run that stored none (runs before run ids). */
   fallbackRunId: string,
   limit = 10,
 ): Promise<StaleRecovery[]> {
-  const { settings } = deps;
   const decide = (run: StaleRun): StaleDecision => {
+    const settings = deps.settingsFor(run);
     const task = run.currentTask ?? 'ingest_sources';
     const stale = `run is stale: no heartbeat for more than ${staleAfterMs} ms (last ${run.heartbeatAt})`;
     const delay = settings.retryDelaysMs[run.attempt - 1];

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { RefreshJob } from '@tributary/catalog';
 import { AppError } from '@tributary/errors';
 import { eventTime, newEventId, type QualityEvaluated, type RefreshTrigger } from '@tributary/events';
 import { withLogFields, withTask, type Logger, type Span } from '@tributary/telemetry';
@@ -19,6 +20,9 @@ import type {
 import { cell, distinctBigramRatio, ksStatistic, psi, seededRandom, stratifiedSample } from './stats.ts';
 
 export interface RefreshSettings {
+  /** The refresh job (evaluation set): names the run's artifacts and the `dataset` of quality.evaluated. */
+  job: string;
+  /** The declared dataset of the job, whose master a master source reads. */
   dataset: string;
   sources: readonly SourceRef[];
   schemaVersion: string;
@@ -30,6 +34,14 @@ export interface RefreshSettings {
   thresholds: Thresholds;
   /** Delay before each retry of a run whose task failed for a retriable reason (2 and 10 minutes). */
   retryDelaysMs: readonly number[];
+  /** Where the settings come from, recorded with the run and in its report. */
+  origin: {
+    kind: 'catalog' | 'env';
+    /** Catalog revision they were read at; null for the env job. */
+    catalogRevision: number | null;
+    /** The job's declaration as used. */
+    spec: RefreshJob;
+  };
 }
 
 export interface RefreshDeps {
@@ -95,19 +107,23 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
   const { settings } = deps;
   const started = performance.now();
   const request = await withMasterVersion(asked, deps);
-  const datasetVersion = request.resume?.datasetVersion ?? newDatasetVersion(settings.dataset);
+  const datasetVersion = request.resume?.datasetVersion ?? newDatasetVersion(settings.job);
   const attempt = request.resume?.attempt ?? 1;
   if (!request.resume) {
     const created = await deps.runs.start({
       datasetVersion,
+      job: settings.job,
       dataset: settings.dataset,
       trigger: request.trigger,
       scheduledFor: request.scheduledFor ?? null,
       masterVersion: request.masterVersion ?? null,
       runId: request.runId,
       traceparent: request.traceparent ?? null,
+      settings: settings.origin.spec,
+      settingsOrigin: settings.origin.kind,
+      catalogRevision: settings.origin.catalogRevision,
     });
-    // Same scheduled minute, or a redelivered master.versioned: that run goes on by its own means.
+    // Same job and scheduled time, or a redelivered master.versioned: that run goes on by its own means.
     if (!created) return { status: 'duplicate', datasetVersion: undefined };
   }
   const current = { task: 'ingest_sources' };
@@ -116,7 +132,7 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
     // The heartbeat between tasks tells the stale-run check this run is alive, and fences it.
     if (!(await deps.runs.heartbeat(datasetVersion, attempt, taskId))) throw new Superseded(datasetVersion);
     const attributes = {
-      dataset: settings.dataset,
+      dataset: settings.job,
       dataset_version: datasetVersion,
       master_version: request.masterVersion,
       attempt,
@@ -149,7 +165,7 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
         let sample = stratifiedSample(rows.rows, settings.stratifyColumn, settings.fraction, random);
         for (const aug of deps.augmentations) sample = await aug.apply(sample, random);
         const body = sample.map((r) => JSON.stringify(r)).join('\n') + '\n';
-        const key = `candidates/${settings.dataset}/${datasetVersion}/candidate.jsonl`;
+        const key = `candidates/${settings.job}/${datasetVersion}/candidate.jsonl`;
         // The seed tags the candidate with its dataset_version and source_hash (object metadata in S3;
         // the report beside it carries both on any store).
         const uri = await deps.store.put(key, body, {
@@ -167,9 +183,17 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
         const passed = metrics.every((m) => m.pass);
         span.setAttribute('tributary.gate_passed', passed);
         const report = {
-          dataset: settings.dataset,
+          dataset: settings.job,
           dataset_version: datasetVersion,
           run_id: request.runId,
+          // Which job and which of its settings the run used (read at its start).
+          job: {
+            name: settings.job,
+            dataset: settings.dataset,
+            origin: settings.origin.kind,
+            catalog_revision: settings.origin.catalogRevision,
+            settings: settings.origin.spec,
+          },
           source_hash: rows.sourceHash,
           sources: rows.sources,
           baseline: baseline.name,
@@ -185,7 +209,7 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
           metrics,
         };
         const reportUri = await deps.store.put(
-          `candidates/${settings.dataset}/${datasetVersion}/quality_report.json`,
+          `candidates/${settings.job}/${datasetVersion}/quality_report.json`,
           JSON.stringify(report, null, 2) + '\n',
         );
         return { passed, metrics, gaps, reportUri };
@@ -196,7 +220,7 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
         event_id: newEventId(),
         occurred_at: eventTime(),
         run_id: request.runId,
-        dataset: settings.dataset,
+        dataset: settings.job,
         dataset_version: datasetVersion,
         source_hash: rows.sourceHash,
         master_version: request.masterVersion ?? null,
@@ -310,13 +334,13 @@ export function failedRunEvent(
   datasetVersion: string,
   sourceHash: string | null,
   failure: Pick<TaskFailure, 'task' | 'message'>,
-  settings: Pick<RefreshSettings, 'dataset' | 'baselineName'>,
+  settings: Pick<RefreshSettings, 'job' | 'baselineName'>,
 ): QualityEvaluated {
   return {
     event_id: newEventId(),
     occurred_at: eventTime(),
     run_id: request.runId,
-    dataset: settings.dataset,
+    dataset: settings.job,
     dataset_version: datasetVersion,
     source_hash: sourceHash ?? '',
     master_version: request.masterVersion ?? null,
@@ -361,9 +385,12 @@ async function ingest(
   deps: RefreshDeps,
   masterVersion: number | undefined,
 ): Promise<{ rows: Row[]; sourceHash: string; sources: SourceRead[] }> {
-  const { sources, schemaVersion, dataset } = deps.settings;
+  const { sources, schemaVersion, dataset, job } = deps.settings;
   if (sources.length === 0)
-    throw new TaskFailure('ingest_sources', 'no source is configured (REFRESH_SOURCES)');
+    throw new TaskFailure(
+      'ingest_sources',
+      `refresh job ${job} has no source (its sources, or REFRESH_SOURCES)`,
+    );
   const rows: Row[] = [];
   const read: SourceRead[] = [];
   for (const source of sources) {

@@ -1,46 +1,74 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { baselineSchema as baselineBody } from '@tributary/catalog';
 import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
-import { baselineSchema as baselineBody } from '../../config.ts';
+import type { Logger } from '@tributary/telemetry';
+import type { BaselinesRepository } from '../../data-access/baselines-repository.ts';
 import type { RunsRepository } from '../../data-access/runs-repository.ts';
+import type { JobSettings } from '../../domain/ports.ts';
+import type { RefreshJobs } from '../../domain/refresh-jobs.ts';
 import type { RunRefresh } from '../refresh-runner.ts';
 
 export interface AdminDeps {
   /** Bearer token every /admin request must carry. */
   adminToken: string;
-  dataset: string;
+  /** Recorded as the actor of a baseline change when the request names none. */
+  tokenName: string;
+  jobs: RefreshJobs;
   runs: RunsRepository;
+  baselines: BaselinesRepository;
   run: RunRefresh;
+  logger: Logger;
 }
 
-const refreshBody = z.object({ dataset: z.string().min(1) });
-const runsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+/** Header naming the person or system behind an admin change, for the audit. */
+export const ACTOR_HEADER = 'x-tributary-actor';
+
+const name = z.string().min(1);
+const actorSchema = z.string().trim().min(1).max(200);
+// `job` names the job (evaluation set); `dataset` is the body of before the catalog: a job's name
+// too, or a declared dataset with one job. With neither, the deployment's only job.
+const refreshBody = z.object({ job: name.optional(), dataset: name.optional() });
+const runsQuery = z.object({
+  job: name.optional(),
+  dataset: name.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
 const nameParam = z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/) });
+const actorQuery = z.object({ actor: actorSchema.optional() });
+const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 
 /**
  * Admin routes of the quality-gate (health, readiness and metrics come from the runtime): the
- * manual refresh, its runs, and the baselines. All need the admin token.
+ * refresh jobs, a manual run of one, its runs, and the baselines with their audit. All need the
+ * admin token.
  */
 export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
   registerAdminRoutes(http, { token: deps.adminToken, area: 'QG' }, (admin) => {
-    // Runs the refresh now and answers its outcome (the run is short: a sample of the sources).
+    admin.get('/jobs', async () => ({ jobs: (await deps.jobs.refreshed()).map(describeJob) }));
+
+    // Runs the job now and answers its outcome (the run is short: a sample of the sources).
     admin.post('/refresh', async (req, reply) => {
       const body = parseRequest('QG', refreshBody, req.body ?? {}, reply);
       if (!body) return reply;
-      if (body.dataset !== deps.dataset) {
-        return reply.code(404).send(problem('QG_ERR_UNKNOWN_DATASET', `this gate refreshes ${deps.dataset}`));
-      }
-      const result = await deps.run({ trigger: 'MANUAL' });
+      const job = await chooseJob(deps.jobs, body, reply);
+      if (!job) return reply;
+      const result = await deps.run({ job: job.job, trigger: 'MANUAL' });
       const run =
         result.datasetVersion === undefined ? undefined : await deps.runs.get(result.datasetVersion);
-      const status = run?.status === 'passed' ? 200 : run?.status === 'retrying' ? 202 : 422;
+      if (!run) {
+        return reply
+          .code(404)
+          .send(problem('QG_ERR_UNKNOWN_JOB', `refresh job ${job.job} is no longer declared`));
+      }
+      const status = run.status === 'passed' ? 200 : run.status === 'retrying' ? 202 : 422;
       return reply.code(status).send(run);
     });
 
     admin.get('/runs', async (req, reply) => {
       const query = parseRequest('QG', runsQuery, req.query, reply);
       if (!query) return reply;
-      return { runs: await deps.runs.list(query.limit) };
+      return { runs: await deps.runs.list(query.limit, { job: query.job, dataset: query.dataset }) };
     });
 
     admin.get('/runs/:version', async (req: FastifyRequest<{ Params: { version: string } }>, reply) => {
@@ -52,17 +80,89 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
     admin.get('/baselines/:name', async (req, reply) => {
       const params = parseRequest('QG', nameParam, req.params, reply);
       if (!params) return reply;
-      const baseline = await deps.runs.baseline(params.name);
+      const baseline = await deps.baselines.get(params.name);
       if (!baseline) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no baseline ${params.name}`));
       return baseline;
     });
 
+    // Replaces a baseline; the audit keeps who (X-Tributary-Actor, ?actor=, else the token's name) and the diff.
     admin.put('/baselines/:name', async (req, reply) => {
       const params = parseRequest('QG', nameParam, req.params, reply);
-      const body = params && parseRequest('QG', baselineBody, req.body ?? {}, reply);
-      if (!params || !body) return reply;
-      await deps.runs.putBaseline({ name: params.name, ...body });
-      return deps.runs.baseline(params.name);
+      const query = params && parseRequest('QG', actorQuery, req.query, reply);
+      const body = query && parseRequest('QG', baselineBody, req.body ?? {}, reply);
+      if (!params || !query || !body) return reply;
+      const header = actorSchema.safeParse(req.headers[ACTOR_HEADER]);
+      const actor = header.success ? header.data : (query.actor ?? deps.tokenName);
+      const change = await deps.baselines.put(
+        { name: params.name, ...body },
+        { actor, tokenName: deps.tokenName },
+      );
+      deps.logger.info(
+        { baseline: params.name, actor, action: change.action, diff: change.diff.map((d) => d.path) },
+        'baseline changed',
+      );
+      return deps.baselines.get(params.name);
+    });
+
+    admin.get('/baselines/:name/audit', async (req, reply) => {
+      const params = parseRequest('QG', nameParam, req.params, reply);
+      const query = params && parseRequest('QG', auditQuery, req.query, reply);
+      if (!params || !query) return reply;
+      return { changes: await deps.baselines.history(params.name, query.limit) };
     });
   });
+}
+
+/** A job as the admin API lists it. */
+function describeJob(j: JobSettings) {
+  return {
+    job: j.job,
+    dataset: j.dataset,
+    origin: j.origin,
+    catalogRevision: j.catalogRevision,
+    schedule: j.spec.schedule,
+    onMasterVersioned: j.spec.on_master_versioned,
+    baseline: j.spec.baseline.name,
+    gate: j.spec.gate,
+  };
+}
+
+/** The job a manual refresh names, or undefined with the error answered. */
+async function chooseJob(
+  jobs: RefreshJobs,
+  body: { job?: string | undefined; dataset?: string | undefined },
+  reply: FastifyReply,
+): Promise<JobSettings | undefined> {
+  const all = await jobs.refreshed();
+  const names = all.map((j) => j.job).join(', ') || 'none';
+  const fail = (status: number, code: string, message: string) => {
+    void reply.code(status).send(problem(code, message));
+    return undefined;
+  };
+  if (body.job !== undefined) {
+    return (
+      all.find((j) => j.job === body.job) ??
+      fail(404, 'QG_ERR_UNKNOWN_JOB', `no refresh job ${body.job} is declared (jobs: ${names})`)
+    );
+  }
+  if (body.dataset !== undefined) {
+    const named = all.find((j) => j.job === body.dataset);
+    if (named) return named;
+    const ofDataset = all.filter((j) => j.dataset === body.dataset);
+    if (ofDataset.length === 1) return ofDataset[0];
+    if (ofDataset.length > 1) {
+      return fail(
+        400,
+        'QG_ERR_AMBIGUOUS_JOB',
+        `dataset ${body.dataset} has ${ofDataset.length} refresh jobs (${ofDataset.map((j) => j.job).join(', ')}): name one as "job"`,
+      );
+    }
+    return fail(
+      404,
+      'QG_ERR_UNKNOWN_DATASET',
+      `no refresh job of ${body.dataset} is declared (jobs: ${names})`,
+    );
+  }
+  if (all.length === 1) return all[0];
+  return fail(400, 'QG_ERR_BAD_REQUEST', `name the refresh job to run as "job" (jobs: ${names})`);
 }

@@ -27,18 +27,30 @@ export function retryPoller(opts: {
         .catch((err: unknown) => opts.logger.warn({ err }, 'stale-run check failed'));
       for (const due of await opts.claimDue(10)) {
         // The retry goes on in the run's trace (its run id), not in a new one per poll.
-        const attributes = { dag: DAG, dataset_version: due.datasetVersion, attempt: due.attempt };
+        const attributes = {
+          dag: DAG,
+          job: due.job,
+          dataset_version: due.datasetVersion,
+          attempt: due.attempt,
+        };
         await withSpanInTrace(due.traceparent, `${DAG} retry`, attributes, async () => {
           const result = await opts.run({
+            job: due.job,
             trigger: due.trigger,
             // The retry keeps the run id of the run's first attempt.
             ...(due.runId === null ? {} : { runId: due.runId }),
             ...(due.scheduledFor === null ? {} : { scheduledFor: due.scheduledFor }),
             ...(due.masterVersion === null ? {} : { masterVersion: due.masterVersion }),
-            resume: { datasetVersion: due.datasetVersion, attempt: due.attempt },
+            // The retry reads the settings its run stored at its start.
+            resume: { datasetVersion: due.datasetVersion, attempt: due.attempt, stored: due },
           });
           opts.logger.info(
-            { dataset_version: due.datasetVersion, attempt: due.attempt, status: result.status },
+            {
+              job: due.job,
+              dataset_version: due.datasetVersion,
+              attempt: due.attempt,
+              status: result.status,
+            },
             'retry done',
           );
         });

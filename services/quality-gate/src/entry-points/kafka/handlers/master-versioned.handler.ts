@@ -1,26 +1,32 @@
 import { masterVersioned } from '@tributary/events';
 import { defineHandler } from '@tributary/kafka';
 import type { MasterVersions } from '../../../domain/ports.ts';
+import type { RefreshJobs } from '../../../domain/refresh-jobs.ts';
 import type { RunRefresh } from '../../refresh-runner.ts';
 
 /**
- * Records each master version of the dataset (what a master source reads), then, when `refresh`
- * (REFRESH_ON_MASTER_VERSIONED), refreshes the evaluation dataset from it. One run per master version:
- * a redelivery finds the run already recorded and is acknowledged, the run (ended, or still running or
- * parked for a retry) going on by its own means.
+ * Records each master version of a dataset one of the refresh jobs reads (a master source) or
+ * refreshes on, then runs every job of that dataset declared with `on_master_versioned`, one after
+ * the other. One run per job and master version: a redelivery finds the runs already recorded and
+ * is acknowledged, each run (ended, or still running or parked for a retry) going on by its own means.
+ * The jobs are read from the catalog as they are when the event is handled.
  */
 export function masterVersionedHandler(opts: {
   run: RunRefresh;
   masters: Pick<MasterVersions, 'record'>;
-  dataset: string;
-  refresh: boolean;
+  jobs: RefreshJobs;
 }) {
-  const { run, masters, dataset } = opts;
+  const { run, masters } = opts;
   return defineHandler({
     event: masterVersioned,
     async handle(master, ctx) {
-      if (master.dataset !== dataset) return;
-      // Recorded before the run starts, so that the run (and its retries) finds the version it reads.
+      const dataset = master.dataset;
+      const jobs = (await opts.jobs.refreshed()).filter((j) => j.dataset === dataset);
+      const reads = jobs.some(
+        (j) => j.spec.on_master_versioned || j.spec.sources.some((s) => s.master === true),
+      );
+      if (!reads) return;
+      // Recorded before the runs start, so that each run (and its retries) finds the version it reads.
       await masters.record({
         dataset,
         version: master.master_version,
@@ -28,17 +34,19 @@ export function masterVersionedHandler(opts: {
         checksum: master.checksum,
         rowCount: master.row_count,
       });
-      if (!opts.refresh) return;
-      const result = await run({
-        trigger: 'MASTER_VERSIONED',
-        runId: ctx.runId,
-        masterVersion: master.master_version,
-      });
-      if (result.status === 'duplicate') {
-        ctx.log.info(
-          { dataset, master_version: master.master_version, event_id: master.event_id },
-          'master version already refreshed: redelivery acknowledged',
-        );
+      for (const job of jobs.filter((j) => j.spec.on_master_versioned)) {
+        const result = await run({
+          job: job.job,
+          trigger: 'MASTER_VERSIONED',
+          runId: ctx.runId,
+          masterVersion: master.master_version,
+        });
+        if (result.status === 'duplicate') {
+          ctx.log.info(
+            { job: job.job, dataset, master_version: master.master_version, event_id: master.event_id },
+            'master version already refreshed by this job: redelivery acknowledged',
+          );
+        }
       }
     },
   });

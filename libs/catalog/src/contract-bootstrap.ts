@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises';
-import { readContractFiles, type CatalogStore } from '@tributary/catalog';
+import { readContractFiles } from './files.ts';
+import type { CatalogStore } from './store.ts';
 import { isAppError } from '@tributary/errors';
 import type { Logger } from '@tributary/telemetry';
 
