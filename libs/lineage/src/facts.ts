@@ -65,6 +65,8 @@ export interface DecisionFact {
   id: string;
   dataset: string;
   masterVersion: number;
+  /** The declared model decided for; null for a dataset with no retrain policy (or undeclared). */
+  modelName?: string | null;
   runId: string;
   outcome: string;
   requested: boolean;

@@ -200,22 +200,35 @@ export function stitchLineage(facts: LineageFacts): Lineage {
         : link('retrain request', { state: 'missing', note: 'no master version, so no retrain decision' }),
     );
   } else if ('value' in facts.decisions) {
-    const decision = newest(
-      facts.decisions.value.filter((d) => d.masterVersion === masterVersion && d.dataset === facts.dataset),
-      (d) => d.decidedAt,
+    // A master version is decided once per declared model: one link each, the newest per model.
+    const ofVersion = facts.decisions.value.filter(
+      (d) => d.masterVersion === masterVersion && d.dataset === facts.dataset,
     );
-    links.push(
-      !decision
-        ? link('retrain request', { state: 'missing', note: 'no retrain decision for it (yet)' })
-        : link('retrain request', {
-            state: decision.requested ? 'found' : 'missing',
-            id: decision.retrainEventId,
-            checksum: decision.masterChecksum,
-            runId: decision.runId,
-            detail: { decision_id: decision.id, outcome: decision.outcome, reason: decision.reason },
-            ...(decision.requested ? {} : { note: `not requested: ${decision.reason}` }),
-          }),
-    );
+    const models = [...new Set(ofVersion.map((d) => d.modelName ?? null))];
+    if (models.length === 0) {
+      links.push(link('retrain request', { state: 'missing', note: 'no retrain decision for it (yet)' }));
+    }
+    for (const model of models) {
+      const decision = newest(
+        ofVersion.filter((d) => (d.modelName ?? null) === model),
+        (d) => d.decidedAt,
+      )!;
+      links.push(
+        link('retrain request', {
+          state: decision.requested ? 'found' : 'missing',
+          id: decision.retrainEventId,
+          checksum: decision.masterChecksum,
+          runId: decision.runId,
+          detail: {
+            decision_id: decision.id,
+            ...(model === null ? {} : { model_name: model }),
+            outcome: decision.outcome,
+            reason: decision.reason,
+          },
+          ...(decision.requested ? {} : { note: `not requested: ${decision.reason}` }),
+        }),
+      );
+    }
   } else {
     links.push(absent('retrain request', facts.decisions, ''));
   }

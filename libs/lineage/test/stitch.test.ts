@@ -92,6 +92,37 @@ function facts(overrides: Partial<LineageFacts> = {}): LineageFacts {
 }
 
 describe('stitchLineage', () => {
+  it('when a master version was decided for two declared models, then the chain has one retrain link per model', () => {
+    const decided = (id: string, modelName: string, requested: boolean, decidedAt: string) => ({
+      id,
+      dataset: 'reviews',
+      masterVersion: 3,
+      modelName,
+      runId: TRACE,
+      outcome: requested ? 'threshold_reached' : 'below_threshold',
+      requested,
+      reason: requested ? 'enough new rows' : 'not enough new rows',
+      masterChecksum: 'md5-master',
+      retrainEventId: requested ? `evt-${id}` : null,
+      decidedAt,
+    });
+    const lineage = stitchLineage(
+      facts({
+        decisions: {
+          value: [
+            decided('d-1', 'sentiment', true, '2026-01-01T00:00:01.000Z'),
+            decided('d-2', 'toxicity', false, '2026-01-01T00:00:02.000Z'),
+          ],
+        },
+      }),
+    );
+    const retrain = lineage.links.filter((l) => l.kind === 'retrain request');
+    expect(retrain.map((l) => [l.state, l.id, l.detail?.model_name])).toEqual([
+      ['found', 'evt-d-1', 'sentiment'],
+      ['missing', null, 'toxicity'],
+    ]);
+  });
+
   it('when every service knows its link, then the chain has the six links in order with one trace id', () => {
     const lineage = stitchLineage(facts());
     expect(lineage.links.map((l) => [l.kind, l.state, l.id])).toEqual([
