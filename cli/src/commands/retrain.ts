@@ -27,7 +27,9 @@ export function registerRetrain(program: Command): void {
     .description('Retrain policy: RETRAIN_THRESHOLD_ROWS and decisions');
   const threshold = retrain
     .command('threshold')
-    .description('Read or change RETRAIN_THRESHOLD_ROWS (audited)');
+    .description(
+      'Read or change RETRAIN_THRESHOLD_ROWS of the environment policy (audited); declared datasets set threshold_rows in their declaration',
+    );
 
   connection(threshold.command('get').description('Print the current threshold')).action(
     async (opts: AdminConnection) => {
@@ -70,14 +72,20 @@ export function registerRetrain(program: Command): void {
       .command('decisions')
       .description('Print stored decisions (inputs, outcome, reason), newest first')
       .option('--dataset <name>', 'only this dataset')
+      .option('--model <name>', 'only this declared model')
       .option('--master-version <n>', 'only this master version', wholeNumber('--master-version'))
       .option('--limit <n>', 'how many decisions', wholeNumber('--limit'), 20),
-  ).action(async (opts: AdminConnection & { dataset?: string; masterVersion?: number; limit: number }) => {
-    const query = new URLSearchParams({ limit: String(opts.limit) });
-    if (opts.dataset) query.set('dataset', opts.dataset);
-    if (opts.masterVersion !== undefined) query.set('master_version', String(opts.masterVersion));
-    printJson(
-      await adminRequest(opts.url, `/admin/decisions?${query.toString()}`, { token: adminToken(opts) }),
-    );
-  });
+  ).action(
+    async (
+      opts: AdminConnection & { dataset?: string; model?: string; masterVersion?: number; limit: number },
+    ) => {
+      const query = new URLSearchParams({ limit: String(opts.limit) });
+      if (opts.dataset) query.set('dataset', opts.dataset);
+      if (opts.model) query.set('model_name', opts.model);
+      if (opts.masterVersion !== undefined) query.set('master_version', String(opts.masterVersion));
+      printJson(
+        await adminRequest(opts.url, `/admin/decisions?${query.toString()}`, { token: adminToken(opts) }),
+      );
+    },
+  );
 }
