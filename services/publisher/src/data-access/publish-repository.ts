@@ -53,10 +53,13 @@ export class PgPublishRepository implements PublishRepository {
     return rows[0] && toEntry(rows[0]);
   }
 
-  /** Newest first, in the order of latest(). */
+  /**
+   * Newest first, in the order of latest(). `dataset` names an evaluation set, or a declared dataset
+   * (every evaluation set it declares), so a batch's lineage finds what its dataset published.
+   */
   async list(dataset: string | undefined, limit: number): Promise<CatalogEntry[]> {
     const { rows } = await this.pool.query<CatalogRow>(
-      `SELECT * FROM dataset_catalog WHERE ($1::text IS NULL OR dataset = $1)
+      `SELECT * FROM dataset_catalog WHERE ($1::text IS NULL OR dataset = $1 OR declared_by = $1)
        ORDER BY ${LATEST_FIRST} LIMIT $2`,
       [dataset ?? null, limit],
     );
