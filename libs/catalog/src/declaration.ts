@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 /** Names of datasets, models' policies and refresh jobs: safe in object keys, topics and URLs. */
@@ -7,6 +8,16 @@ const resourceName = z
 
 const semver = z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a semantic version like 1.0.0');
 const ratio = z.number().min(0).max(1);
+
+/** True when croner (what the quality-gate schedules with) accepts the pattern. */
+function validCron(pattern: string): boolean {
+  try {
+    new Cron(pattern, { timezone: 'UTC', paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A duration: milliseconds, or a number with a unit (`90s`, `2m`, `1h`, `1d`). */
 export const duration = z
@@ -72,6 +83,7 @@ export const refreshJobSchema = z.strictObject({
   schedule: z
     .string()
     .min(1)
+    .refine(validCron, 'expected a cron expression (5 fields, or 6 with seconds first), e.g. "0 2 * * *"')
     .nullable()
     .default('0 2 * * *')
     .describe('Cron schedule (UTC) of the refresh; null runs it only on demand or on master versions'),

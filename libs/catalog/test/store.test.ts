@@ -103,6 +103,19 @@ describe('catalog store', () => {
     expect(await store.revision()).toBe(before);
   });
 
+  it('when a refresh job has a schedule that is not a cron, then it is refused naming the field', async () => {
+    const { problems } = await refusal(
+      store.apply({
+        datasets: [declaration('theta', { refresh_jobs: [{ name: 'theta-eval', schedule: 'every night' }] })],
+        contracts: [],
+        actor: 'ci',
+      }),
+    );
+    expect(problems.join('\n')).toContain(
+      'datasets/theta.yaml: refresh_jobs.0.schedule: expected a cron expression',
+    );
+  });
+
   it('when a declaration names a contract version that is not published, then it is refused naming it', async () => {
     const { problems } = await refusal(
       store.apply({
