@@ -163,15 +163,8 @@ function consumerGroupOf(config: Readonly<Record<string, unknown>>): string {
   return groupId;
 }
 
-/**
- * Topics a service consumes per deploy/topics.yaml; the quality-gate only when it refreshes on
- * master.versioned or reads the master as a source.
- */
-function consumedTopics(service: string, config: Readonly<Record<string, unknown>>): string[] {
-  const readsMaster = ((config.REFRESH_SOURCES ?? []) as { master?: boolean }[]).some(
-    (s) => s.master === true,
-  );
-  if (service === 'quality-gate' && config.REFRESH_ON_MASTER_VERSIONED !== true && !readsMaster) return [];
+/** Topics a service consumes per deploy/topics.yaml. */
+function consumedTopics(service: string): string[] {
   return Object.entries(catalog.topics)
     .filter(([, t]) => (t.consumers ?? []).includes(service))
     .map(([name]) => name);
@@ -291,7 +284,7 @@ describe('deploy/k8s/base', () => {
       const { deployment } = partsOf(service);
       const cfg = config();
       const prefix = cfg.TOPIC_PREFIX as string;
-      const topics = consumedTopics(service, cfg);
+      const topics = consumedTopics(service);
       const scalers = manifests.filter(
         (m): m is ScaledObject =>
           m.kind === 'ScaledObject' && (m as ScaledObject).spec.scaleTargetRef.name === service,

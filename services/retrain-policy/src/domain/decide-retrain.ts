@@ -212,7 +212,9 @@ async function assess(
       newRows: master.row_count,
       reason:
         `no finished run${where} has ${describeTags(versions)}; ${setting}, ` +
-        (requested ? 'so a retrain is requested' : 'so no retrain is requested'),
+        (requested
+          ? `so a retrain is requested whatever the threshold: no run was trained on this configuration, so all ${master.row_count} master rows count as new`
+          : 'so no retrain is requested'),
     };
   }
   known.lastCompatibleRunId = run.runId;
