@@ -6,10 +6,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MlflowRest, stackEnv, writeSampleBatch } from '@tributary/testing';
+import { MlflowRest, stackEnv, vegaDataFile, writeSampleBatch } from '@tributary/testing';
 
 const demoDir = process.argv[2] ?? '.';
 const model = process.env.PENGUINS_MODEL ?? 'penguin-classifier';
@@ -122,10 +121,7 @@ if (merged === undefined || decision === undefined) {
 say(`\nlineage of ${batchId} (tributary lineage --batch ${batchId}):`);
 spawnSync(process.execPath, ['cli/bin/tributary.js', 'lineage', '--batch', batchId], { stdio: 'inherit' });
 // The second dataset: Seattle weather, declared with no model, so it requests no retraining.
-const weatherCsv = readFileSync(
-  createRequire(import.meta.url).resolve('vega-datasets/data/seattle-weather.csv'),
-  'utf8',
-).split('\n');
+const weatherCsv = readFileSync(vegaDataFile('seattle-weather.csv'), 'utf8').split('\n');
 const weatherDir = join(demoDir, `seattle-weather-${Date.now()}`);
 mkdirSync(weatherDir, { recursive: true });
 const start = 1 + Math.floor(Math.random() * 1300);

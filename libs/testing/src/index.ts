@@ -28,6 +28,7 @@ export {
   SAMPLE_IMAGES,
   penguinRows,
   sampleImagePath,
+  vegaDataFile,
   toCsv,
   writeSampleBatch,
   type PenguinRow,

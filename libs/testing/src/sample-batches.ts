@@ -54,6 +54,11 @@ function vegaDataDir(): string {
   return path.join(path.dirname(entry), '..', 'data');
 }
 
+/** Absolute path of a file of the vega-datasets package's data folder (e.g. seattle-weather.csv). */
+export function vegaDataFile(name: string): string {
+  return path.join(vegaDataDir(), name);
+}
+
 /** Absolute path of one of the SAMPLE_IMAGES. */
 export function sampleImagePath(name: (typeof SAMPLE_IMAGES)[number]): string {
   return path.join(vegaDataDir(), name);
