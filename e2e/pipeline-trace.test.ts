@@ -5,7 +5,7 @@
  * `tributary lineage` for its chain, and Prometheus for the services' metrics.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,12 +105,17 @@ describe('a batch through the pipeline', () => {
         rows: 25,
       }),
     );
+    // Penguins declares a Slack channel of its own: the announcement goes there, not to the default.
     const announced = await waitFor(
       () =>
-        pipeline.slack.bodies.find((b) => JSON.stringify(b).includes(published.dataset_version)) ?? undefined,
+        pipeline.penguinsSlack.bodies.find((b) => JSON.stringify(b).includes(published.dataset_version)) ??
+        undefined,
       { timeoutMs: 60_000, what: 'Slack message of the published version' },
     );
     expect(announced).toBeDefined();
+    expect(
+      pipeline.slack.bodies.filter((b) => JSON.stringify(b).includes(published.dataset_version)),
+    ).toEqual([]);
 
     // The run id is the trace id: Jaeger must hold spans of all six services under it.
     const LAST_SPANS = [
@@ -363,4 +368,70 @@ describe('a batch through the pipeline', () => {
       prom.kill('SIGTERM');
     }
   }, 90_000);
+
+  it('when batches of the other declared datasets merge, then each master version requests only its own models, and the dataset without a retrain policy none', async () => {
+    const requests = await collectMessages(testKafka(), `${prefix}${retrainRequested.topic}`);
+    const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
+    const weather = join(pipeline.work, 'weather-1');
+    mkdirSync(weather, { recursive: true });
+    writeFileSync(
+      join(weather, 'weather.csv'),
+      'date,precipitation,temp_max,temp_min,wind,weather\n2012-01-01,0.0,12.8,5.0,4.7,drizzle\n2012-01-02,10.9,10.6,2.8,4.5,rain\n',
+    );
+    const flights = join(pipeline.work, 'flights-1');
+    mkdirSync(flights, { recursive: true });
+    writeFileSync(
+      join(flights, 'flights.csv'),
+      'id,date,delay,distance,origin,destination\n1,2001-01-01T06:00:00Z,-3,405,SEA,SFO\n2,2001-01-01T07:30:00Z,12,1180,SFO,DEN\n',
+    );
+    for (const [dir, dataset] of [
+      [weather, 'seattle-weather'],
+      [flights, 'flights'],
+    ] as const) {
+      // No --contract: the declaration's current version is used.
+      const submitted = await runTributary(
+        [
+          'submit',
+          dir,
+          '--dataset',
+          dataset,
+          '--url',
+          pipeline.url('ingestor'),
+          '--wait',
+          '--until',
+          'merged',
+        ],
+        { TRIBUTARY_ADMIN_TOKEN: pipeline.adminToken },
+      );
+      expect(submitted.code, submitted.stdout + submitted.stderr).toBe(0);
+      expect(submitted.stdout).toContain('merged: master version 1');
+    }
+
+    const decisions = async (dataset: string) => {
+      const res = await fetch(`${pipeline.url('retrain-policy')}/admin/decisions?dataset=${dataset}`, {
+        headers: { authorization: `Bearer ${pipeline.adminToken}` },
+      });
+      return ((await res.json()) as { decisions: { outcome: string; modelName: string | null }[] }).decisions;
+    };
+    const [weatherDecision] = await waitFor(
+      async () =>
+        (await decisions('seattle-weather')).length > 0 ? decisions('seattle-weather') : undefined,
+      {
+        timeoutMs: 60_000,
+        what: 'the decision on the weather master version',
+      },
+    );
+    expect(weatherDecision).toMatchObject({ outcome: 'no_retrain_policy', modelName: null });
+
+    // Penguins' three versions, then flights' first: each for its own model only.
+    const messages = await requests.waitForMessages(4, 120_000);
+    await requests.stop();
+    const decoded = await Promise.all(messages.map((m) => registry.decode(retrainRequested, m.value!)));
+    expect(decoded.map((r) => [r.dataset, r.model_name]).sort()).toEqual([
+      ['flights', pipeline.flightsModel],
+      ['penguins', pipeline.model],
+      ['penguins', pipeline.model],
+      ['penguins', pipeline.model],
+    ]);
+  }, 300_000);
 });

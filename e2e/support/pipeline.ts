@@ -59,6 +59,10 @@ export interface Pipeline {
   work: string;
   landing: string;
   model: string;
+  /** The model the flights dataset retrains (a second declared dataset with a model of its own). */
+  flightsModel: string;
+  /** The Slack channel penguins declares for its notifications (the deployment default is `slack`). */
+  penguinsSlack: JsonReceiver;
   adminToken: string;
   ports: Map<PipelineService, number>;
   procs: RunningProcess[];
@@ -124,8 +128,19 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
   const trainingRun = await mlflow.createRun(experiment, { tags, metrics: { master_rows: 0 } });
   await mlflow.createRegisteredModel(model);
   await mlflow.setAlias(model, 'production', await mlflow.createModelVersion(model, trainingRun));
+  // The flights dataset's model: its own experiment, training run and production version.
+  const flightsModel = uniqueName(`${name}_flights_model`);
+  const flightsExperiment = await mlflow.createExperiment(uniqueName(`${name}_flights_exp`));
+  const flightsRun = await mlflow.createRun(flightsExperiment, { tags, metrics: { master_rows: 0 } });
+  await mlflow.createRegisteredModel(flightsModel);
+  await mlflow.setAlias(
+    flightsModel,
+    'production',
+    await mlflow.createModelVersion(flightsModel, flightsRun),
+  );
 
-  const [slack, pagerduty, smtp] = await Promise.all([
+  const [slack, penguinsSlack, pagerduty, smtp] = await Promise.all([
+    startJsonReceiver(),
     startJsonReceiver(),
     startJsonReceiver(),
     startSmtpReceiver(),
@@ -183,17 +198,20 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
   );
   await started.catch(async (err: unknown) => {
     for (const p of procs) p.child.kill('SIGKILL');
-    await Promise.all([slack.close(), pagerduty.close(), smtp.close()]);
+    await Promise.all([slack.close(), penguinsSlack.close(), pagerduty.close(), smtp.close()]);
     throw err;
   });
 
-  await declarePenguins(work, url('ingestor'), adminToken, {
+  await declareDatasets(work, url('ingestor'), adminToken, {
     model,
     experiment,
+    flightsModel,
+    flightsExperiment,
+    penguinsSlack: penguinsSlack.url,
     ...refresh,
   }).catch(async (err: unknown) => {
     for (const p of procs) p.child.kill('SIGKILL');
-    await Promise.all([slack.close(), pagerduty.close(), smtp.close()]);
+    await Promise.all([slack.close(), penguinsSlack.close(), pagerduty.close(), smtp.close()]);
     throw err;
   });
 
@@ -207,6 +225,8 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
     work,
     landing,
     model,
+    flightsModel,
+    penguinsSlack,
     adminToken,
     ports,
     procs,
@@ -254,49 +274,82 @@ export async function startPipeline(name: string, extraEnv: Record<string, strin
       await published.stop();
       for (const p of procs) p.child.kill('SIGTERM');
       await Promise.all(procs.map((p) => p.exited));
-      await Promise.all([slack.close(), pagerduty.close(), smtp.close()]);
+      await Promise.all([slack.close(), penguinsSlack.close(), pagerduty.close(), smtp.close()]);
     },
   };
 }
 
 /**
- * Declares the penguins dataset as a team would: a file in a folder of declarations, applied with
- * the CLI. Its retrain policy asks for a retrain from one new row; its refresh job builds the
- * `penguins` evaluation set on each master version.
+ * Declares the deployment's datasets as a team would: a file each in a folder of declarations,
+ * applied with the CLI. Penguins retrains its model from one new row, builds the `penguins`
+ * evaluation set on each master version and sends its notifications to a Slack channel of its own;
+ * Seattle weather drives no model and has no evaluation set; flights retrains a model of its own.
  */
-async function declarePenguins(
+async function declareDatasets(
   work: string,
   ingestorUrl: string,
   adminToken: string,
-  d: { model: string; experiment: string; sources: unknown[]; baseline: unknown },
+  d: {
+    model: string;
+    experiment: string;
+    flightsModel: string;
+    flightsExperiment: string;
+    penguinsSlack: string;
+    sources: unknown[];
+    baseline: unknown;
+  },
 ): Promise<void> {
   const dir = join(work, 'datasets');
   mkdirSync(dir, { recursive: true });
-  const declaration = {
-    apiVersion: 'tributary/v1',
-    kind: 'Dataset',
-    name: 'penguins',
-    owners: ['field-team'],
-    contract: { name: 'penguins', versions: ['1.0.0'], current: '1.0.0' },
-    retrain_policies: [{ model: d.model, experiments: [d.experiment], threshold_rows: 1 }],
-    refresh_jobs: [
-      {
-        name: 'penguins',
-        schedule: null,
-        on_master_versioned: true,
-        sources: d.sources,
-        sampling: { stratify_column: 'species' },
-        baseline: { name: 'baseline_eval_v1', seed: d.baseline },
-      },
-    ],
-  };
-  writeFileSync(join(dir, 'penguins.yaml'), stringify(declaration));
+  const contract = (name: string) => ({ name, versions: ['1.0.0'], current: '1.0.0' });
+  const declarations = [
+    {
+      apiVersion: 'tributary/v1',
+      kind: 'Dataset',
+      name: 'penguins',
+      owners: ['field-team'],
+      contract: contract('penguins'),
+      retrain_policies: [{ model: d.model, experiments: [d.experiment], threshold_rows: 1 }],
+      refresh_jobs: [
+        {
+          name: 'penguins',
+          schedule: null,
+          on_master_versioned: true,
+          sources: d.sources,
+          sampling: { stratify_column: 'species' },
+          baseline: { name: 'baseline_eval_v1', seed: d.baseline },
+        },
+      ],
+      notifications: { slack_webhook: d.penguinsSlack },
+    },
+    {
+      apiVersion: 'tributary/v1',
+      kind: 'Dataset',
+      name: 'seattle-weather',
+      owners: ['climate-team'],
+      contract: contract('seattle-weather'),
+    },
+    {
+      apiVersion: 'tributary/v1',
+      kind: 'Dataset',
+      name: 'flights',
+      owners: ['ops-team'],
+      contract: contract('flights'),
+      retrain_policies: [{ model: d.flightsModel, experiments: [d.flightsExperiment], threshold_rows: 1 }],
+    },
+  ];
+  for (const declaration of declarations) {
+    writeFileSync(join(dir, `${declaration.name}.yaml`), stringify(declaration));
+  }
   const contracts = fileURLToPath(new URL('../../contracts/', import.meta.url));
   const applied = await runTributary(
     ['datasets', 'apply', dir, '--contracts', contracts, '--url', ingestorUrl, '--actor', 'e2e'],
     { TRIBUTARY_ADMIN_TOKEN: adminToken },
   );
-  if (applied.code !== 0 || !applied.stdout.includes('dataset/penguins created')) {
+  const created = ['penguins', 'seattle-weather', 'flights'].every((n) =>
+    applied.stdout.includes(`dataset/${n} created`),
+  );
+  if (applied.code !== 0 || !created) {
     throw new Error(`tributary datasets apply failed (${applied.code}): ${applied.stdout}${applied.stderr}`);
   }
 }

@@ -22,7 +22,7 @@ interface LocalFile {
 
 interface SubmitOptions {
   dataset: string;
-  contract: string;
+  contract?: string;
   batchId?: string;
   producer?: string;
   schemaVersion?: string;
@@ -74,7 +74,10 @@ export function registerSubmit(program: Command): void {
       'folder holding the batch (sub-folders kept as paths; dot-files and landing markers skipped)',
     )
     .requiredOption('--dataset <name>', 'dataset the batch merges into')
-    .requiredOption('--contract <name@version>', 'data contract the tables follow, e.g. penguins@1.0.0')
+    .option(
+      '--contract <name@version>',
+      "data contract the tables follow, e.g. penguins@1.0.0 (default: the dataset declaration's current version)",
+    )
     .option(
       '--batch-id <id>',
       'batch id (default: <dataset>-<first 16 hex of the content hash>, so a resubmission is idempotent)',
@@ -112,7 +115,7 @@ async function submit(dir: string, opts: SubmitOptions): Promise<number> {
   form.append('dataset', opts.dataset);
   form.append('batch_id', batchId);
   form.append('producer', opts.producer ?? safeUser());
-  form.append('contract', opts.contract);
+  if (opts.contract) form.append('contract', opts.contract);
   form.append('source', 'CLI');
   if (opts.schemaVersion) form.append('schema_version', opts.schemaVersion);
   form.append(
