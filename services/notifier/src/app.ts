@@ -12,7 +12,13 @@ import {
   slackChannel,
 } from './data-access/channels.ts';
 import { NotificationsRepository } from './data-access/notifications-repository.ts';
-import { resumeDelivery, type DeclaredRoutes, type NotifyPorts } from './domain/notify.ts';
+import {
+  CHANNELS,
+  DELIVERY_OUTCOMES,
+  resumeDelivery,
+  type DeclaredRoutes,
+  type NotifyPorts,
+} from './domain/notify.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 
@@ -44,6 +50,11 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       labelNames: ['channel', 'outcome'],
       registers: [runtime.metrics.registry],
     });
+    // Every series exported at 0 from the start: one that first appeared at 1 would have no
+    // increase() for Prometheus, and TributaryNotificationsFailing would miss the first failure.
+    for (const channel of CHANNELS) {
+      for (const outcome of DELIVERY_OUTCOMES) deliveries.inc({ channel, outcome }, 0);
+    }
     // The routes of an evaluation set: its refresh job's dataset declaration, as the catalog holds it
     // now (a re-applied declaration is read within CATALOG_REFRESH_MS, without a restart).
     const declaredRoutes = async (evaluationSet: string): Promise<DeclaredRoutes | undefined> => {

@@ -176,6 +176,7 @@ describe('notifier', () => {
       return receiver;
     };
     return {
+      app,
       producer,
       declare,
       channel,
@@ -211,6 +212,20 @@ describe('notifier', () => {
     );
     await new Promise((r) => setTimeout(r, 1500));
   }
+
+  it('when the notifier starts, then every notifications_total series is exported at 0 before any delivery', async () => {
+    const svc = await start();
+    // Scraped as Prometheus does: a series that first appears at 1 has no increase(), so the
+    // TributaryNotificationsFailing page would miss the first failure after each start.
+    const res = await svc.app.http.inject({ method: 'GET', url: '/metrics' });
+    const series = res.body.split('\n').filter((l) => l.startsWith('notifications_total{'));
+    const expected = ['slack', 'ops-slack', 'producers-slack', 'email', 'pagerduty'].flatMap((channel) =>
+      ['sent', 'retrying', 'failed'].map(
+        (outcome) => `notifications_total{channel="${channel}",outcome="${outcome}",service="notifier"} 0`,
+      ),
+    );
+    expect(series.sort()).toEqual(expected.sort());
+  });
 
   it('when a dataset is published, then Slack and the distribution list get the coverage gap highlights and report', async () => {
     const svc = await start();

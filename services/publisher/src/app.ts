@@ -11,7 +11,7 @@ import { archiveLifecycleRules, type RetentionPolicy } from './domain/retention.
 import { sweepArchives } from './domain/sweep-archives.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
-import { observeRun } from './entry-points/observe-run.ts';
+import { initRunMetrics, observeRun } from './entry-points/observe-run.ts';
 import { archiveSweeper } from './entry-points/schedule/archive-sweeper.ts';
 import { publishRetryPoller } from './entry-points/schedule/publish-retry-poller.ts';
 
@@ -95,6 +95,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
           return retentionPolicy();
         },
       });
+    initRunMetrics(runtime.metrics);
     const observe = (result: PublishResult) => observeRun(runtime.metrics, result);
     return assembleService({
       runtime,

@@ -199,6 +199,18 @@ describe('publisher', () => {
     };
   }
 
+  it('when the publisher starts, then its dag_status series of dataset_refresh are exported at 0 before any run', async () => {
+    const svc = await start();
+    // Scraped as Prometheus does: a series that first appears at 1 has no increase(), so the
+    // TributaryQualityGateFailed alert would miss the first failed publish after each start.
+    const res = await svc.app.http.inject({ method: 'GET', url: '/metrics' });
+    const series = res.body.split('\n').filter((l) => l.startsWith('dag_status{'));
+    expect(series.sort()).toEqual([
+      'dag_status{dag="dataset_refresh",status="failed",service="publisher"} 0',
+      'dag_status{dag="dataset_refresh",status="success",service="publisher"} 0',
+    ]);
+  });
+
   it('when the gate passed, then the candidate, the manifest and the catalog row are published and the run archived', async () => {
     const svc = await start();
     const event = await gateOutput('eval-v1', true, ['a b', 'c d']);

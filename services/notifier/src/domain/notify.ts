@@ -86,7 +86,12 @@ export interface Routes {
  * `ops-slack`: the operators' channel (dead letters); `producers-slack`: the data producers' channel
  * (rejected batches); the others reach the evaluation leads.
  */
-export type Channel = 'slack' | 'ops-slack' | 'producers-slack' | 'email' | 'pagerduty';
+export const CHANNELS = ['slack', 'ops-slack', 'producers-slack', 'email', 'pagerduty'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/** What one delivery attempt came to (the `outcome` label of notifications_total). */
+export const DELIVERY_OUTCOMES = ['sent', 'retrying', 'failed'] as const;
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 
 export interface NotifyPorts {
   /**
@@ -124,7 +129,7 @@ export interface NotifyPorts {
   /** Delay before each retry of a failed delivery (2 and 10 minutes by default). */
   retryDelaysMs: readonly number[];
   /** Counts each delivery attempt by channel and outcome (the notifications_total metric). */
-  recordDelivery(kind: Channel, outcome: 'sent' | 'retrying' | 'failed'): void;
+  recordDelivery(kind: Channel, outcome: DeliveryOutcome): void;
   logger: Logger;
 }
 
@@ -158,7 +163,7 @@ export async function attemptDelivery(
   version: string,
   payload: unknown,
   attempt: number,
-): Promise<'sent' | 'retrying' | 'failed'> {
+): Promise<DeliveryOutcome> {
   try {
     await deliver(ports, kind, payload);
     await ports.markSent(kind, version);
@@ -201,10 +206,7 @@ export interface DueNotification {
  * replica may have delivered before dying. PagerDuty drops the duplicate (same dedup_key); a second
  * Slack message or email is preferred over a lost one.
  */
-export async function resumeDelivery(
-  ports: NotifyPorts,
-  due: DueNotification,
-): Promise<'sent' | 'retrying' | 'failed'> {
+export async function resumeDelivery(ports: NotifyPorts, due: DueNotification): Promise<DeliveryOutcome> {
   const { kind, datasetVersion, payload, attempt } = due;
   if (due.expired) ports.logger.warn({ kind, attempt }, 'notification claim expired, sending it again');
   if (payload === null || payload === undefined) {
