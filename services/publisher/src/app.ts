@@ -48,11 +48,18 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
         .then(async () => {
           const rules = archiveLifecycleRules(retentionPolicy());
           if (JSON.stringify(rules) === appliedRules) return;
-          const applied = await applyArchiveLifecycle(config.PUBLISH_STORE_URI, s3, rules);
+          const update = await applyArchiveLifecycle(config.PUBLISH_STORE_URI, s3, rules);
           // Refused (or not S3): tried again at the next change of the catalog.
-          if (applied) appliedRules = JSON.stringify(rules);
+          if (update.applied) appliedRules = JSON.stringify(rules);
           runtime.logger.info(
-            { lifecycle: applied, rules, defaultRetentionDays: config.ARCHIVE_RETENTION_DAYS },
+            {
+              lifecycle: update.applied,
+              rules,
+              keptRules: update.kept,
+              removedRules: update.removed,
+              ...(update.reason === undefined ? {} : { reason: update.reason }),
+              defaultRetentionDays: config.ARCHIVE_RETENTION_DAYS,
+            },
             'archive retention',
           );
         });

@@ -3,7 +3,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CreateBucketCommand, GetBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetBucketLifecycleConfigurationCommand,
+  PutBucketLifecycleConfigurationCommand,
+  type LifecycleRule,
+} from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createPool } from '@tributary/db';
@@ -31,6 +36,8 @@ import {
 } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
+import { applyArchiveLifecycle } from '../src/data-access/object-stores.ts';
+import { archiveLifecycleRules } from '../src/domain/retention.ts';
 import type { ArchiveRecord, CatalogEntry } from '../src/domain/ports.ts';
 
 const ADMIN_TOKEN = 'publisher-test-token';
@@ -103,11 +110,37 @@ describe('publisher', () => {
     };
   }
 
-  async function start(extra: Record<string, string> = {}) {
+  /** The bucket's lifecycle rules as S3 holds them, in order. */
+  async function bucketRules(bucket: string): Promise<LifecycleRule[]> {
+    const client = createS3Client(stackS3);
+    try {
+      return (await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /** Replaces the bucket's lifecycle rules, as an operator does. */
+  async function putBucketRules(bucket: string, rules: LifecycleRule[]): Promise<void> {
+    const client = createS3Client(stackS3);
+    try {
+      await client.send(
+        new PutBucketLifecycleConfigurationCommand({
+          Bucket: bucket,
+          LifecycleConfiguration: { Rules: rules },
+        }),
+      );
+    } finally {
+      client.destroy();
+    }
+  }
+
+  async function start(extra: Record<string, string> = {}, opts: { bucketRules?: LifecycleRule[] } = {}) {
     const bucket = uniqueName('pub').replaceAll('_', '-');
     const client = createS3Client(stackS3);
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     client.destroy();
+    if (opts.bucketRules) await putBucketRules(bucket, opts.bucketRules);
     const env = serviceEnv(
       isolatedServiceEnv('publisher', {
         ADMIN_TOKEN,
@@ -169,6 +202,7 @@ describe('publisher', () => {
     };
     return {
       app,
+      bucket,
       pool,
       store,
       declare,
@@ -547,5 +581,105 @@ describe('publisher', () => {
       'refresh/archive/brief-eval/': 7,
       'refresh/archive/lasting-eval/': 60,
     });
+  });
+
+  it('when the bucket has lifecycle rules of its own, then every publisher write keeps them and replaces only its own rules', async () => {
+    // The operator's rules, in shapes the publisher never writes (whole bucket, tags, transitions).
+    const foreign: LifecycleRule[] = [
+      { ID: 'operator-tmp', Status: 'Enabled', Filter: { Prefix: 'tmp/' }, Expiration: { Days: 3 } },
+      {
+        ID: 'operator-multipart',
+        Status: 'Enabled',
+        Filter: { Prefix: '' },
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+      },
+      {
+        ID: 'operator-cold',
+        Status: 'Disabled',
+        Filter: { And: { Prefix: 'cold/', Tags: [{ Key: 'tier', Value: 'cold' }] } },
+        Transitions: [{ Days: 30, StorageClass: 'GLACIER' }],
+      },
+      // Named like the publisher's, but outside its store (refresh/): not its own.
+      {
+        ID: 'tributary-archive-retention-elsewhere',
+        Status: 'Enabled',
+        Filter: { Prefix: 'elsewhere/archive/' },
+        Expiration: { Days: 1 },
+      },
+    ];
+    // A rule of the publisher's for an evaluation set no longer declared: stale, to be removed.
+    const stale: LifecycleRule = {
+      ID: 'tributary-archive-retention-gone-eval',
+      Status: 'Enabled',
+      Filter: { Prefix: 'refresh/archive/gone-eval/' },
+      Expiration: { Days: 5 },
+    };
+    const svc = await start({}, { bucketRules: [...foreign, stale] });
+    const byId = (rules: LifecycleRule[]): Record<string, LifecycleRule> =>
+      Object.fromEntries(rules.map((r): [string, LifecycleRule] => [r.ID ?? '', r]));
+    const rulePrefixOf = (r: LifecycleRule) => r.Filter?.Prefix ?? '';
+    /** The bucket's rules once the publisher's are `expected` (prefix → days, in prefix order). */
+    const settled = (expected: Record<string, number>) =>
+      waitFor(
+        async () => {
+          const rules = await bucketRules(svc.bucket);
+          const own = Object.fromEntries(
+            [...rules]
+              .sort((a, b) => (rulePrefixOf(a) < rulePrefixOf(b) ? -1 : 1))
+              .filter(
+                (r) =>
+                  r.ID?.startsWith('tributary-archive-retention') && r.Filter?.Prefix?.startsWith('refresh/'),
+              )
+              .map((r) => [r.Filter?.Prefix ?? '', r.Expiration?.Days]),
+          );
+          return JSON.stringify(own) === JSON.stringify(expected) ? rules : undefined;
+        },
+        { what: `lifecycle rules ${JSON.stringify(expected)}`, timeoutMs: 10_000 },
+      );
+
+    // The start-up write: the default rule added, the stale one removed, the others untouched.
+    let rules = await settled({ 'refresh/archive/': 90 });
+    const { 'tributary-archive-retention': defaultRule, ...others } = byId(rules);
+    expect(others).toEqual(byId(foreign));
+    expect(defaultRule).toMatchObject({ Status: 'Enabled', Expiration: { Days: 90 } });
+
+    // A write after a change of the declarations.
+    await svc.declare(declaration('brief', 7), declaration('lasting', 365));
+    rules = await settled({ 'refresh/archive/brief-eval/': 7, 'refresh/archive/lasting-eval/': 365 });
+    expect(Object.keys(byId(rules)).sort()).toEqual(
+      [
+        ...foreign.map((r) => r.ID!),
+        'tributary-archive-retention-brief-eval',
+        'tributary-archive-retention-lasting-eval',
+      ].sort(),
+    );
+    expect(byId(rules)).toMatchObject(byId(foreign));
+
+    // A rule the operator adds while the publisher runs survives its next write too.
+    const late: LifecycleRule = {
+      ID: 'operator-late',
+      Status: 'Enabled',
+      Filter: { Prefix: 'scratch/' },
+      Expiration: { Days: 1 },
+    };
+    await putBucketRules(svc.bucket, [...rules, late]);
+    await svc.declare(declaration('brief', 7), declaration('lasting', 60));
+    rules = await settled({
+      'refresh/archive/': 90,
+      'refresh/archive/brief-eval/': 7,
+      'refresh/archive/lasting-eval/': 60,
+    });
+    expect(byId(rules)).toMatchObject({ ...byId(foreign), 'operator-late': late });
+    expect(rules).toHaveLength(foreign.length + 1 + 3);
+
+    // A restart, or another replica, asking for the same rules finds them in place: no write.
+    const again = await applyArchiveLifecycle(
+      `s3://${svc.bucket}/refresh`,
+      stackS3,
+      archiveLifecycleRules({ defaultDays: 90, byEvaluationSet: { 'brief-eval': 7, 'lasting-eval': 60 } }),
+    );
+    expect(again).toMatchObject({ applied: true, written: false, removed: [] });
+    expect(again.kept.sort()).toEqual([...foreign.map((r) => r.ID!), 'operator-late'].sort());
+    expect(await bucketRules(svc.bucket)).toEqual(rules);
   });
 });

@@ -1,4 +1,10 @@
-import { PutBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteBucketLifecycleCommand,
+  GetBucketLifecycleConfigurationCommand,
+  PutBucketLifecycleConfigurationCommand,
+  type LifecycleRule as S3LifecycleRule,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { AppError } from '@tributary/errors';
 import {
   ObjectNotFoundError,
@@ -9,7 +15,7 @@ import {
   type ObjectStoreOptions,
 } from '@tributary/storage';
 import type { ArtifactReader, PublishStore } from '../domain/ports.ts';
-import type { LifecycleRule } from '../domain/retention.ts';
+import { isArchiveRuleId, type LifecycleRule } from '../domain/retention.ts';
 
 /** The published store over the object store lib. */
 export class ObjectPublishStore implements PublishStore {
@@ -62,37 +68,129 @@ export class UriArtifactReader implements ArtifactReader {
   }
 }
 
+/** What a write of the archive lifecycle rules did. */
+export interface LifecycleUpdate {
+  /** True when the bucket holds the publisher's rules as asked (written, or already so). */
+  applied: boolean;
+  /** False when the bucket already held them: nothing was written. */
+  written: boolean;
+  /** IDs of the bucket's other rules, kept as they were. */
+  kept: string[];
+  /** IDs of the publisher's rules removed (evaluation sets no longer declared, or left out). */
+  removed: string[];
+  /** Why nothing was written: not S3, or the service refused to read or write the rules. */
+  reason?: string;
+}
+
+/** The prefix a rule applies to, whichever way it is given (Filter, Filter.And, the old top-level Prefix). */
+function rulePrefix(rule: S3LifecycleRule): string | undefined {
+  return rule.Filter?.Prefix ?? rule.Filter?.And?.Prefix ?? rule.Prefix;
+}
+
 /**
- * Sets the bucket's lifecycle rules expiring the archives (prefixes relative to the store), in
- * place of the ones it had. Answers false when the store is not S3 or the service refuses the rules
- * (the sweeper deletes expired archives either way).
+ * Whether a rule of the bucket is one of the publisher's for this store: an ID it writes
+ * (`tributary-archive-retention[-<set>]`) on a prefix under the store's `archive/`. A rule with such an
+ * ID elsewhere in the bucket belongs to someone else, and is kept.
+ */
+function isOwnRule(rule: S3LifecycleRule, archivePrefix: string): boolean {
+  return isArchiveRuleId(rule.ID) && (rulePrefix(rule) ?? '').startsWith(archivePrefix);
+}
+
+/** JSON with the keys of every object sorted: S3 answers a rule's fields in an order of its own. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** The bucket's lifecycle rules; none when it has no lifecycle configuration. */
+async function readRules(client: S3Client, bucket: string): Promise<S3LifecycleRule[]> {
+  try {
+    return (await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
+  } catch (err) {
+    if ((err as { name?: string }).name === 'NoSuchLifecycleConfiguration') return [];
+    throw err;
+  }
+}
+
+/**
+ * The bucket's rules with the publisher's replaced by `own`: every other rule kept as it was and
+ * where it was, the publisher's updated in place, new ones appended, stale ones removed.
+ */
+export function mergeLifecycleRules(
+  existing: readonly S3LifecycleRule[],
+  own: readonly S3LifecycleRule[],
+  archivePrefix: string,
+): { rules: S3LifecycleRule[]; kept: string[]; removed: string[] } {
+  const wanted = new Map(own.map((rule) => [rule.ID, rule]));
+  const rules: S3LifecycleRule[] = [];
+  const kept: string[] = [];
+  const removed: string[] = [];
+  for (const rule of existing) {
+    if (!isOwnRule(rule, archivePrefix)) {
+      rules.push(rule);
+      kept.push(rule.ID ?? '(no ID)');
+    } else if (wanted.has(rule.ID)) {
+      rules.push(wanted.get(rule.ID)!);
+      wanted.delete(rule.ID);
+    } else removed.push(rule.ID!);
+  }
+  return { rules: [...rules, ...wanted.values()], kept, removed };
+}
+
+/**
+ * Sets the publisher's lifecycle rules expiring the archives (prefixes relative to the store) and
+ * keeps every other rule of the bucket: it reads the bucket's configuration, replaces the
+ * publisher's own rules (see isOwnRule) with `rules` and writes the result, or nothing when the
+ * bucket holds them already. When the configuration cannot be read nothing is written (that would
+ * drop the others' rules). S3 has no conditional write of lifecycle rules: a rule an operator writes
+ * between the read and the write is lost, so change them while the declarations do not.
+ * Answers applied false when the store is not S3 or the service refuses (the sweeper deletes
+ * expired archives either way).
  */
 export async function applyArchiveLifecycle(
   storeUri: string,
   s3: ObjectStoreOptions,
   rules: readonly LifecycleRule[],
-): Promise<boolean> {
-  if (!storeUri.startsWith('s3://')) return false;
+): Promise<LifecycleUpdate> {
+  const none = { applied: false, written: false, kept: [], removed: [] };
+  if (!storeUri.startsWith('s3://')) return { ...none, reason: 'not an S3 store' };
   const [bucket, ...rest] = storeUri.slice('s3://'.length).split('/');
   const prefix = rest.filter(Boolean).join('/');
+  const storePrefix = prefix ? `${prefix}/` : '';
+  const own: S3LifecycleRule[] = rules.map((rule) => ({
+    ID: rule.id,
+    Status: 'Enabled',
+    Filter: { Prefix: `${storePrefix}${rule.prefix}` },
+    Expiration: { Days: rule.days },
+  }));
   const client = createS3Client(s3);
   try {
-    await client.send(
-      new PutBucketLifecycleConfigurationCommand({
-        Bucket: bucket,
-        LifecycleConfiguration: {
-          Rules: rules.map((rule) => ({
-            ID: rule.id,
-            Status: 'Enabled',
-            Filter: { Prefix: `${prefix ? `${prefix}/` : ''}${rule.prefix}` },
-            Expiration: { Days: rule.days },
-          })),
-        },
-      }),
-    );
-    return true;
-  } catch {
-    return false;
+    let existing: S3LifecycleRule[];
+    try {
+      existing = await readRules(client, bucket!);
+    } catch (err) {
+      return { ...none, reason: `lifecycle rules not readable: ${String(err)}` };
+    }
+    const merged = mergeLifecycleRules(existing, own, `${storePrefix}archive/`);
+    const unchanged = canonical(merged.rules) === canonical(existing);
+    try {
+      if (unchanged) return { applied: true, written: false, kept: merged.kept, removed: [] };
+      if (merged.rules.length === 0) await client.send(new DeleteBucketLifecycleCommand({ Bucket: bucket }));
+      else {
+        await client.send(
+          new PutBucketLifecycleConfigurationCommand({
+            Bucket: bucket,
+            LifecycleConfiguration: { Rules: merged.rules },
+          }),
+        );
+      }
+    } catch (err) {
+      return { ...none, kept: merged.kept, reason: `lifecycle rules not written: ${String(err)}` };
+    }
+    return { applied: true, written: true, kept: merged.kept, removed: merged.removed };
   } finally {
     client.destroy();
   }

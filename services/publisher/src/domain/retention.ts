@@ -14,6 +14,17 @@ export function retentionDays(policy: RetentionPolicy, evaluationSet: string): n
   return policy.byEvaluationSet[evaluationSet] ?? policy.defaultDays;
 }
 
+/**
+ * ID of the publisher's default lifecycle rule, and the start of every ID of its rules (`<this>-<set>`
+ * for a declared evaluation set): the rules of the bucket it owns, the others being left as they are.
+ */
+export const ARCHIVE_RULE_ID = 'tributary-archive-retention';
+
+/** Whether a lifecycle rule ID is one the publisher writes (see ARCHIVE_RULE_ID). */
+export function isArchiveRuleId(id: string | undefined): boolean {
+  return id !== undefined && (id === ARCHIVE_RULE_ID || id.startsWith(`${ARCHIVE_RULE_ID}-`));
+}
+
 /** One S3 lifecycle rule expiring the objects under `prefix` (relative to the store) after `days`. */
 export interface LifecycleRule {
   id: string;
@@ -31,12 +42,10 @@ export interface LifecycleRule {
 export function archiveLifecycleRules(policy: RetentionPolicy): LifecycleRule[] {
   const declared = Object.entries(policy.byEvaluationSet)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([set, days]) => ({ id: `tributary-archive-retention-${set}`, prefix: `archive/${set}/`, days }));
+    .map(([set, days]) => ({ id: `${ARCHIVE_RULE_ID}-${set}`, prefix: `archive/${set}/`, days }));
   const defaultRuleFits = declared.every((rule) => rule.days <= policy.defaultDays);
   return [
-    ...(defaultRuleFits
-      ? [{ id: 'tributary-archive-retention', prefix: 'archive/', days: policy.defaultDays }]
-      : []),
+    ...(defaultRuleFits ? [{ id: ARCHIVE_RULE_ID, prefix: 'archive/', days: policy.defaultDays }] : []),
     ...declared,
   ];
 }
