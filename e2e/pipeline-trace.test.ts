@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { EventRegistry, retrainRequested, type RetrainRequested } from '@tributary/events';
 import {
   collectMessages,
@@ -433,5 +434,57 @@ describe('a batch through the pipeline', () => {
       ['penguins', pipeline.model],
       ['penguins', pipeline.model],
     ]);
+  }, 300_000);
+
+  it('when an ML scientist raises a gate threshold with tributary datasets apply, then the next refresh uses it without a restart and the audit names who and what', async () => {
+    const file = join(pipeline.work, 'datasets', 'penguins.yaml');
+    const declaration = parse(readFileSync(file, 'utf8')) as {
+      refresh_jobs: { gate?: Record<string, number> }[];
+    };
+    declaration.refresh_jobs[0]!.gate = { ...declaration.refresh_jobs[0]!.gate, min_diversity: 0.99 };
+    writeFileSync(file, stringify(declaration));
+    const env = { TRIBUTARY_ADMIN_TOKEN: pipeline.adminToken };
+    const applied = await runTributary(
+      [
+        'datasets',
+        'apply',
+        join(pipeline.work, 'datasets'),
+        '--url',
+        pipeline.url('ingestor'),
+        '--actor',
+        'ml-scientist',
+      ],
+      env,
+    );
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('refresh_jobs.0.gate.min_diversity: 0.3 -> 0.99');
+
+    // The gate's next run (started by hand) reads the threshold from the catalog at its start.
+    const run = await runTributary(
+      ['refresh', 'run', '--job', 'penguins', '--url', pipeline.url('quality-gate')],
+      env,
+    );
+    const body = JSON.parse(run.stdout) as { reportUri: string };
+    const report = JSON.parse(readFileSync(fileURLToPath(body.reportUri), 'utf8')) as {
+      metrics: { metric: string; threshold: number; pass: boolean }[];
+      job: { origin: string };
+    };
+    expect(report.job.origin).toBe('catalog');
+    expect(report.metrics.find((m) => m.metric === 'diversity')).toMatchObject({
+      threshold: 0.99,
+      pass: false,
+    });
+    expect(run.code).toBe(1);
+
+    const history = await runTributary(
+      ['datasets', 'history', 'penguins', '--json', '--url', pipeline.url('ingestor')],
+      env,
+    );
+    const [latest] = JSON.parse(history.stdout) as {
+      actor: string;
+      diff: { path: string; from: number; to: number }[];
+    }[];
+    expect(latest).toMatchObject({ actor: 'ml-scientist' });
+    expect(latest!.diff).toEqual([{ path: 'refresh_jobs.0.gate.min_diversity', from: 0.3, to: 0.99 }]);
   }, 300_000);
 });
