@@ -38,3 +38,4 @@ export {
 } from './sample-batches.ts';
 export { writeJsonlSource, type RefreshSource } from './refresh-sources.ts';
 export { startPrivatePostgres, type PrivatePostgres } from './private-postgres.ts';
+export { captureLogs, type LogCapture, type LogLine } from './logs.ts';

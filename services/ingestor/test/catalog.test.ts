@@ -6,14 +6,13 @@ import { parse, stringify } from 'yaml';
 import { specHash } from '@tributary/catalog';
 import { contractSchema, defaultContractsDir } from '@tributary/contracts';
 import type { ServiceApp } from '@tributary/runtime';
-import { batchReadyFor, waitFor, writeSampleBatch } from '@tributary/testing';
+import { batchReadyFor, captureLogs, waitFor, writeSampleBatch } from '@tributary/testing';
 import { loadServiceConfig } from '../src/config.ts';
 import {
   buildAppWhenMigrationsFree,
   declaration,
   ingestorEnv,
   listKeys,
-  logCollector,
   scratchDir,
   startHarness,
   type Harness,
@@ -106,7 +105,7 @@ describe('ingestor: declared datasets and the catalog', () => {
     const editedHash = specHash(contractSchema.parse(edited));
     expect(editedHash).not.toBe(published);
 
-    const logs = logCollector();
+    const logs = captureLogs();
     const config = loadServiceConfig(
       ingestorEnv(root, { CATALOG_SCHEMA: h.config.CATALOG_SCHEMA, CONTRACTS_DIR: dir }),
     );
@@ -120,7 +119,7 @@ describe('ingestor: declared datasets and the catalog', () => {
       await h.query(`DROP SCHEMA IF EXISTS ${config.DATABASE_SCHEMA} CASCADE`);
       await fs.rm(root, { recursive: true, force: true });
     }
-    const refusal = logs.lines().find((l) => l.level === 'error' && l.contract === 'penguins@1.0.0');
+    const refusal = logs.lines.find((l) => l.level === 'error' && l.contract === 'penguins@1.0.0');
     expect(refusal?.msg).toContain(`contract penguins@1.0.0 is published with sha256 ${published}`);
     expect(refusal?.msg).toContain(`this file has sha256 ${editedHash}`);
     expect((await h.app.runtime.catalogStore.contract('penguins', '1.0.0'))!.sha256).toBe(published);
@@ -214,7 +213,9 @@ describe('ingestor: ACCEPT_UNDECLARED_DATASETS (migration)', () => {
     expect(await h.ingested.waitFor((e) => e.batch_id === 'walruses-1')).toMatchObject({
       dataset: 'walruses',
     });
-    const warnings = h.logs().filter((l) => l.batch_id === 'walruses-1' && l.msg.includes('not declared'));
+    const warnings = h
+      .logs()
+      .filter((l) => l.batch_id === 'walruses-1' && String(l.msg).includes('not declared'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 'warn', dataset: 'walruses' });
     expect(warnings[0]!.msg).toBe(

@@ -3,7 +3,6 @@ import { mkdtempSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import type { ApplyResult, DatasetDeclarationInput } from '@tributary/catalog';
@@ -21,12 +20,14 @@ import { EventProducer, createKafka } from '@tributary/kafka';
 import type { ServiceApp } from '@tributary/runtime';
 import { createLogger } from '@tributary/telemetry';
 import {
+  captureLogs,
   collectMessages,
   isolatedServiceEnv,
   serviceEnv,
   stackEnv,
   testKafka,
   type CollectedMessage,
+  type LogLine,
 } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig, type Config } from '../src/config.ts';
@@ -113,32 +114,6 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** One pino log line. */
-export interface LogLine {
-  level: string;
-  msg: string;
-  [key: string]: unknown;
-}
-
-/** A stream collecting pino's JSON lines, to assert on what a service logged. */
-export function logCollector(): { stream: Writable; lines: () => LogLine[] } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return {
-    stream,
-    lines: () =>
-      text
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as LogLine),
-  };
-}
-
 /**
  * buildApp, retried while another test file's service holds node-pg-migrate's lock: its advisory
  * lock id is the same for every schema and it fails instead of waiting (reported to the db lib).
@@ -201,7 +176,7 @@ export async function startHarness(
   const env = ingestorEnv(root, extra);
   const config = loadServiceConfig(env);
   await fs.mkdir(path.join(root, 'sources'), { recursive: true });
-  const logs = opts.captureLogs === true ? logCollector() : undefined;
+  const logs = opts.captureLogs === true ? captureLogs() : undefined;
   const app = await buildAppWhenMigrationsFree(config, logs ? { logDestination: logs.stream } : {});
   const declarations = opts.declare ?? [declaration('penguins')];
   if (declarations.length > 0) await declareDatasets(app, ...declarations);
@@ -237,7 +212,7 @@ export async function startHarness(
     emit: (def, value) => producer.publish(def, value),
     query: async <R extends object>(sql: string, params: unknown[] = []) =>
       (await db.query<R>(sql, params)).rows,
-    logs: () => logs?.lines() ?? [],
+    logs: () => logs?.lines ?? [],
     async close() {
       await Promise.all([ingested.stop(), rejected.stop(), ready.stop(), producer.disconnect()]);
       await app.stop();

@@ -6,7 +6,6 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createPool } from '@tributary/db';
 import { EventRegistry, qualityEvaluated, type QualityEvaluated } from '@tributary/events';
@@ -14,6 +13,7 @@ import { EventProducer, createKafka } from '@tributary/kafka';
 import type { ServiceApp } from '@tributary/runtime';
 import { createLogger } from '@tributary/telemetry';
 import {
+  captureLogs,
   collectMessages,
   isolatedServiceEnv,
   serviceEnv,
@@ -155,14 +155,7 @@ export async function startGate(
   env: Record<string, string>,
   opts: { captureLogs?: boolean } = {},
 ): Promise<RunningGate> {
-  const logs: LogLine[] = [];
-  // pino writes one JSON line per write.
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as LogLine);
-      done();
-    },
-  });
+  const { stream: destination, lines: logs } = captureLogs<LogLine>();
   const app = await buildApp(
     loadServiceConfig(env),
     opts.captureLogs === true ? { logDestination: destination } : {},

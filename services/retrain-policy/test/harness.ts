@@ -3,7 +3,6 @@
  * gives tests what they need around it: a producer of master.versioned, a collector of
  * retrain.requested and of the dead-letter topic, and the admin API through inject().
  */
-import { Writable } from 'node:stream';
 import { createPool } from '@tributary/db';
 import {
   EventRegistry,
@@ -21,6 +20,7 @@ import type { ServiceApp } from '@tributary/runtime';
 import { createLogger } from '@tributary/telemetry';
 import type { MlflowRest } from '@tributary/testing';
 import {
+  captureLogs,
   collectMessages,
   isolatedServiceEnv,
   serviceEnv,
@@ -97,14 +97,7 @@ export async function startService(
     }),
   );
   const prefix = env.TOPIC_PREFIX!;
-  const logs: LogLine[] = [];
-  // pino writes one JSON line per write.
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as LogLine);
-      done();
-    },
-  });
+  const { stream: destination, lines: logs } = captureLogs<LogLine>();
   const app = await buildApp(
     loadServiceConfig(env),
     opts.captureLogs === true ? { logDestination: destination } : {},
