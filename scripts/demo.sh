@@ -4,6 +4,7 @@
 # refresh → quality gate → publish → notifications; then prints the batch's lineage.
 #   scripts/demo.sh        start everything and run the sample batch (services keep running)
 #   scripts/demo.sh stop   stop the services (the stack stays up: scripts/stack.sh down)
+#   scripts/demo.sh env    print the deployment settings the services get (LANDING_DIR, stores), start nothing
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,8 +21,26 @@ stop_services() {
   done
 }
 
+# The deployment's settings (the stack's addresses come from scripts/stack.sh env).
+DEPLOYMENT_VARS=(DATA_STORE_URI SOURCE_FILE_ROOTS LANDING_DIR ADMIN_TOKEN LOG_LEVEL REFRESH_STORE_URI PUBLISH_STORE_URI)
+deployment_env() {
+  # One object store for every service, on the filesystem; S3 works the same with s3://bucket/prefix.
+  export DATA_STORE_URI="file://$DEMO_DIR/store" SOURCE_FILE_ROOTS="$DEMO_DIR"
+  export ADMIN_TOKEN="$TRIBUTARY_ADMIN_TOKEN" LOG_LEVEL=info
+  export REFRESH_STORE_URI="file://$DEMO_DIR/refresh" PUBLISH_STORE_URI="file://$DEMO_DIR/published"
+  # The landing zone (the seed's protocol): the ingestor watches <LANDING_DIR>/<landing folder>/<batch id>/
+  # of every declared dataset (its name, or landing.folder of datasets/<name>.yaml) for a _READY marker.
+  export LANDING_DIR="$DEMO_DIR/landing"
+  mkdir -p "$LANDING_DIR"
+}
+
 if [[ ${1:-} == stop ]]; then
   stop_services
+  exit 0
+fi
+if [[ ${1:-} == env ]]; then
+  deployment_env
+  for v in "${DEPLOYMENT_VARS[@]}"; do printf 'export %s=%q\n' "$v" "${!v}"; done
   exit 0
 fi
 
@@ -30,11 +49,7 @@ scripts/stack.sh up
 eval "$(scripts/stack.sh env)"
 stop_services >/dev/null 2>&1 || true
 mkdir -p "$DEMO_DIR"
-
-# One object store for every service, on the filesystem; S3 works the same with s3://bucket/prefix.
-export DATA_STORE_URI="file://$DEMO_DIR/store" SOURCE_FILE_ROOTS="$DEMO_DIR"
-export ADMIN_TOKEN="$TRIBUTARY_ADMIN_TOKEN" LOG_LEVEL=info
-export REFRESH_STORE_URI="file://$DEMO_DIR/refresh" PUBLISH_STORE_URI="file://$DEMO_DIR/published"
+deployment_env
 # Datasets are declared in datasets/*.yaml (applied by scripts/demo.ts with `tributary datasets apply`);
 # the environment only configures the deployment. The penguins evaluation set's reference file and
 # baseline are written here, and the declaration reads their location and checksum from these exports.
@@ -72,4 +87,6 @@ for s in "${SERVICES[@]}"; do
 done
 
 npx tsx scripts/demo.ts "$DEMO_DIR"
+echo "landing zone (LANDING_DIR, watched by the ingestor): $LANDING_DIR"
+echo "  drop files into $LANDING_DIR/<landing folder>/<batch id>/, then an empty _READY file"
 echo "notifications sent by the notifier: $DEMO_DIR/notifications.log"

@@ -52,6 +52,22 @@ tributary(['datasets', 'apply', 'datasets', '--url', ingestor], {
   PENGUINS_MODEL: model,
   PENGUINS_EXPERIMENT: experiment,
 });
+// The landing zone: one folder per declared dataset (its name, or landing.folder of its declaration).
+const landingDir = process.env.LANDING_DIR;
+if (landingDir !== undefined) {
+  const res = await fetch(`${ingestor}/admin/catalog/datasets`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const { datasets } = (await res.json()) as {
+    datasets: { name: string; spec: { landing?: { folder?: string } } }[];
+  };
+  say(`landing zone (LANDING_DIR): ${landingDir}`);
+  for (const d of datasets) {
+    const folder = join(landingDir, d.spec.landing?.folder ?? d.name);
+    mkdirSync(folder, { recursive: true });
+    say(`  ${d.name}: ${folder}/<batch id>/ (files, then an empty _READY)`);
+  }
+}
 const batchId = `penguins-${Date.now()}`;
 const batchDir = join(demoDir, batchId);
 const batch = await writeSampleBatch(batchDir, {
