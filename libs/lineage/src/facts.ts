@@ -34,7 +34,12 @@ export interface MasterVersionFact {
 /** One of `GET /admin/runs` of the quality-gate. */
 export interface QualityRunFact {
   datasetVersion: string;
+  /** The refresh job (evaluation set); absent from quality-gates before jobs. */
+  job?: string;
   dataset: string;
+  /** What started it: `MASTER_VERSIONED` (the master version's own run), `SCHEDULE` or `MANUAL`. */
+  trigger?: string;
+  startedAt?: string;
   masterVersion: number | null;
   status: string;
   reason: string | null;

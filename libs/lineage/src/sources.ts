@@ -17,10 +17,13 @@ export interface LineageSources {
   /** The version that merged a batch: the oldest one holding it. */
   masterVersionOfBatch(dataset: string, batchId: string): Promise<Answer<MasterVersionFact>>;
   masterVersion(dataset: string, version: number): Promise<Answer<MasterVersionFact>>;
-  /** The most recent refresh runs (the quality-gate keeps one per dataset version). */
-  qualityRuns(): Promise<Answer<QualityRunFact[]>>;
-  /** The most recent catalog entries, of one dataset when given. */
-  catalog(dataset: string | undefined): Promise<Answer<CatalogFact[]>>;
+  /**
+   * The most recent refresh runs (the quality-gate keeps one per dataset version); every run of one
+   * master version of a dataset when given (whatever the number of later runs).
+   */
+  qualityRuns(of?: { dataset: string; masterVersion: number }): Promise<Answer<QualityRunFact[]>>;
+  /** The most recent catalog entries, of one dataset when given, of one of its master versions when given. */
+  catalog(dataset: string | undefined, masterVersion?: number): Promise<Answer<CatalogFact[]>>;
   decisions(dataset: string, masterVersion: number): Promise<Answer<DecisionFact[]>>;
 }
 
@@ -72,16 +75,19 @@ export function httpLineageSources(
     batch: (batchId) => get<BatchFact>(urls.ingestor, `/batches/${enc(batchId)}`),
     masterVersionOfBatch: (dataset, batchId) => masters.masterVersionOfBatch(dataset, batchId),
     masterVersion: (dataset, version) => masters.masterVersion(dataset, version),
-    async qualityRuns() {
+    async qualityRuns(of) {
+      const filter = of ? `&dataset=${enc(of.dataset)}&master_version=${of.masterVersion}` : '';
       const runs = await get<{ runs: QualityRunFact[] }>(
         urls.qualityGate,
-        `/admin/runs?limit=${SCAN_LIMIT}`,
+        `/admin/runs?limit=${SCAN_LIMIT}${filter}`,
         true,
       );
       return mapAnswer(runs, (r) => r.runs);
     },
-    async catalog(dataset) {
-      const path = `/admin/catalog?limit=${SCAN_LIMIT}${dataset ? `&dataset=${enc(dataset)}` : ''}`;
+    async catalog(dataset, masterVersion) {
+      const path =
+        `/admin/catalog?limit=${SCAN_LIMIT}${dataset ? `&dataset=${enc(dataset)}` : ''}` +
+        (dataset && masterVersion !== undefined ? `&master_version=${masterVersion}` : '');
       return mapAnswer(await get<{ datasets: CatalogFact[] }>(urls.publisher, path, true), (c) => c.datasets);
     },
     async decisions(dataset, masterVersion) {

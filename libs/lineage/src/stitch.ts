@@ -55,6 +55,74 @@ function newest<T>(items: T[], at: (t: T) => string | null | undefined): T | und
   return [...items].sort((a, b) => (at(b) ?? '').localeCompare(at(a) ?? ''))[0];
 }
 
+/** Oldest first by an ISO timestamp (nulls last). */
+function oldest<T>(items: T[], at: (t: T) => string | null | undefined): T | undefined {
+  return [...items].sort((a, b) => (at(a) ?? '\uffff').localeCompare(at(b) ?? '\uffff'))[0];
+}
+
+/** Of one job's runs of a master version: the one the version triggered, else the first (never a later refresh). */
+function chainRun(runs: QualityRunFact[]): QualityRunFact {
+  const triggered = runs.filter((r) => r.trigger === 'MASTER_VERSIONED');
+  return oldest(triggered.length > 0 ? triggered : runs, (r) => r.startedAt ?? r.finishedAt)!;
+}
+
+function describeRun(r: QualityRunFact): Record<string, unknown> {
+  return {
+    dataset_version: r.datasetVersion,
+    ...(r.job === undefined ? {} : { job: r.job }),
+    ...(r.trigger === undefined ? {} : { trigger: r.trigger }),
+    status: r.status,
+    ...(r.reason ? { reason: r.reason } : {}),
+    started_at: r.startedAt ?? null,
+    run_id: r.runId ?? null,
+  };
+}
+
+/**
+ * The manifest a run published (its dataset version's catalog entry); without a run (the quality-gate
+ * could not be read), the first entry published from the master version, or the asked dataset version's.
+ */
+function publishedLink(
+  facts: LineageFacts,
+  run: QualityRunFact | undefined,
+  master: MasterVersionFact | undefined,
+): LineageLink {
+  if (!('value' in facts.catalog)) return absent('published manifest', facts.catalog, '');
+  const all = facts.catalog.value;
+  const entry = run
+    ? all.find((e) => e.datasetVersion === run.datasetVersion)
+    : facts.datasetVersion !== undefined
+      ? all.find((e) => e.datasetVersion === facts.datasetVersion)
+      : master === undefined
+        ? undefined
+        : oldest(
+            all.filter((e) => e.dataset === master.dataset && e.masterVersion === master.version),
+            (e) => e.publishedAt,
+          );
+  if (!entry) {
+    const note =
+      run && run.status !== 'passed' && run.status !== 'running' && run.status !== 'retrying'
+        ? `${run.datasetVersion} was not published (${run.status})`
+        : 'not published (yet)';
+    return link('published manifest', { state: 'missing', note });
+  }
+  return link('published manifest', {
+    state: 'found',
+    id: entry.datasetVersion,
+    location: entry.manifestUri,
+    checksum: entry.checksum,
+    runId: entry.runId ?? null,
+    detail: {
+      dataset_location: entry.location,
+      quality_report: entry.qualityReportUri,
+      master_version: entry.masterVersion,
+      ...(run === undefined && facts.datasetVersion === undefined
+        ? { picked: 'no quality run of the master version was read: its first published entry' }
+        : {}),
+    },
+  });
+}
+
 /** Puts the services' answers together into the chain. Pure: no I/O, no clock. */
 export function stitchLineage(facts: LineageFacts): Lineage {
   const links: LineageLink[] = [];
@@ -132,67 +200,56 @@ export function stitchLineage(facts: LineageFacts): Lineage {
         ),
   );
 
-  // Quality run and published entry: by dataset version when asked so, else by master version.
-  const matches = (dataset: string, masterVersion: number | null, datasetVersion: string): boolean =>
-    facts.datasetVersion !== undefined
-      ? datasetVersion === facts.datasetVersion
-      : master !== undefined && dataset === master.dataset && masterVersion === master.version;
-
-  let run: QualityRunFact | undefined;
+  // Quality runs and published entries: by dataset version when asked so, else the runs of the master
+  // version. Per job, the run the master version triggered (else its first run) is the chain's; a later
+  // refresh of the same version (manual, scheduled) is listed with its trigger, never put in its place.
+  const chosen: QualityRunFact[] = [];
   if ('value' in facts.qualityRuns) {
-    run = newest(
-      facts.qualityRuns.value.filter((r) => matches(r.dataset, r.masterVersion, r.datasetVersion)),
-      (r) => r.finishedAt,
-    );
-    links.push(
-      run
-        ? link('quality report', {
-            state: 'found',
-            id: run.datasetVersion,
-            location: run.reportUri,
-            checksum: run.sourceHash,
-            runId: run.runId ?? null,
-            detail: {
-              status: run.status,
-              master_version: run.masterVersion,
-              candidate: run.candidateUri,
-              ...(run.reason ? { reason: run.reason } : {}),
-            },
-          })
-        : link('quality report', { state: 'missing', note: 'no quality run for it (yet)' }),
-    );
+    const all = facts.qualityRuns.value;
+    const ofMaster =
+      master === undefined
+        ? []
+        : all.filter((r) => r.dataset === master.dataset && r.masterVersion === master.version);
+    if (facts.datasetVersion !== undefined) {
+      const asked = all.find((r) => r.datasetVersion === facts.datasetVersion);
+      if (asked) chosen.push(asked);
+    } else {
+      const jobs = [...new Set(ofMaster.map((r) => r.job ?? ''))].sort();
+      for (const job of jobs) chosen.push(chainRun(ofMaster.filter((r) => (r.job ?? '') === job)));
+    }
+    const others = ofMaster.filter((r) => !chosen.includes(r));
+    if (chosen.length === 0) {
+      links.push(link('quality report', { state: 'missing', note: 'no quality run for it (yet)' }));
+      links.push(publishedLink(facts, undefined, master));
+    }
+    for (const run of chosen) {
+      const rest = others.filter((r) => (r.job ?? '') === (run.job ?? ''));
+      links.push(
+        link('quality report', {
+          state: 'found',
+          id: run.datasetVersion,
+          location: run.reportUri,
+          checksum: run.sourceHash,
+          runId: run.runId ?? null,
+          detail: {
+            status: run.status,
+            ...(run.job === undefined ? {} : { job: run.job }),
+            ...(run.trigger === undefined ? {} : { trigger: run.trigger }),
+            master_version: run.masterVersion,
+            candidate: run.candidateUri,
+            ...(run.reason ? { reason: run.reason } : {}),
+            ...(rest.length === 0 ? {} : { other_runs: rest.map(describeRun) }),
+          },
+        }),
+      );
+      links.push(publishedLink(facts, run, master));
+    }
   } else {
     links.push(absent('quality report', facts.qualityRuns, ''));
+    links.push(publishedLink(facts, undefined, master));
   }
 
-  if ('value' in facts.catalog) {
-    const entries = facts.catalog.value.filter((e) =>
-      run && facts.datasetVersion === undefined
-        ? e.datasetVersion === run.datasetVersion
-        : matches(e.dataset, e.masterVersion, e.datasetVersion),
-    );
-    const entry = newest(entries, (e) => e.publishedAt);
-    links.push(
-      entry
-        ? link('published manifest', {
-            state: 'found',
-            id: entry.datasetVersion,
-            location: entry.manifestUri,
-            checksum: entry.checksum,
-            runId: entry.runId ?? null,
-            detail: {
-              dataset_location: entry.location,
-              quality_report: entry.qualityReportUri,
-              master_version: entry.masterVersion,
-            },
-          })
-        : link('published manifest', { state: 'missing', note: 'not published (yet)' }),
-    );
-  } else {
-    links.push(absent('published manifest', facts.catalog, ''));
-  }
-
-  const masterVersion = master?.version ?? run?.masterVersion ?? null;
+  const masterVersion = master?.version ?? chosen[0]?.masterVersion ?? null;
   if (masterVersion === null) {
     links.push(
       'unavailable' in facts.master

@@ -220,4 +220,156 @@ describe('stitchLineage', () => {
     expect(lineage.links[0]).toMatchObject({ kind: 'batch', state: 'missing', id: 'nope' });
     expect(lineage.links[1]).toMatchObject({ kind: 'raw snapshot', state: 'missing' });
   });
+
+  describe('the quality runs of a master version', () => {
+    const triggered = {
+      datasetVersion: 'reviews-v3',
+      job: 'reviews-eval',
+      dataset: 'reviews',
+      masterVersion: 3,
+      trigger: 'MASTER_VERSIONED',
+      status: 'passed',
+      reason: null,
+      sourceHash: 'h3',
+      reportUri: 's3://lake/reports/v3.html',
+      candidateUri: 's3://lake/candidates/v3',
+      startedAt: '2026-01-01T00:30:00.000Z',
+      finishedAt: '2026-01-01T01:00:00.000Z',
+      runId: TRACE,
+    };
+    const manual = {
+      ...triggered,
+      datasetVersion: 'reviews-v3-manual',
+      trigger: 'MANUAL',
+      status: 'failed',
+      reason: 'toxicity above threshold',
+      reportUri: 's3://lake/reports/v3-manual.html',
+      startedAt: '2026-02-01T00:00:00.000Z',
+      finishedAt: '2026-02-01T00:10:00.000Z',
+      runId: 'ffffffffffffffffffffffffffffffff',
+    };
+    const entry = (datasetVersion: string, publishedAt: string) => ({
+      dataset: 'reviews',
+      datasetVersion,
+      masterVersion: 3,
+      location: `s3://lake/published/${datasetVersion}`,
+      checksum: `md5-${datasetVersion}`,
+      manifestUri: `s3://lake/published/${datasetVersion}/manifest.json`,
+      qualityReportUri: `s3://lake/reports/${datasetVersion}.html`,
+      publishedAt,
+    });
+
+    it('when a later manual refresh of the master version failed, then the chain shows the run the version triggered and its manifest, and lists the manual run with its trigger', () => {
+      const lineage = stitchLineage(
+        facts({
+          qualityRuns: { value: [manual, triggered] },
+          catalog: { value: [entry('reviews-v3', '2026-01-01T02:00:00.000Z')] },
+        }),
+      );
+      expect(lineage.links.map((l) => [l.kind, l.state, l.id])).toEqual([
+        ['batch', 'found', 'b-1'],
+        ['raw snapshot', 'found', 'raw/reviews/b-1.dvc'],
+        ['master version', 'found', 'reviews@3'],
+        ['quality report', 'found', 'reviews-v3'],
+        ['published manifest', 'found', 'reviews-v3'],
+        ['retrain request', 'found', 'evt-retrain'],
+      ]);
+      const report = lineage.links[3];
+      expect(report?.detail).toMatchObject({
+        status: 'passed',
+        trigger: 'MASTER_VERSIONED',
+        job: 'reviews-eval',
+      });
+      expect(report?.detail['other_runs']).toEqual([
+        {
+          dataset_version: 'reviews-v3-manual',
+          job: 'reviews-eval',
+          trigger: 'MANUAL',
+          status: 'failed',
+          reason: 'toxicity above threshold',
+          started_at: manual.startedAt,
+          run_id: manual.runId,
+        },
+      ]);
+      expect(lineage.traceIds).toEqual([TRACE]);
+      expect(formatLineage(lineage)).toContain('trigger: MASTER_VERSIONED');
+    });
+
+    it('when a later manual refresh of the master version passed and published, then the manifest is the one the triggered run published, not the current one', () => {
+      const lineage = stitchLineage(
+        facts({
+          qualityRuns: { value: [{ ...manual, status: 'passed', reason: null }, triggered] },
+          catalog: {
+            value: [
+              entry('reviews-v3-manual', '2026-02-01T00:11:00.000Z'),
+              entry('reviews-v3', '2026-01-01T02:00:00.000Z'),
+            ],
+          },
+        }),
+      );
+      expect(lineage.links.find((l) => l.kind === 'published manifest')).toMatchObject({
+        state: 'found',
+        id: 'reviews-v3',
+        location: 's3://lake/published/reviews-v3/manifest.json',
+      });
+    });
+
+    it('when the triggered run failed and a later manual one published, then the chain says the triggered run was not published', () => {
+      const lineage = stitchLineage(
+        facts({
+          qualityRuns: {
+            value: [
+              { ...manual, status: 'passed', reason: null },
+              { ...triggered, status: 'failed', reason: 'duplicates' },
+            ],
+          },
+          catalog: { value: [entry('reviews-v3-manual', '2026-02-01T00:11:00.000Z')] },
+        }),
+      );
+      expect(lineage.links.find((l) => l.kind === 'quality report')).toMatchObject({
+        id: 'reviews-v3',
+        detail: expect.objectContaining({ status: 'failed', trigger: 'MASTER_VERSIONED' }) as unknown,
+      });
+      expect(lineage.links.find((l) => l.kind === 'published manifest')).toMatchObject({
+        state: 'missing',
+        note: 'reviews-v3 was not published (failed)',
+      });
+    });
+
+    it('when the dataset has two evaluation jobs, then each triggered run has its quality report and manifest, by job name', () => {
+      const other = { ...triggered, job: 'reviews-holdout', datasetVersion: 'reviews-holdout-v3' };
+      const lineage = stitchLineage(
+        facts({
+          qualityRuns: { value: [manual, other, triggered] },
+          catalog: {
+            value: [
+              entry('reviews-v3', '2026-01-01T02:00:00.000Z'),
+              entry('reviews-holdout-v3', '2026-01-01T02:00:00.000Z'),
+            ],
+          },
+        }),
+      );
+      expect(lineage.links.slice(3, 7).map((l) => [l.kind, l.id])).toEqual([
+        ['quality report', 'reviews-v3'],
+        ['published manifest', 'reviews-v3'],
+        ['quality report', 'reviews-holdout-v3'],
+        ['published manifest', 'reviews-holdout-v3'],
+      ]);
+    });
+
+    it('when no run was triggered by the version (schedule only), then the first run of it is shown, not a later one', () => {
+      const scheduled = { ...triggered, trigger: 'SCHEDULE' };
+      const lineage = stitchLineage(
+        facts({
+          qualityRuns: { value: [manual, scheduled] },
+          catalog: { value: [entry('reviews-v3', '2026-01-01T02:00:00.000Z')] },
+        }),
+      );
+      expect(lineage.links.find((l) => l.kind === 'quality report')).toMatchObject({
+        id: 'reviews-v3',
+        detail: expect.objectContaining({ trigger: 'SCHEDULE' }) as unknown,
+      });
+      expect(lineage.links.find((l) => l.kind === 'published manifest')?.id).toBe('reviews-v3');
+    });
+  });
 });

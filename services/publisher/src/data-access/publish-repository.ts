@@ -57,11 +57,12 @@ export class PgPublishRepository implements PublishRepository {
    * Newest first, in the order of latest(). `dataset` names an evaluation set, or a declared dataset
    * (every evaluation set it declares), so a batch's lineage finds what its dataset published.
    */
-  async list(dataset: string | undefined, limit: number): Promise<CatalogEntry[]> {
+  async list(dataset: string | undefined, limit: number, masterVersion?: number): Promise<CatalogEntry[]> {
     const { rows } = await this.pool.query<CatalogRow>(
       `SELECT * FROM dataset_catalog WHERE ($1::text IS NULL OR dataset = $1 OR declared_by = $1)
+         AND ($3::bigint IS NULL OR master_version = $3)
        ORDER BY ${LATEST_FIRST} LIMIT $2`,
-      [dataset ?? null, limit],
+      [dataset ?? null, limit, masterVersion ?? null],
     );
     return rows.map(toEntry);
   }

@@ -193,15 +193,20 @@ export class RunsRepository implements RunStore {
     return rows[0] && toRun(rows[0]);
   }
 
-  /** The latest runs, newest first; of one job or of the jobs of one dataset when given. */
+  /** The latest runs, newest first; of one job, of the jobs of one dataset, of one master version when given. */
   async list(
     limit: number,
-    filter: { job?: string | undefined; dataset?: string | undefined } = {},
+    filter: {
+      job?: string | undefined;
+      dataset?: string | undefined;
+      masterVersion?: number | undefined;
+    } = {},
   ): Promise<RefreshRun[]> {
     const { rows } = await this.pool.query<RunRow>(
       `SELECT * FROM refresh_runs WHERE ($2::text IS NULL OR job = $2) AND ($3::text IS NULL OR dataset = $3)
+         AND ($4::bigint IS NULL OR master_version = $4)
        ORDER BY started_at DESC LIMIT $1`,
-      [limit, filter.job ?? null, filter.dataset ?? null],
+      [limit, filter.job ?? null, filter.dataset ?? null, filter.masterVersion ?? null],
     );
     return rows.map(toRun);
   }

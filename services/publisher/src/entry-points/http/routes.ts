@@ -12,6 +12,7 @@ export interface AdminDeps {
 
 const catalogQuery = z.object({
   dataset: z.string().min(1).optional(),
+  master_version: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
@@ -21,7 +22,7 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
     admin.get('/catalog', async (req, reply) => {
       const query = parseRequest('PUB', catalogQuery, req.query, reply);
       if (!query) return reply;
-      return { datasets: await deps.repo.list(query.dataset, query.limit) };
+      return { datasets: await deps.repo.list(query.dataset, query.limit, query.master_version) };
     });
 
     admin.get<{ Params: { version: string } }>('/archives/:version', async (req, reply) => {

@@ -32,6 +32,7 @@ const refreshBody = z.object({ job: name.optional(), dataset: name.optional() })
 const runsQuery = z.object({
   job: name.optional(),
   dataset: name.optional(),
+  master_version: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 const nameParam = z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/) });
@@ -68,7 +69,8 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
     admin.get('/runs', async (req, reply) => {
       const query = parseRequest('QG', runsQuery, req.query, reply);
       if (!query) return reply;
-      return { runs: await deps.runs.list(query.limit, { job: query.job, dataset: query.dataset }) };
+      const filter = { job: query.job, dataset: query.dataset, masterVersion: query.master_version };
+      return { runs: await deps.runs.list(query.limit, filter) };
     });
 
     admin.get('/runs/:version', async (req: FastifyRequest<{ Params: { version: string } }>, reply) => {
