@@ -5,6 +5,7 @@ import { userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
+import pRetry from 'p-retry';
 // The key module alone: the CLI must not load the S3 client just to order paths.
 import { compareCodePoints } from '@tributary/storage/keys';
 
@@ -30,6 +31,7 @@ interface SubmitOptions {
   wait?: boolean;
   until: 'ingested' | 'merged';
   timeout: string;
+  retryFor: string;
   json?: boolean;
 }
 
@@ -56,6 +58,16 @@ interface StatusView {
     report_uri: string | null;
   } | null;
   attempts: { content_hash: string; status: string; error_code: string | null; reason: string | null }[];
+}
+
+/** An answer worth asking again: the ingestor is restarting or cannot reach its store or database. */
+class RetriableAnswer extends Error {
+  constructor(
+    readonly status: number,
+    readonly text: string,
+  ) {
+    super(`HTTP ${status} ${describeBody(text)}`);
+  }
 }
 
 /**
@@ -92,6 +104,11 @@ export function registerSubmit(program: Command): void {
         .default('ingested'),
     )
     .option('--timeout <seconds>', 'how long --wait waits', '300')
+    .option(
+      '--retry-for <seconds>',
+      'how long to retry (with backoff) while the ingestor is unreachable or answers 5xx; the batch id makes retries idempotent',
+      '60',
+    )
     .option('--json', 'print the ingestor’s answer as JSON')
     .action(async (dir: string, opts: SubmitOptions) => {
       const code = await submit(dir, opts);
@@ -127,17 +144,46 @@ async function submit(dir: string, opts: SubmitOptions): Promise<number> {
   // File-backed blobs: fetch streams each file from disk, none is read into memory whole.
   for (const f of files) form.append('file', await openAsBlob(f.absolute), f.path);
 
-  const res = await fetch(`${base}/batches`, { method: 'POST', body: form });
-  const text = await res.text();
-  if (res.status !== 202) {
-    let message = text;
-    try {
-      const body = JSON.parse(text) as { error?: string; message?: string };
-      message = `${body.error ?? res.status}: ${body.message ?? text}`;
-    } catch {
-      // not JSON: print as is
-    }
-    throw new Error(`the ingestor refused the batch (HTTP ${res.status}) ${message}`);
+  const retryForMs = Number(opts.retryFor) * 1000;
+  let attempts = 0;
+  let posted: { status: number; text: string };
+  try {
+    // Same batch id and content: the ingestor acknowledges a batch it already has, so a retry after
+    // a lost answer submits nothing twice.
+    posted = await pRetry(
+      async () => {
+        attempts++;
+        const res = await fetch(`${base}/batches`, { method: 'POST', body: form });
+        const text = await res.text();
+        if (res.status >= 500) throw new RetriableAnswer(res.status, text);
+        return { status: res.status, text };
+      },
+      {
+        retries: Number.POSITIVE_INFINITY,
+        maxRetryTime: retryForMs,
+        minTimeout: 500,
+        maxTimeout: 8000,
+        factor: 2,
+        shouldRetry: ({ error }) => error instanceof RetriableAnswer || isNetworkError(error),
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          if (error instanceof RetriableAnswer || isNetworkError(error))
+            process.stderr.write(
+              `attempt ${attemptNumber}: ${base} ${error instanceof RetriableAnswer ? `answered ${error.message}` : `unreachable (${networkCause(error)})`}; retrying for up to ${opts.retryFor} s\n`,
+            );
+        },
+      },
+    );
+  } catch (err) {
+    if (!(err instanceof RetriableAnswer) && !isNetworkError(err)) throw err;
+    const what =
+      err instanceof RetriableAnswer ? `answered ${err.message}` : `unreachable (${networkCause(err)})`;
+    throw new Error(
+      `the ingestor at ${base} ${what} after ${attempts} attempts over ${opts.retryFor} s.\n${await knownState(base, batchId, contentHash)}`,
+    );
+  }
+  const { status, text } = posted;
+  if (status !== 202) {
+    throw new Error(`the ingestor refused the batch (HTTP ${status}) ${describeBody(text)}`);
   }
   const accepted = JSON.parse(text) as Accepted;
   if (opts.json) {
@@ -173,9 +219,19 @@ async function waitForOutcome(
   print: boolean,
 ): Promise<number> {
   const deadline = Date.now() + timeoutMs;
+  let unreachable: string | undefined;
   while (Date.now() < deadline) {
-    const res = await fetch(statusUrl);
-    if (res.ok) {
+    // The ingestor may restart while we wait: an unreachable status endpoint is asked again.
+    const res = await fetch(statusUrl).catch((err: unknown) => {
+      if (!isNetworkError(err)) throw err;
+      if (unreachable === undefined && print) {
+        process.stderr.write(`${statusUrl} unreachable (${networkCause(err)}); still waiting\n`);
+      }
+      unreachable = networkCause(err);
+      return undefined;
+    });
+    if (res !== undefined) unreachable = undefined;
+    if (res?.ok) {
       const view = (await res.json()) as StatusView;
       const attempt = view.attempts.find((a) => a.content_hash === contentHash);
       // The merge decision is about the batch's ingested content, which is ours when the hashes match.
@@ -206,7 +262,54 @@ async function waitForOutcome(
     }
     await sleep(500);
   }
-  throw new Error(`no outcome after ${timeoutMs / 1000} s; follow ${statusUrl}`);
+  throw new Error(
+    `no outcome after ${timeoutMs / 1000} s${unreachable === undefined ? '' : ` (the ingestor is unreachable: ${unreachable})`}; follow ${statusUrl}`,
+  );
+}
+
+/** `error: message` of an ingestor's JSON error body, or the body as it is. */
+function describeBody(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: string; message?: string };
+    return `${body.error ?? ''}: ${body.message ?? text}`;
+  } catch {
+    return text;
+  }
+}
+
+/** fetch's own failure: no connection, reset, DNS (undici throws TypeError('fetch failed') with a cause). */
+function isNetworkError(err: unknown): err is TypeError {
+  return err instanceof TypeError && err.message === 'fetch failed';
+}
+
+function networkCause(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (err as Error).message;
+}
+
+/**
+ * What is known of a batch whose submission got no answer: the ingestor's GET /batches/:id, when it
+ * answers, says whether the batch (this content) was accepted and how far it went.
+ */
+async function knownState(base: string, batchId: string, contentHash: string): Promise<string> {
+  const statusUrl = `${base}/batches/${encodeURIComponent(batchId)}`;
+  const again = 'Submitting the same folder again is safe: the same batch id and content are one batch.';
+  const res = await fetch(statusUrl).catch(() => undefined);
+  if (res === undefined) {
+    return `Whether batch ${batchId} was accepted is unknown (the status endpoint is unreachable too): check ${statusUrl} once the ingestor is back. ${again}`;
+  }
+  if (res.status === 404) {
+    return `Batch ${batchId} was not accepted: the ingestor has no such batch (${statusUrl}). ${again}`;
+  }
+  if (!res.ok) {
+    return `Whether batch ${batchId} was accepted is unknown: ${statusUrl} answered HTTP ${res.status}. ${again}`;
+  }
+  const view = (await res.json()) as StatusView;
+  const ours = view.attempts.find((a) => a.content_hash === contentHash);
+  if (ours === undefined) {
+    return `Batch ${batchId} exists with other content (${view.status}); this content was not accepted (${statusUrl}).`;
+  }
+  return `Batch ${batchId} was accepted all the same: it is ${ours.status}${ours.error_code ? ` (${ours.error_code}: ${ours.reason ?? ''})` : ''}; follow ${statusUrl}`;
 }
 
 /** Every regular file below `root` as a posix path, hashed; dot-files and landing markers left out. */
