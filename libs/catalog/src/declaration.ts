@@ -106,7 +106,14 @@ export const refreshJobSchema = z.strictObject({
       seed: z.number().int().min(0).default(42),
     })
     .default({ stratify_column: 'label', fraction: 0.5, seed: 42 }),
-  text_column: z.string().min(1).default('text').describe('Text column that is augmented and scored'),
+  text_column: z
+    .string()
+    .min(1)
+    .nullable()
+    .default('text')
+    .describe(
+      'Text column that is augmented and scored (diversity, toxicity); null: the dataset has no text, no text checks',
+    ),
   augmentation: z
     .strictObject({
       text_dropout: ratio.default(0.1).describe('Share of words dropped (0 disables it)'),

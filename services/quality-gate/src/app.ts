@@ -98,7 +98,8 @@ export async function buildApp(
     const augmentationsFor = (spec: RefreshJob): Augmentation[] => {
       const list: Augmentation[] = [];
       const { text_dropout, image_column, image_flip_probability } = spec.augmentation;
-      if (text_dropout > 0) list.push(wordDropout(spec.text_column, text_dropout));
+      if (spec.text_column !== null && text_dropout > 0)
+        list.push(wordDropout(spec.text_column, text_dropout));
       if (image_column && image_flip_probability > 0) {
         list.push(imageHorizontalFlip(image_column, image_flip_probability));
       }

@@ -76,7 +76,8 @@ export const configSchema = z.object({
     .string()
     .min(1)
     .default('text')
-    .describe('Implicit job (text_column): text column augmented and scored'),
+    .transform((v) => (v === 'none' ? null : v))
+    .describe('Implicit job (text_column): text column augmented and scored; none: no text checks'),
   AUGMENT_TEXT_DROPOUT: ratio()
     .default(0.1)
     .describe('Implicit job (augmentation.text_dropout): share of words dropped (0 disables it)'),

@@ -29,7 +29,8 @@ export interface RefreshSettings {
   stratifyColumn: string;
   fraction: number;
   seed: number;
-  textColumn: string;
+  /** Column the text checks (diversity, toxicity) score; null: the job has no text, no text checks. */
+  textColumn: string | null;
   baselineName: string;
   thresholds: Thresholds;
   /** Delay before each retry of a run whose task failed for a retriable reason (2 and 10 minutes). */
@@ -466,18 +467,19 @@ export function evaluate(
   const coverage = required === 0 ? 1 : (required - gaps.length) / required;
   add('coverage', coverage, 1, t.minCoverage, coverage >= t.minCoverage);
 
-  const texts = rows.map((r) => r[settings.textColumn]).filter((v): v is string => typeof v === 'string');
-  const diversity = distinctBigramRatio(texts);
-  add(
-    'diversity',
-    diversity,
-    baseline.metrics.diversity ?? null,
-    t.minDiversity,
-    diversity >= t.minDiversity,
-  );
-
-  const toxic = texts.length === 0 ? 0 : texts.filter((x) => toxicity.isToxic(x)).length / texts.length;
-  add('toxicity', toxic, baseline.metrics.toxicity ?? null, t.maxToxicity, toxic <= t.maxToxicity);
+  if (settings.textColumn !== null) {
+    const texts = textsOf(rows, settings.textColumn);
+    const diversity = distinctBigramRatio(texts);
+    add(
+      'diversity',
+      diversity,
+      baseline.metrics.diversity ?? null,
+      t.minDiversity,
+      diversity >= t.minDiversity,
+    );
+    const toxic = texts.filter((x) => toxicity.isToxic(x)).length / texts.length;
+    add('toxicity', toxic, baseline.metrics.toxicity ?? null, t.maxToxicity, toxic <= t.maxToxicity);
+  }
 
   for (const [column, ref] of Object.entries(baseline.columns).sort(([a], [b]) => a.localeCompare(b))) {
     if (ref.type === 'categorical') {
@@ -493,6 +495,26 @@ export function evaluate(
     }
   }
   return { metrics, gaps };
+}
+
+/**
+ * The texts of the job's text column. A column the candidate lacks, or one holding no text, fails the
+ * gate naming it: measuring nothing would report diversity 1 and toxicity 0 and pass silently.
+ */
+function textsOf(rows: readonly Row[], column: string): string[] {
+  if (!rows.some((r) => Object.hasOwn(r, column))) {
+    const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))].sort();
+    throw new TaskFailure(
+      'quality_gate',
+      `text column "${column}" is absent from the candidate (its columns: ${columns.join(', ') || 'none'}); ` +
+        "set the job's text_column, or text_column: null for a dataset without text",
+    );
+  }
+  const texts = rows.map((r) => r[column]).filter((v): v is string => typeof v === 'string');
+  if (texts.length === 0) {
+    throw new TaskFailure('quality_gate', `text column "${column}" holds no text in any candidate row`);
+  }
+  return texts;
 }
 
 function newDatasetVersion(dataset: string): string {
