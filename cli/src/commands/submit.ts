@@ -43,6 +43,15 @@ interface Accepted {
   trace_id: string;
   files: number;
   status_url: string;
+  /** The decision already made on this content under this batch id (older ingestors: absent). */
+  earlier_decision?: {
+    status: 'INGESTED' | 'REJECTED';
+    error_code: string | null;
+    reason: string | null;
+    decided_at: string | null;
+    stands: boolean;
+    message: string;
+  } | null;
 }
 
 interface StatusView {
@@ -200,6 +209,13 @@ async function submit(dir: string, opts: SubmitOptions): Promise<number> {
         '',
       ].join('\n'),
     );
+    const earlier = accepted.earlier_decision;
+    // An answer that is an earlier decision says so, when it was made, and how to resubmit.
+    if (earlier?.stands === true && earlier.status === 'REJECTED') {
+      process.stderr.write(`earlier decision (${earlier.decided_at ?? 'before'}): ${earlier.message}\n`);
+    } else if (earlier) {
+      process.stdout.write(`earlier decision (${earlier.decided_at ?? 'before'}): ${earlier.message}\n`);
+    }
   }
   if (!opts.wait) return 0;
   return waitForOutcome(

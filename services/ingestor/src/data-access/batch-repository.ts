@@ -16,6 +16,7 @@ import type {
   BatchRepository,
   BatchView,
   ClaimResult,
+  EarlierDecision,
   MergeOutcome,
   RawSnapshot,
   Rejection,
@@ -76,7 +77,7 @@ export class PgBatchRepository implements BatchRepository {
     private readonly takeoverAfterMs: number,
   ) {}
 
-  claim(c: BatchClaim): Promise<ClaimResult> {
+  claim(c: BatchClaim, stands: (codes: readonly string[]) => boolean): Promise<ClaimResult> {
     // The columns a claim sets, first insert or takeover alike ($1..$8 of both statements).
     const identity = [
       c.batchId,
@@ -100,9 +101,13 @@ export class PgBatchRepository implements BatchRepository {
         return { kind: 'claimed', takeover: false };
       }
       const { rows } = await client.query<
-        Pick<BatchRow, 'status' | 'content_hash' | 'dataset'> & { live: boolean }
+        Pick<BatchRow, 'status' | 'content_hash' | 'dataset' | 'error_code' | 'updated_at' | 'run_id'> & {
+          live: boolean;
+          report: StoredReport | null;
+        }
       >(
-        `SELECT status, content_hash, dataset, updated_at > now() - make_interval(secs => $2::float8 / 1000) AS live
+        `SELECT status, content_hash, dataset, error_code, report, updated_at, run_id,
+                updated_at > now() - make_interval(secs => $2::float8 / 1000) AS live
            FROM batches WHERE id = $1 FOR UPDATE`,
         [c.batchId, this.takeoverAfterMs],
       );
@@ -116,7 +121,14 @@ export class PgBatchRepository implements BatchRepository {
       });
       if (row.status === 'INGESTED')
         return same ? { kind: 'duplicate', status: 'INGESTED' } : conflict('INGESTED');
-      if (row.status === 'REJECTED' && same) return { kind: 'duplicate', status: 'REJECTED' };
+      // A new submission (another run) of a content whose rejection does not stand is processed again;
+      // a redelivery of the message that was rejected (same run) stays acknowledged, announced once.
+      const reopen =
+        row.status === 'REJECTED' &&
+        same &&
+        row.run_id !== c.runId &&
+        !stands(problemCodes(row.report, row.error_code));
+      if (row.status === 'REJECTED' && same && !reopen) return { kind: 'duplicate', status: 'REJECTED' };
       // Two contents under one id at once: the one being ingested keeps it (invariant 2).
       if (row.status === 'INGESTING' && !same && row.live) return conflict('INGESTING');
       // Rejected with other content, or an attempt that died (same content, or stale): this delivery takes the id.
@@ -130,7 +142,13 @@ export class PgBatchRepository implements BatchRepository {
         identity,
       );
       await upsertAttempt(client, c, 'INGESTING');
-      return { kind: 'claimed', takeover: row.status === 'INGESTING' };
+      return reopen
+        ? {
+            kind: 'claimed',
+            takeover: false,
+            reopened: { errorCode: row.error_code, decidedAt: row.updated_at.toISOString() },
+          }
+        : { kind: 'claimed', takeover: row.status === 'INGESTING' };
     });
   }
 
@@ -220,15 +238,52 @@ export class PgBatchRepository implements BatchRepository {
     });
   }
 
-  recordSubmission(c: BatchClaim, event: BatchReady): Promise<void> {
+  recordSubmission(
+    c: BatchClaim,
+    event: BatchReady,
+    stands: (codes: readonly string[]) => boolean,
+  ): Promise<EarlierDecision | undefined> {
     return withTransaction(this.pool, async (client) => {
-      await client.query(
+      const inserted = await client.query(
         `INSERT INTO batch_attempts (batch_id, content_hash, dataset, source, status, run_id)
          VALUES ($1, $2, $3, $4, 'SUBMITTED', $5)
          ON CONFLICT (batch_id, content_hash) DO NOTHING`,
         [c.batchId, c.contentHash, c.dataset, c.source, c.runId],
       );
+      let earlier: EarlierDecision | undefined;
+      if (inserted.rowCount !== 1) {
+        // This content was seen under this id before: the batch row's report lists every problem
+        // when the rejection was of this content; a refused conflict is its attempt's code alone.
+        const { rows } = await client.query<AttemptRow & { batch_report: StoredReport | null }>(
+          `SELECT a.*, CASE WHEN b.content_hash = a.content_hash THEN b.report END AS batch_report
+             FROM batch_attempts a LEFT JOIN batches b ON b.id = a.batch_id
+            WHERE a.batch_id = $1 AND a.content_hash = $2
+              FOR UPDATE OF a`,
+          [c.batchId, c.contentHash],
+        );
+        const a = rows[0];
+        if (a && (a.status === 'INGESTED' || a.status === 'REJECTED')) {
+          earlier = {
+            status: a.status,
+            errorCode: a.error_code,
+            reason: a.reason,
+            reportUri: a.report_uri,
+            decidedAt: a.decided_at?.toISOString() ?? null,
+            stands: a.status === 'INGESTED' || stands(problemCodes(a.batch_report, a.error_code)),
+          };
+          if (!earlier.stands) {
+            await client.query(
+              `UPDATE batch_attempts
+                  SET status = 'SUBMITTED', error_code = NULL, reason = NULL, report_uri = NULL,
+                      run_id = $3, decided_at = NULL
+                WHERE batch_id = $1 AND content_hash = $2`,
+              [c.batchId, c.contentHash, c.runId],
+            );
+          }
+        }
+      }
       await enqueueEvent(client, batchReady, event);
+      return earlier;
     });
   }
 
@@ -343,6 +398,18 @@ export class PgBatchRepository implements BatchRepository {
       throw pgToAppError(err);
     }
   }
+}
+
+/** The rejection report stored on the batch row (see Rejection.report). */
+interface StoredReport {
+  problems?: { code?: string }[];
+}
+
+/** Every problem code of a stored rejection; its error code alone when the report lists none. */
+function problemCodes(report: StoredReport | null, errorCode: string | null): string[] {
+  const codes = (report?.problems ?? []).flatMap((p) => (typeof p.code === 'string' ? [p.code] : []));
+  if (codes.length > 0) return codes;
+  return errorCode === null ? [] : [errorCode];
 }
 
 async function upsertAttempt(

@@ -19,6 +19,28 @@ export const IngestErrorCode = {
 } as const;
 export type IngestErrorCode = (typeof IngestErrorCode)[keyof typeof IngestErrorCode];
 
+/**
+ * Rejections caused by something outside the batch's content: the catalog (an undeclared dataset, a
+ * contract not accepted or not published) or where its files were to be read from. They do not bind
+ * the batch id: the same content submitted again, once the cause is fixed, is processed again.
+ */
+const OUTSIDE_CAUSES: ReadonlySet<string> = new Set<string>([
+  IngestErrorCode.UNDECLARED_DATASET,
+  IngestErrorCode.CONTRACT_NOT_ACCEPTED,
+  IngestErrorCode.UNKNOWN_CONTRACT,
+  IngestErrorCode.FILE_MISSING,
+  IngestErrorCode.SOURCE_NOT_ALLOWED,
+]);
+
+/**
+ * Whether an earlier rejection with these problem codes stands for the same content (idempotent):
+ * yes when any problem lies in the batch itself (checksums, sizes, ids, paths, declared schema
+ * versions, a conflict); no when every problem came from outside it.
+ */
+export function rejectionStands(codes: readonly string[]): boolean {
+  return codes.length === 0 || codes.some((c) => !OUTSIDE_CAUSES.has(c));
+}
+
 /** One thing wrong with a batch; a rejection report lists all of them. */
 export interface Problem {
   code: IngestErrorCode;

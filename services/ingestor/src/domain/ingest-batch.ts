@@ -12,6 +12,7 @@ import {
   IngestErrorCode,
   contentHashOf,
   declarationProblems,
+  rejectionStands,
   summarise,
   type Problem,
 } from './batch.ts';
@@ -75,7 +76,7 @@ export async function ingestBatch(
   };
   const log = run.log;
 
-  const claimed = await deps.batches.claim(claim);
+  const claimed = await deps.batches.claim(claim, rejectionStands);
   if (claimed.kind === 'duplicate') {
     log.info({ batch_id: claim.batchId, status: claimed.status }, 'batch already decided; acknowledged');
     await deps.sources.releaseStaged(ready.files.map((f) => f.uri));
@@ -103,6 +104,11 @@ export async function ingestBatch(
   }
   if (claimed.takeover)
     log.warn({ batch_id: claim.batchId }, 'taking over an unfinished ingest of this batch id');
+  if (claimed.reopened)
+    log.info(
+      { batch_id: claim.batchId, earlier_error_code: claimed.reopened.errorCode },
+      'batch rejected earlier for a cause outside its content; processing it again',
+    );
 
   const problems = declarationProblems({
     dataset: ready.dataset,

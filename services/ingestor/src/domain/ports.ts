@@ -19,7 +19,8 @@ export interface BatchClaim {
 
 /** The answer of `claim`: go ahead, or what was already decided for this batch id. */
 export type ClaimResult =
-  | { kind: 'claimed'; takeover: boolean }
+  /** `reopened`: the id held an earlier rejection of this content that did not stand (see rejectionStands). */
+  | { kind: 'claimed'; takeover: boolean; reopened?: { errorCode: string | null; decidedAt: string } }
   | { kind: 'duplicate'; status: 'INGESTED' | 'REJECTED' }
   | {
       kind: 'conflict';
@@ -53,16 +54,27 @@ export interface Rejection {
  * announcing it in one transaction, so "recorded" and "event queued" cannot come apart.
  */
 export interface BatchRepository {
-  /** Takes the batch id for this content, or says what was already decided for it. */
-  claim(claim: BatchClaim): Promise<ClaimResult>;
+  /**
+   * Takes the batch id for this content, or says what was already decided for it. A rejection of the
+   * same content for which `stands(problem codes)` is false is taken again (reopened).
+   */
+  claim(claim: BatchClaim, stands: (codes: readonly string[]) => boolean): Promise<ClaimResult>;
   /** INGESTING → INGESTED plus batch.ingested; false when this claim no longer holds (another replica won). */
   markIngested(claim: BatchClaim, snapshot: RawSnapshot, event: BatchIngested): Promise<boolean>;
   /** INGESTING → REJECTED plus batch.rejected; false when this claim no longer holds. */
   markRejected(claim: BatchClaim, rejection: Rejection, event: BatchRejected): Promise<boolean>;
   /** A refused conflicting content: recorded once, batch.rejected queued once; the batch row is untouched. */
   recordConflict(claim: BatchClaim, rejection: Rejection, event: BatchRejected): Promise<boolean>;
-  /** A submission taken in by HTTP or the landing zone, and its batch.ready, in one transaction. */
-  recordSubmission(claim: BatchClaim, event: BatchReady): Promise<void>;
+  /**
+   * A submission taken in by HTTP or the landing zone, and its batch.ready, in one transaction.
+   * Returns the earlier decision on this content under this id, if any: one that does not stand
+   * (`stands(problem codes)` false) is set back to SUBMITTED, so followers wait for the new one.
+   */
+  recordSubmission(
+    claim: BatchClaim,
+    event: BatchReady,
+    stands: (codes: readonly string[]) => boolean,
+  ): Promise<EarlierDecision | undefined>;
   /** Outcome of one content under a batch id, for the landing zone and `--wait`. */
   attemptOutcome(batchId: string, contentHash: string): Promise<AttemptOutcome | undefined>;
   /** Everything known about a batch id, for the status endpoint. */
@@ -86,6 +98,17 @@ export type MergeOutcome =
       reportUri: string | null;
     }
   | { status: 'REJECTED'; errorCode: string; reason: string; reportUri: string | null };
+
+/** A decision already made on one content under a batch id, as told to whoever submits it again. */
+export interface EarlierDecision {
+  status: 'INGESTED' | 'REJECTED';
+  errorCode: string | null;
+  reason: string | null;
+  reportUri: string | null;
+  decidedAt: string | null;
+  /** true: this answer is final for this content (idempotent); false: the content is processed again. */
+  stands: boolean;
+}
 
 export interface AttemptOutcome {
   status: AttemptStatus;

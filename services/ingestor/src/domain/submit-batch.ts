@@ -1,7 +1,14 @@
 import { AppError } from '@tributary/errors';
 import { eventTime, newEventId, type BatchReady, type BatchSource } from '@tributary/events';
-import { IngestErrorCode, contentHashOf, declarationProblems, roleOf, summarise } from './batch.ts';
-import type { BatchRepository, SubmittedFile } from './ports.ts';
+import {
+  IngestErrorCode,
+  contentHashOf,
+  declarationProblems,
+  rejectionStands,
+  roleOf,
+  summarise,
+} from './batch.ts';
+import type { BatchRepository, EarlierDecision, SubmittedFile } from './ports.ts';
 
 export interface SubmitInput {
   dataset: string;
@@ -19,6 +26,31 @@ export interface Submitted {
   contentHash: string;
   runId: string;
   eventId: string;
+  /**
+   * The decision already made on this content under this batch id: it stands (the submission is
+   * acknowledged with it), or not (a rejection caused outside the batch: processed again).
+   */
+  earlier?: EarlierDecision;
+}
+
+/** What a producer submitting the same content again is told about the earlier decision. */
+export function describeEarlier(batchId: string, e: EarlierDecision): string {
+  const when = e.decidedAt ?? 'an earlier submission';
+  if (e.status === 'INGESTED') {
+    return `batch ${batchId} with this content was already ingested at ${when}: this is that earlier decision (a batch is ingested once)`;
+  }
+  const why = `${e.errorCode ?? 'rejected'}: ${e.reason ?? ''}`;
+  if (e.stands) {
+    return (
+      `batch ${batchId} with this content was rejected at ${when} (${why}); this is that earlier decision, and it stands: ` +
+      'the batch itself caused it, so the same content under this id gets the same answer. Fix the files and submit them ' +
+      'again (the CLI’s default batch id follows the content), or submit under a new batch id'
+    );
+  }
+  return (
+    `batch ${batchId} with this content was rejected at ${when} (${why}) for a cause outside the batch ` +
+    '(the catalog or where its files were read from); it is processed again now'
+  );
 }
 
 /**
@@ -60,7 +92,7 @@ export async function submitBatch(
     files,
     attributes: input.attributes ?? {},
   };
-  await deps.batches.recordSubmission(
+  const earlier = await deps.batches.recordSubmission(
     {
       batchId: input.batchId,
       dataset: input.dataset,
@@ -71,6 +103,14 @@ export async function submitBatch(
       runId,
     },
     event,
+    rejectionStands,
   );
-  return { batchId: input.batchId, dataset: input.dataset, contentHash, runId, eventId: event.event_id };
+  return {
+    batchId: input.batchId,
+    dataset: input.dataset,
+    contentHash,
+    runId,
+    eventId: event.event_id,
+    ...(earlier === undefined ? {} : { earlier }),
+  };
 }

@@ -8,7 +8,7 @@ import { problem, registerAdminRoutes } from '@tributary/runtime';
 import { withSpan, type Logger } from '@tributary/telemetry';
 import { parseContractRef, pathProblem } from '../../domain/batch.ts';
 import type { BatchRepository, DatasetCatalog, SubmittedFile } from '../../domain/ports.ts';
-import { submitBatch, type SubmitInput } from '../../domain/submit-batch.ts';
+import { describeEarlier, submitBatch, type SubmitInput } from '../../domain/submit-batch.ts';
 import type { UploadStaging } from '../../data-access/upload-staging.ts';
 
 export interface RouteDeps {
@@ -109,6 +109,19 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
             trace_id: submitted.runId,
             files: input.files.length,
             status_url: `/batches/${encodeURIComponent(submitted.batchId)}`,
+            // The same content was decided on before under this id: that answer, when, and whether it stands.
+            earlier_decision:
+              submitted.earlier === undefined
+                ? null
+                : {
+                    status: submitted.earlier.status,
+                    error_code: submitted.earlier.errorCode,
+                    reason: submitted.earlier.reason,
+                    report_uri: submitted.earlier.reportUri,
+                    decided_at: submitted.earlier.decidedAt,
+                    stands: submitted.earlier.stands,
+                    message: describeEarlier(submitted.batchId, submitted.earlier),
+                  },
           });
         } catch (err) {
           await deps.staging
