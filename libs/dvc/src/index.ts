@@ -8,7 +8,7 @@ export {
 } from './dir-object.ts';
 export { hashDirectory, type DirHash, type HashDirectoryOptions } from './hash-directory.ts';
 export { renderDvcFile, type DvcOut } from './dvc-file.ts';
-export { dvcObjectKey } from './layout.ts';
+export { dvcObjectKey, masterVersionKey, masterVersionName } from './layout.ts';
 export {
   pushToRemote,
   writeToCache,

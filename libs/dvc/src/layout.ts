@@ -9,3 +9,23 @@ export function dvcObjectKey(md5: string): string {
   if (match === null) throw new Error(`Not a DVC md5: '${md5}'`);
   return `files/md5/${match[1]}/${match[2]}`;
 }
+
+/**
+ * Name of master version `version` of `dataset` as DVC sees it: `<dataset>-v<N>`, the `.dvc` file
+ * `<dataset>-v<N>.dvc` and its `path: <dataset>-v<N>`. The dataset is in the name so that versions of
+ * several datasets can be checked out side by side in one DVC repository (a bare `v<N>` collided);
+ * the trailing `-v<digits>` keeps names of different datasets apart (`a-v1-v2` is only `a-v1`, v2).
+ */
+export function masterVersionName(dataset: string, version: number): string {
+  if (!Number.isSafeInteger(version) || version < 1) throw new Error(`Not a master version: ${version}`);
+  return `${dataset}-v${version}`;
+}
+
+/**
+ * Store key (without `.dvc`) of a master version, relative to the data store: where its `.dvc` file
+ * is (`<key>.dvc`) and where the directory materialises next to it. Versions written before
+ * dataset-named versions are at `master/<dataset>/v<N>`: read their recorded location, never rebuild it.
+ */
+export function masterVersionKey(dataset: string, version: number): string {
+  return `master/${dataset}/${masterVersionName(dataset, version)}`;
+}

@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { createPool } from '@tributary/db';
-import { buildDirObject, dvcObjectKey, md5Buffer, renderDvcFile } from '@tributary/dvc';
+import {
+  buildDirObject,
+  dvcObjectKey,
+  masterVersionKey,
+  masterVersionName,
+  md5Buffer,
+  renderDvcFile,
+} from '@tributary/dvc';
 import {
   EventRegistry,
   batchIngested,
@@ -212,17 +219,34 @@ export class PreprocessorProcesses {
  * the version's .dvc file, `dvc pull`. Returns the checked-out directory and `dvc status` output.
  */
 export async function dvcCheckout(storeDir: string, dataset: string, version: number) {
+  const co = await dvcCheckoutMany(storeDir, [{ dataset, version }]);
+  return { dir: co.dirs[0]!, status: co.status, repo: co.repo, dispose: co.dispose };
+}
+
+/**
+ * Several master versions, of one or several datasets, checked out side by side in one DVC
+ * repository, as docs/data-pipeline.md shows: each `master/<dataset>/<dataset>-v<N>.dvc` copied to
+ * the repository's root, one `dvc pull`. Returns the directories (in the order asked) and `dvc status`.
+ */
+export async function dvcCheckoutMany(
+  storeDir: string,
+  wanted: readonly { dataset: string; version: number }[],
+) {
   const sandbox = await DvcSandbox.create();
   const repo = await sandbox.initRepo('repo');
   await sandbox.dvcOk(repo, ['remote', 'add', '-d', 'store', path.join(storeDir, 'dvc')]);
-  await fs.copyFile(
-    path.join(storeDir, 'master', dataset, `v${version}.dvc`),
-    path.join(repo, `v${version}.dvc`),
-  );
-  await sandbox.dvcOk(repo, ['pull', `v${version}.dvc`]);
-  const { stdout: status } = await sandbox.dvcOk(repo, ['status', `v${version}.dvc`]);
+  const names = wanted.map((w) => masterVersionName(w.dataset, w.version));
+  for (const [i, w] of wanted.entries()) {
+    await fs.copyFile(
+      path.join(storeDir, ...`${masterVersionKey(w.dataset, w.version)}.dvc`.split('/')),
+      path.join(repo, `${names[i]!}.dvc`),
+    );
+  }
+  await sandbox.dvcOk(repo, ['pull', ...names.map((n) => `${n}.dvc`)]);
+  const { stdout: status } = await sandbox.dvcOk(repo, ['status', ...names.map((n) => `${n}.dvc`)]);
   return {
-    dir: path.join(repo, `v${version}`),
+    repo,
+    dirs: names.map((n) => path.join(repo, n)),
     status,
     dispose: () => sandbox.dispose(),
   };

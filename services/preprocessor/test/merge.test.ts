@@ -12,6 +12,7 @@ import { loadServiceConfig } from '../src/config.ts';
 import {
   csvBytes,
   dvcCheckout,
+  dvcCheckoutMany,
   dvcObject,
   png,
   testEnvironment,
@@ -74,7 +75,7 @@ describe('preprocessor merge', () => {
     ]);
     await t.publish(event);
     const [v1] = await versions.decode(1);
-    const dvcText = await fs.readFile(path.join(t.storeDir, 'master/penguins/v1.dvc'), 'utf8');
+    const dvcText = await fs.readFile(path.join(t.storeDir, 'master/penguins/penguins-v1.dvc'), 'utf8');
     const checksum = /md5: ([0-9a-f]{32}\.dir)/.exec(dvcText)?.[1];
     expect(v1).toEqual({
       event_id: matching(/^[0-9a-f-]{36}$/),
@@ -88,15 +89,15 @@ describe('preprocessor merge', () => {
       rows_updated: 0,
       rows_rejected: 0,
       checksum,
-      location: pathToFileURL(path.join(t.storeDir, 'master/penguins/v1')).href,
-      dvc_file: pathToFileURL(path.join(t.storeDir, 'master/penguins/v1.dvc')).href,
+      location: pathToFileURL(path.join(t.storeDir, 'master/penguins/penguins-v1')).href,
+      dvc_file: pathToFileURL(path.join(t.storeDir, 'master/penguins/penguins-v1.dvc')).href,
       batch_ids: ['penguins-b1'],
       raw_checksums: { 'penguins-b1': event.raw_md5 },
       contract: { name: 'penguins', version: '1.0.0' },
       rejection_report_uri: null,
     });
     expect(dvcText).toBe(
-      `outs:\n- md5: ${checksum}\n  size: ${/size: (\d+)/.exec(dvcText)![1]}\n  nfiles: 3\n  hash: md5\n  path: v1\n`,
+      `outs:\n- md5: ${checksum}\n  size: ${/size: (\d+)/.exec(dvcText)![1]}\n  nfiles: 3\n  hash: md5\n  path: penguins-v1\n`,
     );
     const { rows: current } = await t.pool.query('SELECT row_count, master_version FROM current_master_rows');
     expect(current).toEqual([{ row_count: 100, master_version: 1 }]);
@@ -293,5 +294,58 @@ describe('preprocessor merge', () => {
     expect(JSON.parse(report)).toMatchObject({ file: 'rows.jsonl', row: 4, reasons: [{ rule: 'min' }] });
     const { rows: masters } = await t.pool.query(`SELECT * FROM master_versions WHERE dataset = 'strict'`);
     expect(masters).toEqual([]);
+  });
+
+  it('when two datasets have master versions, then the real dvc checks out versions of both side by side in one repository, byte for byte', async () => {
+    const event = await writeRawBatch(
+      t.storeDir,
+      'strict',
+      'strict-b2',
+      [{ path: 'rows.csv', role: 'TABLE', bytes: csvBytes(rows.slice(0, 12)) }],
+      { name: 'penguins-strict', version: '1.0.0' },
+    );
+    await t.publish(event);
+    const strict = (await versions.decode(6)).find((v) => v.dataset === 'strict');
+    expect(strict).toMatchObject({
+      master_version: 1,
+      location: pathToFileURL(path.join(t.storeDir, 'master/strict/strict-v1')).href,
+      dvc_file: pathToFileURL(path.join(t.storeDir, 'master/strict/strict-v1.dvc')).href,
+    });
+    // Version 1 of both datasets, and penguins' version 2, in one repository: no name is shared.
+    const co = await dvcCheckoutMany(t.storeDir, [
+      { dataset: 'penguins', version: 1 },
+      { dataset: 'strict', version: 1 },
+      { dataset: 'penguins', version: 2 },
+    ]);
+    try {
+      expect(co.status).toMatch(/up to date/i);
+      expect((await fs.readdir(co.repo)).filter((n) => !n.startsWith('.')).sort()).toEqual([
+        'penguins-v1',
+        'penguins-v1.dvc',
+        'penguins-v2',
+        'penguins-v2.dvc',
+        'strict-v1',
+        'strict-v1.dvc',
+      ]);
+      const [p1, s1, p2] = co.dirs.map((d) => d);
+      expect((await readMaster(p1!)).map((r) => r.id)).toHaveLength(100);
+      expect((await readMaster(p2!)).map((r) => r.id)).toHaveLength(150);
+      expect((await readMaster(s1!)).map((r) => r._batch_id)).toEqual(Array(12).fill('strict-b2'));
+      for (const [dir, version] of [
+        [s1!, strict!],
+        [p2!, (await versions.decode(2))[1]!],
+      ] as const) {
+        const dirObject = JSON.parse((await dvcObject(t.storeDir, version.checksum)).toString('ascii')) as {
+          md5: string;
+          relpath: string;
+        }[];
+        const tree = await readTree(dir);
+        expect([...tree.keys()].sort()).toEqual(dirObject.map((e) => e.relpath).sort());
+        for (const e of dirObject)
+          expect(tree.get(e.relpath)!.equals(await dvcObject(t.storeDir, e.md5))).toBe(true);
+      }
+    } finally {
+      await co.dispose();
+    }
   });
 });

@@ -58,15 +58,15 @@ describe('preprocessor on S3', () => {
     expect(v1).toMatchObject({
       master_version: 1,
       row_count: 40,
-      location: `s3://${bucket}/data/master/penguins/v1`,
+      location: `s3://${bucket}/data/master/penguins/penguins-v1`,
     });
     expect(v2).toMatchObject({
       master_version: 2,
       row_count: 60,
       rows_updated: 10,
-      dvc_file: `s3://${bucket}/data/master/penguins/v2.dvc`,
+      dvc_file: `s3://${bucket}/data/master/penguins/penguins-v2.dvc`,
     });
-    const dvcFile = (await store.getBuffer('master/penguins/v2.dvc')).toString('utf8');
+    const dvcFile = (await store.getBuffer('master/penguins/penguins-v2.dvc')).toString('utf8');
     expect(dvcFile).toContain(`md5: ${v2!.checksum}`);
     const dir = JSON.parse(
       (await store.getBuffer(`dvc/files/md5/${v2!.checksum.slice(0, 2)}/${v2!.checksum.slice(2)}`)).toString(

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPool } from '@tributary/db';
-import { dirObjectJson, dvcObjectKey, md5Buffer } from '@tributary/dvc';
+import { dirObjectJson, dvcObjectKey, masterVersionKey, md5Buffer } from '@tributary/dvc';
 import { masterVersioned, newEventId } from '@tributary/events';
 import { masterVersionedFixture } from '@tributary/events/fixtures';
 import { createObjectStore, createS3Client, objectUri, type ObjectStore } from '@tributary/storage';
@@ -54,6 +54,8 @@ async function writeMaster(
   store: ObjectStore,
   version: number,
   parts: Record<string, unknown>[][],
+  /** `legacy`: named as versions were before they carried their dataset's name (`master/eval/v<N>`). */
+  naming: 'current' | 'legacy' = 'current',
 ): Promise<BuiltMaster> {
   const entries: { relpath: string; md5: string }[] = [];
   const put = async (relpath: string, bytes: Buffer | string) => {
@@ -75,7 +77,10 @@ async function writeMaster(
   await store.put(`dvc/${dvcObjectKey(checksum)}`, json);
   return {
     version,
-    location: objectUri(store, `master/eval/v${version}`),
+    location: objectUri(
+      store,
+      naming === 'legacy' ? `master/eval/v${version}` : masterVersionKey('eval', version),
+    ),
     checksum,
     rows: parts.reduce((n, p) => n + p.length, 0),
     partKeys,
@@ -219,7 +224,8 @@ describe('quality-gate master source', () => {
       { REFRESH_RETRY_DELAYS_MS: '500', REFRESH_RETRY_POLL_MS: '100' },
       [MASTER_SOURCE, file],
     );
-    const first = await writeMaster(ws, data, 1, [masterRows('b-1')]);
+    // Version 1 predates dataset-named versions: it stays readable.
+    const first = await writeMaster(ws, data, 1, [masterRows('b-1')], 'legacy');
     await announce(first);
     await seen(1);
     const { statusCode, run } = await gate.refresh();
@@ -324,7 +330,7 @@ describe('quality-gate master source', () => {
     });
     const { ws, gate, announce, seen } = await setup({ ...stackS3Env });
     const master = await writeMaster(ws, data, 5, [masterRows('b-s3')]);
-    expect(master.location).toBe(`s3://${bucket}/data/master/eval/v5`);
+    expect(master.location).toBe(`s3://${bucket}/data/master/eval/eval-v5`);
     await announce(master);
     await seen(1);
     const { statusCode, run } = await gate.refresh();

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { buildDirObject, renderDvcFile } from '@tributary/dvc';
+import { buildDirObject, masterVersionKey, masterVersionName, renderDvcFile } from '@tributary/dvc';
 import { AppError } from '@tributary/errors';
 import type { DataContract } from '@tributary/contracts';
 import type { BatchIngested, BatchRejected, MasterVersioned } from '@tributary/events';
@@ -214,10 +214,11 @@ export async function mergeBatch(
   await deps.store.putDvcObject(dir.md5, Buffer.from(dir.json, 'ascii'));
 
   const rowCount = [...parts.values()].reduce((a, p) => a + p.rows, 0);
-  const keyPrefix = `master/${dataset}/v${version}`;
+  // `<dataset>-v<N>`: versions of several datasets check out side by side in one DVC repository.
+  const keyPrefix = masterVersionKey(dataset, version);
   const dvcFileKey = `${keyPrefix}.dvc`;
   const dvcFileText = renderDvcFile({
-    path: `v${version}`,
+    path: masterVersionName(dataset, version),
     md5: dir.md5,
     size: dir.size,
     nfiles: dir.nfiles,
@@ -325,7 +326,7 @@ export async function mergeBatch(
     commit,
     batchRejected ? { masterVersioned, batchRejected } : { masterVersioned },
     async () => {
-      // Inside the transaction, after the fence: only the committer of version N ever writes vN.dvc.
+      // Inside the transaction, after the fence: only the committer of version N ever writes its .dvc.
       await deps.store.put(dvcFileKey, dvcFileText);
     },
   );

@@ -75,17 +75,23 @@ export class StoreMasterReader implements MasterReader {
   }
 }
 
-/** The data store a master version lives in: its location less the trailing `master/<dataset>/v<N>`. */
+/**
+ * The data store a master version lives in: its location less the trailing
+ * `master/<dataset>/<dataset>-v<N>` (or `master/<dataset>/v<N>` of versions written before versions
+ * were named after their dataset).
+ */
 export function storeRoot(master: Pick<MasterVersion, 'dataset' | 'version' | 'location'>): string {
   const location = master.location.replace(/\/+$/, '');
   // A file:// location percent-encodes what a dataset name may hold.
   for (const dataset of new Set([master.dataset, encodeURIComponent(master.dataset)])) {
-    const suffix = `/master/${dataset}/v${master.version}`;
-    if (location.endsWith(suffix)) return location.slice(0, -suffix.length);
+    for (const name of [`${dataset}-v${master.version}`, `v${master.version}`]) {
+      const suffix = `/master/${dataset}/${name}`;
+      if (location.endsWith(suffix)) return location.slice(0, -suffix.length);
+    }
   }
   throw new AppError(
     'QG_ERR_MASTER_LOCATION',
-    `master version ${master.version} of ${master.dataset}: location ${master.location} does not end in master/${master.dataset}/v${master.version}`,
+    `master version ${master.version} of ${master.dataset}: location ${master.location} does not end in master/${master.dataset}/${master.dataset}-v${master.version}`,
     { retriable: false },
   );
 }

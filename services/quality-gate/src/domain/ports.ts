@@ -30,7 +30,7 @@ export type SourceRef = FileSourceRef | MasterSourceRef;
 export interface MasterVersion {
   dataset: string;
   version: number;
-  /** URI of the version's directory: `<store>/master/<dataset>/v<version>`. */
+  /** URI of the version's directory: `<store>/master/<dataset>/<dataset>-v<version>` (older versions: `…/v<version>`). */
   location: string;
   /** DVC hash of the directory (`<md5>.dir`). */
   checksum: string;
