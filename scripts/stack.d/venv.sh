@@ -1,10 +1,11 @@
 # shellcheck shell=bash
-# The Python virtualenv holding MLflow, DVC and moto (the S3 stand-in), shared by mlflow and s3.
+# The Python virtualenv holding MLflow, DVC and moto (the S3 stand-in), shared by mlflow and s3, and
+# confluent-kafka with its Avro serializer for the Python producer example (examples/python-producer).
 
-VENV_PACKAGES=(mlflow dvc 'moto[server]')
+VENV_PACKAGES=(mlflow dvc 'moto[server]' 'confluent-kafka[avro]')
 # Distribution names checked to decide whether the venv is complete (flask-cors comes with
-# moto's server extra, so it tells the extra was installed too).
-VENV_DISTRIBUTIONS=(mlflow dvc moto flask-cors)
+# moto's server extra, so it tells the extra was installed too; fastavro, confluent-kafka's avro one).
+VENV_DISTRIBUTIONS=(mlflow dvc moto flask-cors confluent-kafka fastavro)
 
 need_python_venv() {
   need_cmd python3 python3
