@@ -11,7 +11,10 @@ import { compareCodePoints } from '@tributary/storage/keys';
 
 /** Files of the landing-zone protocol that are not batch content. */
 const NOT_CONTENT = new Set(['_READY', '_PROCESSING', '_DONE', '_REJECTED', 'batch.json']);
-const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif|tiff?)$/i;
+/** Formats the preprocessor loads as tables (docs/data-pipeline.md). */
+const TABLE_EXTENSIONS = /\.(csv|jsonl|ndjson|json|parquet)$/i;
+/** Image formats by name: a file named so is an image even when its bytes are not (it is then refused by row). */
+const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif|tiff?|svg|bmp|avif|heic|heif)$/i;
 
 interface LocalFile {
   path: string;
@@ -32,6 +35,8 @@ interface SubmitOptions {
   until: 'ingested' | 'merged';
   timeout: string;
   retryFor: string;
+  table: string[];
+  image: string[];
   json?: boolean;
 }
 
@@ -104,6 +109,18 @@ export function registerSubmit(program: Command): void {
       'batch id (default: <dataset>-<first 16 hex of the content hash>, so a resubmission is idempotent)',
     )
     .option('--producer <name>', 'who submits the batch (default: the current user)')
+    .option(
+      '--table <glob>',
+      'files that are tables, whatever their name or content (repeatable; * within a folder, ** across folders)',
+      collectGlobs,
+      [],
+    )
+    .option(
+      '--image <glob>',
+      'files that are images (or other files rows link to), whatever their name or content (repeatable)',
+      collectGlobs,
+      [],
+    )
     .option('--schema-version <version>', 'schema version the tables declare (checked against the contract)')
     .option('--url <url>', 'ingestor base URL (env TRIBUTARY_INGESTOR_URL)', defaultUrl())
     .option('--wait', 'wait until the batch is ingested (or merged, see --until) or rejected')
@@ -131,7 +148,12 @@ function defaultUrl(): string {
 
 async function submit(dir: string, opts: SubmitOptions): Promise<number> {
   const root = path.resolve(dir);
-  const files = await collect(root);
+  const { files, leftOut } = await collect(root, { table: opts.table, image: opts.image });
+  if (leftOut.length > 0) {
+    process.stderr.write(
+      `left out, neither a table nor an image by name or content (name them with --table or --image to submit them): ${leftOut.join(', ')}\n`,
+    );
+  }
   if (files.length === 0) throw new Error(`${root} holds no files to submit`);
   const contentHash = contentHashOf(files);
   const batchId = opts.batchId ?? `${opts.dataset}-${contentHash.slice(0, 16)}`;
@@ -328,9 +350,87 @@ async function knownState(base: string, batchId: string, contentHash: string): P
   return `Batch ${batchId} was accepted all the same: it is ${ours.status}${ours.error_code ? ` (${ours.error_code}: ${ours.reason ?? ''})` : ''}; follow ${statusUrl}`;
 }
 
-/** Every regular file below `root` as a posix path, hashed; dot-files and landing markers left out. */
-async function collect(root: string): Promise<LocalFile[]> {
+function collectGlobs(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** A path glob as a regular expression: `**` any number of folders, `*` and `?` within one name. */
+function globRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      const slash = glob[i + 2] === '/';
+      re += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** The image format the first bytes of a file announce, if any (magic numbers; SVG by its root element). */
+function sniffImage(head: Buffer): string | undefined {
+  const ascii = head.toString('latin1', 0, 16);
+  if (ascii.startsWith('\x89PNG\r\n\x1a\n')) return 'png';
+  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
+  if (ascii.startsWith('GIF87a') || ascii.startsWith('GIF89a')) return 'gif';
+  if (ascii.startsWith('RIFF') && ascii.slice(8, 12) === 'WEBP') return 'webp';
+  if (ascii.startsWith('II*\0') || ascii.startsWith('MM\0*')) return 'tiff';
+  if (ascii.slice(4, 8) === 'ftyp') {
+    const brand = ascii.slice(8, 12);
+    if (brand === 'avif' || brand === 'avis') return 'avif';
+    if (['heic', 'heix', 'mif1', 'msf1'].includes(brand)) return 'heif';
+  }
+  const text = head.toString('utf8').replace(/^\uFEFF/, '');
+  if (/^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE svg[^>]*>\s*)?<svg[\s>]/i.test(text))
+    return 'svg';
+  return undefined;
+}
+
+/**
+ * A file's role: what the producer named it (`--image`, `--table`), else its content (an image by
+ * its magic bytes, whatever its name), else its name (an image extension: a corrupt image stays an
+ * image, refused by row; a table format). Anything else (a README, notes) is not batch content.
+ */
+function roleFor(
+  relPath: string,
+  head: Buffer,
+  named: { table: RegExp[]; image: RegExp[] },
+): LocalFile['role'] | undefined {
+  const asImage = named.image.some((g) => g.test(relPath));
+  const asTable = named.table.some((g) => g.test(relPath));
+  if (asImage && asTable) throw new Error(`${relPath} is named both by --image and by --table`);
+  if (asImage) return 'IMAGE';
+  if (asTable) return 'TABLE';
+  if (sniffImage(head) !== undefined || IMAGE_EXTENSIONS.test(relPath)) return 'IMAGE';
+  if (TABLE_EXTENSIONS.test(relPath) || head.toString('latin1', 0, 4) === 'PAR1') return 'TABLE';
+  return undefined;
+}
+
+async function readHead(file: string): Promise<Buffer> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(1024);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Every regular file below `root` as a posix path, hashed, with its role; dot-files and landing
+ * markers skipped, files that are neither tables nor images left out (and listed).
+ */
+async function collect(
+  root: string,
+  globs: { table: readonly string[]; image: readonly string[] },
+): Promise<{ files: LocalFile[]; leftOut: string[] }> {
+  const named = { table: globs.table.map(globRegExp), image: globs.image.map(globRegExp) };
   const out: LocalFile[] = [];
+  const leftOut: string[] = [];
   const walk = async (dir: string, rel: string): Promise<void> => {
     const entries = await fs.readdir(dir, { withFileTypes: true });
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
@@ -339,19 +439,18 @@ async function collect(root: string): Promise<LocalFile[]> {
       const relPath = rel === '' ? e.name : `${rel}/${e.name}`;
       if (e.isDirectory()) await walk(absolute, relPath);
       else if (e.isFile()) {
+        const role = roleFor(relPath, await readHead(absolute), named);
+        if (role === undefined) {
+          leftOut.push(relPath);
+          continue;
+        }
         const { sha256, size } = await hashFile(absolute);
-        out.push({
-          path: relPath,
-          absolute,
-          sha256,
-          size,
-          role: IMAGE_EXTENSIONS.test(e.name) ? 'IMAGE' : 'TABLE',
-        });
+        out.push({ path: relPath, absolute, sha256, size, role });
       }
     }
   };
   await walk(root, '');
-  return out;
+  return { files: out, leftOut };
 }
 
 async function hashFile(file: string): Promise<{ sha256: string; size: number }> {

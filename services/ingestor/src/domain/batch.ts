@@ -54,11 +54,17 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 /** Path segments DVC skips or refuses inside a tracked directory: a batch cannot carry them. */
 const DVC_RESERVED_SEGMENTS = new Set(['.git', '.hg', '.dvc', '.dvcignore']);
 
-const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif|tiff?)$/i;
+/** Formats the preprocessor loads as tables. */
+const TABLE_EXTENSIONS = /\.(csv|jsonl|ndjson|json|parquet)$/i;
 
-/** Role of a file named by its path, when the producer did not say: images by extension, the rest tables. */
+/**
+ * Role of a file named by its path, when the producer did not say: tables by their format's
+ * extension; anything else (images in any format, an .svg, a README) is a file rows may link to
+ * (`IMAGE`), never loaded as a table, so it cannot make the whole batch unreadable: a row linking
+ * to a format its contract does not accept is refused as that row.
+ */
 export function roleOf(path: string): FileRole {
-  return IMAGE_EXTENSIONS.test(path) ? 'IMAGE' : 'TABLE';
+  return TABLE_EXTENSIONS.test(path) ? 'TABLE' : 'IMAGE';
 }
 
 /** Why a file path cannot be part of a batch, or undefined when it can. */
