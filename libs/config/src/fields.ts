@@ -33,9 +33,19 @@ export const commonEnv = {
   KAFKA_BROKERS: csv().describe('Comma-separated host:port list of Kafka brokers'),
   KAFKA_CLIENT_ID: z.string().optional().describe('Kafka client id (defaults to SERVICE_NAME)'),
   KAFKA_SSL: bool().default(false).describe('Use TLS to reach the brokers'),
-  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
-  KAFKA_SASL_USERNAME: z.string().optional(),
-  KAFKA_SASL_PASSWORD: z.string().optional(),
+  KAFKA_SSL_CA_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "PEM file of the CA(s) the brokers' certificates must chain to (implies KAFKA_SSL); the system CAs when unset",
+    ),
+  KAFKA_SASL_MECHANISM: z
+    .enum(['plain', 'scram-sha-256', 'scram-sha-512'])
+    .optional()
+    .describe('SASL mechanism of the brokers; needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD'),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional().describe('SASL user'),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional().describe('SASL password'),
   TOPIC_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"')
@@ -55,7 +65,15 @@ export const commonEnv = {
   CONSUMER_RETRY_MAX_MS: int(1).default(30_000).describe('Upper bound of a retry delay'),
   SHUTDOWN_GRACE_MS: int(0).default(25_000).describe('How long SIGTERM waits for in-flight work'),
   SCHEMA_REGISTRY_URL: url().describe('Confluent-compatible schema registry base URL'),
+  // For TLS: ?sslmode=verify-full in the URL, and DATABASE_SSL_CA_FILE for a private CA.
   DATABASE_URL: url().describe('Postgres connection URL'),
+  DATABASE_SSL_CA_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'PEM file of the CA the Postgres server certificate must chain to (as sslrootcert; sslmode defaults to verify-full)',
+    ),
   DATABASE_SCHEMA: z
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/, 'expected a lower-case SQL identifier')
@@ -100,6 +118,17 @@ export const s3Env = {
     .optional()
     .describe('S3 access key; when unset the AWS SDK default chain (AWS_* variables, profile, role) is used'),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
+};
+
+/** TLS of the Redis connections, for the services that use Redis (the password goes in REDIS_URL). */
+export const redisTlsEnv = {
+  REDIS_TLS_CA_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'PEM file of the CA the Redis server certificate must chain to, for rediss:// URLs; the system CAs when unset',
+    ),
 };
 
 /** The common settings as one schema; `CommonConfig` is what the runtime needs from any service config. */

@@ -5,6 +5,7 @@ export {
   commonSchema,
   csv,
   int,
+  redisTlsEnv,
   s3Env,
   storeUri,
   url,

@@ -49,11 +49,14 @@ export function redactConfig(config: Readonly<Record<string, unknown>>): Record<
   for (const [key, value] of Object.entries(config)) {
     if (SECRET_KEY.test(key) && value !== undefined && value !== '') out[key] = '***';
     else if (typeof value === 'string') out[key] = redactUrl(value);
+    else if (Array.isArray(value))
+      out[key] = (value as unknown[]).map((v) => (typeof v === 'string' ? redactUrl(v) : v));
     else out[key] = value;
   }
   return out;
 }
 
 function redactUrl(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]+):[^@/]+@/i, '$1:***@');
+  // The user may be empty (redis://:password@host).
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]+@/i, '$1:***@');
 }

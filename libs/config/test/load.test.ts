@@ -73,4 +73,16 @@ describe('redactConfig', () => {
       HTTP_PORT: 3000,
     });
   });
+
+  it('when a URL has a password but no user (redis://:password@host), or a list holds URLs, then the passwords are masked', () => {
+    expect(
+      redactConfig({
+        REDIS_URL: 'rediss://:s3cret@127.0.0.1:16380',
+        REDIS_URLS: ['redis://:one@a:6379', 'redis://user:two@b:6379', 'redis://c:6379'],
+      }),
+    ).toEqual({
+      REDIS_URL: 'rediss://:***@127.0.0.1:16380',
+      REDIS_URLS: ['redis://:***@a:6379', 'redis://user:***@b:6379', 'redis://c:6379'],
+    });
+  });
 });

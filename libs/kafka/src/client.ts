@@ -4,7 +4,8 @@ import type { Logger } from '@tributary/telemetry';
 export interface KafkaClientOptions {
   clientId: string;
   brokers: string[];
-  ssl?: boolean;
+  /** TLS: off, on with the system CAs, or on with these CAs (PEM), e.g. from KAFKA_SSL_CA_FILE. */
+  ssl?: boolean | { ca: string[] };
   sasl?:
     | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
     | undefined;

@@ -1,13 +1,16 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 // Only the default export: redlock's ESM build sits in a package without "type": "module", so
 // Node's loader cannot see its named exports (types are fine).
 import Redlock, { type Lock } from 'redlock';
 import { AppError } from '@tributary/errors';
 import { Histogram, type Registry } from '@tributary/telemetry';
+import { createRedis, verifyRedis } from './redis.ts';
 
 export interface MasterLockOptions {
   /** One Redis URL, or five independent nodes for the full Redlock quorum. */
   redisUrls: string[];
+  /** PEM file of the CA of rediss:// nodes (REDIS_TLS_CA_FILE). */
+  tlsCaFile?: string | undefined;
   /** Lock lifetime; it is extended automatically while the holder is alive. */
   ttlMs?: number;
   /** How long a contender waits for the lock before giving up (retriable). */
@@ -22,13 +25,15 @@ export interface MasterLockOptions {
  */
 export class MasterLock {
   readonly clients: Redis[];
+  private readonly urls: string[];
   private readonly redlock: Redlock;
   private readonly ttlMs: number;
   private readonly waitSeconds: Histogram<'resource'> | undefined;
 
   constructor(opts: MasterLockOptions) {
-    this.clients = opts.redisUrls.map(
-      (url) => new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false }),
+    this.urls = opts.redisUrls;
+    this.clients = opts.redisUrls.map((url) =>
+      createRedis(url, { tlsCaFile: opts.tlsCaFile, maxRetriesPerRequest: 2 }),
     );
     this.ttlMs = opts.ttlMs ?? 30_000;
     const retryDelay = 200;
@@ -79,6 +84,14 @@ export class MasterLock {
   /** Low-level acquire without automatic extension (tests simulate a stalled holder with it). */
   acquire(name: string, ttlMs: number): Promise<Lock> {
     return this.redlock.acquire([`tributary:master:${name}`], ttlMs);
+  }
+
+  /**
+   * At start-up: fails when a node refuses the password or its certificate is not trusted, naming
+   * the setting (`urlSetting`: REDIS_URL or REDIS_URLS); unreachable nodes are left to readiness.
+   */
+  async verify(urlSetting: string): Promise<void> {
+    await Promise.all(this.clients.map((c, i) => verifyRedis(c, { url: this.urls[i]!, urlSetting })));
   }
 
   async ping(): Promise<void> {

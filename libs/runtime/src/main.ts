@@ -1,4 +1,5 @@
 import { ConfigError } from '@tributary/config';
+import { ConnectionRefusedError } from '@tributary/errors';
 import type { ServiceApp } from './service-app.ts';
 
 /**
@@ -13,7 +14,8 @@ export async function runMain(
   let signalled: string | undefined;
   const fail = (what: string, err: unknown): never => {
     const detail =
-      err instanceof ConfigError
+      // A bad setting or a refused password/certificate: the message names what to fix.
+      err instanceof ConfigError || err instanceof ConnectionRefusedError
         ? err.message
         : err instanceof Error
           ? (err.stack ?? err.message)

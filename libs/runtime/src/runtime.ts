@@ -4,6 +4,14 @@ import { createPool, migrate, pingDb, type Pool } from '@tributary/db';
 import { EventRegistry, deadLetterEvent, prefixEvent, type EventDefinition } from '@tributary/events';
 import { EventProducer, createKafka, ensureTopics, type Kafka, type TopicSpec } from '@tributary/kafka';
 import {
+  checkKafkaCertificates,
+  databaseUrl,
+  kafkaSasl,
+  kafkaSsl,
+  kafkaStartError,
+  postgresStartError,
+} from './connections.ts';
+import {
   OpenLineageEmitter,
   setDefaultLineageScope,
   createLogger,
@@ -77,10 +85,14 @@ export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions)
   await registry.registerAll(produced);
   logger.info({ subjects: produced.map((def) => def.subject) }, 'schemas registered');
 
-  const applied = await migrate({ url: config.DATABASE_URL, schema, dirs: opts.migrations });
+  // The first connection to each server says plainly when a password or a certificate is refused.
+  const dbUrl = databaseUrl(config);
+  const applied = await migrate({ url: dbUrl, schema, dirs: opts.migrations }).catch((err: unknown) => {
+    throw postgresStartError(config, err);
+  });
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   const pool = createPool({
-    url: config.DATABASE_URL,
+    url: dbUrl,
     schema,
     max: config.DATABASE_POOL_MAX,
     applicationName: serviceName,
@@ -88,7 +100,7 @@ export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions)
   closers.push(() => pool.end());
 
   // Every service reads the catalog, so any may be the first to start: each migrates it.
-  await migrate({ url: config.DATABASE_URL, schema: config.CATALOG_SCHEMA, dirs: [catalogMigrations] });
+  await migrate({ url: dbUrl, schema: config.CATALOG_SCHEMA, dirs: [catalogMigrations] });
   const catalogStore = new CatalogStore({ pool, schema: config.CATALOG_SCHEMA });
   const catalog = new Catalog({ store: catalogStore, logger, refreshMs: config.CATALOG_REFRESH_MS });
   await catalog.start();
@@ -97,19 +109,15 @@ export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions)
   const kafka = createKafka({
     clientId: config.KAFKA_CLIENT_ID ?? serviceName,
     brokers: [...config.KAFKA_BROKERS],
-    ssl: config.KAFKA_SSL,
-    sasl:
-      config.KAFKA_SASL_MECHANISM && config.KAFKA_SASL_USERNAME && config.KAFKA_SASL_PASSWORD
-        ? {
-            mechanism: config.KAFKA_SASL_MECHANISM,
-            username: config.KAFKA_SASL_USERNAME,
-            password: config.KAFKA_SASL_PASSWORD,
-          }
-        : undefined,
+    ssl: kafkaSsl(config),
+    sasl: kafkaSasl(config),
     logger,
   });
+  await checkKafkaCertificates(config);
   const admin = kafka.admin();
-  await admin.connect();
+  await admin.connect().catch((err: unknown) => {
+    throw kafkaStartError(config, err);
+  });
   closers.push(() => admin.disconnect());
   const spec = (topic: string): TopicSpec => ({
     topic: `${topicPrefix}${topic}`,

@@ -43,11 +43,13 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       contract: (name, version) => runtime.catalog.contract(name, version),
     });
     runtime.onClose(close);
+    // A refused Redis password or certificate stops the start here, naming the setting.
+    await lock.verify(config.REDIS_URLS ? 'REDIS_URLS' : 'REDIS_URL');
     runtime.readiness.set('redis', () => lock.ping());
 
     return assembleService({
       runtime,
-      handlers: handlers({ processBatch }),
+      handlers: handlers({ processBatch, metrics: runtime.metrics }),
       workers: [
         outboxRelayWorker(runtime, [masterVersioned, batchRejected], { pollMs: config.OUTBOX_POLL_MS }),
       ],
@@ -81,6 +83,7 @@ export async function createProcessBatch(
   const store = new ObjectDataStore(createObjectStore(config.DATA_STORE_URI, s3StoreOptions(config)));
   const lock = new MasterLock({
     redisUrls: [...(config.REDIS_URLS ?? [config.REDIS_URL])],
+    tlsCaFile: config.REDIS_TLS_CA_FILE,
     ttlMs: config.LOCK_TTL_MS,
     maxWaitMs: config.LOCK_MAX_WAIT_MS,
     ...(deps.metricsRegistry ? { metricsRegistry: deps.metricsRegistry } : {}),

@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { commonEnv, csv, int, loadConfig, s3Env, storeUri, url } from '@tributary/config';
+import { commonEnv, csv, int, loadConfig, redisTlsEnv, s3Env, storeUri, url } from '@tributary/config';
 import { defaultContractsDir } from '@tributary/contracts';
 
 const MiB = 1024 * 1024;
@@ -32,7 +32,10 @@ export const configSchema = z.object({
     .describe('Redis nodes of the master lock: one, or five independent nodes for the Redlock quorum'),
   REDIS_URL: url()
     .default('redis://127.0.0.1:6379')
-    .describe('Single Redis node, used when REDIS_URLS is unset'),
+    .describe(
+      'Single Redis node, used when REDIS_URLS is unset; a password goes in the URL (redis://:password@host:port, rediss:// for TLS)',
+    ),
+  ...redisTlsEnv,
   CONTRACTS_DIR: absoluteDir()
     .default(fileURLToPath(defaultContractsDir))
     .describe(

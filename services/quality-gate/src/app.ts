@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { createRedis, verifyRedis } from '@tributary/lock';
 import type { RefreshJob } from '@tributary/catalog';
 import { masterVersioned, qualityEvaluated } from '@tributary/events';
 import { outboxMigrations } from '@tributary/outbox';
@@ -87,10 +87,15 @@ export async function buildApp(
       seedAll().catch((err: unknown) => logger.warn({ err }, 'baselines of the refresh jobs not seeded'));
     });
 
-    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+    const redis = createRedis(config.REDIS_URL, {
+      tlsCaFile: config.REDIS_TLS_CA_FILE,
+      maxRetriesPerRequest: 2,
+    });
     runtime.onClose(async () => {
       await redis.quit().catch(() => redis.disconnect());
     });
+    // A refused Redis password or certificate stops the start here, naming the setting.
+    await verifyRedis(redis, { url: config.REDIS_URL, urlSetting: 'REDIS_URL' });
     runtime.readiness.set('redis', async () => {
       await redis.ping();
     });

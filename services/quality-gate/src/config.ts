@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { baselineSchema, sourceSchema, type RefreshJob } from '@tributary/catalog';
-import { bool, commonEnv, csv, int, loadConfig, s3Env, storeUri, url } from '@tributary/config';
+import { bool, commonEnv, csv, int, loadConfig, redisTlsEnv, s3Env, storeUri, url } from '@tributary/config';
 
 const jsonOf = <T extends z.ZodType>(schema: T) =>
   z
@@ -59,7 +59,10 @@ export const configSchema = z.object({
     'Object store of candidates and quality reports: file:///abs/dir or s3://bucket/prefix',
   ),
   ...s3Env,
-  REDIS_URL: url().describe('Redis used to fire each scheduled refresh once across replicas'),
+  REDIS_URL: url().describe(
+    'Redis used to fire each scheduled refresh once across replicas; a password goes in the URL (redis://:password@host:port, rediss:// for TLS)',
+  ),
+  ...redisTlsEnv,
 
   SAMPLE_STRATIFY_COLUMN: z
     .string()
