@@ -1,5 +1,6 @@
+import type { AppError } from '@tributary/errors';
 import type { EventDefinition } from '@tributary/events';
-import type { Logger } from '@tributary/telemetry';
+import type { Logger, RunFields } from '@tributary/telemetry';
 
 /** What a handler knows about the message it handles, besides the decoded event. */
 export interface MessageContext {
@@ -20,7 +21,13 @@ export interface MessageContext {
 /** One thin handler per consumed event: decoded, validated input in; a use case call inside. */
 export interface EventHandler<T> {
   readonly event: EventDefinition<T>;
+  /** The seed task it runs (ingest, validate, retrain_decision, ...): `task_id` of its log lines; else the event name. */
+  readonly task?: string;
+  /** Run fields known from the event (e.g. `dataset_version`), on every log line of its handling. */
+  runFields?(value: T): RunFields;
   handle(value: T, ctx: MessageContext): Promise<void>;
+  /** The message was dead-lettered after its attempts (the event when it could be decoded): its run ends failed here. */
+  onDeadLettered?(error: AppError, value: T | undefined): void;
 }
 
 /** Identity helper that ties the handler's value type to its event definition. */

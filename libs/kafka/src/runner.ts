@@ -14,6 +14,7 @@ import {
   withSpan,
   type Logger,
   type Registry,
+  type RunFields,
 } from '@tributary/telemetry';
 import { DeadLetterPublisher } from './dead-letter.ts';
 import type { EventHandler } from './handler.ts';
@@ -212,7 +213,7 @@ export class ConsumerRunner {
                 parent: lineage,
               };
             const deadLettered = await withLineageScope(scope, () =>
-              withLogFields({ task_id: handler.event.name }, () =>
+              withLogFields({ dag_run_id: runId, task_id: handler.task ?? handler.event.name }, () =>
                 this.handleWithRetries(handler, { topic, partition, message, headers, runId }),
               ),
             );
@@ -247,6 +248,9 @@ export class ConsumerRunner {
     const { retry } = this.opts;
     let attempts = 0;
     let firstFailedAt = 0;
+    // The event, once decoded, and the run fields its handler reads from it (also on the runner's lines).
+    let decoded: unknown;
+    let fields: RunFields = {};
     try {
       await pRetry(
         async (attempt) => {
@@ -258,21 +262,25 @@ export class ConsumerRunner {
             this.readerOf.get(m.topic) ?? handler.event,
             m.message.value,
           );
+          decoded = value;
+          fields = handler.runFields?.(value) ?? {};
           const occurredAt = (value as { occurred_at?: unknown }).occurred_at;
           if (attempt === 1 && typeof occurredAt === 'number') {
             this.eventAge.observe({ topic: m.topic }, Math.max(0, Date.now() - occurredAt) / 1000);
           }
-          await handler.handle(value, {
-            topic: m.topic,
-            partition: m.partition,
-            offset: m.message.offset,
-            key: m.message.key?.toString() ?? null,
-            headers: m.headers,
-            runId: m.runId,
-            attempt,
-            signal: this.shutdown.signal,
-            log,
-          });
+          await withLogFields(fields, () =>
+            handler.handle(value, {
+              topic: m.topic,
+              partition: m.partition,
+              offset: m.message.offset,
+              key: m.message.key?.toString() ?? null,
+              headers: m.headers,
+              runId: m.runId,
+              attempt,
+              signal: this.shutdown.signal,
+              log,
+            }),
+          );
         },
         {
           retries: retry.maxRetries,
@@ -286,7 +294,7 @@ export class ConsumerRunner {
             firstFailedAt ||= Date.now();
             const appError = toAppError(error);
             log.warn(
-              { err: error, code: appError.code, attempt: attemptNumber, retriesLeft },
+              { ...fields, err: error, code: appError.code, attempt: attemptNumber, retriesLeft },
               'handler failed',
             );
           },
@@ -301,7 +309,7 @@ export class ConsumerRunner {
       }
       const error = toAppError(err);
       trace.getActiveSpan()?.setAttribute('tributary.dead_lettered', true);
-      log.error({ err, code: error.code, attempts }, 'message dead-lettered');
+      log.error({ ...fields, err, code: error.code, attempts }, 'message dead-lettered');
       await this.deadLetterUntilSent({
         service: this.opts.service,
         groupId: this.opts.groupId,
@@ -315,6 +323,11 @@ export class ConsumerRunner {
       });
       this.deadLettered.inc({ topic: m.topic, error_code: error.code });
       this.processed.inc({ topic: m.topic, outcome: 'dead_lettered' });
+      try {
+        handler.onDeadLettered?.(error, decoded);
+      } catch (hookErr) {
+        log.error({ ...fields, err: hookErr }, 'dead-letter hook failed');
+      }
       return error;
     }
   }

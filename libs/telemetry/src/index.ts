@@ -9,7 +9,13 @@ export {
   withSpanInTrace,
   type TracingOptions,
 } from './tracing.ts';
-export { createLogger, withLogFields, type Logger, type RunFields } from './logger.ts';
+export { createLogger, setLogFields, withLogFields, type Logger, type RunFields } from './logger.ts';
+export {
+  DATA_PIPELINE_DAG,
+  SINCE_READY_BUCKETS,
+  dataPipelineRuns,
+  type DataPipelineRuns,
+} from './pipeline.ts';
 export { withTask } from './task.ts';
 export type { Span } from '@opentelemetry/api';
 export { Counter, Gauge, Histogram, Registry, createMetrics, type Metrics } from './metrics.ts';

@@ -17,6 +17,16 @@ export function withLogFields<T>(fields: RunFields, fn: () => T): T {
 }
 
 /**
+ * Sets fields on the current log scope, for the lines written after it in that scope (e.g. the
+ * `dataset_version` a merge learns when it commits); no-op outside withLogFields. Scopes opened
+ * before keep the values they copied.
+ */
+export function setLogFields(fields: RunFields): void {
+  const store = runFields.getStore();
+  if (store) Object.assign(store, fields);
+}
+
+/**
  * A pino JSON logger whose every line carries the run context: `dag_run_id` (the trace id),
  * `trace_id`, `span_id`, plus `task_id` and `dataset_version` when a use case set them.
  */

@@ -71,6 +71,15 @@ describe('dashboards and alerts', () => {
     }
   });
 
+  it('when the Grafana dashboard is read, then it shows the end-to-end times from batch.ready to master.versioned and to retrain.requested', () => {
+    const dashboard = JSON.parse(
+      readFileSync(join(root, 'deploy/grafana/dashboards/tributary.json'), 'utf8'),
+    ) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const queried = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => metricsIn(t.expr)));
+    expect(queried).toContain('pipeline_ready_to_master_versioned_seconds');
+    expect(queried).toContain('pipeline_ready_to_retrain_requested_seconds');
+  });
+
   it('when the alert rules are read, then every rule queries metrics the services export', () => {
     const rules = parse(readFileSync(join(root, 'deploy/prometheus/alerts.yml'), 'utf8')) as {
       groups: { rules: { alert: string; expr: string }[] }[];

@@ -112,7 +112,7 @@ export async function buildApp(
 
   return assembleService({
     runtime,
-    handlers: handlers(ingest, runtime.metrics.registry),
+    handlers: handlers(ingest, runtime.metrics),
     workers,
     routes: (http) =>
       registerRoutes(http, {

@@ -90,6 +90,7 @@ export async function writeRawBatch(
   return {
     event_id: newEventId(),
     occurred_at: Date.now(),
+    ready_at: null,
     run_id: createHash('md5').update(batchId).digest('hex'),
     dataset,
     batch_id: batchId,

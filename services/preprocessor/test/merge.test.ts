@@ -95,6 +95,7 @@ describe('preprocessor merge', () => {
       raw_checksums: { 'penguins-b1': event.raw_md5 },
       contract: { name: 'penguins', version: '1.0.0' },
       rejection_report_uri: null,
+      ready_at: null,
     });
     expect(dvcText).toBe(
       `outs:\n- md5: ${checksum}\n  size: ${/size: (\d+)/.exec(dvcText)![1]}\n  nfiles: 3\n  hash: md5\n  path: penguins-v1\n`,

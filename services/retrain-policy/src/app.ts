@@ -67,7 +67,11 @@ export async function buildApp(
     const policies = new CatalogPolicies({ catalog: runtime.catalog, implicit, thresholds: settings });
     return assembleService({
       runtime,
-      handlers: handlers({ registry: mlflow, decisions, policies }, decisionTelemetry(runtime)),
+      handlers: handlers(
+        { registry: mlflow, decisions, policies },
+        decisionTelemetry(runtime),
+        runtime.metrics,
+      ),
       workers: [outboxRelayWorker(runtime, [retrainRequested])],
       routes: (http) =>
         registerRoutes(http, {

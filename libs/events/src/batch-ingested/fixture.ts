@@ -3,6 +3,7 @@ import type { BatchIngested } from '../generated/types.ts';
 export const batchIngestedFixture: BatchIngested = {
   event_id: '0b7f3a52-2d5e-4d7c-8d4a-1a2b3c4d5e6f',
   occurred_at: 1_763_942_401_000,
+  ready_at: 1_763_942_400_000,
   run_id: '4bf92f3577b34da6a3ce929d0e0e4736',
   dataset: 'penguins',
   batch_id: 'penguins-2026-11-23-001',

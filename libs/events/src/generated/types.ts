@@ -35,6 +35,8 @@ export interface BatchIngested {
   /** URI of the batch's .dvc file. */
   raw_dvc_file: string;
   files: Array<IngestedFile>;
+  /** occurred_at of the batch.ready that started the run (the end-to-end latency's start); null from ingestors before it. */
+  ready_at: null | number;
 }
 
 export type BatchSource = 'KAFKA' | 'HTTP' | 'LANDING_ZONE' | 'CLI';
@@ -163,6 +165,8 @@ export interface MasterVersioned {
   raw_checksums: Record<string, string>;
   contract: ContractRef;
   rejection_report_uri: null | string;
+  /** ready_at of the batch.ingested merged into this version (its batch.ready's occurred_at); null when unknown. */
+  ready_at: null | number;
 }
 
 export type RefreshTrigger = 'SCHEDULE' | 'MANUAL' | 'MASTER_VERSIONED';

@@ -18,4 +18,5 @@ export const masterVersionedFixture: MasterVersioned = {
   raw_checksums: { 'penguins-2026-11-23-001': '0d2f4c0f3a3f0b9e6d3a1c1e2b4c5d6e.dir' },
   contract: { name: 'penguins', version: '1.0.0' },
   rejection_report_uri: null,
+  ready_at: 1_763_942_400_000,
 };

@@ -138,6 +138,7 @@ export async function ingestBatch(
     const event: BatchIngested = {
       event_id: newEventId(),
       occurred_at: eventTime(now()),
+      ready_at: ready.occurred_at,
       run_id: run.runId,
       dataset: ready.dataset,
       batch_id: ready.batch_id,

@@ -273,6 +273,8 @@ export async function mergeBatch(
     raw_checksums: { [event.batch_id]: event.raw_md5 },
     contract: { name: contract.name, version: contract.version },
     rejection_report_uri: input.reportUri,
+    // The run's start travels on, for the end-to-end latency to master.versioned and retrain.requested.
+    ready_at: event.ready_at,
   };
   const batchRejected: BatchRejected | undefined =
     input.rowsRejected > 0

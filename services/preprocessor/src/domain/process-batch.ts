@@ -3,7 +3,7 @@ import path from 'node:path';
 import { compileContract, type DataContract, type RowValidator } from '@tributary/contracts';
 import { isAppError } from '@tributary/errors';
 import type { BatchIngested, BatchRejected } from '@tributary/events';
-import { withSpan } from '@tributary/telemetry';
+import { setLogFields, withLogFields, withSpan } from '@tributary/telemetry';
 import { mergeBatch, type MergeDeps } from './merge-batch.ts';
 import type { TablesEngine } from './ports.ts';
 import { renderReport, validateBatch, type ValidateDeps } from './validate-batch.ts';
@@ -81,22 +81,24 @@ export class ProcessBatch {
         return this.reject(event, ctx, fate.code, fate.reason, validated.rejected.length, reportUri);
       }
 
-      const result = await withSpan('preprocess.merge', this.spanAttributes(event), () =>
-        this.deps.lock.withLock(event.dataset, async (signal) => {
-          const merged = await mergeBatch(this.deps, session, {
-            event,
-            contract: validator.contract,
-            runId: ctx.runId,
-            part: validated.part!,
-            images: validated.images,
-            rowsRejected: validated.rejected.length,
-            reportUri,
-            workDir,
-            mergeStartedAt: this.deps.now(),
-            signal: anySignal(signal, ctx.signal),
-          });
-          return merged;
-        }),
+      const result = await withLogFields({ task_id: 'merge' }, () =>
+        withSpan('preprocess.merge', this.spanAttributes(event), () =>
+          this.deps.lock.withLock(event.dataset, async (signal) => {
+            const merged = await mergeBatch(this.deps, session, {
+              event,
+              contract: validator.contract,
+              runId: ctx.runId,
+              part: validated.part!,
+              images: validated.images,
+              rowsRejected: validated.rejected.length,
+              reportUri,
+              workDir,
+              mergeStartedAt: this.deps.now(),
+              signal: anySignal(signal, ctx.signal),
+            });
+            return merged;
+          }),
+        ),
       );
       if (result.kind === 'already-merged') {
         if (result.contentHash === event.content_hash) return { kind: 'duplicate' };
@@ -106,6 +108,8 @@ export class ProcessBatch {
       if (result.kind === 'schema-changed') {
         return this.reject(event, ctx, 'PRE_ERR_CONTRACT_CHANGED', result.reason, 0, null, 'MERGE');
       }
+      // The rest of the run's lines (here and in the handler) name the version the merge committed.
+      setLogFields({ task_id: 'merge', dataset_version: `${event.dataset}@${result.version}` });
       return { kind: 'merged', version: result.version };
     } finally {
       session.close();

@@ -7,6 +7,8 @@ import type { BatchRepository } from '../../../domain/ports.ts';
 export function batchRejectedHandler(batches: BatchRepository) {
   return defineHandler({
     event: batchRejected,
+    task: 'record_rejection',
+    runFields: (rejected) => ({ dataset_version: rejected.batch_id }),
     handle: (rejected, ctx) => recordRejected(batches, rejected, ctx.log),
   });
 }

@@ -1,5 +1,5 @@
 import type { EventHandler } from '@tributary/kafka';
-import { Counter, type Registry } from '@tributary/telemetry';
+import { Counter, dataPipelineRuns, type Metrics } from '@tributary/telemetry';
 import type { IngestDeps } from '../../../domain/ingest-batch.ts';
 import { batchReadyHandler } from './batch-ready.handler.ts';
 import { batchRejectedHandler } from './batch-rejected.handler.ts';
@@ -7,15 +7,17 @@ import { masterVersionedHandler } from './master-versioned.handler.ts';
 
 /** One handler per consumed event; each calls a use case in domain/. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
-export function handlers(deps: IngestDeps, metrics: Registry): EventHandler<any>[] {
+export function handlers(deps: IngestDeps, metrics: Metrics): EventHandler<any>[] {
   const outcomes = new Counter({
     name: 'ingestor_batches_total',
     help: 'Batches the ingest decided, by outcome (ingested, duplicate, rejected, superseded) and error code',
     labelNames: ['outcome', 'error_code'],
-    registers: [metrics],
+    registers: [metrics.registry],
   });
+  // A data_pipeline run ends here when its batch is rejected at ingest or dead-lettered.
+  const runs = dataPipelineRuns(metrics, ['rejected', 'failed']);
   return [
-    batchReadyHandler(deps, outcomes),
+    batchReadyHandler(deps, outcomes, runs),
     masterVersionedHandler(deps.batches),
     batchRejectedHandler(deps.batches),
   ];

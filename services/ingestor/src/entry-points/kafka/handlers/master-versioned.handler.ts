@@ -7,6 +7,8 @@ import type { BatchRepository } from '../../../domain/ports.ts';
 export function masterVersionedHandler(batches: BatchRepository) {
   return defineHandler({
     event: masterVersioned,
+    task: 'record_merge',
+    runFields: (master) => ({ dataset_version: `${master.dataset}@${master.master_version}` }),
     handle: (master, ctx) => recordMerged(batches, master, ctx.log),
   });
 }

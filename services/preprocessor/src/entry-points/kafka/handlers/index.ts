@@ -1,9 +1,23 @@
 import type { EventHandler } from '@tributary/kafka';
+import { Histogram, SINCE_READY_BUCKETS, dataPipelineRuns, type Metrics } from '@tributary/telemetry';
 import type { ProcessBatch } from '../../../domain/process-batch.ts';
 import { batchIngestedHandler } from './batch-ingested.handler.ts';
 
 /** One handler per consumed event; each calls a use case in domain/. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
-export function handlers(deps: { processBatch: ProcessBatch }): EventHandler<any>[] {
-  return [batchIngestedHandler(deps.processBatch)];
+export function handlers(deps: {
+  processBatch: ProcessBatch;
+  metrics: Metrics;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
+}): EventHandler<any>[] {
+  // A data_pipeline run ends here when its batch is rejected (validation, conflict) or dead-lettered.
+  const runs = dataPipelineRuns(deps.metrics, ['rejected', 'failed']);
+  const readyToVersioned = runs.sinceReady(
+    new Histogram({
+      name: 'pipeline_ready_to_master_versioned_seconds',
+      help: 'Time from a batch.ready (its occurred_at) to the commit of the master version that merged it',
+      buckets: SINCE_READY_BUCKETS,
+      registers: [deps.metrics.registry],
+    }),
+  );
+  return [batchIngestedHandler(deps.processBatch, runs, readyToVersioned)];
 }
