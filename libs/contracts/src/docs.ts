@@ -88,6 +88,7 @@ function rulesOf(col: ContractColumn, c: DataContract): string {
   if (col.enum) rules.push(`one of ${col.enum.map((e) => `\`${e}\``).join(', ')}`);
   if (col.pattern) rules.push(`matches \`${col.pattern}\``);
   if (col.max_length !== undefined) rules.push(`at most ${col.max_length} characters`);
+  if (col.allow_control_chars) rules.push('control characters allowed');
   if (c.image_column === col.name) rules.push('image path');
   return rules.join('; ');
 }

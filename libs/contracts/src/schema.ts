@@ -19,6 +19,11 @@ export const columnSchema = z
       .optional(),
     pattern: z.string().optional(),
     max_length: z.number().int().positive().optional(),
+    /**
+     * String columns refuse C0 control characters other than tab (NUL, CR, LF, ESC...) unless this
+     * is true: they are almost always a broken export, and they break CSV readers downstream.
+     */
+    allow_control_chars: z.boolean().default(false),
   })
   .strict();
 
@@ -96,6 +101,12 @@ export const contractSchema = z
       }
       if (col.min !== undefined && col.max !== undefined && col.min > col.max) {
         ctx.addIssue({ code: 'custom', message: `column ${col.name}: min is above max` });
+      }
+      if (col.allow_control_chars && col.type !== 'string') {
+        ctx.addIssue({
+          code: 'custom',
+          message: `column ${col.name}: allow_control_chars applies to string columns`,
+        });
       }
       if (
         (col.min !== undefined || col.max !== undefined) &&

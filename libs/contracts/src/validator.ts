@@ -10,6 +10,7 @@ export type ViolationRule =
   | 'enum'
   | 'pattern'
   | 'max_length'
+  | 'control_chars'
   | 'duplicate_key'
   | 'unique'
   | 'image';
@@ -51,6 +52,9 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const INTEGER_TEXT = /^[+-]?\d+$/;
 const NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** C0 control characters except tab (U+0009): NUL, CR, LF, ESC, ... */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHAR = /[\u0000-\u0008\u000A-\u001F]/;
 const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIMESTAMP_TEXT =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/;
@@ -198,6 +202,20 @@ function validDate(y: number, m: number, d: number): boolean {
 function valueRules(col: ContractColumn): ((parsed: Parsed, raw: unknown) => Violation | undefined)[] {
   const name = col.name;
   const rules: ((parsed: Parsed, raw: unknown) => Violation | undefined)[] = [];
+  // First, so the report names the control character rather than a pattern it also breaks.
+  if (col.type === 'string' && !col.allow_control_chars) {
+    rules.push((p) => {
+      if (typeof p !== 'string') return undefined;
+      const m = CONTROL_CHAR.exec(p);
+      if (!m) return undefined;
+      const code = m[0].charCodeAt(0);
+      return {
+        column: name,
+        rule: 'control_chars',
+        message: `${name}: control character U+${code.toString(16).toUpperCase().padStart(4, '0')}${CONTROL_NAMES[code] ? ` (${CONTROL_NAMES[code]})` : ''} at character ${m.index + 1}; set allow_control_chars: true on the column to accept it`,
+      };
+    });
+  }
   if (col.min !== undefined) {
     const min = col.min;
     rules.push((p) =>
@@ -246,6 +264,8 @@ function valueRules(col: ContractColumn): ((parsed: Parsed, raw: unknown) => Vio
   }
   return rules;
 }
+
+const CONTROL_NAMES: Record<number, string> = { 0: 'NUL', 10: 'LF', 13: 'CR', 27: 'ESC' };
 
 /** A value as a report shows it: short, quoted when text. */
 function show(value: unknown): string {

@@ -96,6 +96,56 @@ describe('compileContract', () => {
     ]);
   });
 
+  it.each([
+    ['NUL', 'bad\u0000name', 'U+0000 (NUL) at character 4'],
+    ['LF', 'two\nlines', 'U+000A (LF) at character 4'],
+    ['CR', 'x\r', 'U+000D (CR) at character 2'],
+    ['ESC', '\u001b[31mred', 'U+001B (ESC) at character 1'],
+    ['BEL', 'ding\u0007', 'U+0007 at character 5'],
+  ])(
+    'when a string value holds a %s control character, then the row breaks rule control_chars naming it',
+    (_what, value, where) => {
+      const text = compileContract(
+        contractSchema.parse({
+          ...base,
+          columns: [
+            { name: 'id', type: 'integer' },
+            { name: 'note', type: 'string' },
+          ],
+        }),
+      );
+      const violations = text.validateRow({ id: '1', note: value });
+      expect(violations).toEqual([
+        { column: 'note', rule: 'control_chars', message: expect.stringContaining(where) as string },
+      ]);
+      // Typed sources (JSON Lines, Parquet) give the same strings: same verdict column by column.
+      const seen: string[] = [];
+      expect(text.validateColumns({ id: [1n], note: [value] }, 1, (_i, v) => seen.push(v.rule))).toBe(1);
+      expect(seen).toEqual(['control_chars']);
+    },
+  );
+
+  it('when a string holds a tab, or its column sets allow_control_chars, then control characters pass', () => {
+    const c = (allow: boolean) =>
+      compileContract(
+        contractSchema.parse({
+          ...base,
+          columns: [
+            { name: 'id', type: 'integer' },
+            { name: 'note', type: 'string', ...(allow ? { allow_control_chars: true } : {}) },
+          ],
+        }),
+      );
+    expect(c(false).validateRow({ id: '1', note: 'a\tb' })).toEqual([]);
+    expect(c(true).validateRow({ id: '1', note: 'line 1\r\nline 2\u0000' })).toEqual([]);
+    expect(() =>
+      contractSchema.parse({
+        ...base,
+        columns: [{ name: 'id', type: 'integer', allow_control_chars: true }],
+      }),
+    ).toThrow(/allow_control_chars applies to string columns/);
+  });
+
   it('when a table lacks a declared column, then every row is bad for it', () => {
     const seen: number[] = [];
     const { code: _code, ...rest } = Object.fromEntries(Object.entries(good).map(([k, v]) => [k, [v, v]]));
