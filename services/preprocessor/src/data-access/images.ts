@@ -11,8 +11,10 @@ sharp.cache(false);
 /**
  * Decodes every image to its last byte (a truncated or corrupt file fails here, not downstream),
  * checks it against the contract, and writes its canonical form: EXIF orientation applied,
- * metadata dropped, sRGB, longest side bounded, one format with fixed encoder settings, so the
- * same input always gives the same bytes. The name is the SHA-256 of those bytes.
+ * converted to sRGB (through the embedded ICC profile, if any), longest side bounded, 8 bits per
+ * channel, then encoded from the raw pixels with fixed encoder settings, so nothing of the source
+ * file but its pixels reaches the output (no density, text, EXIF, ICC, gamma or time chunk): the
+ * same pixels always give the same bytes. The name is the SHA-256 of those bytes.
  */
 export class SharpImageProcessor implements ImageProcessor {
   async canonicalise(bytes: Buffer, rules: ImageRules, ceilings: ImageCeilings): Promise<ImageResult> {
@@ -58,7 +60,14 @@ export class SharpImageProcessor implements ImageProcessor {
         .rotate()
         .resize({ width: side, height: side, fit: 'inside', withoutEnlargement: true })
         .toColourspace('srgb');
-      out = await encode(pipeline, rules.canonical.format).toBuffer();
+      // Encode from the decoded pixels alone: an encoder fed the decoded image would still write
+      // what libvips carried over from the source (PNG pHYs / JPEG JFIF density from its
+      // resolution), so two files with the same pixels would give different canonical bytes.
+      const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      const pixels = sharp(data, {
+        raw: { width: info.width, height: info.height, channels: info.channels },
+      });
+      out = await encode(pixels, rules.canonical.format).toBuffer();
     } catch (err) {
       return { ok: false, reason: `image is truncated or corrupt: ${message(err)}` };
     }
