@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -95,9 +96,15 @@ class DuckTableSession implements TableSession {
     try {
       await this.conn.run(`CREATE TEMP TABLE ${table} AS SELECT * FROM ${reader}`);
     } catch (err) {
+      // DuckDB's position of an encoding error is off (JSON: the next line); find the first bad byte.
+      const encoding = format === 'parquet' ? undefined : await firstInvalidUtf8(localPath);
       throw new AppError(
         'PRE_ERR_TABLE_UNREADABLE',
-        `${file}: cannot be read as ${format}: ${errorText(err)}`,
+        `${file}: cannot be read as ${format}: ${
+          encoding
+            ? `not UTF-8 at line ${encoding.line}, byte ${encoding.column} of the line (bytes ${encoding.bytes}): tables must be UTF-8 encoded`
+            : readError(err, localPath, file)
+        }`,
         {
           retriable: false,
           cause: err,
@@ -390,6 +397,69 @@ function typedExpr(col: ContractColumn, sourceType: string): string {
   return `TRY_CAST(${c} AS ${SQL_TYPE[col.type]})`;
 }
 
-function errorText(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
+/**
+ * Where a text file first breaks UTF-8: 1-based line and byte within that line, and the bytes
+ * there (hex); undefined when it is valid UTF-8. Runs only on a table DuckDB failed to read.
+ */
+export async function firstInvalidUtf8(
+  file: string,
+): Promise<{ line: number; column: number; bytes: string } | undefined> {
+  let line = 1;
+  let column = 0;
+  let need = 0; // continuation bytes still expected
+  let lead: number[] = [];
+  let min = 0; // smallest allowed second byte of the sequence (overlongs, surrogates)
+  let max = 0xbf;
+  for await (const chunk of createReadStream(file)) {
+    for (const b of chunk as Buffer) {
+      column++;
+      if (need > 0) {
+        if (b < min || b > max) {
+          return { line, column: column - lead.length, bytes: hex([...lead, b]) };
+        }
+        lead.push(b);
+        min = 0x80;
+        max = 0xbf;
+        need--;
+        continue;
+      }
+      lead = [b];
+      if (b === 0x0a) {
+        line++;
+        column = 0;
+      } else if (b < 0x80) continue;
+      else if (b >= 0xc2 && b <= 0xdf) [need, min, max] = [1, 0x80, 0xbf];
+      else if (b === 0xe0) [need, min, max] = [2, 0xa0, 0xbf];
+      else if (b === 0xed) [need, min, max] = [2, 0x80, 0x9f];
+      else if (b >= 0xe1 && b <= 0xef) [need, min, max] = [2, 0x80, 0xbf];
+      else if (b === 0xf0) [need, min, max] = [3, 0x90, 0xbf];
+      else if (b === 0xf4) [need, min, max] = [3, 0x80, 0x8f];
+      else if (b >= 0xf1 && b <= 0xf3) [need, min, max] = [3, 0x80, 0xbf];
+      else return { line, column, bytes: hex([b]) };
+    }
+  }
+  return need > 0 ? { line, column: column - lead.length + 1, bytes: hex(lead) } : undefined;
+}
+
+function hex(bytes: readonly number[]): string {
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+/**
+ * DuckDB's reason a table cannot be read, as a rejection states it: the problem and where (line,
+ * byte), with the batch's file name instead of the local copy's path. Dropped: the producer's raw
+ * line (it may be the very bytes that are broken), DuckDB's suggestions of reader options the
+ * producer does not control, the reader's settings and the SQL statement.
+ */
+export function readError(err: unknown, localPath: string, file: string): string {
+  const text = (err instanceof Error ? err.message : String(err)).replaceAll(localPath, file);
+  const kept: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (/^(Possible (Solution|fixes)|LINE \d+:|The search space used was|file = )/.test(line)) break;
+    if (line === '' || line.startsWith('Original Line:')) continue;
+    kept.push(line.replace(/[.:]$/, ''));
+  }
+  const reason = kept.join(': ').replace(/\s+/g, ' ');
+  return reason.length > 600 ? `${reason.slice(0, 597)}...` : reason;
 }

@@ -1,0 +1,148 @@
+/**
+ * Hostile table content through the real pipeline (batch.ingested → preprocessor → master.versioned /
+ * batch.rejected): control characters in strings are refused by row in every table format, and a
+ * table that cannot be read is rejected with a reason naming the problem and where.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServiceApp } from '@tributary/runtime';
+import { penguinRows, type PenguinRow } from '@tributary/testing';
+import { buildApp } from '../src/app.ts';
+import { loadServiceConfig } from '../src/config.ts';
+import { csvBytes, testEnvironment, writeRawBatch, type TestEnvironment } from './helpers.ts';
+
+let t: TestEnvironment;
+let app: ServiceApp;
+/** batch.rejected events so far (collectors read the topic from its beginning). */
+let rejectedSoFar = 0;
+
+beforeAll(async () => {
+  t = await testEnvironment();
+  app = await buildApp(loadServiceConfig(t.env));
+  await app.start();
+});
+afterAll(async () => {
+  await app?.stop();
+  await t?.dispose();
+});
+
+const jsonl = (rows: readonly PenguinRow[]) =>
+  Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n', 'utf8');
+
+/** Penguin rows as Parquet bytes, written by DuckDB from JSON Lines (strings stay VARCHAR). */
+async function parquetBytes(rows: readonly PenguinRow[]): Promise<Buffer> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hostile-'));
+  try {
+    await fs.writeFile(path.join(dir, 'in.jsonl'), jsonl(rows));
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    await conn.run(
+      `COPY (SELECT * FROM read_json('${dir}/in.jsonl', format = 'newline_delimited')) TO '${dir}/out.parquet' (FORMAT parquet)`,
+    );
+    conn.closeSync();
+    db.closeSync();
+    return await fs.readFile(path.join(dir, 'out.parquet'));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface ReportLine {
+  file: string;
+  row: number;
+  reasons: { column: string; rule: string; message: string }[];
+}
+
+async function readReport(uri: string): Promise<ReportLine[]> {
+  const text = await fs.readFile(fileURLToPath(uri), 'utf8');
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ReportLine);
+}
+
+describe('preprocessor: hostile values', () => {
+  it('when CSV, JSON Lines and Parquet strings hold NUL, CR/LF or ESC, then those rows are quarantined with rule control_chars and the rest merges', async () => {
+    const versions = await t.collectVersions();
+    const rejections = await t.collectRejections();
+    const csvRows = (await penguinRows({ offset: 0, count: 4 })).map((r, i) =>
+      i === 1 ? { ...r, image: 'notes\nsecond line' } : i === 2 ? { ...r, image: 'a\u0000b' } : r,
+    );
+    const jsonRows = (await penguinRows({ offset: 4, count: 3 })).map((r, i) =>
+      i === 0 ? { ...r, sex: 'MA\u001bLE' } : r,
+    );
+    const parquetRows = (await penguinRows({ offset: 7, count: 3 })).map((r, i) =>
+      i === 2 ? { ...r, image: 'tab\tis fine but CR\r is not' } : i === 1 ? { ...r, image: null } : r,
+    );
+    const event = await writeRawBatch(t.storeDir, 'penguins', 'hostile-ctl', [
+      // toCsv quotes the value holding LF: the control character is inside a quoted field.
+      { path: 'a.csv', role: 'TABLE', bytes: csvBytes(csvRows) },
+      { path: 'b.jsonl', role: 'TABLE', bytes: jsonl(jsonRows) },
+      { path: 'c.parquet', role: 'TABLE', bytes: await parquetBytes(parquetRows) },
+    ]);
+    await t.publish(event);
+
+    const [version] = await versions.decode(1);
+    expect(version).toMatchObject({ batch_ids: ['hostile-ctl'], rows_rejected: 4 });
+    const [partial] = await rejections.decode(1);
+    rejectedSoFar = 1;
+    expect(partial).toMatchObject({ batch_id: 'hostile-ctl', partial: true, rejected_rows: 4 });
+    const report = await readReport(partial!.report_uri!);
+    expect(report.map((r) => [r.file, r.row, r.reasons.map((x) => `${x.column}:${x.rule}`)])).toEqual([
+      ['a.csv', 2, ['image:control_chars']],
+      ['a.csv', 3, ['image:control_chars']],
+      ['b.jsonl', 1, ['sex:control_chars']],
+      ['c.parquet', 3, ['image:control_chars']],
+    ]);
+    expect(report[0]!.reasons[0]!.message).toContain('U+000A (LF) at character 6');
+    expect(report[1]!.reasons[0]!.message).toContain('U+0000 (NUL) at character 2');
+    expect(report[2]!.reasons[0]!.message).toContain('U+001B (ESC) at character 3');
+    expect(report[3]!.reasons[0]!.message).toContain('U+000D (CR) at character 19');
+  });
+
+  it.each([
+    [
+      'rows.csv',
+      Buffer.concat([
+        Buffer.from('id,species,island\nP0001,Ad'),
+        Buffer.from([0xe9, 0xff]),
+        Buffer.from(',Biscoe\n'),
+      ]),
+      /^rows\.csv: cannot be read as csv: not UTF-8 at line 2, byte 9 of the line \(bytes e9 ff\): tables must be UTF-8 encoded$/,
+    ],
+    [
+      'rows.jsonl',
+      Buffer.concat([
+        Buffer.from('{"id":"P0001","species":"Adelie"}\n{"id":"P0002","species":"Ad'),
+        Buffer.from([0xe9, 0xff]),
+        Buffer.from('"}\n'),
+      ]),
+      /^rows\.jsonl: cannot be read as json: not UTF-8 at line 2, byte 28 of the line \(bytes e9 ff\): tables must be UTF-8 encoded$/,
+    ],
+    [
+      'rows.parquet',
+      Buffer.from('PAR1 this is not parquet'),
+      /rows\.parquet: cannot be read as parquet: .*No magic bytes found at end of file 'rows\.parquet'/,
+    ],
+  ] as const)(
+    'when %s cannot be read, then the batch is rejected with a reason naming the problem and the line',
+    async (file, bytes, reason) => {
+      const rejections = await t.collectRejections();
+      const batchId = `unreadable-${file.replace('.', '-')}`;
+      const event = await writeRawBatch(t.storeDir, 'penguins', batchId, [
+        { path: file, role: 'TABLE', bytes },
+      ]);
+      await t.publish(event);
+      const all = await rejections.decode(++rejectedSoFar);
+      const rejected = all.find((r) => r.batch_id === batchId)!;
+      expect(rejected).toMatchObject({ error_code: 'PRE_ERR_TABLE_UNREADABLE', partial: false });
+      expect(rejected.reason).toMatch(reason);
+      // Neither the service's scratch path nor DuckDB's advice on reader options leaks into it.
+      expect(rejected.reason).not.toMatch(/preprocessor-|Possible|LINE 1|ignore_errors/);
+    },
+  );
+});
