@@ -1,6 +1,6 @@
 import { AppError } from '@tributary/errors';
 import { batchRejected, datasetPublished, deadLetterTopic, qualityEvaluated } from '@tributary/events';
-import { assembleService, createRuntime, intervalPoller, type ServiceApp } from '@tributary/runtime';
+import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
 import { Counter } from '@tributary/telemetry';
 import { s3StoreOptions, type ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
@@ -12,25 +12,27 @@ import {
   slackChannel,
 } from './data-access/channels.ts';
 import { NotificationsRepository } from './data-access/notifications-repository.ts';
-import {
-  CHANNELS,
-  DELIVERY_OUTCOMES,
-  resumeDelivery,
-  type DeclaredRoutes,
-  type NotifyPorts,
-} from './domain/notify.ts';
+import { CHANNELS, DELIVERY_OUTCOMES, type DeclaredRoutes, type NotifyPorts } from './domain/notify.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
+import { notificationRetryPoller } from './entry-points/schedule/notification-retry-poller.ts';
 
 /** Topics the notifier reads and writes; created at start-up if missing. */
 export const TOPICS = [qualityEvaluated.topic, datasetPublished.topic, batchRejected.topic];
 
-/** Wires the notifier without starting or listening: main.ts and the tests start it. */
-export async function buildApp(config: Config): Promise<ServiceApp> {
+/**
+ * Wires the notifier without starting or listening: main.ts and the tests start it (tests may read
+ * its log lines through `logDestination`).
+ */
+export async function buildApp(
+  config: Config,
+  opts: { logDestination?: NodeJS.WritableStream } = {},
+): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
     migrations: [new URL('../migrations/', import.meta.url)],
     // The watched dead-letter topics too: the notifier may start before the services that write them.
     topics: [...TOPICS, ...config.DEAD_LETTER_SERVICES.map(deadLetterTopic)],
+    ...opts,
   });
   try {
     const s3: ObjectStoreOptions = s3StoreOptions(config);
@@ -77,7 +79,8 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       };
     };
     const ports: NotifyPorts = {
-      claim: (kind, version, payload) => notifications.claim(kind, version, payload),
+      claim: (kind, version, payload, traceparent) =>
+        notifications.claim(kind, version, payload, traceparent),
       markSent: (kind, version) => notifications.markSent(kind, version),
       scheduleRetry: (kind, version, payload, attempt, dueAt, error) =>
         notifications.scheduleRetry(kind, version, payload, attempt, dueAt, error),
@@ -106,23 +109,18 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       recordDelivery: (channel, outcome) => deliveries.inc({ channel, outcome }),
       logger: runtime.logger,
     };
-    // Sends again the parked notifications whose retry is due, and those whose claim expired (their
-    // replica died before marking them); the consumer never waits for them.
-    const retryPoller = intervalPoller({
-      name: 'notification-retry-poller',
-      intervalMs: config.NOTIFY_RETRY_POLL_MS,
-      logger: runtime.logger,
-      failureMessage: 'notification retry poll failed',
-      tick: async () => {
-        for (const due of await notifications.claimDue(10, config.NOTIFY_SENDING_LEASE_MS)) {
-          await resumeDelivery(ports, due);
-        }
-      },
-    });
     return assembleService({
       runtime,
       handlers: handlers(ports, config.DEAD_LETTER_SERVICES),
-      workers: [retryPoller],
+      workers: [
+        notificationRetryPoller({
+          repo: notifications,
+          notify: ports,
+          intervalMs: config.NOTIFY_RETRY_POLL_MS,
+          leaseMs: config.NOTIFY_SENDING_LEASE_MS,
+          logger: runtime.logger,
+        }),
+      ],
       routes: (http) => registerRoutes(http),
     });
   } catch (err) {

@@ -29,9 +29,15 @@ describe('notifications repository', () => {
   });
   beforeEach(() => pool.query('TRUNCATE notifications'));
 
+  const RUN_TRACEPARENT = `00-${'c'.repeat(32)}-${'d'.repeat(16)}-01`;
+
   /** A claim as the consumer makes it, then aged as if its replica had died `ageMs` ago. */
-  async function claimedAgo(version: string, ageMs: number): Promise<void> {
-    expect(await repo.claim('slack', version, { text: version, blocks: [] })).toBe(true);
+  async function claimedAgo(
+    version: string,
+    ageMs: number,
+    traceparent: string | null = null,
+  ): Promise<void> {
+    expect(await repo.claim('slack', version, { text: version, blocks: [] }, traceparent)).toBe(true);
     await pool.query(
       `UPDATE notifications SET claimed_at = now() - $2::integer * interval '1 millisecond'
        WHERE dataset_version = $1`,
@@ -41,7 +47,8 @@ describe('notifications repository', () => {
 
   it('when claims are expired, within their lease or parked, then claimDue takes the expired and due ones, an expired one as its next attempt', async () => {
     await claimedAgo('v-in-flight', 1000);
-    await claimedAgo('v-crashed', 10 * 60_000);
+    // Claimed in its run's trace: the run's traceparent comes back with it.
+    await claimedAgo('v-crashed', 10 * 60_000, RUN_TRACEPARENT);
     await claimedAgo('v-due', 1000);
     await repo.scheduleRetry('slack', 'v-due', { text: 'v-due' }, 2, new Date(Date.now() - 1000), 'boom');
     await claimedAgo('v-later', 1000);
@@ -62,8 +69,16 @@ describe('notifications repository', () => {
         payload: { text: 'v-crashed', blocks: [] },
         attempt: 2,
         expired: true,
+        traceparent: RUN_TRACEPARENT,
       },
-      { kind: 'slack', datasetVersion: 'v-due', payload: { text: 'v-due' }, attempt: 2, expired: false },
+      {
+        kind: 'slack',
+        datasetVersion: 'v-due',
+        payload: { text: 'v-due' },
+        attempt: 2,
+        expired: false,
+        traceparent: null,
+      },
     ]);
     const { rows } = await pool.query<{ dataset_version: string; status: string; attempt: number }>(
       `SELECT dataset_version, status, attempt FROM notifications ORDER BY dataset_version`,

@@ -1,5 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ import {
   qualityEvaluatedTaskFailedFixture,
 } from '@tributary/events/fixtures';
 import { EventProducer, createKafka } from '@tributary/kafka';
-import { createLogger } from '@tributary/telemetry';
+import { createLogger, withSpan } from '@tributary/telemetry';
 import {
   isolatedServiceEnv,
   serviceEnv,
@@ -34,6 +35,16 @@ import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
 import { NotificationsRepository } from '../src/data-access/notifications-repository.ts';
 import type { Channel } from '../src/domain/notify.ts';
+
+/** A JSON log line of the notifier. */
+type LogLine = Record<string, unknown> & {
+  msg?: string;
+  kind?: string;
+  attempt?: number;
+  dag_run_id?: string;
+  task_id?: string;
+  dataset_version?: string;
+};
 
 /** The contract every test declaration follows (a declaration's contract must be in the catalog). */
 const contractFile = new URL('../../../contracts/penguins/1.0.0.yaml', import.meta.url);
@@ -86,7 +97,13 @@ describe('notifier', () => {
   });
 
   async function start(
-    opts: { slackFailures?: number; sendingLeaseMs?: number; retryDelaysMs?: string } = {},
+    opts: {
+      slackFailures?: number;
+      sendingLeaseMs?: number;
+      retryDelaysMs?: string;
+      /** Keep the service's log lines (info and above) in `logs` instead of writing them out. */
+      captureLogs?: boolean;
+    } = {},
   ) {
     const slack = await startJsonReceiver({ failFirst: opts.slackFailures ?? 0 });
     const ops = await startJsonReceiver();
@@ -110,9 +127,21 @@ describe('notifier', () => {
         ...(opts.sendingLeaseMs === undefined
           ? {}
           : { NOTIFY_SENDING_LEASE_MS: String(opts.sendingLeaseMs) }),
+        ...(opts.captureLogs === true ? { LOG_LEVEL: 'info' } : {}),
       }),
     );
-    const app = await buildApp(loadServiceConfig(env));
+    const logs: LogLine[] = [];
+    // pino writes one JSON line per write.
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as LogLine);
+        done();
+      },
+    });
+    const app = await buildApp(
+      loadServiceConfig(env),
+      opts.captureLogs === true ? { logDestination: destination } : {},
+    );
     await app.start();
     const producer = new EventProducer(kafka, registry, env.TOPIC_PREFIX);
     await producer.connect();
@@ -135,8 +164,14 @@ describe('notifier', () => {
       return line ? Number(line.split(' ').at(-1)) : 0;
     };
     /** Claims a notification as the consumer does, then ages the claim as if its replica died then. */
-    const crashedClaim = async (kind: Channel, version: string, payload: unknown, ageMs: number) => {
-      expect(await new NotificationsRepository(pool).claim(kind, version, payload)).toBe(true);
+    const crashedClaim = async (
+      kind: Channel,
+      version: string,
+      payload: unknown,
+      ageMs: number,
+      traceparent: string | null = null,
+    ) => {
+      expect(await new NotificationsRepository(pool).claim(kind, version, payload, traceparent)).toBe(true);
       await pool.query(
         `UPDATE notifications SET claimed_at = now() - $3::integer * interval '1 millisecond'
          WHERE kind = $1 AND dataset_version = $2`,
@@ -177,6 +212,7 @@ describe('notifier', () => {
     };
     return {
       app,
+      logs,
       producer,
       declare,
       channel,
@@ -384,6 +420,73 @@ describe('notifier', () => {
     expect(await svc.metric('slack', 'sent')).toBe(1);
     expect(await svc.metric('email', 'sent')).toBe(1);
     expect(await svc.metric('slack', 'failed')).toBe(0);
+  });
+
+  it('when a notification is retried or its dead claim taken again, then the retry log lines carry the run id, task and dataset version of its run', async () => {
+    const svc = await start({ slackFailures: 2, captureLogs: true });
+    const reportFile = path.join(dir, 'retry_context_report.json');
+    await writeFile(reportFile, JSON.stringify({ coverage_gaps: [], metrics: [] }));
+    // The run: the trace the event travels in (its traceparent header), as the publisher sends it.
+    const runId = await withSpan('dataset_refresh run', {}, async (span) => {
+      await svc.producer.publish(datasetPublished, {
+        ...datasetPublishedFixture,
+        event_id: newEventId(),
+        dataset: 'eval',
+        dataset_version: 'eval-retry-context',
+        quality_report_uri: pathToFileURL(reportFile).href,
+      });
+      return span.spanContext().traceId;
+    });
+    // Attempt 1 in the consumer, 2 (fails again) and 3 (sent) by the retry poller.
+    await waitFor(
+      async () => ((await svc.rows())['slack/eval-retry-context']?.status === 'sent' ? true : undefined),
+      {
+        what: 'slack sent on its third attempt',
+        timeoutMs: 30_000,
+      },
+    );
+    const slackLines = svc.logs.filter((l) => l.kind === 'slack');
+    expect(slackLines.map((l) => [l.msg, l.attempt])).toEqual([
+      ['notification will be retried', 1],
+      ['notification will be retried', 2],
+      ['notification sent after a retry', 3],
+    ]);
+    for (const line of slackLines) {
+      expect(line).toMatchObject({
+        dag_run_id: runId,
+        task_id: 'notify_stakeholders',
+        dataset_version: 'eval-retry-context',
+      });
+    }
+
+    // A claim left by a replica that died: its recovery's lines are in the run's context as well.
+    const deadRun = 'a'.repeat(32);
+    await svc.crashedClaim(
+      'pagerduty',
+      'eval-dead-claim',
+      { routing_key: 'k', event_action: 'trigger', dedup_key: 'eval-dead-claim', payload: {} },
+      600_000, // past the default lease (5 minutes)
+      `00-${deadRun}-${'b'.repeat(16)}-01`,
+    );
+    await waitFor(
+      async () => ((await svc.rows())['pagerduty/eval-dead-claim']?.status === 'sent' ? true : undefined),
+      {
+        what: 'recovered page sent',
+        timeoutMs: 30_000,
+      },
+    );
+    const recovered = svc.logs.filter((l) => l.kind === 'pagerduty');
+    expect(recovered.map((l) => l.msg)).toEqual([
+      'notification claim expired, sending it again',
+      'notification sent after a retry',
+    ]);
+    for (const line of recovered) {
+      expect(line).toMatchObject({
+        dag_run_id: deadRun,
+        task_id: 'notify_stakeholders',
+        dataset_version: 'eval-dead-claim',
+      });
+    }
   });
 
   it('when a service dead-letters a message, then the operators channel gets one message naming it and the replay command', async () => {

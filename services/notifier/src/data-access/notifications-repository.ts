@@ -9,12 +9,20 @@ import type { Channel, DueNotification } from '../domain/notify.ts';
 export class NotificationsRepository {
   constructor(private readonly pool: Pool) {}
 
-  /** Claims a notification with its payload, so that another replica can send it if this one dies. */
-  async claim(kind: Channel, datasetVersion: string, payload: unknown): Promise<boolean> {
+  /**
+   * Claims a notification with its payload, so that another replica can send it if this one dies,
+   * and the traceparent of its run, so that its retries stay in the run's trace.
+   */
+  async claim(
+    kind: Channel,
+    datasetVersion: string,
+    payload: unknown,
+    traceparent: string | null = null,
+  ): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `INSERT INTO notifications (kind, dataset_version, status, payload, claimed_at)
-       VALUES ($1, $2, 'sending', $3, now()) ON CONFLICT DO NOTHING`,
-      [kind, datasetVersion, JSON.stringify(payload)],
+      `INSERT INTO notifications (kind, dataset_version, status, payload, claimed_at, traceparent)
+       VALUES ($1, $2, 'sending', $3, now(), $4) ON CONFLICT DO NOTHING`,
+      [kind, datasetVersion, JSON.stringify(payload), traceparent],
     );
     return rowCount === 1;
   }
@@ -62,6 +70,7 @@ export class NotificationsRepository {
       payload: unknown;
       attempt: number;
       expired: boolean;
+      traceparent: string | null;
     }>(
       `WITH due AS (
          SELECT kind, dataset_version, status FROM notifications
@@ -71,7 +80,8 @@ export class NotificationsRepository {
        UPDATE notifications n SET status = 'sending', next_attempt_at = NULL, claimed_at = now(),
          attempt = CASE WHEN due.status = 'sending' THEN n.attempt + 1 ELSE n.attempt END
        FROM due WHERE n.kind = due.kind AND n.dataset_version = due.dataset_version
-       RETURNING n.kind, n.dataset_version, n.payload, n.attempt, due.status = 'sending' AS expired`,
+       RETURNING n.kind, n.dataset_version, n.payload, n.attempt, due.status = 'sending' AS expired,
+         n.traceparent`,
       [limit, leaseMs],
     );
     return rows.map((r) => ({
@@ -80,6 +90,7 @@ export class NotificationsRepository {
       payload: r.payload,
       attempt: r.attempt,
       expired: r.expired,
+      traceparent: r.traceparent,
     }));
   }
 }

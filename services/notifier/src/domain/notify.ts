@@ -1,5 +1,5 @@
 import type { BatchRejected, DatasetPublished, DeadLetter, QualityEvaluated } from '@tributary/events';
-import { withTask, type Logger } from '@tributary/telemetry';
+import { currentTraceparent, withTask, type Logger, type RunFields } from '@tributary/telemetry';
 
 /** One line of quality_report.json, as the quality-gate writes it. */
 export interface ReportMetric {
@@ -96,9 +96,15 @@ export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 export interface NotifyPorts {
   /**
    * Claims a notification, keeping its payload so that it can be sent again if this replica dies
-   * before marking it; false when it was sent (or is being sent or retried) already.
+   * before marking it, and the W3C traceparent of its run (null when untraced) so that its retries
+   * stay in the run's trace; false when it was sent (or is being sent or retried) already.
    */
-  claim(kind: Channel, datasetVersion: string, payload: unknown): Promise<boolean>;
+  claim(
+    kind: Channel,
+    datasetVersion: string,
+    payload: unknown,
+    traceparent: string | null,
+  ): Promise<boolean>;
   markSent(kind: Channel, datasetVersion: string): Promise<void>;
   /** Parks a failed send with its payload; the retry poller sends it again at `dueAt`. */
   scheduleRetry(
@@ -168,6 +174,7 @@ export async function attemptDelivery(
     await deliver(ports, kind, payload);
     await ports.markSent(kind, version);
     ports.recordDelivery(kind, 'sent');
+    if (attempt > 1) ports.logger.info({ kind, attempt }, 'notification sent after a retry');
     return 'sent';
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -199,6 +206,29 @@ export interface DueNotification {
   payload: unknown;
   attempt: number;
   expired: boolean;
+  /** W3C traceparent of the run when it was claimed; null for claims made before it was kept. */
+  traceparent: string | null;
+}
+
+/**
+ * The task that sends each kind of notification: a retry logs under the task of its first attempt.
+ */
+const TASK_OF: Record<Channel, string> = {
+  slack: 'notify_stakeholders',
+  email: 'notify_stakeholders',
+  pagerduty: 'notify_stakeholders',
+  'ops-slack': 'notify_dead_letter',
+  'producers-slack': 'notify_rejected_batch',
+};
+
+/**
+ * The run fields of a notification's log lines, the same for its retries as for its first
+ * attempt: its task, and the dataset version it is about (the key of the evaluation leads' and
+ * on-call's notifications; dead letters and rejected batches are about no dataset version).
+ */
+export function notificationRunFields(kind: Channel, key: string): RunFields {
+  const task = TASK_OF[kind];
+  return task === 'notify_stakeholders' ? { task_id: task, dataset_version: key } : { task_id: task };
 }
 
 /**
@@ -220,7 +250,8 @@ export async function resumeDelivery(ports: NotifyPorts, due: DueNotification): 
 }
 
 async function once(ports: NotifyPorts, kind: Channel, version: string, payload: unknown): Promise<boolean> {
-  if (!(await ports.claim(kind, version, payload))) return false;
+  // Called within the task's span: its retries continue the run's trace from there.
+  if (!(await ports.claim(kind, version, payload, currentTraceparent() ?? null))) return false;
   await attemptDelivery(ports, kind, version, payload, 1);
   return true;
 }
