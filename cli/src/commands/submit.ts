@@ -8,6 +8,7 @@ import { Option, type Command } from 'commander';
 import pRetry from 'p-retry';
 // The key module alone: the CLI must not load the S3 client just to order paths.
 import { compareCodePoints } from '@tributary/storage/keys';
+import { defaultPreprocessorUrl, dryRunSubmit } from './dry-run.ts';
 
 /** Files of the landing-zone protocol that are not batch content. */
 const NOT_CONTENT = new Set(['_READY', '_PROCESSING', '_DONE', '_REJECTED', 'batch.json']);
@@ -38,6 +39,8 @@ interface SubmitOptions {
   table: string[];
   image: string[];
   json?: boolean;
+  dryRun?: boolean;
+  preprocessorUrl: string;
 }
 
 interface Accepted {
@@ -136,6 +139,15 @@ export function registerSubmit(program: Command): void {
       '60',
     )
     .option('--json', 'print the ingestor’s answer as JSON')
+    .option(
+      '--dry-run',
+      'check the batch against its contract (the preprocessor’s POST /validate) and print the rejection report it would get; submits and stores nothing (exit 0: would merge, 2: would be rejected)',
+    )
+    .option(
+      '--preprocessor-url <url>',
+      'preprocessor base URL for --dry-run (env TRIBUTARY_PREPROCESSOR_URL)',
+      defaultPreprocessorUrl(),
+    )
     .action(async (dir: string, opts: SubmitOptions) => {
       const code = await submit(dir, opts);
       if (code !== 0) process.exitCode = code;
@@ -174,6 +186,8 @@ async function submit(dir: string, opts: SubmitOptions): Promise<number> {
   );
   // File-backed blobs: fetch streams each file from disk, none is read into memory whole.
   for (const f of files) form.append('file', await openAsBlob(f.absolute), f.path);
+
+  if (opts.dryRun) return dryRunSubmit(opts.preprocessorUrl, form, { json: opts.json, files: files.length });
 
   const retryForMs = Number(opts.retryFor) * 1000;
   let attempts = 0;
