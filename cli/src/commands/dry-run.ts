@@ -43,8 +43,8 @@ export async function dryRunSubmit(
   if (!res.ok) {
     let detail = text;
     try {
-      const body = JSON.parse(text) as { error?: string; message?: string };
-      detail = `${body.error ?? ''}: ${body.message ?? text}`;
+      const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
+      detail = `${body.error?.code ?? ''}: ${body.error?.message ?? text}`;
     } catch {
       // not JSON: as it is
     }

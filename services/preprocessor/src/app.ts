@@ -16,6 +16,7 @@ import { lineageSources } from './data-access/lineage-sources.ts';
 import { PgMasterRepository } from './data-access/master-repository.ts';
 import { MasterVersionsReader } from './data-access/master-versions.ts';
 import { DuckTablesEngine } from './data-access/tables.ts';
+import { dryRunBatch, type DryRunCatalog, type DryRunInput, type DryRunReport } from './domain/dry-run.ts';
 import { ProcessBatch } from './domain/process-batch.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
@@ -36,11 +37,16 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       actor: `bootstrap:${runtime.serviceName}`,
       logger: runtime.logger,
     });
-    const { processBatch, lock, close } = await createProcessBatch(config, {
+    const { processBatch, dryRun, lock, close } = await createProcessBatch(config, {
       pool: runtime.pool,
       topicPrefix: runtime.topicPrefix,
       metricsRegistry: runtime.metrics.registry,
       contract: (name, version) => runtime.catalog.contract(name, version),
+      dataset: async (name) => {
+        // A dry run right after `tributary datasets apply` sees what was applied.
+        await runtime.catalog.reload();
+        return runtime.catalog.dataset(name);
+      },
     });
     runtime.onClose(close);
     // A refused Redis password or certificate stops the start here, naming the setting.
@@ -58,6 +64,12 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
           pool: runtime.pool,
           adminToken: config.ADMIN_TOKEN,
           lineageSources: lineageSources(config, new MasterVersionsReader(runtime.pool)),
+          validate: {
+            dryRun,
+            workDir: config.WORK_DIR,
+            maxBytes: config.DRY_RUN_MAX_BYTES,
+            maxFiles: config.DRY_RUN_MAX_FILES,
+          },
         }),
     });
   } catch (err) {
@@ -78,8 +90,15 @@ export async function createProcessBatch(
     topicPrefix: string;
     metricsRegistry?: Registry;
     contract: (name: string, version: string) => Promise<DataContract>;
+    /** A dataset's declaration (dry runs: the current contract, the accepted versions). */
+    dataset?: DryRunCatalog['dataset'];
   },
-): Promise<{ processBatch: ProcessBatch; lock: MasterLock; close: () => Promise<void> }> {
+): Promise<{
+  processBatch: ProcessBatch;
+  dryRun: (input: DryRunInput, workDir: string) => Promise<DryRunReport>;
+  lock: MasterLock;
+  close: () => Promise<void>;
+}> {
   const store = new ObjectDataStore(createObjectStore(config.DATA_STORE_URI, s3StoreOptions(config)));
   const lock = new MasterLock({
     redisUrls: [...(config.REDIS_URLS ?? [config.REDIS_URL])],
@@ -94,13 +113,15 @@ export async function createProcessBatch(
     tempDir: config.WORK_DIR,
   });
 
+  const images = new SharpImageProcessor();
+  const imageCeilings = { maxBytes: config.IMAGE_MAX_BYTES, maxPixels: config.IMAGE_MAX_PIXELS };
   const processBatch = new ProcessBatch({
     store,
     repo: new PgMasterRepository(deps.pool, deps.topicPrefix),
     tables,
     lock,
-    images: new SharpImageProcessor(),
-    imageCeilings: { maxBytes: config.IMAGE_MAX_BYTES, maxPixels: config.IMAGE_MAX_PIXELS },
+    images,
+    imageCeilings,
     imageConcurrency: config.IMAGE_CONCURRENCY,
     loadContract: deps.contract,
     compaction: {
@@ -117,8 +138,27 @@ export async function createProcessBatch(
     yieldNow: () => yieldToEventLoop(),
   });
 
+  // The same validation on an upload: same table engine, image adapter, ceilings and catalog.
+  const dryRun = (input: DryRunInput, workDir: string) =>
+    dryRunBatch(
+      {
+        tables,
+        images,
+        imageCeilings,
+        imageConcurrency: config.IMAGE_CONCURRENCY,
+        yieldNow: () => yieldToEventLoop(),
+        catalog: {
+          dataset: deps.dataset ?? (() => Promise.resolve(undefined)),
+          contract: deps.contract,
+        },
+      },
+      input,
+      workDir,
+    );
+
   return {
     processBatch,
+    dryRun,
     lock,
     close: async () => {
       await tables.close();

@@ -72,6 +72,10 @@ export const configSchema = z.object({
   WORK_DIR: absoluteDir()
     .default(tmpdir())
     .describe('Local scratch folder for staged tables, parts and downloads; cleaned after each batch'),
+  DRY_RUN_MAX_BYTES: int(1)
+    .default(1024 * MiB)
+    .describe('Largest upload (all files together) POST /validate takes for a dry run'),
+  DRY_RUN_MAX_FILES: int(1, 1_000_000).default(10_000).describe('Most files one dry-run upload may hold'),
   ORPHAN_GRACE_MS: int(0)
     .default(60 * 60_000)
     .describe('Age after which a part written by a merge that never committed is deleted'),

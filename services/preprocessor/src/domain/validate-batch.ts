@@ -58,6 +58,8 @@ export async function validateBatch(
   event: BatchIngested,
   validator: RowValidator,
   workDir: string,
+  /** false for a dry run: the verdict and report only, no part is built. */
+  buildPart = true,
 ): Promise<ValidatedBatch> {
   const contract = validator.contract;
   const rawPrefix = deps.store.rawPrefixOf(event.raw_location);
@@ -121,7 +123,7 @@ export async function validateBatch(
 
   const fate = decideFate(contract, totalRows, bad.size);
   const result: ValidatedBatch = { totalRows, rejected: sortRows([...bad.values()]), fate, images };
-  if (fate.kind === 'merge') {
+  if (fate.kind === 'merge' && buildPart) {
     const localPath = path.join(workDir, 'batch-part.parquet');
     const stats = await session.writeBatchPart(
       contract.columns,

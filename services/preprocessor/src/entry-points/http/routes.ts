@@ -4,6 +4,7 @@ import type { Pool } from '@tributary/db';
 import { foundStart, queryLineage, type LineageQuery, type LineageSources } from '@tributary/lineage';
 import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
 import { MasterVersionsReader } from '../../data-access/master-versions.ts';
+import { registerValidateRoute, type ValidateRouteDeps } from './validate-route.ts';
 
 const WHOLE = /^\d+$/;
 
@@ -12,6 +13,8 @@ export interface RouteDeps {
   adminToken: string;
   /** The other services' parts of a lineage chain (the master versions are read here). */
   lineageSources: LineageSources;
+  /** The dry run (POST /validate), when the app wires it. */
+  validate?: ValidateRouteDeps;
 }
 
 const lineageQuery = z
@@ -38,6 +41,9 @@ const lineageQuery = z
 /** Routes of the preprocessor (health, readiness and metrics come from the runtime). */
 export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
   const versions = new MasterVersionsReader(deps.pool);
+
+  // A producer's dry run: the checks a batch would go through, nothing stored (docs/ingestion.md).
+  if (deps.validate) registerValidateRoute(http, deps.validate);
 
   // Lineage lives here because master versions are the hub of every chain: each batch merges into
   // one, and each quality run, publish and retrain request derives from one.
