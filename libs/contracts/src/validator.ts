@@ -269,6 +269,12 @@ const CONTROL_NAMES: Record<number, string> = { 0: 'NUL', 10: 'LF', 13: 'CR', 27
 
 /** A value as a report shows it: short, quoted when text. */
 function show(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const plain =
+    Array.isArray(value) ||
+    (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype);
+  const text =
+    typeof value === 'string' || plain
+      ? JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))
+      : String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

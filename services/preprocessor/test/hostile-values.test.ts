@@ -13,7 +13,7 @@ import type { ServiceApp } from '@tributary/runtime';
 import { penguinRows, type PenguinRow } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
-import { csvBytes, testEnvironment, writeRawBatch, type TestEnvironment } from './helpers.ts';
+import { csvBytes, png, testEnvironment, writeRawBatch, type TestEnvironment } from './helpers.ts';
 
 let t: TestEnvironment;
 let app: ServiceApp;
@@ -33,15 +33,25 @@ afterAll(async () => {
 const jsonl = (rows: readonly PenguinRow[]) =>
   Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n', 'utf8');
 
-/** Penguin rows as Parquet bytes, written by DuckDB from JSON Lines (strings stay VARCHAR). */
-async function parquetBytes(rows: readonly PenguinRow[]): Promise<Buffer> {
+/**
+ * Penguin rows as Parquet bytes, written by DuckDB from JSON Lines (strings stay VARCHAR); with
+ * `imageBytes`, the image column is a BLOB (BYTE_ARRAY without a string annotation) of those bytes.
+ */
+async function parquetBytes(
+  rows: readonly PenguinRow[],
+  imageBytes?: readonly (Buffer | null)[],
+): Promise<Buffer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hostile-'));
   try {
-    await fs.writeFile(path.join(dir, 'in.jsonl'), jsonl(rows));
+    const input = imageBytes
+      ? rows.map((r, i) => ({ ...r, image: imageBytes[i]?.toString('hex') ?? null }))
+      : rows;
+    await fs.writeFile(path.join(dir, 'in.jsonl'), jsonl(input));
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
+    const select = imageBytes ? 'SELECT * REPLACE (unhex(image) AS image)' : 'SELECT *';
     await conn.run(
-      `COPY (SELECT * FROM read_json('${dir}/in.jsonl', format = 'newline_delimited')) TO '${dir}/out.parquet' (FORMAT parquet)`,
+      `COPY (${select} FROM read_json('${dir}/in.jsonl', format = 'newline_delimited', columns = {id: 'VARCHAR', species: 'VARCHAR', island: 'VARCHAR', beak_length_mm: 'DOUBLE', beak_depth_mm: 'DOUBLE', flipper_length_mm: 'DOUBLE', body_mass_g: 'DOUBLE', sex: 'VARCHAR', image: 'VARCHAR'})) TO '${dir}/out.parquet' (FORMAT parquet)`,
     );
     conn.closeSync();
     db.closeSync();
@@ -102,6 +112,78 @@ describe('preprocessor: hostile values', () => {
     expect(report[1]!.reasons[0]!.message).toContain('U+0000 (NUL) at character 2');
     expect(report[2]!.reasons[0]!.message).toContain('U+001B (ESC) at character 3');
     expect(report[3]!.reasons[0]!.message).toContain('U+000D (CR) at character 19');
+  });
+
+  it('when a JSON Lines column mixes strings and objects, or a Parquet string column is stored as bytes, then strings merge as text and objects or non-UTF-8 bytes are type errors', async () => {
+    const versions = await t.collectVersions();
+    const rejections = await t.collectRejections();
+    const [p1, p2, p3, p4, p5, p6] = await penguinRows({ offset: 20, count: 6 });
+    // A JSON column (strings and an object): DuckDB reads it as JSON, each value as JSON text.
+    const mixed =
+      [
+        { ...p1!, image: 'images/a.png' },
+        { ...p2!, image: { path: 'images/a.png' } },
+        { ...p3!, image: null },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n') + '\n';
+    const blob = await parquetBytes(
+      [p4!, p5!, p6!],
+      [Buffer.from('images/é.png', 'utf8'), Buffer.from([0xff, 0xfe]), null],
+    );
+    const event = await writeRawBatch(t.storeDir, 'penguins', 'hostile-types', [
+      { path: 'b.jsonl', role: 'TABLE', bytes: Buffer.from(mixed, 'utf8') },
+      { path: 'c.parquet', role: 'TABLE', bytes: blob },
+      { path: 'images/a.png', role: 'IMAGE', bytes: await png(20, 20, [200, 0, 0]) },
+      { path: 'images/é.png', role: 'IMAGE', bytes: await png(20, 20, [0, 200, 0]) },
+    ]);
+    await t.publish(event);
+
+    const all = await versions.decode(2);
+    const version = all.find((v) => v.batch_ids.includes('hostile-types'))!;
+    expect(version).toMatchObject({ rows_rejected: 2 });
+    const partial = (await rejections.decode(++rejectedSoFar)).find((r) => r.batch_id === 'hostile-types')!;
+    const report = await readReport(partial.report_uri!);
+    expect(
+      report.map((r) => [r.file, r.row, r.reasons.map((x) => `${x.column}:${x.rule}:${x.message}`)]),
+    ).toEqual([
+      ['b.jsonl', 2, ['image:type:image: {"path":"images/a.png"} is not a valid string']],
+      [
+        'c.parquet',
+        2,
+        [
+          'image:type:image: 2 bytes that are not UTF-8 text is not a valid string',
+          // and the safety net agrees: the bytes do not convert to the master's VARCHAR either
+          "null:type:a value does not convert to the master's type",
+        ],
+      ],
+    ]);
+
+    // The batch's part holds the strings as text: the images found and canonicalised, not quoted or escaped.
+    const { rows: parts } = await t.pool.query<{ md5: string }>(
+      `SELECT md5 FROM master_files WHERE dataset = 'penguins' AND kind = 'part' AND added_in = $1`,
+      [Number(version.master_version)],
+    );
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    const files = parts.map(
+      (p) => `'${path.join(t.storeDir, 'dvc/files/md5', p.md5.slice(0, 2), p.md5.slice(2))}'`,
+    );
+    const rows = (
+      await conn.runAndReadAll(
+        `SELECT id, image FROM read_parquet([${files.join(', ')}]) WHERE _batch_id = 'hostile-types' ORDER BY id`,
+      )
+    ).getRows();
+    conn.closeSync();
+    db.closeSync();
+    expect(
+      rows.map(([id, image]) => [id, typeof image === 'string' ? image.replace(/[0-9a-f]{64}/, 'H') : image]),
+    ).toEqual([
+      [p1!.id, 'images/H.png'],
+      [p3!.id, null],
+      [p4!.id, 'images/H.png'],
+      [p6!.id, null],
+    ]);
   });
 
   it.each([

@@ -139,7 +139,10 @@ class DuckTableSession implements TableSession {
       if (!chunk || chunk.rowCount === 0) break;
       const cols = chunk.getColumns();
       const values: Record<string, unknown[]> = {};
-      present.forEach((c, i) => (values[c.name] = cols[i]!));
+      present.forEach((c, i) => {
+        const decode = decoderFor(t.types.get(c.name)!);
+        values[c.name] = decode ? cols[i]!.map(decode) : cols[i]!;
+      });
       yield { start, rowCount: chunk.rowCount, values };
       start += chunk.rowCount;
     }
@@ -377,16 +380,58 @@ const PASS_THROUGH =
   /^(VARCHAR|BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|DOUBLE)$/;
 const TO_DOUBLE = /^(FLOAT|REAL|DECIMAL.*|HUGEINT|UHUGEINT)$/;
 
+/**
+ * JSON-typed columns (JSON Lines whose rows mix strings and objects) and nested ones (STRUCT, MAP,
+ * lists, UNION): their values are decoded from JSON text in JS, so a JSON string is that string
+ * (not its quoted JSON text) and an object or list is not text at all (a type error in a string
+ * column, not DuckDB's "{'a': 1}").
+ */
+const NESTED = /^(JSON|STRUCT|MAP|UNION)\b|\]$/;
+
 /** What the JS validator sees: JS-native numbers, booleans and text; everything else as text. */
 function validationExpr(name: string, sourceType: string): string {
   if (PASS_THROUGH.test(sourceType)) return q(name);
   if (TO_DOUBLE.test(sourceType)) return `CAST(${q(name)} AS DOUBLE)`;
+  if (NESTED.test(sourceType)) return `CAST(to_json(${q(name)}) AS VARCHAR)`;
+  // Bytes (Parquet BYTE_ARRAY without a string annotation) are decoded in JS: UTF-8 text or not text.
+  if (sourceType === 'BLOB') return q(name);
   return `CAST(${q(name)} AS VARCHAR)`;
 }
 
+/** Bytes that are not UTF-8: what the validator gets for them (a type error in any column). */
+class NotText {
+  constructor(private readonly size: number) {}
+  toString(): string {
+    return `${this.size} bytes that are not UTF-8 text`;
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** JS value of a validation expression's result for the source types that need decoding. */
+function decoderFor(sourceType: string): ((v: unknown) => unknown) | undefined {
+  if (NESTED.test(sourceType)) return (v) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
+  if (sourceType === 'BLOB') {
+    return (v) => {
+      if (v === null || v === undefined) return v;
+      const bytes = (v as { bytes: Uint8Array }).bytes;
+      try {
+        return utf8.decode(bytes);
+      } catch {
+        return new NotText(bytes.length);
+      }
+    };
+  }
+  return undefined;
+}
+
 /** The value in the master's type; NULL when it does not convert (caught by the safety net). */
-function typedExpr(col: ContractColumn, sourceType: string): string {
-  const c = q(col.name);
+function typedExpr(col: ContractColumn, source: string): string {
+  let c = q(col.name);
+  let sourceType = source;
+  // As the validator sees them (above): JSON values unquoted, bytes as UTF-8 text (NULL if not).
+  if (NESTED.test(source)) [c, sourceType] = [`(to_json(${c}) ->> '$')`, 'VARCHAR'];
+  else if (source === 'BLOB') [c, sourceType] = [`try(decode(${c}))`, 'VARCHAR'];
   if (col.type === 'timestamp') {
     if (sourceType === 'TIMESTAMP') return c;
     // Text with an offset is converted to UTC; text without one is taken as UTC (session zone).
