@@ -197,6 +197,16 @@ describe('preprocessor: hostile values', () => {
       /^rows\.csv: cannot be read as csv: not UTF-8 at line 2, byte 9 of the line \(bytes e9 ff\): tables must be UTF-8 encoded$/,
     ],
     [
+      'ragged.csv',
+      Buffer.from('id,species,island\nP0001,Adelie,Biscoe\nP0002,Adelie,Biscoe,extra\nP0003,Gentoo,Dream\n'),
+      /^ragged\.csv: cannot be read as csv: line 3: Expected Number of Columns: 3 Found: 4$/,
+    ],
+    [
+      'quote.csv',
+      Buffer.from('id,species,island\nP0001,"Adelie,Biscoe\nP0002,Adelie,Biscoe\n'),
+      /^quote\.csv: cannot be read as csv: line 2: Value with unterminated quote found$/,
+    ],
+    [
       'rows.jsonl',
       Buffer.concat([
         Buffer.from('{"id":"P0001","species":"Adelie"}\n{"id":"P0002","species":"Ad'),

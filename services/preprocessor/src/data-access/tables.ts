@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ColumnType, ContractColumn } from '@tributary/contracts';
@@ -89,7 +90,7 @@ class DuckTableSession implements TableSession {
     const table = `raw_${this.staged.length}`;
     const reader =
       format === 'csv'
-        ? `read_csv(${lit(localPath)}, header = true, all_varchar = true)`
+        ? await csvReader(file, localPath)
         : format === 'json'
           ? `read_json(${lit(localPath)}, format = 'newline_delimited')`
           : `read_parquet(${lit(localPath)})`;
@@ -443,6 +444,74 @@ function typedExpr(col: ContractColumn, source: string): string {
 }
 
 /**
+ * The CSV dialect is fixed, not sniffed: RFC 4180 (comma, double quotes doubled inside quotes),
+ * the first record is the header, every column text. DuckDB's sniffer guessed another dialect for
+ * a file with one malformed row and then read it without error: a ragged row made the sniffer take
+ * the last line as the header (no rows at all), an unterminated quote made it read quotes as data
+ * (`"abc` stored with its quote). Pinned, such a file is refused with the line and the problem.
+ * The header is parsed here because DuckDB needs the column list when it does not sniff.
+ */
+async function csvReader(file: string, localPath: string): Promise<string> {
+  const names = await csvHeader(file, localPath);
+  if (names.length === 0) return '(SELECT NULL::VARCHAR AS "__empty" WHERE false)';
+  const columns = `{${names.map((n) => `${lit(n)}: 'VARCHAR'`).join(', ')}}`;
+  return `read_csv(${lit(localPath)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false, columns = ${columns})`;
+}
+
+const HEADER_MAX_BYTES = 1024 * 1024;
+
+/** Column names of a CSV file's first record (RFC 4180); none for an empty file. */
+async function csvHeader(file: string, localPath: string): Promise<string[]> {
+  const unreadable = (why: string) =>
+    new AppError('PRE_ERR_TABLE_UNREADABLE', `${file}: cannot be read as csv: ${why}`, { retriable: false });
+  const handle = await open(localPath, 'r');
+  let bytes: Buffer;
+  try {
+    const buf = Buffer.alloc(HEADER_MAX_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    bytes = buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  if (i >= bytes.length) return [];
+  const names: string[] = [];
+  let field: number[] = [];
+  let quoted = false;
+  let ended = false;
+  const push = () => {
+    const raw = Buffer.from(field);
+    if (!isUtf8(raw)) throw unreadable('the header (line 1) is not UTF-8: tables must be UTF-8 encoded');
+    names.push(raw.toString('utf8'));
+    field = [];
+  };
+  for (; i < bytes.length && !ended; i++) {
+    const b = bytes[i]!;
+    if (quoted) {
+      if (b !== 0x22) field.push(b);
+      else if (bytes[i + 1] === 0x22) field.push(bytes[++i]!);
+      else quoted = false;
+    } else if (b === 0x22 && field.length === 0) quoted = true;
+    else if (b === 0x2c) push();
+    else if (b === 0x0a || b === 0x0d) ended = true;
+    else field.push(b);
+  }
+  if (quoted) throw unreadable('line 1 (the header): value with unterminated quote');
+  if (!ended && bytes.length === HEADER_MAX_BYTES) {
+    throw unreadable(`the header (line 1) is longer than ${HEADER_MAX_BYTES} bytes`);
+  }
+  push();
+  const seen = new Set<string>();
+  return names.map((n, k) => {
+    // DuckDB's names for unnamed columns; a contract never declares them, so they are ignored.
+    const name = n === '' ? `column${k}` : n;
+    if (seen.has(name)) throw unreadable(`the header (line 1) names column ${JSON.stringify(name)} twice`);
+    seen.add(name);
+    return name;
+  });
+}
+
+/**
  * Where a text file first breaks UTF-8: 1-based line and byte within that line, and the bytes
  * there (hex); undefined when it is valid UTF-8. Runs only on a table DuckDB failed to read.
  */
@@ -498,6 +567,18 @@ function hex(bytes: readonly number[]): string {
  */
 export function readError(err: unknown, localPath: string, file: string): string {
   const text = (err instanceof Error ? err.message : String(err)).replaceAll(localPath, file);
+  // A CSV error: "CSV Error on Line: N", the raw line (possibly several lines), then the problem.
+  const csv = /CSV Error on Line: (\d+)/.exec(text);
+  if (csv) {
+    const fixes = text.search(/\n\s*(Possible (fixes|Solution)|file = )/);
+    const body = (fixes >= 0 ? text.slice(0, fixes) : text)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
+    const last = body.at(-1) ?? '';
+    if (body.length > 2 && !last.startsWith('Original Line:'))
+      return `line ${csv[1]}: ${last.replace(/\.$/, '')}`.slice(0, 600);
+  }
   const kept: string[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.trim();
