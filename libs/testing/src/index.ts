@@ -39,3 +39,4 @@ export {
 export { writeJsonlSource, type RefreshSource } from './refresh-sources.ts';
 export { startPrivatePostgres, type PrivatePostgres } from './private-postgres.ts';
 export { captureLogs, type LogCapture, type LogLine } from './logs.ts';
+export { applyDeclarations } from './declare.ts';

@@ -1,10 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { createPool } from '@tributary/db';
 import {
   EventRegistry,
@@ -24,6 +23,7 @@ import {
 import { EventProducer, createKafka } from '@tributary/kafka';
 import { createLogger, withSpan } from '@tributary/telemetry';
 import {
+  applyDeclarations,
   isolatedServiceEnv,
   serviceEnv,
   stackEnv,
@@ -47,7 +47,6 @@ type LogLine = Record<string, unknown> & {
 };
 
 /** The contract every test declaration follows (a declaration's contract must be in the catalog). */
-const contractFile = new URL('../../../contracts/penguins/1.0.0.yaml', import.meta.url);
 
 /** A dataset declaring one evaluation set, `<name>-eval`, whose notifications go to `notifications`. */
 function declaration(name: string, notifications: Record<string, unknown>) {
@@ -185,25 +184,9 @@ describe('notifier', () => {
       );
       return Object.fromEntries(rows.map((r) => [r.id, { status: r.status, attempt: r.attempt }]));
     };
-    /**
-     * Applies dataset declarations to the service's catalog, as `tributary datasets apply` does, and
-     * waits until the running service has loaded them (it polls the catalog's revision).
-     */
-    const declare = async (...datasets: ReturnType<typeof declaration>[]) => {
-      const contract = {
-        source: 'contracts/penguins/1.0.0.yaml',
-        spec: parse(await readFile(contractFile, 'utf8')) as unknown,
-      };
-      const { revision } = await app.runtime.catalogStore.apply({
-        datasets,
-        contracts: [contract],
-        actor: 'notifier-test',
-      });
-      await waitFor(() => (app.runtime.catalog.revision >= revision ? true : undefined), {
-        what: `catalog revision ${revision} loaded`,
-        timeoutMs: 10_000,
-      });
-    };
+    /** Declares datasets in the service's catalog and waits until it loaded them. */
+    const declare = (...datasets: ReturnType<typeof declaration>[]) =>
+      applyDeclarations(app.runtime, datasets, 'notifier-test');
     /** A Slack receiver of a dataset's own channel, closed after the test. */
     const channel = async (failFirst = 0) => {
       const receiver = await startJsonReceiver({ failFirst });

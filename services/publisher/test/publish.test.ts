@@ -24,6 +24,7 @@ import { EventProducer, createKafka } from '@tributary/kafka';
 import { createObjectStore, createS3Client, type ObjectStore } from '@tributary/storage';
 import { createLogger } from '@tributary/telemetry';
 import {
+  applyDeclarations,
   collectMessages,
   isolatedServiceEnv,
   serviceEnv,
@@ -48,7 +49,6 @@ const PUBLISH_SKIPPED = /^task_duration_seconds_count\{.*task="publish_dataset".
 /** The trace id of a W3C traceparent (`00-<trace id>-<span id>-<flags>`). */
 const traceIdOf = (traceparent: string | undefined) => traceparent?.split('-')[1];
 /** The contract every test declaration follows (a declaration's contract must be in the catalog). */
-const contractFile = new URL('../../../contracts/penguins/1.0.0.yaml', import.meta.url);
 
 /** A dataset declaring one evaluation set, `<name>-eval`, whose archives are kept `retentionDays`. */
 function declaration(name: string, retentionDays: number) {
@@ -169,25 +169,9 @@ describe('publisher', () => {
       const res = await app.http.inject({ method: 'GET', url, headers: AUTH });
       return { status: res.statusCode, body: res.json<T>() };
     };
-    /**
-     * Applies dataset declarations to the service's catalog, as `tributary datasets apply` does, and
-     * waits until the running service has loaded them (it polls the catalog's revision).
-     */
-    const declare = async (...datasets: ReturnType<typeof declaration>[]) => {
-      const contract = {
-        source: 'contracts/penguins/1.0.0.yaml',
-        spec: parse(await readFile(contractFile, 'utf8')) as unknown,
-      };
-      const { revision } = await app.runtime.catalogStore.apply({
-        datasets,
-        contracts: [contract],
-        actor: 'publisher-test',
-      });
-      await waitFor(() => (app.runtime.catalog.revision >= revision ? true : undefined), {
-        what: `catalog revision ${revision} loaded`,
-        timeoutMs: 10_000,
-      });
-    };
+    /** Declares datasets in the service's catalog and waits until it loaded them. */
+    const declare = (...datasets: ReturnType<typeof declaration>[]) =>
+      applyDeclarations(app.runtime, datasets, 'publisher-test');
     /** The bucket's lifecycle rules: prefix → days. */
     const lifecycleRules = async (): Promise<Record<string, number | undefined>> => {
       const client = createS3Client(stackS3);
