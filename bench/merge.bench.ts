@@ -99,10 +99,12 @@ function slice(from: number, n: number, bump = 0): string {
  */
 class SeedBaseline {
   private version = 0;
-  constructor(
-    private readonly duck: DuckDBConnection,
-    private readonly dir: string,
-  ) {}
+  private readonly duck: DuckDBConnection;
+  private readonly dir: string;
+  constructor(duck: DuckDBConnection, dir: string) {
+    this.duck = duck;
+    this.dir = dir;
+  }
 
   private file(v: number) {
     return path.join(this.dir, `master-${v}.parquet`);

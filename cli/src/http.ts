@@ -28,13 +28,11 @@ export async function adminRequest<T>(
 /** A refusal of the admin API, with its status and body (parsed when it is JSON). */
 export class AdminRequestError extends Error {
   readonly body: unknown;
+  readonly status: number;
 
-  constructor(
-    message: string,
-    readonly status: number,
-    text: string,
-  ) {
+  constructor(message: string, status: number, text: string) {
     super(message);
+    this.status = status;
     this.name = 'AdminRequestError';
     let body: unknown = text;
     try {

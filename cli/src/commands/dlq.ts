@@ -132,8 +132,10 @@ class DlqSession {
   readonly registry: EventRegistry;
   readonly dlqTopic: string;
   readonly markerTopic: string;
+  readonly opts: DlqConnection & { service: string };
 
-  constructor(readonly opts: DlqConnection & { service: string }) {
+  constructor(opts: DlqConnection & { service: string }) {
+    this.opts = opts;
     this.kafka = createKafka({
       clientId: 'tributary-cli-dlq',
       brokers: opts.brokers

@@ -79,11 +79,12 @@ interface StatusView {
 
 /** An answer worth asking again: the ingestor is restarting or cannot reach its store or database. */
 class RetriableAnswer extends Error {
-  constructor(
-    readonly status: number,
-    readonly text: string,
-  ) {
+  readonly status: number;
+  readonly text: string;
+  constructor(status: number, text: string) {
     super(`HTTP ${status} ${describeBody(text)}`);
+    this.status = status;
+    this.text = text;
   }
 }
 

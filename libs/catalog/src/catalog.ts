@@ -30,8 +30,11 @@ export class Catalog {
   private readonly contractCache = new Map<string, DataContract>();
   private readonly listeners: ((revision: number) => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private readonly opts: CatalogOptions;
 
-  constructor(private readonly opts: CatalogOptions) {}
+  constructor(opts: CatalogOptions) {
+    this.opts = opts;
+  }
 
   get revision(): number {
     return this.loadedRevision;

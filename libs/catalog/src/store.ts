@@ -91,8 +91,10 @@ export function catalogRefusal(code: 'CATALOG_ERR_INVALID' | 'CATALOG_ERR_CONFLI
  */
 export class CatalogStore {
   private readonly t: (table: string) => string;
+  private readonly opts: CatalogStoreOptions;
 
-  constructor(private readonly opts: CatalogStoreOptions) {
+  constructor(opts: CatalogStoreOptions) {
+    this.opts = opts;
     this.t = (table) => `"${opts.schema}".${table}`;
   }
 

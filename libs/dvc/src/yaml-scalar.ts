@@ -153,11 +153,13 @@ class ScalarWriter {
   private readonly out: string[] = [];
   private whitespace = false;
   private indention = false;
+  private column: number;
+  private readonly indent: number;
 
-  constructor(
-    private column: number,
-    private readonly indent: number,
-  ) {}
+  constructor(column: number, indent: number) {
+    this.column = column;
+    this.indent = indent;
+  }
 
   text(): string {
     return this.out.join('');

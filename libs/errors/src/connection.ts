@@ -33,9 +33,11 @@ export function certificateError(err: unknown): Error | undefined {
  * to fix; runMain prints it without a stack and the process exits 1.
  */
 export class ConnectionRefusedError extends AppError {
+  readonly server: string;
+  readonly problem: 'authentication' | 'certificate' | 'refused';
   constructor(
-    readonly server: string,
-    readonly problem: 'authentication' | 'certificate' | 'refused',
+    server: string,
+    problem: 'authentication' | 'certificate' | 'refused',
     message: string,
     cause?: unknown,
   ) {
@@ -43,6 +45,8 @@ export class ConnectionRefusedError extends AppError {
       retriable: false,
       cause,
     });
+    this.server = server;
+    this.problem = problem;
     this.name = 'ConnectionRefusedError';
   }
 }

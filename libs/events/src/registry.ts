@@ -26,8 +26,10 @@ export class EventRegistry {
   /** Per local (reader) type, the resolver from each writer schema id; undefined when they are alike. */
   private readonly resolvers = new WeakMap<avro.Type, Map<number, Promise<avro.Resolver | undefined>>>();
   private readonly compatibility: Compatibility;
+  private readonly opts: EventRegistryOptions;
 
-  constructor(private readonly opts: EventRegistryOptions) {
+  constructor(opts: EventRegistryOptions) {
+    this.opts = opts;
     this.client = new SchemaRegistry({
       host: opts.url,
       ...(opts.auth ? { auth: opts.auth } : {}),

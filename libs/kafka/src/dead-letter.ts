@@ -22,11 +22,10 @@ export interface DeadLetterInput {
  */
 export class DeadLetterPublisher {
   private readonly def: EventDefinition<DeadLetter>;
+  private readonly producer: EventProducer;
 
-  constructor(
-    private readonly producer: EventProducer,
-    service: string,
-  ) {
+  constructor(producer: EventProducer, service: string) {
+    this.producer = producer;
     this.def = deadLetterEvent(service);
   }
 

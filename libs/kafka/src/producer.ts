@@ -20,13 +20,13 @@ export interface OutgoingMessage<T> {
  */
 export class EventProducer {
   private readonly producer: Producer;
+  private readonly registry: EventRegistry;
+  /** Namespace of every topic this producer writes (see prefixEvent). */
+  readonly topicPrefix: string;
 
-  constructor(
-    kafka: Kafka,
-    private readonly registry: EventRegistry,
-    /** Namespace of every topic this producer writes (see prefixEvent). */
-    readonly topicPrefix = '',
-  ) {
+  constructor(kafka: Kafka, registry: EventRegistry, topicPrefix = '') {
+    this.registry = registry;
+    this.topicPrefix = topicPrefix;
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,

@@ -75,8 +75,10 @@ export class ConsumerRunner {
   private readonly eventAge: Histogram<'topic'>;
   private readonly lag: Gauge<'topic' | 'partition'>;
   private running = false;
+  private readonly opts: ConsumerRunnerOptions;
 
-  constructor(private readonly opts: ConsumerRunnerOptions) {
+  constructor(opts: ConsumerRunnerOptions) {
+    this.opts = opts;
     this.consumer = opts.kafka.consumer({
       groupId: opts.groupId,
       sessionTimeout: opts.sessionTimeoutMs ?? 8000,

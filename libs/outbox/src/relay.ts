@@ -57,8 +57,10 @@ export class OutboxRelay {
   private readonly backlog: Gauge;
   private readonly oldestAge: Gauge;
   private readonly isLeader: Gauge;
+  private readonly opts: OutboxRelayOptions;
 
-  constructor(private readonly opts: OutboxRelayOptions) {
+  constructor(opts: OutboxRelayOptions) {
+    this.opts = opts;
     this.defsByName = new Map(opts.events.map((d) => [d.name, prefixEvent(d, opts.topicPrefix ?? '')]));
     const registers = [opts.metricsRegistry];
     this.backlog = new Gauge({ name: 'outbox_backlog', help: 'Unpublished outbox rows', registers });

@@ -57,10 +57,12 @@ const SCHEMA_URL = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/Ru
  * reported through `onError` and dropped.
  */
 export class OpenLineageEmitter {
-  constructor(
-    private readonly opts: OpenLineageOptions,
-    private readonly onError: (err: unknown) => void = () => undefined,
-  ) {}
+  private readonly opts: OpenLineageOptions;
+  private readonly onError: (err: unknown) => void;
+  constructor(opts: OpenLineageOptions, onError: (err: unknown) => void = () => undefined) {
+    this.opts = opts;
+    this.onError = onError;
+  }
 
   start(
     job: string,

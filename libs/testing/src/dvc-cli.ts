@@ -15,7 +15,10 @@ export interface DvcRun {
 
 /** A scratch area whose DVC runs touch no global, system or site state of the machine. */
 export class DvcSandbox {
-  private constructor(readonly dir: string) {}
+  readonly dir: string;
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
 
   static async create(): Promise<DvcSandbox> {
     return new DvcSandbox(await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-dvc-')));

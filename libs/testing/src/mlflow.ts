@@ -22,8 +22,10 @@ export interface MlflowRunSpec {
  */
 export class MlflowRest {
   readonly api: string;
+  readonly trackingUri: string;
 
-  constructor(readonly trackingUri: string = stackEnv.MLFLOW_TRACKING_URI) {
+  constructor(trackingUri: string = stackEnv.MLFLOW_TRACKING_URI) {
+    this.trackingUri = trackingUri;
     this.api = `${trackingUri.replace(/\/+$/, '')}/api/2.0/mlflow`;
   }
 

@@ -55,10 +55,12 @@ export function ingestorEnv(root: string, extra: Record<string, string> = {}): R
 
 /** Reads a topic of the ingestor from the beginning, decoding each message with its schema. */
 export class TopicReader<T> {
-  private constructor(
-    private readonly collector: Awaited<ReturnType<typeof collectMessages>>,
-    private readonly def: EventDefinition<T>,
-  ) {}
+  private readonly collector: Awaited<ReturnType<typeof collectMessages>>;
+  private readonly def: EventDefinition<T>;
+  private constructor(collector: Awaited<ReturnType<typeof collectMessages>>, def: EventDefinition<T>) {
+    this.collector = collector;
+    this.def = def;
+  }
 
   static async open<T>(prefix: string, def: EventDefinition<T>): Promise<TopicReader<T>> {
     return new TopicReader(await collectMessages(testKafka(), `${prefix}${def.topic}`), def);

@@ -195,7 +195,10 @@ export async function startPreprocessor(env: Record<string, string>): Promise<Ru
 /** The preprocessor processes of one test file: each on the test's env plus extras, all killed at the end. */
 export class PreprocessorProcesses {
   private readonly procs: RunningProcess[] = [];
-  constructor(private readonly env: () => Record<string, string>) {}
+  private readonly env: () => Record<string, string>;
+  constructor(env: () => Record<string, string>) {
+    this.env = env;
+  }
 
   async start(extra: Record<string, string> = {}): Promise<RunningProcess> {
     const p = await startPreprocessor({ ...this.env(), ...extra });

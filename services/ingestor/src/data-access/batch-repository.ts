@@ -67,15 +67,17 @@ interface AttemptRow {
 
 /** The batches and batch_attempts tables, and the outbox they share transactions with. */
 export class PgBatchRepository implements BatchRepository {
+  private readonly pool: Pool;
+  private readonly takeoverAfterMs: number;
   /**
    * @param takeoverAfterMs An unfinished ingest (INGESTING) younger than this holds its batch id:
    *   other content under that id is refused as a conflict. Older, it is taken to have died with its
    *   replica and a new submission may take the id over.
    */
-  constructor(
-    private readonly pool: Pool,
-    private readonly takeoverAfterMs: number,
-  ) {}
+  constructor(pool: Pool, takeoverAfterMs: number) {
+    this.pool = pool;
+    this.takeoverAfterMs = takeoverAfterMs;
+  }
 
   claim(c: BatchClaim, stands: (codes: readonly string[]) => boolean): Promise<ClaimResult> {
     // The columns a claim sets, first insert or takeover alike ($1..$8 of both statements).

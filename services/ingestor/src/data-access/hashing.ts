@@ -11,9 +11,11 @@ export class HashingPassThrough extends Transform {
   private readonly md5: Hash | undefined;
   private bytes = 0;
   private digests: { sha256: string; md5: string } | undefined;
+  private readonly opts: { md5?: boolean; limit?: { bytes: number; error: () => Error } };
 
-  constructor(private readonly opts: { md5?: boolean; limit?: { bytes: number; error: () => Error } } = {}) {
+  constructor(opts: { md5?: boolean; limit?: { bytes: number; error: () => Error } } = {}) {
     super();
+    this.opts = opts;
     this.md5 = opts.md5 === false ? undefined : createHash('md5');
   }
 

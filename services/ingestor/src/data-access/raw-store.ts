@@ -15,11 +15,14 @@ export const reportKey = (dataset: string, batchId: string, contentHash: string)
  * a `.dvc` file copied into any DVC repo with that remote restores the batch with `dvc pull`.
  */
 export class ObjectRawStore implements RawStore {
-  constructor(
-    private readonly store: ObjectStore,
-    private readonly dvcRemote: ObjectStore,
-    private readonly concurrency: number,
-  ) {}
+  private readonly store: ObjectStore;
+  private readonly dvcRemote: ObjectStore;
+  private readonly concurrency: number;
+  constructor(store: ObjectStore, dvcRemote: ObjectStore, concurrency: number) {
+    this.store = store;
+    this.dvcRemote = dvcRemote;
+    this.concurrency = concurrency;
+  }
 
   async snapshot(
     dataset: string,

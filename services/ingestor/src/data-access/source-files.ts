@@ -25,18 +25,26 @@ const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 export class UriSourceFiles implements SourceFiles {
   private readonly buckets = new Map<string, ObjectStore>();
   private readonly roots: string[];
+  private readonly opts: {
+    /** Local folders file:// URIs may point into. */
+    allowedRoots: readonly string[];
+    s3: ObjectStoreOptions;
+    workRoot: string;
+    /** The data store and its upload staging prefix: copies the ingestor made itself, deleted once decided. */
+    dataStore: ObjectStore;
+    stagingPrefix: string;
+  };
 
-  constructor(
-    private readonly opts: {
-      /** Local folders file:// URIs may point into. */
-      allowedRoots: readonly string[];
-      s3: ObjectStoreOptions;
-      workRoot: string;
-      /** The data store and its upload staging prefix: copies the ingestor made itself, deleted once decided. */
-      dataStore: ObjectStore;
-      stagingPrefix: string;
-    },
-  ) {
+  constructor(opts: {
+    /** Local folders file:// URIs may point into. */
+    allowedRoots: readonly string[];
+    s3: ObjectStoreOptions;
+    workRoot: string;
+    /** The data store and its upload staging prefix: copies the ingestor made itself, deleted once decided. */
+    dataStore: ObjectStore;
+    stagingPrefix: string;
+  }) {
+    this.opts = opts;
     this.roots = opts.allowedRoots.map((r) => path.resolve(r));
   }
 

@@ -13,7 +13,10 @@ export const UPLOAD_STAGING_PREFIX = 'landing/uploads/';
  * file is never held whole in memory, and its sha256 is known once its last byte is stored.
  */
 export class UploadStaging {
-  constructor(private readonly store: ObjectStore) {}
+  private readonly store: ObjectStore;
+  constructor(store: ObjectStore) {
+    this.store = store;
+  }
 
   newUploadId(): string {
     return randomUUID();

@@ -7,7 +7,10 @@ import type { Channel, DueNotification } from '../domain/notify.ts';
  * the claim time drive the retries, and the recovery of claims whose replica died.
  */
 export class NotificationsRepository {
-  constructor(private readonly pool: Pool) {}
+  private readonly pool: Pool;
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
 
   /**
    * Claims a notification with its payload, so that another replica can send it if this one dies,

@@ -12,7 +12,10 @@ export const DVC_PREFIX = 'dvc';
  * place; on S3 they are staged to local files first (DuckDB reads local files only here).
  */
 export class ObjectDataStore implements DataStore {
-  constructor(private readonly store: ObjectStore) {}
+  private readonly store: ObjectStore;
+  constructor(store: ObjectStore) {
+    this.store = store;
+  }
 
   get uri(): string {
     return this.store.uri;

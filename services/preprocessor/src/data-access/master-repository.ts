@@ -14,10 +14,12 @@ import type {
 
 /** The preprocessor's Postgres state: master versions, files and their zone maps, processed batches. */
 export class PgMasterRepository implements MasterRepository {
-  constructor(
-    private readonly pool: Pool,
-    private readonly topicPrefix: string,
-  ) {}
+  private readonly pool: Pool;
+  private readonly topicPrefix: string;
+  constructor(pool: Pool, topicPrefix: string) {
+    this.pool = pool;
+    this.topicPrefix = topicPrefix;
+  }
 
   async batchRecord(batchId: string): Promise<BatchRecord | undefined> {
     const { rows } = await this.pool.query<{

@@ -67,7 +67,10 @@ function toView(r: Row): MasterVersionView {
 
 /** Read side of the committed master versions (lineage queries). */
 export class MasterVersionsReader {
-  constructor(private readonly pool: Pool) {}
+  private readonly pool: Pool;
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
 
   async get(dataset: string, version: number): Promise<MasterVersionView | undefined> {
     const { rows } = await this.pool.query<Row>(

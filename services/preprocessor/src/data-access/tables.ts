@@ -35,10 +35,12 @@ const lit = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** Embedded DuckDB reading batch tables (CSV, JSON Lines, Parquet) and writing master parts. */
 export class DuckTablesEngine implements TablesEngine {
-  private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly spillDir: string,
-  ) {}
+  private readonly instance: DuckDBInstance;
+  private readonly spillDir: string;
+  private constructor(instance: DuckDBInstance, spillDir: string) {
+    this.instance = instance;
+    this.spillDir = spillDir;
+  }
 
   static async create(opts: {
     threads: number;
@@ -79,8 +81,11 @@ interface StagedTable {
 
 class DuckTableSession implements TableSession {
   private readonly staged: StagedTable[] = [];
+  private readonly conn: DuckDBConnection;
 
-  constructor(private readonly conn: DuckDBConnection) {}
+  constructor(conn: DuckDBConnection) {
+    this.conn = conn;
+  }
 
   async stage(
     file: string,
@@ -401,7 +406,10 @@ function validationExpr(name: string, sourceType: string): string {
 
 /** Bytes that are not UTF-8: what the validator gets for them (a type error in any column). */
 class NotText {
-  constructor(private readonly size: number) {}
+  private readonly size: number;
+  constructor(size: number) {
+    this.size = size;
+  }
   toString(): string {
     return `${this.size} bytes that are not UTF-8 text`;
   }

@@ -42,8 +42,11 @@ export interface ProcessContext {
  */
 export class ProcessBatch {
   private readonly validators = new Map<string, RowValidator>();
+  private readonly deps: ProcessBatchDeps;
 
-  constructor(private readonly deps: ProcessBatchDeps) {}
+  constructor(deps: ProcessBatchDeps) {
+    this.deps = deps;
+  }
 
   async execute(event: BatchIngested, ctx: ProcessContext): Promise<ProcessOutcome> {
     const done = await this.deps.repo.batchRecord(event.batch_id);

@@ -19,7 +19,10 @@ import { isArchiveRuleId, type LifecycleRule } from '../domain/retention.ts';
 
 /** The published store over the object store lib. */
 export class ObjectPublishStore implements PublishStore {
-  constructor(readonly store: ObjectStore) {}
+  readonly store: ObjectStore;
+  constructor(store: ObjectStore) {
+    this.store = store;
+  }
 
   async put(key: string, body: Buffer | string): Promise<string> {
     await this.store.put(key, body);
@@ -53,7 +56,10 @@ export class ObjectPublishStore implements PublishStore {
 
 /** Reads one artifact by URI (`file:///dir/file` or `s3://bucket/key`). */
 export class UriArtifactReader implements ArtifactReader {
-  constructor(private readonly s3: ObjectStoreOptions) {}
+  private readonly s3: ObjectStoreOptions;
+  constructor(s3: ObjectStoreOptions) {
+    this.s3 = s3;
+  }
 
   async read(uri: string): Promise<Buffer> {
     const slash = uri.lastIndexOf('/');

@@ -34,7 +34,10 @@ interface CatalogRow {
 
 /** The metadata catalog and the archive records, in the service's Postgres schema. */
 export class PgPublishRepository implements PublishRepository {
-  constructor(private readonly pool: Pool) {}
+  private readonly pool: Pool;
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
 
   async findCatalog(datasetVersion: string): Promise<CatalogEntry | undefined> {
     const { rows } = await this.pool.query<CatalogRow>(

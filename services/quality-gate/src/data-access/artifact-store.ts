@@ -3,7 +3,10 @@ import type { ArtifactStore } from '../domain/ports.ts';
 
 /** Candidates and reports in the object store; answers the URI of what it wrote. */
 export class ObjectArtifactStore implements ArtifactStore {
-  constructor(private readonly store: ObjectStore) {}
+  private readonly store: ObjectStore;
+  constructor(store: ObjectStore) {
+    this.store = store;
+  }
 
   async put(key: string, body: Buffer | string, tags?: Record<string, string>): Promise<string> {
     await this.store.put(key, body, {

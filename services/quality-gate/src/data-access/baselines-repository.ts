@@ -35,7 +35,10 @@ interface ChangeRow {
 
 /** The baselines in the service's Postgres schema, with an append-only audit of every change. */
 export class BaselinesRepository {
-  constructor(private readonly pool: Pool) {}
+  private readonly pool: Pool;
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
 
   async get(name: string): Promise<(Baseline & { updatedAt: string; updatedBy: string | null }) | undefined> {
     const { rows } = await this.pool.query<{

@@ -14,7 +14,10 @@ const dirObject = z.array(z.object({ md5: z.string().regex(/^[0-9a-f]{32}$/), re
  * Every object's md5 is checked, so the rows are exactly those of the announced version.
  */
 export class StoreMasterReader implements MasterReader {
-  constructor(private readonly s3: ObjectStoreOptions) {}
+  private readonly s3: ObjectStoreOptions;
+  constructor(s3: ObjectStoreOptions) {
+    this.s3 = s3;
+  }
 
   async read(master: MasterVersion): Promise<Row[]> {
     const store = createObjectStore(storeRoot(master), this.s3);

@@ -11,7 +11,10 @@ interface MasterRow {
 
 /** The master versions the gate has seen, in the service's Postgres schema (`master_versions`). */
 export class MasterVersionsRepository implements MasterVersions {
-  constructor(private readonly pool: Pool) {}
+  private readonly pool: Pool;
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
 
   async record(m: MasterVersion): Promise<void> {
     // Versions are immutable: a redelivered master.versioned keeps the row of its first delivery.

@@ -48,7 +48,10 @@ const RETRY = `UPDATE refresh_runs SET status = 'retrying', attempt = $2, next_a
 
 /** Refresh runs in the service's Postgres schema (and the baseline a run reads). */
 export class RunsRepository implements RunStore {
-  constructor(private readonly pool: Pool) {}
+  private readonly pool: Pool;
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
 
   async start(run: Parameters<RunStore['start']>[0]): Promise<boolean> {
     const { rowCount } = await this.pool.query(

@@ -13,7 +13,10 @@ import type { Row, SourceReader } from '../domain/ports.ts';
  * `.parquet` (read with DuckDB from a temp copy of the bytes). The checksum is of the raw bytes.
  */
 export class StoreSourceReader implements SourceReader {
-  constructor(private readonly s3: ObjectStoreOptions) {}
+  private readonly s3: ObjectStoreOptions;
+  constructor(s3: ObjectStoreOptions) {
+    this.s3 = s3;
+  }
 
   async read(uri: string): Promise<{ sha256: string; rows: Row[] }> {
     const slash = uri.lastIndexOf('/');

@@ -83,18 +83,19 @@ export type RefreshResult =
 
 /** A task of the refresh failed for a reason that retrying will not change. */
 export class TaskFailure extends Error {
-  constructor(
-    readonly task: string,
-    message: string,
-  ) {
+  readonly task: string;
+  constructor(task: string, message: string) {
     super(message);
+    this.task = task;
   }
 }
 
 /** The run was taken over (recovered as stale) while this replica still executed it. */
 class Superseded extends Error {
-  constructor(readonly datasetVersion: string) {
+  readonly datasetVersion: string;
+  constructor(datasetVersion: string) {
     super(`run ${datasetVersion} was recovered by another replica meanwhile`);
+    this.datasetVersion = datasetVersion;
   }
 }
 

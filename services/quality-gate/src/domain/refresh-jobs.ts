@@ -20,11 +20,14 @@ export interface JobCatalog {
  * at its start.
  */
 export class RefreshJobs {
-  constructor(
-    private readonly catalog: JobCatalog,
-    private readonly envJob: { dataset: string; job: RefreshJob } | undefined,
-    private readonly logger: Logger,
-  ) {}
+  private readonly catalog: JobCatalog;
+  private readonly envJob: { dataset: string; job: RefreshJob } | undefined;
+  private readonly logger: Logger;
+  constructor(catalog: JobCatalog, envJob: { dataset: string; job: RefreshJob } | undefined, logger: Logger) {
+    this.catalog = catalog;
+    this.envJob = envJob;
+    this.logger = logger;
+  }
 
   all(): JobSettings[] {
     const revision = this.catalog.revision;

@@ -79,7 +79,10 @@ export interface DecisionQuery {
 
 /** Stored retrain decisions; a decision and its retrain.requested outbox row commit together. */
 export class DecisionsRepository implements DecisionStore {
-  constructor(private readonly pool: Pool) {}
+  private readonly pool: Pool;
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
 
   async find(
     dataset: string,

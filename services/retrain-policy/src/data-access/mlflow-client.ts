@@ -76,8 +76,10 @@ export class MlflowClient implements ModelRegistry {
   private readonly api: string;
   private readonly headers: Record<string, string>;
   private readonly requests: Counter<'operation' | 'outcome'>;
+  private readonly opts: MlflowClientOptions;
 
-  constructor(private readonly opts: MlflowClientOptions) {
+  constructor(opts: MlflowClientOptions) {
+    this.opts = opts;
     this.api = `${opts.trackingUri.replace(/\/+$/, '')}/api/2.0/mlflow`;
     this.headers = { accept: 'application/json' };
     if (opts.token) this.headers.authorization = `Bearer ${opts.token}`;

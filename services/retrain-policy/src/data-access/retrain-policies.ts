@@ -23,13 +23,18 @@ export type ImplicitPolicy = Omit<RetrainPolicy, 'source' | 'thresholdRows'>;
  * a moment ago, or a changed threshold, already applies to the next master version.
  */
 export class CatalogPolicies implements PolicyCatalog {
-  constructor(
-    private readonly opts: {
-      catalog: DeclarationSource;
-      implicit: ImplicitPolicy | undefined;
-      thresholds: ThresholdStore;
-    },
-  ) {}
+  private readonly opts: {
+    catalog: DeclarationSource;
+    implicit: ImplicitPolicy | undefined;
+    thresholds: ThresholdStore;
+  };
+  constructor(opts: {
+    catalog: DeclarationSource;
+    implicit: ImplicitPolicy | undefined;
+    thresholds: ThresholdStore;
+  }) {
+    this.opts = opts;
+  }
 
   async policiesFor(dataset: string): Promise<DatasetPolicies> {
     const { catalog, implicit } = this.opts;

@@ -30,7 +30,10 @@ const SEED_ACTOR = 'config (first start)';
 
 /** RETRAIN_THRESHOLD_ROWS in Postgres, with an append-only audit of its changes. */
 export class SettingsRepository implements ThresholdRepository {
-  constructor(private readonly pool: Pool) {}
+  private readonly pool: Pool;
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
 
   /** Writes the configured value only if the setting does not exist yet; later starts keep the stored one. */
   async seedThreshold(value: number): Promise<boolean> {

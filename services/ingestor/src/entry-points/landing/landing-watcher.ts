@@ -37,8 +37,11 @@ export class LandingWatcher implements Worker {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private readonly opts: LandingWatcherOptions;
 
-  constructor(private readonly opts: LandingWatcherOptions) {}
+  constructor(opts: LandingWatcherOptions) {
+    this.opts = opts;
+  }
 
   async start(): Promise<void> {
     await fs.mkdir(this.opts.zone.root, { recursive: true });
