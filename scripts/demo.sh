@@ -7,6 +7,8 @@
 #   scripts/demo.sh env    print the deployment settings the services get (LANDING_DIR, stores), start nothing
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Node 24 LTS first on PATH (fetched into the cache when the machine's node is older).
+source scripts/node.sh
 
 SERVICES=(ingestor preprocessor quality-gate publisher notifier retrain-policy)
 TRIBUTARY_CACHE="${TRIBUTARY_CACHE:-$HOME/.cache/tributary}"
@@ -53,18 +55,18 @@ deployment_env
 # Datasets are declared in datasets/*.yaml (applied by scripts/demo.ts with `tributary datasets apply`);
 # the environment only configures the deployment. The penguins evaluation set's reference file and
 # baseline are written here, and the declaration reads their location and checksum from these exports.
-eval "$(npx tsx scripts/demo-source.ts "$DEMO_DIR")"
+eval "$(node scripts/demo-source.ts "$DEMO_DIR")"
 # The notifier talks to local stand-ins of Slack, PagerDuty and SMTP that log to notifications.log
 # (the deployment's default routes; datasets/penguins.yaml routes its own notifications there too).
 export SLACK_WEBHOOK_URL=http://127.0.0.1:3100/slack PAGERDUTY_EVENTS_URL=http://127.0.0.1:3100/pagerduty
 export PAGERDUTY_ROUTING_KEY=demo-routing-key SMTP_HOST=127.0.0.1 SMTP_PORT=2525
 export EVAL_DISTRIBUTION_LIST=eval-leads@example.org
-nohup npx tsx scripts/demo-receivers.ts "$DEMO_DIR/notifications.log" 3100 2525 >"$DEMO_DIR/receivers.log" 2>&1 &
+nohup node scripts/demo-receivers.ts "$DEMO_DIR/notifications.log" 3100 2525 >"$DEMO_DIR/receivers.log" 2>&1 &
 echo $! >"$DEMO_DIR/receivers.pid"
 
 port=3001
 for s in "${SERVICES[@]}"; do
-  HTTP_PORT=$port nohup node --import tsx "services/$s/src/main.ts" >"$DEMO_DIR/$s.log" 2>&1 &
+  HTTP_PORT=$port nohup node "services/$s/src/main.ts" >"$DEMO_DIR/$s.log" 2>&1 &
   echo $! >"$DEMO_DIR/$s.pid"
   port=$((port + 1))
 done
@@ -86,7 +88,7 @@ for s in "${SERVICES[@]}"; do
   port=$((port + 1))
 done
 
-npx tsx scripts/demo.ts "$DEMO_DIR"
+node scripts/demo.ts "$DEMO_DIR"
 echo "landing zone (LANDING_DIR, watched by the ingestor): $LANDING_DIR"
 echo "  drop files into $LANDING_DIR/<landing folder>/<batch id>/, then an empty _READY file"
 echo "notifications sent by the notifier: $DEMO_DIR/notifications.log"

@@ -3,6 +3,8 @@
 # use), static checks (lint, format, types, generated code), then every test against the stack.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Node 24 LTS first on PATH (fetched into the cache when the machine's node is older).
+source scripts/node.sh
 
 started=$(date +%s)
 step() { printf '\n== %s (%ss)\n' "$1" "$(($(date +%s) - started))"; }

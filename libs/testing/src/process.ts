@@ -10,10 +10,18 @@ export interface RunningProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts a TypeScript entry point the way users do (`tsx <file>`), capturing its output. */
+/**
+ * Node's arguments to run a TypeScript file: as deployed (`node <file>`, Node's own type stripping),
+ * or through tsx on a Node older than the supported one (a test run by hand on an old Node).
+ */
+export function tsNodeArgs(file: string): string[] {
+  return process.features.typescript ? [file] : ['--import', 'tsx', file];
+}
+
+/** Starts a TypeScript entry point the way users do (`node <file>`), capturing its output. */
 export function startTsProcess(entry: URL | string, env: Record<string, string>): RunningProcess {
   const file = entry instanceof URL ? fileURLToPath(entry) : entry;
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  const child = spawn(process.execPath, tsNodeArgs(file), {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
