@@ -6,9 +6,12 @@ import { parse } from 'yaml';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Every metric name the code registers (`name: '...'` of prom-client metrics), plus Prometheus' own `up`. */
+/**
+ * Every metric name the code registers (`name: '...'` of prom-client metrics), plus Prometheus' own
+ * `up` and the prom-client default metrics the rules read (createMetrics collects them).
+ */
 function declaredMetrics(): Set<string> {
-  const names = new Set(['up']);
+  const names = new Set(['up', 'process_start_time_seconds']);
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
@@ -39,15 +42,21 @@ const PROMQL_WORDS = new Set([
   'le',
   'without',
   'on',
+  'or',
+  'and',
+  'unless',
+  'offset',
+  'time',
 ]);
 
-/** Metric names a PromQL expression reads (label names inside braces and parentheses of `by` are skipped). */
+/** Metric names a PromQL expression reads (label names inside braces and the label lists of `by`, `on`, … are skipped). */
 function metricsIn(expr: string): string[] {
   const withoutLabels = expr
     .replace(/\{[^}]*\}/g, '')
     .replace(/\[[^\]]*\]/g, '')
-    .replace(/\bby \([^)]*\)/g, '');
-  const words = withoutLabels.match(/[a-z_][a-z0-9_]*/g) ?? [];
+    .replace(/\b(?:by|on|without|ignoring) \([^)]*\)/g, '');
+  // Not a word's tail: the unit of a duration (`offset 10m`) is no metric.
+  const words = withoutLabels.match(/(?<![a-z0-9_])[a-z_][a-z0-9_]*/g) ?? [];
   return words
     .filter((w) => !PROMQL_WORDS.has(w) && !/^\d/.test(w))
     .map((w) => w.replace(/_(bucket|sum|count)$/, ''));

@@ -51,6 +51,15 @@ describe('quality-gate dataset refresh', () => {
     return { ws, gate, source };
   }
 
+  it('when the quality-gate starts, then its dag_status series of dataset_refresh is exported at 0 before any run', async () => {
+    const { gate } = await setup();
+    // Scraped as Prometheus does: a series first appearing at 1 has no increase(), so the
+    // TributaryQualityGateFailed alert would miss the first failed run after each start.
+    const res = await gate.app.http.inject({ method: 'GET', url: '/metrics' });
+    const series = res.body.split('\n').filter((l) => l.startsWith('dag_status{'));
+    expect(series).toEqual(['dag_status{dag="dataset_refresh",status="failed",service="quality-gate"} 0']);
+  });
+
   it('when the candidate meets every threshold, then the report passes and quality.evaluated says so', async () => {
     const { ws, gate } = await setup();
     const { statusCode, run } = await gate.refresh();

@@ -52,6 +52,9 @@ export interface RunnerDeps extends Omit<RefreshDeps, 'settings' | 'augmentation
  * a run uses the same ones.
  */
 export function refreshRunner(deps: RunnerDeps, metrics: Metrics): RunRefresh {
+  // The one series this service counts, exported at 0 from the start: a series first appearing at
+  // 1 has no increase(), so TributaryQualityGateFailed would miss the first failed run after a start.
+  metrics.dagStatus.inc({ dag: DAG, status: 'failed' }, 0);
   return (request) =>
     withSpan(
       `${DAG} ${request.trigger.toLowerCase()}`,
