@@ -1,23 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { Partitioners, type IHeaders, type Kafka } from 'kafkajs';
 import { parse } from 'yaml';
+import { EventRegistry } from '@tributary/events';
 import {
-  allEvents,
-  deadLetterEvent,
-  deadLetterTopic,
-  EventRegistry,
-  prefixEvent,
-  type DeadLetter,
-} from '@tributary/events';
-import { createKafka, ensureTopics, readTopic, type TopicRecord } from '@tributary/kafka';
+  createKafka,
+  listDeadLetters as listDeadLettersOf,
+  replayDeadLetters as replayDeadLettersOf,
+  type DeadLetterConnection,
+  type DeadLetterView,
+  type ReplayResult,
+} from '@tributary/kafka';
 import { createLogger } from '@tributary/telemetry';
 
-/** Header a replayed record carries: `<dlq topic>/<partition>:<offset>` of the dead letter it replays. */
-export const REPLAY_OF_HEADER = 'dlq-replay-of';
-/** Header a replayed record carries: the event id of the dead letter it replays. */
-export const REPLAY_EVENT_ID_HEADER = 'dlq-replay-event-id';
+export {
+  parseDlqOffset,
+  REPLAY_EVENT_ID_HEADER,
+  REPLAY_OF_HEADER,
+  type DeadLetterView,
+  type ReplayMarker,
+  type ReplayResult,
+} from '@tributary/kafka';
 
 const DEFAULT_BROKERS = '127.0.0.1:9092';
 const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7';
@@ -43,49 +46,6 @@ export interface ReplayOptions extends DlqConnection {
   json?: boolean;
 }
 
-/** One earlier replay of a dead letter, as recorded on the `dlq.<service>.replayed` marker topic. */
-export interface ReplayMarker {
-  dlq_topic: string;
-  dlq_partition: number;
-  dlq_offset: string;
-  dlq_event_id: string;
-  topic: string;
-  partition: number;
-  offset: string;
-  replayed_at: string;
-  replayed_by: string;
-  forced: boolean;
-}
-
-/** What `dlq list` shows of one dead-letter record. */
-export interface DeadLetterView {
-  dlq: { topic: string; partition: number; offset: string; event_id: string | null };
-  source: { topic: string; partition: number; offset: number } | null;
-  /** The event id of the original message (its `event-id` header, else its decoded value). */
-  event_id: string | null;
-  key: string | null;
-  consumer_group: string | null;
-  run_id: string | null;
-  error: { code: string; message: string; retriable: boolean; attempts: number } | null;
-  first_failed_at: string | null;
-  dead_lettered_at: string | null;
-  /** The original event, decoded with the registry: its name and identifying fields. */
-  event: { name: string; [field: string]: string | number | null } | null;
-  /** Why the original value (or the dead-letter envelope itself) could not be decoded. */
-  decode_error: string | null;
-  /** Set when the original message was itself a replay of an earlier dead letter. */
-  replay_of: string | null;
-  /** Earlier replays of this dead letter. */
-  replays: ReplayMarker[];
-}
-
-interface DeadLetterRecord {
-  partition: number;
-  offset: string;
-  letter: DeadLetter | null;
-  envelopeError: string | null;
-}
-
 /** The services that have a dead-letter topic: the `dlq.<service>` entries of deploy/topics.yaml. */
 export function dlqServices(): string[] {
   const catalog = parse(readFileSync(new URL('../../../deploy/topics.yaml', import.meta.url), 'utf8')) as {
@@ -104,14 +64,6 @@ function checkService(service: string): void {
   }
 }
 
-/** Parses `<partition>:<offset>`, e.g. `0:42`. */
-export function parseDlqOffset(raw: string): { partition: number; offset: string } {
-  const match = /^\s*(\d+):(\d+)\s*$/.exec(raw);
-  if (!match || !Number.isSafeInteger(Number(match[1])))
-    throw new Error(`malformed --offset "${raw}": expected <partition>:<offset>, e.g. 0:42`);
-  return { partition: Number(match[1]), offset: BigInt(match[2]!).toString() };
-}
-
 function wholePositive(raw: string): number {
   const n = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1)
@@ -123,157 +75,22 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-/** A connection to the cluster and registry for one command, closed by `close()`. */
-class DlqSession {
-  readonly kafka: Kafka;
-  readonly registry: EventRegistry;
-  readonly dlqTopic: string;
-  readonly markerTopic: string;
-  readonly opts: DlqConnection & { service: string };
-
-  constructor(opts: DlqConnection & { service: string }) {
-    this.opts = opts;
-    this.kafka = createKafka({
+/** The cluster and registry the options name. */
+function connection(opts: DlqConnection): DeadLetterConnection {
+  return {
+    kafka: createKafka({
       clientId: 'tributary-cli-dlq',
       brokers: opts.brokers
         .split(',')
         .map((b) => b.trim())
         .filter(Boolean),
       logger: createLogger({ serviceName: 'tributary-cli', level: 'error', destination: process.stderr }),
-    });
-    this.registry = new EventRegistry({ url: opts.registryUrl });
-    this.dlqTopic = `${opts.topicPrefix}${deadLetterTopic(opts.service)}`;
-    this.markerTopic = `${this.dlqTopic}.replayed`;
-  }
-
-  async topicExists(topic: string): Promise<boolean> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      return (await admin.listTopics()).includes(topic);
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
-  /** Every record of the dead-letter topic, its envelope decoded (a bad envelope is kept, with the error). */
-  async readDeadLetters(): Promise<DeadLetterRecord[]> {
-    if (!(await this.topicExists(this.dlqTopic))) {
-      throw new Error(
-        `no dead-letter topic ${this.dlqTopic} on ${this.opts.brokers} (wrong --topic-prefix, or the service never ran there?)`,
-      );
-    }
-    const def = prefixEvent(deadLetterEvent(this.opts.service), this.opts.topicPrefix);
-    const records = await readTopic(this.kafka, this.dlqTopic, { groupPrefix: 'tributary-cli-dlq' });
-    return Promise.all(
-      records.map(async ({ partition, message }: TopicRecord): Promise<DeadLetterRecord> => {
-        const base = { partition, offset: message.offset };
-        if (!message.value) return { ...base, letter: null, envelopeError: 'empty dead-letter record' };
-        try {
-          return { ...base, letter: await this.registry.decode(def, message.value), envelopeError: null };
-        } catch (err) {
-          return { ...base, letter: null, envelopeError: `cannot decode the dead letter: ${errorText(err)}` };
-        }
-      }),
-    );
-  }
-
-  /** Earlier replays, by dead-letter event id. */
-  async readMarkers(): Promise<Map<string, ReplayMarker[]>> {
-    const byId = new Map<string, ReplayMarker[]>();
-    if (!(await this.topicExists(this.markerTopic))) return byId;
-    for (const { message } of await readTopic(this.kafka, this.markerTopic, {
-      groupPrefix: 'tributary-cli-dlq',
-    })) {
-      if (!message.value) continue;
-      try {
-        const marker = JSON.parse(message.value.toString('utf8')) as ReplayMarker;
-        byId.set(marker.dlq_event_id, [...(byId.get(marker.dlq_event_id) ?? []), marker]);
-      } catch {
-        // Not a marker this command wrote; ignore it.
-      }
-    }
-    return byId;
-  }
-
-  /** The original event decoded with the registry, or why it could not be. */
-  async describeOriginal(
-    letter: DeadLetter,
-  ): Promise<{ event: DeadLetterView['event']; eventId: string | null; error: string | null }> {
-    const def = allEvents.find((e) => `${this.opts.topicPrefix}${e.topic}` === letter.source_topic);
-    if (!def)
-      return { event: null, eventId: null, error: `no known event is published on ${letter.source_topic}` };
-    if (!letter.value) return { event: null, eventId: null, error: 'the original message has no value' };
-    try {
-      const decoded = (await this.registry.decode(def, letter.value)) as Record<string, unknown>;
-      const event: NonNullable<DeadLetterView['event']> = { name: def.name };
-      for (const field of ['dataset', 'batch_id', 'master_version', 'dataset_version']) {
-        const v = decoded[field];
-        if (typeof v === 'string' || typeof v === 'number') event[field] = v;
-      }
-      const eventId = typeof decoded.event_id === 'string' ? decoded.event_id : null;
-      return { event, eventId, error: null };
-    } catch (err) {
-      return { event: null, eventId: null, error: errorText(err) };
-    }
-  }
-
-  async view(record: DeadLetterRecord, markers: Map<string, ReplayMarker[]>): Promise<DeadLetterView> {
-    const { letter } = record;
-    const dlq = {
-      topic: this.dlqTopic,
-      partition: record.partition,
-      offset: record.offset,
-      event_id: letter?.event_id ?? null,
-    };
-    if (!letter) {
-      return {
-        dlq,
-        source: null,
-        event_id: null,
-        key: null,
-        consumer_group: null,
-        run_id: null,
-        error: null,
-        first_failed_at: null,
-        dead_lettered_at: null,
-        event: null,
-        decode_error: record.envelopeError,
-        replay_of: null,
-        replays: [],
-      };
-    }
-    const header = (key: string) =>
-      letter.headers.find((h) => h.key === key)?.value?.toString('utf8') ?? null;
-    const original = await this.describeOriginal(letter);
-    return {
-      dlq,
-      source: {
-        topic: letter.source_topic,
-        partition: letter.source_partition,
-        offset: letter.source_offset,
-      },
-      event_id: header('event-id') ?? original.eventId,
-      key: letter.key?.toString('utf8') ?? null,
-      consumer_group: letter.consumer_group,
-      run_id: letter.run_id,
-      error: {
-        code: letter.error_code,
-        message: letter.error_message,
-        retriable: letter.retriable,
-        attempts: letter.attempts,
-      },
-      first_failed_at: iso(letter.first_failed_at),
-      dead_lettered_at: iso(letter.occurred_at),
-      event: original.event,
-      decode_error: original.error,
-      replay_of: header(REPLAY_OF_HEADER),
-      replays: markers.get(letter.event_id) ?? [],
-    };
-  }
+    }),
+    registry: new EventRegistry({ url: opts.registryUrl }),
+    topicPrefix: opts.topicPrefix,
+    groupPrefix: 'tributary-cli-dlq',
+    clusterLabel: opts.brokers,
+  };
 }
 
 /** `tributary dlq list`: the dead letters of one service, oldest first per partition. */
@@ -281,49 +98,7 @@ export async function listDeadLetters(
   opts: ListOptions,
 ): Promise<{ topic: string; total: number; records: DeadLetterView[] }> {
   checkService(opts.service);
-  const session = new DlqSession(opts);
-  const records = await session.readDeadLetters();
-  const markers = await session.readMarkers();
-  const shown = opts.limit === undefined ? records : records.slice(0, opts.limit);
-  return {
-    topic: session.dlqTopic,
-    total: records.length,
-    records: await Promise.all(shown.map((r) => session.view(r, markers))),
-  };
-}
-
-export interface ReplayResult {
-  dlq: { topic: string; partition: number; offset: string; event_id: string };
-  topic: string;
-  /** Where the replayed record landed; null on a dry run or when skipped. */
-  partition: number | null;
-  offset: string | null;
-  status: 'replayed' | 'would-replay' | 'skipped-already-replayed';
-  earlier_replays: ReplayMarker[];
-}
-
-function describeRanges(records: DeadLetterRecord[]): string {
-  const byPartition = new Map<number, string[]>();
-  for (const r of records) {
-    const offsets = byPartition.get(r.partition);
-    if (offsets) offsets.push(r.offset);
-    else byPartition.set(r.partition, [r.offset]);
-  }
-  if (byPartition.size === 0) return 'it holds no records';
-  return `it holds ${[...byPartition]
-    .map(([p, offs]) => (offs.length === 1 ? `${p}:${offs[0]}` : `${p}:${offs[0]}..${offs[offs.length - 1]}`))
-    .join(', ')}`;
-}
-
-/** Original headers as kafkajs takes them: repeated keys become arrays, null values stay null. */
-function originalHeaders(letter: DeadLetter): IHeaders {
-  const headers: Record<string, (Buffer | undefined)[]> = {};
-  for (const { key, value } of letter.headers) (headers[key] ??= []).push(value ?? undefined);
-  const out: IHeaders = {};
-  for (const [key, values] of Object.entries(headers)) {
-    out[key] = values.length === 1 ? values[0] : (values as Buffer[]);
-  }
-  return out;
+  return listDeadLettersOf(connection(opts), opts);
 }
 
 /**
@@ -333,168 +108,7 @@ function originalHeaders(letter: DeadLetter): IHeaders {
  */
 export async function replayDeadLetters(opts: ReplayOptions): Promise<ReplayResult[]> {
   checkService(opts.service);
-  const wanted = opts.offset.map(parseDlqOffset);
-  if (opts.all && wanted.length > 0) throw new Error('give either --offset or --all, not both');
-  if (!opts.all && wanted.length === 0)
-    throw new Error('give --offset <partition:offset> (repeatable) or --all');
-
-  const session = new DlqSession(opts);
-  const records = await session.readDeadLetters();
-  const markers = await session.readMarkers();
-
-  const selected: DeadLetterRecord[] = [];
-  if (opts.all) {
-    selected.push(...records.filter((r) => r.letter));
-  } else {
-    for (const w of wanted) {
-      const record = records.find((r) => r.partition === w.partition && r.offset === w.offset);
-      if (!record) {
-        throw new Error(
-          `no such record: no dead letter at ${w.partition}:${w.offset} on ${session.dlqTopic} (${describeRanges(records)})`,
-        );
-      }
-      if (!record.letter)
-        throw new Error(`dead letter ${w.partition}:${w.offset} cannot be replayed: ${record.envelopeError}`);
-      if (!selected.includes(record)) selected.push(record);
-    }
-  }
-
-  const plan = selected.map((record) => {
-    const letter = record.letter!;
-    const earlier = markers.get(letter.event_id) ?? [];
-    return { record, letter, earlier, skip: earlier.length > 0 && !opts.force };
-  });
-  if (!opts.all) {
-    const refused = plan.filter((p) => p.skip);
-    if (refused.length > 0) {
-      throw new Error(
-        refused
-          .map(
-            ({ record, earlier }) =>
-              `dead letter ${record.partition}:${record.offset} was already replayed at ${earlier.at(-1)!.replayed_at} (to ${earlier.at(-1)!.topic} ${earlier.at(-1)!.partition}:${earlier.at(-1)!.offset})`,
-          )
-          .join('; ') + '; pass --force to replay it again',
-      );
-    }
-  }
-
-  const results: ReplayResult[] = [];
-  const resultOf = (
-    p: (typeof plan)[number],
-    status: ReplayResult['status'],
-    partition: number | null,
-    offset: string | null,
-  ): ReplayResult => ({
-    dlq: {
-      topic: session.dlqTopic,
-      partition: p.record.partition,
-      offset: p.record.offset,
-      event_id: p.letter.event_id,
-    },
-    topic: p.letter.source_topic,
-    partition,
-    offset,
-    status,
-    earlier_replays: p.earlier,
-  });
-  const toSend = plan.filter((p) => !p.skip);
-  for (const p of plan.filter((p) => p.skip))
-    results.push(resultOf(p, 'skipped-already-replayed', null, null));
-  if (opts.dryRun || toSend.length === 0) {
-    for (const p of toSend) results.push(resultOf(p, 'would-replay', p.letter.source_partition, null));
-    return results;
-  }
-
-  const admin = session.kafka.admin();
-  await admin.connect();
-  const producer = session.kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    // Each record names its partition; naming the partitioner only keeps kafkajs from warning.
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  try {
-    // Partitions of each target topic (a replay goes back to the partition it came from, keeping per-key order).
-    const targets = [...new Set(toSend.map((p) => p.letter.source_topic))];
-    const existing = new Set(await admin.listTopics());
-    const missing = targets.filter((t) => !existing.has(t));
-    if (missing.length > 0)
-      throw new Error(`the original topic ${missing.join(', ')} does not exist any more`);
-    const meta = await admin.fetchTopicMetadata({ topics: [...targets, session.dlqTopic] });
-    const partitions = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
-    const dlqReplicas =
-      meta.topics.find((t) => t.name === session.dlqTopic)?.partitions[0]?.replicas.length ?? 1;
-    // One partition, compacted by dead-letter event id: the marker of every replay is kept for good.
-    await ensureTopics(admin, [
-      {
-        topic: session.markerTopic,
-        numPartitions: 1,
-        replicationFactor: dlqReplicas,
-        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-      },
-    ]);
-    await producer.connect();
-    const by = userInfo().username;
-    for (const p of toSend) {
-      const { letter, record } = p;
-      const replayOf = `${session.dlqTopic}/${record.partition}:${record.offset}`;
-      const partition =
-        letter.source_partition < (partitions.get(letter.source_topic) ?? 0)
-          ? letter.source_partition
-          : undefined;
-      const [sent] = await producer.send({
-        topic: letter.source_topic,
-        acks: -1,
-        messages: [
-          {
-            key: letter.key,
-            value: letter.value,
-            ...(partition === undefined ? {} : { partition }),
-            headers: {
-              ...originalHeaders(letter),
-              [REPLAY_OF_HEADER]: replayOf,
-              [REPLAY_EVENT_ID_HEADER]: letter.event_id,
-            },
-          },
-        ],
-      });
-      const marker: ReplayMarker = {
-        dlq_topic: session.dlqTopic,
-        dlq_partition: record.partition,
-        dlq_offset: record.offset,
-        dlq_event_id: letter.event_id,
-        topic: letter.source_topic,
-        partition: sent?.partition ?? letter.source_partition,
-        offset: sent?.baseOffset ?? '?',
-        replayed_at: new Date().toISOString(),
-        replayed_by: by,
-        forced: p.earlier.length > 0,
-      };
-      try {
-        await producer.send({
-          topic: session.markerTopic,
-          acks: -1,
-          messages: [
-            {
-              key: letter.event_id,
-              value: JSON.stringify(marker),
-              headers: { [REPLAY_OF_HEADER]: replayOf },
-            },
-          ],
-        });
-      } catch (err) {
-        throw new Error(
-          `replayed ${replayOf} to ${marker.topic} ${marker.partition}:${marker.offset} but could not record it on ${session.markerTopic} (a later replay will not be refused): ${errorText(err)}`,
-        );
-      }
-      results.push(resultOf(p, 'replayed', marker.partition, marker.offset));
-    }
-  } finally {
-    await producer.disconnect();
-    await admin.disconnect();
-  }
-  return results;
+  return replayDeadLettersOf(connection(opts), { ...opts, replayedBy: userInfo().username });
 }
 
 function formatView(v: DeadLetterView): string {

@@ -6,3 +6,15 @@ export { DeadLetterPublisher } from './dead-letter.ts';
 export { defineHandler, type EventHandler, type MessageContext } from './handler.ts';
 export type { Kafka, Admin } from 'kafkajs';
 export { readTopic, type ReadTopicOptions, type TopicRecord } from './read-topic.ts';
+export {
+  listDeadLetters,
+  parseDlqOffset,
+  replayDeadLetters,
+  REPLAY_EVENT_ID_HEADER,
+  REPLAY_OF_HEADER,
+  type DeadLetterConnection,
+  type DeadLetterView,
+  type ReplayDeadLettersOptions,
+  type ReplayMarker,
+  type ReplayResult,
+} from './dead-letters.ts';

@@ -15,6 +15,7 @@ import { SharpImageProcessor } from './data-access/images.ts';
 import { lineageSources } from './data-access/lineage-sources.ts';
 import { PgMasterRepository } from './data-access/master-repository.ts';
 import { MasterVersionsReader } from './data-access/master-versions.ts';
+import { RejectionReports } from './data-access/rejection-reports.ts';
 import { DuckTablesEngine } from './data-access/tables.ts';
 import { dryRunBatch, type DryRunCatalog, type DryRunInput, type DryRunReport } from './domain/dry-run.ts';
 import { ProcessBatch } from './domain/process-batch.ts';
@@ -37,7 +38,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       actor: `bootstrap:${runtime.serviceName}`,
       logger: runtime.logger,
     });
-    const { processBatch, dryRun, lock, close } = await createProcessBatch(config, {
+    const { processBatch, dryRun, lock, store, close } = await createProcessBatch(config, {
       pool: runtime.pool,
       topicPrefix: runtime.topicPrefix,
       metricsRegistry: runtime.metrics.registry,
@@ -64,6 +65,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
           pool: runtime.pool,
           adminToken: config.ADMIN_TOKEN,
           lineageSources: lineageSources(config, new MasterVersionsReader(runtime.pool)),
+          reports: new RejectionReports(runtime.pool, store),
           validate: {
             dryRun,
             workDir: config.WORK_DIR,
@@ -97,6 +99,8 @@ export async function createProcessBatch(
   processBatch: ProcessBatch;
   dryRun: (input: DryRunInput, workDir: string) => Promise<DryRunReport>;
   lock: MasterLock;
+  /** The data store (raw batches, parts, reports), for the admin routes that read reports. */
+  store: ObjectDataStore;
   close: () => Promise<void>;
 }> {
   const store = new ObjectDataStore(createObjectStore(config.DATA_STORE_URI, s3StoreOptions(config)));
@@ -160,6 +164,7 @@ export async function createProcessBatch(
     processBatch,
     dryRun,
     lock,
+    store,
     close: async () => {
       await tables.close();
       await lock.close();

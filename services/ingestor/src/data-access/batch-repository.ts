@@ -14,6 +14,7 @@ import type {
   AttemptStatus,
   BatchClaim,
   BatchRepository,
+  BatchSummary,
   BatchView,
   ClaimResult,
   EarlierDecision,
@@ -382,6 +383,18 @@ export class PgBatchRepository implements BatchRepository {
   }
 
   /**
+   * The latest batches, newest first, with each stage's status and duration (the console's live
+   * list): ingest (submitted → ingested or rejected) and merge (ingested → merged or rejected).
+   */
+  async list(filter: { dataset?: string | undefined; limit: number }): Promise<BatchSummary[]> {
+    const { rows } = await this.query<BatchRow>(
+      `SELECT * FROM batches WHERE ($1::text IS NULL OR dataset = $1) ORDER BY created_at DESC, id LIMIT $2`,
+      [filter.dataset ?? null, filter.limit],
+    );
+    return rows.map(summaryOf);
+  }
+
+  /**
    * Whether the ingestor holds any batch of `dataset` (whatever its status: raw files, reports):
    * the catalog then refuses to remove the dataset's declaration without force.
    */
@@ -400,6 +413,57 @@ export class PgBatchRepository implements BatchRepository {
       throw pgToAppError(err);
     }
   }
+}
+
+/** A batch row as the list shows it: the stages it went through, with their durations. */
+function summaryOf(row: BatchRow): BatchSummary {
+  const ms = (from: Date | null, to: Date | null) =>
+    from === null || to === null ? null : Math.max(0, to.getTime() - from.getTime());
+  const ingestEnded = row.ingested_at ?? (row.status === 'REJECTED' ? row.updated_at : null);
+  const merge = row.merge_status;
+  const status =
+    row.status !== 'INGESTED'
+      ? row.status
+      : merge === null
+        ? 'MERGING'
+        : merge === 'REJECTED'
+          ? 'REJECTED'
+          : Number(row.merge_rows_rejected ?? 0) > 0
+            ? 'QUARANTINED'
+            : 'MERGED';
+  return {
+    batch_id: row.id,
+    dataset: row.dataset,
+    producer: row.producer,
+    source: row.source,
+    contract: { name: row.contract_name, version: row.contract_version },
+    status,
+    run_id: row.run_id,
+    created_at: row.created_at.toISOString(),
+    updated_at: (row.merge_decided_at ?? row.updated_at).toISOString(),
+    master_version: row.master_version === null ? null : Number(row.master_version),
+    rows_rejected: row.merge_rows_rejected === null ? null : Number(row.merge_rows_rejected),
+    error_code: row.merge_error_code ?? row.error_code,
+    reason: row.merge_reason ?? row.reason,
+    report_uri: row.merge_report_uri ?? row.report_uri,
+    stages: {
+      ingest: {
+        status: row.status === 'INGESTING' ? 'RUNNING' : row.status === 'INGESTED' ? 'DONE' : 'FAILED',
+        duration_ms: ms(row.created_at, ingestEnded),
+      },
+      merge: {
+        status:
+          row.status !== 'INGESTED'
+            ? 'PENDING'
+            : merge === null
+              ? 'RUNNING'
+              : merge === 'MERGED'
+                ? 'DONE'
+                : 'FAILED',
+        duration_ms: ms(row.ingested_at, row.merge_decided_at),
+      },
+    },
+  };
 }
 
 /** The rejection report stored on the batch row (see Rejection.report). */

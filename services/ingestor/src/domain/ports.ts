@@ -118,6 +118,32 @@ export interface AttemptOutcome {
   runId: string | null;
 }
 
+/** Where a batch stands in one stage of the pipeline. */
+export type StageStatus = 'PENDING' | 'RUNNING' | 'DONE' | 'FAILED';
+
+/**
+ * A batch as the admin list shows it. `status` sums up its fate: INGESTING, MERGING (ingested, the
+ * preprocessor has not decided), MERGED, QUARANTINED (merged without some rows) or REJECTED.
+ */
+export interface BatchSummary {
+  batch_id: string;
+  dataset: string;
+  producer: string;
+  source: string;
+  contract: { name: string; version: string };
+  status: 'INGESTING' | 'MERGING' | 'MERGED' | 'QUARANTINED' | 'REJECTED';
+  run_id: string;
+  created_at: string;
+  /** When the batch last changed stage. */
+  updated_at: string;
+  master_version: number | null;
+  rows_rejected: number | null;
+  error_code: string | null;
+  reason: string | null;
+  report_uri: string | null;
+  stages: Record<'ingest' | 'merge', { status: StageStatus; duration_ms: number | null }>;
+}
+
 /** A batch as GET /batches/:id shows it. */
 export interface BatchView {
   batch_id: string;

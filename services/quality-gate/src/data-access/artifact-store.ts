@@ -1,4 +1,4 @@
-import { objectUri, type ObjectStore } from '@tributary/storage';
+import { ObjectNotFoundError, objectUri, type ObjectStore } from '@tributary/storage';
 import type { ArtifactStore } from '../domain/ports.ts';
 
 /** Candidates and reports in the object store; answers the URI of what it wrote. */
@@ -14,5 +14,17 @@ export class ObjectArtifactStore implements ArtifactStore {
       ...(tags === undefined ? {} : { metadata: tags }),
     });
     return objectUri(this.store, key);
+  }
+
+  /** The bytes of an artifact this store wrote, by its URI; undefined when gone or not of this store. */
+  async read(uri: string): Promise<Buffer | undefined> {
+    const root = `${this.store.uri.replace(/\/+$/, '')}/`;
+    if (!uri.startsWith(root)) return undefined;
+    try {
+      return await this.store.getBuffer(decodeURIComponent(uri.slice(root.length)));
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
   }
 }

@@ -4,15 +4,18 @@ import multipart, { type Multipart } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { registerCatalogRoutes, type CatalogStore } from '@tributary/catalog';
 import { AppError, isAppError } from '@tributary/errors';
-import { problem, registerAdminRoutes } from '@tributary/runtime';
+import { z } from 'zod';
+import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
 import { withSpan, type Logger } from '@tributary/telemetry';
 import { parseContractRef, pathProblem } from '../../domain/batch.ts';
-import type { BatchRepository, DatasetCatalog, SubmittedFile } from '../../domain/ports.ts';
+import type { BatchRepository, BatchSummary, DatasetCatalog, SubmittedFile } from '../../domain/ports.ts';
 import { describeEarlier, submitBatch, type SubmitInput } from '../../domain/submit-batch.ts';
 import type { UploadStaging } from '../../data-access/upload-staging.ts';
 
 export interface RouteDeps {
-  batches: BatchRepository;
+  batches: BatchRepository & {
+    list(filter: { dataset?: string | undefined; limit: number }): Promise<BatchSummary[]>;
+  };
   staging: UploadStaging;
   /** Gives the current contract version of a declared dataset to an upload that names none. */
   catalog: DatasetCatalog;
@@ -23,12 +26,17 @@ export interface RouteDeps {
 }
 
 const DRAIN_TIMEOUT_MS = 30_000;
+const batchesQuery = z.object({
+  dataset: z.string().trim().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
 const MAX_FIELD_BYTES = 4 * 1024 * 1024;
 
 /**
  * The ingestor's API: `POST /batches` takes a batch from producers who do not speak Kafka
  * (multipart, streamed to the landing area of the data store) and `GET /batches/:id` tells what
- * became of it. Under `/admin`, behind ADMIN_TOKEN, the dataset catalog (`tributary datasets …`).
+ * became of it. Under `/admin`, behind ADMIN_TOKEN, the dataset catalog (`tributary datasets …`) and
+ * the list of the latest batches.
  * Health, readiness and metrics come from the runtime.
  */
 export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
@@ -45,9 +53,15 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
         ),
     );
   } else {
-    registerAdminRoutes(http, { token, area: 'ING' }, (admin) =>
-      registerCatalogRoutes(admin, { store: catalogStore, tokenName }),
-    );
+    registerAdminRoutes(http, { token, area: 'ING' }, (admin) => {
+      registerCatalogRoutes(admin, { store: catalogStore, tokenName });
+      // The latest batches with each stage's status and duration (the console's live list).
+      admin.get('/batches', async (req, reply) => {
+        const query = parseRequest('ING', batchesQuery, req.query, reply);
+        if (!query) return reply;
+        return { batches: await deps.batches.list({ dataset: query.dataset, limit: query.limit }) };
+      });
+    });
   }
 
   void http.register(async (scope) => {

@@ -4,6 +4,7 @@ import type { Pool } from '@tributary/db';
 import { foundStart, queryLineage, type LineageQuery, type LineageSources } from '@tributary/lineage';
 import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
 import { MasterVersionsReader } from '../../data-access/master-versions.ts';
+import type { RejectionReports } from '../../data-access/rejection-reports.ts';
 import { registerValidateRoute, type ValidateRouteDeps } from './validate-route.ts';
 
 const WHOLE = /^\d+$/;
@@ -13,6 +14,8 @@ export interface RouteDeps {
   adminToken: string;
   /** The other services' parts of a lineage chain (the master versions are read here). */
   lineageSources: LineageSources;
+  /** Processed batches and their rejection reports. */
+  reports?: RejectionReports;
   /** The dry run (POST /validate), when the app wires it. */
   validate?: ValidateRouteDeps;
 }
@@ -61,6 +64,17 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
         });
       }
       return lineage;
+    });
+
+    // What became of a batch here and every row refused with its reasons (the console's batch page).
+    admin.get<{ Params: { batchId: string } }>('/batches/:batchId/report', async (req, reply) => {
+      const report = await deps.reports?.find(req.params.batchId);
+      if (!report) {
+        return reply
+          .code(404)
+          .send(problem('PRE_ERR_UNKNOWN_BATCH', `no batch ${req.params.batchId} was processed here`));
+      }
+      return report;
     });
   });
 

@@ -18,6 +18,8 @@ export interface AdminDeps {
   runs: RunsRepository;
   baselines: BaselinesRepository;
   run: RunRefresh;
+  /** Reads a run's quality_report.json by its URI (reports are not served without it). */
+  artifacts?: { read(uri: string): Promise<Buffer | undefined> };
   logger: Logger;
 }
 
@@ -78,6 +80,21 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
       if (!run) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no run ${req.params.version}`));
       return run;
     });
+
+    // The run's quality_report.json: each gate metric with its value, baseline, delta and threshold.
+    admin.get(
+      '/runs/:version/report',
+      async (req: FastifyRequest<{ Params: { version: string } }>, reply) => {
+        const run = await deps.runs.get(req.params.version);
+        const body = run?.reportUri ? await deps.artifacts?.read(run.reportUri) : undefined;
+        if (!body) {
+          return reply
+            .code(404)
+            .send(problem('QG_ERR_NOT_FOUND', `no quality report of run ${req.params.version}`));
+        }
+        return reply.header('content-type', 'application/json').send(body);
+      },
+    );
 
     admin.get('/baselines/:name', async (req, reply) => {
       const params = parseRequest('QG', nameParam, req.params, reply);
