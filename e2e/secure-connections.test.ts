@@ -5,12 +5,11 @@
  * a wrong password or an untrusted CA stops a service at start-up, exit 1, saying which.
  * The secured servers are started when they are not running, and stopped again afterwards.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,56 +25,25 @@ import {
   stackEnv,
   startTsProcess,
   uniqueName,
+  useSecureStack,
   waitForServing,
   writeSampleBatch,
   type RunningProcess,
+  type SecureStack,
+  type SecuredSettings,
 } from '@tributary/testing';
 
-const run = promisify(execFile);
-const SCRIPT = fileURLToPath(new URL('../scripts/secure-stack.sh', import.meta.url));
-const SECURED_SETTINGS = [
-  'KAFKA_BROKERS',
-  'KAFKA_SSL',
-  'KAFKA_SSL_CA_FILE',
-  'KAFKA_SASL_MECHANISM',
-  'KAFKA_SASL_USERNAME',
-  'KAFKA_SASL_PASSWORD',
-  'DATABASE_URL',
-  'DATABASE_SSL_CA_FILE',
-  'REDIS_URL',
-  'REDIS_TLS_CA_FILE',
-] as const;
-type Secured = Record<(typeof SECURED_SETTINGS)[number], string>;
-
 const ADMIN_TOKEN = 'secure-admin-token-0123456789';
-let startedHere = false;
-let secured: Secured;
+let stack: SecureStack | undefined;
+let secured: SecuredSettings;
 let work: string;
 let untrustedCa: string;
 const id = uniqueName('secure');
 const procs: RunningProcess[] = [];
 
-/** The secured servers' settings, as `eval "$(scripts/secure-stack.sh env)"` exports them. */
-async function securedSettings(): Promise<Secured> {
-  const script = `eval "$("$0" env)"; for v in ${SECURED_SETTINGS.join(' ')}; do printf '%s=%s\\n' "$v" "\${!v}"; done`;
-  const { stdout } = await run('bash', ['-c', script, SCRIPT]);
-  const pairs = stdout
-    .trim()
-    .split('\n')
-    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const);
-  return Object.fromEntries(pairs) as Secured;
-}
-
 beforeAll(async () => {
-  const status = await run(SCRIPT, ['status']).then(
-    () => true,
-    () => false,
-  );
-  if (!status) {
-    startedHere = true;
-    await run(SCRIPT, ['up'], { timeout: 150_000 });
-  }
-  secured = await securedSettings();
+  stack = await useSecureStack();
+  secured = stack.settings;
   work = mkdtempSync(join(tmpdir(), 'tributary-secure-'));
   // A CA the servers' certificates do not chain to.
   untrustedCa = join(work, 'untrusted-ca.pem');
@@ -103,7 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of procs) p.child.kill('SIGKILL');
   await cleanUp().catch((err: unknown) => process.stderr.write(`secure test clean-up: ${String(err)}\n`));
-  if (startedHere) await run(SCRIPT, ['down'], { timeout: 60_000 });
+  await stack?.release();
   if (work) rmSync(work, { recursive: true, force: true });
 }, 90_000);
 

@@ -23,15 +23,12 @@ export const bool = () =>
 
 export const url = () => z.url({ message: 'expected a URL' });
 
-/** Settings every service shares: broker, registry, database, telemetry, HTTP. */
-export const commonEnv = {
-  SERVICE_NAME: z.string().min(1).describe('Name used in logs, traces, metrics and the consumer group'),
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HTTP_HOST: z.string().default('127.0.0.1').describe('Interface the HTTP server binds to'),
-  HTTP_PORT: int(0, 65535).describe('Port of /healthz, /readyz, /metrics and the admin API'),
+/**
+ * Where the Kafka cluster is and how to reach it securely: shared by the services and by the
+ * `tributary` commands that talk to Kafka, so both take the same variables.
+ */
+export const kafkaConnectionEnv = {
   KAFKA_BROKERS: csv().describe('Comma-separated host:port list of Kafka brokers'),
-  KAFKA_CLIENT_ID: z.string().optional().describe('Kafka client id (defaults to SERVICE_NAME)'),
   KAFKA_SSL: bool().default(false).describe('Use TLS to reach the brokers'),
   KAFKA_SSL_CA_FILE: z
     .string()
@@ -46,6 +43,21 @@ export const commonEnv = {
     .describe('SASL mechanism of the brokers; needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD'),
   KAFKA_SASL_USERNAME: z.string().min(1).optional().describe('SASL user'),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional().describe('SASL password'),
+};
+
+/** The Kafka connection settings alone, for a process that needs nothing else (the CLI's Kafka commands). */
+export const kafkaConnectionSchema = z.object(kafkaConnectionEnv);
+export type KafkaConnectionConfig = z.output<typeof kafkaConnectionSchema>;
+
+/** Settings every service shares: broker, registry, database, telemetry, HTTP. */
+export const commonEnv = {
+  SERVICE_NAME: z.string().min(1).describe('Name used in logs, traces, metrics and the consumer group'),
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HTTP_HOST: z.string().default('127.0.0.1').describe('Interface the HTTP server binds to'),
+  HTTP_PORT: int(0, 65535).describe('Port of /healthz, /readyz, /metrics and the admin API'),
+  ...kafkaConnectionEnv,
+  KAFKA_CLIENT_ID: z.string().optional().describe('Kafka client id (defaults to SERVICE_NAME)'),
   TOPIC_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"')

@@ -2,15 +2,9 @@ import { Catalog, CatalogStore, catalogMigrations } from '@tributary/catalog';
 import { redactConfig, type CommonConfig } from '@tributary/config';
 import { createPool, migrate, pingDb, type Pool } from '@tributary/db';
 import { EventRegistry, deadLetterEvent, prefixEvent, type EventDefinition } from '@tributary/events';
-import { EventProducer, createKafka, ensureTopics, type Kafka, type TopicSpec } from '@tributary/kafka';
-import {
-  checkKafkaCertificates,
-  databaseUrl,
-  kafkaSasl,
-  kafkaSsl,
-  kafkaStartError,
-  postgresStartError,
-} from './connections.ts';
+import { EventProducer, ensureTopics, type Kafka, type TopicSpec } from '@tributary/kafka';
+import { checkKafkaCertificates, createSecuredKafka, kafkaStartError } from '@tributary/kafka/connection';
+import { databaseUrl, postgresStartError } from './connections.ts';
 import {
   OpenLineageEmitter,
   setDefaultLineageScope,
@@ -106,13 +100,7 @@ export async function createRuntime(config: RuntimeConfig, opts: RuntimeOptions)
   await catalog.start();
   closers.push(() => Promise.resolve(catalog.stop()));
 
-  const kafka = createKafka({
-    clientId: config.KAFKA_CLIENT_ID ?? serviceName,
-    brokers: [...config.KAFKA_BROKERS],
-    ssl: kafkaSsl(config),
-    sasl: kafkaSasl(config),
-    logger,
-  });
+  const kafka = createSecuredKafka(config, { clientId: config.KAFKA_CLIENT_ID ?? serviceName, logger });
   await checkKafkaCertificates(config);
   const admin = kafka.admin();
   await admin.connect().catch((err: unknown) => {

@@ -40,3 +40,10 @@ export { writeJsonlSource, type RefreshSource } from './refresh-sources.ts';
 export { startPrivatePostgres, type PrivatePostgres } from './private-postgres.ts';
 export { captureLogs, type LogCapture, type LogLine } from './logs.ts';
 export { applyDeclarations } from './declare.ts';
+export {
+  SECURED_SETTINGS,
+  useSecureStack,
+  type SecureStack,
+  type SecuredServer,
+  type SecuredSettings,
+} from './secure-stack.ts';
