@@ -4,14 +4,14 @@ import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { EventRegistry } from '@tributary/events';
 import {
-  createKafka,
   listDeadLetters as listDeadLettersOf,
   replayDeadLetters as replayDeadLettersOf,
   type DeadLetterConnection,
   type DeadLetterView,
+  type Kafka,
   type ReplayResult,
 } from '@tributary/kafka';
-import { createLogger } from '@tributary/telemetry';
+import { KAFKA_SETTINGS_HELP, kafkaSettings, withKafka } from '../kafka-connection.ts';
 
 export {
   parseDlqOffset,
@@ -76,16 +76,9 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /** The cluster and registry the options name. */
-function connection(opts: DlqConnection): DeadLetterConnection {
+function connection(opts: DlqConnection, kafka: Kafka): DeadLetterConnection {
   return {
-    kafka: createKafka({
-      clientId: 'tributary-cli-dlq',
-      brokers: opts.brokers
-        .split(',')
-        .map((b) => b.trim())
-        .filter(Boolean),
-      logger: createLogger({ serviceName: 'tributary-cli', level: 'error', destination: process.stderr }),
-    }),
+    kafka,
     registry: new EventRegistry({ url: opts.registryUrl }),
     topicPrefix: opts.topicPrefix,
     groupPrefix: 'tributary-cli-dlq',
@@ -93,12 +86,19 @@ function connection(opts: DlqConnection): DeadLetterConnection {
   };
 }
 
+/** Runs `work` over the cluster of --brokers, with the services' TLS and SASL settings of the environment. */
+function overKafka<T>(opts: DlqConnection, work: (conn: DeadLetterConnection) => Promise<T>): Promise<T> {
+  return withKafka(kafkaSettings(opts.brokers), 'tributary-cli-dlq', (kafka) =>
+    work(connection(opts, kafka)),
+  );
+}
+
 /** `tributary dlq list`: the dead letters of one service, oldest first per partition. */
 export async function listDeadLetters(
   opts: ListOptions,
 ): Promise<{ topic: string; total: number; records: DeadLetterView[] }> {
   checkService(opts.service);
-  return listDeadLettersOf(connection(opts), opts);
+  return overKafka(opts, (conn) => listDeadLettersOf(conn, opts));
 }
 
 /**
@@ -108,7 +108,7 @@ export async function listDeadLetters(
  */
 export async function replayDeadLetters(opts: ReplayOptions): Promise<ReplayResult[]> {
   checkService(opts.service);
-  return replayDeadLettersOf(connection(opts), { ...opts, replayedBy: userInfo().username });
+  return overKafka(opts, (conn) => replayDeadLettersOf(conn, { ...opts, replayedBy: userInfo().username }));
 }
 
 function formatView(v: DeadLetterView): string {
@@ -176,7 +176,8 @@ function withConnection(cmd: Command): Command {
 export function registerDlq(program: Command): void {
   const dlq = program
     .command('dlq')
-    .description('Inspect and replay the dead letters of a service (dlq.<service>)');
+    .description('Inspect and replay the dead letters of a service (dlq.<service>)')
+    .addHelpText('after', KAFKA_SETTINGS_HELP);
 
   withConnection(
     dlq
