@@ -4,6 +4,7 @@
 //
 //   npx tsx bench/merge.bench.ts            full run (about 5 minutes on 2 cores)
 //   npx tsx bench/merge.bench.ts --quick    smaller sizes, for a smoke run
+//   npx tsx bench/merge.bench.ts --only throughput,latency   some sections only
 //
 // See bench/README.md for what each figure means.
 import { createHash } from 'node:crypto';
@@ -34,6 +35,10 @@ import { loadServiceConfig } from '../services/preprocessor/src/config.ts';
 import type { ProcessBatch } from '../services/preprocessor/src/domain/process-batch.ts';
 
 const quick = process.argv.includes('--quick');
+const onlyAt = process.argv.indexOf('--only');
+const SECTIONS = new Set(
+  onlyAt >= 0 ? process.argv[onlyAt + 1]!.split(',') : ['throughput', 'series', 'latency'],
+);
 const SIZES = quick ? [10_000, 50_000] : [10_000, 100_000, 1_000_000];
 const BASE_ROWS = quick ? 100_000 : 1_000_000;
 const SERIES_BATCHES = quick ? 10 : 50;
@@ -327,9 +332,9 @@ const duck = await db.connect();
 try {
   out(`# preprocessor merge benchmark (${quick ? 'quick' : 'full'}; ${os.cpus().length} cores)`);
   out();
-  await throughput(duck, storeDir, work);
-  await series(duck, storeDir, work);
-  await latency(duck, storeDir);
+  if (SECTIONS.has('throughput')) await throughput(duck, storeDir, work);
+  if (SECTIONS.has('series')) await series(duck, storeDir, work);
+  if (SECTIONS.has('latency')) await latency(duck, storeDir);
 } finally {
   duck.closeSync();
   db.closeSync();

@@ -12,6 +12,7 @@ export {
   type ImageRules,
 } from './schema.ts';
 export { compileContract, type RowValidator, type Violation, type ViolationRule } from './validator.ts';
+export { ASK_JS, columnRuleSql, patternToRe2, sourceKind, type SourceKind } from './sql.ts';
 export {
   DOC_BEGIN,
   DOC_END,

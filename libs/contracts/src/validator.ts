@@ -34,6 +34,8 @@ export interface RowValidator {
   readonly columns: readonly string[];
   /** Every problem of one row (empty when the row is valid). */
   validateRow(row: Readonly<Record<string, unknown>>): Violation[];
+  /** The problem of one value of a contract column (`undefined`: the column is absent), if any. */
+  validateValue(column: string, value: unknown): Violation | undefined;
   /**
    * Column-major validation of `rowCount` rows: `columns[name][i]` is row i's value, a missing
    * array means the column is absent. Calls `onViolation` for every problem; returns the number of
@@ -63,9 +65,15 @@ const TIMESTAMP_TEXT =
 export function compileContract(contract: DataContract): RowValidator {
   const checks = contract.columns.map((col) => ({ name: col.name, check: compileColumn(col) }));
   const columns = contract.columns.map((c) => c.name);
+  const byName = new Map(checks.map(({ name, check }) => [name, check]));
   return {
     contract,
     columns,
+    validateValue(column, value) {
+      const check = byName.get(column);
+      if (!check) throw new Error(`column ${column} is not in contract ${contract.name}`);
+      return check(value);
+    },
     validateRow(row) {
       const out: Violation[] = [];
       for (const { name, check } of checks) {

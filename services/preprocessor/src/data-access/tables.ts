@@ -3,9 +3,16 @@ import { isUtf8 } from 'node:buffer';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import type { ColumnType, ContractColumn } from '@tributary/contracts';
+import {
+  columnRuleSql,
+  patternToRe2,
+  sourceKind,
+  type ColumnType,
+  type ContractColumn,
+} from '@tributary/contracts';
 import { AppError } from '@tributary/errors';
 import type {
+  FailingRows,
   PartStats,
   PartZone,
   RowRef,
@@ -152,6 +159,51 @@ class DuckTableSession implements TableSession {
       yield { start, rowCount: chunk.rowCount, values };
       start += chunk.rowCount;
     }
+  }
+
+  async *failingRows(file: string, columns: readonly ContractColumn[]): AsyncIterable<FailingRows> {
+    const t = this.tableOf(file);
+    const usable = await this.usablePatterns(columns);
+    const rules = columns.map((c) => columnRuleSql(c, t.types.get(c.name), (re) => usable.has(re)));
+    const present = columns.filter((c) => t.types.has(c.name));
+    const values = present.map(
+      (c) => `${validationExpr(c.name, t.types.get(c.name)!)} AS ${q(`v_${c.name}`)}`,
+    );
+    // The rules run over every row inside DuckDB; only rows breaking one reach JavaScript.
+    const result = await this.conn.stream(
+      `SELECT * FROM (SELECT (rowid + 1)::INTEGER AS __row, ${rules.map((r, i) => `${r} AS __r${i}`).join(', ')}${values.length > 0 ? `, ${values.join(', ')}` : ''} FROM ${t.table})
+        WHERE coalesce(${rules.map((_, i) => `__r${i}`).join(', ')}) IS NOT NULL ORDER BY __row`,
+    );
+    const decoders = present.map((c) => decoderFor(t.types.get(c.name)!));
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const cols = chunk.getColumns();
+      const out: FailingRows = { rows: cols[0]!.map(Number), rules: {}, values: {} };
+      columns.forEach((c, i) => (out.rules[c.name] = cols[1 + i] as (string | null)[]));
+      present.forEach((c, i) => {
+        const decode = decoders[i];
+        const raw = cols[1 + columns.length + i]!;
+        out.values[c.name] = decode ? raw.map(decode) : raw;
+      });
+      yield out;
+    }
+  }
+
+  /** Translated patterns DuckDB's RE2 compiles (it bounds program size); the others go to JavaScript. */
+  private async usablePatterns(columns: readonly ContractColumn[]): Promise<Set<string>> {
+    const usable = new Set<string>();
+    for (const c of columns) {
+      const re = c.pattern === undefined ? undefined : patternToRe2(c.pattern);
+      if (re === undefined || usable.has(re)) continue;
+      try {
+        await this.conn.run(`SELECT regexp_matches('', ${lit(re)})`);
+        usable.add(re);
+      } catch {
+        // left to the JavaScript validator
+      }
+    }
+    return usable;
   }
 
   async buildTyped(columns: readonly ContractColumn[]): Promise<RowRef[]> {
@@ -382,26 +434,27 @@ class DuckTableSession implements TableSession {
   }
 }
 
-const PASS_THROUGH =
-  /^(VARCHAR|BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|DOUBLE)$/;
-const TO_DOUBLE = /^(FLOAT|REAL|DECIMAL.*|HUGEINT|UHUGEINT)$/;
-
 /**
+ * What the JS validator sees: JS-native numbers, booleans and text; everything else as text. The
+ * contract's SQL checks (`columnRuleSql`) read the same classification (`sourceKind`).
+ *
  * JSON-typed columns (JSON Lines whose rows mix strings and objects) and nested ones (STRUCT, MAP,
- * lists, UNION): their values are decoded from JSON text in JS, so a JSON string is that string
- * (not its quoted JSON text) and an object or list is not text at all (a type error in a string
- * column, not DuckDB's "{'a': 1}").
+ * lists, UNION) are decoded from JSON text in JS, so a JSON string is that string (not its quoted
+ * JSON text) and an object or list is not text at all (a type error in a string column, not
+ * DuckDB's "{'a': 1}").
  */
-const NESTED = /^(JSON|STRUCT|MAP|UNION)\b|\]$/;
-
-/** What the JS validator sees: JS-native numbers, booleans and text; everything else as text. */
 function validationExpr(name: string, sourceType: string): string {
-  if (PASS_THROUGH.test(sourceType)) return q(name);
-  if (TO_DOUBLE.test(sourceType)) return `CAST(${q(name)} AS DOUBLE)`;
-  if (NESTED.test(sourceType)) return `CAST(to_json(${q(name)}) AS VARCHAR)`;
-  // Bytes (Parquet BYTE_ARRAY without a string annotation) are decoded in JS: UTF-8 text or not text.
-  if (sourceType === 'BLOB') return q(name);
-  return `CAST(${q(name)} AS VARCHAR)`;
+  switch (sourceKind(sourceType)) {
+    case 'to_double':
+      return `CAST(${q(name)} AS DOUBLE)`;
+    case 'nested':
+      return `CAST(to_json(${q(name)}) AS VARCHAR)`;
+    case 'text':
+      return `CAST(${q(name)} AS VARCHAR)`;
+    default:
+      // Bytes (Parquet BYTE_ARRAY without a string annotation) are decoded in JS: UTF-8 text or not text.
+      return q(name);
+  }
 }
 
 /** Bytes that are not UTF-8: what the validator gets for them (a type error in any column). */
@@ -419,8 +472,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** JS value of a validation expression's result for the source types that need decoding. */
 function decoderFor(sourceType: string): ((v: unknown) => unknown) | undefined {
-  if (NESTED.test(sourceType)) return (v) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
-  if (sourceType === 'BLOB') {
+  const kind = sourceKind(sourceType);
+  if (kind === 'nested') return (v) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
+  if (kind === 'blob') {
     return (v) => {
       if (v === null || v === undefined) return v;
       const bytes = (v as { bytes: Uint8Array }).bytes;
@@ -439,8 +493,9 @@ function typedExpr(col: ContractColumn, source: string): string {
   let c = q(col.name);
   let sourceType = source;
   // As the validator sees them (above): JSON values unquoted, bytes as UTF-8 text (NULL if not).
-  if (NESTED.test(source)) [c, sourceType] = [`(to_json(${c}) ->> '$')`, 'VARCHAR'];
-  else if (source === 'BLOB') [c, sourceType] = [`try(decode(${c}))`, 'VARCHAR'];
+  const kind = sourceKind(source);
+  if (kind === 'nested') [c, sourceType] = [`(to_json(${c}) ->> '$')`, 'VARCHAR'];
+  else if (kind === 'blob') [c, sourceType] = [`try(decode(${c}))`, 'VARCHAR'];
   if (col.type === 'timestamp') {
     if (sourceType === 'TIMESTAMP') return c;
     // Text with an offset is converted to UTC; text without one is taken as UTC (session zone).

@@ -18,6 +18,17 @@ export interface TableChunk {
   values: Record<string, unknown[]>;
 }
 
+/**
+ * Rows of one table that break a contract rule, found by the engine: their 1-based row numbers,
+ * the rule each contract column breaks (null: none; `ASK_JS`: the JavaScript validator decides)
+ * and the values of the table's contract columns as the JavaScript validator takes them.
+ */
+export interface FailingRows {
+  rows: number[];
+  rules: Record<string, (string | null)[]>;
+  values: Record<string, unknown[]>;
+}
+
 export interface PartStats {
   rows: number;
   /** Zone map: smallest and largest value of the leading primary-key column, as text. */
@@ -36,6 +47,8 @@ export interface PartZone {
 export interface TableSession {
   stage(file: string, localPath: string, format: TableFormat): Promise<{ rows: number; columns: string[] }>;
   chunks(file: string, columns: readonly ContractColumn[]): AsyncIterable<TableChunk>;
+  /** The contract's checks run by the engine over every row; yields only the rows that fail one. */
+  failingRows(file: string, columns: readonly ContractColumn[]): AsyncIterable<FailingRows>;
   /** Converts every row to the master's types; returns rows whose accepted value did not convert. */
   buildTyped(columns: readonly ContractColumn[]): Promise<RowRef[]>;
   /** Groups of rows sharing the same values in `columns` (all non-null). */

@@ -37,7 +37,16 @@ export interface ValidateDeps {
   imageConcurrency: number;
   /** Between chunks of rows, so a long validation lets heartbeats and other work through. */
   yieldNow: () => Promise<void>;
+  /** Tables up to this many rows are checked in JavaScript (default JS_VALIDATION_MAX_ROWS). */
+  jsValidationMaxRows?: number;
 }
+
+/**
+ * Tables up to this many rows are checked value by value in JavaScript (one engine chunk: no
+ * query to plan); larger ones by the contract's SQL checks inside the engine. Both give the same
+ * verdicts (test/sql-validation.test.ts).
+ */
+export const JS_VALIDATION_MAX_ROWS = 2048;
 
 const FORMAT_BY_EXTENSION: Record<string, TableFormat> = {
   '.csv': 'csv',
@@ -94,14 +103,32 @@ export async function validateBatch(
     const local = await deps.store.localCopy(`${rawPrefix}/${table.path}`, workDir);
     const staged = await session.stage(table.path, local, format);
     totalRows += staged.rows;
-    for await (const chunk of session.chunks(table.path, contract.columns)) {
-      validator.validateColumns(chunk.values, chunk.rowCount, (i, v) => {
-        const pk: Record<string, string | null> = {};
-        for (const k of contract.primary_key) {
-          const value = chunk.values[k]?.[i];
-          pk[k] = value === undefined || value === null ? null : showKey(value);
+    const keyOfRow = (values: Record<string, unknown[]>, i: number) => {
+      const pk: Record<string, string | null> = {};
+      for (const k of contract.primary_key) {
+        const value = values[k]?.[i];
+        pk[k] = value === undefined || value === null ? null : showKey(value);
+      }
+      return pk;
+    };
+    if (staged.rows <= (deps.jsValidationMaxRows ?? JS_VALIDATION_MAX_ROWS)) {
+      for await (const chunk of session.chunks(table.path, contract.columns)) {
+        validator.validateColumns(chunk.values, chunk.rowCount, (i, v) => {
+          flag(table.path, chunk.start + i + 1, v, keyOfRow(chunk.values, i));
+        });
+        await deps.yieldNow();
+      }
+      continue;
+    }
+    // Large tables: the engine runs the contract's rules; the validator words what they found.
+    for await (const failing of session.failingRows(table.path, contract.columns)) {
+      failing.rows.forEach((row, i) => {
+        let pk: Record<string, string | null> | undefined;
+        for (const name of validator.columns) {
+          if (failing.rules[name]![i] === null) continue;
+          const v = validator.validateValue(name, failing.values[name]?.[i]);
+          if (v) flag(table.path, row, v, (pk ??= keyOfRow(failing.values, i)));
         }
-        flag(table.path, chunk.start + i + 1, v, pk);
       });
       await deps.yieldNow();
     }
