@@ -1,10 +1,17 @@
 #!/usr/bin/env node
-// Runs the TypeScript entry point through tsx, so the CLI needs no build step.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// The installed package runs the bundle in dist/ (cli/scripts/build.ts); a checkout runs the
+// TypeScript sources with Node's type stripping, or through tsx on a Node without it.
+import { existsSync } from 'node:fs';
 
-const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const result = spawnSync(process.execPath, ['--import', 'tsx', entry, ...process.argv.slice(2)], {
-  stdio: 'inherit',
-});
-process.exit(result.status ?? 1);
+const source = new URL('../src/main.ts', import.meta.url);
+if (!existsSync(source)) {
+  await import('../dist/tributary.js');
+} else if (process.features.typescript) {
+  await import(source.href);
+} else {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const args = ['--import', 'tsx', fileURLToPath(source), ...process.argv.slice(2)];
+  const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
+  process.exit(result.status ?? 1);
+}

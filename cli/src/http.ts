@@ -14,6 +14,10 @@ export async function adminRequest<T>(
       ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
     },
     ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+  }).catch((err: unknown) => {
+    // fetch only says 'fetch failed'; the cause names the problem (ECONNREFUSED, ENOTFOUND...).
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    throw new Error(`cannot reach ${baseUrl}: ${cause}`);
   });
   const text = await res.text();
   if (!res.ok)

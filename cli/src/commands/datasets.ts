@@ -109,8 +109,9 @@ export function registerDatasets(program: Command): void {
       .command('get')
       .description('Print one declaration as applied (defaults filled in)')
       .argument('<name>', 'dataset name')
-      .option('-o, --output <format>', 'yaml or json', 'yaml'),
-  ).action(async (name: string, opts: AdminConnection & { output: string }) => {
+      .option('-o, --output <format>', 'yaml or json', 'yaml')
+      .option('--json', 'same as -o json'),
+  ).action(async (name: string, opts: AdminConnection & { output: string; json?: boolean }) => {
     const found = await adminRequest<StoredDataset>(
       opts.url,
       `/admin/catalog/datasets/${encodeURIComponent(name)}`,
@@ -118,7 +119,7 @@ export function registerDatasets(program: Command): void {
         token: adminToken(opts),
       },
     );
-    if (opts.output === 'json') printJson(found.spec);
+    if (opts.output === 'json' || opts.json) printJson(found.spec);
     else process.stdout.write(stringify(found.spec));
   });
 
