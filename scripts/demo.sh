@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: installs and starts the local stack and the six services, then pushes a real sample
 # batch (Palmer penguins with photos) through ingest → merge → retrain decision, and the evaluation
-# refresh → quality gate → publish → notifications; then prints the batch's lineage.
+# refresh → quality gate → publish → notifications; then prints the batch's lineage and the address
+# of the operator console, where the batch can be followed.
 #   scripts/demo.sh        start everything and run the sample batch (services keep running)
 #   scripts/demo.sh stop   stop the services (the stack stays up: scripts/stack.sh down)
 #   scripts/demo.sh env    print the deployment settings the services get (LANDING_DIR, stores), start nothing
@@ -10,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Node 24 LTS first on PATH (fetched into the cache when the machine's node is older).
 source scripts/node.sh
 
-SERVICES=(ingestor preprocessor quality-gate publisher notifier retrain-policy)
+SERVICES=(ingestor preprocessor quality-gate publisher notifier retrain-policy console)
 TRIBUTARY_CACHE="${TRIBUTARY_CACHE:-$HOME/.cache/tributary}"
 DEMO_DIR="${TRIBUTARY_STATE:-$TRIBUTARY_CACHE/state}/demo"
 export TRIBUTARY_ADMIN_TOKEN="${TRIBUTARY_ADMIN_TOKEN:-demo-admin-token-0123456789}"
@@ -64,6 +65,14 @@ export EVAL_DISTRIBUTION_LIST=eval-leads@example.org
 nohup node scripts/demo-receivers.ts "$DEMO_DIR/notifications.log" 3100 2525 >"$DEMO_DIR/receivers.log" 2>&1 &
 echo $! >"$DEMO_DIR/receivers.pid"
 
+# The console reads the others' admin APIs; its web client is built first (Vite, from npm packages).
+export INGESTOR_URL=http://127.0.0.1:3001 PREPROCESSOR_URL=http://127.0.0.1:3002
+export QUALITY_GATE_URL=http://127.0.0.1:3003 PUBLISHER_URL=http://127.0.0.1:3004
+export RETRAIN_POLICY_URL=http://127.0.0.1:3006
+export SESSION_SECRET="${TRIBUTARY_CONSOLE_SESSION_SECRET:-demo-console-session-secret-0123456789}"
+export JAEGER_UI_LINK="${JAEGER_QUERY_URL:-http://127.0.0.1:16686}" MLFLOW_UI_LINK="$MLFLOW_TRACKING_URI"
+npm run build --silent --workspace @tributary/console
+
 port=3001
 for s in "${SERVICES[@]}"; do
   HTTP_PORT=$port nohup node "services/$s/src/main.ts" >"$DEMO_DIR/$s.log" 2>&1 &
@@ -89,6 +98,7 @@ for s in "${SERVICES[@]}"; do
 done
 
 node scripts/demo.ts "$DEMO_DIR"
+echo "operator console: http://127.0.0.1:3007 (log in with the admin token: $TRIBUTARY_ADMIN_TOKEN)"
 echo "landing zone (LANDING_DIR, watched by the ingestor): $LANDING_DIR"
 echo "  drop files into $LANDING_DIR/<landing folder>/<batch id>/, then an empty _READY file"
 echo "notifications sent by the notifier: $DEMO_DIR/notifications.log"

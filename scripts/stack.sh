@@ -21,7 +21,7 @@ COMPONENTS=(postgres redis kafka registry mlflow s3 jaeger)
 
 # shellcheck source=stack.d/common.sh
 source "$STACK_D/common.sh"
-for file in java venv "${COMPONENTS[@]}"; do
+for file in java venv chromium "${COMPONENTS[@]}"; do
   # shellcheck source=/dev/null
   source "$STACK_D/$file.sh"
 done
@@ -127,6 +127,7 @@ cmd_up() {
   mkdir -p "$TRIBUTARY_STATE"
   need_cmd curl curl # probes and downloads
   need_cmd ps procps
+  need_chromium # the browser of the console's tests
   for c in "$@"; do classify "$c"; done
   for c in "$@"; do
     case ${MODE[$c]} in

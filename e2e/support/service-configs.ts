@@ -1,5 +1,6 @@
 /** Each service's settings module (config schema and loader), by service name: for deploy checks. */
 import type { ZodObject } from 'zod';
+import * as consoleService from '../../services/console/src/config.ts';
 import * as ingestor from '../../services/ingestor/src/config.ts';
 import * as notifier from '../../services/notifier/src/config.ts';
 import * as preprocessor from '../../services/preprocessor/src/config.ts';
@@ -19,4 +20,5 @@ export const SERVICE_CONFIGS: Record<string, ServiceConfigModule> = {
   publisher,
   notifier,
   'retrain-policy': retrainPolicy,
+  console: consoleService,
 };

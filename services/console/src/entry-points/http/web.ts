@@ -1,0 +1,34 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import { problem } from '@tributary/runtime';
+
+/**
+ * The built web client (`npm run build -w @tributary/console`): its files as they are, and
+ * index.html for every other page address, so /batches/<id> can be opened or reloaded directly.
+ */
+export async function registerWeb(scope: FastifyInstance, distDir: string): Promise<void> {
+  const built = existsSync(join(distDir, 'index.html'));
+  if (built) {
+    await scope.register(fastifyStatic, { root: distDir, wildcard: false, index: false });
+  }
+  scope.setNotFoundHandler(async (req, reply) => {
+    if (req.method !== 'GET' || req.url.startsWith('/api/')) {
+      return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no route ${req.method} ${req.url}`));
+    }
+    if (!built) {
+      return reply
+        .code(503)
+        .type('text/plain')
+        .send(`the web client is not built in ${distDir}: run npm run build -w @tributary/console`);
+    }
+    return reply
+      .header('cache-control', 'no-cache')
+      .header(
+        'content-security-policy',
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+      )
+      .sendFile('index.html');
+  });
+}
