@@ -75,16 +75,28 @@ export function LineagePage(props: { batch?: string | undefined }) {
                   ) : null}
                   {l.kind === 'retrain request' &&
                   links.data?.mlflow &&
-                  typeof l.detail.modelName === 'string' ? (
+                  typeof l.detail.model_name === 'string' ? (
                     <div class="sub">
                       <a
-                        href={`${links.data.mlflow.replace(/\/$/, '')}/#/models/${encodeURIComponent(l.detail.modelName)}`}
+                        href={`${links.data.mlflow.replace(/\/$/, '')}/#/models/${encodeURIComponent(l.detail.model_name)}`}
                         target="_blank"
                         rel="noreferrer"
                       >
                         MLflow model
                       </a>
                     </div>
+                  ) : null}
+                  {Object.entries(l.detail).length > 0 ? (
+                    <dl class="detail">
+                      {Object.entries(l.detail).map(([k, v]) => (
+                        <div key={k}>
+                          <dt>{k}</dt>
+                          <dd>
+                            {typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v)}
+                          </dd>
+                        </div>
+                      ))}
+                    </dl>
                   ) : null}
                   {l.note ? <div class="sub">{l.note}</div> : null}
                 </li>
