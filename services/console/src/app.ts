@@ -35,9 +35,8 @@ export async function buildApp(
       publisher: client('publisher', config.PUBLISHER_URL),
       retrainPolicy: client('retrain-policy', config.RETRAIN_POLICY_URL),
     };
-    runtime.readiness.set('ingestor', async () => {
-      await services.ingestor.get('/admin/catalog/datasets');
-    });
+    // No readiness probe on the services it reads: a page naming the service that does not answer
+    // serves the operator better than a console taken out of its load balancer.
     const live = new LiveBatches({
       fetch: async () =>
         (await services.ingestor.get<{ batches: ListedBatch[] }>('/admin/batches', { limit: 100 })).batches,
