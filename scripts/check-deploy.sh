@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of the deployment files: Prometheus config and alert rules (with their unit tests)
-# through promtool, and docker-compose.yml through scripts/check-compose.sh.
+# through promtool, docker-compose.yml through scripts/check-compose.sh, the Dockerfiles (lint and
+# template) through scripts/check-dockerfiles.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,3 +12,4 @@ if ! command -v promtool >/dev/null; then
 fi
 (cd deploy/prometheus && promtool check config prometheus.yml && promtool test rules alerts.test.yml)
 scripts/check-compose.sh
+scripts/check-dockerfiles.sh
