@@ -84,6 +84,8 @@ interface StagedTable {
   table: string;
   file: string;
   types: Map<string, string>;
+  /** Rows whose accepted value does not convert, when failingRows already found them in its scan. */
+  mismatches?: RowRef[];
 }
 
 class DuckTableSession implements TableSession {
@@ -166,28 +168,35 @@ class DuckTableSession implements TableSession {
     const usable = await this.usablePatterns(columns);
     const rules = columns.map((c) => columnRuleSql(c, t.types.get(c.name), (re) => usable.has(re)));
     const present = columns.filter((c) => t.types.has(c.name));
-    const values = present.map(
-      (c) => `${validationExpr(c.name, t.types.get(c.name)!)} AS ${q(`v_${c.name}`)}`,
-    );
+    const values = present.map((c) => validationExpr(c.name, t.types.get(c.name)!));
+    // The typed conversion's safety net (buildTyped) rides on the same scan.
+    const mismatch = present.length
+      ? present
+          .map((c) => `(${q(c.name)} IS NOT NULL AND ${typedExpr(c, t.types.get(c.name)!)} IS NULL)`)
+          .join(' OR ')
+      : 'false';
     // The rules run over every row inside DuckDB; only rows breaking one reach JavaScript.
     const result = await this.conn.stream(
-      `SELECT * FROM (SELECT (rowid + 1)::INTEGER AS __row, ${rules.map((r, i) => `${r} AS __r${i}`).join(', ')}${values.length > 0 ? `, ${values.join(', ')}` : ''} FROM ${t.table})
-        WHERE coalesce(${rules.map((_, i) => `__r${i}`).join(', ')}) IS NOT NULL ORDER BY __row`,
+      `SELECT (rowid + 1)::INTEGER, ${mismatch}, ${[...rules, ...values].join(', ')} FROM ${t.table}
+        WHERE coalesce(${rules.join(', ')}) IS NOT NULL OR ${mismatch} ORDER BY rowid`,
     );
     const decoders = present.map((c) => decoderFor(t.types.get(c.name)!));
+    const mismatches: RowRef[] = [];
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
       const cols = chunk.getColumns();
       const out: FailingRows = { rows: cols[0]!.map(Number), rules: {}, values: {} };
-      columns.forEach((c, i) => (out.rules[c.name] = cols[1 + i] as (string | null)[]));
+      cols[1]!.forEach((m, i) => m && mismatches.push({ file, row: out.rows[i]! }));
+      columns.forEach((c, i) => (out.rules[c.name] = cols[2 + i] as (string | null)[]));
       present.forEach((c, i) => {
         const decode = decoders[i];
-        const raw = cols[1 + columns.length + i]!;
+        const raw = cols[2 + columns.length + i]!;
         out.values[c.name] = decode ? raw.map(decode) : raw;
       });
       yield out;
     }
+    t.mismatches = mismatches;
   }
 
   /** Translated patterns DuckDB's RE2 compiles (it bounds program size); the others go to JavaScript. */
@@ -214,12 +223,17 @@ class DuckTableSession implements TableSession {
       });
       return `SELECT ${lit(t.file)} AS __file, (rowid + 1)::INTEGER AS __row, ${cols.join(', ')} FROM ${t.table}`;
     });
-    await this.conn.run(`CREATE TEMP TABLE batch_rows AS ${selects.join(' UNION ALL ')}`);
+    // A view, not a copy: duplicates read the key columns only, and the part is converted once.
+    await this.conn.run(`CREATE TEMP VIEW batch_rows AS ${selects.join(' UNION ALL ')}`);
     await this.conn.run('CREATE TEMP TABLE bad_rows (__file VARCHAR, __row INTEGER)');
     await this.conn.run('CREATE TEMP TABLE image_map (path VARCHAR, canonical VARCHAR)');
     // The safety net: a value the validator accepted must also convert to the master's type.
     const mismatches: RowRef[] = [];
     for (const t of this.staged) {
+      if (t.mismatches) {
+        mismatches.push(...t.mismatches);
+        continue;
+      }
       const conds = columns
         .filter((c) => t.types.has(c.name))
         .map((c) => `(${q(c.name)} IS NOT NULL AND ${typedExpr(c, t.types.get(c.name)!)} IS NULL)`);
