@@ -250,16 +250,26 @@ describe('the operator console in a browser', () => {
     });
   });
 
+  it('when the admin changes the retrain threshold, then it takes effect and the audit names the console', async () => {
+    await page.goto(`${base}/decisions`);
+    await page.locator('main h1').waitFor();
+    await page.locator('[aria-busy="true"]').waitFor({ state: 'detached' });
+    await shot('decisions');
+    await page.getByRole('link', { name: 'Settings and audit' }).click();
+    await page.getByLabel('New threshold (rows)').fill('1234');
+    await page.getByRole('button', { name: 'Change' }).click();
+    await page.getByRole('status').filter({ hasText: 'RETRAIN_THRESHOLD_ROWS is now 1234' }).waitFor();
+    await page.getByText('→ 1234 by console').waitFor();
+    const current = (await (
+      await fetch(`${pipeline.url('retrain-policy')}/admin/settings/retrain-threshold`, {
+        headers: { authorization: `Bearer ${pipeline.adminToken}` },
+      })
+    ).json()) as { value: number };
+    expect(current.value).toBe(1234);
+    await shot('settings');
+  });
+
   it('when the viewer logs in, then pages read but actions are refused', async () => {
-    for (const [path, name] of [
-      ['/decisions', 'decisions'],
-      ['/settings', 'settings'],
-    ] as const) {
-      await page.goto(`${base}${path}`);
-      await page.locator('main h1').waitFor();
-      await page.locator('[aria-busy="true"]').waitFor({ state: 'detached' });
-      await shot(name);
-    }
     const viewer = await browser.newContext();
     const viewerPage = await viewer.newPage();
     await viewerPage.goto(`${base}/dead-letters`);
