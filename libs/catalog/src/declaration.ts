@@ -138,6 +138,15 @@ export const refreshJobSchema = z.strictObject({
     .array(duration)
     .default([120_000, 600_000])
     .describe('Delay before each retry of a run whose task failed for a retriable reason'),
+  engine: z
+    .enum(['duckdb', 'ray'])
+    .default('duckdb')
+    .describe(
+      'Where sampling and augmentation run: duckdb (embedded, streaming, bounded memory) or ray (a job submitted to the Ray cluster of the deployment, sources and candidate in S3)',
+    ),
+  engine_timeout: duration
+    .default(1_800_000)
+    .describe('Longest a cluster job may run (queued or running) before it is stopped and the task fails'),
 });
 export type RefreshJob = z.output<typeof refreshJobSchema>;
 

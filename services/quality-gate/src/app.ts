@@ -13,13 +13,12 @@ import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tri
 import { envRefreshJob, type Config } from './config.ts';
 import { ObjectArtifactStore } from './data-access/artifact-store.ts';
 import { BaselinesRepository } from './data-access/baselines-repository.ts';
+import { refreshEngines } from './data-access/engines.ts';
 import { imageHorizontalFlip } from './data-access/image-flip.ts';
 import { StoreMasterReader } from './data-access/master-reader.ts';
 import { MasterVersionsRepository } from './data-access/master-versions-repository.ts';
 import { RunsRepository } from './data-access/runs-repository.ts';
-import { StoreSourceReader } from './data-access/source-reader.ts';
 import { wordListToxicity } from './data-access/toxicity.ts';
-import { wordDropout } from './domain/augmentation.ts';
 import type { Augmentation, JobSettings } from './domain/ports.ts';
 import { RefreshJobs } from './domain/refresh-jobs.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
@@ -100,25 +99,25 @@ export async function buildApp(
       await redis.ping();
     });
 
+    // Word dropout of the text column is the engines' own (text_dropout); these are the pluggable ones.
     const augmentationsFor = (spec: RefreshJob): Augmentation[] => {
       const list: Augmentation[] = [];
-      const { text_dropout, image_column, image_flip_probability } = spec.augmentation;
-      if (spec.text_column !== null && text_dropout > 0)
-        list.push(wordDropout(spec.text_column, text_dropout));
+      const { image_column, image_flip_probability } = spec.augmentation;
       if (image_column && image_flip_probability > 0) {
         list.push(imageHorizontalFlip(image_column, image_flip_probability));
       }
       return list;
     };
+    const artifacts = new ObjectArtifactStore(createObjectStore(config.REFRESH_STORE_URI, s3));
     const run = refreshRunner(
       {
         jobs,
         augmentationsFor,
         seedBaseline,
-        reader: new StoreSourceReader(s3),
+        engineFor: refreshEngines(config, s3),
         masters,
         masterReader: new StoreMasterReader(s3),
-        store: new ObjectArtifactStore(createObjectStore(config.REFRESH_STORE_URI, s3)),
+        store: artifacts,
         runs,
         toxicity: wordListToxicity(),
         logger,
@@ -168,6 +167,7 @@ export async function buildApp(
           runs,
           baselines,
           run,
+          artifacts,
           logger,
         }),
     });

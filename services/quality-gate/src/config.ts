@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import { baselineSchema, sourceSchema, type RefreshJob } from '@tributary/catalog';
 import { bool, commonEnv, csv, int, loadConfig, redisTlsEnv, s3Env, storeUri, url } from '@tributary/config';
@@ -121,6 +123,28 @@ export const configSchema = z.object({
     .describe(
       'A run left running with no heartbeat (touched between tasks) for this long is recovered by the poller: retried, or failed when no retry is left; must exceed the longest task',
     ),
+  REFRESH_SCRATCH_DIR: z
+    .string()
+    .min(1)
+    .default(path.join(tmpdir(), 'tributary-refresh'))
+    .describe(
+      "Directory of the embedded engine's per-run DuckDB databases, spill files and S3 source copies (needs room for the sources)",
+    ),
+  REFRESH_ENGINE_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'expected e.g. 512MB')
+    .default('512MB')
+    .describe('Memory limit of the embedded DuckDB engine per run; beyond it DuckDB spills to disk'),
+  REFRESH_ENGINE_THREADS: int(1, 64).default(2).describe('Threads of the embedded DuckDB engine per run'),
+  REFRESH_ENGINE_BATCH_ROWS: int(1)
+    .default(10_000)
+    .describe('Rows handed to JavaScript at once (toxicity scoring, pluggable augmentations)'),
+  RAY_ADDRESS: url()
+    .optional()
+    .describe(
+      "Ray cluster's dashboard / Jobs API (http://host:8265) for refresh jobs declaring engine: ray; unset: such jobs fail naming it",
+    ),
+  RAY_POLL_MS: int(50).default(1000).describe('How often a Ray job is polled for its status and logs'),
   ADMIN_TOKEN: z
     .string()
     .min(16, 'expected at least 16 characters')
@@ -183,6 +207,8 @@ export function envRefreshJob(config: Config): EnvRefreshJob | undefined {
         ...(config.BASELINE_SEED === undefined ? {} : { seed: config.BASELINE_SEED }),
       },
       retry_delays: [...config.REFRESH_RETRY_DELAYS_MS],
+      engine: 'duckdb',
+      engine_timeout: 1_800_000,
     },
   };
 }

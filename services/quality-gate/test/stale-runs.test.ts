@@ -11,7 +11,7 @@ import { ObjectArtifactStore } from '../src/data-access/artifact-store.ts';
 import { StoreMasterReader } from '../src/data-access/master-reader.ts';
 import { MasterVersionsRepository } from '../src/data-access/master-versions-repository.ts';
 import { RunsRepository } from '../src/data-access/runs-repository.ts';
-import { StoreSourceReader } from '../src/data-access/source-reader.ts';
+import { DuckDbEngine } from '../src/data-access/duckdb-engine.ts';
 import { wordListToxicity } from '../src/data-access/toxicity.ts';
 import type { RefreshRun } from '../src/domain/ports.ts';
 import { refreshDataset } from '../src/domain/refresh-dataset.ts';
@@ -180,7 +180,14 @@ describe('quality-gate stale runs', () => {
           origin: 'env',
           catalogRevision: null,
         }),
-        reader: new StoreSourceReader({ region: 'us-east-1' }),
+        engine: new DuckDbEngine({
+          s3: { region: 'us-east-1' },
+          store: createObjectStore(gate.ws.storeUri, { region: 'us-east-1' }),
+          scratchDir: path.join(gate.ws.dir, 'scratch'),
+          memoryLimit: '256MB',
+          threads: 1,
+          batchRows: 100,
+        }),
         masters: new MasterVersionsRepository(gate.pool),
         masterReader: new StoreMasterReader({ region: 'us-east-1' }),
         store: new ObjectArtifactStore(createObjectStore(gate.ws.storeUri, { region: 'us-east-1' })),
@@ -189,7 +196,8 @@ describe('quality-gate stale runs', () => {
         augmentations: [
           {
             name: 'hang',
-            async apply(rows) {
+            column: 'text',
+            async apply(batch) {
               const { rows: running } = await gate.pool.query<{ dataset_version: string }>(
                 `UPDATE refresh_runs SET heartbeat_at = now() - interval '10 minutes'
                  WHERE status = 'running' RETURNING dataset_version`,
@@ -199,7 +207,7 @@ describe('quality-gate stale runs', () => {
                 async () => ((await gate.run(datasetVersions[0]!)).status === 'retrying' ? true : undefined),
                 { what: 'stale run recovered', timeoutMs: 20_000 },
               );
-              return rows;
+              return batch.map((b) => b.value);
             },
           },
         ],

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { dvcObjectKey, md5Buffer } from '@tributary/dvc';
 import { AppError } from '@tributary/errors';
-import { ObjectNotFoundError, createObjectStore, type ObjectStoreOptions } from '@tributary/storage';
+import {
+  ObjectNotFoundError,
+  createObjectStore,
+  objectUri,
+  type ObjectStoreOptions,
+} from '@tributary/storage';
 import type { MasterReader, MasterVersion, Row } from '../domain/ports.ts';
 import { parseParquet } from './source-reader.ts';
 
@@ -20,6 +25,26 @@ export class StoreMasterReader implements MasterReader {
   }
 
   async read(master: MasterVersion): Promise<Row[]> {
+    const { parts, object } = await this.listing(master);
+    const rows: Row[] = [];
+    for (const part of parts) {
+      const bytes = await object(part.md5, part.relpath);
+      // A loop, not push(...): spreading a large part overflows the call stack.
+      for (const row of await parseParquet(bytes, `${master.location}/${part.relpath}`)) rows.push(row);
+    }
+    return rows;
+  }
+
+  async parts(master: MasterVersion): Promise<{ relpath: string; uri: string; md5: string }[]> {
+    const { parts, store } = await this.listing(master);
+    return parts.map((p) => ({
+      relpath: p.relpath,
+      md5: p.md5,
+      uri: objectUri(store, `dvc/${dvcObjectKey(p.md5)}`),
+    }));
+  }
+
+  private async listing(master: MasterVersion) {
     const store = createObjectStore(storeRoot(master), this.s3);
     const name = `master version ${master.version} of ${master.dataset}`;
     if (!/^[0-9a-f]{32}\.dir$/.test(master.checksum)) {
@@ -68,13 +93,7 @@ export class StoreMasterReader implements MasterReader {
     const parts = entries
       .filter((e) => e.relpath.startsWith('parts/') && e.relpath.endsWith('.parquet'))
       .sort((a, b) => (a.relpath < b.relpath ? -1 : a.relpath > b.relpath ? 1 : 0));
-    const rows: Row[] = [];
-    for (const part of parts) {
-      const bytes = await object(part.md5, part.relpath);
-      // A loop, not push(...): spreading a large part overflows the call stack.
-      for (const row of await parseParquet(bytes, `${master.location}/${part.relpath}`)) rows.push(row);
-    }
-    return rows;
+    return { parts, object, store };
   }
 }
 

@@ -52,6 +52,8 @@ export interface MasterVersions {
  */
 export interface MasterReader {
   read(master: MasterVersion): Promise<Row[]>;
+  /** The version's Parquet parts from its `.dir` object (checked), for an engine to stream. */
+  parts(master: MasterVersion): Promise<{ relpath: string; uri: string; md5: string }[]>;
 }
 
 /** Reference distribution of one column: category shares, or a sample of numeric values. */
@@ -89,10 +91,108 @@ export interface ToxicityScorer {
 /** A deterministic random source in [0, 1), seeded per run. */
 export type Random = () => number;
 
-/** A candidate augmentation; implementations must be deterministic given `random`. */
-export interface Augmentation {
+/** A candidate augmentation over rows in memory (the unit tests' and the benchmark's baseline). */
+export interface RowAugmentation {
   readonly name: string;
   apply(rows: Row[], random: Random): Promise<Row[]>;
+}
+
+/** One value an augmentation rewrites, with the row's sampling key (see docs/dataset-refresh.md). */
+export interface AugmentInput {
+  key: string;
+  value: string;
+}
+
+/**
+ * A pluggable augmentation of one string column: the engine streams the candidate's values to it in
+ * bounded batches. It must be deterministic given each row's key and the seed (never the batch
+ * boundaries or the row order), so any engine and batch size give the same candidate.
+ */
+export interface Augmentation {
+  readonly name: string;
+  readonly column: string;
+  /** The rewritten values, one per input, in order. */
+  apply(batch: readonly AugmentInput[], seed: number): Promise<string[]>;
+}
+
+/** A source resolved to the objects to read, each pinned by its checksum. */
+export type ResolvedSource =
+  | { kind: 'file'; name: string; uri: string; sha256: string }
+  | {
+      kind: 'master';
+      name: string;
+      master: MasterVersion;
+      /** The version's Parquet parts in relpath order, each pinned by its md5 (DVC object). */
+      parts: { relpath: string; uri: string; md5: string }[];
+    };
+
+/** One source as read: its checksum (sha256 of a file, the DVC hash of a master) and where it was. */
+export interface SourceRead {
+  name: string;
+  checksum: string;
+  rows: number;
+  uri?: string;
+  master_version?: number;
+  location?: string;
+}
+
+/** What generate_candidate samples and augments (the job's sampling and augmentation settings). */
+export interface CandidateSpec {
+  stratifyColumn: string;
+  fraction: number;
+  seed: number;
+  /** Column word dropout rewrites; null: none. */
+  textColumn: string | null;
+  textDropout: number;
+  /** Pluggable augmentations, applied in order after word dropout. */
+  augmentations: readonly Augmentation[];
+}
+
+/** The candidate as written: JSON Lines (what the publisher reads) and Parquet beside it. */
+export interface CandidateWritten {
+  uri: string;
+  parquetUri: string;
+  /** sha256 of the JSON Lines bytes. */
+  checksum: string;
+  rows: number;
+}
+
+/** Context of one engine call: where its logs go, the run's trace, and what cancels it. */
+export interface EngineContext {
+  /** Lines to copy into the run's task log (a cluster job's logs). */
+  log: (line: string) => void;
+  /** Trace id of the run (the `run_id`), carried by a cluster job. */
+  runId: string;
+  /** W3C traceparent of the run, when traced. */
+  traceparent: string | undefined;
+  /** Aborted when the run is cancelled or its engine_timeout passes. */
+  signal: AbortSignal;
+}
+
+/** One run's working state on an engine (its scratch database, or its cluster job). */
+export interface EngineRun {
+  /** Reads and verifies one source (its checksum computed while streaming). */
+  ingest(source: ResolvedSource, ctx: EngineContext): Promise<SourceRead>;
+  /** Samples and augments the candidate and writes it under `prefix` with its tags. */
+  generate(
+    spec: CandidateSpec,
+    out: { prefix: string; tags: Record<string, string> },
+    ctx: EngineContext,
+  ): Promise<CandidateWritten>;
+  /** The gate's metrics of the candidate and the baseline slices it lacks. */
+  measure(
+    baseline: Baseline,
+    settings: { stratifyColumn: string; textColumn: string | null; thresholds: Thresholds },
+    toxicity: ToxicityScorer,
+  ): Promise<{ metrics: MetricResult[]; gaps: string[] }>;
+  /** Removes the run's scratch state (and stops a job still running). */
+  close(): Promise<void>;
+}
+
+/** Where sampling and augmentation run: embedded DuckDB, or a cluster. */
+export interface RefreshEngine {
+  readonly name: string;
+  open(datasetVersion: string): Promise<EngineRun>;
 }
 
 /**

@@ -2,22 +2,21 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { RefreshJob } from '@tributary/catalog';
 import { AppError } from '@tributary/errors';
 import { eventTime, newEventId, type QualityEvaluated, type RefreshTrigger } from '@tributary/events';
-import { withLogFields, withTask, type Logger, type Span } from '@tributary/telemetry';
+import { currentTraceparent, withLogFields, withTask, type Logger, type Span } from '@tributary/telemetry';
 import type {
   ArtifactStore,
   Augmentation,
-  Baseline,
+  EngineContext,
+  EngineRun,
   MasterReader,
   MasterVersions,
-  MetricResult,
-  Row,
+  RefreshEngine,
   RunStore,
-  SourceReader,
+  SourceRead,
   SourceRef,
   Thresholds,
   ToxicityScorer,
 } from './ports.ts';
-import { cell, distinctBigramRatio, ksStatistic, psi, seededRandom, stratifiedSample } from './stats.ts';
 
 export interface RefreshSettings {
   /** The refresh job (evaluation set): names the run's artifacts and the `dataset` of quality.evaluated. */
@@ -31,6 +30,12 @@ export interface RefreshSettings {
   seed: number;
   /** Column the text checks (diversity, toxicity) score; null: the job has no text, no text checks. */
   textColumn: string | null;
+  /** Share of the text column's words dropped (0: none). */
+  textDropout: number;
+  /** Engine of sampling and augmentation (the job's `engine`). */
+  engine: 'duckdb' | 'ray';
+  /** Longest the engine's work may take (a cluster job is stopped past it). */
+  engineTimeoutMs: number;
   baselineName: string;
   thresholds: Thresholds;
   /** Delay before each retry of a run whose task failed for a retriable reason (2 and 10 minutes). */
@@ -47,10 +52,11 @@ export interface RefreshSettings {
 
 export interface RefreshDeps {
   settings: RefreshSettings;
-  reader: SourceReader;
+  /** The engine the job's `engine` names. */
+  engine: RefreshEngine;
   /** The master versions seen, for a master source (`{"master": true}`). */
   masters: Pick<MasterVersions, 'get' | 'latest'>;
-  masterReader: MasterReader;
+  masterReader: Pick<MasterReader, 'parts'>;
   store: ArtifactStore;
   runs: RunStore;
   toxicity: ToxicityScorer;
@@ -159,29 +165,44 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
 
   return withLogFields({ dataset_version: datasetVersion }, async () => {
     let sourceHash: string | null = null;
+    let engineRun: EngineRun | undefined;
+    // The engine's calls of this attempt: a cluster job's logs go to the task's log lines, and the
+    // job is stopped when the attempt outlives the job's engine_timeout.
+    const ctx: EngineContext = {
+      log: (line) => deps.logger.info({ engine: settings.engine, job_log: line }, 'engine log'),
+      runId: request.runId,
+      traceparent: request.traceparent ?? currentTraceparent(),
+      signal: AbortSignal.timeout(settings.engineTimeoutMs),
+    };
     try {
-      const rows = await task('ingest_sources', () => ingest(deps, request.masterVersion));
+      engineRun = await deps.engine.open(datasetVersion);
+      const opened = engineRun;
+      const rows = await task('ingest_sources', () => ingest(deps, opened, ctx, request.masterVersion));
       sourceHash = rows.sourceHash;
+      const prefix = `candidates/${settings.job}/${datasetVersion}/`;
       const candidate = await task('generate_candidate', async (span) => {
-        const random = seededRandom(settings.seed);
-        let sample = stratifiedSample(rows.rows, settings.stratifyColumn, settings.fraction, random);
-        for (const aug of deps.augmentations) sample = await aug.apply(sample, random);
-        const body = sample.map((r) => JSON.stringify(r)).join('\n') + '\n';
-        const key = `candidates/${settings.job}/${datasetVersion}/candidate.jsonl`;
         // The seed tags the candidate with its dataset_version and source_hash (object metadata in S3;
         // the report beside it carries both on any store).
-        const uri = await deps.store.put(key, body, {
-          'dataset-version': datasetVersion,
-          'source-hash': rows.sourceHash,
-        });
-        span.setAttribute('tributary.rows', sample.length);
-        return { rows: sample, uri, checksum: sha256(body) };
+        const written = await opened.generate(
+          {
+            stratifyColumn: settings.stratifyColumn,
+            fraction: settings.fraction,
+            seed: settings.seed,
+            textColumn: settings.textColumn,
+            textDropout: settings.textDropout,
+            augmentations: deps.augmentations,
+          },
+          { prefix, tags: { 'dataset-version': datasetVersion, 'source-hash': rows.sourceHash } },
+          ctx,
+        );
+        span.setAttribute('tributary.rows', written.rows);
+        return written;
       });
       const gate = await task('quality_gate', async (span) => {
         const baseline = await deps.runs.baseline(settings.baselineName);
         if (!baseline)
           throw new TaskFailure('quality_gate', `baseline ${settings.baselineName} does not exist`);
-        const { metrics, gaps } = evaluate(candidate.rows, baseline, settings, deps.toxicity);
+        const { metrics, gaps } = await opened.measure(baseline, settings, deps.toxicity);
         const passed = metrics.every((m) => m.pass);
         span.setAttribute('tributary.gate_passed', passed);
         const report = {
@@ -201,11 +222,13 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
           baseline: baseline.name,
           seed: settings.seed,
           stratify_column: settings.stratifyColumn,
-          augmentations: deps.augmentations.map((a) => a.name),
+          engine: settings.engine,
+          augmentations: augmentationNames(settings, deps.augmentations),
           toxicity_scorer: deps.toxicity.name,
           candidate_uri: candidate.uri,
+          candidate_parquet_uri: candidate.parquetUri,
           candidate_checksum: candidate.checksum,
-          candidate_rows: candidate.rows.length,
+          candidate_rows: candidate.rows,
           passed,
           coverage_gaps: gaps,
           metrics,
@@ -216,6 +239,8 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
         );
         return { passed, metrics, gaps, reportUri };
       });
+      // Nothing more is read from the engine: its scratch goes before the run's end is announced.
+      await closeQuietly(opened, deps.logger);
       const failedMetrics = gate.metrics.filter((m) => !m.pass).map((m) => m.metric);
       const reason = gate.passed ? null : `quality gate failed: ${failedMetrics.join(', ')}`;
       const event: QualityEvaluated = {
@@ -232,7 +257,7 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
         report_uri: gate.reportUri,
         candidate_uri: candidate.uri,
         candidate_checksum: candidate.checksum,
-        candidate_rows: candidate.rows.length,
+        candidate_rows: candidate.rows,
         metrics: gate.metrics.map((m) => ({
           name: m.metric,
           baseline: m.baseline,
@@ -271,6 +296,8 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
     } catch (caught) {
       let err = caught;
       if (err instanceof Superseded) return superseded();
+      // A problem retrying will not change (a text column absent, a cluster job that failed).
+      if (err instanceof AppError && !err.retriable) err = new TaskFailure(current.task, err.message);
       if (!(err instanceof TaskFailure)) {
         // A retriable failure (storage, a source not yet there): park the run instead of blocking on it.
         const message = err instanceof Error ? err.message : String(err);
@@ -322,6 +349,9 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
         reason: err.message,
         seconds: (performance.now() - started) / 1000,
       };
+    } finally {
+      // The scratch database and files go whatever the outcome; a cluster job still running is stopped.
+      if (engineRun) await closeQuietly(engineRun, deps.logger);
     }
   });
 }
@@ -373,27 +403,18 @@ async function withMasterVersion(request: RefreshRequest, deps: RefreshDeps): Pr
   return latest === undefined ? request : { ...request, masterVersion: latest.version };
 }
 
-/** One source as read: its checksum (sha256 of a file, the DVC hash of a master) and where it was. */
-export interface SourceRead {
-  name: string;
-  checksum: string;
-  rows: number;
-  uri?: string;
-  master_version?: number;
-  location?: string;
-}
-
 async function ingest(
   deps: RefreshDeps,
+  engine: EngineRun,
+  ctx: EngineContext,
   masterVersion: number | undefined,
-): Promise<{ rows: Row[]; sourceHash: string; sources: SourceRead[] }> {
+): Promise<{ sourceHash: string; sources: SourceRead[] }> {
   const { sources, schemaVersion, dataset, job } = deps.settings;
   if (sources.length === 0)
     throw new TaskFailure(
       'ingest_sources',
       `refresh job ${job} has no source (its sources, or REFRESH_SOURCES)`,
     );
-  const rows: Row[] = [];
   const read: SourceRead[] = [];
   for (const source of sources) {
     const fail = (message: string) => new TaskFailure('ingest_sources', `source ${source.name}: ${message}`);
@@ -405,30 +426,13 @@ async function ingest(
         if (masterVersion === undefined) throw fail(`no master version of ${dataset} has been seen yet`);
         const master = await deps.masters.get(dataset, masterVersion);
         if (!master) throw fail(`master version ${masterVersion} of ${dataset} has not been seen`);
-        const masterRows = await deps.masterReader.read(master);
-        // The parts matched their md5s; the count checks they are all the version's rows.
-        if (masterRows.length !== master.rowCount) {
-          throw fail(
-            `master version ${master.version} of ${dataset} holds ${masterRows.length} rows, but master.versioned announced ${master.rowCount}`,
-          );
-        }
-        for (const row of masterRows) rows.push(row);
-        read.push({
-          name: source.name,
-          checksum: master.checksum,
-          rows: masterRows.length,
-          master_version: master.version,
-          location: master.location,
-        });
+        const parts = await deps.masterReader.parts(master);
+        read.push(await engine.ingest({ kind: 'master', name: source.name, master, parts }, ctx));
         continue;
       }
-      const file = await deps.reader.read(source.uri);
-      if (file.sha256 !== source.sha256) {
-        throw fail(`checksum mismatch (expected sha256 ${source.sha256}, got ${file.sha256})`);
-      }
-      // A loop, not push(...): spreading a large source overflows the call stack.
-      for (const row of file.rows) rows.push(row);
-      read.push({ name: source.name, checksum: file.sha256, rows: file.rows.length, uri: source.uri });
+      read.push(
+        await engine.ingest({ kind: 'file', name: source.name, uri: source.uri, sha256: source.sha256 }, ctx),
+      );
     } catch (err) {
       if (err instanceof AppError && !err.retriable) throw fail(err.message);
       throw err;
@@ -440,82 +444,20 @@ async function ingest(
       .map((s) => `${s.name}:${s.checksum}`)
       .join('\n'),
   );
-  return { rows, sourceHash, sources: read };
+  return { sourceHash, sources: read };
 }
 
-/** The gate's metrics and the baseline slices the candidate lacks. */
-export function evaluate(
-  rows: readonly Row[],
-  baseline: Baseline,
-  settings: Pick<RefreshSettings, 'stratifyColumn' | 'textColumn' | 'thresholds'>,
-  toxicity: ToxicityScorer,
-): { metrics: MetricResult[]; gaps: string[] } {
-  const t = settings.thresholds;
-  const metrics: MetricResult[] = [];
-  const add = (metric: string, value: number, base: number | null, threshold: number, pass: boolean) =>
-    metrics.push({
-      metric,
-      baseline: base,
-      value,
-      delta: base === null ? null : value - base,
-      threshold,
-      pass,
-    });
-
-  const present = new Set(rows.map((r) => cell(r[settings.stratifyColumn])));
-  const gaps = baseline.required_slices.filter((s) => !present.has(s));
-  const required = baseline.required_slices.length;
-  const coverage = required === 0 ? 1 : (required - gaps.length) / required;
-  add('coverage', coverage, 1, t.minCoverage, coverage >= t.minCoverage);
-
-  if (settings.textColumn !== null) {
-    const texts = textsOf(rows, settings.textColumn);
-    const diversity = distinctBigramRatio(texts);
-    add(
-      'diversity',
-      diversity,
-      baseline.metrics.diversity ?? null,
-      t.minDiversity,
-      diversity >= t.minDiversity,
-    );
-    const toxic = texts.filter((x) => toxicity.isToxic(x)).length / texts.length;
-    add('toxicity', toxic, baseline.metrics.toxicity ?? null, t.maxToxicity, toxic <= t.maxToxicity);
-  }
-
-  for (const [column, ref] of Object.entries(baseline.columns).sort(([a], [b]) => a.localeCompare(b))) {
-    if (ref.type === 'categorical') {
-      const value = psi(
-        ref.frequencies,
-        rows.map((r) => cell(r[column])),
-      );
-      add(`drift_psi:${column}`, value, 0, t.maxPsi, value <= t.maxPsi);
-    } else {
-      const values = rows.map((r) => Number(r[column])).filter((v) => Number.isFinite(v));
-      const value = ksStatistic(ref.values, values);
-      add(`drift_ks:${column}`, value, 0, t.maxKs, value <= t.maxKs);
-    }
-  }
-  return { metrics, gaps };
+/** What the report lists as the run's augmentations (built-in word dropout first). */
+function augmentationNames(settings: RefreshSettings, plugged: readonly Augmentation[]): string[] {
+  const dropout =
+    settings.textColumn !== null && settings.textDropout > 0
+      ? [`word_dropout(${settings.textColumn}, ${settings.textDropout})`]
+      : [];
+  return [...dropout, ...plugged.map((a) => a.name)];
 }
 
-/**
- * The texts of the job's text column. A column the candidate lacks, or one holding no text, fails the
- * gate naming it: measuring nothing would report diversity 1 and toxicity 0 and pass silently.
- */
-function textsOf(rows: readonly Row[], column: string): string[] {
-  if (!rows.some((r) => Object.hasOwn(r, column))) {
-    const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))].sort();
-    throw new TaskFailure(
-      'quality_gate',
-      `text column "${column}" is absent from the candidate (its columns: ${columns.join(', ') || 'none'}); ` +
-        "set the job's text_column, or text_column: null for a dataset without text",
-    );
-  }
-  const texts = rows.map((r) => r[column]).filter((v): v is string => typeof v === 'string');
-  if (texts.length === 0) {
-    throw new TaskFailure('quality_gate', `text column "${column}" holds no text in any candidate row`);
-  }
-  return texts;
+async function closeQuietly(run: EngineRun, logger: Logger): Promise<void> {
+  await run.close().catch((err: unknown) => logger.warn({ err }, 'engine scratch not removed'));
 }
 
 function newDatasetVersion(dataset: string): string {

@@ -98,6 +98,9 @@ export function runSettings(settings: JobSettings): RefreshSettings {
     fraction: spec.sampling.fraction,
     seed: spec.sampling.seed,
     textColumn: spec.text_column,
+    textDropout: spec.text_column === null ? 0 : spec.augmentation.text_dropout,
+    engine: spec.engine,
+    engineTimeoutMs: spec.engine_timeout,
     baselineName: spec.baseline.name,
     thresholds: {
       minCoverage: spec.gate.min_coverage,

@@ -58,15 +58,22 @@ export function distinctBigramRatio(texts: readonly string[]): number {
 
 /** Population stability index of observed category shares vs expected ones. */
 export function psi(expected: Record<string, number>, observed: readonly string[]): number {
-  const eps = 1e-4;
   const counts = new Map<string, number>();
   for (const v of observed) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return psiFromCounts(expected, counts);
+}
+
+/** PSI from the observed count of each category (what an engine's GROUP BY answers). */
+export function psiFromCounts(expected: Record<string, number>, counts: ReadonlyMap<string, number>): number {
+  const eps = 1e-4;
+  let observedTotal = 0;
+  for (const n of counts.values()) observedTotal += n;
   const expTotal = Object.values(expected).reduce((a, b) => a + b, 0) || 1;
   const categories = new Set([...Object.keys(expected), ...counts.keys()]);
   let sum = 0;
   for (const c of categories) {
     const e = Math.max((expected[c] ?? 0) / expTotal, eps);
-    const o = Math.max((counts.get(c) ?? 0) / (observed.length || 1), eps);
+    const o = Math.max((counts.get(c) ?? 0) / (observedTotal || 1), eps);
     sum += (o - e) * Math.log(o / e);
   }
   return sum;

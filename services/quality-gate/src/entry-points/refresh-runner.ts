@@ -9,7 +9,14 @@ import {
   type Logger,
   type Metrics,
 } from '@tributary/telemetry';
-import type { Augmentation, DueRun, JobSettings, RunStore, StaleRun } from '../domain/ports.ts';
+import type {
+  Augmentation,
+  DueRun,
+  JobSettings,
+  RefreshEngine,
+  RunStore,
+  StaleRun,
+} from '../domain/ports.ts';
 import { recoverStaleRuns, type StaleRecovery } from '../domain/recover-stale-runs.ts';
 import {
   refreshDataset,
@@ -38,8 +45,10 @@ export type RunRefresh = (request: {
   resume?: { datasetVersion: string; attempt: number; stored: StoredRunSettings };
 }) => Promise<RefreshResult | { status: 'unknown_job'; datasetVersion: undefined }>;
 
-export interface RunnerDeps extends Omit<RefreshDeps, 'settings' | 'augmentations'> {
+export interface RunnerDeps extends Omit<RefreshDeps, 'settings' | 'augmentations' | 'engine'> {
   jobs: RefreshJobs;
+  /** The engine a job's `engine` names. */
+  engineFor: (spec: RefreshJob) => RefreshEngine;
   /** The augmentations a job's settings ask for. */
   augmentationsFor: (spec: RefreshJob) => Augmentation[];
   /** Stores the job's baseline from its `baseline.seed` when it does not exist yet. */
@@ -80,7 +89,12 @@ export function refreshRunner(deps: RunnerDeps, metrics: Metrics): RunRefresh {
             runId,
             ...(traceparent === undefined ? {} : { traceparent }),
           },
-          { ...deps, settings: runSettings(job), augmentations: deps.augmentationsFor(job.spec) },
+          {
+            ...deps,
+            settings: runSettings(job),
+            engine: deps.engineFor(job.spec),
+            augmentations: deps.augmentationsFor(job.spec),
+          },
         );
         if (result.status === 'passed' || result.status === 'failed') {
           const status = result.status === 'passed' ? 'success' : 'failed';
