@@ -12,6 +12,15 @@ export {
   type ImageRules,
 } from './schema.ts';
 export { compileContract, type RowValidator, type Violation, type ViolationRule } from './validator.ts';
+export {
+  FILE_HEAD_BYTES,
+  isParquet,
+  roleByContent,
+  sniffImage,
+  tableFormatOf,
+  type FileRoleGuess,
+  type TableFileFormat,
+} from './file-formats.ts';
 export { ASK_JS, columnRuleSql, patternToRe2, sourceKind, type SourceKind } from './sql.ts';
 export {
   DOC_BEGIN,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import sharp from 'sharp';
 import { createPool } from '@tributary/db';
 import {
@@ -107,6 +108,38 @@ export async function writeRawBatch(
 /** Penguins rows as the bytes of a CSV table file. */
 export function csvBytes(rows: readonly PenguinRow[]): Buffer {
   return Buffer.from(toCsv(rows), 'utf8');
+}
+
+/** Penguin rows as the bytes of a JSON Lines table file. */
+export const jsonl = (rows: readonly PenguinRow[]) =>
+  Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n', 'utf8');
+
+/**
+ * Penguin rows as Parquet bytes, written by DuckDB from JSON Lines (strings stay VARCHAR); with
+ * `imageBytes`, the image column is a BLOB (BYTE_ARRAY without a string annotation) of those bytes.
+ */
+export async function parquetBytes(
+  rows: readonly PenguinRow[],
+  imageBytes?: readonly (Buffer | null)[],
+): Promise<Buffer> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hostile-'));
+  try {
+    const input = imageBytes
+      ? rows.map((r, i) => ({ ...r, image: imageBytes[i]?.toString('hex') ?? null }))
+      : rows;
+    await fs.writeFile(path.join(dir, 'in.jsonl'), jsonl(input));
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    const select = imageBytes ? 'SELECT * REPLACE (unhex(image) AS image)' : 'SELECT *';
+    await conn.run(
+      `COPY (${select} FROM read_json('${dir}/in.jsonl', format = 'newline_delimited', columns = {id: 'VARCHAR', species: 'VARCHAR', island: 'VARCHAR', beak_length_mm: 'DOUBLE', beak_depth_mm: 'DOUBLE', flipper_length_mm: 'DOUBLE', body_mass_g: 'DOUBLE', sex: 'VARCHAR', image: 'VARCHAR'})) TO '${dir}/out.parquet' (FORMAT parquet)`,
+    );
+    conn.closeSync();
+    db.closeSync();
+    return await fs.readFile(path.join(dir, 'out.parquet'));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** A small deterministic PNG. */

@@ -4,16 +4,23 @@
  * table that cannot be read is rejected with a reason naming the problem and where.
  */
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceApp } from '@tributary/runtime';
-import { penguinRows, type PenguinRow } from '@tributary/testing';
+import { penguinRows } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
-import { csvBytes, png, testEnvironment, writeRawBatch, type TestEnvironment } from './helpers.ts';
+import {
+  csvBytes,
+  jsonl,
+  parquetBytes,
+  png,
+  testEnvironment,
+  writeRawBatch,
+  type TestEnvironment,
+} from './helpers.ts';
 
 let t: TestEnvironment;
 let app: ServiceApp;
@@ -29,37 +36,6 @@ afterAll(async () => {
   await app?.stop();
   await t?.dispose();
 });
-
-const jsonl = (rows: readonly PenguinRow[]) =>
-  Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n') + '\n', 'utf8');
-
-/**
- * Penguin rows as Parquet bytes, written by DuckDB from JSON Lines (strings stay VARCHAR); with
- * `imageBytes`, the image column is a BLOB (BYTE_ARRAY without a string annotation) of those bytes.
- */
-async function parquetBytes(
-  rows: readonly PenguinRow[],
-  imageBytes?: readonly (Buffer | null)[],
-): Promise<Buffer> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hostile-'));
-  try {
-    const input = imageBytes
-      ? rows.map((r, i) => ({ ...r, image: imageBytes[i]?.toString('hex') ?? null }))
-      : rows;
-    await fs.writeFile(path.join(dir, 'in.jsonl'), jsonl(input));
-    const db = await DuckDBInstance.create(':memory:');
-    const conn = await db.connect();
-    const select = imageBytes ? 'SELECT * REPLACE (unhex(image) AS image)' : 'SELECT *';
-    await conn.run(
-      `COPY (${select} FROM read_json('${dir}/in.jsonl', format = 'newline_delimited', columns = {id: 'VARCHAR', species: 'VARCHAR', island: 'VARCHAR', beak_length_mm: 'DOUBLE', beak_depth_mm: 'DOUBLE', flipper_length_mm: 'DOUBLE', body_mass_g: 'DOUBLE', sex: 'VARCHAR', image: 'VARCHAR'})) TO '${dir}/out.parquet' (FORMAT parquet)`,
-    );
-    conn.closeSync();
-    db.closeSync();
-    return await fs.readFile(path.join(dir, 'out.parquet'));
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-}
 
 interface ReportLine {
   file: string;

@@ -157,7 +157,7 @@ export class FsLandingZone implements LandingZone {
       const hasher = new HashingPassThrough({ md5: false });
       await pipeline(createReadStream(abs), hasher, discard());
       const { sha256, size } = hasher.result;
-      files.push({ path: rel, uri: pathToFileURL(abs).href, sha256, size });
+      files.push({ path: rel, uri: pathToFileURL(abs).href, sha256, size, head: hasher.head });
     }
     return files;
   }

@@ -31,7 +31,7 @@ export class UploadStaging {
     path: string,
     body: Readable,
     limits: { maxFileBytes: number; batchBytesLeft: number; maxBatchBytes: number },
-  ): Promise<{ uri: string; key: string; sha256: string; size: number }> {
+  ): Promise<{ uri: string; key: string; sha256: string; size: number; head: Buffer }> {
     const key = `${UPLOAD_STAGING_PREFIX}${uploadId}/${path}`;
     const fileIsTighter = limits.maxFileBytes <= limits.batchBytesLeft;
     const hasher = new HashingPassThrough({
@@ -61,7 +61,7 @@ export class UploadStaging {
     if (put.status === 'rejected') throw put.reason;
     if (fed.status === 'rejected') throw fed.reason;
     const { sha256, size } = hasher.result;
-    return { uri: objectUri(this.store, key), key, sha256, size };
+    return { uri: objectUri(this.store, key), key, sha256, size, head: hasher.head };
   }
 
   /** Removes everything staged for an upload that is not going to be submitted. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { roleByContent } from '@tributary/contracts';
 import type { BatchFile, FileRole } from '@tributary/events';
 import { compareCodePoints } from '@tributary/storage';
 
@@ -54,17 +55,15 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 /** Path segments DVC skips or refuses inside a tracked directory: a batch cannot carry them. */
 const DVC_RESERVED_SEGMENTS = new Set(['.git', '.hg', '.dvc', '.dvcignore']);
 
-/** Formats the preprocessor loads as tables. */
-const TABLE_EXTENSIONS = /\.(csv|jsonl|ndjson|json|parquet)$/i;
-
 /**
- * Role of a file named by its path, when the producer did not say: tables by their format's
- * extension; anything else (images in any format, an .svg, a README) is a file rows may link to
- * (`IMAGE`), never loaded as a table, so it cannot make the whole batch unreadable: a row linking
- * to a format its contract does not accept is refused as that row.
+ * Role of a file when the producer did not say, by its first bytes, then its name: image bytes →
+ * `IMAGE` whatever the name; Parquet bytes (a Spark `part-00000`) or a table format's extension →
+ * `TABLE`; anything else (an .svg, a README) is a file rows may link to (`IMAGE`), never loaded as
+ * a table, so it cannot make the whole batch unreadable: the preprocessor refuses a row linking to
+ * a format its contract does not accept, and reports a file no row links to.
  */
-export function roleOf(path: string): FileRole {
-  return TABLE_EXTENSIONS.test(path) ? 'TABLE' : 'IMAGE';
+export function roleOf(path: string, head: Uint8Array = new Uint8Array()): FileRole {
+  return roleByContent(path, head) ?? 'IMAGE';
 }
 
 /** Why a file path cannot be part of a batch, or undefined when it can. */

@@ -248,6 +248,8 @@ export interface SubmittedFile {
   size: number;
   role?: FileRole;
   schemaVersion?: string | null;
+  /** The file's first bytes, which decide its role when the producer named none. */
+  head?: Uint8Array;
 }
 
 /** The log calls the use cases make (a pino logger satisfies it). */

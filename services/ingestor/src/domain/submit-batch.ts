@@ -67,7 +67,7 @@ export async function submitBatch(
   const files = input.files.map((f) => ({
     path: f.path,
     uri: f.uri,
-    role: f.role ?? roleOf(f.path),
+    role: f.role ?? roleOf(f.path, f.head),
     sha256: f.sha256.toLowerCase(),
     size_bytes: f.size,
     schema_version: f.schemaVersion ?? null,

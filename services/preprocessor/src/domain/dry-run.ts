@@ -49,6 +49,8 @@ export interface DryRunReport {
   rejected_rows: number;
   /** Every bad row with every reason, in file and row order: the rejection report the batch would get. */
   rejections: RejectedRow[];
+  /** Files no row links to (a README, an image no row names): the pipeline would report them, not merge them. */
+  unreferenced_files: string[];
   warnings: string[];
 }
 
@@ -73,6 +75,7 @@ export async function dryRunBatch(
     total_rows: 0,
     rejected_rows: 0,
     rejections: [],
+    unreferenced_files: [],
     warnings,
     ...r,
   });
@@ -159,6 +162,7 @@ export async function dryRunBatch(
       false,
     );
     const fate = validated.fate;
+    if (validated.unreferenced.length > 0) warnings.push(unreferencedWarning(validated.unreferenced));
     return report({
       contract: contractId,
       outcome: fate.kind === 'reject' ? 'REJECT' : fate.partial ? 'MERGE_PARTIAL' : 'MERGE',
@@ -168,6 +172,7 @@ export async function dryRunBatch(
       total_rows: validated.totalRows,
       rejected_rows: validated.rejected.length,
       rejections: validated.rejected,
+      unreferenced_files: validated.unreferenced,
     });
   } catch (err) {
     // What the pipeline rejects the whole batch for (no table, unreadable table...).
@@ -184,6 +189,11 @@ export async function dryRunBatch(
   } finally {
     session.close();
   }
+}
+
+/** What a producer is told of the files no row links to. */
+export function unreferencedWarning(files: readonly string[]): string {
+  return `no row links to ${files.join(', ')}: not part of the master (name a table with --table, or link the file from a row's image column)`;
 }
 
 /** The upload as the validation reads a raw batch: read-only; what it would store is dropped. */

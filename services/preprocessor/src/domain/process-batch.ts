@@ -21,7 +21,8 @@ export interface ProcessBatchDeps extends ValidateDeps, MergeDeps {
 }
 
 export type ProcessOutcome =
-  | { kind: 'merged'; version: number }
+  /** unreferenced_files: files of the batch no row links to, reported, not merged. */
+  | { kind: 'merged'; version: number; unreferenced_files: string[] }
   | { kind: 'rejected'; code: string }
   | { kind: 'duplicate' }
   | { kind: 'conflict' };
@@ -113,7 +114,7 @@ export class ProcessBatch {
       }
       // The rest of the run's lines (here and in the handler) name the version the merge committed.
       setLogFields({ task_id: 'merge', dataset_version: `${event.dataset}@${result.version}` });
-      return { kind: 'merged', version: result.version };
+      return { kind: 'merged', version: result.version, unreferenced_files: validated.unreferenced };
     } finally {
       session.close();
       await rm(workDir, { recursive: true, force: true });

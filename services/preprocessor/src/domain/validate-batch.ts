@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { AppError } from '@tributary/errors';
 import type { DataContract, RowValidator, Violation } from '@tributary/contracts';
 import type { BatchIngested } from '@tributary/events';
 import { decideFate, type BatchFate } from './fate.ts';
-import type { DataStore, ImageCeilings, ImageProcessor, RowRef, TableFormat, TableSession } from './ports.ts';
+import { sortFiles } from './file-roles.ts';
+import type { DataStore, ImageCeilings, ImageProcessor, RowRef, TableSession } from './ports.ts';
 
 /** One entry of a rejection report: a bad row and every reason it is bad. */
 export interface RejectedRow {
@@ -28,6 +28,8 @@ export interface ValidatedBatch {
   /** The batch's good rows as one Parquet part (local file), when the fate is merge. */
   part?: { localPath: string; rows: number; keyMin: string | null; keyMax: string | null };
   images: CanonicalImage[];
+  /** Files of the batch no row links to (a README, an unused image): reported, not merged. */
+  unreferenced: string[];
 }
 
 export interface ValidateDeps {
@@ -47,14 +49,6 @@ export interface ValidateDeps {
  * verdicts (test/sql-validation.test.ts).
  */
 export const JS_VALIDATION_MAX_ROWS = 2048;
-
-const FORMAT_BY_EXTENSION: Record<string, TableFormat> = {
-  '.csv': 'csv',
-  '.jsonl': 'json',
-  '.ndjson': 'json',
-  '.json': 'json',
-  '.parquet': 'parquet',
-};
 
 /**
  * Checks every row of a batch against its contract, then every linked image, and builds the
@@ -84,23 +78,9 @@ export async function validateBatch(
     entry.reasons.push(v);
   };
 
-  const tables = event.files.filter((f) => f.role === 'TABLE').sort((a, b) => (a.path < b.path ? -1 : 1));
-  if (tables.length === 0) {
-    throw new AppError('PRE_ERR_NO_TABLE', `batch ${event.batch_id} has no table file`, { retriable: false });
-  }
+  const { tables, linked } = await sortFiles(deps.store, event, rawPrefix, workDir);
   let totalRows = 0;
-  for (const table of tables) {
-    const format = FORMAT_BY_EXTENSION[path.posix.extname(table.path).toLowerCase()];
-    if (!format) {
-      throw new AppError(
-        'PRE_ERR_TABLE_FORMAT',
-        `${table.path}: tables must be .csv, .jsonl, .ndjson, .json or .parquet`,
-        {
-          retriable: false,
-        },
-      );
-    }
-    const local = await deps.store.localCopy(`${rawPrefix}/${table.path}`, workDir);
+  for (const { file: table, local, format } of tables) {
     const staged = await session.stage(table.path, local, format);
     totalRows += staged.rows;
     const keyOfRow = (values: Record<string, unknown[]>, i: number) => {
@@ -144,12 +124,20 @@ export async function validateBatch(
   await flagDuplicates(session, contract, flag);
   await session.markBad([...bad.values()]);
 
-  const images = contract.image_column
-    ? await checkImages(deps, session, event, contract, rawPrefix, flag)
-    : [];
+  // The contract's image column says which linked files are images; the others are only reported.
+  const { images, referenced } = contract.image_column
+    ? await checkImages(deps, session, linked, contract, rawPrefix, flag)
+    : { images: [], referenced: new Set<string>() };
+  const unreferenced = [...linked.keys()].filter((p) => !referenced.has(p)).sort();
 
   const fate = decideFate(contract, totalRows, bad.size);
-  const result: ValidatedBatch = { totalRows, rejected: sortRows([...bad.values()]), fate, images };
+  const result: ValidatedBatch = {
+    totalRows,
+    rejected: sortRows([...bad.values()]),
+    fate,
+    images,
+    unreferenced,
+  };
   if (fate.kind === 'merge' && buildPart) {
     const localPath = path.join(workDir, 'batch-part.parquet');
     const stats = await session.writeBatchPart(
@@ -199,18 +187,18 @@ async function flagDuplicates(
   }
 }
 
+/** Canonicalises every linked file a row's image column names; a row naming a bad one is flagged. */
 async function checkImages(
   deps: ValidateDeps,
   session: TableSession,
-  event: BatchIngested,
+  listed: ReadonlyMap<string, BatchIngested['files'][number]>,
   contract: DataContract,
   rawPrefix: string,
   flag: (file: string, row: number, v: Violation, pk?: Record<string, string | null>) => void,
-): Promise<CanonicalImage[]> {
+): Promise<{ images: CanonicalImage[]; referenced: Set<string> }> {
   const column = contract.image_column!;
   const rules = contract.images!;
   const refs = await session.imageRefs(column, contract.primary_key);
-  const listed = new Map(event.files.filter((f) => f.role === 'IMAGE').map((f) => [f.path, f]));
   const byPath = new Map<string, (RowRef & { key: Record<string, string | null> })[]>();
   for (const r of refs) {
     // Appended in place: many rows may share one image, and copying per row would be quadratic.
@@ -252,7 +240,10 @@ async function checkImages(
   }
   await session.markBad(failed);
   await session.mapImages(mapping);
-  return [...images.values()].sort((a, b) => (a.relpath < b.relpath ? -1 : 1));
+  return {
+    images: [...images.values()].sort((a, b) => (a.relpath < b.relpath ? -1 : 1)),
+    referenced: new Set(paths.map(normalise)),
+  };
 }
 
 async function canonicalOne(

@@ -150,7 +150,7 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
 
 interface Received {
   fields: Record<string, string>;
-  files: { path: string; uri: string; sha256: string; size: number }[];
+  files: { path: string; uri: string; sha256: string; size: number; head: Buffer }[];
 }
 
 /** Reads the parts in order, streaming each file part to the staging area as it arrives. */
@@ -179,7 +179,7 @@ async function receiveUpload(
       maxBatchBytes: deps.limits.maxBatchBytes,
     });
     total += staged.size;
-    files.push({ path, uri: staged.uri, sha256: staged.sha256, size: staged.size });
+    files.push({ path, uri: staged.uri, sha256: staged.sha256, size: staged.size, head: staged.head });
   }
   return { fields, files };
 }
@@ -244,6 +244,7 @@ function submissionFrom(
       sha256: typeof d?.sha256 === 'string' ? d.sha256 : f.sha256,
       size: typeof d?.size === 'number' ? d.size : f.size,
       ...(role === undefined ? {} : { role }),
+      head: f.head,
       schemaVersion:
         typeof d?.schema_version === 'string' || d?.schema_version === null
           ? d.schema_version

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { FILE_HEAD_BYTES, roleByContent } from '@tributary/contracts';
 import { isAppError } from '@tributary/errors';
 import { problem } from '@tributary/runtime';
 import type { DryRunFile, DryRunInput, DryRunReport } from '../../domain/dry-run.ts';
@@ -18,7 +19,6 @@ export interface ValidateRouteDeps {
   maxFiles: number;
 }
 
-const TABLE_EXTENSIONS = /\.(csv|jsonl|ndjson|json|parquet)$/i;
 const CONTRACT = /^([a-z0-9][a-z0-9_-]*)@(\d+\.\d+\.\d+)$/;
 
 const manifestSchema = z.object({
@@ -52,7 +52,7 @@ export function registerValidateRoute(http: FastifyInstance, deps: ValidateRoute
       const dir = await mkdtemp(path.join(deps.workDir, 'dry-run-'));
       try {
         const fields: Record<string, string> = {};
-        const received: Omit<DryRunFile, 'role'>[] = [];
+        const received: Received[] = [];
         let total = 0;
         try {
           for await (const part of req.parts({
@@ -69,7 +69,9 @@ export function registerValidateRoute(http: FastifyInstance, deps: ValidateRoute
             const localPath = path.join(dir, `f${received.length}`);
             const hash = createHash('sha256');
             let size = 0;
+            const head: Buffer[] = [];
             part.file.on('data', (chunk: Buffer) => {
+              if (size < FILE_HEAD_BYTES) head.push(chunk.subarray(0, FILE_HEAD_BYTES - size));
               hash.update(chunk);
               size += chunk.length;
             });
@@ -80,7 +82,13 @@ export function registerValidateRoute(http: FastifyInstance, deps: ValidateRoute
                 .code(413)
                 .send(problem('PRE_ERR_UPLOAD_TOO_LARGE', `a dry run takes at most ${deps.maxBytes} bytes`));
             }
-            received.push({ path: name, localPath, size, sha256: hash.digest('hex') });
+            received.push({
+              path: name,
+              localPath,
+              size,
+              sha256: hash.digest('hex'),
+              head: Buffer.concat(head),
+            });
           }
         } catch (err) {
           if (err instanceof BadRequest)
@@ -110,11 +118,11 @@ export function registerValidateRoute(http: FastifyInstance, deps: ValidateRoute
   });
 }
 
+/** A received file, with its first bytes (they decide its role when the manifest names none). */
+type Received = Omit<DryRunFile, 'role'> & { head: Buffer };
+
 /** The dry run's input from the form, or what is wrong with the form. */
-function dryRunInput(
-  fields: Record<string, string>,
-  received: Omit<DryRunFile, 'role'>[],
-): DryRunInput | string {
+function dryRunInput(fields: Record<string, string>, received: Received[]): DryRunInput | string {
   const dataset = fields.dataset?.trim();
   if (!dataset) return 'the form field "dataset" is required';
   let contract: DryRunInput['contract'];
@@ -138,13 +146,13 @@ function dryRunInput(
     declared = new Map(parsed.data.files.map((f) => [f.path, f]));
   }
   const files: DryRunFile[] = [];
-  for (const f of received) {
+  for (const { head, ...f } of received) {
     const d = declared.get(f.path);
     if (d?.sha256 !== undefined && d.sha256 !== f.sha256) {
       return `${f.path}: the manifest declares sha256 ${d.sha256}, the upload has ${f.sha256}`;
     }
-    // As the ingestor: a declared role, else only table formats are tables; anything else is a linked file.
-    files.push({ ...f, role: d?.role ?? (TABLE_EXTENSIONS.test(f.path) ? 'TABLE' : 'IMAGE') });
+    // As the ingestor: a declared role, else by content then name; anything else is a linked file.
+    files.push({ ...f, role: d?.role ?? roleByContent(f.path, head) ?? 'IMAGE' });
   }
   const missing = [...declared.keys()].filter((p) => !received.some((f) => f.path === p));
   if (missing.length > 0) return `the manifest lists files the upload does not hold: ${missing.join(', ')}`;

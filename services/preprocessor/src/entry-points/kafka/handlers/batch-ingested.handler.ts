@@ -25,6 +25,12 @@ export function batchIngestedHandler(
         runs.end('rejected', event.ready_at ?? event.occurred_at);
       }
       ctx.log.info({ dataset: event.dataset, batch_id: event.batch_id, ...outcome }, 'batch processed');
+      if (outcome.kind === 'merged' && outcome.unreferenced_files.length > 0) {
+        ctx.log.warn(
+          { dataset: event.dataset, batch_id: event.batch_id, files: outcome.unreferenced_files },
+          'files no row links to: kept in the raw batch, not merged',
+        );
+      }
     },
     onDeadLettered: (_err, event) => runs.end('failed', event?.ready_at ?? event?.occurred_at ?? Date.now()),
   });
