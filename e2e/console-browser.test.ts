@@ -101,7 +101,6 @@ describe('the operator console in a browser', () => {
       expect(await page.locator(`tr[data-dataset="${name}"]`).count()).toBe(1);
     }
     expect(await page.locator('tr[data-dataset="penguins"]').textContent()).toContain('penguins@1.0.0');
-    await shot('datasets');
   });
 
   it('when a batch with bad rows is submitted, then it appears in the live list, settles as quarantined, and its report names the bad rows', async () => {
@@ -129,6 +128,8 @@ describe('the operator console in a browser', () => {
     expect(await report.count()).toBe(0);
     await page.getByLabel('Filter rows').fill('Emperor');
     expect(await report.count()).toBe(3);
+    // The raw snapshot's files with their md5, from its DVC directory.
+    expect(await page.locator('#files tbody').textContent()).toMatch(/rows\.csv\s*[0-9a-f]{32}/);
     await shot('batch');
 
     await page.getByRole('link', { name: 'lineage', exact: true }).click();
@@ -137,6 +138,16 @@ describe('the operator console in a browser', () => {
       expect.arrayContaining(['batch', 'raw snapshot', 'master version']),
     );
     await shot('lineage');
+
+    // The first page now shows the dataset's master: version 1 of the 22 good rows.
+    await page.getByRole('link', { name: 'Datasets' }).click();
+    const penguins = page.locator('tr[data-dataset="penguins"]');
+    await penguins.getByText('v1').waitFor();
+    expect(await penguins.textContent()).toContain('22');
+    await shot('datasets');
+    await penguins.getByRole('link', { name: 'penguins' }).first().click();
+    await page.locator('.chart canvas').waitFor();
+    await shot('dataset');
   });
 
   it('when a quality gate fails, then its run is red in the grid and the run page shows the failing metric', async () => {

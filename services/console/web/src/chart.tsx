@@ -30,6 +30,13 @@ export function TimeChart(props: { label: string; x: number[]; lines: Line[]; he
           })),
         ],
         axes: [{ stroke: '#1f2933' }, { stroke: '#1f2933' }],
+        // One point alone would be spread over years: show the hour around it.
+        scales: {
+          x: {
+            time: true,
+            range: (_u, min, max) => (min === max ? [min - 1800, max + 1800] : [min, max]),
+          },
+        },
       },
       [props.x, ...props.lines.map((l) => l.values)],
       el,

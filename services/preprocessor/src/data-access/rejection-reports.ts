@@ -1,6 +1,7 @@
 import type { Pool } from '@tributary/db';
+import { dvcObjectKey } from '@tributary/dvc';
 import type { RejectedRow } from '../domain/validate-batch.ts';
-import type { ObjectDataStore } from './data-store.ts';
+import { DVC_PREFIX, type ObjectDataStore } from './data-store.ts';
 
 /** What the preprocessor decided on a batch, with every row it refused and why. */
 export interface RejectionReport {
@@ -57,5 +58,15 @@ export class RejectionReports {
         .filter((l) => l.trim() !== '')
         .map((l) => JSON.parse(l) as RejectedRow & { run_id?: string }),
     };
+  }
+
+  /**
+   * The files of a DVC directory in the data store's remote (a raw batch, a master version): each
+   * path with its md5, from the `.dir` object; undefined when no such object is stored.
+   */
+  async directory(md5: string): Promise<{ relpath: string; md5: string }[] | undefined> {
+    if (!/^[0-9a-f]{32}\.dir$/.test(md5)) return undefined;
+    const body = await this.store.read(`${DVC_PREFIX}/${dvcObjectKey(md5)}`);
+    return body && (JSON.parse(body.toString('utf8')) as { relpath: string; md5: string }[]);
   }
 }

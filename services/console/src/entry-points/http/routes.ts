@@ -113,17 +113,27 @@ export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
   scope.get('/api/batches/:id', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
     const id = encodeURIComponent(req.params.id);
     const [batch, report] = await Promise.all([
-      ingestor.find<{ dataset: string; merge: { master_version: number | null } | null }>(`/batches/${id}`),
+      ingestor.find<{
+        dataset: string;
+        raw_md5: string | null;
+        merge: { master_version: number | null } | null;
+      }>(`/batches/${id}`),
       preprocessor.find(`/admin/batches/${id}/report`),
     ]);
     if (!batch) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no batch ${req.params.id}`));
+    // The raw snapshot's files, from its DVC directory object.
+    const files = batch.raw_md5
+      ? await preprocessor.find<{ files: unknown[] }>(
+          `/admin/dvc/directories/${encodeURIComponent(batch.raw_md5)}`,
+        )
+      : undefined;
     const version = batch.merge?.master_version;
     const master =
       version === null || version === undefined
         ? null
         : ((await preprocessor.find(`/masters/${encodeURIComponent(batch.dataset)}/versions/${version}`)) ??
           null);
-    return { batch, report: report ?? null, master };
+    return { batch, report: report ?? null, master, files: files?.files ?? [] };
   });
 
   scope.get('/api/jobs', () => qualityGate.get('/admin/jobs'));

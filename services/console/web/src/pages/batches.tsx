@@ -169,7 +169,8 @@ interface BatchDetail {
     report_uri: string | null;
     rows: ReportRow[];
   } | null;
-  master: { version: number; raw_checksums: unknown; checksum: string } | null;
+  master: { version: number; raw_checksums: Record<string, string> | null; checksum: string } | null;
+  files: { relpath: string; md5: string }[];
 }
 
 export function BatchPage(props: { id: string }) {
@@ -179,7 +180,7 @@ export function BatchPage(props: { id: string }) {
     <section aria-labelledby="batch-title">
       <h1 id="batch-title">Batch {props.id}</h1>
       <Loading state={state}>
-        {({ batch, report, master }) => {
+        {({ batch, report, master, files }) => {
           const rows = (report?.rows ?? []).filter((r) => {
             if (filter === '') return true;
             const text = `${r.file} ${r.row} ${JSON.stringify(r.primary_key)} ${r.reasons.map((v) => `${v.rule} ${v.column ?? ''} ${v.message}`).join(' ')}`;
@@ -241,11 +242,34 @@ export function BatchPage(props: { id: string }) {
                   {time(batch.created_at)}, ingested {time(batch.ingested_at)}
                 </dd>
               </dl>
+              <h2 id="files-title">Files and checksums</h2>
+              {files.length === 0 ? (
+                <p>No raw snapshot.</p>
+              ) : (
+                <table id="files" aria-labelledby="files-title">
+                  <thead>
+                    <tr>
+                      <th scope="col">File</th>
+                      <th scope="col">md5</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {files.map((f) => (
+                      <tr key={f.relpath}>
+                        <td>{f.relpath}</td>
+                        <td>
+                          <code>{f.md5}</code>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
               {master ? (
-                <>
-                  <h2>Files and checksums</h2>
-                  <pre class="block">{JSON.stringify(master.raw_checksums, null, 2)}</pre>
-                </>
+                <p class="sub">
+                  Master v{master.version} (checksum <code>{master.checksum}</code>) recorded this raw
+                  snapshot as <code>{master.raw_checksums?.[batch.batch_id] ?? '–'}</code>.
+                </p>
               ) : null}
               <h2 id="report-title">Rejection report</h2>
               {report === null || report.rows.length === 0 ? (

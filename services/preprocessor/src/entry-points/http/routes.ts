@@ -76,6 +76,17 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
       }
       return report;
     });
+
+    // The files of a raw batch or master version by its DVC directory md5 (`<32 hex>.dir`).
+    admin.get<{ Params: { md5: string } }>('/dvc/directories/:md5', async (req, reply) => {
+      const files = await deps.reports?.directory(req.params.md5);
+      if (!files) {
+        return reply
+          .code(404)
+          .send(problem('PRE_ERR_UNKNOWN_DIRECTORY', `no DVC directory ${req.params.md5} in the data store`));
+      }
+      return { md5: req.params.md5, files };
+    });
   });
 
   // The current master of a dataset: version, CURRENT_MASTER_ROWS, checksum and where it is.
