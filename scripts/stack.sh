@@ -18,10 +18,13 @@ set -euo pipefail
 
 STACK_D="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/stack.d"
 COMPONENTS=(postgres redis kafka registry mlflow s3 jaeger)
+# Started only when named (scripts/stack.sh up ray): the one-node Ray cluster of the refresh's
+# cluster engine, for its tests and the demo.
+OPTIONAL_COMPONENTS=(ray)
 
 # shellcheck source=stack.d/common.sh
 source "$STACK_D/common.sh"
-for file in java venv chromium "${COMPONENTS[@]}"; do
+for file in java venv chromium "${COMPONENTS[@]}" "${OPTIONAL_COMPONENTS[@]}"; do
   # shellcheck source=/dev/null
   source "$STACK_D/$file.sh"
 done
@@ -29,7 +32,7 @@ done
 usage() {
   # The comment block at the top of this file, without its "# ".
   sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"
-  printf '\ncomponents: %s\n' "${COMPONENTS[*]}"
+  printf '\ncomponents: %s (on request: %s)\n' "${COMPONENTS[*]}" "${OPTIONAL_COMPONENTS[*]}"
 }
 
 has_fn() { declare -F "$1" >/dev/null; }
@@ -231,7 +234,8 @@ main() {
   [[ ${#selected[@]} -gt 0 ]] || selected=("${COMPONENTS[@]}")
   local c
   for c in "${selected[@]}"; do
-    [[ " ${COMPONENTS[*]} " == *" $c "* ]] || die "unknown component '$c' (known: ${COMPONENTS[*]})"
+    [[ " ${COMPONENTS[*]} ${OPTIONAL_COMPONENTS[*]} " == *" $c "* ]] ||
+      die "unknown component '$c' (known: ${COMPONENTS[*]} ${OPTIONAL_COMPONENTS[*]})"
   done
   "cmd_$cmd" "${selected[@]}"
 }

@@ -144,6 +144,11 @@ export const configSchema = z.object({
     .describe(
       "Ray cluster's dashboard / Jobs API (http://host:8265) for refresh jobs declaring engine: ray; unset: such jobs fail naming it",
     ),
+  RAY_JOB_PYTHON: z
+    .string()
+    .min(1)
+    .default('python')
+    .describe("Python command of the Ray cluster's job drivers (needs pyarrow and boto3)"),
   RAY_POLL_MS: int(50).default(1000).describe('How often a Ray job is polled for its status and logs'),
   ADMIN_TOKEN: z
     .string()

@@ -99,6 +99,11 @@ export class DuckDbRun implements EngineRun {
     this.conn = conn;
   }
 
+  /** The run's scratch directory (removed by close). */
+  get scratch(): string {
+    return this.dir;
+  }
+
   async ingest(source: ResolvedSource, _ctx: EngineContext): Promise<SourceRead> {
     if (source.kind === 'file') {
       const local = await this.fetch(source.uri, 'sha256', source.sha256, `checksum mismatch`);
@@ -359,6 +364,7 @@ export class DuckDbRun implements EngineRun {
     await this.conn.run(`ALTER TABLE candidate ADD COLUMN __src VARCHAR`);
     await this.conn.run(`ALTER TABLE candidate ADD COLUMN __si INTEGER DEFAULT 0`);
     await this.conn.run(`ALTER TABLE candidate ADD COLUMN __ord BIGINT`);
+    await this.conn.run(`ALTER TABLE candidate ADD COLUMN __key VARCHAR`);
     await this.conn.run(`UPDATE candidate SET __ord = rowid`);
     return this.write(out);
   }

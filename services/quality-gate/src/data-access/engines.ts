@@ -4,6 +4,7 @@ import { createObjectStore, type ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from '../config.ts';
 import type { RefreshEngine } from '../domain/ports.ts';
 import { DuckDbEngine } from './duckdb-engine.ts';
+import { RayEngine } from './ray-engine.ts';
 
 /** The engines of the deployment, by the `engine` a refresh job declares. */
 export function refreshEngines(config: Config, s3: ObjectStoreOptions): (spec: RefreshJob) => RefreshEngine {
@@ -16,16 +17,25 @@ export function refreshEngines(config: Config, s3: ObjectStoreOptions): (spec: R
     threads: config.REFRESH_ENGINE_THREADS,
     batchRows: config.REFRESH_ENGINE_BATCH_ROWS,
   });
-  const ray: RefreshEngine = {
-    name: 'ray',
-    open: () =>
-      Promise.reject(
-        new AppError(
-          'QG_ERR_ENGINE_UNAVAILABLE',
-          'the refresh job declares engine: ray, but this deployment has no Ray cluster (RAY_ADDRESS is not set)',
-          { retriable: false },
-        ),
-      ),
-  };
+  const ray: RefreshEngine = config.RAY_ADDRESS
+    ? new RayEngine({
+        address: config.RAY_ADDRESS,
+        store,
+        s3: { endpoint_url: config.S3_ENDPOINT ?? null, region: config.S3_REGION },
+        embedded: duckdb,
+        python: config.RAY_JOB_PYTHON,
+        pollMs: config.RAY_POLL_MS,
+      })
+    : {
+        name: 'ray',
+        open: () =>
+          Promise.reject(
+            new AppError(
+              'QG_ERR_ENGINE_UNAVAILABLE',
+              'the refresh job declares engine: ray, but this deployment has no Ray cluster (RAY_ADDRESS is not set)',
+              { retriable: false },
+            ),
+          ),
+      };
   return (spec) => (spec.engine === 'ray' ? ray : duckdb);
 }
