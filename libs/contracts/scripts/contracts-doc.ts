@@ -1,6 +1,6 @@
 // Regenerates the contract sections of docs/contracts.md from contracts/*/*.yaml:
-//   npx tsx libs/contracts/scripts/contracts-doc.ts          (write)
-//   npx tsx libs/contracts/scripts/contracts-doc.ts --check  (exit 1 when the doc is stale)
+//   node libs/contracts/scripts/contracts-doc.ts          (write)
+//   node libs/contracts/scripts/contracts-doc.ts --check  (exit 1 when the doc is stale)
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { defaultContractsDir, listContracts, renderContractsDoc, spliceGenerated } from '../src/index.ts';
@@ -13,7 +13,7 @@ const next = spliceGenerated(
 );
 if (process.argv.includes('--check')) {
   if (next !== current) {
-    process.stderr.write('docs/contracts.md is stale: run npx tsx libs/contracts/scripts/contracts-doc.ts\n');
+    process.stderr.write('docs/contracts.md is stale: run node libs/contracts/scripts/contracts-doc.ts\n');
     process.exit(1);
   }
 } else if (next !== current) {

@@ -2,7 +2,7 @@
  * A minimal training-pipeline consumer of `retrain.requested` (the example of
  * docs/retrain-requested.md). Run it with
  *   KAFKA_BROKERS=127.0.0.1:9092 SCHEMA_REGISTRY_URL=http://127.0.0.1:8081/apis/ccompat/v7 \
- *     npx tsx services/retrain-policy/examples/training-consumer.ts
+ *     node services/retrain-policy/examples/training-consumer.ts
  */
 import { pathToFileURL } from 'node:url';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
