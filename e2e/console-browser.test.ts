@@ -203,6 +203,12 @@ describe('the operator console in a browser', () => {
     const coverage = page.locator('#quality-report tr[data-metric="coverage"]');
     expect(await coverage.getAttribute('class')).toContain('failing');
     expect(await coverage.textContent()).toContain('fail');
+    // Each task of the run with its start and duration, as the quality-gate recorded them.
+    expect(await page.locator('#task-timings tbody td:nth-child(2)').allTextContents()).toEqual([
+      'ingest_sources',
+      'generate_candidate',
+      'quality_gate',
+    ]);
     await shot('run');
 
     await page.getByRole('link', { name: 'Quality trends' }).click();

@@ -85,7 +85,23 @@ export class RunsRepository implements RunStore {
        WHERE dataset_version = $1 AND attempt = $2 AND status = 'running'`,
       [datasetVersion, attempt, task],
     );
-    return rowCount === 1;
+    if (rowCount !== 1) return false;
+    // The heartbeat comes at each task's start: it times the run's tasks.
+    await this.pool.query(
+      `INSERT INTO refresh_run_tasks (dataset_version, attempt, task) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+      [datasetVersion, attempt, task],
+    );
+    return true;
+  }
+
+  /** When each task of each attempt of a run started, in order. */
+  async tasks(datasetVersion: string): Promise<{ attempt: number; task: string; startedAt: string }[]> {
+    const { rows } = await this.pool.query<{ attempt: number; task: string; started_at: Date }>(
+      `SELECT attempt, task, started_at FROM refresh_run_tasks WHERE dataset_version = $1
+       ORDER BY attempt, started_at, task`,
+      [datasetVersion],
+    );
+    return rows.map((r) => ({ attempt: r.attempt, task: r.task, startedAt: r.started_at.toISOString() }));
   }
 
   async finish(

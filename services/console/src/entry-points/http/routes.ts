@@ -138,10 +138,23 @@ export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
 
   scope.get('/api/jobs', () => qualityGate.get('/admin/jobs'));
 
+  // When each task of each attempt of a run started (empty from quality-gates that do not record it).
+  const tasksOf = async (run: Run) =>
+    (
+      await qualityGate.find<{ tasks: unknown[] }>(
+        `/admin/runs/${encodeURIComponent(run.datasetVersion)}/tasks`,
+      )
+    )?.tasks ?? [];
+
   scope.get('/api/runs', async (req, reply) => {
     const query = parseRequest('CON', limitQuery, req.query, reply);
     if (!query) return reply;
-    return qualityGate.get('/admin/runs', { job: query.job, dataset: query.dataset, limit: query.limit });
+    const { runs } = await qualityGate.get<{ runs: Run[] }>('/admin/runs', {
+      job: query.job,
+      dataset: query.dataset,
+      limit: query.limit,
+    });
+    return { runs: await Promise.all(runs.map(async (r) => ({ ...r, tasks: await tasksOf(r) }))) };
   });
 
   // One run: its settings, states and timing, and its quality_report.json.
@@ -149,8 +162,11 @@ export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
     const version = encodeURIComponent(req.params.version);
     const run = await qualityGate.find<Run>(`/admin/runs/${version}`);
     if (!run) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no run ${req.params.version}`));
-    const report = run.reportUri ? await qualityGate.find(`/admin/runs/${version}/report`) : undefined;
-    return { run, report: report ?? null };
+    const [report, tasks] = await Promise.all([
+      run.reportUri ? qualityGate.find(`/admin/runs/${version}/report`) : undefined,
+      tasksOf(run),
+    ]);
+    return { run: { ...run, tasks }, report: report ?? null };
   });
 
   // Each gate metric of a job's runs, oldest first, with its threshold (the trend chart).

@@ -18,15 +18,24 @@ interface Run {
   candidateUri: string | null;
   startedAt: string;
   finishedAt: string | null;
+  /** When each task of each attempt started, in order. */
+  tasks: { attempt: number; task: string; startedAt: string }[];
 }
 
 /** The refresh's tasks in order (the seed's nightly DAG). */
 const TASKS = ['ingest_sources', 'generate_candidate', 'quality_gate'] as const;
 
-/** A task's state in a run, from the run's status and the task that failed. */
+/** A task's state in a run, from the run's status, the tasks its attempt started and the one that failed. */
 function taskState(run: Run, task: string): string {
   const failedAt = run.failedTask === null ? -1 : TASKS.indexOf(run.failedTask as (typeof TASKS)[number]);
   const index = TASKS.indexOf(task as (typeof TASKS)[number]);
+  if (run.status === 'running') {
+    const started = run.tasks.filter((t) => t.attempt === run.attempt).map((t) => t.task);
+    const last = started.at(-1);
+    if (last === undefined) return 'pending';
+    if (task === last) return 'running';
+    return started.includes(task) ? 'success' : 'pending';
+  }
   switch (run.status) {
     case 'passed':
       return 'success';
@@ -36,9 +45,21 @@ function taskState(run: Run, task: string): string {
     case 'retrying':
       if (failedAt < 0) return 'up_for_retry';
       return index < failedAt ? 'success' : index === failedAt ? 'up_for_retry' : 'pending';
-    case 'running':
-      return 'running';
   }
+}
+
+/** Each task of each attempt with its duration: until the next task of the attempt, or the run's end. */
+function taskTimings(run: Run): { attempt: number; task: string; startedAt: string; ms: number | null }[] {
+  return run.tasks.map((t, i) => {
+    const next = run.tasks[i + 1];
+    const end =
+      next !== undefined && next.attempt === t.attempt
+        ? next.startedAt
+        : t.attempt === run.attempt
+          ? run.finishedAt
+          : null;
+    return { ...t, ms: end === null ? null : Date.parse(end) - Date.parse(t.startedAt) };
+  });
 }
 
 export function RunsPage(props: { job?: string | undefined }) {
@@ -179,7 +200,7 @@ export function RunPage(props: { version: string }) {
                 <code>{run.reportUri ?? '–'}</code>
               </dd>
             </dl>
-            <h2>Tasks</h2>
+            <h2 id="tasks-title">Tasks</h2>
             <ol class="tasks">
               {TASKS.map((t) => (
                 <li key={t}>
@@ -187,6 +208,28 @@ export function RunPage(props: { version: string }) {
                 </li>
               ))}
             </ol>
+            {run.tasks.length > 0 ? (
+              <table id="task-timings" aria-labelledby="tasks-title">
+                <thead>
+                  <tr>
+                    <th scope="col">Attempt</th>
+                    <th scope="col">Task</th>
+                    <th scope="col">Started</th>
+                    <th scope="col">Duration</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {taskTimings(run).map((t) => (
+                    <tr key={`${t.attempt}-${t.task}`} data-task={t.task}>
+                      <td>{t.attempt}</td>
+                      <td>{t.task}</td>
+                      <td>{time(t.startedAt)}</td>
+                      <td class="num">{formatMs(t.ms)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            ) : null}
             <h2 id="quality-title">Quality report</h2>
             {report === null ? (
               <p>No quality report (the run did not reach the gate).</p>

@@ -81,6 +81,13 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
       return run;
     });
 
+    // When each task of each attempt started (the runs grid and a run's task timings).
+    admin.get('/runs/:version/tasks', async (req: FastifyRequest<{ Params: { version: string } }>, reply) => {
+      const run = await deps.runs.get(req.params.version);
+      if (!run) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no run ${req.params.version}`));
+      return { tasks: await deps.runs.tasks(req.params.version) };
+    });
+
     // The run's quality_report.json: each gate metric with its value, baseline, delta and threshold.
     admin.get(
       '/runs/:version/report',
