@@ -19,6 +19,9 @@ const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 export function completionScript(program: Command, shell: 'bash' | 'zsh'): string {
   const tree = new Map<string, { subs: string[]; opts: string[] }>();
   walk(program, 'tributary', tree);
+  // bash: [key]=value pairs; zsh: key value pairs (its [key]=value form differs between releases).
+  const zshTable = (name: string, pick: 'subs' | 'opts') =>
+    `${name}=(\n${[...tree].map(([p, v]) => `  ${quote(p)} ${quote(v[pick].join(' '))}`).join('\n')}\n)`;
   const table = (name: string, pick: 'subs' | 'opts') =>
     `${name}=(\n${[...tree].map(([p, v]) => `  [${quote(p)}]=${quote(v[pick].join(' '))}`).join('\n')}\n)`;
   if (shell === 'bash') {
@@ -45,8 +48,8 @@ complete -o default -F _tributary tributary
   return `#compdef tributary
 # zsh completion for tributary: save as _tributary in a folder of $fpath (then compinit), or source it
 typeset -gA _tributary_subs _tributary_opts
-${table('_tributary_subs', 'subs')}
-${table('_tributary_opts', 'opts')}
+${zshTable('_tributary_subs', 'subs')}
+${zshTable('_tributary_opts', 'opts')}
 _tributary() {
   local cmdpath=tributary w
   for w in \${words[2,CURRENT-1]}; do
@@ -60,6 +63,10 @@ _tributary() {
     _files
   fi
 }
-if (( $+functions[compdef] )); then compdef _tributary tributary; fi
+if [[ \${funcstack[1]} == _tributary ]]; then
+  _tributary "$@" # autoloaded from $fpath by compinit: complete now
+elif (( $+functions[compdef] )); then
+  compdef _tributary tributary
+fi
 `;
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -142,6 +142,19 @@ describe('the CLI as an npm package', () => {
     const zsh = await tributary(['completion', 'zsh']);
     expect(zsh).toMatchObject({ code: 0 });
     expect(zsh.stdout).toMatch(/^#compdef tributary\n/);
+    // Driven in zsh when the machine has one (compadd stubbed to print what it would offer).
+    const hasZsh = await run('zsh', ['-c', 'true']).then(
+      () => true,
+      () => false,
+    );
+    if (hasZsh) {
+      await writeFile(path.join(work, '_tributary'), zsh.stdout);
+      const { stdout } = await run('zsh', [
+        '-c',
+        `source ${path.join(work, '_tributary')}; compadd() { shift; print -r -- "$@"; }; _files() { :; }; words=(tributary retrain ''); CURRENT=3; _tributary`,
+      ]);
+      expect(stdout.trim()).toBe('threshold decisions');
+    }
     expect(await tributary(['completion', 'fish'])).toMatchObject({ code: 1 });
   });
 });
