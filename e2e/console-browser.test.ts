@@ -101,6 +101,18 @@ describe('the operator console in a browser', () => {
       expect(await page.locator(`tr[data-dataset="${name}"]`).count()).toBe(1);
     }
     expect(await page.locator('tr[data-dataset="penguins"]').textContent()).toContain('penguins@1.0.0');
+    // The keyboard alone: the first Tab reaches the skip link, then the navigation, Enter follows it.
+    await page.reload();
+    await page.locator('tr[data-dataset="penguins"]').waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Batches');
+    await page.keyboard.press('Enter');
+    await page.locator('h1#batches-title').waitFor();
+    await page.goBack();
+    await page.locator('tr[data-dataset="penguins"]').waitFor();
   });
 
   it('when a batch with bad rows is submitted, then it appears in the live list, settles as quarantined, and its report names the bad rows', async () => {
