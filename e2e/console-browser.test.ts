@@ -252,11 +252,11 @@ describe('the operator console in a browser', () => {
     );
     const row = page.locator(`tr[data-letter="${letter}"]`);
     await row.getByRole('button', { name: 'Inspect' }).click();
-    await page
-      .getByText('not an avro record', { exact: false })
-      .first()
-      .waitFor()
-      .catch(() => undefined);
+    // Inspect shows the whole record: the decode error and where the original message was.
+    const detail = page.locator('#dead-letters pre.block');
+    await detail.waitFor();
+    expect(await detail.textContent()).toContain(`${pipeline.prefix}batch.ready`);
+    expect(await row.textContent()).toContain('EVT_ERR_DECODE');
     await shot('dead-letters');
 
     // Without the CSRF header the same replay is refused, though the session cookie goes along.
