@@ -41,9 +41,10 @@ export class LiveBatches {
       this.watchers.delete(res);
       if (this.watchers.size === 0) this.stopPolling();
     });
-    const list = this.latest ?? (await this.poll());
-    send(res, 'snapshot', list ?? []);
     this.timer ??= setInterval(() => void this.poll(), this.opts.pollMs);
+    // A list already known goes out at once; otherwise the poll sends it to every watcher.
+    if (this.latest) send(res, 'snapshot', this.latest);
+    else await this.poll();
   }
 
   /** Ends every stream (the server is stopping). */
@@ -60,8 +61,8 @@ export class LiveBatches {
     this.snapshot = new Map();
   }
 
-  private async poll(): Promise<ListedBatch[] | undefined> {
-    if (this.polling) return this.latest;
+  private async poll(): Promise<void> {
+    if (this.polling) return;
     this.polling = true;
     try {
       const list = await this.opts.fetch();
@@ -69,12 +70,12 @@ export class LiveBatches {
       const first = this.latest === undefined;
       this.snapshot = snapshot;
       this.latest = list;
-      if (!first) for (const batch of changed.reverse()) this.broadcast('batch', batch);
-      return list;
+      // The first list read (also after the ingestor was down) is everyone's snapshot.
+      if (first) this.broadcast('snapshot', list);
+      else for (const batch of changed.reverse()) this.broadcast('batch', batch);
     } catch (err) {
       this.opts.logger.warn({ err }, 'live batch list: the ingestor could not be read');
       this.broadcast('problem', { message: err instanceof Error ? err.message : String(err) });
-      return this.latest;
     } finally {
       this.polling = false;
     }
