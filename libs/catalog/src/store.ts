@@ -354,11 +354,21 @@ export class CatalogStore {
     );
   }
 
+  /**
+   * Each published contract's hash as it would be computed today: the stored body read again by
+   * today's schema, so a field added with a default in a later release does not make an unchanged
+   * file look changed (the recorded sha256 is kept when the body cannot be read any more).
+   */
   private async contractHashes(client: PoolClient): Promise<Map<string, string>> {
-    const { rows } = await client.query<{ key: string; sha256: string }>(
-      `SELECT name || '@' || version AS key, sha256 FROM ${this.t('contracts')}`,
+    const { rows } = await client.query<{ key: string; sha256: string; body: unknown }>(
+      `SELECT name || '@' || version AS key, sha256, body FROM ${this.t('contracts')}`,
     );
-    return new Map(rows.map((r) => [r.key, r.sha256]));
+    return new Map(
+      rows.map((r) => {
+        const reread = contractSchema.safeParse(r.body);
+        return [r.key, reread.success ? specHash(reread.data) : r.sha256];
+      }),
+    );
   }
 
   private async listDatasets(client: PoolClient, name?: string): Promise<StoredDataset[]> {

@@ -15,6 +15,7 @@ import {
   CatalogStore,
   catalogMigrations,
   declarationJsonSchema,
+  specHash,
   type DatasetDeclarationInput,
   type SourcedResource,
 } from '../src/index.ts';
@@ -150,6 +151,24 @@ describe('catalog store', () => {
     expect(applied.changes).toEqual([
       expect.objectContaining({ name: 'penguins@1.1.0', action: 'published' }),
     ]);
+  });
+
+  it('when a contract was published by a release whose schema lacked a defaulted field, then the same file applies unchanged', async () => {
+    const file = contract('2.0.0');
+    await store.apply({ datasets: [], contracts: [file], actor: 'ci' });
+    // What an older release stored: no allow_control_chars on any column, hashed without it.
+    const { rows } = await pool.query<{ body: { columns: Record<string, unknown>[] } }>(
+      `SELECT body FROM "${schema}".contracts WHERE name = 'penguins' AND version = '2.0.0'`,
+    );
+    const older = rows[0]!.body;
+    for (const column of older.columns) delete column.allow_control_chars;
+    await pool.query(
+      `UPDATE "${schema}".contracts SET body = $1, sha256 = $2 WHERE name = 'penguins' AND version = '2.0.0'`,
+      [older, specHash(older)],
+    );
+
+    const again = await store.apply({ datasets: [], contracts: [file], actor: 'ci' });
+    expect(again.changes).toEqual([expect.objectContaining({ name: 'penguins@2.0.0', action: 'unchanged' })]);
   });
 
   it('when a threshold changes, then the audit has the actor and a diff naming the field', async () => {
