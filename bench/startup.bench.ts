@@ -1,14 +1,20 @@
 // Service start-up time and memory, by the way the TypeScript is run:
 //   node bench/startup.bench.ts [--service retrain-policy] [--runs 3] [--old-node /path/to/node20]
 // Variants: Node's own type stripping (`node src/main.ts`, what we ship), JavaScript built by tsc
-// (`tsc` into a scratch folder, `node main.js`), and tsx (`node --import tsx src/main.ts`, what ran
-// before); with --old-node, also tsx on that node (the Node 20 baseline). Each start is timed from
-// spawn to the first 200 from /readyz (database, broker, registry and consumer group joined), then
-// the process's resident memory (VmRSS) and peak (VmHWM) are read from /proc. One start per variant
-// is discarded first (migrations, topic creation). Needs the local stack (scripts/stack.sh up).
+// (`tsc` into a scratch folder, `node main.js`), both also with Node's compile cache
+// (NODE_COMPILE_CACHE, warmed by the discarded first start, as the images warm it at build time), and
+// tsx (`node --import tsx src/main.ts`, what ran before); with --old-node, also tsx on that node (the
+// Node 20 baseline). Two figures per variant:
+// - load: a process that only imports the service's src/app.ts (every module, nothing started) reports
+//   its own CPU time (user + system) and RSS; CPU time, unlike wall time, hardly moves when the machine
+//   is shared;
+// - ready: a real start, timed from spawn to the first 200 from /readyz (database, broker, registry and
+//   consumer group joined), then VmRSS and VmHWM from /proc.
+// One start per variant is discarded first (migrations, topic creation, cache). Needs the local stack.
 import { spawn } from 'node:child_process';
 import {
   cpSync,
+  mkdtempSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -17,8 +23,9 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createPool } from '@tributary/db';
 import { freePort, serviceEnv, stackEnv, uniqueName } from '@tributary/testing';
 
@@ -36,7 +43,11 @@ const oldNode = arg('--old-node');
 interface Variant {
   name: string;
   node: string;
-  args: string[];
+  /** Node's arguments before the file to run. */
+  flags: string[];
+  main: string;
+  app: string;
+  cache?: string;
 }
 
 /** tsc output of the libs and the service, runnable by plain node (relative imports rewritten to .js). */
@@ -96,6 +107,20 @@ interface Sample {
   peakMiB: number;
 }
 
+/** CPU time and RSS of a process that imports the service's modules and exits. */
+async function loadOnce(v: Variant): Promise<{ cpuMs: number; rssMiB: number }> {
+  const script = `await import(${JSON.stringify(pathToFileURL(path.resolve(root, v.app)).href)}); const u = process.cpuUsage(); process.stdout.write(JSON.stringify({ cpuMs: (u.user + u.system) / 1000, rssMiB: process.memoryUsage().rss / 2 ** 20 }));`;
+  const child = spawn(v.node, [...v.flags, '--input-type=module', '-e', script], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...(v.cache ? { NODE_COMPILE_CACHE: v.cache } : {}) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  return JSON.parse(stdout) as { cpuMs: number; rssMiB: number };
+}
+
 function procStatus(pid: number, field: string): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
     .split('\n')
@@ -106,9 +131,9 @@ function procStatus(pid: number, field: string): number {
 async function startOnce(v: Variant, env: Record<string, string>): Promise<Sample> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(v.node, v.args, {
+  const child = spawn(v.node, [...v.flags, v.main], {
     cwd: root,
-    env: { ...env, HTTP_PORT: String(port) },
+    env: { ...env, HTTP_PORT: String(port), ...(v.cache ? { NODE_COMPILE_CACHE: v.cache } : {}) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -145,21 +170,37 @@ const env = serviceEnv({
   CATALOG_SCHEMA: `${id}_catalog`,
   MLFLOW_TRACKING_URI: stackEnv.MLFLOW_TRACKING_URI,
   SHUTDOWN_GRACE_MS: '1000',
+  // Services with a data store (ingestor, preprocessor) get a scratch folder.
+  DATA_STORE_URI: `file://${mkdtempSync(path.join(tmpdir(), 'tributary-startup-'))}`,
 });
 const entry = `services/${service}/src/main.ts`;
+const app = `services/${service}/src/app.ts`;
 const js = await buildWithTsc();
+const jsMain = path.join(js, `services/${service}/src/main.js`);
+const jsApp = path.join(js, `services/${service}/src/app.js`);
+const caches = mkdtempSync(path.join(tmpdir(), 'tributary-compile-cache-'));
+const node = process.execPath;
+const nodeVersion = process.version;
 const variants: Variant[] = [
-  { name: `type stripping (node ${process.version} src/main.ts)`, node: process.execPath, args: [entry] },
+  { name: `type stripping (node ${nodeVersion} src/main.ts)`, node, flags: [], main: entry, app },
   {
-    name: `tsc-built JS (node ${process.version} main.js)`,
-    node: process.execPath,
-    args: [path.join(js, `services/${service}/src/main.js`)],
+    name: `type stripping + compile cache`,
+    node,
+    flags: [],
+    main: entry,
+    app,
+    cache: path.join(caches, 'strip'),
   },
+  { name: `tsc-built JS (node ${nodeVersion} main.js)`, node, flags: [], main: jsMain, app: jsApp },
   {
-    name: `tsx (node ${process.version} --import tsx)`,
-    node: process.execPath,
-    args: ['--import', 'tsx', entry],
+    name: `tsc-built JS + compile cache`,
+    node,
+    flags: [],
+    main: jsMain,
+    app: jsApp,
+    cache: path.join(caches, 'tsc'),
   },
+  { name: `tsx (node ${nodeVersion} --import tsx)`, node, flags: ['--import', 'tsx'], main: entry, app },
 ];
 if (oldNode) {
   const version = await new Promise<string>((resolve) => {
@@ -171,17 +212,21 @@ if (oldNode) {
   variants.push({
     name: `tsx (node ${version} --import tsx), before`,
     node: oldNode,
-    args: ['--import', 'tsx', entry],
+    flags: ['--import', 'tsx'],
+    main: entry,
+    app,
   });
 }
 
 const rows: string[] = [];
 try {
   for (const v of variants) {
-    await startOnce(v, env); // warm-up: migrations, topics, consumer group
+    await startOnce(v, env); // warm-up: migrations, topics, consumer group, compile cache
+    const loads: { cpuMs: number; rssMiB: number }[] = [];
+    for (let i = 0; i < runs; i++) loads.push(await loadOnce(v));
     const samples: Sample[] = [];
     for (let i = 0; i < runs; i++) samples.push(await startOnce(v, env));
-    const row = `| ${v.name} | ${Math.round(median(samples.map((s) => s.readyMs)))} | ${median(samples.map((s) => s.rssMiB)).toFixed(0)} | ${median(samples.map((s) => s.peakMiB)).toFixed(0)} |`;
+    const row = `| ${v.name} | ${Math.round(median(loads.map((l) => l.cpuMs)))} | ${median(loads.map((l) => l.rssMiB)).toFixed(0)} | ${Math.round(median(samples.map((s) => s.readyMs)))} | ${median(samples.map((s) => s.rssMiB)).toFixed(0)} | ${median(samples.map((s) => s.peakMiB)).toFixed(0)} |`;
     rows.push(row);
     progress(row);
   }
@@ -192,7 +237,9 @@ try {
   await pool.end();
 }
 
-out(`\n### ${service}: start to ready, median of ${runs} starts (${process.platform}, ${process.arch})\n`);
-out('| how the TypeScript runs | ready (ms) | RSS at ready (MiB) | peak RSS (MiB) |');
-out('|---|---|---|---|');
+out(`\n### ${service}: median of ${runs} (${process.platform}, ${process.arch})\n`);
+out(
+  '| how the TypeScript runs | load CPU (ms) | RSS after load (MiB) | ready (ms) | RSS at ready (MiB) | peak RSS (MiB) |',
+);
+out('|---|---|---|---|---|---|');
 for (const r of rows) out(r);

@@ -9,8 +9,8 @@
 #    warning fails too.
 # 2. The template of docs/development.md ("Dockerfiles"): every FROM is the pinned Node image, the
 #    same release scripts/node.sh runs; nothing runs through tsx or npx; a service's final stage
-#    installs its production dependencies only, runs as `node`, exposes one port, checks /healthz on
-#    it and starts with `node services/<name>/src/main.ts`.
+#    installs its production dependencies only, runs as `node` with Node's compile cache warmed at
+#    build time, exposes one port, checks /healthz on it and starts with `node services/<name>/src/main.ts`.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,6 +58,10 @@ for f in "${files[@]}"; do
       problem "$f" "the final stage must install with npm ci --omit=dev --workspace @tributary/$name --include-workspace-root=false"
     grep -qx 'USER node' <<<"$final" || problem "$f" "the final stage must run as USER node"
     grep -qx 'ENV NODE_ENV=production' <<<"$final" || problem "$f" "the final stage must set ENV NODE_ENV=production"
+    grep -A3 -x 'USER node' <<<"$final" | grep -qx 'ENV NODE_COMPILE_CACHE=/home/node/.cache/node-compile' ||
+      problem "$f" "after USER node: ENV NODE_COMPILE_CACHE=/home/node/.cache/node-compile (the cache is per user)"
+    grep -qx "RUN node -e \"await import('/app/services/$name/src/app.ts')\"" <<<"$final" ||
+      problem "$f" "the final stage must warm the compile cache: RUN node -e \"await import('/app/services/$name/src/app.ts')\""
     port=$(sed -n 's/^EXPOSE \([0-9]*\)$/\1/p' <<<"$final")
     [[ $port =~ ^[0-9]+$ ]] || problem "$f" "the final stage must EXPOSE exactly one port"
     grep -qF "HEALTHCHECK --interval=10s --timeout=3s CMD [\"node\", \"-e\", \"fetch('http://127.0.0.1:$port/healthz')" <<<"$final" ||

@@ -15,6 +15,9 @@ node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo
 
 use_supported_node() {
   local cache="${TRIBUTARY_CACHE:-$HOME/.cache/tributary}"
+  # Node's compile cache: the services, scripts and tests started from here read their stripped and
+  # compiled modules back instead of redoing it at every start (docs/design.md, "Runtime").
+  export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$cache/node-compile-cache}"
   local have
   have=$(node_major)
   ((have >= TRIBUTARY_NODE_MIN_MAJOR)) && return 0
