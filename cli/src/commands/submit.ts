@@ -8,22 +8,22 @@ import { Option, type Command } from 'commander';
 import pRetry from 'p-retry';
 // The key module alone: the CLI must not load the S3 client just to order paths.
 import { compareCodePoints } from '@tributary/storage/keys';
+// The services' own rule for a file's role by its content and name (the CLI loads that module alone).
+import { FILE_HEAD_BYTES, roleByContent } from '@tributary/contracts/file-formats';
 import { defaultPreprocessorUrl, dryRunSubmit } from './dry-run.ts';
+import { postStream, streamingForm } from './upload-body.ts';
 
 /** Files of the landing-zone protocol that are not batch content. */
 const NOT_CONTENT = new Set(['_READY', '_PROCESSING', '_DONE', '_REJECTED', 'batch.json']);
-/** Formats the preprocessor loads as tables (docs/data-pipeline.md). */
-const TABLE_EXTENSIONS = /\.(csv|jsonl|ndjson|json|parquet)$/i;
-/** Image formats by name: a file named so is an image even when its bytes are not (it is then refused by row). */
-const IMAGE_EXTENSIONS = /\.(png|jpe?g|webp|gif|tiff?|svg|bmp|avif|heic|heif)$/i;
 
 interface LocalFile {
   path: string;
   absolute: string;
-  sha256: string;
   size: number;
   role: 'TABLE' | 'IMAGE';
 }
+
+type HashedFile = LocalFile & { sha256: string };
 
 interface SubmitOptions {
   dataset: string;
@@ -168,41 +168,50 @@ async function submit(dir: string, opts: SubmitOptions): Promise<number> {
     );
   }
   if (files.length === 0) throw new Error(`${root} holds no files to submit`);
-  const contentHash = contentHashOf(files);
-  const batchId = opts.batchId ?? `${opts.dataset}-${contentHash.slice(0, 16)}`;
   const base = opts.url.replace(/\/+$/, '');
+  /** The form's fields; the manifest's checksums and the default batch id need every file's hash. */
+  const fieldsFor = (hashed: readonly HashedFile[]): [string, string][] => {
+    const fields: [string, string][] = [
+      ['dataset', opts.dataset],
+      ['batch_id', opts.batchId ?? `${opts.dataset}-${contentHashOf(hashed).slice(0, 16)}`],
+      ['producer', opts.producer ?? safeUser()],
+    ];
+    if (opts.contract) fields.push(['contract', opts.contract]);
+    fields.push(['source', 'CLI']);
+    if (opts.schemaVersion) fields.push(['schema_version', opts.schemaVersion]);
+    const manifest = hashed.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size, role: f.role }));
+    fields.push(['manifest', JSON.stringify({ files: manifest })]);
+    return fields;
+  };
 
-  const form = new FormData();
-  form.append('dataset', opts.dataset);
-  form.append('batch_id', batchId);
-  form.append('producer', opts.producer ?? safeUser());
-  if (opts.contract) form.append('contract', opts.contract);
-  form.append('source', 'CLI');
-  if (opts.schemaVersion) form.append('schema_version', opts.schemaVersion);
-  form.append(
-    'manifest',
-    JSON.stringify({
-      files: files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size, role: f.role })),
-    }),
-  );
-  // File-backed blobs: fetch streams each file from disk, none is read into memory whole.
-  for (const f of files) form.append('file', await openAsBlob(f.absolute), f.path);
-
-  if (opts.dryRun) return dryRunSubmit(opts.preprocessorUrl, form, { json: opts.json, files: files.length });
+  if (opts.dryRun) {
+    const hashed = await Promise.all(files.map(async (f) => ({ ...f, ...(await hashFile(f.absolute)) })));
+    const form = new FormData();
+    for (const [name, value] of fieldsFor(hashed)) form.append(name, value);
+    // File-backed blobs: fetch streams each file from disk, none is read into memory whole.
+    for (const f of files) form.append('file', await openAsBlob(f.absolute), f.path);
+    return dryRunSubmit(opts.preprocessorUrl, form, { json: opts.json, files: files.length });
+  }
 
   const retryForMs = Number(opts.retryFor) * 1000;
   let attempts = 0;
   let posted: { status: number; text: string };
+  /** Every file with the hash the last upload computed while streaming it. */
+  let hashed: HashedFile[] | undefined;
   try {
     // Same batch id and content: the ingestor acknowledges a batch it already has, so a retry after
     // a lost answer submits nothing twice.
     posted = await pRetry(
       async () => {
         attempts++;
-        const res = await fetch(`${base}/batches`, { method: 'POST', body: form });
-        const text = await res.text();
-        if (res.status >= 500) throw new RetriableAnswer(res.status, text);
-        return { status: res.status, text };
+        // Files first, hashed as they stream; the fields that need the hashes follow them.
+        const form = streamingForm(files, (streamed) => {
+          hashed = files.map((f) => ({ ...f, ...streamed.get(f.path)! }));
+          return fieldsFor(hashed);
+        });
+        const { status, text } = await postStream(`${base}/batches`, form.body, form.contentType);
+        if (status >= 500) throw new RetriableAnswer(status, text);
+        return { status, text };
       },
       {
         retries: Number.POSITIVE_INFINITY,
@@ -223,6 +232,10 @@ async function submit(dir: string, opts: SubmitOptions): Promise<number> {
     if (!(err instanceof RetriableAnswer) && !isNetworkError(err)) throw err;
     const what =
       err instanceof RetriableAnswer ? `answered ${err.message}` : `unreachable (${networkCause(err)})`;
+    // No upload went through to its end: hash the files to ask what the ingestor knows of them.
+    hashed ??= await Promise.all(files.map(async (f) => ({ ...f, ...(await hashFile(f.absolute)) })));
+    const contentHash = contentHashOf(hashed);
+    const batchId = opts.batchId ?? `${opts.dataset}-${contentHash.slice(0, 16)}`;
     throw new Error(
       `the ingestor at ${base} ${what} after ${attempts} attempts over ${opts.retryFor} s.\n${await knownState(base, batchId, contentHash)}`,
     );
@@ -385,25 +398,6 @@ function globRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-/** The image format the first bytes of a file announce, if any (magic numbers; SVG by its root element). */
-function sniffImage(head: Buffer): string | undefined {
-  const ascii = head.toString('latin1', 0, 16);
-  if (ascii.startsWith('\x89PNG\r\n\x1a\n')) return 'png';
-  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
-  if (ascii.startsWith('GIF87a') || ascii.startsWith('GIF89a')) return 'gif';
-  if (ascii.startsWith('RIFF') && ascii.slice(8, 12) === 'WEBP') return 'webp';
-  if (ascii.startsWith('II*\0') || ascii.startsWith('MM\0*')) return 'tiff';
-  if (ascii.slice(4, 8) === 'ftyp') {
-    const brand = ascii.slice(8, 12);
-    if (brand === 'avif' || brand === 'avis') return 'avif';
-    if (['heic', 'heix', 'mif1', 'msf1'].includes(brand)) return 'heif';
-  }
-  const text = head.toString('utf8').replace(/^\uFEFF/, '');
-  if (/^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE svg[^>]*>\s*)?<svg[\s>]/i.test(text))
-    return 'svg';
-  return undefined;
-}
-
 /**
  * A file's role: what the producer named it (`--image`, `--table`), else its content (an image by
  * its magic bytes, whatever its name), else its name (an image extension: a corrupt image stays an
@@ -419,15 +413,13 @@ function roleFor(
   if (asImage && asTable) throw new Error(`${relPath} is named both by --image and by --table`);
   if (asImage) return 'IMAGE';
   if (asTable) return 'TABLE';
-  if (sniffImage(head) !== undefined || IMAGE_EXTENSIONS.test(relPath)) return 'IMAGE';
-  if (TABLE_EXTENSIONS.test(relPath) || head.toString('latin1', 0, 4) === 'PAR1') return 'TABLE';
-  return undefined;
+  return roleByContent(relPath, head);
 }
 
 async function readHead(file: string): Promise<Buffer> {
   const handle = await fs.open(file, 'r');
   try {
-    const buf = Buffer.alloc(1024);
+    const buf = Buffer.alloc(FILE_HEAD_BYTES);
     const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
     return buf.subarray(0, bytesRead);
   } finally {
@@ -459,8 +451,9 @@ async function collect(
           leftOut.push(relPath);
           continue;
         }
-        const { sha256, size } = await hashFile(absolute);
-        out.push({ path: relPath, absolute, sha256, size, role });
+        // Hashed later, while the upload streams it: each byte is read once.
+        const { size } = await fs.stat(absolute);
+        out.push({ path: relPath, absolute, size, role });
       }
     }
   };
@@ -479,7 +472,7 @@ async function hashFile(file: string): Promise<{ sha256: string; size: number }>
 }
 
 /** The ingestor's batch identity (see docs/ingestion.md): sha256 of `<path>\t<sha256>\n` lines in path order. */
-function contentHashOf(files: readonly LocalFile[]): string {
+function contentHashOf(files: readonly HashedFile[]): string {
   const byPath = [...files].sort((a, b) => compareCodePoints(a.path, b.path));
   return createHash('sha256')
     .update(byPath.map((f) => `${f.path}\t${f.sha256}\n`).join(''), 'utf8')
