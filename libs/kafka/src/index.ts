@@ -1,7 +1,13 @@
 export { createKafka, type KafkaClientOptions } from './client.ts';
 export { ensureTopics, type TopicSpec } from './topics.ts';
 export { EventProducer, type OutgoingMessage, type PublishOptions } from './producer.ts';
-export { ConsumerRunner, type ConsumerRunnerOptions, type RetryPolicy } from './runner.ts';
+export {
+  ConsumerRunner,
+  RUNNER_EVENTS,
+  type ConsumerRunnerOptions,
+  type RetryPolicy,
+  type RunnerEvents,
+} from './runner.ts';
 export { DeadLetterPublisher } from './dead-letter.ts';
 export { defineHandler, type EventHandler, type MessageContext } from './handler.ts';
 export type { Kafka, Admin } from 'kafkajs';

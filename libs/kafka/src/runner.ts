@@ -7,6 +7,7 @@ import {
   Counter,
   Gauge,
   Histogram,
+  Instrumentation,
   extractTraceContext,
   type OpenLineageEmitter,
   withLineageScope,
@@ -14,6 +15,7 @@ import {
   withSpan,
   type Logger,
   type Registry,
+  type RemoveListener,
   type RunFields,
 } from '@tributary/telemetry';
 import { DeadLetterPublisher } from './dead-letter.ts';
@@ -53,6 +55,22 @@ export interface ConsumerRunnerOptions {
   lineage?: OpenLineageEmitter | undefined;
 }
 
+/** What the runner announces, by event name (listen with `runner.on(runner.events.X, ...)`). */
+export interface RunnerEvents {
+  /** A message's handler succeeded (after `attempts` tries); its offset is committed next. */
+  handled: { topic: string; partition: number; offset: string; attempts: number };
+  /** A message went to the dead-letter topic with `code`; its offset is committed next. */
+  dead_lettered: { topic: string; partition: number; offset: string; code: string; attempts: number };
+  /** The group committed `offset` on a partition: the next offset it reads, as Kafka stores it. */
+  committed: { topic: string; partition: number; offset: string };
+}
+
+export const RUNNER_EVENTS = {
+  HANDLED: 'handled',
+  DEAD_LETTERED: 'dead_lettered',
+  COMMITTED: 'committed',
+} as const satisfies Record<string, keyof RunnerEvents>;
+
 // A third of the shortest session timeout allowed (KAFKA_SESSION_TIMEOUT_MS >= 6 s, the broker's minimum).
 const HEARTBEAT_EVERY_MS = 2000;
 
@@ -76,6 +94,9 @@ export class ConsumerRunner {
   private readonly lag: Gauge<'topic' | 'partition'>;
   private running = false;
   private readonly opts: ConsumerRunnerOptions;
+  private readonly instrumentation = new Instrumentation<RunnerEvents>();
+  /** The names of the events `on` accepts, as kafkajs' `consumer.events`. */
+  readonly events = RUNNER_EVENTS;
 
   constructor(opts: ConsumerRunnerOptions) {
     this.opts = opts;
@@ -142,12 +163,28 @@ export class ConsumerRunner {
     return this.running;
   }
 
+  get groupId(): string {
+    return this.opts.groupId;
+  }
+
+  /** Listens to what the runner did (handled, dead-lettered, committed); returns the remover. */
+  on<K extends keyof RunnerEvents>(name: K, listener: (payload: RunnerEvents[K]) => void): RemoveListener {
+    return this.instrumentation.on(name, listener);
+  }
+
   async start(): Promise<void> {
     if (this.byTopic.size === 0) return;
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: this.opts.fromBeginning ?? true });
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       this.lag.set({ topic: payload.topic, partition: String(payload.partition) }, Number(payload.offsetLag));
+    });
+    this.consumer.on(this.consumer.events.COMMIT_OFFSETS, ({ payload }) => {
+      for (const { topic, partitions } of payload.topics) {
+        for (const { partition, offset } of partitions) {
+          this.instrumentation.emit('committed', { topic, partition: Number(partition), offset });
+        }
+      }
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       this.opts.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
@@ -303,6 +340,12 @@ export class ConsumerRunner {
         },
       );
       this.processed.inc({ topic: m.topic, outcome: 'success' });
+      this.instrumentation.emit('handled', {
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.message.offset,
+        attempts,
+      });
       return undefined;
     } catch (err) {
       if (this.shutdown.signal.aborted) {
@@ -325,6 +368,13 @@ export class ConsumerRunner {
       });
       this.deadLettered.inc({ topic: m.topic, error_code: error.code });
       this.processed.inc({ topic: m.topic, outcome: 'dead_lettered' });
+      this.instrumentation.emit('dead_lettered', {
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.message.offset,
+        code: error.code,
+        attempts,
+      });
       try {
         handler.onDeadLettered?.(error, decoded);
       } catch (hookErr) {

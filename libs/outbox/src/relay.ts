@@ -4,7 +4,13 @@ import type { Kafka } from 'kafkajs';
 import type { Pool, PoolClient } from 'pg';
 import { prefixEvent, type EventDefinition, type EventRegistry } from '@tributary/events';
 import type { EventProducer } from '@tributary/kafka';
-import { Gauge, type Logger, type Registry } from '@tributary/telemetry';
+import {
+  Gauge,
+  Instrumentation,
+  type Logger,
+  type Registry,
+  type RemoveListener,
+} from '@tributary/telemetry';
 import { OUTBOX_CHANNEL_PREFIX } from './enqueue.ts';
 
 export interface OutboxRelayOptions {
@@ -37,6 +43,17 @@ interface OutboxRow {
   created_at: Date;
 }
 
+/** What the relay announces, by event name (listen with `relay.on(...)`). */
+export interface RelayEvents {
+  /** Rows reached Kafka and were marked published (one event per topic of a round). */
+  published: { topic: string; ids: number[] };
+  /**
+   * One round of the loop ended: as the leader, a read of the outbox that published `published`
+   * rows (0: the outbox was empty when the round began at `startedAt`); as a standby, a failed bid.
+   */
+  tick: { startedAt: number; leader: boolean; published: number };
+}
+
 /** Header naming the outbox row a message came from: `<schema>:<id>`. */
 export const OUTBOX_ID_HEADER = 'outbox-id';
 
@@ -58,6 +75,7 @@ export class OutboxRelay {
   private readonly oldestAge: Gauge;
   private readonly isLeader: Gauge;
   private readonly opts: OutboxRelayOptions;
+  private readonly instrumentation = new Instrumentation<RelayEvents>();
 
   constructor(opts: OutboxRelayOptions) {
     this.opts = opts;
@@ -80,6 +98,11 @@ export class OutboxRelay {
     this.loop ??= this.run();
   }
 
+  /** Listens to what the relay did (published, tick); returns the remover. */
+  on<K extends keyof RelayEvents>(name: K, listener: (payload: RelayEvents[K]) => void): RemoveListener {
+    return this.instrumentation.on(name, listener);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
@@ -89,10 +112,12 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
+        const startedAt = Date.now();
         if (await this.acquireLeadership()) {
           await this.reconcile();
           await this.publishWhileLeader();
         } else {
+          this.instrumentation.emit('tick', { startedAt, leader: false, published: 0 });
           await this.idle(this.opts.pollMs ?? 1000);
         }
       } catch (err) {
@@ -150,6 +175,7 @@ export class OutboxRelay {
   private async publishWhileLeader(): Promise<void> {
     const leader = this.leader!;
     while (!this.stopped) {
+      const startedAt = Date.now();
       const { rows } = await leader.query<OutboxRow>(
         `SELECT id, topic, event_name, message_key, payload, headers, created_at
            FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
@@ -157,6 +183,7 @@ export class OutboxRelay {
       );
       await this.updateGauges(leader);
       if (rows.length === 0) {
+        this.instrumentation.emit('tick', { startedAt, leader: true, published: 0 });
         await this.idle(this.opts.pollMs ?? 1000);
         continue;
       }
@@ -166,7 +193,19 @@ export class OutboxRelay {
       await leader.query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [
         rows.map((r) => r.id),
       ]);
+      for (const [topic, ids] of this.idsByTopic(rows))
+        this.instrumentation.emit('published', { topic, ids });
+      this.instrumentation.emit('tick', { startedAt, leader: true, published: rows.length });
     }
+  }
+
+  private idsByTopic(rows: OutboxRow[]): Map<string, number[]> {
+    const byTopic = new Map<string, number[]>();
+    for (const row of rows) {
+      const topic = this.defOf(row.event_name).topic;
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), row.id]);
+    }
+    return byTopic;
   }
 
   private async send(rows: OutboxRow[]): Promise<void> {

@@ -70,7 +70,8 @@ describe('outbox relay', () => {
       timeoutMs: 45_000,
     });
     const second = relay();
-    await new Promise((r) => setTimeout(r, 1000)); // the standby polls for leadership and must not get it
+    // The standby bids for leadership and must not get it.
+    await waitFor(() => (second.stdout().includes('standby bid refused') ? true : undefined));
     expect(second.stdout()).not.toContain('is the leader');
     first.child.kill('SIGKILL');
 
@@ -81,7 +82,7 @@ describe('outbox relay', () => {
       );
       return rows[0]!.n === 0 ? true : undefined;
     });
-    await new Promise((r) => setTimeout(r, 1500)); // a duplicate would arrive now
+    await collector.waitForEnd(); // every message in the topic read: a duplicate would be among them
     await collector.stop();
 
     expect(second.stdout()).toContain('is the leader');

@@ -1,6 +1,12 @@
 export { createRuntime, type Runtime, type RuntimeConfig, type RuntimeOptions } from './runtime.ts';
 export { buildHttp } from './http.ts';
-export { assembleService, type ServiceApp, type ServiceParts, type Worker } from './service-app.ts';
+export {
+  assembleService,
+  type ServiceApp,
+  type ServiceParts,
+  type Worker,
+  type WorkerTick,
+} from './service-app.ts';
 export { intervalPoller, type PollerOptions } from './poller.ts';
 export { outboxRelayWorker } from './outbox-worker.ts';
 export { runMain } from './main.ts';

@@ -33,5 +33,10 @@ export function outboxRelayWorker(
       relay.start();
     },
     stop: () => relay.stop(),
+    // Settled: the leader found the outbox empty; a standby has nothing to do while another leads.
+    on: (name, listener) =>
+      relay.on(name, ({ startedAt, leader, published }) =>
+        listener({ startedAt, settled: !leader || published === 0 }),
+      ),
   };
 }

@@ -1,5 +1,5 @@
-import type { Logger } from '@tributary/telemetry';
-import type { Worker } from './service-app.ts';
+import { Instrumentation, type Logger } from '@tributary/telemetry';
+import type { Worker, WorkerTick } from './service-app.ts';
 
 export interface PollerOptions {
   /** Name of the worker. */
@@ -17,14 +17,26 @@ export interface PollerOptions {
 
 /**
  * A worker that calls `tick` every `intervalMs`, one call at a time (a tick due while the previous one
- * runs waits for it); stopping clears the timer and waits for the tick in progress.
+ * runs waits for it); stopping clears the timer and waits for the tick in progress. Each finished
+ * tick is announced (`on('tick')`) with the time it began.
  */
 export function intervalPoller(opts: PollerOptions): Worker {
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> = Promise.resolve();
   const failureMessage = opts.failureMessage ?? `${opts.name} failed`;
+  const instrumentation = new Instrumentation<{ tick: WorkerTick }>();
+  const round = async () => {
+    const startedAt = Date.now();
+    try {
+      await opts.tick();
+      instrumentation.emit('tick', { startedAt, settled: true });
+    } catch (err) {
+      opts.logger.warn({ err }, failureMessage);
+      instrumentation.emit('tick', { startedAt, settled: false });
+    }
+  };
   const tick = () => {
-    polling = polling.then(opts.tick).catch((err: unknown) => opts.logger.warn({ err }, failureMessage));
+    polling = polling.then(round);
   };
   return {
     name: opts.name,
@@ -36,5 +48,6 @@ export function intervalPoller(opts: PollerOptions): Worker {
       clearInterval(timer);
       await polling;
     },
+    on: (name, listener) => instrumentation.on(name, listener),
   };
 }

@@ -1,13 +1,26 @@
 import type { FastifyInstance } from 'fastify';
 import { ConsumerRunner, type EventHandler } from '@tributary/kafka';
+import type { RemoveListener } from '@tributary/telemetry';
 import { buildHttp } from './http.ts';
 import type { Runtime } from './runtime.ts';
+
+/**
+ * One finished round of a worker's loop, begun at `startedAt`. `settled`: the round did all it
+ * found to do (a poller's tick that did not fail, an outbox relay's read that found the outbox empty,
+ * or a standby relay's round while another replica leads).
+ */
+export interface WorkerTick {
+  startedAt: number;
+  settled: boolean;
+}
 
 /** Something that runs beside the consumer: the outbox relay, a scheduler, a directory watcher. */
 export interface Worker {
   readonly name: string;
   start(): void | Promise<void>;
   stop(): Promise<void>;
+  /** Announces each finished round, for workers that poll (the relay, the retry pollers). */
+  on?(name: 'tick', listener: (tick: WorkerTick) => void): RemoveListener;
 }
 
 export interface ServiceParts {
@@ -24,6 +37,7 @@ export interface ServiceApp {
   readonly runtime: Runtime;
   readonly http: FastifyInstance;
   readonly runner: ConsumerRunner;
+  readonly workers: readonly Worker[];
   start(): Promise<void>;
   /** Stop consuming (in-flight work drains or is handed back), stop workers, close HTTP, then pools. */
   stop(): Promise<void>;
@@ -59,6 +73,7 @@ export function assembleService(parts: ServiceParts): ServiceApp {
     runtime,
     http,
     runner,
+    workers,
     async start() {
       for (const w of workers) await w.start();
       await runner.start();

@@ -27,3 +27,4 @@ export {
   type OpenLineageOptions,
   type TaskLineageScope,
 } from './openlineage.ts';
+export { Instrumentation, type RemoveListener } from './instrumentation.ts';

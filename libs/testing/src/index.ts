@@ -47,3 +47,10 @@ export {
   type SecuredServer,
   type SecuredSettings,
 } from './secure-stack.ts';
+export {
+  waitForCaughtUp,
+  waitForSettled,
+  waitForTick,
+  type AnnouncingRunner,
+  type AnnouncingWorker,
+} from './instrumentation.ts';

@@ -46,6 +46,30 @@ export async function collectMessages(kafka: Kafka, topic: string) {
       }
       return messages.slice(0, n);
     },
+    /**
+     * Resolves once the collector has read every message the topic held when called: then "no
+     * duplicate" is a fact about the topic, not a guess that one had no time to arrive.
+     */
+    async waitForEnd(timeoutMs = 20_000): Promise<CollectedMessage[]> {
+      const admin = kafka.admin();
+      await admin.connect();
+      const ends = await admin.fetchTopicOffsets(topic).finally(() => void admin.disconnect());
+      const deadline = Date.now() + timeoutMs;
+      const behind = () =>
+        ends.filter(
+          ({ partition, high }) =>
+            BigInt(high) > 0n &&
+            !messages.some((m) => m.partition === partition && BigInt(m.offset) >= BigInt(high) - 1n),
+        );
+      while (behind().length > 0) {
+        if (Date.now() > deadline) {
+          const parts = behind().map((e) => `${e.partition}@${e.high}`);
+          throw new Error(`collector of ${topic} did not reach the end of partitions ${parts.join(', ')}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return [...messages];
+    },
     stop: () => consumer.disconnect(),
   };
 }

@@ -30,6 +30,7 @@ import {
   startJsonReceiver,
   startSmtpReceiver,
   waitFor,
+  waitForSettled,
 } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
@@ -212,8 +213,8 @@ describe('notifier', () => {
   }
 
   /**
-   * Waits until PagerDuty got a page and the one pagerduty notification row is sent, then long enough
-   * for a duplicate page to show.
+   * Waits until PagerDuty got a page and the one pagerduty notification row is sent, then until the
+   * notifier settled (every event read, a retry poll since), when a duplicate page would have been sent.
    */
   async function pageSettled(svc: Awaited<ReturnType<typeof start>>): Promise<void> {
     await waitFor(() => (svc.pagerduty.bodies.length > 0 ? true : undefined), {
@@ -229,7 +230,7 @@ describe('notifier', () => {
       },
       { what: 'notification row' },
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitForSettled(svc.app);
   }
 
   it('when the notifier starts, then every notifications_total series is exported at 0 before any delivery', async () => {
@@ -323,7 +324,7 @@ describe('notifier', () => {
       what: 'slack and email to the leads',
       timeoutMs: 30_000,
     });
-    await new Promise((r) => setTimeout(r, 500)); // time for a duplicate to show
+    await waitForSettled(svc.app);
     expect(svc.slack.bodies).toHaveLength(1);
     const slack = svc.slack.bodies[0] as { text: string };
     expect(slack.text).toContain('Quality gate failed for eval eval-bad: not published');
@@ -395,7 +396,7 @@ describe('notifier', () => {
       `SELECT status, attempt FROM notifications WHERE kind = 'slack'`,
     );
     expect(rows).toEqual([{ status: 'sent', attempt: 2 }]);
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitForSettled(svc.app);
     expect(svc.slack.bodies).toHaveLength(1);
     expect(svc.mails).toHaveLength(1);
     // What the TributaryNotificationsFailing alert and the dashboard read.
@@ -488,7 +489,7 @@ describe('notifier', () => {
 
     // A redelivery says nothing twice; the evaluation channel hears nothing of it.
     await svc.producer.publish(deadLetterEvent('preprocessor'), deadLetter);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitForSettled(svc.app);
     expect(svc.ops.bodies).toHaveLength(1);
     expect(svc.slack.bodies).toHaveLength(0);
   });
@@ -527,7 +528,7 @@ describe('notifier', () => {
     expect(full).toContain('ING_ERR_CHECKSUM_MISMATCH');
     expect(JSON.stringify(bodies)).toContain(rejected.report_uri);
     expect(texts.find((t) => t.includes('penguins-some-bad'))).toContain('6 row(s)');
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitForSettled(svc.app);
     expect(svc.producers.bodies).toHaveLength(2);
     expect(svc.slack.bodies).toHaveLength(0);
   });
@@ -573,7 +574,7 @@ describe('notifier', () => {
       },
       { what: 'the crashed page and the later one sent', timeoutMs: 30_000 },
     );
-    await new Promise((r) => setTimeout(r, 1500)); // 15 polls: time for a duplicate to show
+    await waitForSettled(svc.app);
     expect(svc.pagerduty.bodies.map((b) => b.dedup_key).sort()).toEqual(['eval-after', 'eval-crashed']);
     expect(svc.pagerduty.bodies.find((b) => b.dedup_key === 'eval-crashed')).toEqual(page('eval-crashed'));
     // (The failed gates also tell the leads on Slack and email: only the pages matter here.)
@@ -658,7 +659,7 @@ describe('notifier', () => {
           : undefined,
       { what: 'the pages, Slack messages and emails of both datasets', timeoutMs: 30_000 },
     );
-    await new Promise((r) => setTimeout(r, 1000)); // time for a duplicate or a stray message to show
+    await waitForSettled(svc.app);
 
     const page = (version: string) => svc.pagerduty.bodies.find((b) => b.dedup_key === version);
     expect(svc.pagerduty.bodies).toHaveLength(2);
@@ -716,7 +717,7 @@ describe('notifier', () => {
           : undefined,
       { what: 'pages, Slack messages and emails', timeoutMs: 30_000 },
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitForSettled(svc.app);
 
     const page = (version: string) => svc.pagerduty.bodies.find((b) => b.dedup_key === version);
     expect(svc.pagerduty.bodies).toHaveLength(2);
