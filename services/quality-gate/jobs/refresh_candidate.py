@@ -6,8 +6,8 @@ is computed, then parsed by pyarrow); the driver ranks the rows of each stratum 
 second task per source keeps its sampled rows, applies word dropout and writes them as a Parquet
 part. The draws are those of the embedded engine (services/quality-gate/src/domain/sampling.ts):
 
-  sampling      in each stratum the ceil(n * fraction) rows (at least 1) with the lowest
-                md5("<seed>:<key>") hex, ties by key; key = "<source>:<row position>"
+  sampling      in each stratum the ceil(n * fraction) rows (at least 1) with the lowest first
+                64 bits of md5("<seed>:<key>"), ties by key; key = "<source>:<row position>"
   word dropout  word i (from 1) dropped when u("<seed>:dropout:<key>:<i>") < rate, never all
   u(text)       first 8 hex digits of md5(text) as an integer, compared with ceil(rate * 2**32)
 
@@ -130,14 +130,15 @@ def read_source(source, settings, seed, stratify_column):
         strata = [label(v) for v in table.column(stratify_column).to_pylist()]
     else:
         strata = [""] * rows
-    hashes = [hashlib.md5(f"{seed}:{k}".encode("utf-8")).hexdigest() for k in keys]
+    # The first 64 bits of md5("<seed>:<key>"), as the embedded engine ranks them.
+    hashes = [int(hashlib.md5(f"{seed}:{k}".encode("utf-8")).hexdigest()[:16], 16) for k in keys]
     index = pa.table(
         {
             "si": pa.array([source["si"]] * rows, pa.int32()),
             "ord": pa.array(range(rows), pa.int64()),
             "key": pa.array(keys, pa.string()),
             "s": pa.array(strata, pa.string()),
-            "h": pa.array(hashes, pa.string()),
+            "h": pa.array(hashes, pa.uint64()),
         }
     )
     return {"rows": rows, "checksum": got, "index": index}, table
@@ -157,6 +158,8 @@ def write_part(source, table, kept, spec, settings):
             for t, o in zip(texts, ords)
         ]
         table = table.set_column(table.schema.get_field_index(column), column, pa.array(new, pa.string()))
+    # The rows' keys go with them: the gate's subsampled checks (toxicity) draw by key.
+    table = table.append_column("__key", pa.array([f"{source['key_prefix']}:{o}" for o in sorted(kept)], pa.string()))
     buf = io.BytesIO()
     pq.write_table(table, buf)
     bucket, key = split_uri(f"{spec['output']}part-{source['si']:05d}.parquet")
@@ -191,7 +194,8 @@ def put_json(settings, uri, body):
 
 def main(spec_uri):
     started = time.time()
-    bootstrap = {"endpoint_url": os.environ.get("S3_ENDPOINT"), "region": os.environ.get("AWS_REGION")}
+    region = os.environ.get("AWS_REGION") or os.environ.get("S3_REGION")
+    bootstrap = {"endpoint_url": os.environ.get("S3_ENDPOINT"), "region": region}
     bucket, key = split_uri(spec_uri)
     spec = json.loads(s3_client(bootstrap).get_object(Bucket=bucket, Key=key)["Body"].read())
     settings = spec.get("s3") or bootstrap

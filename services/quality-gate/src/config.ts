@@ -139,6 +139,11 @@ export const configSchema = z.object({
   REFRESH_ENGINE_BATCH_ROWS: int(1)
     .default(10_000)
     .describe('Rows handed to JavaScript at once (toxicity scoring, pluggable augmentations)'),
+  REFRESH_TOXICITY_MAX_TEXTS: int(1)
+    .default(200_000)
+    .describe(
+      'Texts scored for toxicity at most per run; beyond, a uniform subsample of about this many chosen by row key (standard error of the share at most 0.5/sqrt(n))',
+    ),
   RAY_ADDRESS: url()
     .optional()
     .describe(

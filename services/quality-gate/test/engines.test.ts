@@ -75,6 +75,7 @@ beforeAll(async () => {
     memoryLimit: '256MB',
     threads: 1,
     batchRows: 100,
+    toxicityMaxTexts: 200_000,
   });
   ray = rayEngine(RAY_ADDRESS);
 }, 660_000);

@@ -187,6 +187,7 @@ describe('quality-gate stale runs', () => {
           memoryLimit: '256MB',
           threads: 1,
           batchRows: 100,
+          toxicityMaxTexts: 200_000,
         }),
         masters: new MasterVersionsRepository(gate.pool),
         masterReader: new StoreMasterReader({ region: 'us-east-1' }),

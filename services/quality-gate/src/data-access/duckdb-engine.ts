@@ -41,6 +41,8 @@ export interface DuckDbEngineOptions {
   threads: number;
   /** Rows handed to JavaScript at once (pluggable augmentations, toxicity). */
   batchRows: number;
+  /** Texts scored for toxicity at most: beyond, a hash-chosen uniform subsample of about this many. */
+  toxicityMaxTexts: number;
 }
 
 /**
@@ -260,33 +262,67 @@ export class DuckDbRun implements EngineRun {
       `CREATE VIEW src AS ${this.views.map((v) => `SELECT * FROM ${v}`).join(' UNION ALL BY NAME ')}`,
     );
     const columns = await this.columns('src');
-    await this.sample(spec, columns.has(spec.stratifyColumn) ? spec.stratifyColumn : undefined);
+    const stratify = columns.has(spec.stratifyColumn) ? spec.stratifyColumn : undefined;
+    const hash = `('0x' || md5(${literal(`${spec.seed}:`)} || __key)[1:16])::UBIGINT`;
     const textIsString = spec.textColumn !== null && columns.get(spec.textColumn) === 'VARCHAR';
-    const dropout =
-      textIsString && spec.textDropout > 0
-        ? `, ${dropoutSql(ident(spec.textColumn!), spec.seed, spec.textDropout)} AS ${ident(spec.textColumn!)}`
-        : '';
-    const replace = dropout === '' ? '*' : `* REPLACE (${dropout.slice(2)})`;
-    await this.conn.run(
-      `CREATE TABLE candidate AS SELECT ${replace} FROM src SEMI JOIN kept USING (__si, __ord) ORDER BY __si, __ord`,
-    );
+    const dropout = textIsString && spec.textDropout > 0;
+    // Word dropout reads the words once (__words, __kept), then the text is rebuilt from them.
+    const text = dropout ? ident(spec.textColumn!) : '';
+    const inner = dropout
+      ? `, ${wordsSql(text)} AS __words, ${keptSql('__words', spec.seed, spec.textDropout)} AS __kept`
+      : '';
+    const outer = dropout
+      ? `* EXCLUDE (__words, __kept) REPLACE (CASE WHEN ${text} IS NULL THEN NULL WHEN len(__kept) > 0 THEN array_to_string(__kept, ' ') ELSE array_to_string(__words[1:1], ' ') END AS ${text})`
+      : '*';
+    const cutoffs = await this.cutoffs(spec, stratify, hash);
+    if (cutoffs !== undefined) {
+      // A filter over the sources' scan keeps their order: no join, no sort of the wide rows.
+      await this.conn.run(
+        `CREATE TABLE candidate AS SELECT ${outer} FROM (SELECT *${inner} FROM src WHERE ${cutoffs})`,
+      );
+    } else {
+      await this.conn.run(
+        `CREATE TABLE candidate AS SELECT ${outer} FROM (SELECT *${inner} FROM src SEMI JOIN kept USING (__si, __ord)) ORDER BY __si, __ord`,
+      );
+    }
     for (const aug of spec.augmentations) {
       if (columns.get(aug.column) === 'VARCHAR') await this.augment(aug.column, aug, spec.seed);
     }
   }
 
   /**
-   * Keeps, in each stratum, the ceil(n × fraction) rows (at least one) whose md5(`<seed>:<key>`) is
-   * lowest: a function of the keys and the seed alone, so any engine computes the same rows.
+   * Keeps, in each stratum, the ceil(n × fraction) rows (at least one) whose md5(`<seed>:<key>`)
+   * begins with the lowest 64 bits (ties by key): a function of the keys and the seed alone, so any
+   * engine computes the same rows. Ranks only (stratum, hash, key); answers the filter "at or under
+   * its stratum's last kept (hash, key)" when there are few strata, else leaves the kept rows in a
+   * table `kept` to join (undefined).
    */
-  private async sample(spec: CandidateSpec, stratify: string | undefined): Promise<void> {
-    await this.conn.run(`CREATE TABLE kept AS
-      SELECT __si, __ord FROM (
-        SELECT __si, __ord,
+  private async cutoffs(
+    spec: CandidateSpec,
+    stratify: string | undefined,
+    hash: string,
+  ): Promise<string | undefined> {
+    await this.conn.run(`CREATE TABLE ranked AS
+      SELECT __si, __ord, s, h, __key, rn, rn = greatest(1, ceil(n * ${Number(spec.fraction)}::DOUBLE)) AS last
+      FROM (
+        SELECT __si, __ord, s, h, __key,
           row_number() OVER (PARTITION BY s ORDER BY h, __key) AS rn,
           count(*) OVER (PARTITION BY s) AS n
-        FROM (SELECT __si, __ord, __key, ${label(stratify)} AS s, md5(${literal(`${spec.seed}:`)} || __key) AS h FROM src)
+        FROM (SELECT __si, __ord, __key, ${label(stratify)} AS s, ${hash} AS h FROM src)
       ) WHERE rn <= greatest(1, ceil(n * ${Number(spec.fraction)}::DOUBLE))`);
+    const strata = Number(await this.scalar('SELECT count(*) FROM ranked WHERE last'));
+    if (strata > 1000) {
+      await this.conn.run('CREATE TABLE kept AS SELECT __si, __ord FROM ranked');
+      await this.conn.run('DROP TABLE ranked');
+      return undefined;
+    }
+    const last = await this.rows('SELECT s, h, __key FROM ranked WHERE last ORDER BY s');
+    await this.conn.run('DROP TABLE ranked');
+    const cases = last.map(
+      ([s, h, key]) =>
+        `WHEN ${literal(text(s))} THEN (${hash} < ${text(h)} OR (${hash} = ${text(h)} AND __key <= ${literal(text(key))}))`,
+    );
+    return cases.length === 0 ? 'false' : `CASE ${label(stratify)} ${cases.join(' ')} ELSE false END`;
   }
 
   /** Streams one column through a pluggable augmentation in bounded batches, writing back what changed. */
@@ -333,7 +369,8 @@ export class DuckDbRun implements EngineRun {
 
   /** JSON Lines (what consumers read, sha256 = candidate_checksum) and Parquet, then uploaded. */
   private async write(out: { prefix: string; tags: Record<string, string> }): Promise<CandidateWritten> {
-    const select = `SELECT * EXCLUDE (${HELPERS.join(', ')}) FROM candidate ORDER BY __si, __ord`;
+    // The candidate table was built in order (and updated in place): no sort here.
+    const select = `SELECT * EXCLUDE (${HELPERS.join(', ')}) FROM candidate`;
     const jsonl = path.join(this.dir, 'candidate.jsonl');
     const parquet = path.join(this.dir, 'candidate.parquet');
     const rows = await engineStep('writing the candidate', async () => {
@@ -364,7 +401,6 @@ export class DuckDbRun implements EngineRun {
     await this.conn.run(`ALTER TABLE candidate ADD COLUMN __src VARCHAR`);
     await this.conn.run(`ALTER TABLE candidate ADD COLUMN __si INTEGER DEFAULT 0`);
     await this.conn.run(`ALTER TABLE candidate ADD COLUMN __ord BIGINT`);
-    await this.conn.run(`ALTER TABLE candidate ADD COLUMN __key VARCHAR`);
     await this.conn.run(`UPDATE candidate SET __ord = rowid`);
     return this.write(out);
   }
@@ -468,14 +504,23 @@ export class DuckDbRun implements EngineRun {
       ), b AS (SELECT ws[i] || ' ' || ws[i + 1] AS g FROM (SELECT ws, unnest(range(1, len(ws))) AS i FROM w))
       SELECT count(*), count(DISTINCT g) FROM b`);
     const diversity = Number(total) === 0 ? 1 : Number(distinct) / Number(total);
+    // Scoring is JavaScript, row by row: past toxicityMaxTexts, a uniform subsample chosen by the
+    // rows' keys estimates the share (standard error at most 0.5/sqrt(n)).
+    const share = Math.min(1, this.opts.toxicityMaxTexts / texts);
+    const chosen =
+      share >= 1 ? '' : ` AND ('0x' || md5('toxicity:' || __key)[1:8])::UBIGINT < ${dropThreshold(share)}`;
     let toxic = 0;
+    let scored = 0;
     const result = await this.conn.stream(
-      `SELECT ${ident(column)} FROM candidate WHERE ${ident(column)} IS NOT NULL`,
+      `SELECT ${ident(column)} FROM candidate WHERE ${ident(column)} IS NOT NULL${chosen}`,
     );
     for await (const rows of result.yieldRowsJs()) {
-      for (const [value] of rows) if (toxicity.isToxic(text(value))) toxic++;
+      for (const [value] of rows) {
+        scored++;
+        if (toxicity.isToxic(text(value))) toxic++;
+      }
     }
-    return { diversity, toxic: toxic / texts };
+    return { diversity, toxic: scored === 0 ? 0 : toxic / scored };
   }
 
   /**
@@ -540,11 +585,14 @@ export class DuckDbRun implements EngineRun {
   }
 }
 
-/** Word dropout in SQL: word i of a row is dropped when its hash falls under the rate; never all words. */
-function dropoutSql(column: string, seed: number, rate: number): string {
-  const words = `list_filter(regexp_split_to_array(${column}, ${literal(WORD_SEPARATOR)}), w -> w <> '')`;
-  const kept = `list_filter(${words}, (w, i) -> ('0x' || md5(${literal(`${seed}:dropout:`)} || __key || ':' || i)[1:8])::UBIGINT >= ${dropThreshold(rate)})`;
-  return `CASE WHEN ${column} IS NULL THEN NULL WHEN len(${kept}) > 0 THEN array_to_string(${kept}, ' ') ELSE array_to_string((${words})[1:1], ' ') END`;
+/** The words of a text: runs of ASCII whitespace separate them (see domain/sampling.ts). */
+function wordsSql(column: string): string {
+  return `list_filter(regexp_split_to_array(${column}, ${literal(WORD_SEPARATOR)}), w -> w <> '')`;
+}
+
+/** The words kept by dropout: word i of a row goes when its draw falls under the rate. */
+function keptSql(words: string, seed: number, rate: number): string {
+  return `list_filter(${words}, (w, i) -> ('0x' || md5(${literal(`${seed}:dropout:`)} || __key || ':' || i)[1:8])::UBIGINT >= ${dropThreshold(rate)})`;
 }
 
 async function fileSha256(file: string): Promise<string> {

@@ -16,6 +16,7 @@ export function refreshEngines(config: Config, s3: ObjectStoreOptions): (spec: R
     memoryLimit: config.REFRESH_ENGINE_MEMORY_LIMIT,
     threads: config.REFRESH_ENGINE_THREADS,
     batchRows: config.REFRESH_ENGINE_BATCH_ROWS,
+    toxicityMaxTexts: config.REFRESH_TOXICITY_MAX_TEXTS,
   });
   const ray: RefreshEngine = config.RAY_ADDRESS
     ? new RayEngine({

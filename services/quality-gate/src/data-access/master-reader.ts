@@ -7,32 +7,21 @@ import {
   objectUri,
   type ObjectStoreOptions,
 } from '@tributary/storage';
-import type { MasterReader, MasterVersion, Row } from '../domain/ports.ts';
-import { parseParquet } from './source-reader.ts';
+import type { MasterReader, MasterVersion } from '../domain/ports.ts';
 
 const dirObject = z.array(z.object({ md5: z.string().regex(/^[0-9a-f]{32}$/), relpath: z.string().min(1) }));
 
 /**
- * Reads a master version without DVC, as docs/data-pipeline.md ("Store layout") describes: the store
- * is the version's location less its `master/<dataset>/v<N>`; the `.dir` object `dvc/<key of checksum>`
- * lists the version's files, and each Parquet part under `parts/` is the object `dvc/<key of its md5>`.
- * Every object's md5 is checked, so the rows are exactly those of the announced version.
+ * Finds a master version's parts without DVC, as docs/data-pipeline.md ("Store layout") describes: the
+ * store is the version's location less its `master/<dataset>/v<N>`; the `.dir` object
+ * `dvc/<key of checksum>` lists the version's files, and each Parquet part under `parts/` is the object
+ * `dvc/<key of its md5>`. The `.dir` object's md5 is checked here, each part's by the engine reading it,
+ * so the rows are exactly those of the announced version.
  */
 export class StoreMasterReader implements MasterReader {
   private readonly s3: ObjectStoreOptions;
   constructor(s3: ObjectStoreOptions) {
     this.s3 = s3;
-  }
-
-  async read(master: MasterVersion): Promise<Row[]> {
-    const { parts, object } = await this.listing(master);
-    const rows: Row[] = [];
-    for (const part of parts) {
-      const bytes = await object(part.md5, part.relpath);
-      // A loop, not push(...): spreading a large part overflows the call stack.
-      for (const row of await parseParquet(bytes, `${master.location}/${part.relpath}`)) rows.push(row);
-    }
-    return rows;
   }
 
   async parts(master: MasterVersion): Promise<{ relpath: string; uri: string; md5: string }[]> {
@@ -93,7 +82,8 @@ export class StoreMasterReader implements MasterReader {
     const parts = entries
       .filter((e) => e.relpath.startsWith('parts/') && e.relpath.endsWith('.parquet'))
       .sort((a, b) => (a.relpath < b.relpath ? -1 : a.relpath > b.relpath ? 1 : 0));
-    return { parts, object, store };
+    // The .dir object was checked; each part's md5 is checked by the engine while it streams.
+    return { parts, store };
   }
 }
 

@@ -47,11 +47,10 @@ export interface MasterVersions {
 }
 
 /**
- * Reads the rows of a master version from its DVC objects, checking every object's md5. Throws an
- * AppError: retriable when an object is missing or unreadable, not when a checksum does not match.
+ * Lists a master version's Parquet parts from its DVC `.dir` object (whose md5 is checked). Throws an
+ * AppError: retriable when the object is missing or unreadable, not when its checksum does not match.
  */
 export interface MasterReader {
-  read(master: MasterVersion): Promise<Row[]>;
   /** The version's Parquet parts from its `.dir` object (checked), for an engine to stream. */
   parts(master: MasterVersion): Promise<{ relpath: string; uri: string; md5: string }[]>;
 }
@@ -71,11 +70,6 @@ export interface Baseline {
   columns: Record<string, ColumnBaseline>;
 }
 
-/** Reads one source file; the checksum is of its bytes as stored. */
-export interface SourceReader {
-  read(uri: string): Promise<{ sha256: string; rows: Row[] }>;
-}
-
 /** Where candidates and reports are written; returns the URI of the written object. */
 export interface ArtifactStore {
   /** Writes an artifact with its tags (object metadata where the store keeps it); answers its URI. */
@@ -90,12 +84,6 @@ export interface ToxicityScorer {
 
 /** A deterministic random source in [0, 1), seeded per run. */
 export type Random = () => number;
-
-/** A candidate augmentation over rows in memory (the unit tests' and the benchmark's baseline). */
-export interface RowAugmentation {
-  readonly name: string;
-  apply(rows: Row[], random: Random): Promise<Row[]>;
-}
 
 /** One value an augmentation rewrites, with the row's sampling key (see docs/dataset-refresh.md). */
 export interface AugmentInput {

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
  * SQL, the cluster job's Python and this module compute the same bits. A row's key is
  * `<source name>:<row position in the source>` (`<source name>/<part relpath>:<row>` for a master part).
  *
- * - sampling: in each stratum, the ceil(n × fraction) rows (at least one) with the lowest
- *   md5(`<seed>:<key>`) hex, ties by key;
+ * - sampling: in each stratum, the ceil(n × fraction) rows (at least one) with the lowest first 64
+ *   bits of md5(`<seed>:<key>`), ties by key;
  * - word dropout: word i (from 1) is dropped when u(`<seed>:dropout:<key>:<i>`) < rate, keeping the
  *   first word when all would go;
  * - a pluggable augmentation `<name>`: applied when u(`<seed>:<name>:<key>`) < its probability;
