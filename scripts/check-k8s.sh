@@ -5,8 +5,9 @@
 #                                                 component of deploy/k8s/components applied
 #
 # Each directory is rendered by kustomize's own library (what `kubectl apply -k` runs), then every
-# object is decoded strictly into its Go API type: k8s.io/api for Kubernetes' kinds and KEDA's
-# apis/keda/v1alpha1 for ScaledObject, ScaledJob and TriggerAuthentication. A misspelt or unknown
+# object is decoded strictly into its Go API type: k8s.io/api for Kubernetes' kinds, KEDA's
+# apis/keda/v1alpha1 for ScaledObject, ScaledJob and TriggerAuthentication, KubeRay's apis/ray/v1 for
+# RayCluster, RayJob and RayService. A misspelt or unknown
 # field, a value of the wrong type (a number where KEDA wants a string), a duplicate key or a kind
 # without a known type fails. The checker is built once from the Go module proxy into
 # ${TRIBUTARY_CACHE:-~/.cache/tributary}; no schema download is involved.
@@ -15,9 +16,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TRIBUTARY_CACHE="${TRIBUTARY_CACHE:-$HOME/.cache/tributary}"
 KEDA_VERSION=v2.20.2
+KUBERAY_VERSION=v1.5.0
 K8S_API_VERSION=v0.35.5
 KUSTOMIZE_VERSION=v0.21.2
-CHECKER_DIR="$TRIBUTARY_CACHE/k8s-check-keda-$KEDA_VERSION-api-$K8S_API_VERSION-kustomize-$KUSTOMIZE_VERSION"
+CHECKER_DIR="$TRIBUTARY_CACHE/k8s-check-keda-$KEDA_VERSION-kuberay-$KUBERAY_VERSION-api-$K8S_API_VERSION-kustomize-$KUSTOMIZE_VERSION"
 
 die() {
   printf 'error: %s\n' "$*" >&2
@@ -38,8 +40,8 @@ need_go() {
 build_checker() {
   [[ -x $CHECKER_DIR/k8s-check ]] && return 0
   need_go
-  printf 'building the Kubernetes manifest checker (KEDA %s, k8s.io/api %s, kustomize %s), once\n' \
-    "$KEDA_VERSION" "$K8S_API_VERSION" "$KUSTOMIZE_VERSION" >&2
+  printf 'building the Kubernetes manifest checker (KEDA %s, KubeRay %s, k8s.io/api %s, kustomize %s), once\n' \
+    "$KEDA_VERSION" "$KUBERAY_VERSION" "$K8S_API_VERSION" "$KUSTOMIZE_VERSION" >&2
   mkdir -p "$CHECKER_DIR"
   cat >"$CHECKER_DIR/go.mod" <<EOF
 module tributary/k8s-check
@@ -48,6 +50,7 @@ go 1.26
 
 require (
 	github.com/kedacore/keda/v2 $KEDA_VERSION
+	github.com/ray-project/kuberay/ray-operator $KUBERAY_VERSION
 	k8s.io/api $K8S_API_VERSION
 	sigs.k8s.io/kustomize/api $KUSTOMIZE_VERSION
 	sigs.k8s.io/kustomize/kyaml $KUSTOMIZE_VERSION
@@ -70,7 +73,7 @@ replace (
 EOF
   cat >"$CHECKER_DIR/main.go" <<'EOF'
 // Renders each kustomization (base, overlays) the way `kubectl apply -k` does and decodes every
-// object strictly into its Go API type: Kubernetes' own (k8s.io/api) and KEDA's. An unknown or
+// object strictly into its Go API type: Kubernetes' own (k8s.io/api), KEDA's and KubeRay's. An unknown or
 // misspelt field, a wrong type, a duplicate key or a kind this checker does not know is an error.
 package main
 
@@ -83,6 +86,7 @@ import (
 	"strings"
 
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
+	rayv1 "github.com/ray-project/kuberay/ray-operator/apis/ray/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -114,6 +118,9 @@ var types = map[string]func() any{
 	"keda.sh/v1alpha1/ScaledObject":            func() any { return &kedav1alpha1.ScaledObject{} },
 	"keda.sh/v1alpha1/ScaledJob":               func() any { return &kedav1alpha1.ScaledJob{} },
 	"keda.sh/v1alpha1/TriggerAuthentication":   func() any { return &kedav1alpha1.TriggerAuthentication{} },
+	"ray.io/v1/RayCluster":                     func() any { return &rayv1.RayCluster{} },
+	"ray.io/v1/RayJob":                         func() any { return &rayv1.RayJob{} },
+	"ray.io/v1/RayService":                     func() any { return &rayv1.RayService{} },
 }
 
 // decodeStrict decodes as the API server does: YAML to JSON without looking at the target type (a
