@@ -21,7 +21,7 @@ export {
   type FileRoleGuess,
   type TableFileFormat,
 } from './file-formats.ts';
-export { ASK_JS, columnRuleSql, patternToRe2, sourceKind, type SourceKind } from './sql.ts';
+export { ASK_JS, columnRuleSql, patternToRe2, sourceKind, textFormRe2, type SourceKind } from './sql.ts';
 export {
   DOC_BEGIN,
   DOC_END,

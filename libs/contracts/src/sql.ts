@@ -64,13 +64,17 @@ export function columnRuleSql(
   sourceType: string | undefined,
   /** Whether the engine compiles a translated pattern (RE2 has size limits); default yes. */
   re2Usable: (re2: string) => boolean = () => true,
+  /** The value is known to have its type's text form (`textFormRe2`): that check is left out. */
+  formKnown = false,
 ): string {
   if (sourceType === undefined) return lit('missing_column');
   const v = q(col.name);
   const kind = sourceKind(sourceType);
   const whenNull = col.nullable ? 'NULL' : lit('not_null');
   const arms: Arm[] =
-    kind === 'nested' || kind === 'blob' ? [['true', ASK_JS]] : typeAndRules(col, kind, v, re2Usable).flat();
+    kind === 'nested' || kind === 'blob'
+      ? [['true', ASK_JS]]
+      : typeAndRules(col, kind, v, re2Usable, formKnown).flat();
   const whens = arms.map(([cond, rule]) => `WHEN ${cond} THEN ${lit(rule)}`);
   return `CASE WHEN ${v} IS NULL THEN ${whenNull} ${whens.join(' ')} END`;
 }
@@ -82,6 +86,7 @@ function typeAndRules(
   kind: SourceKind,
   v: string,
   re2Usable: (re2: string) => boolean,
+  formKnown: boolean,
 ): Arm[][] {
   const textual = kind === 'varchar' || kind === 'text';
   const s = kind === 'varchar' ? v : `CAST(${v} AS VARCHAR)`;
@@ -110,7 +115,8 @@ function typeAndRules(
     }
     case 'integer': {
       if (textual) {
-        const bad = `NOT regexp_full_match(${s}, ${lit(INTEGER_RE)}) OR TRY_CAST(${s} AS BIGINT) IS NULL`;
+        const form = formKnown ? '' : `NOT regexp_full_match(${s}, ${lit(INTEGER_RE)}) OR `;
+        const bad = `${form}TRY_CAST(${s} AS BIGINT) IS NULL`;
         return [[[bad, 'type']], numberRules(col, `CAST(TRY_CAST(${s} AS BIGINT) AS DOUBLE)`)];
       }
       if (kind === 'int' || kind === 'bigint') return [[], numberRules(col, `CAST(${v} AS DOUBLE)`)];
@@ -126,7 +132,8 @@ function typeAndRules(
     case 'number': {
       if (textual) {
         const n = `TRY_CAST(${s} AS DOUBLE)`;
-        const bad = `NOT regexp_full_match(${s}, ${lit(NUMBER_RE)}) OR NOT coalesce(isfinite(${n}), false)`;
+        const form = formKnown ? '' : `NOT regexp_full_match(${s}, ${lit(NUMBER_RE)}) OR `;
+        const bad = `${form}NOT coalesce(isfinite(${n}), false)`;
         return [[[bad, 'type']], numberRules(col, n)];
       }
       if (numeric && kind !== 'double') return [[], numberRules(col, `CAST(${v} AS DOUBLE)`)];
@@ -135,6 +142,20 @@ function typeAndRules(
       return always;
     }
   }
+}
+
+/**
+ * The RE2 form a text value of an integer or number column must have (matched whole), when the
+ * column's source is text; undefined otherwise. One regular expression over a row's values joined
+ * by commas (which these forms never contain, so each value keeps its place; an empty or NULL
+ * value fails its place) costs less than one per value: the engine checks the forms of a whole
+ * row at once and runs `columnRuleSql(..., formKnown = true)` on rows that have them.
+ */
+export function textFormRe2(col: ContractColumn, sourceType: string | undefined): string | undefined {
+  if (sourceType === undefined || sourceKind(sourceType) !== 'varchar') return undefined;
+  if (col.type === 'integer') return INTEGER_RE;
+  if (col.type === 'number') return NUMBER_RE;
+  return undefined;
 }
 
 /** Hours, minutes and seconds in range and a real calendar day, for text that has the timestamp form. */

@@ -76,6 +76,8 @@ const TEXTS = [
   '',
 ];
 const INTEGER_TEXTS = [
+  '1,2',
+  ',1',
   '0',
   '1',
   '+1',
@@ -105,6 +107,8 @@ const INTEGER_TEXTS = [
   '--1',
 ];
 const NUMBER_TEXTS = [
+  '1,5',
+  '1.5,',
   '0',
   '1',
   '1.5',

@@ -7,6 +7,7 @@ import {
   columnRuleSql,
   patternToRe2,
   sourceKind,
+  textFormRe2,
   type ColumnType,
   type ContractColumn,
 } from '@tributary/contracts';
@@ -176,9 +177,24 @@ class DuckTableSession implements TableSession {
           .join(' OR ')
       : 'false';
     // The rules run over every row inside DuckDB; only rows breaking one reach JavaScript.
+    let failing = `coalesce(${rules.join(', ')}) IS NOT NULL`;
+    const forms = columns.flatMap((c) => {
+      const re = textFormRe2(c, t.types.get(c.name));
+      return re === undefined ? [] : [{ column: c.name, re }];
+    });
+    if (forms.length > 1) {
+      // Rows whose numeric text all has its form (checked in one pass) skip that check per value.
+      const joined = `concat(${forms.map((f) => q(f.column)).join(", ',', ")})`;
+      const form = forms.map((f) => `(?:${f.re})`).join(',');
+      const known = new Set(forms.map((f) => f.column));
+      const lean = columns.map((c) =>
+        columnRuleSql(c, t.types.get(c.name), (re) => usable.has(re), known.has(c.name)),
+      );
+      failing = `CASE WHEN regexp_full_match(${joined}, ${lit(form)}) THEN coalesce(${lean.join(', ')}) IS NOT NULL ELSE ${failing} END`;
+    }
     const result = await this.conn.stream(
       `SELECT (rowid + 1)::INTEGER, ${mismatch}, ${[...rules, ...values].join(', ')} FROM ${t.table}
-        WHERE coalesce(${rules.join(', ')}) IS NOT NULL OR ${mismatch} ORDER BY rowid`,
+        WHERE ${failing} OR ${mismatch} ORDER BY rowid`,
     );
     const decoders = present.map((c) => decoderFor(t.types.get(c.name)!));
     const mismatches: RowRef[] = [];
