@@ -66,7 +66,7 @@ describe('tributary submit', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain(`batch ${batchId} submitted`);
     await h.ready.waitFor((e) => e.batch_id === batchId && e.event_id !== announced.event_id);
-    await new Promise((r) => setTimeout(r, 1000));
+    await h.settled();
     expect(await h.ingested.count((e) => e.batch_id === batchId)).toBe(1);
   });
 

@@ -26,6 +26,7 @@ import {
   serviceEnv,
   stackEnv,
   testKafka,
+  waitForSettled,
   type CollectedMessage,
   type LogLine,
 } from '@tributary/testing';
@@ -86,6 +87,11 @@ export class TopicReader<T> {
     }
   }
 
+  /** Waits until every message the topic holds now was read. */
+  async readToEnd(): Promise<void> {
+    await this.collector.waitForEnd();
+  }
+
   async count(match: (value: T) => boolean): Promise<number> {
     return (await this.values()).filter(match).length;
   }
@@ -113,6 +119,12 @@ export interface Harness {
   query<R extends object>(sql: string, params?: unknown[]): Promise<R[]>;
   /** The service's log lines (warn and above), parsed; empty unless started with `captureLogs`. */
   logs(): LogLine[];
+  /**
+   * Waits until the ingestor and `replicas` of it handled every event so far and each of their
+   * workers finished a round since, then until the readers read every message on their topics:
+   * a duplicate would now be among them.
+   */
+  settled(...replicas: ServiceApp[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -215,6 +227,10 @@ export async function startHarness(
     query: async <R extends object>(sql: string, params: unknown[] = []) =>
       (await db.query<R>(sql, params)).rows,
     logs: () => logs?.lines ?? [],
+    async settled(...replicas) {
+      for (const service of [app, ...replicas]) await waitForSettled(service);
+      await Promise.all([ingested.readToEnd(), rejected.readToEnd(), ready.readToEnd()]);
+    },
     async close() {
       await Promise.all([ingested.stop(), rejected.stop(), ready.stop(), producer.disconnect()]);
       await app.stop();

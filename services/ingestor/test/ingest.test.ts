@@ -112,7 +112,7 @@ describe('ingestor: batch.ready from Kafka', () => {
     const marker = await writeSampleBatch(path.join(sources(), 'b-3-marker'), { offset: 110, count: 2 });
     await h.publish(batchReadyFor(marker, { batchId: 'penguins-b-3-marker' }));
     await h.ingested.waitFor((e) => e.batch_id === 'penguins-b-3-marker');
-    await new Promise((r) => setTimeout(r, 1000)); // the outbox relay would publish a duplicate by now
+    await h.settled(); // the outbox relay would have published a duplicate by now
 
     expect(await h.ingested.count((e) => e.batch_id === 'penguins-b-3')).toBe(1);
     expect(await h.rejected.count((e) => e.batch_id === 'penguins-b-3')).toBe(0);
@@ -143,7 +143,7 @@ describe('ingestor: batch.ready from Kafka', () => {
     const marker = await writeSampleBatch(path.join(sources(), 'b-4-marker'), { offset: 140, count: 2 });
     await h.publish(batchReadyFor(marker, { batchId: 'penguins-b-4-marker' }));
     await h.ingested.waitFor((e) => e.batch_id === 'penguins-b-4-marker');
-    await new Promise((r) => setTimeout(r, 1000));
+    await h.settled();
     expect(await h.rejected.count((e) => e.batch_id === 'penguins-b-4')).toBe(1);
     expect(await h.ingested.count((e) => e.batch_id === 'penguins-b-4')).toBe(1);
     expect(await row('penguins-b-4')).toMatchObject({
@@ -276,7 +276,7 @@ describe('ingestor: batch.ready from Kafka', () => {
 
     await h.publish(ready);
     await h.ingested.waitFor((e) => e.batch_id === 'penguins-b-5');
-    await new Promise((r) => setTimeout(r, 1000));
+    await h.settled();
     expect(await h.ingested.count((e) => e.batch_id === 'penguins-b-5')).toBe(1);
     expect(await listKeys(store, 'raw/penguins/penguins-b-5/')).toEqual([
       'raw/penguins/penguins-b-5/rows.csv',

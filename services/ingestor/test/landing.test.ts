@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceApp } from '@tributary/runtime';
 import { batchRejected, masterVersioned, newEventId } from '@tributary/events';
 import { batchRejectedFixture, masterVersionedFixture } from '@tributary/events/fixtures';
-import { waitFor, writeSampleBatch } from '@tributary/testing';
+import { waitFor, waitForCaughtUp, waitForTick, writeSampleBatch } from '@tributary/testing';
 import { FsLandingZone } from '../src/data-access/landing-zone.ts';
 import { buildAppWhenMigrationsFree, listKeys, scratchDir, startHarness, type Harness } from './helpers.ts';
 
@@ -15,6 +15,8 @@ let second: ServiceApp;
 let landing: string;
 let store: string;
 const watchers: FSWatcher[] = [];
+/** Both replicas watching the landing folder (a test below names a value `second`). */
+const replicas = (): [ServiceApp, ServiceApp] => [h.app, second];
 
 beforeAll(async () => {
   landing = path.join(scratchDir('landing-dir'), 'landing');
@@ -103,13 +105,22 @@ describe('ingestor: landing zone', () => {
     );
     // Ingested is not done: the seed releases the lock only once the batch is in a master version.
     for (const id of ids) await h.ingested.waitFor((e) => e.batch_id === id);
-    await new Promise((r) => setTimeout(r, 1000)); // a few scans
+    // Each replica scans again: neither settles a batch that is only ingested.
+    const since = Date.now();
+    await Promise.all(
+      replicas().map((app) =>
+        waitForTick(
+          app.workers.find((w) => w.name === 'landing-watcher')!,
+          since,
+        ),
+      ),
+    );
     for (const d of drops) expect(await markers(d.dir)).toEqual(['_PROCESSING']);
     for (const [i, id] of ids.entries()) await merged(id, i + 1);
     for (const d of drops) expect(await settled(d.dir)).toEqual(['_DONE']);
     // Merged: the files were moved (raw/ holds them) and the folder cleaned, as the seed does.
     for (const d of drops) expect(await dataFiles(d.dir)).toEqual([]);
-    await new Promise((r) => setTimeout(r, 1500)); // a second taking of any batch would show by now
+    await h.settled(replicas()[1]); // a second taking of any batch would show by now
 
     for (const [i, id] of ids.entries()) {
       expect(await h.ready.count((e) => e.batch_id === id)).toBe(1);
@@ -256,7 +267,7 @@ describe('ingestor: landing zone', () => {
       dataset: 'penguins',
       batch_ids: ['drop-invalid'],
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitForCaughtUp(h.app.runner);
     const [row] = await h.query<{ merge_status: string }>('SELECT merge_status FROM batches WHERE id = $1', [
       'drop-invalid',
     ]);

@@ -95,7 +95,7 @@ describe('resubmitting the same content', () => {
     expect(waited.code).toBe(2);
     expect(waited.stderr).toMatch(/^earlier decision \(\d{4}-.*\): batch .* was rejected at .*it stands/m);
     expect(waited.stderr).toContain('rejected: ING_ERR_SCHEMA_VERSION_MISMATCH');
-    await new Promise((r) => setTimeout(r, 1500)); // the resubmissions were acknowledged by now
+    await h.settled(); // the resubmissions were acknowledged by now
     expect(await h.rejected.count((e) => e.batch_id === batchId)).toBe(1);
     expect(await h.ingested.count((e) => e.batch_id === batchId)).toBe(0);
 

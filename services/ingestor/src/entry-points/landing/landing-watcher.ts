@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import fs from 'node:fs/promises';
-import type { Worker } from '@tributary/runtime';
-import { withSpan, type Logger } from '@tributary/telemetry';
+import type { Worker, WorkerTick } from '@tributary/runtime';
+import { Instrumentation, withSpan, type Logger, type RemoveListener } from '@tributary/telemetry';
 import type { FsLandingZone } from '../../data-access/landing-zone.ts';
 import {
   announceLandingBatch,
@@ -38,6 +38,7 @@ export class LandingWatcher implements Worker {
   private again = false;
   private stopped = false;
   private readonly opts: LandingWatcherOptions;
+  private readonly instrumentation = new Instrumentation<{ tick: WorkerTick }>();
 
   constructor(opts: LandingWatcherOptions) {
     this.opts = opts;
@@ -58,6 +59,11 @@ export class LandingWatcher implements Worker {
     await this.running;
   }
 
+  /** Announces each finished scan (settled: it did not fail). */
+  on(name: 'tick', listener: (tick: WorkerTick) => void): RemoveListener {
+    return this.instrumentation.on(name, listener);
+  }
+
   /** Runs a scan now, or right after the one in progress: scans never overlap. */
   requestScan(): void {
     if (this.stopped) return;
@@ -73,10 +79,13 @@ export class LandingWatcher implements Worker {
   private async scanLoop(): Promise<void> {
     do {
       this.again = false;
+      const startedAt = Date.now();
       try {
         await this.scanOnce();
+        this.instrumentation.emit('tick', { startedAt, settled: true });
       } catch (err) {
         this.opts.logger.error({ err }, 'landing-zone scan failed; the next scan retries');
+        this.instrumentation.emit('tick', { startedAt, settled: false });
       }
     } while (this.again && !this.stopped);
   }
