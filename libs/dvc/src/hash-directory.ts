@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import pMap from 'p-map';
 import { buildDirObject, type DirObject, type DirEntry } from './dir-object.ts';
 import { hashFile } from './md5.ts';
-import { mapLimit } from './map-limit.ts';
 
 /** A directory hashed as `dvc add` hashes it. `entries` carry each file's md5 and size. */
 export type DirHash = DirObject;
@@ -25,10 +25,14 @@ export async function hashDirectory(dir: string, opts: HashDirectoryOptions = {}
   const root = path.resolve(dir);
   const files: { relpath: string; absolute: string }[] = [];
   await collectFiles(root, '', files);
-  const entries = await mapLimit(files, opts.concurrency ?? 8, async (file): Promise<DirEntry> => {
-    const { md5, size } = await hashFile(file.absolute);
-    return { relpath: file.relpath, md5, size };
-  });
+  const entries = await pMap(
+    files,
+    async (file): Promise<DirEntry> => {
+      const { md5, size } = await hashFile(file.absolute);
+      return { relpath: file.relpath, md5, size };
+    },
+    { concurrency: opts.concurrency ?? 8 },
+  );
   return buildDirObject(entries);
 }
 

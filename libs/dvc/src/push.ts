@@ -1,9 +1,9 @@
 import { FsObjectStore, type ObjectStore } from '@tributary/storage';
 import path from 'node:path';
+import pMap from 'p-map';
 import { buildDirObject, type DirEntry } from './dir-object.ts';
 import { hashDirectory, type DirHash } from './hash-directory.ts';
 import { dvcObjectKey } from './layout.ts';
-import { mapLimit } from './map-limit.ts';
 import { hashFile, type FileHash } from './md5.ts';
 
 /** A file of a directory whose md5 is already known, with where its bytes are. */
@@ -108,13 +108,17 @@ async function putObjects(
   objects: readonly PendingObject[],
   concurrency: number,
 ): Promise<{ uploaded: number; skipped: number }> {
-  const written = await mapLimit(objects, concurrency, async (o) => {
-    const key = dvcObjectKey(o.md5);
-    if (await store.exists(key)) return false;
-    if (typeof o.source === 'string') await store.putFile(key, o.source);
-    else await store.put(key, o.source);
-    return true;
-  });
+  const written = await pMap(
+    objects,
+    async (o) => {
+      const key = dvcObjectKey(o.md5);
+      if (await store.exists(key)) return false;
+      if (typeof o.source === 'string') await store.putFile(key, o.source);
+      else await store.put(key, o.source);
+      return true;
+    },
+    { concurrency },
+  );
   const uploaded = written.filter(Boolean).length;
   return { uploaded, skipped: written.length - uploaded };
 }

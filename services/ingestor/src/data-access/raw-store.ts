@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { pushToRemote, renderDvcFile } from '@tributary/dvc';
 import { objectUri, type ObjectStore } from '@tributary/storage';
 import type { RawSnapshot, RawStore } from '../domain/ports.ts';
@@ -32,7 +33,9 @@ export class ObjectRawStore implements RawStore {
     const dir = rawDirKey(dataset, batchId);
     const keep = new Set(files.map((f) => `${dir}/${f.path}`));
     await this.deleteUnder(dir, (key) => !keep.has(key));
-    await mapLimit(files, this.concurrency, (f) => this.store.putFile(`${dir}/${f.path}`, f.localPath));
+    await pMap(files, (f) => this.store.putFile(`${dir}/${f.path}`, f.localPath), {
+      concurrency: this.concurrency,
+    });
     // Objects first, the .dir object after them (pushToRemote's order), the .dvc file last: whoever
     // finds the .dvc file finds everything it names.
     const pushed = await pushToRemote(
@@ -68,16 +71,4 @@ export class ObjectRawStore implements RawStore {
     for await (const { key } of this.store.list(`${dir}/`)) if (select(key)) doomed.push(key);
     if (doomed.length > 0) await this.store.delete(doomed);
   }
-}
-
-async function mapLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
