@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { tsNodeArgs } from '@tributary/testing';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -9,7 +10,7 @@ describe('docs/contracts.md', () => {
   it('when the contract files are rendered, then the generated sections of the doc are current', async () => {
     const run = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'libs/contracts/scripts/contracts-doc.ts', '--check'],
+      [...tsNodeArgs('libs/contracts/scripts/contracts-doc.ts'), '--check'],
       { cwd: root },
     ).then(
       () => ({ code: 0, stderr: '' }),

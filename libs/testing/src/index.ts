@@ -7,6 +7,7 @@ export {
   freePort,
   runTributary,
   startTsProcess,
+  tsNodeArgs,
   waitForServing,
   type CliResult,
   type RunningProcess,

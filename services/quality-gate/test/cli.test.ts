@@ -6,7 +6,7 @@ import { serviceEnv } from '@tributary/testing';
 import type { RefreshRun } from '../src/domain/ports.ts';
 import { ADMIN_TOKEN, canonicalGate, startGate } from './harness.ts';
 
-const cli = fileURLToPath(new URL('../../../cli/src/main.ts', import.meta.url));
+const cli = fileURLToPath(new URL('../../../cli/bin/tributary.js', import.meta.url));
 
 describe('tributary refresh (CLI)', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -20,7 +20,7 @@ describe('tributary refresh (CLI)', () => {
     const url = await gate.app.http.listen({ host: '127.0.0.1', port: 0 });
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', cli, 'refresh', 'run', '--dataset', 'eval'],
+      [cli, 'refresh', 'run', '--dataset', 'eval'],
       {
         env: serviceEnv({ TRIBUTARY_QUALITY_GATE_URL: url, TRIBUTARY_ADMIN_TOKEN: ADMIN_TOKEN }),
         timeout: 60_000,
@@ -36,7 +36,7 @@ describe('tributary refresh (CLI)', () => {
     cleanup.push(() => gate.stop());
     const url = await gate.app.http.listen({ host: '127.0.0.1', port: 0 });
     const tributary = (...args: string[]) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', cli, 'refresh', ...args], {
+      promisify(execFile)(process.execPath, [cli, 'refresh', ...args], {
         env: serviceEnv({ TRIBUTARY_QUALITY_GATE_URL: url, TRIBUTARY_ADMIN_TOKEN: ADMIN_TOKEN }),
         timeout: 60_000,
       });

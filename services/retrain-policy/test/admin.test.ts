@@ -191,7 +191,7 @@ describe('admin API', () => {
 });
 
 describe('tributary retrain (CLI)', () => {
-  const cli = fileURLToPath(new URL('../../../cli/src/main.ts', import.meta.url));
+  const cli = fileURLToPath(new URL('../../../cli/bin/tributary.js', import.meta.url));
   let url: string;
 
   beforeAll(async () => {
@@ -199,7 +199,7 @@ describe('tributary retrain (CLI)', () => {
   });
 
   async function tributary(...args: string[]) {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', cli, ...args], {
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, ...args], {
       env: serviceEnv({ TRIBUTARY_RETRAIN_POLICY_URL: url, TRIBUTARY_ADMIN_TOKEN: ADMIN_TOKEN }),
       timeout: 30_000,
     });
@@ -231,7 +231,7 @@ describe('tributary retrain (CLI)', () => {
   it('when the CLI has a wrong token, then it fails with the 401', async () => {
     const failed = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', cli, 'retrain', 'threshold', 'get', '--url', url, '--token', 'wrong'],
+      [cli, 'retrain', 'threshold', 'get', '--url', url, '--token', 'wrong'],
       { env: serviceEnv(), timeout: 30_000 },
     ).then(
       () => undefined,
