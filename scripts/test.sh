@@ -22,6 +22,7 @@ npm run --silent format:check
 npm run --silent typecheck
 npm run --silent codegen -- --check
 npm run --silent catalog:schema -- --check
+npm run --silent knip
 scripts/check-deploy.sh
 
 step "tests"
