@@ -14,6 +14,7 @@ import {
   testKafka,
   uniqueName,
   waitFor,
+  waitForCaughtUp,
 } from '@tributary/testing';
 import { ConsumerRunner, EventProducer, createKafka, defineHandler, ensureTopics } from '../src/index.ts';
 
@@ -152,6 +153,36 @@ describe('consumer runner', () => {
     expect(decoded).toMatchObject({ error_code: 'TEST_ERR_INVALID', attempts: 1, retriable: false });
   });
 
+  it('when a message is handled and the next dead-lettered, then the runner announces each, then the commit past both', async () => {
+    const log: string[] = [];
+    const removers = [
+      runner.on(runner.events.HANDLED, (e) => log.push(`handled ${e.partition}:${e.offset} x${e.attempts}`)),
+      runner.on(runner.events.DEAD_LETTERED, (e) =>
+        log.push(`dead_lettered ${e.partition}:${e.offset} ${e.code}`),
+      ),
+      runner.on(runner.events.COMMITTED, (e) => log.push(`committed ${e.partition}:${e.offset}`)),
+    ];
+    try {
+      // One key, so one partition and consecutive offsets.
+      await producer.publish(batchReady, batch('announced-1'));
+      await producer.publish(batchReady, batch('invalid-announced'));
+      const letter = await waitFor(() => log.find((l) => l.startsWith('dead_lettered')), {
+        what: 'dead_lettered announced',
+      });
+      const [partition, offset] = letter.split(' ')[1]!.split(':').map(Number) as [number, number];
+      expect(letter).toBe(`dead_lettered ${partition}:${offset} TEST_ERR_INVALID`);
+      await waitFor(() => (log.includes(`committed ${partition}:${offset + 1}`) ? true : undefined), {
+        what: 'commit past the dead letter',
+      });
+      const at = (entry: string) => log.indexOf(entry);
+      expect(at(`handled ${partition}:${offset - 1} x1`)).toBeGreaterThanOrEqual(0);
+      expect(at(`handled ${partition}:${offset - 1} x1`)).toBeLessThan(at(letter));
+      expect(at(letter)).toBeLessThan(at(`committed ${partition}:${offset + 1}`));
+    } finally {
+      for (const remove of removers) remove();
+    }
+  });
+
   it('when a message is not Avro at all or names an unknown schema, then it is dead-lettered and the consumer goes on', async () => {
     const before = dlq.messages.length;
     const raw = testKafka().producer();
@@ -199,7 +230,9 @@ describe('consumer shutdown', () => {
     // A second replica of the same group takes over what the first handed back, if anything.
     const second = startTsProcess(fixture, { ...env, HANDLER_MS: '100', SHUTDOWN_GRACE_MS: '5000' });
     await waitFor(() => (second.stdout().includes('ready') ? true : undefined), { timeoutMs: 30_000 });
-    await new Promise((r) => setTimeout(r, graceMs < 3000 ? 0 : 4000)); // give a wrong redelivery time to show
+    // The group committed past slow-1 (the first replica's commit, or the second's after redelivering
+    // it): a wrong redelivery has happened by then.
+    await waitForCaughtUp({ groupId: group, topics: [`${prefix}batch.ready`], on: () => () => undefined });
     await waitFor(
       () => (existsSync(out) && readFileSync(out, 'utf8').includes('slow-1') ? true : undefined),
       {

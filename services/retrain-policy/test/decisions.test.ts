@@ -6,7 +6,6 @@ import {
   masterEvent,
   mlflowNames,
   seedProductionModel,
-  sleep,
   startService,
   type RunningService,
 } from './harness.ts';
@@ -25,9 +24,9 @@ afterEach(async () => {
   service = undefined;
 });
 
-/** Waits a moment in which a wrongly enqueued retrain.requested would arrive. */
+/** Waits until the service settled, when a wrongly enqueued retrain.requested would have arrived. */
 async function expectNoRetrain(s: RunningService) {
-  await sleep(1500);
+  await s.settled();
   expect(await s.outboxRows()).toBe(0);
   expect(s.retrains.messages).toHaveLength(0);
 }
@@ -380,7 +379,7 @@ describe('retrain decisions against MLflow', () => {
     await waitFor(async () =>
       (await service!.metric(/^consumer_messages_total\{.*outcome="success"/)) === 3 ? true : undefined,
     );
-    await sleep(1500);
+    await service.settled();
     expect(service.retrains.messages).toHaveLength(1);
     expect(await service.outboxRows()).toBe(1);
     expect(await service.decisions(`?dataset=${names.dataset}`)).toHaveLength(1);

@@ -26,6 +26,7 @@ import {
   serviceEnv,
   stackEnv,
   testKafka,
+  waitForCaughtUp,
   uniqueName,
   waitFor,
 } from '@tributary/testing';
@@ -63,6 +64,12 @@ export interface RunningService {
   outboxRows(): Promise<number>;
   /** The service's log lines, parsed; empty unless started with `captureLogs`. */
   logs: LogLine[];
+  /**
+   * Waits until the service handled every event so far and its outbox holds no unpublished row, then
+   * until the collectors read their topics to the end: a wrong or duplicate retrain.requested would
+   * now be among the messages. (The relay marks a row published only once Kafka has it.)
+   */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -145,6 +152,19 @@ export async function startService(
       return rows[0]!.n;
     },
     logs,
+    async settled() {
+      await waitForCaughtUp(app.runner);
+      await waitFor(
+        async () => {
+          const { rows } = await pool.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+          );
+          return rows[0]!.n === 0 ? true : undefined;
+        },
+        { what: 'outbox published' },
+      );
+      await Promise.all([retrains.waitForEnd(), deadLetters.waitForEnd()]);
+    },
     async stop() {
       await Promise.allSettled([retrains.stop(), deadLetters.stop(), producer.disconnect()]);
       await app.stop();
@@ -207,5 +227,3 @@ export async function seedProductionModel(
   await mlflow.setAlias(names.model, 'production', version);
   return { experimentId, productionRunId, version };
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,7 +5,6 @@ import {
   masterEvent,
   mlflowNames,
   seedProductionModel,
-  sleep,
   startService,
   type RunningService,
 } from './harness.ts';
@@ -68,7 +67,7 @@ describe('MLflow outages', () => {
       await service.retrains.waitForMessages(1, 60_000);
       const [event] = await service.decodedRetrains();
       expect(event).toMatchObject({ dataset: names.dataset, master_version: 4, new_rows: 50 });
-      await sleep(1500);
+      await service.settled();
       expect(service.retrains.messages).toHaveLength(1);
       expect(await service.decisions()).toHaveLength(1);
       expect(service.deadLetters.messages).toHaveLength(0);
