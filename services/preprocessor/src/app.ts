@@ -16,6 +16,7 @@ import { lineageSources } from './data-access/lineage-sources.ts';
 import { PgMasterRepository } from './data-access/master-repository.ts';
 import { MasterVersionsReader } from './data-access/master-versions.ts';
 import { RejectionReports } from './data-access/rejection-reports.ts';
+import { localScratchSpace } from './data-access/scratch-space.ts';
 import { DuckTablesEngine } from './data-access/tables.ts';
 import { dryRunBatch, type DryRunCatalog, type DryRunInput, type DryRunReport } from './domain/dry-run.ts';
 import { ProcessBatch } from './domain/process-batch.ts';
@@ -138,7 +139,7 @@ export async function createProcessBatch(
     faultPoint: faultInjector(config.FAULT_INJECT),
     newEventId,
     now: () => new Date(eventTime()),
-    workDir: config.WORK_DIR,
+    scratch: localScratchSpace(config.WORK_DIR),
     yieldNow: () => yieldToEventLoop(),
   });
 

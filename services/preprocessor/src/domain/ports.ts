@@ -232,3 +232,11 @@ export interface MasterRepository {
 }
 
 export type { DataContract };
+
+/** Scratch folders on the local disk, one per batch's work (domain/ does no file-system I/O itself). */
+export interface ScratchSpace {
+  /** A new empty folder. */
+  create(): Promise<string>;
+  /** Removes a folder `create` made, with what it holds. */
+  remove(dir: string): Promise<void>;
+}

@@ -1,11 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { compileContract, type DataContract, type RowValidator } from '@tributary/contracts';
 import { isAppError } from '@tributary/errors';
 import type { BatchIngested, BatchRejected } from '@tributary/events';
 import { setLogFields, withLogFields, withSpan } from '@tributary/telemetry';
 import { mergeBatch, type MergeDeps } from './merge-batch.ts';
-import type { TablesEngine } from './ports.ts';
+import type { ScratchSpace, TablesEngine } from './ports.ts';
 import { renderReport, validateBatch, type ValidateDeps } from './validate-batch.ts';
 
 /** The master lock as the use case needs it (MasterLock.withLock). */
@@ -17,7 +15,7 @@ export interface ProcessBatchDeps extends ValidateDeps, MergeDeps {
   tables: TablesEngine;
   lock: MergeLock;
   loadContract: (name: string, version: string) => Promise<DataContract>;
-  workDir: string;
+  scratch: ScratchSpace;
 }
 
 export type ProcessOutcome =
@@ -57,7 +55,7 @@ export class ProcessBatch {
       return { kind: 'conflict' };
     }
 
-    const workDir = await mkdtemp(path.join(this.deps.workDir, 'preprocessor-'));
+    const workDir = await this.deps.scratch.create();
     const session = await this.deps.tables.session();
     try {
       let validator: RowValidator;
@@ -117,7 +115,7 @@ export class ProcessBatch {
       return { kind: 'merged', version: result.version, unreferenced_files: validated.unreferenced };
     } finally {
       session.close();
-      await rm(workDir, { recursive: true, force: true });
+      await this.deps.scratch.remove(workDir);
     }
   }
 
