@@ -6,7 +6,8 @@ export type RemoveListener = () => void;
  * (`consumer.on(consumer.events.COMMIT_OFFSETS, ...)`): the consumer runner, the outbox relay and the
  * pollers emit what they handled, committed, published or polled, and tests wait on these facts
  * instead of sleeping. Listeners run synchronously in the component's flow; one that throws is
- * ignored so that instrumentation can never fail the work it observes.
+ * ignored so that instrumentation can never fail the work it observes (node's EventEmitter would
+ * throw it into the consumer loop, and types its events loosely: hence this small class).
  */
 export class Instrumentation<Events extends { [K in keyof Events]: object }> {
   private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();
