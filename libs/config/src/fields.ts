@@ -72,6 +72,11 @@ export const commonEnv = {
     .describe(
       'Consumer-group session timeout: after a crash, the restarted replica consumes again once it expired',
     ),
+  KAFKA_FETCH_MAX_WAIT_MS: int(10, 30_000)
+    .default(5000)
+    .describe(
+      'Longest a fetch waits on idle partitions; stopping the consumer waits for its fetch to return',
+    ),
   CONSUMER_MAX_RETRIES: int(0, 100).default(3).describe('Attempts after the first before dead-lettering'),
   CONSUMER_RETRY_BASE_MS: int(1).default(500).describe('First retry delay; doubles each attempt'),
   CONSUMER_RETRY_MAX_MS: int(1).default(30_000).describe('Upper bound of a retry delay'),

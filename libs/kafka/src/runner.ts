@@ -47,6 +47,8 @@ export interface ConsumerRunnerOptions {
    * kill -9 the restarted replica consumes again only once this expired (default 8 s).
    */
   sessionTimeoutMs?: number;
+  /** Longest a fetch waits on idle partitions (kafkajs' maxWaitTimeInMs, default 5 s); stop() waits for it. */
+  maxWaitTimeMs?: number;
   partitionsConsumedConcurrently?: number;
   fromBeginning?: boolean;
   /** Namespace of the consumed topics (see prefixEvent); the producer's prefix names the DLQ. */
@@ -104,6 +106,7 @@ export class ConsumerRunner {
       groupId: opts.groupId,
       sessionTimeout: opts.sessionTimeoutMs ?? 8000,
       heartbeatInterval: HEARTBEAT_EVERY_MS,
+      maxWaitTimeInMs: opts.maxWaitTimeMs ?? 5000,
       allowAutoTopicCreation: false,
     });
     this.deadLetters = new DeadLetterPublisher(opts.producer, opts.service);

@@ -62,6 +62,7 @@ export function assembleService(parts: ServiceParts): ServiceApp {
     },
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    maxWaitTimeMs: config.KAFKA_FETCH_MAX_WAIT_MS,
     topicPrefix: runtime.topicPrefix,
     lineage: runtime.lineage,
   });

@@ -29,6 +29,8 @@ export function serviceEnv(overrides: Record<string, string> = {}): Record<strin
     REDIS_URL: stackEnv.REDIS_URL,
     // Services with an admin API require a token; tests that call it set their own.
     ADMIN_TOKEN: 'test-admin-token-0123456789',
+    // A stopping consumer waits for its fetch: a short one keeps each test's shutdown short.
+    KAFKA_FETCH_MAX_WAIT_MS: '250',
     ...overrides,
   };
 }
