@@ -275,49 +275,54 @@ export class DuckDbRun implements EngineRun {
       ? `* EXCLUDE (__words, __kept) REPLACE (CASE WHEN ${text} IS NULL THEN NULL WHEN len(__kept) > 0 THEN array_to_string(__kept, ' ') ELSE array_to_string(__words[1:1], ' ') END AS ${text})`
       : '*';
     const cutoffs = await this.cutoffs(spec, stratify, hash);
-    if (cutoffs !== undefined) {
-      // A filter over the sources' scan keeps their order: no join, no sort of the wide rows.
-      await this.conn.run(
-        `CREATE TABLE candidate AS SELECT ${outer} FROM (SELECT *${inner} FROM src WHERE ${cutoffs})`,
-      );
-    } else {
-      await this.conn.run(
-        `CREATE TABLE candidate AS SELECT ${outer} FROM (SELECT *${inner} FROM src SEMI JOIN kept USING (__si, __ord)) ORDER BY __si, __ord`,
-      );
+    // A filter over the sources' scan keeps their order: no join, no sort of the wide rows.
+    const select =
+      cutoffs !== undefined
+        ? `SELECT ${outer} FROM (SELECT *${inner} FROM src WHERE ${cutoffs})`
+        : `SELECT ${outer} FROM (SELECT *${inner} FROM src SEMI JOIN kept USING (__si, __ord)) ORDER BY __si, __ord`;
+    const plugged = spec.augmentations.filter((a) => columns.get(a.column) === 'VARCHAR');
+    if (plugged.length === 0) {
+      // Written once as a local Parquet file (cheaper than a table of the database), read back in order.
+      const file = path.join(this.dir, 'candidate-keyed.parquet');
+      await this.conn.run(`COPY (${select}) TO ${literal(file)} (FORMAT parquet)`);
+      await this.conn.run(`CREATE VIEW candidate AS SELECT * FROM read_parquet(${literal(file)})`);
+      return;
     }
-    for (const aug of spec.augmentations) {
-      if (columns.get(aug.column) === 'VARCHAR') await this.augment(aug.column, aug, spec.seed);
-    }
+    // Pluggable augmentations update values in place: a table.
+    await this.conn.run(`CREATE TABLE candidate AS ${select}`);
+    for (const aug of plugged) await this.augment(aug.column, aug, spec.seed);
   }
 
   /**
    * Keeps, in each stratum, the ceil(n × fraction) rows (at least one) whose md5(`<seed>:<key>`)
    * begins with the lowest 64 bits (ties by key): a function of the keys and the seed alone, so any
-   * engine computes the same rows. Ranks only (stratum, hash, key); answers the filter "at or under
-   * its stratum's last kept (hash, key)" when there are few strata, else leaves the kept rows in a
-   * table `kept` to join (undefined).
+   * engine computes the same rows. Ranks only (stratum, hash, key), and answers the filter "at or
+   * under its stratum's last kept (hash, key)" when there are at most 1000 strata, else leaves the
+   * kept rows in a table `kept` to join (undefined).
    */
   private async cutoffs(
     spec: CandidateSpec,
     stratify: string | undefined,
     hash: string,
   ): Promise<string | undefined> {
-    await this.conn.run(`CREATE TABLE ranked AS
-      SELECT __si, __ord, s, h, __key, rn, rn = greatest(1, ceil(n * ${Number(spec.fraction)}::DOUBLE)) AS last
-      FROM (
+    const fraction = `${Number(spec.fraction)}::DOUBLE`;
+    const ranked = (where: string) => `
+      SELECT __si, __ord, s, h, __key FROM (
         SELECT __si, __ord, s, h, __key,
           row_number() OVER (PARTITION BY s ORDER BY h, __key) AS rn,
           count(*) OVER (PARTITION BY s) AS n
         FROM (SELECT __si, __ord, __key, ${label(stratify)} AS s, ${hash} AS h FROM src)
-      ) WHERE rn <= greatest(1, ceil(n * ${Number(spec.fraction)}::DOUBLE))`);
-    const strata = Number(await this.scalar('SELECT count(*) FROM ranked WHERE last'));
-    if (strata > 1000) {
-      await this.conn.run('CREATE TABLE kept AS SELECT __si, __ord FROM ranked');
-      await this.conn.run('DROP TABLE ranked');
+      ) WHERE ${where}`;
+    // Each stratum's last kept row; with many strata, the kept rows themselves.
+    const last = await this.rows(
+      `SELECT s, h, __key FROM (${ranked(`rn = greatest(1, ceil(n * ${fraction}))`)}) ORDER BY s LIMIT 1001`,
+    );
+    if (last.length > 1000) {
+      await this.conn.run(
+        `CREATE TABLE kept AS SELECT __si, __ord FROM (${ranked(`rn <= greatest(1, ceil(n * ${fraction}))`)})`,
+      );
       return undefined;
     }
-    const last = await this.rows('SELECT s, h, __key FROM ranked WHERE last ORDER BY s');
-    await this.conn.run('DROP TABLE ranked');
     const cases = last.map(
       ([s, h, key]) =>
         `WHEN ${literal(text(s))} THEN (${hash} < ${text(h)} OR (${hash} = ${text(h)} AND __key <= ${literal(text(key))}))`,
@@ -388,20 +393,18 @@ export class DuckDbRun implements EngineRun {
     return { uri, parquetUri, checksum, rows };
   }
 
-  /** Loads a candidate written elsewhere (a cluster job's Parquet files, in order) as this run's candidate. */
-  async loadCandidate(files: readonly string[]): Promise<void> {
+  /**
+   * Takes a candidate written elsewhere (a cluster job's Parquet parts, in order, with their rows'
+   * `__key`) as this run's candidate, and writes it as generate does.
+   */
+  async writeLoaded(
+    files: readonly string[],
+    out: { prefix: string; tags: Record<string, string> },
+  ): Promise<CandidateWritten> {
     const list = `[${files.map(literal).join(', ')}]`;
     await this.conn.run(
-      `CREATE TABLE candidate AS SELECT * FROM read_parquet(${list}, union_by_name = true)`,
+      `CREATE VIEW candidate AS SELECT *, NULL::VARCHAR AS __src, 0::INTEGER AS __si, 0::BIGINT AS __ord FROM read_parquet(${list}, union_by_name = true)`,
     );
-  }
-
-  async writeLoaded(out: { prefix: string; tags: Record<string, string> }): Promise<CandidateWritten> {
-    // A loaded candidate is already in order and has no helper columns but its key.
-    await this.conn.run(`ALTER TABLE candidate ADD COLUMN __src VARCHAR`);
-    await this.conn.run(`ALTER TABLE candidate ADD COLUMN __si INTEGER DEFAULT 0`);
-    await this.conn.run(`ALTER TABLE candidate ADD COLUMN __ord BIGINT`);
-    await this.conn.run(`UPDATE candidate SET __ord = rowid`);
     return this.write(out);
   }
 

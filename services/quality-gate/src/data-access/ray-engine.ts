@@ -224,8 +224,7 @@ class RayRun implements EngineRun {
       await store.download(keyOf(store, uri), file);
       files.push(file);
     }
-    await this.inner.loadCandidate(files);
-    return this.inner.writeLoaded(out);
+    return this.inner.writeLoaded(files, out);
   }
 
   measure(
