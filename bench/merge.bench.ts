@@ -2,9 +2,9 @@
 // master.parquet for every batch), on real data: slices of vega-datasets' flights-3m.parquet with an
 // id column, under contracts/flights/1.0.0.yaml. Needs the local stack (scripts/stack.sh up).
 //
-//   npx tsx bench/merge.bench.ts            full run (about 5 minutes on 2 cores)
-//   npx tsx bench/merge.bench.ts --quick    smaller sizes, for a smoke run
-//   npx tsx bench/merge.bench.ts --only throughput,latency   some sections only
+//   node bench/merge.bench.ts            full run (about 5 minutes on 2 cores)
+//   node bench/merge.bench.ts --quick    smaller sizes, for a smoke run
+//   node bench/merge.bench.ts --only throughput,latency   some sections only
 //
 // See bench/README.md for what each figure means.
 import { createHash } from 'node:crypto';

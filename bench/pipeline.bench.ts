@@ -3,8 +3,8 @@
 // each process and the physical reference (DuckDB alone reading the same CSV and writing Parquet).
 // Needs the local stack (scripts/stack.sh up).
 //
-//   npx tsx bench/pipeline.bench.ts                      10k, 100k, 1M rows; flights and wide
-//   npx tsx bench/pipeline.bench.ts --sizes 1000000 --tables wide --runs 1
+//   node bench/pipeline.bench.ts                          10k, 100k, 1M rows; flights and wide
+//   node bench/pipeline.bench.ts --sizes 1000000 --tables wide --runs 1
 //
 // See bench/README.md for what each figure means.
 import { spawn } from 'node:child_process';
@@ -22,6 +22,7 @@ import {
   serviceEnv,
   stackEnv,
   startTsProcess,
+  tsNodeArgs,
   uniqueName,
   waitForServing,
   type RunningProcess,
@@ -199,9 +200,7 @@ async function submitOnce(d: Deployment, dataset: string, dir: string, batchId: 
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      CLI,
+      ...tsNodeArgs(CLI),
       'submit',
       dir,
       '--dataset',
