@@ -48,11 +48,6 @@ export default tseslint.config(
     // The domain layer holds business rules only: no transport, database, file-system or framework
     // imports; it reaches them through the ports its data-access/ adapters implement.
     files: ['services/*/src/domain/**/*.ts'],
-    // Still reading local files directly, to move behind the preprocessor's ports.
-    ignores: [
-      'services/preprocessor/src/domain/file-roles.ts',
-      'services/preprocessor/src/domain/dry-run.ts',
-    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -17,6 +17,7 @@ import { PgMasterRepository } from './data-access/master-repository.ts';
 import { MasterVersionsReader } from './data-access/master-versions.ts';
 import { RejectionReports } from './data-access/rejection-reports.ts';
 import { localScratchSpace } from './data-access/scratch-space.ts';
+import { uploadStore } from './data-access/upload-store.ts';
 import { DuckTablesEngine } from './data-access/tables.ts';
 import { dryRunBatch, type DryRunCatalog, type DryRunInput, type DryRunReport } from './domain/dry-run.ts';
 import { ProcessBatch } from './domain/process-batch.ts';
@@ -156,6 +157,7 @@ export async function createProcessBatch(
           dataset: deps.dataset ?? (() => Promise.resolve(undefined)),
           contract: deps.contract,
         },
+        uploadStore,
       },
       input,
       workDir,

@@ -3,6 +3,7 @@ import { dvcObjectKey } from '@tributary/dvc';
 import { AppError } from '@tributary/errors';
 import { FsObjectStore, ObjectNotFoundError, objectUri, type ObjectStore } from '@tributary/storage';
 import type { DataStore } from '../domain/ports.ts';
+import { readLocalHead } from './local-head.ts';
 
 /** DVC objects live in the data store under this folder, laid out as a DVC remote. */
 export const DVC_PREFIX = 'dvc';
@@ -32,6 +33,10 @@ export class ObjectDataStore implements DataStore {
       );
     }
     return decodeURIComponent(location.slice(root.length + 1));
+  }
+
+  readHead(localPath: string, bytes: number): Promise<Buffer> {
+    return readLocalHead(localPath, bytes);
   }
 
   async localCopy(key: string, workDir: string): Promise<string> {

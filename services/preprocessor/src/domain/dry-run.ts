@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { compileContract, type DataContract } from '@tributary/contracts';
 import { AppError, isAppError } from '@tributary/errors';
 import type { BatchIngested } from '@tributary/events';
@@ -32,6 +31,8 @@ export interface DryRunCatalog {
 export interface DryRunDeps extends Omit<ValidateDeps, 'store'> {
   tables: TablesEngine;
   catalog: DryRunCatalog;
+  /** The upload as the validation reads a raw batch (keys `upload/<path>`), read-only. */
+  uploadStore: (files: ReadonlyMap<string, DryRunFile>) => DataStore;
 }
 
 /** The answer of a dry run: what submitting the batch would give, without submitting it. */
@@ -127,7 +128,7 @@ export async function dryRunBatch(
   }
 
   const byKey = new Map(input.files.map((f) => [`upload/${f.path}`, f]));
-  const store: DataStore = uploadStore(byKey);
+  const store: DataStore = deps.uploadStore(byKey);
   const event: BatchIngested = {
     event_id: 'dry-run',
     occurred_at: 0,
@@ -194,30 +195,4 @@ export async function dryRunBatch(
 /** What a producer is told of the files no row links to. */
 export function unreferencedWarning(files: readonly string[]): string {
   return `no row links to ${files.join(', ')}: not part of the master (name a table with --table, or link the file from a row's image column)`;
-}
-
-/** The upload as the validation reads a raw batch: read-only; what it would store is dropped. */
-function uploadStore(files: ReadonlyMap<string, DryRunFile>): DataStore {
-  const unsupported = (what: string) => () => {
-    throw new Error(`a dry run does not ${what}`);
-  };
-  return {
-    uri: 'dry-run:',
-    rawPrefixOf: () => 'upload',
-    localCopy: (key) => {
-      const f = files.get(key);
-      if (!f)
-        throw new AppError('PRE_ERR_TABLE_MISSING', `${key} is not in the upload`, { retriable: false });
-      return Promise.resolve(f.localPath);
-    },
-    read: async (key) => {
-      const f = files.get(key);
-      return f ? readFile(f.localPath) : undefined;
-    },
-    putDvcObject: () => Promise.resolve(),
-    localDvcObject: unsupported('read DVC objects'),
-    deleteDvcObjects: unsupported('delete objects'),
-    put: unsupported('store objects'),
-    uriOf: (key) => `dry-run:${key}`,
-  };
 }

@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import { FILE_HEAD_BYTES, sniffImage, tableFormatOf } from '@tributary/contracts';
 import { AppError } from '@tributary/errors';
 import type { BatchIngested } from '@tributary/events';
@@ -31,7 +30,7 @@ export async function sortFiles(
   const declared = event.files.filter((f) => f.role === 'TABLE').sort((a, b) => (a.path < b.path ? -1 : 1));
   for (const file of declared) {
     const local = await store.localCopy(`${rawPrefix}/${file.path}`, workDir);
-    const head = await readHead(local);
+    const head = await store.readHead(local, FILE_HEAD_BYTES);
     if (sniffImage(head) !== undefined) linked.set(file.path, file);
     else tables.push({ file, local, format: tableFormatOf(file.path, head) });
   }
@@ -39,15 +38,4 @@ export async function sortFiles(
     throw new AppError('PRE_ERR_NO_TABLE', `batch ${event.batch_id} has no table file`, { retriable: false });
   }
   return { tables, linked };
-}
-
-async function readHead(file: string): Promise<Buffer> {
-  const handle = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(FILE_HEAD_BYTES);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }

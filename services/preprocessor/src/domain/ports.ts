@@ -122,6 +122,8 @@ export interface DataStore {
   localCopy(key: string, workDir: string): Promise<string>;
   /** An object's bytes, or undefined when it does not exist. */
   read(key: string): Promise<Buffer | undefined>;
+  /** Up to `bytes` first bytes of a local copy `localCopy` gave. */
+  readHead(localPath: string, bytes: number): Promise<Buffer>;
   /** Stores a DVC object (content-addressed) unless it is already there. */
   putDvcObject(md5: string, source: string | Buffer): Promise<void>;
   /** Local path of a DVC object. */
