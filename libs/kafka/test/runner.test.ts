@@ -60,6 +60,7 @@ describe('consumer runner', () => {
       metricsRegistry: metrics.registry,
       retry: { maxRetries: 2, baseMs: 20, maxMs: 50 },
       shutdownGraceMs: 5000,
+      maxWaitTimeMs: 250,
       handlers: [
         defineHandler({
           event: batchReady,
