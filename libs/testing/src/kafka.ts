@@ -24,7 +24,8 @@ export interface CollectedMessage {
  * messages arrived. Each collector uses its own consumer group.
  */
 export async function collectMessages(kafka: Kafka, topic: string) {
-  const consumer = kafka.consumer({ groupId: uniqueName('collector') });
+  // A short fetch wait: stop() waits for the fetch in flight (5 s by default).
+  const consumer = kafka.consumer({ groupId: uniqueName('collector'), maxWaitTimeInMs: 250 });
   const messages: CollectedMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
