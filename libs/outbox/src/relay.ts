@@ -275,7 +275,11 @@ export class OutboxRelay {
     if (pending.size === 0) return [];
     const ids: number[] = [];
     const prefix = `${this.opts.schema}:`;
-    const consumer = this.opts.kafka.consumer({ groupId: `outbox-reconcile-${randomUUID()}` });
+    // A short fetch wait: disconnecting waits for the fetch in flight, which would delay the takeover.
+    const consumer = this.opts.kafka.consumer({
+      groupId: `outbox-reconcile-${randomUUID()}`,
+      maxWaitTimeInMs: 200,
+    });
     await consumer.connect();
     try {
       await consumer.subscribe({ topic, fromBeginning: false });
