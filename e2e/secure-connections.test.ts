@@ -71,7 +71,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of procs) p.child.kill('SIGKILL');
   await cleanUp().catch((err: unknown) => process.stderr.write(`secure test clean-up: ${String(err)}\n`));
-  await stack?.release();
   if (work) rmSync(work, { recursive: true, force: true });
 }, 90_000);
 

@@ -100,7 +100,6 @@ afterAll(async () => {
     if (topics.length > 0) await admin.deleteTopics({ topics });
     await admin.disconnect();
   }
-  await stack?.release();
   if (work) rmSync(work, { recursive: true, force: true });
 }, 90_000);
 

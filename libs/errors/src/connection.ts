@@ -53,10 +53,11 @@ export class ConnectionRefusedError extends AppError {
 
 /** For an untrusted certificate: `<server>: certificate not trusted (<reason>); check <setting>`. */
 export function untrustedCertificate(server: string, err: Error, setting: string): ConnectionRefusedError {
+  // OpenSSL's reason alone: Node 24 appends advice about --use-system-ca, which is not how a
+  // Tributary service is given its CA.
+  const openssl = err.message.split(';')[0] ?? err.message;
   const reason =
-    codeOf(err) === 'ERR_TLS_CERT_ALTNAME_INVALID'
-      ? `it does not name the host: ${err.message}`
-      : err.message;
+    codeOf(err) === 'ERR_TLS_CERT_ALTNAME_INVALID' ? `it does not name the host: ${err.message}` : openssl;
   return new ConnectionRefusedError(
     server,
     'certificate',

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeTestLeftovers } from './leftovers.ts';
+import { secureServersTeardown } from './secure-stack.ts';
 import { stackEnv } from './stack-env.ts';
 
 /** Test topics and schemas named this long ago belong to no run still going. */
@@ -25,7 +26,8 @@ function answers(address: string): Promise<boolean> {
 
 /**
  * Fails the run at once, with the fix, when the local stack is not up; at the end, removes the
- * topics and schemas the run's tests created (and those older runs left), so the stack stays light.
+ * topics and schemas the run's tests created (and those older runs left) and stops the secured
+ * servers its tests started, so the stack stays light.
  */
 export default async function setup(): Promise<() => Promise<void>> {
   const required = {
@@ -50,7 +52,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   const namesFile = join(dir, 'names');
   writeFileSync(namesFile, '');
   process.env.TRIBUTARY_TEST_NAMES = namesFile;
+  const stopSecureServers = await secureServersTeardown();
   return async () => {
+    await stopSecureServers();
     const names = readFileSync(namesFile, 'utf8').split('\n').filter(Boolean);
     delete process.env.TRIBUTARY_TEST_NAMES;
     rmSync(dir, { recursive: true, force: true });

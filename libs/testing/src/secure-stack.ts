@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -24,26 +26,20 @@ export type SecuredServer = 'kafka' | 'postgres' | 'redis';
 
 export interface SecureStack {
   settings: SecuredSettings;
-  /** Stops the servers this call started; those already running are left as they were. */
-  release(): Promise<void>;
 }
+
+const SERVERS: readonly SecuredServer[] = ['kafka', 'postgres', 'redis'];
+// Test files run in parallel: one start at a time, so a second file finds the server up (--close:
+// the servers started under the lock must not inherit it).
+const LOCK = join(tmpdir(), 'tributary-secure-stack.lock');
 
 /**
  * The secured servers of scripts/secure-stack.sh (SASL_SSL Kafka, TLS-only Postgres, Redis with a
- * password), started when they are not running, with their settings.
+ * password), started when they are not running, with their settings. They stay up for the other
+ * files of the run; the run's global teardown stops those it started (secureServersTeardown).
  */
-export async function useSecureStack(
-  servers: readonly SecuredServer[] = ['kafka', 'postgres', 'redis'],
-): Promise<SecureStack> {
-  const started: SecuredServer[] = [];
-  for (const server of servers) {
-    const up = await run(SCRIPT, ['status', server]).then(
-      () => true,
-      () => false,
-    );
-    if (!up) started.push(server);
-  }
-  if (started.length > 0) await run(SCRIPT, ['up', ...started], { timeout: 150_000 });
+export async function useSecureStack(servers: readonly SecuredServer[] = SERVERS): Promise<SecureStack> {
+  await run('flock', ['--close', LOCK, SCRIPT, 'up', ...servers], { timeout: 150_000 });
   const script = `eval "$("$0" env)"; for v in ${SECURED_SETTINGS.join(' ')}; do printf '%s=%s\\n' "$v" "\${!v}"; done`;
   const { stdout } = await run('bash', ['-c', script, SCRIPT]);
   const settings = Object.fromEntries(
@@ -52,10 +48,27 @@ export async function useSecureStack(
       .split('\n')
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const),
   ) as SecuredSettings;
-  return {
-    settings,
-    release: async () => {
-      if (started.length > 0) await run(SCRIPT, ['down', ...started], { timeout: 60_000 });
-    },
+  return { settings };
+}
+
+async function running(server: SecuredServer): Promise<boolean> {
+  return run(SCRIPT, ['status', server]).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Called by the global setup before any test: returns the teardown that stops the secured servers
+ * the run's tests started (those running before the run are left as they were).
+ */
+export async function secureServersTeardown(): Promise<() => Promise<void>> {
+  const before = new Set<SecuredServer>();
+  for (const server of SERVERS) if (await running(server)) before.add(server);
+  return async () => {
+    const started: SecuredServer[] = [];
+    for (const server of SERVERS) if (!before.has(server) && (await running(server))) started.push(server);
+    if (started.length > 0)
+      await run('flock', ['--close', LOCK, SCRIPT, 'down', ...started], { timeout: 60_000 });
   };
 }
