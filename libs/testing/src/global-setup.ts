@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { removeTestLeftovers } from './leftovers.ts';
 import { secureServersTeardown } from './secure-stack.ts';
 import { stackEnv } from './stack-env.ts';
@@ -53,12 +56,27 @@ export default async function setup(): Promise<() => Promise<void>> {
   writeFileSync(namesFile, '');
   process.env.TRIBUTARY_TEST_NAMES = namesFile;
   const stopSecureServers = await secureServersTeardown();
+  const stopRay = await optionalComponentTeardown('ray', process.env.RAY_ADDRESS ?? 'http://127.0.0.1:8265');
   return async () => {
     await stopSecureServers();
+    await stopRay();
     const names = readFileSync(namesFile, 'utf8').split('\n').filter(Boolean);
     delete process.env.TRIBUTARY_TEST_NAMES;
     rmSync(dir, { recursive: true, force: true });
     const removed = await removeTestLeftovers({ names, olderThanMs: LEFTOVER_AGE_MS });
     process.stderr.write(`removed ${removed.topics} test topics and ${removed.schemas} test schemas\n`);
+  };
+}
+
+/**
+ * An optional stack component a test starts on demand (`scripts/stack.sh up ray`): the teardown
+ * stops it when this run started it, so a run leaves the machine as it found it.
+ */
+async function optionalComponentTeardown(name: string, address: string): Promise<() => Promise<void>> {
+  const wasUp = await answers(address);
+  return async () => {
+    if (wasUp || !(await answers(address))) return;
+    const script = fileURLToPath(new URL('../../../scripts/stack.sh', import.meta.url));
+    await promisify(execFile)(script, ['down', name], { timeout: 60_000 });
   };
 }
