@@ -5,8 +5,7 @@
  * a wrong password or an untrusted CA stops a service at start-up, exit 1, saying which.
  * The secured servers are started when they are not running, and stopped again afterwards.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,6 +24,7 @@ import {
   stackEnv,
   startTsProcess,
   uniqueName,
+  untrustedCaFile,
   useSecureStack,
   waitForServing,
   writeSampleBatch,
@@ -46,26 +46,7 @@ beforeAll(async () => {
   secured = stack.settings;
   work = mkdtempSync(join(tmpdir(), 'tributary-secure-'));
   // A CA the servers' certificates do not chain to.
-  untrustedCa = join(work, 'untrusted-ca.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=Some other CA',
-      '-keyout',
-      join(work, 'untrusted-ca.key'),
-      '-out',
-      untrustedCa,
-    ],
-    { stdio: 'ignore' },
-  );
+  untrustedCa = untrustedCaFile(work);
 }, 180_000);
 
 afterAll(async () => {
@@ -79,7 +60,7 @@ function securedKafka(): Kafka {
   return createKafka({
     clientId: `${id}-test`,
     brokers: secured.KAFKA_BROKERS.split(','),
-    ssl: { ca: [execFileSync('cat', [secured.KAFKA_SSL_CA_FILE]).toString()] },
+    ssl: { ca: [readFileSync(secured.KAFKA_SSL_CA_FILE, 'utf8')] },
     sasl: {
       mechanism: 'scram-sha-512',
       username: secured.KAFKA_SASL_USERNAME,

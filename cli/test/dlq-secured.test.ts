@@ -4,7 +4,6 @@
  * password, an untrusted CA or a mechanism without its password ends it with exit 1 and the
  * services' message naming the setting. The secured Kafka is started when it is not running.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,14 @@ import { batchIngestedFixture } from '@tributary/events/fixtures';
 import { DeadLetterPublisher, EventProducer, ensureTopics, readTopic, type Kafka } from '@tributary/kafka';
 import { createSecuredKafka } from '@tributary/kafka/connection';
 import { createLogger } from '@tributary/telemetry';
-import { runTributary, stackEnv, uniqueName, useSecureStack, type SecureStack } from '@tributary/testing';
+import {
+  runTributary,
+  stackEnv,
+  uniqueName,
+  untrustedCaFile,
+  useSecureStack,
+  type SecureStack,
+} from '@tributary/testing';
 import { kafkaSettings } from '../src/kafka-connection.ts';
 
 type AppErrorLike = Parameters<DeadLetterPublisher['publish']>[0]['error'];
@@ -131,26 +137,7 @@ describe('tributary dlq over a secured Kafka', () => {
   });
 
   it('when the brokers’ certificate does not chain to KAFKA_SSL_CA_FILE, then it stops with exit 1 naming the setting', async () => {
-    const untrustedCa = join(work, 'untrusted-ca.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=Some other CA',
-        '-keyout',
-        join(work, 'untrusted-ca.key'),
-        '-out',
-        untrustedCa,
-      ],
-      { stdio: 'ignore' },
-    );
+    const untrustedCa = untrustedCaFile(work);
     const run = await tributary(['list', '--service', 'preprocessor'], { KAFKA_SSL_CA_FILE: untrustedCa });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(

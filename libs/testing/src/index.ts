@@ -43,6 +43,7 @@ export { captureLogs, type LogCapture, type LogLine } from './logs.ts';
 export { applyDeclarations } from './declare.ts';
 export {
   SECURED_SETTINGS,
+  untrustedCaFile,
   useSecureStack,
   type SecureStack,
   type SecuredServer,

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,4 +71,20 @@ export async function secureServersTeardown(): Promise<() => Promise<void>> {
     if (started.length > 0)
       await run('flock', ['--close', LOCK, SCRIPT, 'down', ...started], { timeout: 60_000 });
   };
+}
+
+/** Writes a fresh CA into `dir` that the secured servers' certificates do not chain to; returns its path. */
+export function untrustedCaFile(dir: string): string {
+  const file = join(dir, 'untrusted-ca.pem');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=Some other CA'].concat([
+      '-keyout',
+      join(dir, 'untrusted-ca.key'),
+      '-out',
+      file,
+    ]),
+    { stdio: 'ignore' },
+  );
+  return file;
 }
