@@ -35,16 +35,29 @@ export function startTsProcess(entry: URL | string, env: Record<string, string>)
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
+/**
+ * Ports for test servers: clear of the stack's and Ray's worker ports (up to 19999) and of the
+ * kernel's ephemeral range (32768 and up).
+ */
+const LISTEN_PORTS = { from: 20_000, to: 32_000 };
+
 /** A TCP port free right now on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+export async function freePort(): Promise<number> {
+  // Below the kernel's ephemeral range: a port the OS hands out for `listen(0)` is also the kind it
+  // gives outgoing connections (Kafka, Postgres clients of parallel test files), which took such a
+  // port between this check and the service's own listen (EADDRINUSE).
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = LISTEN_PORTS.from + Math.floor(Math.random() * (LISTEN_PORTS.to - LISTEN_PORTS.from));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port between ${LISTEN_PORTS.from} and ${LISTEN_PORTS.to} after 50 tries`);
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
