@@ -111,7 +111,9 @@ def main(argv: list[str]) -> int:
     batch_id = args.batch_id or f"{args.dataset}-{content_hash(files)[:16]}"
 
     topic = f"{args.topic_prefix}batch.ready"
-    registry = SchemaRegistryClient({"url": args.registry})
+    # The client waits without limit by default: bound each request so an unreachable or stalled
+    # registry ends the run with an error instead of hanging it.
+    registry = SchemaRegistryClient({"url": args.registry, "timeout": 10})
     serializer = AvroSerializer(
         registry,
         args.schema.read_text(encoding="utf-8"),

@@ -30,7 +30,12 @@ function runPython(args: string[]): Promise<{ code: number; stdout: string; stde
       [PRODUCER, ...args],
       { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }, timeout: 90_000 },
       (err, stdout, stderr) =>
-        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+        resolve({
+          code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1,
+          stdout,
+          // A run killed at the timeout has no exit code and often no output: say so.
+          stderr: err?.killed === true ? `killed (${String(err.signal)}) after 90 s\n${stderr}` : stderr,
+        }),
     );
   });
 }
