@@ -11,29 +11,16 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TRIBUTARY_CACHE="${TRIBUTARY_CACHE:-$HOME/.cache/tributary}"
+# shellcheck source=stack.d/common.sh
+source "$ROOT/scripts/stack.d/common.sh" # die, need_cmd, TRIBUTARY_CACHE
 COMPOSE_GO_VERSION=v2.16.2
 CHECKER_DIR="$TRIBUTARY_CACHE/compose-check-$COMPOSE_GO_VERSION"
 
-die() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
-}
-
-# A Go toolchain: the one on PATH, else Debian's golang-go (with GOTOOLCHAIN=auto, a Go from
-# 1.21 on fetches the release go.mod asks for through the module proxy).
-need_go() {
-  command -v go >/dev/null && return 0
-  command -v apt-get >/dev/null || die "Go is needed to build the compose checker; install it"
-  local sudo=''
-  [[ $(id -u) -eq 0 ]] || sudo=sudo
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >&2
-}
 
 build_checker() {
   [[ -x $CHECKER_DIR/compose-check ]] && return 0
-  need_go
+  # Go from PATH, else Debian's golang-go (GOTOOLCHAIN=auto fetches the release go.mod asks for).
+  need_cmd go golang-go
   printf 'building the compose checker (compose-go %s), once\n' "$COMPOSE_GO_VERSION" >&2
   mkdir -p "$CHECKER_DIR"
   cat >"$CHECKER_DIR/go.mod" <<EOF

@@ -14,32 +14,19 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TRIBUTARY_CACHE="${TRIBUTARY_CACHE:-$HOME/.cache/tributary}"
+# shellcheck source=stack.d/common.sh
+source "$ROOT/scripts/stack.d/common.sh" # die, need_cmd, TRIBUTARY_CACHE
 KEDA_VERSION=v2.20.2
 KUBERAY_VERSION=v1.5.0
 K8S_API_VERSION=v0.35.5
 KUSTOMIZE_VERSION=v0.21.2
 CHECKER_DIR="$TRIBUTARY_CACHE/k8s-check-keda-$KEDA_VERSION-kuberay-$KUBERAY_VERSION-api-$K8S_API_VERSION-kustomize-$KUSTOMIZE_VERSION"
 
-die() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
-}
-
-# A Go toolchain: the one on PATH, else Debian's golang-go (with GOTOOLCHAIN=auto, a Go from
-# 1.21 on fetches the release go.mod asks for through the module proxy).
-need_go() {
-  command -v go >/dev/null && return 0
-  command -v apt-get >/dev/null || die "Go is needed to build the Kubernetes manifest checker; install it"
-  local sudo=''
-  [[ $(id -u) -eq 0 ]] || sudo=sudo
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >&2
-}
 
 build_checker() {
   [[ -x $CHECKER_DIR/k8s-check ]] && return 0
-  need_go
+  # Go from PATH, else Debian's golang-go (GOTOOLCHAIN=auto fetches the release go.mod asks for).
+  need_cmd go golang-go
   printf 'building the Kubernetes manifest checker (KEDA %s, KubeRay %s, k8s.io/api %s, kustomize %s), once\n' \
     "$KEDA_VERSION" "$KUBERAY_VERSION" "$K8S_API_VERSION" "$KUSTOMIZE_VERSION" >&2
   mkdir -p "$CHECKER_DIR"
