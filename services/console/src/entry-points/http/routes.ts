@@ -15,16 +15,9 @@ export interface ApiDeps {
   logger: Logger;
 }
 
+/** A catalog entry as the ingestor answers it: the console reads its name and passes the rest on. */
 interface Dataset {
   name: string;
-  generation: number;
-  spec: {
-    description?: string;
-    owners: string[];
-    contract: { name: string; versions: string[]; current: string };
-    retrain_policies: { model: string; threshold_rows: number; alias?: string }[];
-    refresh_jobs: { name: string; schedule: string | null; on_master_versioned: boolean }[];
-  };
   [field: string]: unknown;
 }
 interface MasterVersion {
