@@ -1,5 +1,6 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
+import pRetry from 'p-retry';
 import { AppError } from '@tributary/errors';
 import type { EventDefinition } from './define.ts';
 
@@ -169,15 +170,31 @@ export class EventRegistry {
     }
   }
 
+  /**
+   * Sets a subject's compatibility rule. Apicurio creates the rule on the first PUT and answers 409
+   * to a PUT that races another replica's first one ("rule already exists"); the rule exists then,
+   * so the PUT is repeated and becomes an update.
+   */
   private async setCompatibility(subject: string, compatibility: Compatibility): Promise<void> {
-    const res = await fetch(`${this.opts.url.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...this.authHeader() },
-      body: JSON.stringify({ compatibility }),
-      signal: AbortSignal.timeout(5000),
-    });
-    if (!res.ok)
-      throw Object.assign(new Error(`PUT config/${subject} answered ${res.status}`), { status: res.status });
+    await pRetry(
+      async () => {
+        const res = await fetch(`${this.opts.url.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...this.authHeader() },
+          body: JSON.stringify({ compatibility }),
+          signal: AbortSignal.timeout(5000),
+        });
+        if (!res.ok) {
+          const err = new Error(`PUT config/${subject} answered ${res.status}: ${await res.text()}`);
+          throw Object.assign(err, { status: res.status });
+        }
+      },
+      {
+        retries: 3,
+        minTimeout: 50,
+        shouldRetry: ({ error }) => (error as { status?: number }).status === 409,
+      },
+    );
   }
 
   private authHeader(): Record<string, string> {

@@ -217,4 +217,20 @@ describe('registering at start-up', () => {
     const res = await fetch(`${stackEnv.SCHEMA_REGISTRY_URL}/subjects/${fine.subject}/versions/latest`);
     expect(res.status, 'the compatible event is registered all the same').toBe(200);
   });
+
+  it('when replicas register the same new subjects at once, then each of them succeeds', async () => {
+    // Apicurio answers 409 to all but the first of racing PUTs that create a subject's compatibility
+    // rule; many subjects at once make the race likely on every run.
+    const prefix = `${uniqueName('race')}.`;
+    const defs = allEvents.map((def) => prefixEvent(def, prefix));
+    const replicas = Array.from(
+      { length: 8 },
+      () => new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL }),
+    );
+    await Promise.all(replicas.map((r) => r.registerAll(defs)));
+    const ids = await Promise.all(replicas.map((r) => r.register(defs[0]!)));
+    expect(new Set(ids).size, 'one schema id for one schema').toBe(1);
+    const res = await fetch(`${stackEnv.SCHEMA_REGISTRY_URL}/config/${defs[0]!.subject}`);
+    expect(await res.json()).toMatchObject({ compatibilityLevel: 'BACKWARD' });
+  });
 });
