@@ -1,25 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { catalog as api, common } from '@tributary/api';
 import { isAppError } from '@tributary/errors';
 import type { CatalogStore } from './store.ts';
-
-const resource = z.object({ source: z.string().optional(), spec: z.unknown() });
-const applyBody = z.strictObject({
-  datasets: z.array(resource).default([]),
-  contracts: z.array(resource).default([]),
-  prune: z.boolean().default(false),
-  force: z.boolean().default(false),
-  dry_run: z.boolean().default(false),
-  actor: z.string().min(1).optional(),
-});
-const historyQuery = z.object({
-  name: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-});
-const removeQuery = z.object({
-  force: z.enum(['true', 'false']).default('false'),
-  actor: z.string().min(1).optional(),
-});
 
 const STATUS: Record<string, number> = {
   CATALOG_ERR_INVALID: 400,
@@ -32,9 +15,13 @@ const STATUS: Record<string, number> = {
  * prune), read, remove, and the audit. `actor` defaults to the admin token's name.
  */
 export function registerCatalogRoutes(
-  admin: FastifyInstance,
+  scope: FastifyInstance,
   deps: { store: CatalogStore; tokenName: string },
 ): void {
+  const admin = scope.withTypeProvider<ZodTypeProvider>();
+  const tags = ['catalog'];
+  const security = [{ adminToken: [] }];
+  const refused = { 400: api.catalogRefusal, 404: common.errorBody, 409: api.catalogRefusal };
   const fail = (err: unknown) => {
     if (isAppError(err) && STATUS[err.code] !== undefined) {
       return {
@@ -46,66 +33,118 @@ export function registerCatalogRoutes(
     }
     throw err;
   };
-  const bad = (issues: z.ZodError) => ({
-    error: {
-      code: 'CATALOG_ERR_INVALID',
-      message: issues.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '),
+
+  admin.post(
+    '/catalog/apply',
+    {
+      schema: {
+        summary: 'Apply declarations (datasets, contracts), with dry run and prune',
+        tags,
+        security,
+        body: api.catalogApplyBody,
+        response: { 200: api.catalogApplyResult, ...refused },
+      },
     },
-  });
+    async (req, reply) => {
+      const body = req.body;
+      try {
+        const result = await deps.store.apply({
+          datasets: body.datasets,
+          contracts: body.contracts,
+          prune: body.prune,
+          force: body.force,
+          dryRun: body.dry_run,
+          actor: body.actor ?? deps.tokenName,
+          tokenName: deps.tokenName,
+        });
+        return { dry_run: result.dryRun, revision: result.revision, changes: result.changes };
+      } catch (err) {
+        const { status, body: problem } = fail(err);
+        return reply.code(status as 400).send(problem);
+      }
+    },
+  );
 
-  admin.post('/catalog/apply', async (req, reply) => {
-    const body = applyBody.safeParse(req.body);
-    if (!body.success) return reply.code(400).send(bad(body.error));
-    try {
-      const result = await deps.store.apply({
-        datasets: body.data.datasets,
-        contracts: body.data.contracts,
-        prune: body.data.prune,
-        force: body.data.force,
-        dryRun: body.data.dry_run,
-        actor: body.data.actor ?? deps.tokenName,
-        tokenName: deps.tokenName,
-      });
-      return { dry_run: result.dryRun, revision: result.revision, changes: result.changes };
-    } catch (err) {
-      const { status, body: problem } = fail(err);
-      return reply.code(status).send(problem);
-    }
-  });
+  admin.get(
+    '/catalog/datasets',
+    { schema: { summary: 'Every declared dataset', tags, security, response: { 200: api.catalogDatasets } } },
+    async () => ({ datasets: await deps.store.datasets() }),
+  );
 
-  admin.get('/catalog/datasets', async () => ({ datasets: await deps.store.datasets() }));
+  admin.get(
+    '/catalog/datasets/:name',
+    {
+      schema: {
+        summary: 'One declared dataset',
+        tags,
+        security,
+        params: api.datasetNameParams,
+        response: { 200: api.storedDataset, 404: common.errorBody },
+      },
+    },
+    async (req, reply) => {
+      const [found] = await deps.store.datasets(req.params.name);
+      if (!found) {
+        return reply.code(404).send({
+          error: { code: 'CATALOG_ERR_NOT_FOUND', message: `dataset ${req.params.name} is not declared` },
+        });
+      }
+      return found;
+    },
+  );
 
-  admin.get<{ Params: { name: string } }>('/catalog/datasets/:name', async (req, reply) => {
-    const [found] = await deps.store.datasets(req.params.name);
-    if (!found) {
-      return reply.code(404).send({
-        error: { code: 'CATALOG_ERR_NOT_FOUND', message: `dataset ${req.params.name} is not declared` },
-      });
-    }
-    return found;
-  });
+  admin.delete(
+    '/catalog/datasets/:name',
+    {
+      schema: {
+        summary: 'Remove a declared dataset (force: also one that holds data)',
+        tags,
+        security,
+        params: api.datasetNameParams,
+        querystring: api.catalogRemoveQuery,
+        response: { 200: api.catalogApplyResult, ...refused },
+      },
+    },
+    async (req, reply) => {
+      const query = req.query;
+      try {
+        const result = await deps.store.remove(req.params.name, {
+          force: query.force === 'true',
+          actor: query.actor ?? deps.tokenName,
+          tokenName: deps.tokenName,
+        });
+        return { dry_run: false, revision: result.revision, changes: result.changes };
+      } catch (err) {
+        const { status, body: problem } = fail(err);
+        return reply.code(status).send(problem);
+      }
+    },
+  );
 
-  admin.delete<{ Params: { name: string } }>('/catalog/datasets/:name', async (req, reply) => {
-    const query = removeQuery.safeParse(req.query);
-    if (!query.success) return reply.code(400).send(bad(query.error));
-    try {
-      const result = await deps.store.remove(req.params.name, {
-        force: query.data.force === 'true',
-        actor: query.data.actor ?? deps.tokenName,
-        tokenName: deps.tokenName,
-      });
-      return { dry_run: false, revision: result.revision, changes: result.changes };
-    } catch (err) {
-      const { status, body: problem } = fail(err);
-      return reply.code(status).send(problem);
-    }
-  });
+  admin.get(
+    '/catalog/contracts',
+    {
+      schema: {
+        summary: 'Every published contract version',
+        tags,
+        security,
+        response: { 200: api.catalogContracts },
+      },
+    },
+    async () => ({ contracts: await deps.store.contracts() }),
+  );
 
-  admin.get('/catalog/contracts', async () => ({ contracts: await deps.store.contracts() }));
-
-  admin.get('/catalog/history', async (req, reply) => {
-    const query = historyQuery.safeParse(req.query);
-    if (!query.success) return reply.code(400).send(bad(query.error));
-    return { changes: await deps.store.history(query.data) };
-  });
+  admin.get(
+    '/catalog/history',
+    {
+      schema: {
+        summary: 'The audit of catalog changes, newest first',
+        tags,
+        security,
+        querystring: api.catalogHistoryQuery,
+        response: { 200: api.catalogHistory },
+      },
+    },
+    async (req) => ({ changes: await deps.store.history(req.query) }),
+  );
 }

@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { z } from 'zod';
 import { isAppError } from '@tributary/errors';
+import { withSchemas, type HttpServer } from './http.ts';
 
 export interface AdminScopeOptions {
   /** Bearer token every /admin request must carry. */
@@ -22,14 +21,15 @@ export function problem(code: string, message: string) {
  * time, with one error mapping: a retriable AppError is 503, a bad-request code 400, others 500.
  */
 export function registerAdminRoutes(
-  http: FastifyInstance,
+  http: HttpServer,
   opts: AdminScopeOptions,
-  routes: (admin: FastifyInstance) => void,
+  routes: (admin: HttpServer) => void,
 ): void {
   const expected = digest(opts.token);
   const badRequest = new Set(opts.badRequestCodes ?? []);
   void http.register(
-    (admin, _opts, done) => {
+    (plugin, _opts, done) => {
+      const admin = withSchemas(plugin);
       admin.addHook('onRequest', async (req, reply) => {
         const match = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '');
         if (!match || !timingSafeEqual(digest(match[1]!), expected)) {
@@ -40,6 +40,8 @@ export function registerAdminRoutes(
         }
       });
       admin.setErrorHandler(async (err, _req, reply) => {
+        const invalid = validationProblem(err);
+        if (invalid) return reply.code(400).send(invalid);
         const message = err instanceof Error ? err.message : String(err);
         if (isAppError(err)) {
           const status = badRequest.has(err.code) ? 400 : err.retriable ? 503 : 500;
@@ -55,18 +57,28 @@ export function registerAdminRoutes(
   );
 }
 
-/** Parses input with a schema, or answers 400 naming every problem and returns undefined. */
-export function parseRequest<S extends z.ZodType>(
-  area: string,
-  schema: S,
-  input: unknown,
-  reply: FastifyReply,
-): z.output<S> | undefined {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
-  void reply.code(400).send(problem(`${area}_ERR_BAD_REQUEST`, problems.join('; ')));
-  return undefined;
+/** The code of a request that does not match its route's schema. */
+export const VALIDATION_ERROR = 'HTTP_ERR_VALIDATION';
+
+interface SchemaError {
+  validation: { instancePath?: string; message?: string }[];
+  validationContext?: string;
+}
+
+/**
+ * The 400 body of a request that failed its route's schema, or undefined for any other error: the
+ * message names each field (`querystring.limit: ...`), `details.issues` lists them.
+ */
+export function validationProblem(err: unknown) {
+  const v = err as Partial<SchemaError> | null;
+  if (typeof v !== 'object' || v === null || !Array.isArray(v.validation)) return undefined;
+  const where = v.validationContext ?? 'request';
+  const issues = v.validation.map((i) => {
+    const field = (i.instancePath ?? '').split('/').filter(Boolean).join('.');
+    return { in: where, field, message: i.message ?? 'invalid' };
+  });
+  const message = issues.map((i) => `${[i.in, i.field].filter(Boolean).join('.')}: ${i.message}`).join('; ');
+  return { error: { code: VALIDATION_ERROR, message, details: { issues } } };
 }
 
 function digest(token: string): Buffer {

@@ -1,5 +1,5 @@
 export { createRuntime, type Runtime, type RuntimeConfig, type RuntimeOptions } from './runtime.ts';
-export { buildHttp } from './http.ts';
+export { buildHttp, createHttp, withSchemas, type ApiInfo, type HttpServer } from './http.ts';
 export {
   assembleService,
   type ServiceApp,
@@ -10,4 +10,10 @@ export {
 export { intervalPoller, type PollerOptions } from './poller.ts';
 export { outboxRelayWorker } from './outbox-worker.ts';
 export { runMain } from './main.ts';
-export { parseRequest, problem, registerAdminRoutes, type AdminScopeOptions } from './admin.ts';
+export {
+  problem,
+  registerAdminRoutes,
+  validationProblem,
+  VALIDATION_ERROR,
+  type AdminScopeOptions,
+} from './admin.ts';

@@ -1,7 +1,6 @@
-import type { FastifyInstance } from 'fastify';
 import { ConsumerRunner, type EventHandler } from '@tributary/kafka';
 import type { RemoveListener } from '@tributary/telemetry';
-import { buildHttp } from './http.ts';
+import { buildHttp, withSchemas, type HttpServer } from './http.ts';
 import type { Runtime } from './runtime.ts';
 
 /**
@@ -28,14 +27,14 @@ export interface ServiceParts {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
   handlers: readonly EventHandler<any>[];
   workers?: readonly Worker[];
-  /** Admin routes of the service, registered on the shared HTTP server. */
-  routes?: (http: FastifyInstance) => void;
+  /** Routes of the service, registered in a plugin of the shared HTTP server (the OpenAPI document sees them). */
+  routes?: (http: HttpServer) => void | Promise<void>;
 }
 
 /** A service, built and wired but not started: what buildApp returns and tests drive. */
 export interface ServiceApp {
   readonly runtime: Runtime;
-  readonly http: FastifyInstance;
+  readonly http: HttpServer;
   readonly runner: ConsumerRunner;
   readonly workers: readonly Worker[];
   start(): Promise<void>;
@@ -68,7 +67,8 @@ export function assembleService(parts: ServiceParts): ServiceApp {
   });
   const workers = parts.workers ?? [];
   const http = buildHttp(runtime, () => parts.handlers.length === 0 || runner.isRunning);
-  parts.routes?.(http);
+  const { routes } = parts;
+  if (routes) void http.register(async (scope) => routes(withSchemas(scope)));
   let stopping: Promise<void> | undefined;
   return {
     runtime,

@@ -5,9 +5,7 @@ import { DeadLetterBox } from './data-access/dead-letter-box.ts';
 import { ServiceClient, type Services } from './data-access/service-client.ts';
 import type { ListedBatch } from './domain/batch-changes.ts';
 import { LiveBatches } from './entry-points/http/live.ts';
-import { registerApi } from './entry-points/http/routes.ts';
-import { registerSession } from './entry-points/http/session.ts';
-import { registerWeb } from './entry-points/http/web.ts';
+import { registerConsoleHttp } from './entry-points/http/server.ts';
 
 /** Where `npm run build` puts the web client. */
 export const DEFAULT_DIST_DIR = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -57,25 +55,24 @@ export async function buildApp(
     const app = assembleService({
       runtime,
       handlers: [],
-      routes: (http) => {
-        void http.register(async (scope) => {
-          await registerSession(scope, {
+      routes: (http) =>
+        registerConsoleHttp(http, {
+          session: {
             adminToken: config.ADMIN_TOKEN,
             viewerToken: config.VIEWER_TOKEN,
             secret: config.SESSION_SECRET,
             ttlMs: config.SESSION_TTL_MS,
             secureCookie: config.COOKIE_SECURE,
-          });
-          registerApi(scope, {
+          },
+          api: {
             services,
             deadLetters,
             live,
             links: { jaeger: config.JAEGER_UI_LINK, mlflow: config.MLFLOW_UI_LINK },
             logger: runtime.logger,
-          });
-          await registerWeb(scope, config.WEB_DIST_DIR ?? DEFAULT_DIST_DIR);
-        });
-      },
+          },
+          distDir: config.WEB_DIST_DIR ?? DEFAULT_DIST_DIR,
+        }),
     });
     // Streams end before the HTTP server waits for its connections.
     const stop = app.stop.bind(app);

@@ -3,16 +3,17 @@
  * httpOnly, SameSite=Strict cookie; 401 without one; the CSRF token and the admin role on every
  * request that changes something.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttp, type HttpServer } from '@tributary/runtime';
 import { batchChanges } from '../src/domain/batch-changes.ts';
 import { CSRF_HEADER, SESSION_COOKIE, registerSession } from '../src/entry-points/http/session.ts';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const VIEWER = 'viewer-token-0123456789abcdef';
 
-async function app(ttlMs = 60_000): Promise<FastifyInstance> {
-  const http = Fastify();
+async function app(ttlMs = 60_000): Promise<HttpServer> {
+  // The console's server: routes validated by their zod schemas.
+  const http = createHttp({ service: 'console' });
   await http.register(async (scope) => {
     await registerSession(scope, {
       adminToken: ADMIN,
@@ -28,7 +29,7 @@ async function app(ttlMs = 60_000): Promise<FastifyInstance> {
   return http;
 }
 
-let http: FastifyInstance;
+let http: HttpServer;
 beforeAll(async () => {
   http = await app();
 });
@@ -45,6 +46,15 @@ async function login(token: string, on = http) {
 const code = (res: { json: () => unknown }) => (res.json() as { error: { code: string } }).error.code;
 
 describe('console sessions', () => {
+  it('when the login body is not {token: string}, then it answers 400 HTTP_ERR_VALIDATION naming body.token', async () => {
+    const res = await http.inject({ method: 'POST', url: '/api/login', payload: { token: 5 } });
+    expect(res.statusCode).toBe(400);
+    const { error } = res.json<{ error: { code: string; message: string; details: unknown } }>();
+    expect(error.code).toBe('HTTP_ERR_VALIDATION');
+    expect(error.message).toMatch(/^body\.token: /);
+    expect(error.details).toMatchObject({ issues: [{ in: 'body', field: 'token' }] });
+  });
+
   it('when no session is sent, then the API answers 401', async () => {
     const res = await http.inject({ method: 'GET', url: '/api/things' });
     expect(res.statusCode).toBe(401);

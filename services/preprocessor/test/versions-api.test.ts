@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceApp } from '@tributary/runtime';
 import { buildApp } from '../src/app.ts';
@@ -145,6 +146,27 @@ describe('lineage API', () => {
     );
     const notNumber = await lineage('dataset=penguins&master_version=two');
     expect(notNumber.json<{ error: { message: string } }>().error.message).toContain('whole number');
+  });
+
+  it('when a path or query parameter is malformed, then it answers 400 HTTP_ERR_VALIDATION naming the parameter', async () => {
+    const version = await app.http.inject({ method: 'GET', url: '/masters/penguins/versions/two' });
+    expect(version.statusCode).toBe(400);
+    const { error } = version.json<{ error: { code: string; message: string; details: unknown } }>();
+    expect(error.code).toBe('HTTP_ERR_VALIDATION');
+    expect(error.message).toBe('params.version: expected a whole number');
+    expect(error.details).toMatchObject({ issues: [{ in: 'params', field: 'version' }] });
+    const limit = await app.http.inject({ method: 'GET', url: '/masters/penguins/versions?limit=0' });
+    expect(limit.statusCode).toBe(400);
+    expect(limit.json<{ error: { message: string } }>().error.message).toMatch(/^querystring\.limit: /);
+  });
+
+  it('when the OpenAPI document is read, then it is the one generated into docs/api', async () => {
+    const served = await app.http.inject({ method: 'GET', url: '/openapi.json' });
+    const generated = await readFile(
+      new URL('../../../docs/api/preprocessor.openapi.json', import.meta.url),
+      'utf8',
+    );
+    expect(served.json()).toEqual(JSON.parse(generated));
   });
 
   it('when the bearer token is missing or wrong, then it answers 401', async () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -173,6 +174,34 @@ describe('admin API', () => {
       headers: AUTH,
     });
     expect(bad.statusCode).toBe(400);
+  });
+
+  it('when a query parameter is malformed, then it answers 400 HTTP_ERR_VALIDATION naming each one', async () => {
+    const res = await service.app.http.inject({
+      method: 'GET',
+      url: '/admin/decisions?master_version=x&limit=501',
+      headers: AUTH,
+    });
+    expect(res.statusCode).toBe(400);
+    const { error } = res.json<{
+      error: { code: string; message: string; details: { issues: unknown[] } };
+    }>();
+    expect(error.code).toBe('HTTP_ERR_VALIDATION');
+    expect(error.message).toContain('querystring.master_version: ');
+    expect(error.message).toContain('querystring.limit: ');
+    expect(error.details.issues).toEqual([
+      expect.objectContaining({ in: 'querystring', field: 'master_version' }),
+      expect.objectContaining({ in: 'querystring', field: 'limit' }),
+    ]);
+  });
+
+  it('when the OpenAPI document is read, then it is the one generated into docs/api', async () => {
+    const served = await service.app.http.inject({ method: 'GET', url: '/openapi.json' });
+    const generated = await readFile(
+      new URL('../../../docs/api/retrain-policy.openapi.json', import.meta.url),
+      'utf8',
+    );
+    expect(served.json()).toEqual(JSON.parse(generated));
   });
 
   it('when the service restarts with another RETRAIN_THRESHOLD_ROWS, then the stored threshold stays', async () => {

@@ -11,7 +11,7 @@ export interface MasterVersionView {
   rows_updated: number;
   rows_rejected: number;
   batch_ids: string[];
-  raw_checksums: unknown;
+  raw_checksums: Record<string, string> | null;
   contract: { name: string; version: string };
   location: string;
   dvc_file: string;
@@ -31,7 +31,7 @@ interface Row {
   rows_updated: string;
   rows_rejected: string;
   batch_ids: string[];
-  raw_checksums: unknown;
+  raw_checksums: Record<string, string> | null;
   contract_name: string;
   contract_version: string;
   location: string;

@@ -1,6 +1,15 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseRequest, problem } from '@tributary/runtime';
+import {
+  type catalog,
+  common,
+  consoleApi as api,
+  ingestor as ing,
+  preprocessor as pre,
+  publisher as pub,
+  qualityGate as qg,
+  retrainPolicy as rtp,
+} from '@tributary/api';
+import { problem, validationProblem, type HttpServer } from '@tributary/runtime';
 import type { Logger } from '@tributary/telemetry';
 import type { DeadLetterBox } from '../../data-access/dead-letter-box.ts';
 import { UpstreamError, type Services } from '../../data-access/service-client.ts';
@@ -15,44 +24,19 @@ export interface ApiDeps {
   logger: Logger;
 }
 
-/** A catalog entry as the ingestor answers it: the console reads its name and passes the rest on. */
-interface Dataset {
-  name: string;
-  [field: string]: unknown;
-}
-interface MasterVersion {
-  version: number;
-  row_count: number;
-  committed_at: string;
-  [field: string]: unknown;
-}
-interface Run {
-  datasetVersion: string;
-  job: string;
-  status: string;
-  reportUri: string | null;
-  startedAt: string;
-  [field: string]: unknown;
-}
-
-const limitQuery = z.object({
-  dataset: z.string().trim().min(1).optional(),
-  job: z.string().trim().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
-const replayBody = z.object({
-  partition: z.number().int().min(0),
-  offset: z.string().regex(/^\d+$/, 'expected a whole number as a string'),
-});
-const thresholdBody = z.object({ value: z.number().int().min(0) });
-const lineageQuery = z.object({ batch_id: z.string().trim().min(1) });
-const SERVICE = /^[a-z0-9-]{1,64}$/;
+type Json<S extends z.ZodType> = z.output<S>;
+const tags = ['console'];
+const security = [{ sessionCookie: [] }];
+const errors = { 400: common.errorBody, 401: common.errorBody, 502: common.errorBody, 503: common.errorBody };
+const notFound = { 404: common.errorBody, ...errors };
 
 /** The console's read API over the services' admin APIs, and its two actions (replay, threshold). */
-export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
+export function registerApi(scope: HttpServer, deps: ApiDeps): void {
   const { ingestor, preprocessor, qualityGate, retrainPolicy, publisher } = deps.services;
 
   scope.setErrorHandler(async (err, _req, reply) => {
+    const invalid = validationProblem(err);
+    if (invalid) return reply.code(400).send(invalid);
     if (err instanceof UpstreamError) {
       return reply.code(err.status === 404 ? 404 : 502).send(problem(err.code, err.message));
     }
@@ -63,162 +47,328 @@ export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
       .send(problem('CON_ERR_INTERNAL', err instanceof Error ? err.message : String(err)));
   });
 
-  scope.get('/api/links', () => deps.links);
+  scope.get(
+    '/api/links',
+    { schema: { summary: 'Links to the trace and model UIs', tags, security, response: { 200: api.links } } },
+    () => deps.links,
+  );
 
   // Every declared dataset with its current master, freshness, contracts, policies and jobs.
-  scope.get('/api/datasets', async () => {
-    const { datasets } = await ingestor.get<{ datasets: Dataset[] }>('/admin/catalog/datasets');
-    return {
-      datasets: await Promise.all(
-        datasets.map(async (d) => ({
-          ...d,
-          master: (await preprocessor.find<MasterVersion>(`/masters/${encodeURIComponent(d.name)}`)) ?? null,
-        })),
-      ),
-    };
-  });
+  scope.get(
+    '/api/datasets',
+    {
+      schema: {
+        summary: 'Every declared dataset with its current master',
+        tags,
+        security,
+        response: { 200: api.datasetList, ...errors },
+      },
+    },
+    async () => {
+      const { datasets } =
+        await ingestor.get<Json<typeof catalog.catalogDatasets>>('/admin/catalog/datasets');
+      return {
+        datasets: await Promise.all(
+          datasets.map(async (d) => ({
+            ...d,
+            master:
+              (await preprocessor.find<Json<typeof pre.currentMaster>>(
+                `/masters/${encodeURIComponent(d.name)}`,
+              )) ?? null,
+          })),
+        ),
+      };
+    },
+  );
 
   // One dataset: its declaration, its master versions (row count over time) and its audit.
-  scope.get('/api/datasets/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
-    const name = encodeURIComponent(req.params.name);
-    const dataset = await ingestor.find<Dataset>(`/admin/catalog/datasets/${name}`);
-    if (!dataset) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no dataset ${req.params.name}`));
-    const [versions, history] = await Promise.all([
-      preprocessor.get<{ versions: MasterVersion[] }>(`/masters/${name}/versions`, { limit: 200 }),
-      ingestor.get<{ changes: unknown[] }>('/admin/catalog/history', { name: req.params.name, limit: 50 }),
-    ]);
-    return { dataset, versions: versions.versions, changes: history.changes };
-  });
+  scope.get(
+    '/api/datasets/:name',
+    {
+      schema: {
+        summary: 'One dataset: its declaration, master versions and audit',
+        tags,
+        security,
+        params: api.nameParams,
+        response: { 200: api.datasetDetail, ...notFound },
+      },
+    },
+    async (req, reply) => {
+      const name = encodeURIComponent(req.params.name);
+      const dataset = await ingestor.find<Json<typeof catalog.storedDataset>>(
+        `/admin/catalog/datasets/${name}`,
+      );
+      if (!dataset)
+        return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no dataset ${req.params.name}`));
+      const [versions, history] = await Promise.all([
+        preprocessor.get<Json<typeof pre.masterVersions>>(`/masters/${name}/versions`, { limit: 200 }),
+        ingestor.get<Json<typeof catalog.catalogHistory>>('/admin/catalog/history', {
+          name: req.params.name,
+          limit: 50,
+        }),
+      ]);
+      return { dataset, versions: versions.versions, changes: history.changes };
+    },
+  );
 
-  scope.get('/api/batches', async (req, reply) => {
-    const query = parseRequest('CON', limitQuery, req.query, reply);
-    if (!query) return reply;
-    return ingestor.get('/admin/batches', { dataset: query.dataset, limit: query.limit });
-  });
+  scope.get(
+    '/api/batches',
+    {
+      schema: {
+        summary: 'The latest batches',
+        tags,
+        security,
+        querystring: api.listQuery,
+        response: { 200: ing.batchList, ...errors },
+      },
+    },
+    async (req) =>
+      ingestor.get<Json<typeof ing.batchList>>('/admin/batches', {
+        dataset: req.query.dataset,
+        limit: req.query.limit,
+      }),
+  );
 
   // Server-sent events: `snapshot` (the list), then `batch` for each new or changed batch.
-  scope.get('/api/batches/live', async (_req, reply) => {
-    reply.hijack();
-    await deps.live.watch(reply.raw);
-  });
+  scope.get(
+    '/api/batches/live',
+    {
+      schema: {
+        summary:
+          'Server-sent events: `snapshot` (the batch list), then `batch` for each new or changed batch',
+        tags,
+        security,
+        response: {
+          200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+        },
+      },
+    },
+    async (_req, reply) => {
+      reply.hijack();
+      await deps.live.watch(reply.raw);
+    },
+  );
 
   // One batch: its stages, files and checksums, and the preprocessor's rejection report.
-  scope.get('/api/batches/:id', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
-    const id = encodeURIComponent(req.params.id);
-    const [batch, report] = await Promise.all([
-      ingestor.find<{
-        dataset: string;
-        raw_md5: string | null;
-        merge: { master_version: number | null } | null;
-      }>(`/batches/${id}`),
-      preprocessor.find(`/admin/batches/${id}/report`),
-    ]);
-    if (!batch) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no batch ${req.params.id}`));
-    // The raw snapshot's files, from its DVC directory object.
-    const files = batch.raw_md5
-      ? await preprocessor.find<{ files: unknown[] }>(
-          `/admin/dvc/directories/${encodeURIComponent(batch.raw_md5)}`,
-        )
-      : undefined;
-    const version = batch.merge?.master_version;
-    const master =
-      version === null || version === undefined
-        ? null
-        : ((await preprocessor.find(`/masters/${encodeURIComponent(batch.dataset)}/versions/${version}`)) ??
-          null);
-    return { batch, report: report ?? null, master, files: files?.files ?? [] };
-  });
+  scope.get(
+    '/api/batches/:id',
+    {
+      schema: {
+        summary: 'One batch: its stages, files, rejection report and master version',
+        tags,
+        security,
+        params: api.idParams,
+        response: { 200: api.batchDetail, ...notFound },
+      },
+    },
+    async (req, reply) => {
+      const id = encodeURIComponent(req.params.id);
+      const [batch, report] = await Promise.all([
+        ingestor.find<Json<typeof ing.batchView>>(`/batches/${id}`),
+        preprocessor.find<Json<typeof pre.rejectionReport>>(`/admin/batches/${id}/report`),
+      ]);
+      if (!batch) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no batch ${req.params.id}`));
+      // The raw snapshot's files, from its DVC directory object.
+      const files = batch.raw_md5
+        ? await preprocessor.find<Json<typeof pre.dvcDirectory>>(
+            `/admin/dvc/directories/${encodeURIComponent(batch.raw_md5)}`,
+          )
+        : undefined;
+      const version = batch.merge?.master_version;
+      const master =
+        version === null || version === undefined
+          ? null
+          : ((await preprocessor.find<Json<typeof pre.masterVersion>>(
+              `/masters/${encodeURIComponent(batch.dataset)}/versions/${version}`,
+            )) ?? null);
+      return { batch, report: report ?? null, master, files: files?.files ?? [] };
+    },
+  );
 
-  scope.get('/api/jobs', () => qualityGate.get('/admin/jobs'));
+  scope.get(
+    '/api/jobs',
+    { schema: { summary: 'The refresh jobs', tags, security, response: { 200: qg.jobList, ...errors } } },
+    () => qualityGate.get<Json<typeof qg.jobList>>('/admin/jobs'),
+  );
 
   // When each task of each attempt of a run started (empty from quality-gates that do not record it).
-  const tasksOf = async (run: Run) =>
+  const tasksOf = async (run: Json<typeof qg.refreshRun>) =>
     (
-      await qualityGate.find<{ tasks: unknown[] }>(
+      await qualityGate.find<Json<typeof qg.runTasks>>(
         `/admin/runs/${encodeURIComponent(run.datasetVersion)}/tasks`,
       )
     )?.tasks ?? [];
 
-  scope.get('/api/runs', async (req, reply) => {
-    const query = parseRequest('CON', limitQuery, req.query, reply);
-    if (!query) return reply;
-    const { runs } = await qualityGate.get<{ runs: Run[] }>('/admin/runs', {
-      job: query.job,
-      dataset: query.dataset,
-      limit: query.limit,
-    });
-    return { runs: await Promise.all(runs.map(async (r) => ({ ...r, tasks: await tasksOf(r) }))) };
-  });
+  scope.get(
+    '/api/runs',
+    {
+      schema: {
+        summary: 'Refresh runs with their task timings',
+        tags,
+        security,
+        querystring: api.listQuery,
+        response: { 200: api.runsList, ...errors },
+      },
+    },
+    async (req) => {
+      const { query } = req;
+      const { runs } = await qualityGate.get<Json<typeof qg.runList>>('/admin/runs', {
+        job: query.job,
+        dataset: query.dataset,
+        limit: query.limit,
+      });
+      return { runs: await Promise.all(runs.map(async (r) => ({ ...r, tasks: await tasksOf(r) }))) };
+    },
+  );
 
   // One run: its settings, states and timing, and its quality_report.json.
-  scope.get('/api/runs/:version', async (req: FastifyRequest<{ Params: { version: string } }>, reply) => {
-    const version = encodeURIComponent(req.params.version);
-    const run = await qualityGate.find<Run>(`/admin/runs/${version}`);
-    if (!run) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no run ${req.params.version}`));
-    const [report, tasks] = await Promise.all([
-      run.reportUri ? qualityGate.find(`/admin/runs/${version}/report`) : undefined,
-      tasksOf(run),
-    ]);
-    return { run: { ...run, tasks }, report: report ?? null };
-  });
+  scope.get(
+    '/api/runs/:version',
+    {
+      schema: {
+        summary: 'One run and its quality report',
+        tags,
+        security,
+        params: api.versionParams,
+        response: { 200: api.runDetail, ...notFound },
+      },
+    },
+    async (req, reply) => {
+      const version = encodeURIComponent(req.params.version);
+      const run = await qualityGate.find<Json<typeof qg.refreshRun>>(`/admin/runs/${version}`);
+      if (!run) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no run ${req.params.version}`));
+      const [report, tasks] = await Promise.all([
+        run.reportUri
+          ? qualityGate.find<Json<typeof qg.qualityReport>>(`/admin/runs/${version}/report`)
+          : undefined,
+        tasksOf(run),
+      ]);
+      return { run: { ...run, tasks }, report: report ?? null };
+    },
+  );
 
   // Each gate metric of a job's runs, oldest first, with its threshold (the trend chart).
-  scope.get('/api/trends', async (req, reply) => {
-    const query = parseRequest('CON', limitQuery, req.query, reply);
-    if (!query) return reply;
-    const { runs } = await qualityGate.get<{ runs: Run[] }>('/admin/runs', {
-      job: query.job,
-      limit: Math.min(query.limit, 60),
-    });
-    const points = await Promise.all(
-      runs
-        .filter((r) => r.reportUri !== null)
-        .map(async (r) => {
-          const report = await qualityGate.find<{ metrics: unknown[] }>(
-            `/admin/runs/${encodeURIComponent(r.datasetVersion)}/report`,
-          );
-          return {
-            run: r.datasetVersion,
-            job: r.job,
-            startedAt: r.startedAt,
-            status: r.status,
-            metrics: report?.metrics ?? [],
-          };
-        }),
-    );
-    return { points: points.reverse() };
-  });
+  scope.get(
+    '/api/trends',
+    {
+      schema: {
+        summary: "Each gate metric of a job's runs, oldest first",
+        tags,
+        security,
+        querystring: api.listQuery,
+        response: { 200: api.trends, ...errors },
+      },
+    },
+    async (req) => {
+      const { runs } = await qualityGate.get<Json<typeof qg.runList>>('/admin/runs', {
+        job: req.query.job,
+        limit: Math.min(req.query.limit, 60),
+      });
+      const points = await Promise.all(
+        runs
+          .filter((r) => r.reportUri !== null)
+          .map(async (r) => {
+            const report = await qualityGate.find<Json<typeof qg.qualityReport>>(
+              `/admin/runs/${encodeURIComponent(r.datasetVersion)}/report`,
+            );
+            return {
+              run: r.datasetVersion,
+              job: r.job,
+              startedAt: r.startedAt,
+              status: r.status,
+              metrics: report?.metrics ?? [],
+            };
+          }),
+      );
+      return { points: points.reverse() };
+    },
+  );
 
-  scope.get('/api/lineage', async (req, reply) => {
-    const query = parseRequest('CON', lineageQuery, req.query, reply);
-    if (!query) return reply;
-    const lineage = await preprocessor.find('/admin/lineage', { batch_id: query.batch_id });
-    if (!lineage)
-      return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no lineage of ${query.batch_id}`));
-    return lineage;
-  });
+  scope.get(
+    '/api/lineage',
+    {
+      schema: {
+        summary: 'The lineage chain of a batch',
+        tags,
+        security,
+        querystring: api.lineageQuery,
+        response: { 200: pre.lineage, ...notFound },
+      },
+    },
+    async (req, reply) => {
+      const lineage = await preprocessor.find<Json<typeof pre.lineage>>('/admin/lineage', {
+        batch_id: req.query.batch_id,
+      });
+      if (!lineage)
+        return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no lineage of ${req.query.batch_id}`));
+      return lineage;
+    },
+  );
 
-  scope.get('/api/published', () => publisher.get('/admin/catalog'));
+  scope.get(
+    '/api/published',
+    {
+      schema: {
+        summary: 'Published dataset versions',
+        tags,
+        security,
+        response: { 200: pub.publishedList, ...errors },
+      },
+    },
+    () => publisher.get<Json<typeof pub.publishedList>>('/admin/catalog'),
+  );
 
-  scope.get('/api/decisions', async (req, reply) => {
-    const query = parseRequest('CON', limitQuery, req.query, reply);
-    if (!query) return reply;
-    return retrainPolicy.get('/admin/decisions', { dataset: query.dataset, limit: query.limit });
-  });
+  scope.get(
+    '/api/decisions',
+    {
+      schema: {
+        summary: 'Retrain decisions',
+        tags,
+        security,
+        querystring: api.listQuery,
+        response: { 200: rtp.decisionList, ...errors },
+      },
+    },
+    async (req) =>
+      retrainPolicy.get<Json<typeof rtp.decisionList>>('/admin/decisions', {
+        dataset: req.query.dataset,
+        limit: req.query.limit,
+      }),
+  );
 
-  scope.get('/api/dead-letters', async () => ({
-    services: await deps.deadLetters.services(),
-    letters: await deps.deadLetters.list(),
-  }));
+  scope.get(
+    '/api/dead-letters',
+    {
+      schema: {
+        summary: 'Dead letters of every service',
+        tags,
+        security,
+        response: { 200: api.deadLetters, ...errors },
+      },
+    },
+    async () => ({
+      services: await deps.deadLetters.services(),
+      letters: await deps.deadLetters.list(),
+    }),
+  );
 
   // Replays one dead letter to where it came from (admin, CSRF-checked by the session guard).
   scope.post(
     '/api/dead-letters/:service/replay',
-    async (req: FastifyRequest<{ Params: { service: string } }>, reply) => {
-      const body = parseRequest('CON', replayBody, req.body ?? {}, reply);
-      if (!body) return reply;
+    {
+      schema: {
+        summary: 'Replay one dead letter (admin)',
+        tags,
+        security,
+        params: api.serviceParams,
+        body: api.replayBody,
+        response: { 200: api.replayResults, 409: common.errorBody, ...notFound },
+      },
+    },
+    async (req, reply) => {
+      const { body } = req;
       const { service } = req.params;
-      if (!SERVICE.test(service) || !(await deps.deadLetters.services()).includes(service)) {
+      if (!(await deps.deadLetters.services()).includes(service)) {
         return reply
           .code(404)
           .send(problem('CON_ERR_NOT_FOUND', `no dead-letter topic of service ${service}`));
@@ -240,37 +390,59 @@ export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
   );
 
   // Thresholds and declarations with their change history.
-  scope.get('/api/settings', async () => {
-    const [threshold, thresholdAudit, catalogHistory, jobs] = await Promise.all([
-      retrainPolicy.get('/admin/settings/retrain-threshold'),
-      retrainPolicy.get<{ changes: unknown[] }>('/admin/settings/retrain-threshold/audit', { limit: 50 }),
-      ingestor.get<{ changes: unknown[] }>('/admin/catalog/history', { limit: 100 }),
-      qualityGate.get<{ jobs: { baseline: string }[] }>('/admin/jobs'),
-    ]);
-    const baselines = await Promise.all(
-      [...new Set(jobs.jobs.map((j) => j.baseline))].map(async (name) => ({
-        name,
-        changes:
-          (
-            await qualityGate.find<{ changes: unknown[] }>(
-              `/admin/baselines/${encodeURIComponent(name)}/audit`,
-            )
-          )?.changes ?? [],
-      })),
-    );
-    return {
-      retrainThreshold: { current: threshold, changes: thresholdAudit.changes },
-      catalog: catalogHistory.changes,
-      baselines,
-    };
-  });
+  scope.get(
+    '/api/settings',
+    {
+      schema: {
+        summary: 'Thresholds and declarations with their change history',
+        tags,
+        security,
+        response: { 200: api.settings, ...errors },
+      },
+    },
+    async () => {
+      const [threshold, thresholdAudit, catalogHistory, jobs] = await Promise.all([
+        retrainPolicy.get<Json<typeof rtp.thresholdSetting>>('/admin/settings/retrain-threshold'),
+        retrainPolicy.get<Json<typeof rtp.thresholdAudit>>('/admin/settings/retrain-threshold/audit', {
+          limit: 50,
+        }),
+        ingestor.get<Json<typeof catalog.catalogHistory>>('/admin/catalog/history', { limit: 100 }),
+        qualityGate.get<Json<typeof qg.jobList>>('/admin/jobs'),
+      ]);
+      const baselines = await Promise.all(
+        [...new Set(jobs.jobs.map((j) => j.baseline))].map(async (name) => ({
+          name,
+          changes:
+            (
+              await qualityGate.find<Json<typeof qg.baselineAudit>>(
+                `/admin/baselines/${encodeURIComponent(name)}/audit`,
+              )
+            )?.changes ?? [],
+        })),
+      );
+      return {
+        retrainThreshold: { current: threshold, changes: thresholdAudit.changes },
+        catalog: catalogHistory.changes,
+        baselines,
+      };
+    },
+  );
 
-  scope.put('/api/settings/retrain-threshold', async (req, reply) => {
-    const body = parseRequest('CON', thresholdBody, req.body ?? {}, reply);
-    if (!body) return reply;
-    return retrainPolicy.send('PUT', '/admin/settings/retrain-threshold', {
-      value: body.value,
-      actor: 'console',
-    });
-  });
+  scope.put(
+    '/api/settings/retrain-threshold',
+    {
+      schema: {
+        summary: 'Change RETRAIN_THRESHOLD_ROWS (admin)',
+        tags,
+        security,
+        body: api.consoleThresholdBody,
+        response: { 200: rtp.thresholdChange, ...errors },
+      },
+    },
+    async (req) =>
+      retrainPolicy.send<Json<typeof rtp.thresholdChange>>('PUT', '/admin/settings/retrain-threshold', {
+        value: req.body.value,
+        actor: 'console',
+      }),
+  );
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import cookie from '@fastify/cookie';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { parseRequest, problem } from '@tributary/runtime';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { common, consoleApi as api } from '@tributary/api';
+import { problem, type HttpServer } from '@tributary/runtime';
 import {
   csrfMatches,
   decodeSession,
@@ -28,7 +28,7 @@ export const CSRF_HEADER = 'x-csrf-token';
 const sessions = new WeakMap<FastifyRequest, Session>();
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const PUBLIC_API = new Set(['/api/login', '/api/session', '/api/logout']);
-const loginBody = z.object({ token: z.string().min(1, 'the token is required') });
+const tags = ['session'];
 
 /** The session of a request that passed the API guard. */
 export function sessionOf(req: FastifyRequest): Session {
@@ -42,7 +42,7 @@ export function sessionOf(req: FastifyRequest): Session {
  * changes something (any method but GET/HEAD/OPTIONS) needs the session's CSRF token in
  * `X-CSRF-Token` (403 without it) and the admin role (403 for a viewer).
  */
-export async function registerSession(scope: FastifyInstance, opts: SessionOptions): Promise<void> {
+export async function registerSession(scope: HttpServer, opts: SessionOptions): Promise<void> {
   await scope.register(cookie, { secret: opts.secret });
   const cookieOptions = {
     httpOnly: true,
@@ -75,29 +75,48 @@ export async function registerSession(scope: FastifyInstance, opts: SessionOptio
     sessions.set(req, session);
   });
 
-  scope.post('/api/login', async (req, reply) => {
-    const body = parseRequest('CON', loginBody, req.body ?? {}, reply);
-    if (!body) return reply;
-    const role = roleOf(body.token, { admin: opts.adminToken, viewer: opts.viewerToken });
-    if (!role) return deny(reply, 401, 'CON_ERR_BAD_TOKEN', 'this token is not the admin or viewer token');
-    const session = newSession(role, randomBytes(24).toString('base64url'), Date.now(), opts.ttlMs);
-    void reply.setCookie(SESSION_COOKIE, encodeSession(session), {
-      ...cookieOptions,
-      maxAge: Math.floor(opts.ttlMs / 1000),
-    });
-    return { role: session.role, csrf: session.csrf, expiresAt: new Date(session.expiresAt).toISOString() };
-  });
+  scope.post(
+    '/api/login',
+    {
+      schema: {
+        summary: 'Log in with the admin or viewer token (sets the session cookie)',
+        tags,
+        body: api.loginBody,
+        response: { 200: api.session, 400: common.errorBody, 401: common.errorBody },
+      },
+    },
+    async (req, reply) => {
+      const role = roleOf(req.body.token, { admin: opts.adminToken, viewer: opts.viewerToken });
+      if (!role) return deny(reply, 401, 'CON_ERR_BAD_TOKEN', 'this token is not the admin or viewer token');
+      const session = newSession(role, randomBytes(24).toString('base64url'), Date.now(), opts.ttlMs);
+      void reply.setCookie(SESSION_COOKIE, encodeSession(session), {
+        ...cookieOptions,
+        maxAge: Math.floor(opts.ttlMs / 1000),
+      });
+      return { role: session.role, csrf: session.csrf, expiresAt: new Date(session.expiresAt).toISOString() };
+    },
+  );
 
-  scope.get('/api/session', async (req, reply) => {
-    const session = read(req);
-    if (!session) return deny(reply, 401, 'CON_ERR_UNAUTHENTICATED', 'log in first');
-    return { role: session.role, csrf: session.csrf, expiresAt: new Date(session.expiresAt).toISOString() };
-  });
+  scope.get(
+    '/api/session',
+    {
+      schema: { summary: 'The current session', tags, response: { 200: api.session, 401: common.errorBody } },
+    },
+    async (req, reply) => {
+      const session = read(req);
+      if (!session) return deny(reply, 401, 'CON_ERR_UNAUTHENTICATED', 'log in first');
+      return { role: session.role, csrf: session.csrf, expiresAt: new Date(session.expiresAt).toISOString() };
+    },
+  );
 
-  scope.post('/api/logout', async (_req, reply) => {
-    void reply.clearCookie(SESSION_COOKIE, cookieOptions);
-    return { ok: true };
-  });
+  scope.post(
+    '/api/logout',
+    { schema: { summary: 'Log out (clears the session cookie)', tags, response: { 200: api.loggedOut } } },
+    async (_req, reply) => {
+      void reply.clearCookie(SESSION_COOKIE, cookieOptions);
+      return { ok: true as const };
+    },
+  );
 }
 
 function deny(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import multipart, { type Multipart } from '@fastify/multipart';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import { common, ingestor as api } from '@tributary/api';
 import { registerCatalogRoutes, type CatalogStore } from '@tributary/catalog';
 import { AppError, isAppError } from '@tributary/errors';
-import { z } from 'zod';
-import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
+import { problem, registerAdminRoutes, withSchemas, type HttpServer } from '@tributary/runtime';
 import { withSpan, type Logger } from '@tributary/telemetry';
 import { parseContractRef, pathProblem } from '../../domain/batch.ts';
 import type { BatchRepository, BatchSummary, DatasetCatalog, SubmittedFile } from '../../domain/ports.ts';
@@ -26,10 +26,6 @@ export interface RouteDeps {
 }
 
 const DRAIN_TIMEOUT_MS = 30_000;
-const batchesQuery = z.object({
-  dataset: z.string().trim().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
 const MAX_FIELD_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -39,10 +35,10 @@ const MAX_FIELD_BYTES = 4 * 1024 * 1024;
  * the list of the latest batches.
  * Health, readiness and metrics come from the runtime.
  */
-export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
+export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
   const { token, tokenName, catalogStore } = deps.admin;
   if (token === undefined) {
-    http.all('/admin/*', (_req, reply) =>
+    http.all('/admin/*', { schema: { hide: true } }, (_req, reply) =>
       reply
         .code(503)
         .send(
@@ -56,95 +52,142 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
     registerAdminRoutes(http, { token, area: 'ING' }, (admin) => {
       registerCatalogRoutes(admin, { store: catalogStore, tokenName });
       // The latest batches with each stage's status and duration (the console's live list).
-      admin.get('/batches', async (req, reply) => {
-        const query = parseRequest('ING', batchesQuery, req.query, reply);
-        if (!query) return reply;
-        return { batches: await deps.batches.list({ dataset: query.dataset, limit: query.limit }) };
-      });
+      admin.get(
+        '/batches',
+        {
+          schema: {
+            summary: 'The latest batches, newest first, with each stage',
+            tags: ['batches'],
+            security: [{ adminToken: [] }],
+            querystring: api.batchesQuery,
+            response: { 200: api.batchList, ...common.adminErrors },
+          },
+        },
+        async (req) => ({
+          batches: await deps.batches.list({ dataset: req.query.dataset, limit: req.query.limit }),
+        }),
+      );
     });
   }
 
-  void http.register(async (scope) => {
+  void http.register(async (plugin) => {
+    const scope = withSchemas(plugin);
     await scope.register(multipart, { preservePath: true });
 
-    scope.get<{ Params: { id: string } }>('/batches/:id', async (req, reply) => {
-      const view = await deps.batches.find(req.params.id);
-      if (!view) {
-        return reply.code(404).send({ error: 'ING_ERR_UNKNOWN_BATCH', message: `No batch ${req.params.id}` });
-      }
-      return view;
-    });
+    scope.get(
+      '/batches/:id',
+      {
+        schema: {
+          summary: 'What became of a batch',
+          tags: ['batches'],
+          params: api.batchIdParams,
+          response: { 200: api.batchView, 404: api.uploadError },
+        },
+      },
+      async (req, reply) => {
+        const view = await deps.batches.find(req.params.id);
+        if (!view) {
+          return reply
+            .code(404)
+            .send({ error: 'ING_ERR_UNKNOWN_BATCH', message: `No batch ${req.params.id}` });
+        }
+        return view;
+      },
+    );
 
-    scope.post('/batches', async (req, reply) => {
-      if (!req.isMultipart()) {
-        return reply
-          .code(415)
-          .send({ error: 'ING_ERR_NOT_MULTIPART', message: 'POST /batches takes multipart/form-data' });
-      }
-      const declaredLength = Number(req.headers['content-length'] ?? Number.NaN);
-      if (declaredLength > deps.limits.maxBatchBytes + deps.limits.maxFiles * 1024 + MAX_FIELD_BYTES) {
-        // Known too large before a byte is read; the connection closes so the body is not sent for nothing.
-        void reply.header('connection', 'close');
-        return sendError(reply, batchTooLarge(deps.limits.maxBatchBytes));
-      }
-      return withSpan('POST /batches', { 'http.route': '/batches' }, async (span) => {
-        const runId = span.spanContext().traceId;
-        const uploadId = deps.staging.newUploadId();
-        let received: Received;
-        try {
-          received = await receiveUpload(req.parts({ limits: partLimits(deps.limits) }), uploadId, deps);
-        } catch (err) {
-          await drainRequest(req.raw);
-          await deps.staging
-            .discard(uploadId)
-            .catch((e: unknown) => deps.logger.warn({ err: e }, 'discard failed'));
-          return sendError(reply, multipartLimitError(err, deps.limits) ?? err, deps.logger);
+    // The body is read as a stream (req.parts()), so only the headers and answers are declared.
+    scope.post(
+      '/batches',
+      {
+        schema: {
+          summary: 'Submit a batch (multipart/form-data, streamed to the landing area)',
+          description:
+            'Form fields `dataset`, `batch_id`, optional `contract` (name@version), `producer`, `source` (HTTP or CLI), ' +
+            '`schema_version`, `manifest` (JSON: {files: [{path, sha256, size, role}]}) and `attributes` (JSON object), ' +
+            'then one file part per file, named by its path in the batch.',
+          tags: ['batches'],
+          consumes: ['multipart/form-data'],
+          headers: api.uploadHeaders,
+          response: {
+            202: api.uploadAccepted,
+            400: api.uploadError,
+            413: api.uploadError,
+            415: api.uploadError,
+            503: api.uploadError,
+          },
+        },
+      },
+      async (req, reply) => {
+        if (!req.isMultipart()) {
+          return reply
+            .code(415)
+            .send({ error: 'ING_ERR_NOT_MULTIPART', message: 'POST /batches takes multipart/form-data' });
         }
-        try {
-          const { contract, ...rest } = submissionFrom(received);
-          const input: SubmitInput = {
-            ...rest,
-            contract: contract ?? (await currentContract(deps.catalog, rest.dataset)),
-          };
-          const submitted = await submitBatch({ batches: deps.batches }, input, runId);
-          span.setAttributes({
-            'tributary.batch_id': submitted.batchId,
-            'tributary.dataset': submitted.dataset,
-          });
-          deps.logger.info(
-            { batch_id: submitted.batchId, files: input.files.length, content_hash: submitted.contentHash },
-            'upload submitted',
-          );
-          return await reply.code(202).send({
-            batch_id: submitted.batchId,
-            dataset: submitted.dataset,
-            content_hash: submitted.contentHash,
-            run_id: submitted.runId,
-            trace_id: submitted.runId,
-            files: input.files.length,
-            status_url: `/batches/${encodeURIComponent(submitted.batchId)}`,
-            // The same content was decided on before under this id: that answer, when, and whether it stands.
-            earlier_decision:
-              submitted.earlier === undefined
-                ? null
-                : {
-                    status: submitted.earlier.status,
-                    error_code: submitted.earlier.errorCode,
-                    reason: submitted.earlier.reason,
-                    report_uri: submitted.earlier.reportUri,
-                    decided_at: submitted.earlier.decidedAt,
-                    stands: submitted.earlier.stands,
-                    message: describeEarlier(submitted.batchId, submitted.earlier),
-                  },
-          });
-        } catch (err) {
-          await deps.staging
-            .discard(uploadId)
-            .catch((e: unknown) => deps.logger.warn({ err: e }, 'discard failed'));
-          return sendError(reply, err, deps.logger);
+        const declaredLength = Number(req.headers['content-length'] ?? Number.NaN);
+        if (declaredLength > deps.limits.maxBatchBytes + deps.limits.maxFiles * 1024 + MAX_FIELD_BYTES) {
+          // Known too large before a byte is read; the connection closes so the body is not sent for nothing.
+          void reply.header('connection', 'close');
+          return sendError(reply, batchTooLarge(deps.limits.maxBatchBytes));
         }
-      });
-    });
+        return withSpan('POST /batches', { 'http.route': '/batches' }, async (span) => {
+          const runId = span.spanContext().traceId;
+          const uploadId = deps.staging.newUploadId();
+          let received: Received;
+          try {
+            received = await receiveUpload(req.parts({ limits: partLimits(deps.limits) }), uploadId, deps);
+          } catch (err) {
+            await drainRequest(req.raw);
+            await deps.staging
+              .discard(uploadId)
+              .catch((e: unknown) => deps.logger.warn({ err: e }, 'discard failed'));
+            return sendError(reply, multipartLimitError(err, deps.limits) ?? err, deps.logger);
+          }
+          try {
+            const { contract, ...rest } = submissionFrom(received);
+            const input: SubmitInput = {
+              ...rest,
+              contract: contract ?? (await currentContract(deps.catalog, rest.dataset)),
+            };
+            const submitted = await submitBatch({ batches: deps.batches }, input, runId);
+            span.setAttributes({
+              'tributary.batch_id': submitted.batchId,
+              'tributary.dataset': submitted.dataset,
+            });
+            deps.logger.info(
+              { batch_id: submitted.batchId, files: input.files.length, content_hash: submitted.contentHash },
+              'upload submitted',
+            );
+            return await reply.code(202).send({
+              batch_id: submitted.batchId,
+              dataset: submitted.dataset,
+              content_hash: submitted.contentHash,
+              run_id: submitted.runId,
+              trace_id: submitted.runId,
+              files: input.files.length,
+              status_url: `/batches/${encodeURIComponent(submitted.batchId)}`,
+              // The same content was decided on before under this id: that answer, when, and whether it stands.
+              earlier_decision:
+                submitted.earlier === undefined
+                  ? null
+                  : {
+                      status: submitted.earlier.status,
+                      error_code: submitted.earlier.errorCode,
+                      reason: submitted.earlier.reason,
+                      report_uri: submitted.earlier.reportUri,
+                      decided_at: submitted.earlier.decidedAt,
+                      stands: submitted.earlier.stands,
+                      message: describeEarlier(submitted.batchId, submitted.earlier),
+                    },
+            });
+          } catch (err) {
+            await deps.staging
+              .discard(uploadId)
+              .catch((e: unknown) => deps.logger.warn({ err: e }, 'discard failed'));
+            return sendError(reply, err, deps.logger);
+          }
+        });
+      },
+    );
   });
 }
 

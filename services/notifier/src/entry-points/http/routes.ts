@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { HttpServer } from '@tributary/runtime';
 
 /** Admin routes of the notifier (health, readiness and metrics come from the runtime). */
-export function registerRoutes(_http: FastifyInstance): void {}
+export function registerRoutes(_http: HttpServer): void {}

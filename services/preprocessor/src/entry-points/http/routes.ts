@@ -1,13 +1,11 @@
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { common, preprocessor as api } from '@tributary/api';
 import type { Pool } from '@tributary/db';
 import { foundStart, queryLineage, type LineageQuery, type LineageSources } from '@tributary/lineage';
-import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
+import { problem, registerAdminRoutes, type HttpServer } from '@tributary/runtime';
 import { MasterVersionsReader } from '../../data-access/master-versions.ts';
 import type { RejectionReports } from '../../data-access/rejection-reports.ts';
 import { registerValidateRoute, type ValidateRouteDeps } from './validate-route.ts';
-
-const WHOLE = /^\d+$/;
 
 export interface RouteDeps {
   pool: Pool;
@@ -20,29 +18,20 @@ export interface RouteDeps {
   validate?: ValidateRouteDeps;
 }
 
-const lineageQuery = z
-  .object({
-    batch_id: z.string().trim().min(1).optional(),
-    dataset: z.string().trim().min(1).optional(),
-    master_version: z.string().regex(WHOLE, 'expected a whole number').transform(Number).optional(),
-    dataset_version: z.string().trim().min(1).optional(),
-  })
-  .refine(
-    (q) => [q.batch_id, q.master_version, q.dataset_version].filter((v) => v !== undefined).length === 1,
-    'give exactly one of batch_id, master_version or dataset_version',
-  )
-  .refine((q) => q.master_version === undefined || q.dataset !== undefined, {
-    message: 'master_version needs dataset',
-    path: ['dataset'],
-  })
-  .transform((q): LineageQuery => {
-    if (q.batch_id !== undefined) return { batchId: q.batch_id, dataset: q.dataset };
-    if (q.master_version !== undefined) return { dataset: q.dataset!, masterVersion: q.master_version };
-    return { datasetVersion: q.dataset_version!, dataset: q.dataset };
-  });
+const tags = ['preprocessor'];
+const security = [{ adminToken: [] }];
+const errors = common.adminErrors;
+/** The public read routes answer `{ error, message }`. */
+const readError = z.object({ error: z.string(), message: z.string().optional() });
+
+function lineageQueryOf(q: z.output<typeof api.lineageQuery>): LineageQuery {
+  if (q.batch_id !== undefined) return { batchId: q.batch_id, dataset: q.dataset };
+  if (q.master_version !== undefined) return { dataset: q.dataset!, masterVersion: q.master_version };
+  return { datasetVersion: q.dataset_version!, dataset: q.dataset };
+}
 
 /** Routes of the preprocessor (health, readiness and metrics come from the runtime). */
-export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
+export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
   const versions = new MasterVersionsReader(deps.pool);
 
   // A producer's dry run: the checks a batch would go through, nothing stored (docs/ingestion.md).
@@ -53,77 +42,136 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
   registerAdminRoutes(http, { token: deps.adminToken, area: 'PRE' }, (admin) => {
     // The chain batch → raw snapshot → master version → quality report → published manifest → retrain
     // request, each link with its run (trace) id; a service that cannot be read makes its link unavailable.
-    admin.get('/lineage', async (req, reply) => {
-      const query = parseRequest('PRE', lineageQuery, req.query, reply);
-      if (!query) return reply;
-      const lineage = await queryLineage(query, deps.lineageSources);
-      if (!foundStart(query, lineage)) {
-        return reply.code(404).send({
-          ...problem('PRE_ERR_LINEAGE_NOT_FOUND', 'no batch, master version or dataset version matches'),
-          lineage,
-        });
-      }
-      return lineage;
-    });
+    admin.get(
+      '/lineage',
+      {
+        schema: {
+          summary: 'The lineage chain of a batch, master version or dataset version',
+          tags,
+          security,
+          querystring: api.lineageQuery,
+          response: { 200: api.lineage, 404: api.lineageNotFound, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const query = lineageQueryOf(req.query);
+        const lineage = await queryLineage(query, deps.lineageSources);
+        if (!foundStart(query, lineage)) {
+          return reply.code(404).send({
+            ...problem('PRE_ERR_LINEAGE_NOT_FOUND', 'no batch, master version or dataset version matches'),
+            lineage,
+          });
+        }
+        return lineage;
+      },
+    );
 
     // What became of a batch here and every row refused with its reasons (the console's batch page).
-    admin.get<{ Params: { batchId: string } }>('/batches/:batchId/report', async (req, reply) => {
-      const report = await deps.reports?.find(req.params.batchId);
-      if (!report) {
-        return reply
-          .code(404)
-          .send(problem('PRE_ERR_UNKNOWN_BATCH', `no batch ${req.params.batchId} was processed here`));
-      }
-      return report;
-    });
+    admin.get(
+      '/batches/:batchId/report',
+      {
+        schema: {
+          summary: 'What became of a batch here, with every refused row',
+          tags,
+          security,
+          params: api.batchIdParams,
+          response: { 200: api.rejectionReport, 404: common.errorBody, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const report = await deps.reports?.find(req.params.batchId);
+        if (!report) {
+          return reply
+            .code(404)
+            .send(problem('PRE_ERR_UNKNOWN_BATCH', `no batch ${req.params.batchId} was processed here`));
+        }
+        return report;
+      },
+    );
 
     // The files of a raw batch or master version by its DVC directory md5 (`<32 hex>.dir`).
-    admin.get<{ Params: { md5: string } }>('/dvc/directories/:md5', async (req, reply) => {
-      const files = await deps.reports?.directory(req.params.md5);
-      if (!files) {
-        return reply
-          .code(404)
-          .send(problem('PRE_ERR_UNKNOWN_DIRECTORY', `no DVC directory ${req.params.md5} in the data store`));
-      }
-      return { md5: req.params.md5, files };
-    });
+    admin.get(
+      '/dvc/directories/:md5',
+      {
+        schema: {
+          summary: 'The files of a DVC directory',
+          tags,
+          security,
+          params: api.md5Params,
+          response: { 200: api.dvcDirectory, 404: common.errorBody, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const files = await deps.reports?.directory(req.params.md5);
+        if (!files) {
+          return reply
+            .code(404)
+            .send(
+              problem('PRE_ERR_UNKNOWN_DIRECTORY', `no DVC directory ${req.params.md5} in the data store`),
+            );
+        }
+        return { md5: req.params.md5, files };
+      },
+    );
   });
 
   // The current master of a dataset: version, CURRENT_MASTER_ROWS, checksum and where it is.
-  http.get<{ Params: { dataset: string } }>('/masters/:dataset', async (req, reply) => {
-    const { rows } = await deps.pool.query(
-      `SELECT v.dataset, v.version, c.row_count, v.checksum, v.location, v.dvc_file, v.batch_ids, v.committed_at
-         FROM current_master_rows c JOIN master_versions v ON v.dataset = c.dataset AND v.version = c.master_version
-        WHERE c.dataset = $1`,
-      [req.params.dataset],
-    );
-    if (rows.length === 0) return reply.code(404).send({ error: 'no master for this dataset' });
-    return rows[0];
-  });
-
-  // Committed versions of a dataset, newest first; `?batch_id=` gives the version that merged a batch.
-  http.get<{ Params: { dataset: string }; Querystring: { batch_id?: string; limit?: string } }>(
-    '/masters/:dataset/versions',
+  http.get(
+    '/masters/:dataset',
+    {
+      schema: {
+        summary: 'The current master of a dataset',
+        tags,
+        params: api.datasetParams,
+        response: { 200: api.currentMaster, 404: readError },
+      },
+    },
     async (req, reply) => {
-      const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
-      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 500) {
-        return reply.code(400).send({ error: 'PRE_ERR_BAD_REQUEST', message: 'limit must be 1..500' });
-      }
-      const batchId = req.query.batch_id?.trim() || undefined;
-      return { versions: await versions.list(req.params.dataset, { batchId, limit }) };
+      const { rows } = await deps.pool.query<api.CurrentMaster & { committed_at: Date }>(
+        `SELECT v.dataset, v.version, c.row_count, v.checksum, v.location, v.dvc_file, v.batch_ids, v.committed_at
+           FROM current_master_rows c JOIN master_versions v ON v.dataset = c.dataset AND v.version = c.master_version
+          WHERE c.dataset = $1`,
+        [req.params.dataset],
+      );
+      const row = rows[0];
+      if (!row) return reply.code(404).send({ error: 'no master for this dataset' });
+      return { ...row, committed_at: row.committed_at.toISOString() };
     },
   );
 
+  // Committed versions of a dataset, newest first; `?batch_id=` gives the version that merged a batch.
+  http.get(
+    '/masters/:dataset/versions',
+    {
+      schema: {
+        summary: 'Committed versions of a dataset, newest first',
+        tags,
+        params: api.datasetParams,
+        querystring: api.versionsQuery,
+        response: { 200: api.masterVersions },
+      },
+    },
+    async (req) => ({
+      versions: await versions.list(req.params.dataset, {
+        batchId: req.query.batch_id,
+        limit: req.query.limit,
+      }),
+    }),
+  );
+
   // One committed version: checksum, location, DVC file, the batches it merged and their raw checksums.
-  http.get<{ Params: { dataset: string; version: string } }>(
+  http.get(
     '/masters/:dataset/versions/:version',
+    {
+      schema: {
+        summary: 'One committed master version',
+        tags,
+        params: api.versionParams,
+        response: { 200: api.masterVersion, 404: readError },
+      },
+    },
     async (req, reply) => {
-      if (!WHOLE.test(req.params.version)) {
-        return reply
-          .code(400)
-          .send({ error: 'PRE_ERR_BAD_REQUEST', message: 'version must be a whole number' });
-      }
-      const view = await versions.get(req.params.dataset, Number(req.params.version));
+      const view = await versions.get(req.params.dataset, req.params.version);
       if (!view) {
         return reply.code(404).send({
           error: 'PRE_ERR_UNKNOWN_VERSION',

@@ -4,11 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { common, preprocessor as api } from '@tributary/api';
 import { FILE_HEAD_BYTES, roleByContent } from '@tributary/contracts';
 import { isAppError } from '@tributary/errors';
-import { problem } from '@tributary/runtime';
+import { problem, withSchemas, type HttpServer } from '@tributary/runtime';
 import type { DryRunFile, DryRunInput, DryRunReport } from '../../domain/dry-run.ts';
 
 export interface ValidateRouteDeps {
@@ -40,81 +40,105 @@ class BadRequest extends Error {}
  * with the report the batch would get. Files go to a scratch folder removed after the answer;
  * nothing is stored, published or recorded.
  */
-export function registerValidateRoute(http: FastifyInstance, deps: ValidateRouteDeps): void {
-  void http.register(async (scope) => {
+export function registerValidateRoute(http: HttpServer, deps: ValidateRouteDeps): void {
+  void http.register(async (plugin) => {
+    const scope = withSchemas(plugin);
     await scope.register(multipart, { preservePath: true });
-    scope.post('/validate', async (req, reply) => {
-      if (!req.isMultipart()) {
-        return reply
-          .code(415)
-          .send(problem('PRE_ERR_NOT_MULTIPART', 'POST /validate takes multipart/form-data'));
-      }
-      const dir = await mkdtemp(path.join(deps.workDir, 'dry-run-'));
-      try {
-        const fields: Record<string, string> = {};
-        const received: Received[] = [];
-        let total = 0;
-        try {
-          for await (const part of req.parts({
-            limits: { files: deps.maxFiles, fileSize: deps.maxBytes, fieldSize: 16 * 1024 * 1024 },
-          })) {
-            if (part.type === 'field') {
-              fields[part.fieldname] = String(part.value);
-              continue;
-            }
-            const name = part.filename;
-            const problemText = pathProblem(name);
-            if (problemText) throw new BadRequest(`file ${JSON.stringify(name)}: ${problemText}`);
-            if (received.some((f) => f.path === name)) throw new BadRequest(`file ${name} is sent twice`);
-            const localPath = path.join(dir, `f${received.length}`);
-            const hash = createHash('sha256');
-            let size = 0;
-            const head: Buffer[] = [];
-            part.file.on('data', (chunk: Buffer) => {
-              if (size < FILE_HEAD_BYTES) head.push(chunk.subarray(0, FILE_HEAD_BYTES - size));
-              hash.update(chunk);
-              size += chunk.length;
-            });
-            await pipeline(part.file, createWriteStream(localPath));
-            total += size;
-            if (part.file.truncated || total > deps.maxBytes) {
-              return await reply
-                .code(413)
-                .send(problem('PRE_ERR_UPLOAD_TOO_LARGE', `a dry run takes at most ${deps.maxBytes} bytes`));
-            }
-            received.push({
-              path: name,
-              localPath,
-              size,
-              sha256: hash.digest('hex'),
-              head: Buffer.concat(head),
-            });
-          }
-        } catch (err) {
-          if (err instanceof BadRequest)
-            return await reply.code(400).send(problem('PRE_ERR_BAD_REQUEST', err.message));
-          const code = (err as { code?: string }).code;
-          if (code === 'FST_FILES_LIMIT' || code === 'FST_REQ_FILE_TOO_LARGE') {
-            return await reply.code(413).send(problem('PRE_ERR_UPLOAD_TOO_LARGE', (err as Error).message));
-          }
-          throw err;
+    // The body is read as a stream (req.parts()), so only the headers and answers are declared.
+    scope.post(
+      '/validate',
+      {
+        schema: {
+          summary: 'Dry run: the checks a batch would go through, nothing stored',
+          description:
+            'The multipart form of POST /batches of the ingestor: `dataset`, optional `contract` (name@version), ' +
+            'optional `manifest` (JSON: {files: [{path, role, sha256}]}), then one file part per file.',
+          tags: ['preprocessor'],
+          consumes: ['multipart/form-data'],
+          headers: api.validateHeaders,
+          response: {
+            200: api.dryRunReport,
+            400: common.errorBody,
+            413: common.errorBody,
+            415: common.errorBody,
+          },
+        },
+      },
+      async (req, reply) => {
+        if (!req.isMultipart()) {
+          return reply
+            .code(415)
+            .send(problem('PRE_ERR_NOT_MULTIPART', 'POST /validate takes multipart/form-data'));
         }
+        const dir = await mkdtemp(path.join(deps.workDir, 'dry-run-'));
+        try {
+          const fields: Record<string, string> = {};
+          const received: Received[] = [];
+          let total = 0;
+          try {
+            for await (const part of req.parts({
+              limits: { files: deps.maxFiles, fileSize: deps.maxBytes, fieldSize: 16 * 1024 * 1024 },
+            })) {
+              if (part.type === 'field') {
+                fields[part.fieldname] = String(part.value);
+                continue;
+              }
+              const name = part.filename;
+              const problemText = pathProblem(name);
+              if (problemText) throw new BadRequest(`file ${JSON.stringify(name)}: ${problemText}`);
+              if (received.some((f) => f.path === name)) throw new BadRequest(`file ${name} is sent twice`);
+              const localPath = path.join(dir, `f${received.length}`);
+              const hash = createHash('sha256');
+              let size = 0;
+              const head: Buffer[] = [];
+              part.file.on('data', (chunk: Buffer) => {
+                if (size < FILE_HEAD_BYTES) head.push(chunk.subarray(0, FILE_HEAD_BYTES - size));
+                hash.update(chunk);
+                size += chunk.length;
+              });
+              await pipeline(part.file, createWriteStream(localPath));
+              total += size;
+              if (part.file.truncated || total > deps.maxBytes) {
+                return await reply
+                  .code(413)
+                  .send(
+                    problem('PRE_ERR_UPLOAD_TOO_LARGE', `a dry run takes at most ${deps.maxBytes} bytes`),
+                  );
+              }
+              received.push({
+                path: name,
+                localPath,
+                size,
+                sha256: hash.digest('hex'),
+                head: Buffer.concat(head),
+              });
+            }
+          } catch (err) {
+            if (err instanceof BadRequest)
+              return await reply.code(400).send(problem('PRE_ERR_BAD_REQUEST', err.message));
+            const code = (err as { code?: string }).code;
+            if (code === 'FST_FILES_LIMIT' || code === 'FST_REQ_FILE_TOO_LARGE') {
+              return await reply.code(413).send(problem('PRE_ERR_UPLOAD_TOO_LARGE', (err as Error).message));
+            }
+            throw err;
+          }
 
-        const input = dryRunInput(fields, received);
-        if (typeof input === 'string')
-          return await reply.code(400).send(problem('PRE_ERR_BAD_REQUEST', input));
-        try {
-          return await deps.dryRun(input, dir);
-        } catch (err) {
-          if (isAppError(err) && err.code === 'PRE_ERR_BAD_REQUEST') {
-            return await reply.code(400).send(problem(err.code, err.message));
+          const input = dryRunInput(fields, received);
+          if (typeof input === 'string')
+            return await reply.code(400).send(problem('PRE_ERR_BAD_REQUEST', input));
+          try {
+            return await deps.dryRun(input, dir);
+          } catch (err) {
+            if (isAppError(err) && err.code === 'PRE_ERR_BAD_REQUEST') {
+              return await reply.code(400).send(problem(err.code, err.message));
+            }
+            throw err;
           }
-          throw err;
+        } finally {
+          await rm(dir, { recursive: true, force: true });
         }
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    });
+      },
+    );
   });
 }
 

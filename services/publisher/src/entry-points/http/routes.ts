@@ -1,6 +1,5 @@
-import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
+import { common, publisher as api } from '@tributary/api';
+import { problem, registerAdminRoutes, type HttpServer } from '@tributary/runtime';
 import type { PgPublishRepository } from '../../data-access/publish-repository.ts';
 
 export interface AdminDeps {
@@ -10,29 +9,59 @@ export interface AdminDeps {
   sweep: () => Promise<{ swept: string[] }>;
 }
 
-const catalogQuery = z.object({
-  dataset: z.string().min(1).optional(),
-  master_version: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
+const tags = ['publisher'];
+const security = [{ adminToken: [] }];
 
 /** Admin routes of the publisher: the metadata catalog, archive records and a sweep on demand. */
-export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
+export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
   registerAdminRoutes(http, { token: deps.adminToken, area: 'PUB' }, (admin) => {
-    admin.get('/catalog', async (req, reply) => {
-      const query = parseRequest('PUB', catalogQuery, req.query, reply);
-      if (!query) return reply;
-      return { datasets: await deps.repo.list(query.dataset, query.limit, query.master_version) };
-    });
+    admin.get(
+      '/catalog',
+      {
+        schema: {
+          summary: 'Published dataset versions, newest first',
+          tags,
+          security,
+          querystring: api.publishedQuery,
+          response: { 200: api.publishedList, ...common.adminErrors },
+        },
+      },
+      async (req) => ({
+        datasets: await deps.repo.list(req.query.dataset, req.query.limit, req.query.master_version),
+      }),
+    );
 
-    admin.get<{ Params: { version: string } }>('/archives/:version', async (req, reply) => {
-      const archive = await deps.repo.findArchive(req.params.version);
-      if (!archive)
-        return reply.code(404).send(problem('PUB_ERR_NOT_FOUND', `no archive of ${req.params.version}`));
-      return archive;
-    });
+    admin.get(
+      '/archives/:version',
+      {
+        schema: {
+          summary: 'The archive record of a dataset version',
+          tags,
+          security,
+          params: api.archiveParams,
+          response: { 200: api.archiveRecord, 404: common.errorBody, ...common.adminErrors },
+        },
+      },
+      async (req, reply) => {
+        const archive = await deps.repo.findArchive(req.params.version);
+        if (!archive)
+          return reply.code(404).send(problem('PUB_ERR_NOT_FOUND', `no archive of ${req.params.version}`));
+        return archive;
+      },
+    );
 
     // Deletes the archives older than the retention now, instead of at the next sweep.
-    admin.post('/archives/sweep', () => deps.sweep());
+    admin.post(
+      '/archives/sweep',
+      {
+        schema: {
+          summary: 'Delete the archives older than the retention now',
+          tags,
+          security,
+          response: { 200: api.sweepResult, ...common.adminErrors },
+        },
+      },
+      () => deps.sweep(),
+    );
   });
 }

@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { FastifyReply } from 'fastify';
+import { common, qualityGate as api } from '@tributary/api';
 import { baselineSchema as baselineBody } from '@tributary/catalog';
-import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
+import { problem, registerAdminRoutes, type HttpServer } from '@tributary/runtime';
 import type { Logger } from '@tributary/telemetry';
 import type { BaselinesRepository } from '../../data-access/baselines-repository.ts';
 import type { RunsRepository } from '../../data-access/runs-repository.ts';
@@ -24,74 +24,122 @@ export interface AdminDeps {
 }
 
 /** Header naming the person or system behind an admin change, for the audit. */
-export const ACTOR_HEADER = 'x-tributary-actor';
+export const ACTOR_HEADER = common.ACTOR_HEADER;
 
-const name = z.string().min(1);
-const actorSchema = z.string().trim().min(1).max(200);
-// `job` names the job (evaluation set); `dataset` is the body of before the catalog: a job's name
-// too, or a declared dataset with one job. With neither, the deployment's only job.
-const refreshBody = z.object({ job: name.optional(), dataset: name.optional() });
-const runsQuery = z.object({
-  job: name.optional(),
-  dataset: name.optional(),
-  master_version: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
-const nameParam = z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/) });
-const actorQuery = z.object({ actor: actorSchema.optional() });
-const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+const tags = ['quality-gate'];
+const security = [{ adminToken: [] }];
+const errors = common.adminErrors;
+const notFound = { 404: common.errorBody, ...errors };
 
 /**
  * Admin routes of the quality-gate (health, readiness and metrics come from the runtime): the
  * refresh jobs, a manual run of one, its runs, and the baselines with their audit. All need the
  * admin token.
  */
-export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
+export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
   registerAdminRoutes(http, { token: deps.adminToken, area: 'QG' }, (admin) => {
-    admin.get('/jobs', async () => ({ jobs: (await deps.jobs.refreshed()).map(describeJob) }));
+    admin.get(
+      '/jobs',
+      { schema: { summary: 'The refresh jobs', tags, security, response: { 200: api.jobList, ...errors } } },
+      async () => ({ jobs: (await deps.jobs.refreshed()).map(describeJob) }),
+    );
 
     // Runs the job now and answers its outcome (the run is short: a sample of the sources).
-    admin.post('/refresh', async (req, reply) => {
-      const body = parseRequest('QG', refreshBody, req.body ?? {}, reply);
-      if (!body) return reply;
-      const job = await chooseJob(deps.jobs, body, reply);
-      if (!job) return reply;
-      const result = await deps.run({ job: job.job, trigger: 'MANUAL' });
-      const run =
-        result.datasetVersion === undefined ? undefined : await deps.runs.get(result.datasetVersion);
-      if (!run) {
-        return reply
-          .code(404)
-          .send(problem('QG_ERR_UNKNOWN_JOB', `refresh job ${job.job} is no longer declared`));
-      }
-      const status = run.status === 'passed' ? 200 : run.status === 'retrying' ? 202 : 422;
-      return reply.code(status).send(run);
-    });
+    admin.post(
+      '/refresh',
+      {
+        schema: {
+          summary: 'Run a refresh job now and answer its run (200 passed, 202 retrying, 422 failed)',
+          tags,
+          security,
+          body: api.refreshBody,
+          response: { 200: api.refreshRun, 202: api.refreshRun, 422: api.refreshRun, ...notFound },
+        },
+      },
+      async (req, reply) => {
+        const job = await chooseJob(deps.jobs, req.body, reply);
+        if (!job) return reply;
+        const result = await deps.run({ job: job.job, trigger: 'MANUAL' });
+        const run =
+          result.datasetVersion === undefined ? undefined : await deps.runs.get(result.datasetVersion);
+        if (!run) {
+          return reply
+            .code(404)
+            .send(problem('QG_ERR_UNKNOWN_JOB', `refresh job ${job.job} is no longer declared`));
+        }
+        const status = run.status === 'passed' ? 200 : run.status === 'retrying' ? 202 : 422;
+        return reply.code(status).send(run);
+      },
+    );
 
-    admin.get('/runs', async (req, reply) => {
-      const query = parseRequest('QG', runsQuery, req.query, reply);
-      if (!query) return reply;
-      const filter = { job: query.job, dataset: query.dataset, masterVersion: query.master_version };
-      return { runs: await deps.runs.list(query.limit, filter) };
-    });
+    admin.get(
+      '/runs',
+      {
+        schema: {
+          summary: 'Refresh runs, newest first',
+          tags,
+          security,
+          querystring: api.runsQuery,
+          response: { 200: api.runList, ...errors },
+        },
+      },
+      async (req) => {
+        const { query } = req;
+        const filter = { job: query.job, dataset: query.dataset, masterVersion: query.master_version };
+        return { runs: await deps.runs.list(query.limit, filter) };
+      },
+    );
 
-    admin.get('/runs/:version', async (req: FastifyRequest<{ Params: { version: string } }>, reply) => {
-      const run = await deps.runs.get(req.params.version);
-      if (!run) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no run ${req.params.version}`));
-      return run;
-    });
+    admin.get(
+      '/runs/:version',
+      {
+        schema: {
+          summary: 'One run: its settings, states and timing',
+          tags,
+          security,
+          params: api.runParams,
+          response: { 200: api.refreshRun, ...notFound },
+        },
+      },
+      async (req, reply) => {
+        const run = await deps.runs.get(req.params.version);
+        if (!run) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no run ${req.params.version}`));
+        return run;
+      },
+    );
 
     // When each task of each attempt started (the runs grid and a run's task timings).
-    admin.get('/runs/:version/tasks', async (req: FastifyRequest<{ Params: { version: string } }>, reply) => {
-      const run = await deps.runs.get(req.params.version);
-      if (!run) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no run ${req.params.version}`));
-      return { tasks: await deps.runs.tasks(req.params.version) };
-    });
+    admin.get(
+      '/runs/:version/tasks',
+      {
+        schema: {
+          summary: 'When each task of each attempt of a run started',
+          tags,
+          security,
+          params: api.runParams,
+          response: { 200: api.runTasks, ...notFound },
+        },
+      },
+      async (req, reply) => {
+        const run = await deps.runs.get(req.params.version);
+        if (!run) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no run ${req.params.version}`));
+        return { tasks: await deps.runs.tasks(req.params.version) };
+      },
+    );
 
     // The run's quality_report.json: each gate metric with its value, baseline, delta and threshold.
     admin.get(
       '/runs/:version/report',
-      async (req: FastifyRequest<{ Params: { version: string } }>, reply) => {
+      {
+        schema: {
+          summary: "A run's quality_report.json",
+          tags,
+          security,
+          params: api.runParams,
+          response: { 200: api.qualityReport, ...notFound },
+        },
+      },
+      async (req, reply) => {
         const run = await deps.runs.get(req.params.version);
         const body = run?.reportUri ? await deps.artifacts?.read(run.reportUri) : undefined;
         if (!body) {
@@ -99,43 +147,73 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
             .code(404)
             .send(problem('QG_ERR_NOT_FOUND', `no quality report of run ${req.params.version}`));
         }
-        return reply.header('content-type', 'application/json').send(body);
+        // A Buffer is sent as it is (never serialized), so the stored report goes out byte for byte.
+        return reply.header('content-type', 'application/json').send(body as unknown as api.QualityReport);
       },
     );
 
-    admin.get('/baselines/:name', async (req, reply) => {
-      const params = parseRequest('QG', nameParam, req.params, reply);
-      if (!params) return reply;
-      const baseline = await deps.baselines.get(params.name);
-      if (!baseline) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no baseline ${params.name}`));
-      return baseline;
-    });
+    admin.get(
+      '/baselines/:name',
+      {
+        schema: {
+          summary: 'A baseline',
+          tags,
+          security,
+          params: api.baselineParams,
+          response: { 200: api.baseline, ...notFound },
+        },
+      },
+      async (req, reply) => {
+        const baseline = await deps.baselines.get(req.params.name);
+        if (!baseline)
+          return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no baseline ${req.params.name}`));
+        return baseline;
+      },
+    );
 
     // Replaces a baseline; the audit keeps who (X-Tributary-Actor, ?actor=, else the token's name) and the diff.
-    admin.put('/baselines/:name', async (req, reply) => {
-      const params = parseRequest('QG', nameParam, req.params, reply);
-      const query = params && parseRequest('QG', actorQuery, req.query, reply);
-      const body = query && parseRequest('QG', baselineBody, req.body ?? {}, reply);
-      if (!params || !query || !body) return reply;
-      const header = actorSchema.safeParse(req.headers[ACTOR_HEADER]);
-      const actor = header.success ? header.data : (query.actor ?? deps.tokenName);
-      const change = await deps.baselines.put(
-        { name: params.name, ...body },
-        { actor, tokenName: deps.tokenName },
-      );
-      deps.logger.info(
-        { baseline: params.name, actor, action: change.action, diff: change.diff.map((d) => d.path) },
-        'baseline changed',
-      );
-      return deps.baselines.get(params.name);
-    });
+    admin.put(
+      '/baselines/:name',
+      {
+        schema: {
+          summary: 'Replace a baseline (audited)',
+          tags,
+          security,
+          params: api.baselineParams,
+          querystring: api.actorQuery,
+          headers: common.actorHeaders,
+          body: baselineBody,
+          response: { 200: api.baseline, ...notFound },
+        },
+      },
+      async (req, reply) => {
+        const { name } = req.params;
+        const actor = req.headers[ACTOR_HEADER] ?? req.query.actor ?? deps.tokenName;
+        const change = await deps.baselines.put({ name, ...req.body }, { actor, tokenName: deps.tokenName });
+        deps.logger.info(
+          { baseline: name, actor, action: change.action, diff: change.diff.map((d) => d.path) },
+          'baseline changed',
+        );
+        const stored = await deps.baselines.get(name);
+        if (!stored) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no baseline ${name}`));
+        return stored;
+      },
+    );
 
-    admin.get('/baselines/:name/audit', async (req, reply) => {
-      const params = parseRequest('QG', nameParam, req.params, reply);
-      const query = params && parseRequest('QG', auditQuery, req.query, reply);
-      if (!params || !query) return reply;
-      return { changes: await deps.baselines.history(params.name, query.limit) };
-    });
+    admin.get(
+      '/baselines/:name/audit',
+      {
+        schema: {
+          summary: 'The changes of a baseline, newest first',
+          tags,
+          security,
+          params: api.baselineParams,
+          querystring: api.auditQuery,
+          response: { 200: api.baselineAudit, ...errors },
+        },
+      },
+      async (req) => ({ changes: await deps.baselines.history(req.params.name, req.query.limit) }),
+    );
   });
 }
 

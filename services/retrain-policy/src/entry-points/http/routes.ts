@@ -1,6 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
+import { common, retrainPolicy as api } from '@tributary/api';
+import { problem, registerAdminRoutes, type HttpServer } from '@tributary/runtime';
 import type { Logger } from '@tributary/telemetry';
 import type { DecisionsRepository } from '../../data-access/decisions-repository.ts';
 import { changeThreshold, type ThresholdRepository } from '../../domain/retrain-threshold.ts';
@@ -16,17 +15,11 @@ export interface AdminDeps {
 }
 
 /** Header naming the person or system behind an admin change, for the audit. */
-export const ACTOR_HEADER = 'x-tributary-actor';
+export const ACTOR_HEADER = common.ACTOR_HEADER;
 
-const actorSchema = z.string().trim().min(1).max(200);
-const thresholdBody = z.object({ value: z.unknown(), actor: actorSchema.optional() });
-const decisionsQuery = z.object({
-  dataset: z.string().min(1).optional(),
-  master_version: z.coerce.number().int().min(0).optional(),
-  model_name: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
-const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+const tags = ['retrain-policy'];
+const security = [{ adminToken: [] }];
+const threshold = 'RETRAIN_THRESHOLD_ROWS of the implicit env policy';
 
 /**
  * Admin routes of the retrain-policy (health, readiness and metrics come from the runtime):
@@ -34,50 +27,101 @@ const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).def
  * threshold is its threshold_rows in the catalog) and its audit, and the stored decisions. All need
  * the admin token.
  */
-export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
+export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
   registerAdminRoutes(
     http,
     { token: deps.adminToken, area: 'RTP', badRequestCodes: ['RTP_ERR_INVALID_THRESHOLD'] },
     (admin) => {
-      admin.get('/settings/retrain-threshold', () => deps.thresholds.get());
+      admin.get(
+        '/settings/retrain-threshold',
+        {
+          schema: {
+            summary: threshold,
+            tags,
+            security,
+            response: { 200: api.thresholdSetting, ...common.adminErrors },
+          },
+        },
+        () => deps.thresholds.get(),
+      );
 
-      admin.put('/settings/retrain-threshold', async (req, reply) => {
-        const body = parseRequest('RTP', thresholdBody, req.body ?? {}, reply);
-        if (!body) return reply;
-        const header = actorSchema.safeParse(req.headers[ACTOR_HEADER]);
-        const actor = header.success ? header.data : (body.actor ?? deps.tokenName);
-        const change = await changeThreshold(deps.thresholds, body.value, {
-          actor,
-          tokenName: deps.tokenName,
-        });
-        deps.logger.info({ change }, 'RETRAIN_THRESHOLD_ROWS changed');
-        return change;
-      });
+      admin.put(
+        '/settings/retrain-threshold',
+        {
+          schema: {
+            summary: `Change ${threshold}`,
+            tags,
+            security,
+            headers: common.actorHeaders,
+            body: api.thresholdBody,
+            response: { 200: api.thresholdChange, ...common.adminErrors },
+          },
+        },
+        async (req) => {
+          const actor = req.headers[ACTOR_HEADER] ?? req.body.actor ?? deps.tokenName;
+          const change = await changeThreshold(deps.thresholds, req.body.value, {
+            actor,
+            tokenName: deps.tokenName,
+          });
+          deps.logger.info({ change }, 'RETRAIN_THRESHOLD_ROWS changed');
+          return change;
+        },
+      );
 
-      admin.get('/settings/retrain-threshold/audit', async (req, reply) => {
-        const query = parseRequest('RTP', auditQuery, req.query, reply);
-        if (!query) return reply;
-        return { changes: await deps.thresholds.history(query.limit) };
-      });
+      admin.get(
+        '/settings/retrain-threshold/audit',
+        {
+          schema: {
+            summary: `The changes of ${threshold}, newest first`,
+            tags,
+            security,
+            querystring: api.auditQuery,
+            response: { 200: api.thresholdAudit, ...common.adminErrors },
+          },
+        },
+        async (req) => ({ changes: await deps.thresholds.history(req.query.limit) }),
+      );
 
-      admin.get('/decisions', async (req, reply) => {
-        const query = parseRequest('RTP', decisionsQuery, req.query, reply);
-        if (!query) return reply;
-        const decisions = await deps.decisions.list({
-          dataset: query.dataset,
-          masterVersion: query.master_version,
-          modelName: query.model_name,
-          limit: query.limit,
-        });
-        return { decisions };
-      });
+      admin.get(
+        '/decisions',
+        {
+          schema: {
+            summary: 'Stored retrain decisions, newest first',
+            tags,
+            security,
+            querystring: api.decisionsQuery,
+            response: { 200: api.decisionList, ...common.adminErrors },
+          },
+        },
+        async (req) => {
+          const decisions = await deps.decisions.list({
+            dataset: req.query.dataset,
+            masterVersion: req.query.master_version,
+            modelName: req.query.model_name,
+            limit: req.query.limit,
+          });
+          return { decisions };
+        },
+      );
 
-      admin.get('/decisions/:id', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
-        const decision = await deps.decisions.get(req.params.id);
-        if (!decision)
-          return reply.code(404).send(problem('RTP_ERR_NOT_FOUND', `no decision ${req.params.id}`));
-        return decision;
-      });
+      admin.get(
+        '/decisions/:id',
+        {
+          schema: {
+            summary: 'One retrain decision',
+            tags,
+            security,
+            params: api.decisionParams,
+            response: { 200: api.decision, 404: common.errorBody, ...common.adminErrors },
+          },
+        },
+        async (req, reply) => {
+          const decision = await deps.decisions.get(req.params.id);
+          if (!decision)
+            return reply.code(404).send(problem('RTP_ERR_NOT_FOUND', `no decision ${req.params.id}`));
+          return decision;
+        },
+      );
     },
   );
 }
