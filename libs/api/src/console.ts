@@ -90,6 +90,7 @@ const deadLetter = z.object({
 });
 export type DeadLetter = z.infer<typeof deadLetter>;
 export const deadLetters = z.object({ services: z.array(z.string()), letters: z.array(deadLetter) });
+export type DeadLetters = z.infer<typeof deadLetters>;
 export const serviceParams = z.object({ service: z.string().regex(/^[a-z0-9-]{1,64}$/) });
 export const replayBody = z.object({
   partition: z.number().int().min(0),

@@ -14,6 +14,7 @@ export const refreshJob = z.object({
 });
 export type RefreshJob = z.infer<typeof refreshJob>;
 export const jobList = z.object({ jobs: z.array(refreshJob) });
+export type JobList = z.infer<typeof jobList>;
 
 /** `job` names the job; `dataset` a job too, or a declared dataset with one job; neither: the only job. */
 export const refreshBody = z.object({ job: name.optional(), dataset: name.optional() }).default({});

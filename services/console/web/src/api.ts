@@ -1,3 +1,5 @@
+import type { consoleApi } from '@tributary/api';
+
 /** The console's own API (same origin; the session cookie goes along by itself). */
 
 let csrfToken: string | undefined;
@@ -12,11 +14,7 @@ export class ApiError extends Error {
   }
 }
 
-export interface SessionInfo {
-  role: 'admin' | 'viewer';
-  csrf: string;
-  expiresAt: string;
-}
+export type SessionInfo = consoleApi.Session;
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};

@@ -1,3 +1,4 @@
+import type { consoleApi } from '@tributary/api';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api } from './api.ts';
@@ -116,7 +117,7 @@ export function time(iso: string | null | undefined): string {
 
 /** Links of a run id: its trace in Jaeger, when the console knows Jaeger's address. */
 export function TraceLink(props: { runId: string | null | undefined }) {
-  const links = useApi<{ jaeger?: string; mlflow?: string }>('/api/links');
+  const links = useApi<consoleApi.Links>('/api/links');
   if (!props.runId) return <span>–</span>;
   const jaeger = links.data?.jaeger;
   return jaeger ? (

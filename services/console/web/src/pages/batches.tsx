@@ -1,24 +1,8 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { consoleApi, ingestor } from '@tributary/api';
 import { Link, Loading, Status, TraceLink, formatMs, time, useApi } from '../ui.tsx';
 
-interface Stage {
-  status: string;
-  duration_ms: number | null;
-}
-interface BatchRow {
-  batch_id: string;
-  dataset: string;
-  producer: string;
-  status: string;
-  run_id: string;
-  created_at: string;
-  updated_at: string;
-  master_version: number | null;
-  rows_rejected: number | null;
-  error_code: string | null;
-  reason: string | null;
-  stages: { ingest: Stage; merge: Stage };
-}
+type BatchRow = ingestor.BatchSummary;
 
 /** The live list: a snapshot, then each new or changed batch pushed by the server (SSE). */
 function useLiveBatches(): { batches: BatchRow[]; connected: boolean; problem?: string } {
@@ -124,57 +108,8 @@ export function BatchesPage() {
   );
 }
 
-interface Violation {
-  rule: string;
-  column?: string | null;
-  message: string;
-  [field: string]: unknown;
-}
-interface ReportRow {
-  file: string;
-  row: number;
-  primary_key: Record<string, string | null>;
-  reasons: Violation[];
-}
-interface BatchDetail {
-  batch: {
-    batch_id: string;
-    dataset: string;
-    status: string;
-    producer: string | null;
-    source: string | null;
-    contract: { name: string; version: string } | null;
-    content_hash: string | null;
-    error_code: string | null;
-    reason: string | null;
-    raw_location: string | null;
-    raw_dvc_file: string | null;
-    raw_md5: string | null;
-    run_id: string | null;
-    created_at: string | null;
-    ingested_at: string | null;
-    merge: {
-      status: string;
-      master_version: number | null;
-      rows_rejected: number | null;
-      error_code: string | null;
-      reason: string | null;
-      decided_at: string;
-    } | null;
-  };
-  report: {
-    outcome: string;
-    rows_merged: number;
-    rows_rejected: number;
-    report_uri: string | null;
-    rows: ReportRow[];
-  } | null;
-  master: { version: number; raw_checksums: Record<string, string> | null; checksum: string } | null;
-  files: { relpath: string; md5: string }[];
-}
-
 export function BatchPage(props: { id: string }) {
-  const state = useApi<BatchDetail>(`/api/batches/${encodeURIComponent(props.id)}`);
+  const state = useApi<consoleApi.BatchDetail>(`/api/batches/${encodeURIComponent(props.id)}`);
   const [filter, setFilter] = useState('');
   return (
     <section aria-labelledby="batch-title">

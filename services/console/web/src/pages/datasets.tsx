@@ -1,21 +1,9 @@
+import type { consoleApi } from '@tributary/api';
 import { TimeChart } from '../chart.tsx';
 import { Link, Loading, formatAge, time, useApi } from '../ui.tsx';
 
-interface Dataset {
-  name: string;
-  generation: number;
-  spec: {
-    description?: string;
-    owners: string[];
-    contract: { name: string; versions: string[]; current: string };
-    retrain_policies: { model: string; threshold_rows: number; alias?: string }[];
-    refresh_jobs: { name: string; schedule: string | null; on_master_versioned: boolean }[];
-  };
-  master: { version: number; row_count: number; committed_at: string } | null;
-}
-
 export function DatasetsPage() {
-  const state = useApi<{ datasets: Dataset[] }>('/api/datasets');
+  const state = useApi<{ datasets: consoleApi.DatasetWithMaster[] }>('/api/datasets');
   return (
     <section aria-labelledby="datasets-title">
       <h1 id="datasets-title">Datasets</h1>
@@ -89,21 +77,8 @@ export function DatasetsPage() {
   );
 }
 
-interface DatasetDetail {
-  dataset: Dataset;
-  versions: {
-    version: number;
-    row_count: number;
-    rows_added: number;
-    rows_rejected: number;
-    committed_at: string;
-    batch_ids: string[];
-  }[];
-  changes: { revision: number; action: string; actor: string; changedAt: string; diff: unknown }[];
-}
-
 export function DatasetPage(props: { name: string }) {
-  const state = useApi<DatasetDetail>(`/api/datasets/${encodeURIComponent(props.name)}`);
+  const state = useApi<consoleApi.DatasetDetail>(`/api/datasets/${encodeURIComponent(props.name)}`);
   return (
     <section aria-labelledby="dataset-title">
       <h1 id="dataset-title">Dataset {props.name}</h1>

@@ -1,24 +1,14 @@
+import type { consoleApi } from '@tributary/api';
 import { useRef, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { Loading, TraceLink, time, useApi } from '../ui.tsx';
 
-interface Letter {
-  service: string;
-  dlq: { topic: string; partition: number; offset: string; event_id: string | null };
-  source: { topic: string; partition: number; offset: number } | null;
-  key: string | null;
-  run_id: string | null;
-  error: { code: string; message: string; retriable: boolean; attempts: number } | null;
-  dead_lettered_at: string | null;
-  event: { name: string; [field: string]: string | number | null } | null;
-  decode_error: string | null;
-  replay_of: string | null;
-}
+type Letter = consoleApi.DeadLetter;
 
 const idOf = (l: Letter) => `${l.service}-${l.dlq.partition}-${l.dlq.offset}`;
 
 export function DeadLettersPage(props: { role: 'admin' | 'viewer' }) {
-  const state = useApi<{ services: string[]; letters: Letter[] }>('/api/dead-letters');
+  const state = useApi<consoleApi.DeadLetters>('/api/dead-letters');
   const [open, setOpen] = useState<string>();
   const [pending, setPending] = useState<Letter>();
   const [message, setMessage] = useState<{ text: string; error: boolean }>();

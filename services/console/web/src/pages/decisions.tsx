@@ -1,19 +1,8 @@
+import type { retrainPolicy } from '@tributary/api';
 import { Loading, Status, TraceLink, time, useApi } from '../ui.tsx';
 
-interface Decision {
-  id: string;
-  dataset: string;
-  masterVersion: number;
-  modelName?: string | null;
-  runId: string;
-  outcome: string;
-  requested: boolean;
-  reason: string;
-  decidedAt: string;
-}
-
 export function DecisionsPage() {
-  const state = useApi<{ decisions: Decision[] }>('/api/decisions?limit=100');
+  const state = useApi<{ decisions: retrainPolicy.Decision[] }>('/api/decisions?limit=100');
   return (
     <section aria-labelledby="decisions-title">
       <h1 id="decisions-title">Retrain decisions</h1>

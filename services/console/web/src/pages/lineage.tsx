@@ -1,23 +1,10 @@
+import type { consoleApi, preprocessor } from '@tributary/api';
 import { useState } from 'preact/hooks';
 import { Loading, Status, TraceLink, navigate, useApi } from '../ui.tsx';
 
-interface LineageLink {
-  kind: string;
-  state: 'found' | 'missing' | 'unavailable';
-  id: string | null;
-  location: string | null;
-  checksum: string | null;
-  runId: string | null;
-  detail: Record<string, unknown>;
-  note?: string;
-}
-interface Lineage {
-  dataset: string | null;
-  traceIds: string[];
-  links: LineageLink[];
-}
+type Lineage = preprocessor.Lineage;
 
-const STATE: Record<LineageLink['state'], string> = {
+const STATE: Record<preprocessor.LineageLink['state'], string> = {
   found: 'DONE',
   missing: 'PENDING',
   unavailable: 'FAILED',
@@ -26,7 +13,7 @@ const STATE: Record<LineageLink['state'], string> = {
 /** batch → raw snapshot → master version → quality report → published manifest → retrain request. */
 export function LineagePage(props: { batch?: string | undefined }) {
   const [input, setInput] = useState(props.batch ?? '');
-  const links = useApi<{ jaeger?: string; mlflow?: string }>('/api/links');
+  const links = useApi<consoleApi.Links>('/api/links');
   const state = useApi<Lineage>(
     props.batch ? `/api/lineage?batch_id=${encodeURIComponent(props.batch)}` : undefined,
   );

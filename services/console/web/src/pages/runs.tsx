@@ -1,26 +1,9 @@
+import type { consoleApi, qualityGate } from '@tributary/api';
 import { useMemo } from 'preact/hooks';
 import { TimeChart, type Line } from '../chart.tsx';
 import { Link, Loading, Status, TraceLink, formatMs, navigate, time, useApi } from '../ui.tsx';
 
-interface Run {
-  datasetVersion: string;
-  job: string;
-  dataset: string;
-  trigger: string;
-  masterVersion: number | null;
-  runId: string | null;
-  status: 'running' | 'retrying' | 'passed' | 'failed';
-  attempt: number;
-  nextAttemptAt: string | null;
-  failedTask: string | null;
-  reason: string | null;
-  reportUri: string | null;
-  candidateUri: string | null;
-  startedAt: string;
-  finishedAt: string | null;
-  /** When each task of each attempt started, in order. */
-  tasks: { attempt: number; task: string; startedAt: string }[];
-}
+type Run = consoleApi.RunWithTasks;
 
 /** The refresh's tasks in order (the seed's nightly DAG). */
 const TASKS = ['ingest_sources', 'generate_candidate', 'quality_gate'] as const;
@@ -65,7 +48,7 @@ function taskTimings(run: Run): { attempt: number; task: string; startedAt: stri
 export function RunsPage(props: { job?: string | undefined }) {
   const path = `/api/runs?limit=30${props.job ? `&job=${encodeURIComponent(props.job)}` : ''}`;
   const state = useApi<{ runs: Run[] }>(path);
-  const jobs = useApi<{ jobs: { job: string; dataset: string }[] }>('/api/jobs');
+  const jobs = useApi<qualityGate.JobList>('/api/jobs');
   return (
     <section aria-labelledby="runs-title">
       <h1 id="runs-title">Refresh runs{props.job ? ` of ${props.job}` : ''}</h1>
@@ -141,26 +124,10 @@ export function RunsPage(props: { job?: string | undefined }) {
   );
 }
 
-interface Metric {
-  metric: string;
-  baseline: number | null;
-  value: number;
-  delta: number | null;
-  threshold: number;
-  pass: boolean;
-}
-interface Report {
-  passed: boolean;
-  metrics: Metric[];
-  coverage_gaps: unknown[];
-  candidate_rows: number;
-  sources: { name: string; rows?: number; checksum?: string }[];
-}
-
 const num = (v: number | null) => (v === null ? '–' : Number.isInteger(v) ? String(v) : v.toFixed(4));
 
 export function RunPage(props: { version: string }) {
-  const state = useApi<{ run: Run; report: Report | null }>(`/api/runs/${encodeURIComponent(props.version)}`);
+  const state = useApi<consoleApi.RunDetail>(`/api/runs/${encodeURIComponent(props.version)}`);
   return (
     <section aria-labelledby="run-title">
       <h1 id="run-title">Run {props.version}</h1>
@@ -280,16 +247,10 @@ export function RunPage(props: { version: string }) {
 
 const COLOURS = ['#1d4ed8', '#b45309', '#047857', '#7c3aed', '#be123c'];
 
-interface Point {
-  run: string;
-  job: string;
-  startedAt: string;
-  status: string;
-  metrics: Metric[];
-}
+type Point = consoleApi.TrendPoint;
 
 export function TrendsPage(props: { job?: string | undefined }) {
-  const jobs = useApi<{ jobs: { job: string; dataset: string }[] }>('/api/jobs');
+  const jobs = useApi<qualityGate.JobList>('/api/jobs');
   const job = props.job ?? jobs.data?.jobs[0]?.job;
   const state = useApi<{ points: Point[] }>(job ? `/api/trends?job=${encodeURIComponent(job)}` : undefined);
   const charts = useMemo(() => {

@@ -1,28 +1,12 @@
+import type { consoleApi } from '@tributary/api';
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { Loading, time, useApi } from '../ui.tsx';
 
-interface Change {
-  revision?: number;
-  id?: number | string;
-  name?: string;
-  kind?: string;
-  action?: string;
-  actor: string;
-  changedAt?: string;
-  changed_at?: string;
-  [field: string]: unknown;
-}
-interface Settings {
-  retrainThreshold: { current: { value: number; [k: string]: unknown }; changes: Change[] };
-  catalog: Change[];
-  baselines: { name: string; changes: Change[] }[];
-}
-
-const when = (c: Change) => time(c.changedAt ?? c.changed_at ?? null);
+const when = (c: { changedAt: string }) => time(c.changedAt);
 
 export function SettingsPage(props: { role: 'admin' | 'viewer' }) {
-  const state = useApi<Settings>('/api/settings');
+  const state = useApi<consoleApi.Settings>('/api/settings');
   const [value, setValue] = useState('');
   const [message, setMessage] = useState<{ text: string; error: boolean }>();
   const save = async (e: Event) => {
@@ -70,8 +54,7 @@ export function SettingsPage(props: { role: 'admin' | 'viewer' }) {
             <ul>
               {s.retrainThreshold.changes.map((c, i) => (
                 <li key={i}>
-                  {when(c)}: {JSON.stringify(c.old_value ?? c.oldValue ?? null)} →{' '}
-                  {JSON.stringify(c.new_value ?? c.newValue ?? c.value ?? null)} by {c.actor}
+                  {when(c)}: {JSON.stringify(c.oldValue)} → {JSON.stringify(c.newValue)} by {c.actor}
                 </li>
               ))}
             </ul>
@@ -107,7 +90,7 @@ export function SettingsPage(props: { role: 'admin' | 'viewer' }) {
                 <ul>
                   {b.changes.map((c, i) => (
                     <li key={i}>
-                      {when(c)}: {c.action ?? 'changed'} by {c.actor}
+                      {when(c)}: {c.action} by {c.actor}
                     </li>
                   ))}
                 </ul>
