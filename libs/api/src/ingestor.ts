@@ -88,6 +88,30 @@ export const uploadHeaders = open({
   'content-length': z.string().regex(/^\d+$/).optional(),
 });
 
+/**
+ * The upload's form, for the document only: the route reads the parts as a stream (`req.parts()`),
+ * so nothing is parsed or buffered before it; the route checks the fields itself.
+ */
+export const uploadForm = z.unknown().meta({
+  type: 'object',
+  required: ['dataset', 'batch_id', 'file'],
+  properties: {
+    dataset: { type: 'string' },
+    batch_id: { type: 'string' },
+    contract: { type: 'string', description: "name@major.minor.patch; else the dataset's current contract" },
+    producer: { type: 'string' },
+    source: { type: 'string', enum: ['HTTP', 'CLI'] },
+    schema_version: { type: 'string' },
+    manifest: { type: 'string', description: 'JSON: {"files": [{"path", "sha256", "size", "role"}]}' },
+    attributes: { type: 'string', description: 'JSON object' },
+    file: {
+      type: 'array',
+      items: { type: 'string', format: 'binary' },
+      description: 'One part per file, its file name the path in the batch',
+    },
+  },
+});
+
 /** The answer to an accepted upload (202): where to follow it. */
 export const uploadAccepted = z.object({
   batch_id: z.string(),

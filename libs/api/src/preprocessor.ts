@@ -143,6 +143,21 @@ export const dryRunReport = z.object({
   unreferenced_files: z.array(z.string()),
   warnings: z.array(z.string()),
 });
+/** The dry run's form, for the document only (the route reads the parts as a stream). */
+export const validateForm = z.unknown().meta({
+  type: 'object',
+  required: ['dataset', 'file'],
+  properties: {
+    dataset: { type: 'string' },
+    contract: { type: 'string', description: 'name@major.minor.patch' },
+    manifest: { type: 'string', description: 'JSON: {"files": [{"path", "role", "sha256"}]}' },
+    file: {
+      type: 'array',
+      items: { type: 'string', format: 'binary' },
+      description: 'One part per file, its file name the path in the batch',
+    },
+  },
+});
 export const validateHeaders = open({
   'content-type': z.string().optional().describe('multipart/form-data; boundary=... (else 415)'),
 });

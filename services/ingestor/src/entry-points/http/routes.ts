@@ -108,6 +108,7 @@ export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
           tags: ['batches'],
           consumes: ['multipart/form-data'],
           headers: api.uploadHeaders,
+          body: api.uploadForm,
           response: {
             202: api.uploadAccepted,
             400: api.uploadError,

@@ -56,6 +56,7 @@ export function registerValidateRoute(http: HttpServer, deps: ValidateRouteDeps)
           tags: ['preprocessor'],
           consumes: ['multipart/form-data'],
           headers: api.validateHeaders,
+          body: api.validateForm,
           response: {
             200: api.dryRunReport,
             400: common.errorBody,
