@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
+import { ingestor as ingestorApi } from '@tributary/api';
 import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
 import type { Config } from './config.ts';
 import { DeadLetterBox } from './data-access/dead-letter-box.ts';
 import { ServiceClient, type Services } from './data-access/service-client.ts';
-import type { ListedBatch } from './domain/batch-changes.ts';
 import { LiveBatches } from './entry-points/http/live.ts';
 import { registerConsoleHttp } from './entry-points/http/server.ts';
 
@@ -37,7 +37,7 @@ export async function buildApp(
     // serves the operator better than a console taken out of its load balancer.
     const live = new LiveBatches({
       fetch: async () =>
-        (await services.ingestor.get<{ batches: ListedBatch[] }>('/admin/batches', { limit: 100 })).batches,
+        (await services.ingestor.get('/admin/batches', ingestorApi.batchList, { limit: 100 })).batches,
       pollMs: config.LIVE_POLL_MS,
       logger: runtime.logger,
     });

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { AppError } from '@tributary/errors';
 
 /** A service's answer that was not a success, passed on to the browser with its status. */
@@ -26,22 +27,33 @@ export class ServiceClient {
     this.timeoutMs = opts.timeoutMs;
   }
 
-  /** GET a JSON document; undefined when the service answers 404. */
-  async find<T>(
+  /** GET a JSON document read by the route's response schema; undefined when the service answers 404. */
+  async find<S extends z.ZodType>(
     path: string,
+    schema: S,
     query: Record<string, string | number | undefined> = {},
-  ): Promise<T | undefined> {
+  ): Promise<z.output<S> | undefined> {
     const res = await this.request('GET', path, query);
     if (res.status === 404) return undefined;
-    return this.json<T>(res, path);
+    return this.json(res, path, schema);
   }
 
-  async get<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {
-    return this.json<T>(await this.request('GET', path, query), path);
+  async get<S extends z.ZodType>(
+    path: string,
+    schema: S,
+    query: Record<string, string | number | undefined> = {},
+  ): Promise<z.output<S>> {
+    return this.json(await this.request('GET', path, query), path, schema);
   }
 
-  async send<T>(method: 'PUT' | 'POST', path: string, body: unknown, headers: Record<string, string> = {}) {
-    return this.json<T>(await this.request(method, path, {}, body, headers), path);
+  async send<S extends z.ZodType>(
+    method: 'PUT' | 'POST',
+    path: string,
+    schema: S,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<z.output<S>> {
+    return this.json(await this.request(method, path, {}, body, headers), path, schema);
   }
 
   private async request(
@@ -70,7 +82,8 @@ export class ServiceClient {
     }
   }
 
-  private async json<T>(res: Response, path: string): Promise<T> {
+  /** The body of a success, read by the schema of the service's route (`@tributary/api`). */
+  private async json<S extends z.ZodType>(res: Response, path: string, schema: S): Promise<z.output<S>> {
     const text = await res.text();
     if (!res.ok) {
       let message = text.slice(0, 500);
@@ -83,7 +96,16 @@ export class ServiceClient {
       }
       throw new UpstreamError(this.name, res.status, `${path} answered ${res.status}: ${message}`);
     }
-    return JSON.parse(text) as T;
+    const parsed = schema.safeParse(JSON.parse(text));
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+      throw new UpstreamError(
+        this.name,
+        502,
+        `${path} answered a body its API does not declare: ${problems.join('; ')}`,
+      );
+    }
+    return parsed.data;
   }
 }
 

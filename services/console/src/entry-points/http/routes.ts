@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  type catalog,
+  catalog,
   common,
   consoleApi as api,
   ingestor as ing,
@@ -24,7 +24,6 @@ export interface ApiDeps {
   logger: Logger;
 }
 
-type Json<S extends z.ZodType> = z.output<S>;
 const tags = ['console'];
 const security = [{ sessionCookie: [] }];
 const errors = { 400: common.errorBody, 401: common.errorBody, 502: common.errorBody, 503: common.errorBody };
@@ -65,16 +64,13 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
       },
     },
     async () => {
-      const { datasets } =
-        await ingestor.get<Json<typeof catalog.catalogDatasets>>('/admin/catalog/datasets');
+      const { datasets } = await ingestor.get('/admin/catalog/datasets', catalog.catalogDatasets);
       return {
         datasets: await Promise.all(
           datasets.map(async (d) => ({
             ...d,
             master:
-              (await preprocessor.find<Json<typeof pre.currentMaster>>(
-                `/masters/${encodeURIComponent(d.name)}`,
-              )) ?? null,
+              (await preprocessor.find(`/masters/${encodeURIComponent(d.name)}`, pre.currentMaster)) ?? null,
           })),
         ),
       };
@@ -95,14 +91,12 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
     },
     async (req, reply) => {
       const name = encodeURIComponent(req.params.name);
-      const dataset = await ingestor.find<Json<typeof catalog.storedDataset>>(
-        `/admin/catalog/datasets/${name}`,
-      );
+      const dataset = await ingestor.find(`/admin/catalog/datasets/${name}`, catalog.storedDataset);
       if (!dataset)
         return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no dataset ${req.params.name}`));
       const [versions, history] = await Promise.all([
-        preprocessor.get<Json<typeof pre.masterVersions>>(`/masters/${name}/versions`, { limit: 200 }),
-        ingestor.get<Json<typeof catalog.catalogHistory>>('/admin/catalog/history', {
+        preprocessor.get(`/masters/${name}/versions`, pre.masterVersions, { limit: 200 }),
+        ingestor.get('/admin/catalog/history', catalog.catalogHistory, {
           name: req.params.name,
           limit: 50,
         }),
@@ -123,7 +117,7 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
       },
     },
     async (req) =>
-      ingestor.get<Json<typeof ing.batchList>>('/admin/batches', {
+      ingestor.get('/admin/batches', ing.batchList, {
         dataset: req.query.dataset,
         limit: req.query.limit,
       }),
@@ -164,22 +158,24 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
     async (req, reply) => {
       const id = encodeURIComponent(req.params.id);
       const [batch, report] = await Promise.all([
-        ingestor.find<Json<typeof ing.batchView>>(`/batches/${id}`),
-        preprocessor.find<Json<typeof pre.rejectionReport>>(`/admin/batches/${id}/report`),
+        ingestor.find(`/batches/${id}`, ing.batchView),
+        preprocessor.find(`/admin/batches/${id}/report`, pre.rejectionReport),
       ]);
       if (!batch) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no batch ${req.params.id}`));
       // The raw snapshot's files, from its DVC directory object.
       const files = batch.raw_md5
-        ? await preprocessor.find<Json<typeof pre.dvcDirectory>>(
+        ? await preprocessor.find(
             `/admin/dvc/directories/${encodeURIComponent(batch.raw_md5)}`,
+            pre.dvcDirectory,
           )
         : undefined;
       const version = batch.merge?.master_version;
       const master =
         version === null || version === undefined
           ? null
-          : ((await preprocessor.find<Json<typeof pre.masterVersion>>(
+          : ((await preprocessor.find(
               `/masters/${encodeURIComponent(batch.dataset)}/versions/${version}`,
+              pre.masterVersion,
             )) ?? null);
       return { batch, report: report ?? null, master, files: files?.files ?? [] };
     },
@@ -188,16 +184,13 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
   scope.get(
     '/api/jobs',
     { schema: { summary: 'The refresh jobs', tags, security, response: { 200: qg.jobList, ...errors } } },
-    () => qualityGate.get<Json<typeof qg.jobList>>('/admin/jobs'),
+    () => qualityGate.get('/admin/jobs', qg.jobList),
   );
 
   // When each task of each attempt of a run started (empty from quality-gates that do not record it).
-  const tasksOf = async (run: Json<typeof qg.refreshRun>) =>
-    (
-      await qualityGate.find<Json<typeof qg.runTasks>>(
-        `/admin/runs/${encodeURIComponent(run.datasetVersion)}/tasks`,
-      )
-    )?.tasks ?? [];
+  const tasksOf = async (run: qg.RefreshRun) =>
+    (await qualityGate.find(`/admin/runs/${encodeURIComponent(run.datasetVersion)}/tasks`, qg.runTasks))
+      ?.tasks ?? [];
 
   scope.get(
     '/api/runs',
@@ -212,7 +205,7 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
     },
     async (req) => {
       const { query } = req;
-      const { runs } = await qualityGate.get<Json<typeof qg.runList>>('/admin/runs', {
+      const { runs } = await qualityGate.get('/admin/runs', qg.runList, {
         job: query.job,
         dataset: query.dataset,
         limit: query.limit,
@@ -235,12 +228,10 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
     },
     async (req, reply) => {
       const version = encodeURIComponent(req.params.version);
-      const run = await qualityGate.find<Json<typeof qg.refreshRun>>(`/admin/runs/${version}`);
+      const run = await qualityGate.find(`/admin/runs/${version}`, qg.refreshRun);
       if (!run) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no run ${req.params.version}`));
       const [report, tasks] = await Promise.all([
-        run.reportUri
-          ? qualityGate.find<Json<typeof qg.qualityReport>>(`/admin/runs/${version}/report`)
-          : undefined,
+        run.reportUri ? qualityGate.find(`/admin/runs/${version}/report`, qg.qualityReport) : undefined,
         tasksOf(run),
       ]);
       return { run: { ...run, tasks }, report: report ?? null };
@@ -260,7 +251,7 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
       },
     },
     async (req) => {
-      const { runs } = await qualityGate.get<Json<typeof qg.runList>>('/admin/runs', {
+      const { runs } = await qualityGate.get('/admin/runs', qg.runList, {
         job: req.query.job,
         limit: Math.min(req.query.limit, 60),
       });
@@ -268,8 +259,9 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
         runs
           .filter((r) => r.reportUri !== null)
           .map(async (r) => {
-            const report = await qualityGate.find<Json<typeof qg.qualityReport>>(
+            const report = await qualityGate.find(
               `/admin/runs/${encodeURIComponent(r.datasetVersion)}/report`,
+              qg.qualityReport,
             );
             return {
               run: r.datasetVersion,
@@ -296,7 +288,7 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
       },
     },
     async (req, reply) => {
-      const lineage = await preprocessor.find<Json<typeof pre.lineage>>('/admin/lineage', {
+      const lineage = await preprocessor.find('/admin/lineage', pre.lineage, {
         batch_id: req.query.batch_id,
       });
       if (!lineage)
@@ -315,7 +307,7 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
         response: { 200: pub.publishedList, ...errors },
       },
     },
-    () => publisher.get<Json<typeof pub.publishedList>>('/admin/catalog'),
+    () => publisher.get('/admin/catalog', pub.publishedList),
   );
 
   scope.get(
@@ -330,7 +322,7 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
       },
     },
     async (req) =>
-      retrainPolicy.get<Json<typeof rtp.decisionList>>('/admin/decisions', {
+      retrainPolicy.get('/admin/decisions', rtp.decisionList, {
         dataset: req.query.dataset,
         limit: req.query.limit,
       }),
@@ -402,22 +394,19 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
     },
     async () => {
       const [threshold, thresholdAudit, catalogHistory, jobs] = await Promise.all([
-        retrainPolicy.get<Json<typeof rtp.thresholdSetting>>('/admin/settings/retrain-threshold'),
-        retrainPolicy.get<Json<typeof rtp.thresholdAudit>>('/admin/settings/retrain-threshold/audit', {
+        retrainPolicy.get('/admin/settings/retrain-threshold', rtp.thresholdSetting),
+        retrainPolicy.get('/admin/settings/retrain-threshold/audit', rtp.thresholdAudit, {
           limit: 50,
         }),
-        ingestor.get<Json<typeof catalog.catalogHistory>>('/admin/catalog/history', { limit: 100 }),
-        qualityGate.get<Json<typeof qg.jobList>>('/admin/jobs'),
+        ingestor.get('/admin/catalog/history', catalog.catalogHistory, { limit: 100 }),
+        qualityGate.get('/admin/jobs', qg.jobList),
       ]);
       const baselines = await Promise.all(
         [...new Set(jobs.jobs.map((j) => j.baseline))].map(async (name) => ({
           name,
           changes:
-            (
-              await qualityGate.find<Json<typeof qg.baselineAudit>>(
-                `/admin/baselines/${encodeURIComponent(name)}/audit`,
-              )
-            )?.changes ?? [],
+            (await qualityGate.find(`/admin/baselines/${encodeURIComponent(name)}/audit`, qg.baselineAudit))
+              ?.changes ?? [],
         })),
       );
       return {
@@ -440,7 +429,7 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
       },
     },
     async (req) =>
-      retrainPolicy.send<Json<typeof rtp.thresholdChange>>('PUT', '/admin/settings/retrain-threshold', {
+      retrainPolicy.send('PUT', '/admin/settings/retrain-threshold', rtp.thresholdChange, {
         value: req.body.value,
         actor: 'console',
       }),
