@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { assembleService, type Runtime } from '@tributary/runtime';
+import { assembleService, defineService, type Runtime } from '@tributary/runtime';
 import { Registry } from '@tributary/telemetry';
 import { SERVICE_CONFIGS as SERVICES } from './support/service-configs.ts';
 
@@ -158,7 +158,7 @@ function consumerGroupOf(config: Readonly<Record<string, unknown>>): string {
     metrics: { registry: new Registry() },
     readiness: new Map(),
   } as unknown as Runtime;
-  assembleService({ runtime, handlers: [] });
+  assembleService({ manifest: defineService({ name: 'probe', consumes: [] }), runtime, handlers: [] });
   if (groupId === undefined) throw new Error('the runner created no consumer');
   return groupId;
 }

@@ -1,25 +1,30 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { manifest as ingestor } from '../../../services/ingestor/src/manifest.ts';
+import { manifest as notifier } from '../../../services/notifier/src/manifest.ts';
+import { manifest as preprocessor } from '../../../services/preprocessor/src/manifest.ts';
+import { manifest as publisher } from '../../../services/publisher/src/manifest.ts';
+import { manifest as qualityGate } from '../../../services/quality-gate/src/manifest.ts';
+import { manifest as retrainPolicy } from '../../../services/retrain-policy/src/manifest.ts';
 import { allEvents, deadLetterTopic } from '../src/index.ts';
 
 const root = new URL('../../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
-const SERVICES = ['ingestor', 'preprocessor', 'quality-gate', 'publisher', 'notifier', 'retrain-policy'];
+/** Each service's manifest (src/manifest.ts): what it consumes and publishes. */
+const manifests = new Map(
+  [ingestor, preprocessor, qualityGate, publisher, notifier, retrainPolicy].map((m) => [m.name, m]),
+);
+const SERVICES = [...manifests.keys()];
+const consumed = (service: string) => manifests.get(service)!.consumes.map((e) => e.topic);
 
 interface TopicEntry {
   consumers?: string[];
   planned?: string[];
+  producer?: string;
 }
 const catalog = parse(read('deploy/topics.yaml')) as { topics: Record<string, TopicEntry> };
 const docs = read('docs/events.md');
-
-function handlerFile(service: string, topic: string): URL {
-  return new URL(
-    `services/${service}/src/entry-points/kafka/handlers/${topic.replaceAll('.', '-')}.handler.ts`,
-    root,
-  );
-}
 
 describe('event catalog', () => {
   it.each(allEvents.map((e) => [e.topic]))(
@@ -32,9 +37,7 @@ describe('event catalog', () => {
       expect(consumers.length, `${topic} has a consumer`).toBeGreaterThan(0);
       for (const consumer of consumers) {
         if (SERVICES.includes(consumer)) {
-          expect(existsSync(handlerFile(consumer, topic)), `${consumer} has a handler for ${topic}`).toBe(
-            true,
-          );
+          expect(consumed(consumer), `${consumer}'s manifest consumes ${topic}`).toContain(topic);
         } else {
           expect(consumer, 'a consumer that is not one of our services is marked external').toMatch(
             /\(external\)$/,
@@ -44,36 +47,31 @@ describe('event catalog', () => {
     },
   );
 
-  it('when a service has a handler, then the catalog names the service as a consumer of its topic', () => {
+  it("when a service's manifest consumes a topic, then the catalog names the service as its consumer", () => {
     for (const service of SERVICES) {
-      const dir = new URL(`services/${service}/src/entry-points/kafka/handlers/`, root);
-      for (const file of readdirSync(dir).filter((f) => f.endsWith('.handler.ts'))) {
-        if (file === 'dead-letter.handler.ts') {
-          // One handler for the dead-letter topics of other services: the catalog names which.
-          const watched = Object.keys(catalog.topics).filter(
-            (t) => t.startsWith('dlq.') && catalog.topics[t]!.consumers?.includes(service),
-          );
-          expect(watched.length, `${service} consumes some dead-letter topic`).toBeGreaterThan(0);
-          expect(watched, 'no service announces its own dead letters').not.toContain(
-            deadLetterTopic(service),
-          );
-          continue;
-        }
-        const topic = file.replace('.handler.ts', '').replace('-', '.');
-        expect(catalog.topics[topic]?.consumers ?? [], `${service} handles ${topic}`).toContain(service);
+      for (const topic of consumed(service)) {
+        expect(catalog.topics[topic]?.consumers ?? [], `${service} consumes ${topic}`).toContain(service);
       }
     }
   });
 
-  it('when the catalog names a service as consumer of a dead-letter topic, then it has the handler', () => {
-    for (const [topic, entry] of Object.entries(catalog.topics).filter(([t]) => t.startsWith('dlq.'))) {
-      for (const consumer of (entry.consumers ?? []).filter((c) => SERVICES.includes(c))) {
-        const file = new URL(
-          `services/${consumer}/src/entry-points/kafka/handlers/dead-letter.handler.ts`,
-          root,
-        );
-        expect(existsSync(file), `${consumer} has a dead-letter handler for ${topic}`).toBe(true);
+  it("when a service's manifest relays an event from its outbox, then the catalog names the service as its producer", () => {
+    for (const [service, manifest] of manifests) {
+      for (const { topic } of manifest.outbox) {
+        expect(catalog.topics[topic]?.producer ?? '', `${service} produces ${topic}`).toContain(service);
       }
+    }
+  });
+
+  it('when the catalog names a service as consumer of a dead-letter topic, then its manifest consumes dead letters', () => {
+    for (const service of SERVICES) {
+      const watched = Object.keys(catalog.topics).filter(
+        (t) => t.startsWith('dlq.') && catalog.topics[t]!.consumers?.includes(service),
+      );
+      expect(watched.length > 0, `${service} consumes some dead-letter topic`).toBe(
+        manifests.get(service)!.consumesDeadLetters,
+      );
+      expect(watched, 'no service announces its own dead letters').not.toContain(deadLetterTopic(service));
     }
   });
 

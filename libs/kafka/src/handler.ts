@@ -30,6 +30,13 @@ export interface EventHandler<T> {
   onDeadLettered?(error: AppError, value: T | undefined): void;
 }
 
+/**
+ * A handler of some event, in a list with handlers of other events. No cast is needed to put one
+ * there: `defineHandler` ties each handler's value type to its event, and the runner gives it only
+ * values its event's schema validated.
+ */
+export type AnyEventHandler = EventHandler<unknown>;
+
 /** Identity helper that ties the handler's value type to its event definition. */
 export function defineHandler<T>(handler: EventHandler<T>): EventHandler<T> {
   return handler;

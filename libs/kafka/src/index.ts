@@ -9,7 +9,7 @@ export {
   type RunnerEvents,
 } from './runner.ts';
 export { DeadLetterPublisher } from './dead-letter.ts';
-export { defineHandler, type EventHandler, type MessageContext } from './handler.ts';
+export { defineHandler, type AnyEventHandler, type EventHandler, type MessageContext } from './handler.ts';
 export type { Kafka, Admin } from 'kafkajs';
 export { readTopic, type ReadTopicOptions, type TopicRecord } from './read-topic.ts';
 export {

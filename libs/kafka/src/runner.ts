@@ -19,7 +19,7 @@ import {
   type RunFields,
 } from '@tributary/telemetry';
 import { DeadLetterPublisher } from './dead-letter.ts';
-import type { EventHandler } from './handler.ts';
+import type { AnyEventHandler } from './handler.ts';
 import type { EventProducer } from './producer.ts';
 
 export interface RetryPolicy {
@@ -35,8 +35,7 @@ export interface ConsumerRunnerOptions {
   producer: EventProducer;
   service: string;
   groupId: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
-  handlers: readonly EventHandler<any>[];
+  handlers: readonly AnyEventHandler[];
   logger: Logger;
   metricsRegistry: Registry;
   retry: RetryPolicy;
@@ -85,7 +84,7 @@ const HEARTBEAT_EVERY_MS = 2000;
 export class ConsumerRunner {
   private readonly consumer: Consumer;
   private readonly deadLetters: DeadLetterPublisher;
-  private readonly byTopic: Map<string, EventHandler<unknown>>;
+  private readonly byTopic: Map<string, AnyEventHandler>;
   /** Each topic's event under its real (prefixed) subject, so a decode error names the subject read. */
   private readonly readerOf: Map<string, EventDefinition<unknown>>;
   private readonly shutdown = new AbortController();
@@ -112,13 +111,11 @@ export class ConsumerRunner {
     this.deadLetters = new DeadLetterPublisher(opts.producer, opts.service);
     this.readerOf = new Map(
       opts.handlers.map((h) => {
-        const def = prefixEvent(h.event as EventDefinition<unknown>, opts.topicPrefix ?? '');
+        const def = prefixEvent(h.event, opts.topicPrefix ?? '');
         return [def.topic, def];
       }),
     );
-    this.byTopic = new Map(
-      opts.handlers.map((h) => [`${opts.topicPrefix ?? ''}${h.event.topic}`, h as EventHandler<unknown>]),
-    );
+    this.byTopic = new Map(opts.handlers.map((h) => [`${opts.topicPrefix ?? ''}${h.event.topic}`, h]));
     const registers = [opts.metricsRegistry];
     this.processed = new Counter({
       name: 'consumer_messages_total',
@@ -277,7 +274,7 @@ export class ConsumerRunner {
 
   /** Handles one message with retries; returns the error when it ended dead-lettered. */
   private async handleWithRetries(
-    handler: EventHandler<unknown>,
+    handler: AnyEventHandler,
     m: {
       topic: string;
       partition: number;

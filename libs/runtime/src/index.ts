@@ -7,6 +7,7 @@ export {
   type Worker,
   type WorkerTick,
 } from './service-app.ts';
+export { defineService, type HandlersOf, type ServiceManifest } from './manifest.ts';
 export { intervalPoller, type PollerOptions } from './poller.ts';
 export { outboxRelayWorker } from './outbox-worker.ts';
 export { runMain } from './main.ts';

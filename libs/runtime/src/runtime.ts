@@ -46,7 +46,7 @@ export interface RuntimeOptions {
   /** SQL migration folders, applied into the service's schema before it starts. */
   migrations: URL[];
   /** Topics this service consumes or produces, created if missing (with its DLQ). */
-  topics: string[];
+  topics: readonly string[];
   /**
    * Events this service produces, registered (so compatibility-checked) before anything else
    * starts, with its dead-letter event; events given to outboxRelayWorker are checked at its start.

@@ -1,6 +1,7 @@
-import { ConsumerRunner, type EventHandler } from '@tributary/kafka';
+import { ConsumerRunner, type AnyEventHandler } from '@tributary/kafka';
 import type { RemoveListener } from '@tributary/telemetry';
 import { buildHttp, withSchemas, type HttpServer } from './http.ts';
+import { checkHandlers, type ServiceManifest } from './manifest.ts';
 import type { Runtime } from './runtime.ts';
 
 /**
@@ -24,8 +25,9 @@ export interface Worker {
 
 export interface ServiceParts {
   runtime: Runtime;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
-  handlers: readonly EventHandler<any>[];
+  /** What the service consumes and publishes (src/manifest.ts); its handlers must match it. */
+  manifest: ServiceManifest;
+  handlers: readonly AnyEventHandler[];
   workers?: readonly Worker[];
   /** Routes of the service, registered in a plugin of the shared HTTP server (the OpenAPI document sees them). */
   routes?: (http: HttpServer) => void | Promise<void>;
@@ -44,6 +46,7 @@ export interface ServiceApp {
 
 export function assembleService(parts: ServiceParts): ServiceApp {
   const { runtime } = parts;
+  checkHandlers(parts.manifest, parts.handlers);
   const { config } = runtime;
   const runner = new ConsumerRunner({
     kafka: runtime.kafka,

@@ -4,7 +4,7 @@ import { AppError } from '@tributary/errors';
 import { EventRegistry, batchReady, datasetPublished } from '@tributary/events';
 import { outboxMigrations } from '@tributary/outbox';
 import { isolatedServiceEnv, serviceEnv, stackEnv } from '@tributary/testing';
-import { assembleService, createRuntime, outboxRelayWorker } from '../src/index.ts';
+import { assembleService, createRuntime, defineService, outboxRelayWorker } from '../src/index.ts';
 
 const SERVICE = 'runtime-test';
 const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
@@ -75,6 +75,7 @@ describe('schema registration at start-up', () => {
     const config = testConfig();
     const runtime = await createRuntime(config, { migrations: [outboxMigrations], topics: [] });
     const app = assembleService({
+      manifest: defineService({ name: 'relay', consumes: [], outbox: [datasetPublished] }),
       runtime,
       handlers: [],
       workers: [outboxRelayWorker(runtime, [datasetPublished])],
@@ -93,6 +94,7 @@ describe('schema registration at start-up', () => {
     await occupyWithIncompatible(subject, 'DatasetPublished');
     const runtime = await createRuntime(config, { migrations: [outboxMigrations], topics: [] });
     const app = assembleService({
+      manifest: defineService({ name: 'relay', consumes: [], outbox: [datasetPublished] }),
       runtime,
       handlers: [],
       workers: [outboxRelayWorker(runtime, [datasetPublished])],

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { ingestor as ingestorApi } from '@tributary/api';
 import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
 import type { Config } from './config.ts';
+import { manifest } from './manifest.ts';
 import { DeadLetterBox } from './data-access/dead-letter-box.ts';
 import { ServiceClient, type Services } from './data-access/service-client.ts';
 import { LiveBatches } from './entry-points/http/live.ts';
@@ -53,6 +54,7 @@ export async function buildApp(
       runtime.serviceName,
     );
     const app = assembleService({
+      manifest,
       runtime,
       handlers: [],
       routes: (http) =>

@@ -1,11 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import {
-  batchIngested,
-  batchReady,
-  batchRejected,
-  masterVersioned,
-  type EventDefinition,
-} from '@tributary/events';
 import { CatalogStore, publishContractsDir } from '@tributary/catalog';
 import { outboxMigrations } from '@tributary/outbox';
 import {
@@ -16,6 +9,7 @@ import {
   type Worker,
 } from '@tributary/runtime';
 import type { Config } from './config.ts';
+import { manifest } from './manifest.ts';
 import { PgBatchRepository } from './data-access/batch-repository.ts';
 
 import { FsLandingZone } from './data-access/landing-zone.ts';
@@ -28,13 +22,6 @@ import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 import { LandingWatcher } from './entry-points/landing/landing-watcher.ts';
 
-/** Topics the ingestor reads and writes; created at start-up if missing. */
-// master.versioned too: the ingestor learns from it (and from batch.rejected) what became of its batches.
-export const TOPICS = [batchReady.topic, batchIngested.topic, batchRejected.topic, masterVersioned.topic];
-
-/** Events the ingestor's outbox holds: its own batch.ready announcements, and its outcomes. */
-const OUTBOX_EVENTS = [batchReady, batchIngested, batchRejected] as EventDefinition<unknown>[];
-
 /** Wires the ingestor without starting or listening: main.ts and the tests start it. */
 export async function buildApp(
   config: Config,
@@ -42,7 +29,7 @@ export async function buildApp(
 ): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
     migrations: [outboxMigrations, new URL('../migrations/', import.meta.url)],
-    topics: TOPICS,
+    topics: manifest.topics,
     ...(opts.logDestination ? { logDestination: opts.logDestination } : {}),
   });
   const stores = openStores(config);
@@ -87,7 +74,7 @@ export async function buildApp(
     concurrency: config.INGEST_FILE_CONCURRENCY,
   };
 
-  const workers: Worker[] = [outboxRelayWorker(runtime, OUTBOX_EVENTS, { pollMs: config.OUTBOX_POLL_MS })];
+  const workers: Worker[] = [outboxRelayWorker(runtime, manifest.outbox, { pollMs: config.OUTBOX_POLL_MS })];
   if (config.LANDING_DIR !== undefined) {
     const zone = new FsLandingZone(config.LANDING_DIR);
     workers.push(
@@ -111,6 +98,7 @@ export async function buildApp(
   }
 
   return assembleService({
+    manifest,
     runtime,
     handlers: handlers(ingest, runtime.metrics),
     workers,

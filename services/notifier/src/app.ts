@@ -1,9 +1,10 @@
 import { AppError } from '@tributary/errors';
-import { batchRejected, datasetPublished, deadLetterTopic, qualityEvaluated } from '@tributary/events';
+import { deadLetterTopic } from '@tributary/events';
 import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
 import { Counter } from '@tributary/telemetry';
 import { s3StoreOptions, type ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
+import { manifest } from './manifest.ts';
 import {
   coverageRenderer,
   emailChannel,
@@ -17,9 +18,6 @@ import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 import { notificationRetryPoller } from './entry-points/schedule/notification-retry-poller.ts';
 
-/** Topics the notifier reads and writes; created at start-up if missing. */
-export const TOPICS = [qualityEvaluated.topic, datasetPublished.topic, batchRejected.topic];
-
 /**
  * Wires the notifier without starting or listening: main.ts and the tests start it (tests may read
  * its log lines through `logDestination`).
@@ -31,7 +29,7 @@ export async function buildApp(
   const runtime = await createRuntime(config, {
     migrations: [new URL('../migrations/', import.meta.url)],
     // The watched dead-letter topics too: the notifier may start before the services that write them.
-    topics: [...TOPICS, ...config.DEAD_LETTER_SERVICES.map(deadLetterTopic)],
+    topics: [...manifest.topics, ...config.DEAD_LETTER_SERVICES.map(deadLetterTopic)],
     ...opts,
   });
   try {
@@ -110,6 +108,7 @@ export async function buildApp(
       logger: runtime.logger,
     };
     return assembleService({
+      manifest,
       runtime,
       handlers: handlers(ports, config.DEAD_LETTER_SERVICES),
       workers: [

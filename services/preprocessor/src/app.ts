@@ -2,7 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { publishContractsDir } from '@tributary/catalog';
 import type { DataContract } from '@tributary/contracts';
 import { hashFile } from '@tributary/dvc';
-import { batchIngested, batchRejected, eventTime, masterVersioned, newEventId } from '@tributary/events';
+import { eventTime, newEventId } from '@tributary/events';
 import { MasterLock } from '@tributary/lock';
 import { outboxMigrations } from '@tributary/outbox';
 import type { Pool } from '@tributary/db';
@@ -10,6 +10,7 @@ import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } fr
 import type { Registry } from '@tributary/telemetry';
 import { createObjectStore, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
+import { manifest } from './manifest.ts';
 import { ObjectDataStore } from './data-access/data-store.ts';
 import { SharpImageProcessor } from './data-access/images.ts';
 import { lineageSources } from './data-access/lineage-sources.ts';
@@ -25,14 +26,11 @@ import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 import { faultInjector } from './fault-injection.ts';
 
-/** Topics the preprocessor reads and writes; created at start-up if missing. */
-export const TOPICS = [batchIngested.topic, masterVersioned.topic, batchRejected.topic];
-
 /** Wires the preprocessor without starting or listening: main.ts and the tests start it. */
 export async function buildApp(config: Config): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
     migrations: [outboxMigrations, new URL('../migrations/', import.meta.url)],
-    topics: TOPICS,
+    topics: manifest.topics,
   });
   try {
     // Contracts are read from the catalog only; CONTRACTS_DIR is published into it (new versions only).
@@ -57,11 +55,10 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     runtime.readiness.set('redis', () => lock.ping());
 
     return assembleService({
+      manifest,
       runtime,
       handlers: handlers({ processBatch, metrics: runtime.metrics }),
-      workers: [
-        outboxRelayWorker(runtime, [masterVersioned, batchRejected], { pollMs: config.OUTBOX_POLL_MS }),
-      ],
+      workers: [outboxRelayWorker(runtime, manifest.outbox, { pollMs: config.OUTBOX_POLL_MS })],
       routes: (http) =>
         registerRoutes(http, {
           pool: runtime.pool,

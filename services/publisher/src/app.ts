@@ -1,9 +1,9 @@
 import { AppError } from '@tributary/errors';
-import { datasetPublished, qualityEvaluated } from '@tributary/events';
 import { outboxMigrations } from '@tributary/outbox';
 import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } from '@tributary/runtime';
 import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
+import { manifest } from './manifest.ts';
 import { ObjectPublishStore, UriArtifactReader, applyArchiveLifecycle } from './data-access/object-stores.ts';
 import { PgPublishRepository } from './data-access/publish-repository.ts';
 import type { PublishDeps, PublishResult } from './domain/publish-dataset.ts';
@@ -15,14 +15,11 @@ import { initRunMetrics, observeRun } from './entry-points/observe-run.ts';
 import { archiveSweeper } from './entry-points/schedule/archive-sweeper.ts';
 import { publishRetryPoller } from './entry-points/schedule/publish-retry-poller.ts';
 
-/** Topics the publisher reads and writes; created at start-up if missing. */
-export const TOPICS = [qualityEvaluated.topic, datasetPublished.topic];
-
 /** Wires the publisher without starting or listening: main.ts and the tests start it. */
 export async function buildApp(config: Config): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
     migrations: [new URL('../migrations/', import.meta.url), outboxMigrations],
-    topics: TOPICS,
+    topics: manifest.topics,
   });
   try {
     const s3: ObjectStoreOptions = s3StoreOptions(config);
@@ -105,6 +102,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     initRunMetrics(runtime.metrics);
     const observe = (result: PublishResult) => observeRun(runtime.metrics, result);
     return assembleService({
+      manifest,
       runtime,
       handlers: handlers(deps, observe),
       workers: [
@@ -116,7 +114,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
           leaseMs: config.PUBLISH_RETRY_LEASE_MS,
           logger: runtime.logger,
         }),
-        outboxRelayWorker(runtime, [datasetPublished]),
+        outboxRelayWorker(runtime, manifest.outbox),
         archiveSweeper(sweep, config.ARCHIVE_SWEEP_INTERVAL_MS, runtime.logger),
       ],
       routes: (http) => registerRoutes(http, { adminToken: config.ADMIN_TOKEN, repo, sweep }),

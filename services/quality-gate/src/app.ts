@@ -1,6 +1,5 @@
 import { createRedis, verifyRedis } from '@tributary/lock';
 import type { RefreshJob } from '@tributary/catalog';
-import { masterVersioned, qualityEvaluated } from '@tributary/events';
 import { outboxMigrations } from '@tributary/outbox';
 import {
   assembleService,
@@ -11,6 +10,7 @@ import {
 } from '@tributary/runtime';
 import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
 import { envRefreshJob, type Config } from './config.ts';
+import { manifest } from './manifest.ts';
 import { ObjectArtifactStore } from './data-access/artifact-store.ts';
 import { BaselinesRepository } from './data-access/baselines-repository.ts';
 import { refreshEngines } from './data-access/engines.ts';
@@ -27,9 +27,6 @@ import { refreshRunner, staleRunRecoverer } from './entry-points/refresh-runner.
 import { retryPoller } from './entry-points/schedule/retry-poller.ts';
 import { refreshSchedule } from './entry-points/schedule/refresh-schedule.ts';
 
-/** Topics the quality-gate reads and writes; created at start-up if missing. */
-export const TOPICS = [masterVersioned.topic, qualityEvaluated.topic];
-
 /**
  * Wires the quality-gate without starting or listening: main.ts and the tests start it (tests may
  * read its log lines through `logDestination`).
@@ -40,7 +37,7 @@ export async function buildApp(
 ): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
     migrations: [new URL('../migrations/', import.meta.url), outboxMigrations],
-    topics: TOPICS,
+    topics: manifest.topics,
     ...opts,
   });
   try {
@@ -126,7 +123,7 @@ export async function buildApp(
     );
 
     const workers: Worker[] = [
-      outboxRelayWorker(runtime, [qualityEvaluated]),
+      outboxRelayWorker(runtime, manifest.outbox),
       retryPoller({
         claimDue: (limit) => runs.claimDue(limit),
         recoverStale: staleRunRecoverer(
@@ -156,6 +153,7 @@ export async function buildApp(
     }
 
     return assembleService({
+      manifest,
       runtime,
       handlers: handlers({ run, masters, jobs }),
       workers,

@@ -1,7 +1,7 @@
-import { masterVersioned, retrainRequested } from '@tributary/events';
 import { outboxMigrations } from '@tributary/outbox';
 import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } from '@tributary/runtime';
 import type { Config } from './config.ts';
+import { manifest } from './manifest.ts';
 import { DecisionsRepository } from './data-access/decisions-repository.ts';
 import { MlflowClient } from './data-access/mlflow-client.ts';
 import { CatalogPolicies, type ImplicitPolicy } from './data-access/retrain-policies.ts';
@@ -9,9 +9,6 @@ import { SettingsRepository } from './data-access/settings-repository.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { decisionTelemetry } from './entry-points/kafka/decision-telemetry.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
-
-/** Topics the retrain-policy reads and writes; created at start-up if missing. */
-export const TOPICS = [masterVersioned.topic, retrainRequested.topic];
 
 /**
  * Wires the retrain-policy without starting or listening: main.ts and the tests start it (tests may
@@ -23,7 +20,7 @@ export async function buildApp(
 ): Promise<ServiceApp> {
   const runtime = await createRuntime(config, {
     migrations: [new URL('../migrations/', import.meta.url), outboxMigrations],
-    topics: TOPICS,
+    topics: manifest.topics,
     ...(opts.logDestination ? { logDestination: opts.logDestination } : {}),
   });
   try {
@@ -66,13 +63,14 @@ export async function buildApp(
     }
     const policies = new CatalogPolicies({ catalog: runtime.catalog, implicit, thresholds: settings });
     return assembleService({
+      manifest,
       runtime,
       handlers: handlers(
         { registry: mlflow, decisions, policies },
         decisionTelemetry(runtime),
         runtime.metrics,
       ),
-      workers: [outboxRelayWorker(runtime, [retrainRequested])],
+      workers: [outboxRelayWorker(runtime, manifest.outbox)],
       routes: (http) =>
         registerRoutes(http, {
           adminToken: config.ADMIN_TOKEN,

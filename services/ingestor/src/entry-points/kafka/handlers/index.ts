@@ -1,13 +1,13 @@
-import type { EventHandler } from '@tributary/kafka';
+import type { HandlersOf } from '@tributary/runtime';
 import { Counter, dataPipelineRuns, type Metrics } from '@tributary/telemetry';
 import type { IngestDeps } from '../../../domain/ingest-batch.ts';
 import { batchReadyHandler } from './batch-ready.handler.ts';
 import { batchRejectedHandler } from './batch-rejected.handler.ts';
 import { masterVersionedHandler } from './master-versioned.handler.ts';
+import type { manifest } from '../../../manifest.ts';
 
-/** One handler per consumed event; each calls a use case in domain/. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
-export function handlers(deps: IngestDeps, metrics: Metrics): EventHandler<any>[] {
+/** One handler per event the manifest consumes, in its order; each calls a use case in domain/. */
+export function handlers(deps: IngestDeps, metrics: Metrics): HandlersOf<typeof manifest> {
   const outcomes = new Counter({
     name: 'ingestor_batches_total',
     help: 'Batches the ingest decided, by outcome (ingested, duplicate, rejected, superseded) and error code',

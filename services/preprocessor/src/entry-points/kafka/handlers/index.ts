@@ -1,14 +1,14 @@
-import type { EventHandler } from '@tributary/kafka';
+import type { HandlersOf } from '@tributary/runtime';
 import { Histogram, SINCE_READY_BUCKETS, dataPipelineRuns, type Metrics } from '@tributary/telemetry';
 import type { ProcessBatch } from '../../../domain/process-batch.ts';
 import { batchIngestedHandler } from './batch-ingested.handler.ts';
+import type { manifest } from '../../../manifest.ts';
 
-/** One handler per consumed event; each calls a use case in domain/. */
+/** One handler per event the manifest consumes, in its order; each calls a use case in domain/. */
 export function handlers(deps: {
   processBatch: ProcessBatch;
   metrics: Metrics;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
-}): EventHandler<any>[] {
+}): HandlersOf<typeof manifest> {
   // A data_pipeline run ends here when its batch is rejected (validation, conflict) or dead-lettered.
   const runs = dataPipelineRuns(deps.metrics, ['rejected', 'failed']);
   const readyToVersioned = runs.sinceReady(

@@ -1,12 +1,12 @@
-import type { EventHandler } from '@tributary/kafka';
+import type { HandlersOf } from '@tributary/runtime';
 import type { PublishDeps, PublishResult } from '../../../domain/publish-dataset.ts';
 import { qualityEvaluatedHandler } from './quality-evaluated.handler.ts';
+import type { manifest } from '../../../manifest.ts';
 
-/** One handler per consumed event; each calls a use case in domain/. */
+/** One handler per event the manifest consumes, in its order; each calls a use case in domain/. */
 export function handlers(
   deps: PublishDeps,
   observe: (result: PublishResult) => void,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
-): EventHandler<any>[] {
+): HandlersOf<typeof manifest> {
   return [qualityEvaluatedHandler(deps, observe)];
 }

@@ -1,8 +1,9 @@
-import type { EventHandler } from '@tributary/kafka';
+import type { HandlersOf } from '@tributary/runtime';
 import type { MasterVersions } from '../../../domain/ports.ts';
 import type { RefreshJobs } from '../../../domain/refresh-jobs.ts';
 import type { RunRefresh } from '../../refresh-runner.ts';
 import { masterVersionedHandler } from './master-versioned.handler.ts';
+import type { manifest } from '../../../manifest.ts';
 
 /**
  * One handler per consumed event; each calls a use case in domain/. master.versioned is always
@@ -12,7 +13,6 @@ export function handlers(opts: {
   run: RunRefresh;
   masters: Pick<MasterVersions, 'record'>;
   jobs: RefreshJobs;
-}): // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
-EventHandler<any>[] {
+}): HandlersOf<typeof manifest> {
   return [masterVersionedHandler(opts)];
 }

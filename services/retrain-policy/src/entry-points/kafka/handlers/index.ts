@@ -1,15 +1,15 @@
-import type { EventHandler } from '@tributary/kafka';
+import type { HandlersOf } from '@tributary/runtime';
 import { Histogram, SINCE_READY_BUCKETS, dataPipelineRuns, type Metrics } from '@tributary/telemetry';
 import type { DecideRetrainDeps, DecideRetrainResult } from '../../../domain/decide-retrain.ts';
 import { masterVersionedHandler } from './master-versioned.handler.ts';
+import type { manifest } from '../../../manifest.ts';
 
-/** One handler per consumed event; each calls a use case in domain/. */
+/** One handler per event the manifest consumes, in its order; each calls a use case in domain/. */
 export function handlers(
   deps: DecideRetrainDeps,
   observe: (result: DecideRetrainResult, seconds: number) => void,
   metrics: Metrics,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
-): EventHandler<any>[] {
+): HandlersOf<typeof manifest> {
   // The data_pipeline run of a master version ends here: decided (success) or dead-lettered (failed).
   const runs = dataPipelineRuns(metrics, ['success', 'failed']);
   const readyToRequested = runs.sinceReady(
