@@ -10,4 +10,5 @@ export {
 export { intervalPoller, type PollerOptions } from './poller.ts';
 export { outboxRelayWorker } from './outbox-worker.ts';
 export { runMain } from './main.ts';
-export { parseRequest, problem, registerAdminRoutes, type AdminScopeOptions } from './admin.ts';
+export { parseRequest, registerAdminRoutes, type AdminScopeOptions } from './admin.ts';
+export { installErrorHandling, sendError, type HttpArea } from './errors.ts';

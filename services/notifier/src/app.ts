@@ -111,6 +111,7 @@ export async function buildApp(
     };
     return assembleService({
       runtime,
+      area: 'NOT',
       handlers: handlers(ports, config.DEAD_LETTER_SERVICES),
       workers: [
         notificationRetryPoller({

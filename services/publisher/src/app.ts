@@ -106,6 +106,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     const observe = (result: PublishResult) => observeRun(runtime.metrics, result);
     return assembleService({
       runtime,
+      area: 'PUB',
       handlers: handlers(deps, observe),
       workers: [
         publishRetryPoller({

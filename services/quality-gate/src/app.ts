@@ -157,6 +157,7 @@ export async function buildApp(
 
     return assembleService({
       runtime,
+      area: 'QG',
       handlers: handlers({ run, masters, jobs }),
       workers,
       routes: (http) =>
