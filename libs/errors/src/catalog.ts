@@ -28,6 +28,7 @@ export const AREAS = {
   DLQ: 'dead letters: reading and replaying them (libs/kafka, the CLI and the console)',
   DVC: 'DVC files and directory objects (libs/dvc)',
   EVT: 'events and the schema registry (libs/events, libs/kafka)',
+  KAFKA: 'Kafka topics and reads (libs/kafka)',
   ING: 'the ingestor (services/ingestor)',
   LOCK: 'master locks and fencing (libs/lock)',
   NOT: 'the notifier (services/notifier)',
@@ -48,7 +49,7 @@ export const ERRORS = {
   APP_ERR_PROGRAMMER: {
     status: 500,
     retriable: false,
-    doc: 'A programming error (TypeError, RangeError, ReferenceError, SyntaxError or a broken invariant): never retried; the message is dead-lettered at once. Fix the code.',
+    doc: 'A programming error (a TypeError, RangeError, ReferenceError or SyntaxError thrown by the code): never retried, the message is dead-lettered at once. Fix the code.',
   },
 
   CATALOG_ERR_CONFLICT: {
@@ -103,6 +104,11 @@ export const ERRORS = {
     doc: 'The dead letter cannot be replayed (already replayed, not found, or its original message cannot be decoded).',
   },
   CON_ERR_UNAUTHENTICATED: { status: 401, retriable: false, doc: 'No valid session cookie: log in first.' },
+  CON_ERR_WEB_NOT_BUILT: {
+    status: 503,
+    retriable: false,
+    doc: 'The console’s web client is not built: run npm run build -w @tributary/console.',
+  },
   CON_ERR_UPSTREAM: {
     status: 502,
     retriable: true,
@@ -117,7 +123,7 @@ export const ERRORS = {
   CONN_ERR_TLS: {
     status: 500,
     retriable: false,
-    doc: 'A server’s certificate is not trusted at start-up; the message names the CA setting to fix.',
+    doc: 'TLS to a server cannot be set up at start-up (its certificate is not trusted, or a CA is given for a URL without TLS); the message names the setting to fix.',
   },
 
   CONTRACT_ERR_INVALID: {
@@ -162,10 +168,15 @@ export const ERRORS = {
     retriable: false,
     doc: 'A dead-letter request is malformed: an --offset that is not <partition>:<offset>, or both or neither of --offset and --all.',
   },
+  DLQ_ERR_MARKER_NOT_RECORDED: {
+    status: 500,
+    retriable: false,
+    doc: 'A dead letter was replayed but its replay marker could not be written: a later replay of it will not be refused.',
+  },
   DLQ_ERR_NOT_FOUND: {
     status: 404,
     retriable: false,
-    doc: 'No dead letter at that partition and offset, or the original topic of a dead letter no longer exists.',
+    doc: 'No dead-letter topic (wrong topic prefix?), no dead letter at that partition and offset, or the original topic of a dead letter no longer exists.',
   },
   DLQ_ERR_NOT_REPLAYABLE: {
     status: 409,
@@ -203,6 +214,11 @@ export const ERRORS = {
     status: 503,
     retriable: true,
     doc: 'The schema registry failed or did not answer; retried.',
+  },
+  EVT_ERR_REGISTRY_REFUSED: {
+    status: 502,
+    retriable: false,
+    doc: 'The schema registry refused a request other than a schema (e.g. setting a subject’s compatibility); the message has its answer.',
   },
   EVT_ERR_UNKNOWN_SCHEMA: {
     status: 422,
@@ -317,6 +333,17 @@ export const ERRORS = {
     status: 422,
     retriable: false,
     doc: 'The batch names a contract version that is not published.',
+  },
+
+  KAFKA_ERR_NO_LEADER: {
+    status: 503,
+    retriable: true,
+    doc: 'Topics have no partition leader yet after they were created; waited for.',
+  },
+  KAFKA_ERR_READ_TIMEOUT: {
+    status: 504,
+    retriable: true,
+    doc: 'Reading a topic to its end did not finish in time.',
   },
 
   LOCK_ERR_FENCED: {
@@ -447,6 +474,11 @@ export const ERRORS = {
     doc: 'An artifact the publisher must archive does not exist in its store.',
   },
   PUB_ERR_BAD_REQUEST: { status: 400, retriable: false, doc: 'A publisher request is malformed.' },
+  PUB_ERR_CANDIDATE_CHECKSUM: {
+    status: 422,
+    retriable: false,
+    doc: 'The candidate read from the refresh store does not hash to the checksum of quality.evaluated.',
+  },
   PUB_ERR_CATALOG: {
     status: 503,
     retriable: true,
@@ -555,6 +587,11 @@ export const ERRORS = {
     retriable: true,
     doc: 'The retrain policy could not read the dataset catalog; retried.',
   },
+  RTP_ERR_DECISION_VANISHED: {
+    status: 503,
+    retriable: true,
+    doc: 'A retrain decision another writer stored was gone when read back (removed meanwhile); retried.',
+  },
   RTP_ERR_INVALID_THRESHOLD: {
     status: 400,
     retriable: false,
@@ -592,7 +629,11 @@ export const ERRORS = {
     doc: 'An /admin request of the retrain policy lacks the admin bearer token.',
   },
 
-  STORAGE_ERR_BAD_URI: { status: 500, retriable: false, doc: 'An object store URI cannot be opened.' },
+  STORAGE_ERR_BAD_URI: {
+    status: 500,
+    retriable: false,
+    doc: 'An object store URI cannot be opened (a file store needs an absolute root).',
+  },
   STORAGE_ERR_DELETE: { status: 503, retriable: true, doc: 'Some objects could not be deleted; retried.' },
   STORAGE_ERR_INVALID_KEY: {
     status: 400,
@@ -602,8 +643,8 @@ export const ERRORS = {
   STORAGE_ERR_NOT_FOUND: { status: 404, retriable: false, doc: 'No object under this key.' },
   STORAGE_ERR_UNEXPECTED: {
     status: 502,
-    retriable: true,
-    doc: 'The object store answered without a body; retried.',
+    retriable: false,
+    doc: 'The object store answered a read without a body.',
   },
 } as const satisfies Record<`${keyof typeof AREAS}_ERR_${string}`, ErrorSpec>;
 

@@ -62,7 +62,6 @@ export async function buildApp(
     const declaredRoutes = async (evaluationSet: string): Promise<DeclaredRoutes | undefined> => {
       const declared = await runtime.catalog.refreshJob(evaluationSet).catch((err: unknown) => {
         throw new AppError('NOT_ERR_CATALOG', `catalog not readable: ${String(err)}`, {
-          retriable: true,
           cause: err,
         });
       });

@@ -82,7 +82,6 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       declaration: async (evaluationSet) => {
         const declared = await catalog.refreshJob(evaluationSet).catch((err: unknown) => {
           throw new AppError('PUB_ERR_CATALOG', `catalog not readable: ${String(err)}`, {
-            retriable: true,
             cause: err,
           });
         });

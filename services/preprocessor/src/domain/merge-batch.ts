@@ -384,7 +384,6 @@ async function imageChanges(
       throw new AppError(
         'PRE_ERR_IMAGE_UNKNOWN',
         `master ${dataset}: a row links to ${relpath}, which is neither in the master nor in batch ${input.event.batch_id}`,
-        { retriable: false },
       );
     }
     added.push(image);
@@ -396,7 +395,5 @@ async function imageChanges(
 }
 
 function lockLost(dataset: string): AppError {
-  return new AppError('PRE_ERR_LOCK_LOST', `lost the master lock of ${dataset} before committing`, {
-    retriable: true,
-  });
+  return new AppError('PRE_ERR_LOCK_LOST', `lost the master lock of ${dataset} before committing`);
 }

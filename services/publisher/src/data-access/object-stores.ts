@@ -67,7 +67,7 @@ export class UriArtifactReader implements ArtifactReader {
       return await createObjectStore(uri.slice(0, slash), this.s3).getBuffer(uri.slice(slash + 1));
     } catch (err) {
       if (err instanceof ObjectNotFoundError) {
-        throw new AppError('PUB_ERR_ARTIFACT_MISSING', `${uri} does not exist`, { retriable: false });
+        throw new AppError('PUB_ERR_ARTIFACT_MISSING', `${uri} does not exist`);
       }
       throw err;
     }

@@ -11,6 +11,7 @@ import type {
   PublishRepository,
   PublishStore,
 } from './ports.ts';
+import { AppError } from '@tributary/errors';
 
 export interface PublishDeps {
   store: PublishStore;
@@ -153,13 +154,16 @@ async function publish(
   const prefix = versionPrefix(ds, evaluated.dataset_version);
   const uploaded: string[] = [];
   const fail = (point: FaultPoint) => {
-    if (deps.fault === point) throw new Error(`injected fault (PUBLISH_FAULT_INJECTION=${point})`);
+    if (deps.fault === point) {
+      throw new AppError('PUB_ERR_INJECTED_FAULT', `injected fault (PUBLISH_FAULT_INJECTION=${point})`);
+    }
   };
   try {
     const candidate = await deps.reader.read(evaluated.candidate_uri);
     const checksum = createHash('sha256').update(candidate).digest('hex');
     if (checksum !== evaluated.candidate_checksum) {
-      throw new Error(
+      throw new AppError(
+        'PUB_ERR_CANDIDATE_CHECKSUM',
         `candidate checksum mismatch (event ${evaluated.candidate_checksum}, read ${checksum})`,
       );
     }

@@ -45,7 +45,6 @@ export class CatalogPolicies implements PolicyCatalog {
     } catch (err) {
       if (isAppError(err)) throw err;
       throw new AppError('RTP_ERR_CATALOG_UNAVAILABLE', `dataset catalog not readable: ${String(err)}`, {
-        retriable: true,
         cause: err,
       });
     }

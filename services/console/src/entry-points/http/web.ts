@@ -20,10 +20,10 @@ export async function registerWeb(scope: FastifyInstance, distDir: string): Prom
       throw new AppError('CON_ERR_NOT_FOUND', `no route ${req.method} ${req.url}`);
     }
     if (!built) {
-      return reply
-        .code(503)
-        .type('text/plain')
-        .send(`the web client is not built in ${distDir}: run npm run build -w @tributary/console`);
+      throw new AppError(
+        'CON_ERR_WEB_NOT_BUILT',
+        `the web client is not built in ${distDir}: run npm run build -w @tributary/console`,
+      );
     }
     return reply
       .header('cache-control', 'no-cache')
