@@ -70,7 +70,7 @@ export const ERRORS = {
   CATALOG_ERR_UNAVAILABLE: {
     status: 503,
     retriable: true,
-    doc: 'The catalog could not be read from Postgres; retried.',
+    doc: 'The dataset catalog could not be read from Postgres (by any service); retried.',
   },
 
   CON_ERR_BAD_REQUEST: {
@@ -354,11 +354,6 @@ export const ERRORS = {
   LOCK_ERR_TIMEOUT: { status: 503, retriable: true, doc: 'Timed out waiting for a master lock; retried.' },
 
   NOT_ERR_BAD_REQUEST: { status: 400, retriable: false, doc: 'A notifier request is malformed.' },
-  NOT_ERR_CATALOG: {
-    status: 503,
-    retriable: true,
-    doc: 'The notifier could not read the dataset catalog; retried.',
-  },
   NOT_ERR_DELIVERY: {
     status: 502,
     retriable: true,
@@ -479,11 +474,6 @@ export const ERRORS = {
     retriable: false,
     doc: 'The candidate read from the refresh store does not hash to the checksum of quality.evaluated.',
   },
-  PUB_ERR_CATALOG: {
-    status: 503,
-    retriable: true,
-    doc: 'The publisher could not read the dataset catalog; retried.',
-  },
   PUB_ERR_INJECTED_FAULT: {
     status: 500,
     retriable: true,
@@ -582,11 +572,6 @@ export const ERRORS = {
   },
 
   RTP_ERR_BAD_REQUEST: { status: 400, retriable: false, doc: 'A retrain-policy request is malformed.' },
-  RTP_ERR_CATALOG_UNAVAILABLE: {
-    status: 503,
-    retriable: true,
-    doc: 'The retrain policy could not read the dataset catalog; retried.',
-  },
   RTP_ERR_DECISION_VANISHED: {
     status: 503,
     retriable: true,

@@ -61,7 +61,7 @@ export async function buildApp(
     // now (a re-applied declaration is read within CATALOG_REFRESH_MS, without a restart).
     const declaredRoutes = async (evaluationSet: string): Promise<DeclaredRoutes | undefined> => {
       const declared = await runtime.catalog.refreshJob(evaluationSet).catch((err: unknown) => {
-        throw new AppError('NOT_ERR_CATALOG', `catalog not readable: ${String(err)}`, {
+        throw new AppError('CATALOG_ERR_UNAVAILABLE', `catalog not readable: ${String(err)}`, {
           cause: err,
         });
       });

@@ -81,7 +81,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       retryDelaysMs: config.PUBLISH_RETRY_DELAYS_MS,
       declaration: async (evaluationSet) => {
         const declared = await catalog.refreshJob(evaluationSet).catch((err: unknown) => {
-          throw new AppError('PUB_ERR_CATALOG', `catalog not readable: ${String(err)}`, {
+          throw new AppError('CATALOG_ERR_UNAVAILABLE', `catalog not readable: ${String(err)}`, {
             cause: err,
           });
         });
