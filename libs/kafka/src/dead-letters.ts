@@ -232,6 +232,25 @@ class DlqSession {
   }
 }
 
+/**
+ * The services that have a dead-letter topic on the cluster (`<prefix>dlq.<service>`, not the
+ * `.replayed` marker topics), sorted.
+ */
+export async function deadLetterServices(conn: DeadLetterConnection): Promise<string[]> {
+  const admin = conn.kafka.admin();
+  await admin.connect();
+  try {
+    const prefix = `${conn.topicPrefix}${deadLetterTopic('')}`;
+    return (await admin.listTopics())
+      .filter((t) => t.startsWith(prefix) && !t.endsWith('.replayed'))
+      .map((t) => t.slice(prefix.length))
+      .filter((s) => /^[a-z0-9-]+$/.test(s))
+      .sort();
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** The dead letters of one service, oldest first per partition (reading moves no offsets). */
 export async function listDeadLetters(
   conn: DeadLetterConnection,
