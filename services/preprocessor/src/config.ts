@@ -1,7 +1,17 @@
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { absoluteDir, commonEnv, csv, int, loadConfig, redisTlsEnv, s3Env, storeUri, url } from '@tributary/config';
+import {
+  absoluteDir,
+  commonEnv,
+  csv,
+  int,
+  loadConfig,
+  redisTlsEnv,
+  s3Env,
+  storeUri,
+  url,
+} from '@tributary/config';
 import { defaultContractsDir } from '@tributary/contracts';
 
 const MiB = 1024 * 1024;
