@@ -13,7 +13,7 @@ interface RequestQueue {
   pending: unknown[];
   throttledUntil: number;
   throttleCheckTimeoutId: unknown;
-  scheduleCheckPendingRequests(this: RequestQueue): void;
+  scheduleCheckPendingRequests: (this: RequestQueue) => void;
 }
 
 const require = createRequire(import.meta.url);
