@@ -99,10 +99,13 @@ export async function buildApp(
       await redis.ping();
     });
 
-    // Word dropout of the text column is the engines' own (text_dropout); these are the pluggable ones.
+    // Word dropout of the text column is the engines' own (text_dropout); these are the pluggable
+    // ones: the SQL expressions in their declared order, then the image flip.
     const augmentationsFor = (spec: RefreshJob): Augmentation[] => {
-      const list: Augmentation[] = [];
-      const { image_column, image_flip_probability } = spec.augmentation;
+      const { image_column, image_flip_probability, sql } = spec.augmentation;
+      // A run stored before `sql` was declarable retries with settings that lack it.
+      const list: Augmentation[] =
+        (sql as typeof sql | undefined)?.map((a) => ({ kind: 'sql' as const, ...a })) ?? [];
       if (image_column && image_flip_probability > 0) {
         list.push(imageHorizontalFlip(image_column, image_flip_probability));
       }

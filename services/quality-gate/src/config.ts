@@ -204,6 +204,7 @@ export function envRefreshJob(config: Config): EnvRefreshJob | undefined {
         text_dropout: config.AUGMENT_TEXT_DROPOUT,
         ...(config.IMAGE_COLUMN === undefined ? {} : { image_column: config.IMAGE_COLUMN }),
         image_flip_probability: config.AUGMENT_IMAGE_FLIP_PROBABILITY,
+        sql: [],
       },
       gate: {
         min_coverage: config.GATE_MIN_COVERAGE,

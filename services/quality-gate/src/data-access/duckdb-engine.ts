@@ -18,12 +18,14 @@ import type {
   Baseline,
   CandidateSpec,
   CandidateWritten,
+  CodeAugmentation,
   EngineContext,
   EngineRun,
   MetricResult,
   RefreshEngine,
   ResolvedSource,
   SourceRead,
+  SqlAugmentation,
   Thresholds,
   ToxicityScorer,
 } from '../domain/ports.ts';
@@ -290,7 +292,29 @@ export class DuckDbRun implements EngineRun {
     }
     // Pluggable augmentations update values in place: a table.
     await this.conn.run(`CREATE TABLE candidate AS ${select}`);
-    for (const aug of plugged) await this.augment(aug.column, aug, spec.seed);
+    for (const aug of plugged) {
+      if (aug.kind === 'sql') await this.augmentSql(aug, spec.seed);
+      else await this.augment(aug.column, aug, spec.seed);
+    }
+  }
+
+  /**
+   * A declared SQL augmentation: the column's non-null values whose draw falls under the probability
+   * become the expression's value (as text). A failing expression fails the run naming it.
+   */
+  private async augmentSql(aug: SqlAugmentation, seed: number): Promise<void> {
+    const column = ident(aug.column);
+    const drawn = `('0x' || md5(${literal(`${seed}:${aug.name}:`)} || __key)[1:8])::UBIGINT < ${dropThreshold(aug.probability)}`;
+    try {
+      await this.conn.run(
+        `UPDATE candidate SET ${column} = CAST((${aug.expression}) AS VARCHAR) WHERE ${column} IS NOT NULL AND ${drawn}`,
+      );
+    } catch (err) {
+      throw new AppError('QG_ERR_AUGMENTATION', `SQL augmentation ${aug.name} failed: ${firstLine(err)}`, {
+        retriable: false,
+        cause: err,
+      });
+    }
   }
 
   /**
@@ -331,11 +355,7 @@ export class DuckDbRun implements EngineRun {
   }
 
   /** Streams one column through a pluggable augmentation in bounded batches, writing back what changed. */
-  private async augment(
-    column: string,
-    aug: CandidateSpec['augmentations'][number],
-    seed: number,
-  ): Promise<void> {
+  private async augment(column: string, aug: CodeAugmentation, seed: number): Promise<void> {
     const table = `aug_${Math.random().toString(36).slice(2, 8)}`;
     await this.conn.run(`CREATE TABLE ${table} (__key VARCHAR, v VARCHAR)`);
     // A second connection appends while the first streams the column.

@@ -175,13 +175,7 @@ class RayRun implements EngineRun {
     out: { prefix: string; tags: Record<string, string> },
     ctx: EngineContext,
   ): Promise<CandidateWritten> {
-    if (spec.augmentations.length > 0) {
-      throw new AppError(
-        'QG_ERR_ENGINE_UNSUPPORTED',
-        `engine ray does not run the augmentations ${spec.augmentations.map((a) => a.name).join(', ')}; use engine duckdb for this job`,
-        { retriable: false },
-      );
-    }
+    const augmentations = clusterAugmentations(spec.augmentations);
     const { store } = this.opts;
     if (!store.uri.startsWith('s3://')) {
       throw new AppError(
@@ -200,6 +194,7 @@ class RayRun implements EngineRun {
       seed: spec.seed,
       text_column: spec.textColumn,
       text_dropout: spec.textDropout,
+      augmentations,
       output: `${objectUri(store, `${this.staging}parts`)}/`,
       result: objectUri(store, `${this.staging}result.json`),
       s3: this.opts.s3,
@@ -422,6 +417,31 @@ interface ApiResponse {
   status: number;
   text: string;
   json(): unknown;
+}
+
+/**
+ * The pluggable augmentations as the job runs them (SQL with its DuckDB, the image flip with
+ * Pillow); one written only in code for the embedded engine is refused by name.
+ */
+function clusterAugmentations(list: CandidateSpec['augmentations']) {
+  const codeOnly = list.filter((a) => a.kind !== 'sql' && a.cluster === undefined);
+  if (codeOnly.length > 0) {
+    throw new AppError(
+      'QG_ERR_ENGINE_UNSUPPORTED',
+      `engine ray does not run the augmentations ${codeOnly.map((a) => a.name).join(', ')} (they exist only in the embedded engine's code); use engine duckdb for this job`,
+      { retriable: false },
+    );
+  }
+  return list.map((a) =>
+    a.kind === 'sql'
+      ? { kind: 'sql', name: a.name, column: a.column, expression: a.expression, probability: a.probability }
+      : {
+          kind: a.cluster!.kind,
+          name: a.cluster!.kind,
+          column: a.column,
+          probability: a.cluster!.probability,
+        },
+  );
 }
 
 /** The store key of an object URI the job answered. */

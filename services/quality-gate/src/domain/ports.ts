@@ -92,16 +92,38 @@ export interface AugmentInput {
 }
 
 /**
- * A pluggable augmentation of one string column: the engine streams the candidate's values to it in
- * bounded batches. It must be deterministic given each row's key and the seed (never the batch
- * boundaries or the row order), so any engine and batch size give the same candidate.
+ * A pluggable augmentation of one string column in code: the engine streams the candidate's values
+ * to it in bounded batches. It must be deterministic given each row's key and the seed (never the
+ * batch boundaries or the row order), so any engine and batch size give the same candidate.
  */
-export interface Augmentation {
+export interface CodeAugmentation {
+  readonly kind?: undefined;
   readonly name: string;
   readonly column: string;
+  /**
+   * What a cluster engine runs instead of `apply` (the same draws, its own code); undefined: the
+   * augmentation runs on the embedded engine only.
+   */
+  readonly cluster?: { kind: 'image_hflip'; probability: number };
   /** The rewritten values, one per input, in order. */
   apply(batch: readonly AugmentInput[], seed: number): Promise<string[]>;
 }
+
+/**
+ * A declared augmentation written as a DuckDB SQL expression over the row's columns (the job's
+ * `augmentation.sql`): a row's non-null `column` becomes the expression's value (as text) when its
+ * draw `<seed>:<name>:<key>` falls under `probability`. Every engine evaluates it with DuckDB.
+ */
+export interface SqlAugmentation {
+  readonly kind: 'sql';
+  readonly name: string;
+  readonly column: string;
+  readonly expression: string;
+  readonly probability: number;
+}
+
+/** A pluggable augmentation: in code, or a SQL expression. */
+export type Augmentation = CodeAugmentation | SqlAugmentation;
 
 /** A source resolved to the objects to read, each pinned by its checksum. */
 export type ResolvedSource =
