@@ -3,7 +3,7 @@
  * `scripts/stack.sh up ray` when it is not running): the same sources and seed give the same
  * candidate rows, augmented alike (word dropout, a SQL augmentation, the image flip), and the same
  * gate verdict; a checksum mismatch, a cluster that cannot be reached and a job past its time each
- * end with an error naming them.
+ * end with an error naming them; a cancelled run stops its Ray job or its DuckDB work.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -21,10 +21,12 @@ import { stackEnv, stackS3, waitFor } from '@tributary/testing';
 import { DuckDbEngine } from '../src/data-access/duckdb-engine.ts';
 import { imageHorizontalFlip } from '../src/data-access/image-flip.ts';
 import { RayEngine } from '../src/data-access/ray-engine.ts';
+import { runCancelled } from '../src/domain/cancellation.ts';
 import { wordListToxicity } from '../src/data-access/toxicity.ts';
 import type {
   Baseline,
   CandidateSpec,
+  CodeAugmentation,
   EngineContext,
   RefreshEngine,
   ResolvedSource,
@@ -162,15 +164,28 @@ const settings = {
   thresholds: { minCoverage: 1, minDiversity: 0.3, maxToxicity: 0.01, maxPsi: 0.2, maxKs: 0.2 },
 };
 
-function context(timeoutMs = 300_000): EngineContext & { lines: string[] } {
+function context(
+  timeoutMs = 300_000,
+  cancel?: AbortSignal,
+  onLog?: (line: string) => void,
+): EngineContext & { lines: string[] } {
   const lines: string[] = [];
+  const timeout = AbortSignal.timeout(timeoutMs);
   return {
     lines,
-    log: (line) => lines.push(line),
+    log: (line) => {
+      lines.push(line);
+      onLog?.(line);
+    },
     runId: 'a'.repeat(32),
     traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`,
-    signal: AbortSignal.timeout(timeoutMs),
+    signal: cancel ? AbortSignal.any([timeout, cancel]) : timeout,
   };
+}
+
+async function rayJobStatus(id: string): Promise<string> {
+  const res = await fetch(`${RAY_ADDRESS}/api/jobs/${id}`);
+  return ((await res.json()) as { status: string }).status;
 }
 
 /** Runs one engine over the sources: its candidate (parsed JSON Lines) and verdict. */
@@ -307,13 +322,70 @@ describe('refresh engines', () => {
     expect(err).toMatchObject({ code: 'QG_ERR_CLUSTER_JOB_TIMEOUT', retriable: true });
     const id = /Ray job (\S+) did not finish/.exec((err as Error).message)?.[1];
     expect(id).toBeDefined();
-    await waitFor(
-      async () => {
-        const res = await fetch(`${RAY_ADDRESS}/api/jobs/${id}`);
-        const info = (await res.json()) as { status: string };
-        return info.status === 'STOPPED' ? true : undefined;
+    await waitFor(async () => ((await rayJobStatus(id!)) === 'STOPPED' ? true : undefined), {
+      what: 'job stopped',
+      timeoutMs: 30_000,
+    });
+  }, 120_000);
+
+  it('when the run is cancelled while its Ray job runs, then the job is stopped on the cluster and the error is the cancellation', async () => {
+    const cancel = new AbortController();
+    // Cancelled once the job itself has logged (it runs on the cluster).
+    const ctx = context(300_000, cancel.signal, (line) => {
+      if (line.startsWith('refresh job '))
+        cancel.abort(runCancelled('v1', 'cancelled by test: wrong sources'));
+    });
+    const err = await refresh(ray, sources, ctx).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'QG_ERR_RUN_CANCELLED', retriable: false });
+    expect((err as Error).message).toBe('run v1 was cancelled (cancelled by test: wrong sources)');
+    const stopped = ctx.lines.find((l) => / stopped: run v1 was cancelled/.test(l));
+    const id = /^Ray job (\S+) stopped/.exec(stopped ?? '')?.[1];
+    expect(id, ctx.lines.join('\n')).toBeDefined();
+    await waitFor(async () => ((await rayJobStatus(id!)) === 'STOPPED' ? true : undefined), {
+      what: 'job stopped',
+      timeoutMs: 30_000,
+    });
+    // Nothing of the run is left in the store (its spec, parts, result), and no candidate was written.
+    const version = id!.slice('tributary-'.length, -'-000000'.length);
+    const left: string[] = [];
+    for await (const o of store.list(`candidates/${version}/`)) left.push(o.key);
+    expect(left).toEqual([]);
+  }, 120_000);
+
+  it('when the run is cancelled while DuckDB augments the candidate, then its work stops there and the error is the cancellation', async () => {
+    const cancel = new AbortController();
+    let batches = 0;
+    const cancelling: CodeAugmentation = {
+      name: 'cancelling',
+      column: 'text',
+      apply(batch) {
+        batches++;
+        cancel.abort(runCancelled('v2', 'cancelled by test'));
+        return Promise.resolve(batch.map((b) => b.value));
       },
-      { what: 'job stopped', timeoutMs: 30_000 },
-    );
+    };
+    const ctx = context(300_000, cancel.signal);
+    const version = `engines-duckdb-${randomUUID().slice(0, 8)}`;
+    const run = await duckdb.open(version);
+    try {
+      for (const s of sources) await run.ingest(s, ctx);
+      const err = await run
+        .generate(
+          { ...spec, augmentations: [cancelling] },
+          { prefix: `candidates/${version}/`, tags: {} },
+          ctx,
+        )
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'QG_ERR_RUN_CANCELLED', retriable: false });
+      // 180 rows in batches of 100: the second batch never came, and no candidate was written.
+      expect(batches).toBe(1);
+      const written: string[] = [];
+      for await (const o of store.list(`candidates/${version}/`)) written.push(o.key);
+      expect(written).toEqual([]);
+      // A cancelled run reads no further source either.
+      await expect(run.ingest(sources[0]!, ctx)).rejects.toMatchObject({ code: 'QG_ERR_RUN_CANCELLED' });
+    } finally {
+      await run.close();
+    }
   }, 120_000);
 });

@@ -19,6 +19,7 @@ import type {
   Thresholds,
   ToxicityScorer,
 } from '../domain/ports.ts';
+import { cancellationOf, throwIfCancelled } from '../domain/cancellation.ts';
 import type { DuckDbEngine, DuckDbRun } from './duckdb-engine.ts';
 
 export interface RayEngineOptions {
@@ -176,6 +177,7 @@ class RayRun implements EngineRun {
     ctx: EngineContext,
   ): Promise<CandidateWritten> {
     const augmentations = clusterAugmentations(spec.augmentations);
+    throwIfCancelled(ctx.signal);
     const { store } = this.opts;
     if (!store.uri.startsWith('s3://')) {
       throw new AppError(
@@ -273,7 +275,7 @@ class RayRun implements EngineRun {
     return submissionId;
   }
 
-  /** Polls the job to its end, copying its new log lines; stops it when the run's time is up. */
+  /** Polls the job to its end, copying its new log lines; stops it when the run is cancelled or its time is up. */
   private async follow(id: string, ctx: EngineContext): Promise<{ runningAfter: number }> {
     const submitted = performance.now();
     let runningAfter = Number.NaN;
@@ -290,6 +292,11 @@ class RayRun implements EngineRun {
     for (;;) {
       if (ctx.signal.aborted) {
         await this.stop(id).catch(() => undefined);
+        const cancelled = cancellationOf(ctx.signal);
+        if (cancelled) {
+          ctx.log(`Ray job ${id} stopped: ${cancelled.message}`);
+          throw cancelled;
+        }
         throw new AppError(
           'QG_ERR_CLUSTER_JOB_TIMEOUT',
           `Ray job ${id} did not finish within the job's engine_timeout; it was stopped`,

@@ -175,7 +175,10 @@ export interface EngineContext {
   runId: string;
   /** W3C traceparent of the run, when traced. */
   traceparent: string | undefined;
-  /** Aborted when the run is cancelled or its engine_timeout passes. */
+  /**
+   * Aborted when the run is cancelled (the reason is domain/cancellation.ts's error) or its
+   * engine_timeout passes.
+   */
   signal: AbortSignal;
 }
 
@@ -236,7 +239,8 @@ export interface RefreshRun {
   runId: string | null;
   /** W3C traceparent of the run's span at its start, continued by its retries. Null for older runs. */
   traceparent: string | null;
-  status: 'running' | 'retrying' | 'passed' | 'failed';
+  /** `cancelled`: by an operator (POST /admin/runs/:version/cancel), with the reason. */
+  status: 'running' | 'retrying' | 'passed' | 'failed' | 'cancelled';
   /** 1 for the first execution, 2 for the first retry, ... */
   attempt: number;
   nextAttemptAt: string | null;
@@ -254,6 +258,21 @@ export interface RefreshRun {
   settingsOrigin: 'catalog' | 'env' | null;
   /** Catalog revision of `settings` (null for the env job and older runs). */
   catalogRevision: number | null;
+}
+
+/** A run's cancellation as the replica executing it sees it. */
+export interface RunCancellation {
+  /** Aborted, with domain/cancellation.ts's error, once the run is cancelled. */
+  readonly signal: AbortSignal;
+  /** The cancellation if the run was cancelled (the store is asked when the signal has not fired yet). */
+  cancelled(): Promise<Error | undefined>;
+  /** Stops watching (the run's execution ended). */
+  stop(): void;
+}
+
+/** Watches the runs this replica executes for a cancel made on any replica. */
+export interface RunCancellations {
+  watch(datasetVersion: string): RunCancellation;
 }
 
 /** What a run's end writes. */
