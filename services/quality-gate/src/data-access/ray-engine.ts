@@ -221,6 +221,8 @@ class RayRun implements EngineRun {
       await store.download(keyOf(store, uri), file);
       files.push(file);
     }
+    // Cancelled while the parts came down: no candidate is written for the run.
+    throwIfCancelled(ctx.signal);
     return this.inner.writeLoaded(files, out);
   }
 

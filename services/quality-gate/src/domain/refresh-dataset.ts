@@ -161,7 +161,8 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
   const cancel = deps.cancellations?.watch(datasetVersion);
   // The run's row moved on without this replica: an operator cancelled it, or it was recovered as stale.
   const superseded = async (): Promise<RefreshResult> => {
-    const cancelled = await cancel?.cancelled();
+    // Not knowing (the store briefly away) reads as superseded: either way nothing more is written.
+    const cancelled = await cancel?.cancelled().catch(() => undefined);
     if (cancelled) deps.logger.warn({ attempt, reason: cancelled.message }, 'dataset refresh cancelled');
     else
       deps.logger.warn({ attempt }, 'dataset refresh superseded: the run was recovered as stale meanwhile');
@@ -169,7 +170,7 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
       status: cancelled ? 'cancelled' : 'superseded',
       datasetVersion,
       failedTask: null,
-      reason: null,
+      reason: cancelled?.message ?? null,
       seconds: (performance.now() - started) / 1000,
     };
   };
