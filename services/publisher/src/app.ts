@@ -4,6 +4,7 @@ import { outboxMigrations } from '@tributary/outbox';
 import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } from '@tributary/runtime';
 import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
+import { StreamedCandidateFiles } from './data-access/candidate-files.ts';
 import { ObjectPublishStore, UriArtifactReader, applyArchiveLifecycle } from './data-access/object-stores.ts';
 import { PgPublishRepository } from './data-access/publish-repository.ts';
 import type { PublishDeps, PublishResult } from './domain/publish-dataset.ts';
@@ -72,9 +73,11 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       );
     });
 
+    const reader = new UriArtifactReader(s3);
     const deps: PublishDeps = {
       store,
-      reader: new UriArtifactReader(s3),
+      reader,
+      candidates: new StreamedCandidateFiles({ store: store.store, reader, workDir: config.WORK_DIR }),
       repo,
       fault: config.PUBLISH_FAULT_INJECTION,
       faultAttempts: config.PUBLISH_FAULT_INJECTION_ATTEMPTS,
