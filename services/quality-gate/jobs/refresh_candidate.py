@@ -32,14 +32,12 @@ import tempfile
 import time
 
 import boto3
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 import ray
-from PIL import Image
 
 WORD_SEPARATOR = re.compile(r"[\t\n\x0b\f\r ]+")
 
@@ -94,6 +92,8 @@ def is_text(arrow_type):
 
 def flip_image(value, key):
     """Mirrors a base64 image left to right, written as PNG (the embedded engine's sharp flop().png())."""
+    from PIL import Image  # only jobs that flip images need Pillow on the cluster
+
     try:
         with Image.open(io.BytesIO(base64.b64decode(value))) as image:
             flipped = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
@@ -121,6 +121,8 @@ def quote(name):
 
 def apply_sql(table, aug, seed):
     """A declared SQL augmentation, evaluated by DuckDB over the part as the embedded engine's UPDATE does."""
+    import duckdb  # only jobs with SQL augmentations need DuckDB on the cluster
+
     column = quote(aug["column"])
     prefix = f"{seed}:{aug['name']}:".replace("'", "''")
     drawn = f"('0x' || md5('{prefix}' || __key)[1:8])::UBIGINT < {drop_threshold(aug['probability'])}"
