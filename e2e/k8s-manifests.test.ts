@@ -158,7 +158,12 @@ function consumerGroupOf(config: Readonly<Record<string, unknown>>): string {
     metrics: { registry: new Registry() },
     readiness: new Map(),
   } as unknown as Runtime;
-  assembleService({ manifest: defineService({ name: 'probe', consumes: [] }), runtime, handlers: [] });
+  assembleService({
+    manifest: defineService({ name: 'probe', consumes: [] }),
+    runtime,
+    area: 'PRE',
+    handlers: [],
+  });
   if (groupId === undefined) throw new Error('the runner created no consumer');
   return groupId;
 }

@@ -6,7 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
-import { buildHttp, withSchemas, type HttpServer, type Runtime } from '@tributary/runtime';
+import { buildHttp, withSchemas, type HttpArea, type HttpServer, type Runtime } from '@tributary/runtime';
 import { registerConsoleHttp } from '../services/console/src/entry-points/http/server.ts';
 import { registerRoutes as ingestorRoutes } from '../services/ingestor/src/entry-points/http/routes.ts';
 import { registerRoutes as notifierRoutes } from '../services/notifier/src/entry-points/http/routes.ts';
@@ -28,6 +28,17 @@ function unused<T extends object>(what: string, known: Partial<T> = {}): T {
     },
   });
 }
+
+/** The error-code area of each service (ServiceParts.area in its app). */
+const areas: Record<string, HttpArea> = {
+  ingestor: 'ING',
+  preprocessor: 'PRE',
+  'quality-gate': 'QG',
+  publisher: 'PUB',
+  'retrain-policy': 'RTP',
+  notifier: 'NOT',
+  console: 'CON',
+};
 
 /** Each service and its routes, registered as its app does. */
 const services: Record<string, (http: HttpServer) => void | Promise<void>> = {
@@ -100,7 +111,8 @@ const services: Record<string, (http: HttpServer) => void | Promise<void>> = {
 async function openApiDocument(service: string): Promise<string> {
   const routes = services[service];
   if (!routes) throw new Error(`no service ${service}`);
-  const http = buildHttp(unused<Runtime>('runtime', { serviceName: service }), () => true);
+  const runtime = unused<Runtime>('runtime', { serviceName: service, logger: unused('logger') });
+  const http = buildHttp(runtime, () => true, areas[service]!);
   void http.register(async (plugin) => routes(withSchemas(plugin)));
   await http.ready();
   const json = JSON.stringify(http.swagger());

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { adminToken, printJson, withAdminConnection, type AdminConnection } from '../admin-connection.ts';
-import { adminRequest } from '../http.ts';
+import { adminRequest, describeErrorBody } from '../http.ts';
 
 const connection = (cmd: Command): Command =>
   withAdminConnection(cmd, {
@@ -13,7 +13,7 @@ const connection = (cmd: Command): Command =>
 export function registerRefresh(program: Command): void {
   const refresh = program
     .command('refresh')
-    .description('Dataset refresh jobs: list them, run one now, list their runs, audit a baseline');
+    .description('Dataset refresh jobs: list them, run one now, list or cancel their runs, audit a baseline');
 
   connection(
     refresh
@@ -38,7 +38,8 @@ export function registerRefresh(program: Command): void {
     });
     const text = await res.text();
     // 422 carries a finished, failed run: print it rather than an HTTP error.
-    if (!res.ok && res.status !== 422) throw new Error(`POST /admin/refresh answered ${res.status}: ${text}`);
+    if (!res.ok && res.status !== 422)
+      throw new Error(`POST /admin/refresh answered ${res.status}: ${describeErrorBody(text)}`);
     printJson(JSON.parse(text) as unknown);
     if (res.status === 422) process.exitCode = 1;
   });
@@ -53,6 +54,27 @@ export function registerRefresh(program: Command): void {
     const query = new URLSearchParams({ limit: opts.limit });
     if (opts.job !== undefined) query.set('job', opts.job);
     printJson(await adminRequest(opts.url, `/admin/runs?${query.toString()}`, { token: adminToken(opts) }));
+  });
+
+  connection(
+    refresh
+      .command('cancel')
+      .description(
+        'Cancel a running or parked refresh run: its engine work (a Ray job) is stopped and it publishes nothing',
+      )
+      .argument('<dataset_version>', 'the run (its dataset_version, as `refresh runs` prints it)')
+      .option('--reason <text>', 'why, stored with the run after "cancelled by <actor>"')
+      .option('--actor <name>', 'who cancels it, stored in the reason (default: $USER)'),
+  ).action(async (version: string, opts: AdminConnection & { reason?: string; actor?: string }) => {
+    const actor = opts.actor ?? process.env.USER ?? process.env.LOGNAME;
+    const query = actor === undefined ? '' : `?${new URLSearchParams({ actor }).toString()}`;
+    printJson(
+      await adminRequest(opts.url, `/admin/runs/${encodeURIComponent(version)}/cancel${query}`, {
+        token: adminToken(opts),
+        method: 'POST',
+        body: opts.reason === undefined ? {} : { reason: opts.reason },
+      }),
+    );
   });
 
   connection(

@@ -77,7 +77,3 @@ export const publishedContract = z.object({
 export const catalogDatasets = z.object({ datasets: z.array(storedDataset) });
 export const catalogContracts = z.object({ contracts: z.array(publishedContract) });
 export const catalogHistory = z.object({ changes: z.array(catalogChange) });
-/** A refused apply: each problem found in the declarations. */
-export const catalogRefusal = z.object({
-  error: z.object({ code: z.string(), message: z.string(), problems: z.array(z.string()) }),
-});

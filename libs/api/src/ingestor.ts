@@ -135,6 +135,3 @@ export const uploadAccepted = z.object({
     .describe('The decision already made on the same content under this id, if any'),
 });
 export type UploadAccepted = z.infer<typeof uploadAccepted>;
-
-/** An upload refused (4xx) or that failed (503): `{ error: <code>, message }`. */
-export const uploadError = open({ error: z.string(), message: z.string() });

@@ -39,10 +39,6 @@ export const lineage = z.object({
   links: z.array(lineageLink),
 });
 export type Lineage = z.infer<typeof lineage>;
-export const lineageNotFound = z.object({
-  error: z.object({ code: z.string(), message: z.string() }),
-  lineage,
-});
 
 export const batchIdParams = z.object({ batchId: z.string().min(1) });
 

@@ -36,7 +36,7 @@ export const refreshRun = z.object({
   masterVersion: z.number().nullable(),
   runId: z.string().nullable(),
   traceparent: z.string().nullable(),
-  status: z.enum(['running', 'retrying', 'passed', 'failed']),
+  status: z.enum(['running', 'retrying', 'passed', 'failed', 'cancelled']),
   attempt: z.number().describe('1 for the first execution, 2 for the first retry, ...'),
   nextAttemptAt: timestamp.nullable(),
   failedTask: z.string().nullable(),
@@ -81,6 +81,8 @@ export const baselineParams = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'expected 1 to 100 of A-Z a-z 0-9 _ . -'),
 });
 export const actorQuery = z.object({ actor: actor.optional() });
+/** Why the run is cancelled (recorded with who cancelled it). */
+export const cancelBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).default({});
 export const auditQuery = z.object({ limit: limit() });
 export const baseline = open({
   name: z.string(),

@@ -1,18 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { catalog as api, common } from '@tributary/api';
-import { isAppError } from '@tributary/errors';
+import { AppError } from '@tributary/errors';
 import type { CatalogStore } from './store.ts';
-
-const STATUS: Record<string, number> = {
-  CATALOG_ERR_INVALID: 400,
-  CATALOG_ERR_CONFLICT: 409,
-  CATALOG_ERR_NOT_FOUND: 404,
-};
 
 /**
  * The catalog's admin routes, mounted inside a service's `/admin` scope: apply (with dry run and
- * prune), read, remove, and the audit. `actor` defaults to the admin token's name.
+ * prune), read, remove, and the audit. `actor` defaults to the admin token's name. Refusals are
+ * AppErrors (CATALOG_ERR_*) answered by the service's error handler, each problem in
+ * `details.problems`; a request that fails its schema is the service's `<AREA>_ERR_BAD_REQUEST`.
  */
 export function registerCatalogRoutes(
   scope: FastifyInstance,
@@ -21,18 +17,7 @@ export function registerCatalogRoutes(
   const admin = scope.withTypeProvider<ZodTypeProvider>();
   const tags = ['catalog'];
   const security = [{ adminToken: [] }];
-  const refused = { 400: api.catalogRefusal, 404: common.errorBody, 409: api.catalogRefusal };
-  const fail = (err: unknown) => {
-    if (isAppError(err) && STATUS[err.code] !== undefined) {
-      return {
-        status: STATUS[err.code]!,
-        body: {
-          error: { code: err.code, message: err.message, problems: err.details.problems ?? [err.message] },
-        },
-      };
-    }
-    throw err;
-  };
+  const refused = { 400: common.errorBody, 404: common.errorBody, 409: common.errorBody };
 
   admin.post(
     '/catalog/apply',
@@ -45,23 +30,18 @@ export function registerCatalogRoutes(
         response: { 200: api.catalogApplyResult, ...refused },
       },
     },
-    async (req, reply) => {
-      const body = req.body;
-      try {
-        const result = await deps.store.apply({
-          datasets: body.datasets,
-          contracts: body.contracts,
-          prune: body.prune,
-          force: body.force,
-          dryRun: body.dry_run,
-          actor: body.actor ?? deps.tokenName,
-          tokenName: deps.tokenName,
-        });
-        return { dry_run: result.dryRun, revision: result.revision, changes: result.changes };
-      } catch (err) {
-        const { status, body: problem } = fail(err);
-        return reply.code(status as 400).send(problem);
-      }
+    async (req) => {
+      const { body } = req;
+      const result = await deps.store.apply({
+        datasets: body.datasets,
+        contracts: body.contracts,
+        prune: body.prune,
+        force: body.force,
+        dryRun: body.dry_run,
+        actor: body.actor ?? deps.tokenName,
+        tokenName: deps.tokenName,
+      });
+      return { dry_run: result.dryRun, revision: result.revision, changes: result.changes };
     },
   );
 
@@ -82,13 +62,9 @@ export function registerCatalogRoutes(
         response: { 200: api.storedDataset, 404: common.errorBody },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const [found] = await deps.store.datasets(req.params.name);
-      if (!found) {
-        return reply.code(404).send({
-          error: { code: 'CATALOG_ERR_NOT_FOUND', message: `dataset ${req.params.name} is not declared` },
-        });
-      }
+      if (!found) throw new AppError('CATALOG_ERR_NOT_FOUND', `dataset ${req.params.name} is not declared`);
       return found;
     },
   );
@@ -105,19 +81,13 @@ export function registerCatalogRoutes(
         response: { 200: api.catalogApplyResult, ...refused },
       },
     },
-    async (req, reply) => {
-      const query = req.query;
-      try {
-        const result = await deps.store.remove(req.params.name, {
-          force: query.force === 'true',
-          actor: query.actor ?? deps.tokenName,
-          tokenName: deps.tokenName,
-        });
-        return { dry_run: false, revision: result.revision, changes: result.changes };
-      } catch (err) {
-        const { status, body: problem } = fail(err);
-        return reply.code(status).send(problem);
-      }
+    async (req) => {
+      const result = await deps.store.remove(req.params.name, {
+        force: req.query.force === 'true',
+        actor: req.query.actor ?? deps.tokenName,
+        tokenName: deps.tokenName,
+      });
+      return { dry_run: false, revision: result.revision, changes: result.changes };
     },
   );
 

@@ -13,6 +13,7 @@ export { defineHandler, type AnyEventHandler, type EventHandler, type MessageCon
 export type { Kafka, Admin } from 'kafkajs';
 export { readTopic, type ReadTopicOptions, type TopicRecord } from './read-topic.ts';
 export {
+  deadLetterServices,
   listDeadLetters,
   parseDlqOffset,
   replayDeadLetters,

@@ -14,7 +14,8 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { validationProblem } from './admin.ts';
+import type { Logger } from '@tributary/telemetry';
+import { installErrorHandling, type HttpArea } from './errors.ts';
 import type { Runtime } from './runtime.ts';
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -37,17 +38,21 @@ export function withSchemas(instance: FastifyInstance): HttpServer {
   return instance.withTypeProvider<ZodTypeProvider>();
 }
 
-/** Names the OpenAPI document of a service. */
+/** Names the OpenAPI document of a service, and the area of its error codes. */
 export interface ApiInfo {
   /** The service's name, e.g. `ingestor`. */
   service: string;
   description?: string;
+  /** Error-code area of the service (`ING`, `PRE`...): its HTTP errors are `<AREA>_ERR_<PROBLEM>`. */
+  area: HttpArea;
+  logger: Logger;
 }
 
 /**
- * An HTTP server with the zod compilers, the OpenAPI document (`GET /openapi.json`) and the answer
- * to a request that fails its schema (400 naming each field). Routes are added in plugins
- * (`http.register`) so the document sees them: it records routes added after it is loaded.
+ * An HTTP server with the zod compilers, the OpenAPI document (`GET /openapi.json`) and the one error
+ * handling (errors.ts; a request that fails its schema is `<AREA>_ERR_BAD_REQUEST` naming each
+ * field). Routes are added in plugins (`http.register`) so the document sees them: it records
+ * routes added after it is loaded.
  */
 export function createHttp(info: ApiInfo): HttpServer {
   const app = Fastify({ logger: false }).withTypeProvider<ZodTypeProvider>();
@@ -57,11 +62,7 @@ export function createHttp(info: ApiInfo): HttpServer {
   app.setSerializerCompiler<Parameters<typeof serializerCompiler>[0]['schema']>((route) =>
     String(route.httpStatus).startsWith('2') ? serializerCompiler(route) : (data) => JSON.stringify(data),
   );
-  app.setErrorHandler(async (err, _req, reply) => {
-    const invalid = validationProblem(err);
-    if (invalid) return reply.code(400).send(invalid);
-    throw err; // Fastify's own answer for everything else
-  });
+  installErrorHandling(app, { area: info.area, logger: info.logger });
   void app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -98,11 +99,11 @@ const readyBody = z.object({
 
 /**
  * The HTTP side every service shares: liveness, readiness (broker, registry, database and the
- * service's own dependencies) and Prometheus metrics. Services add their admin routes to it.
- * Built without listening, so tests drive it with inject().
+ * service's own dependencies), Prometheus metrics, the OpenAPI document and the one error handling
+ * (errors.ts). Services add their routes to it. Built without listening, so tests drive it with inject().
  */
-export function buildHttp(runtime: Runtime, isConsuming: () => boolean): HttpServer {
-  const app = createHttp({ service: runtime.serviceName });
+export function buildHttp(runtime: Runtime, isConsuming: () => boolean, area: HttpArea): HttpServer {
+  const app = createHttp({ service: runtime.serviceName, area, logger: runtime.logger });
   void app.register((plugin, _opts, done) => {
     const probes = withSchemas(plugin);
     probes.get('/healthz', { schema: { summary: 'Liveness', response: { 200: healthBody } } }, () => ({

@@ -11,10 +11,5 @@ export { defineService, type HandlersOf, type ServiceManifest } from './manifest
 export { intervalPoller, type PollerOptions } from './poller.ts';
 export { outboxRelayWorker } from './outbox-worker.ts';
 export { runMain } from './main.ts';
-export {
-  problem,
-  registerAdminRoutes,
-  validationProblem,
-  VALIDATION_ERROR,
-  type AdminScopeOptions,
-} from './admin.ts';
+export { registerAdminRoutes, type AdminScopeOptions } from './admin.ts';
+export { installErrorHandling, sendError, validationProblem, type HttpArea } from './errors.ts';

@@ -1,5 +1,6 @@
 import { ConsumerRunner, type AnyEventHandler } from '@tributary/kafka';
 import type { RemoveListener } from '@tributary/telemetry';
+import type { HttpArea } from './errors.ts';
 import { buildHttp, withSchemas, type HttpServer } from './http.ts';
 import { checkHandlers, type ServiceManifest } from './manifest.ts';
 import type { Runtime } from './runtime.ts';
@@ -27,6 +28,8 @@ export interface ServiceParts {
   runtime: Runtime;
   /** What the service consumes and publishes (src/manifest.ts); its handlers must match it. */
   manifest: ServiceManifest;
+  /** Error-code area of the service (`ING`, `PRE`...): its HTTP errors are `<AREA>_ERR_<PROBLEM>`. */
+  area: HttpArea;
   handlers: readonly AnyEventHandler[];
   workers?: readonly Worker[];
   /** Routes of the service, registered in a plugin of the shared HTTP server (the OpenAPI document sees them). */
@@ -69,7 +72,7 @@ export function assembleService(parts: ServiceParts): ServiceApp {
     lineage: runtime.lineage,
   });
   const workers = parts.workers ?? [];
-  const http = buildHttp(runtime, () => parts.handlers.length === 0 || runner.isRunning);
+  const http = buildHttp(runtime, () => parts.handlers.length === 0 || runner.isRunning, parts.area);
   const { routes } = parts;
   if (routes) void http.register(async (scope) => routes(withSchemas(scope)));
   let stopping: Promise<void> | undefined;

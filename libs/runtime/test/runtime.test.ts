@@ -77,6 +77,7 @@ describe('schema registration at start-up', () => {
     const app = assembleService({
       manifest: defineService({ name: 'relay', consumes: [], outbox: [datasetPublished] }),
       runtime,
+      area: 'PRE',
       handlers: [],
       workers: [outboxRelayWorker(runtime, [datasetPublished])],
     });
@@ -96,6 +97,7 @@ describe('schema registration at start-up', () => {
     const app = assembleService({
       manifest: defineService({ name: 'relay', consumes: [], outbox: [datasetPublished] }),
       runtime,
+      area: 'PRE',
       handlers: [],
       workers: [outboxRelayWorker(runtime, [datasetPublished])],
     });

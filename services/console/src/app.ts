@@ -56,6 +56,7 @@ export async function buildApp(
     const app = assembleService({
       manifest,
       runtime,
+      area: 'CON',
       handlers: [],
       routes: (http) =>
         registerConsoleHttp(http, {

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttp, type HttpServer } from '@tributary/runtime';
+import { createLogger } from '@tributary/telemetry';
 import { batchChanges } from '../src/domain/batch-changes.ts';
 import { CSRF_HEADER, SESSION_COOKIE, registerSession } from '../src/entry-points/http/session.ts';
 
@@ -13,7 +14,11 @@ const VIEWER = 'viewer-token-0123456789abcdef';
 
 async function app(ttlMs = 60_000): Promise<HttpServer> {
   // The console's server: routes validated by their zod schemas.
-  const http = createHttp({ service: 'console' });
+  const http = createHttp({
+    service: 'console',
+    area: 'CON',
+    logger: createLogger({ serviceName: 'console', level: 'silent' }),
+  });
   await http.register(async (scope) => {
     await registerSession(scope, {
       adminToken: ADMIN,
@@ -46,11 +51,11 @@ async function login(token: string, on = http) {
 const code = (res: { json: () => unknown }) => (res.json() as { error: { code: string } }).error.code;
 
 describe('console sessions', () => {
-  it('when the login body is not {token: string}, then it answers 400 HTTP_ERR_VALIDATION naming body.token', async () => {
+  it('when the login body is not {token: string}, then it answers 400 CON_ERR_BAD_REQUEST naming body.token', async () => {
     const res = await http.inject({ method: 'POST', url: '/api/login', payload: { token: 5 } });
     expect(res.statusCode).toBe(400);
     const { error } = res.json<{ error: { code: string; message: string; details: unknown } }>();
-    expect(error.code).toBe('HTTP_ERR_VALIDATION');
+    expect(error.code).toBe('CON_ERR_BAD_REQUEST');
     expect(error.message).toMatch(/^body\.token: /);
     expect(error.details).toMatchObject({ issues: [{ in: 'body', field: 'token' }] });
   });

@@ -100,6 +100,7 @@ export async function buildApp(
   return assembleService({
     manifest,
     runtime,
+    area: 'ING',
     handlers: handlers(ingest, runtime.metrics),
     workers,
     routes: (http) =>

@@ -59,8 +59,7 @@ export async function buildApp(
     // now (a re-applied declaration is read within CATALOG_REFRESH_MS, without a restart).
     const declaredRoutes = async (evaluationSet: string): Promise<DeclaredRoutes | undefined> => {
       const declared = await runtime.catalog.refreshJob(evaluationSet).catch((err: unknown) => {
-        throw new AppError('NOT_ERR_CATALOG', `catalog not readable: ${String(err)}`, {
-          retriable: true,
+        throw new AppError('CATALOG_ERR_UNAVAILABLE', `catalog not readable: ${String(err)}`, {
           cause: err,
         });
       });
@@ -110,6 +109,7 @@ export async function buildApp(
     return assembleService({
       manifest,
       runtime,
+      area: 'NOT',
       handlers: handlers(ports, config.DEAD_LETTER_SERVICES),
       workers: [
         notificationRetryPoller({

@@ -57,6 +57,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     return assembleService({
       manifest,
       runtime,
+      area: 'PRE',
       handlers: handlers({ processBatch, metrics: runtime.metrics }),
       workers: [outboxRelayWorker(runtime, manifest.outbox, { pollMs: config.OUTBOX_POLL_MS })],
       routes: (http) =>

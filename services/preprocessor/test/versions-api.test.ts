@@ -148,11 +148,11 @@ describe('lineage API', () => {
     expect(notNumber.json<{ error: { message: string } }>().error.message).toContain('whole number');
   });
 
-  it('when a path or query parameter is malformed, then it answers 400 HTTP_ERR_VALIDATION naming the parameter', async () => {
+  it('when a path or query parameter is malformed, then it answers 400 PRE_ERR_BAD_REQUEST naming the parameter', async () => {
     const version = await app.http.inject({ method: 'GET', url: '/masters/penguins/versions/two' });
     expect(version.statusCode).toBe(400);
     const { error } = version.json<{ error: { code: string; message: string; details: unknown } }>();
-    expect(error.code).toBe('HTTP_ERR_VALIDATION');
+    expect(error.code).toBe('PRE_ERR_BAD_REQUEST');
     expect(error.message).toBe('params.version: expected a whole number');
     expect(error.details).toMatchObject({ issues: [{ in: 'params', field: 'version' }] });
     const limit = await app.http.inject({ method: 'GET', url: '/masters/penguins/versions?limit=0' });

@@ -4,6 +4,7 @@ import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } fr
 import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import { manifest } from './manifest.ts';
+import { StreamedCandidateFiles } from './data-access/candidate-files.ts';
 import { ObjectPublishStore, UriArtifactReader, applyArchiveLifecycle } from './data-access/object-stores.ts';
 import { PgPublishRepository } from './data-access/publish-repository.ts';
 import type { PublishDeps, PublishResult } from './domain/publish-dataset.ts';
@@ -69,17 +70,18 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       );
     });
 
+    const reader = new UriArtifactReader(s3);
     const deps: PublishDeps = {
       store,
-      reader: new UriArtifactReader(s3),
+      reader,
+      candidates: new StreamedCandidateFiles({ store: store.store, reader, workDir: config.WORK_DIR }),
       repo,
       fault: config.PUBLISH_FAULT_INJECTION,
       faultAttempts: config.PUBLISH_FAULT_INJECTION_ATTEMPTS,
       retryDelaysMs: config.PUBLISH_RETRY_DELAYS_MS,
       declaration: async (evaluationSet) => {
         const declared = await catalog.refreshJob(evaluationSet).catch((err: unknown) => {
-          throw new AppError('PUB_ERR_CATALOG', `catalog not readable: ${String(err)}`, {
-            retriable: true,
+          throw new AppError('CATALOG_ERR_UNAVAILABLE', `catalog not readable: ${String(err)}`, {
             cause: err,
           });
         });
@@ -104,6 +106,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     return assembleService({
       manifest,
       runtime,
+      area: 'PUB',
       handlers: handlers(deps, observe),
       workers: [
         publishRetryPoller({

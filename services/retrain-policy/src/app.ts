@@ -65,6 +65,7 @@ export async function buildApp(
     return assembleService({
       manifest,
       runtime,
+      area: 'RTP',
       handlers: handlers(
         { registry: mlflow, decisions, policies },
         decisionTelemetry(runtime),

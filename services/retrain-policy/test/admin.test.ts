@@ -176,7 +176,7 @@ describe('admin API', () => {
     expect(bad.statusCode).toBe(400);
   });
 
-  it('when a query parameter is malformed, then it answers 400 HTTP_ERR_VALIDATION naming each one', async () => {
+  it('when a query parameter is malformed, then it answers 400 RTP_ERR_BAD_REQUEST naming each one', async () => {
     const res = await service.app.http.inject({
       method: 'GET',
       url: '/admin/decisions?master_version=x&limit=501',
@@ -186,7 +186,7 @@ describe('admin API', () => {
     const { error } = res.json<{
       error: { code: string; message: string; details: { issues: unknown[] } };
     }>();
-    expect(error.code).toBe('HTTP_ERR_VALIDATION');
+    expect(error.code).toBe('RTP_ERR_BAD_REQUEST');
     expect(error.message).toContain('querystring.master_version: ');
     expect(error.message).toContain('querystring.limit: ');
     expect(error.details.issues).toEqual([

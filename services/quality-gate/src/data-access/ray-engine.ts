@@ -19,6 +19,7 @@ import type {
   Thresholds,
   ToxicityScorer,
 } from '../domain/ports.ts';
+import { cancellationOf, throwIfCancelled } from '../domain/cancellation.ts';
 import type { DuckDbEngine, DuckDbRun } from './duckdb-engine.ts';
 
 export interface RayEngineOptions {
@@ -106,7 +107,6 @@ class RayRun implements EngineRun {
         throw new AppError(
           'QG_ERR_SOURCE_LOCATION',
           `${uri} is not in S3: engine ray reads its sources from S3 (the cluster cannot reach this machine's files)`,
-          { retriable: false },
         );
       }
       return uri;
@@ -121,13 +121,7 @@ class RayRun implements EngineRun {
             ? 'csv'
             : undefined;
       if (!format) {
-        throw new AppError(
-          'QG_ERR_SOURCE_FORMAT',
-          `${source.uri}: expected a .jsonl, .csv or .parquet file`,
-          {
-            retriable: false,
-          },
-        );
+        throw new AppError('QG_ERR_SOURCE_FORMAT', `${source.uri}: expected a .jsonl, .csv or .parquet file`);
       }
       const read: SourceRead = { name: source.name, checksum: source.sha256, rows: 0, uri: source.uri };
       this.sources.push({
@@ -175,19 +169,13 @@ class RayRun implements EngineRun {
     out: { prefix: string; tags: Record<string, string> },
     ctx: EngineContext,
   ): Promise<CandidateWritten> {
-    if (spec.augmentations.length > 0) {
-      throw new AppError(
-        'QG_ERR_ENGINE_UNSUPPORTED',
-        `engine ray does not run the augmentations ${spec.augmentations.map((a) => a.name).join(', ')}; use engine duckdb for this job`,
-        { retriable: false },
-      );
-    }
+    const augmentations = clusterAugmentations(spec.augmentations);
+    throwIfCancelled(ctx.signal);
     const { store } = this.opts;
     if (!store.uri.startsWith('s3://')) {
       throw new AppError(
         'QG_ERR_ENGINE_UNSUPPORTED',
         `engine ray writes the candidate to S3, but the refresh store is ${store.uri} (set REFRESH_STORE_URI to s3://...)`,
-        { retriable: false },
       );
     }
     this.staging = `${out.prefix}ray/`;
@@ -200,6 +188,7 @@ class RayRun implements EngineRun {
       seed: spec.seed,
       text_column: spec.textColumn,
       text_dropout: spec.textDropout,
+      augmentations,
       output: `${objectUri(store, `${this.staging}parts`)}/`,
       result: objectUri(store, `${this.staging}result.json`),
       s3: this.opts.s3,
@@ -210,9 +199,7 @@ class RayRun implements EngineRun {
     const { runningAfter } = await this.follow(id, ctx);
     const result = await this.result();
     if (result.status === 'failed') {
-      throw new AppError('QG_ERR_CLUSTER_JOB_FAILED', `Ray job ${id} failed: ${result.reason}`, {
-        retriable: false,
-      });
+      throw new AppError('QG_ERR_CLUSTER_JOB_FAILED', `Ray job ${id} failed: ${result.reason}`);
     }
     this.checkRows(result);
     ctx.log(
@@ -224,6 +211,8 @@ class RayRun implements EngineRun {
       await store.download(keyOf(store, uri), file);
       files.push(file);
     }
+    // Cancelled while the parts came down: no candidate is written for the run.
+    throwIfCancelled(ctx.signal);
     return this.inner.writeLoaded(files, out);
   }
 
@@ -278,7 +267,7 @@ class RayRun implements EngineRun {
     return submissionId;
   }
 
-  /** Polls the job to its end, copying its new log lines; stops it when the run's time is up. */
+  /** Polls the job to its end, copying its new log lines; stops it when the run is cancelled or its time is up. */
   private async follow(id: string, ctx: EngineContext): Promise<{ runningAfter: number }> {
     const submitted = performance.now();
     let runningAfter = Number.NaN;
@@ -295,10 +284,14 @@ class RayRun implements EngineRun {
     for (;;) {
       if (ctx.signal.aborted) {
         await this.stop(id).catch(() => undefined);
+        const cancelled = cancellationOf(ctx.signal);
+        if (cancelled) {
+          ctx.log(`Ray job ${id} stopped: ${cancelled.message}`);
+          throw cancelled;
+        }
         throw new AppError(
           'QG_ERR_CLUSTER_JOB_TIMEOUT',
           `Ray job ${id} did not finish within the job's engine_timeout; it was stopped`,
-          { retriable: true },
         );
       }
       const res = await this.call('GET', `/api/jobs/${id}`);
@@ -306,9 +299,6 @@ class RayRun implements EngineRun {
         throw new AppError(
           'QG_ERR_CLUSTER_UNAVAILABLE',
           `Ray cluster at ${this.opts.address}: HTTP ${res.status} for job ${id}`,
-          {
-            retriable: true,
-          },
         );
       }
       const info = res.json() as JobInfo;
@@ -319,17 +309,13 @@ class RayRun implements EngineRun {
         this.running = false;
         await copyLogs();
         if (info.status === 'STOPPED') {
-          throw new AppError('QG_ERR_CLUSTER_JOB_FAILED', `Ray job ${id} was stopped on the cluster`, {
-            retriable: false,
-          });
+          throw new AppError('QG_ERR_CLUSTER_JOB_FAILED', `Ray job ${id} was stopped on the cluster`);
         }
         if (info.status === 'FAILED') {
           // The job's own reason when it wrote one (result.json), else Ray's message.
           const result = await this.result().catch(() => undefined);
           const reason = result?.status === 'failed' ? result.reason : (info.message ?? 'no message');
-          throw new AppError('QG_ERR_CLUSTER_JOB_FAILED', `Ray job ${id} failed: ${reason}`, {
-            retriable: false,
-          });
+          throw new AppError('QG_ERR_CLUSTER_JOB_FAILED', `Ray job ${id} failed: ${reason}`);
         }
         return {
           runningAfter: Number.isNaN(runningAfter) ? (performance.now() - submitted) / 1000 : runningAfter,
@@ -363,7 +349,6 @@ class RayRun implements EngineRun {
         throw new AppError(
           'QG_ERR_SOURCE_CHECKSUM',
           `source ${s.read.name}: master version ${s.read.master_version} holds ${s.read.rows} rows, but master.versioned announced ${s.announced}`,
-          { retriable: false },
         );
       }
     }
@@ -411,7 +396,7 @@ class RayRun implements EngineRun {
       throw new AppError(
         'QG_ERR_CLUSTER_UNAVAILABLE',
         `Ray cluster at ${this.opts.address} is unreachable: ${code ?? (err as Error).message}`,
-        { retriable: true, cause: err },
+        { cause: err },
       );
     }
   }
@@ -424,6 +409,31 @@ interface ApiResponse {
   json(): unknown;
 }
 
+/**
+ * The pluggable augmentations as the job runs them (SQL with its DuckDB, the image flip with
+ * Pillow); one written only in code for the embedded engine is refused by name.
+ */
+function clusterAugmentations(list: CandidateSpec['augmentations']) {
+  const codeOnly = list.filter((a) => a.kind !== 'sql' && a.cluster === undefined);
+  if (codeOnly.length > 0) {
+    throw new AppError(
+      'QG_ERR_ENGINE_UNSUPPORTED',
+      `engine ray does not run the augmentations ${codeOnly.map((a) => a.name).join(', ')} (they exist only in the embedded engine's code); use engine duckdb for this job`,
+      { retriable: false },
+    );
+  }
+  return list.map((a) =>
+    a.kind === 'sql'
+      ? { kind: 'sql', name: a.name, column: a.column, expression: a.expression, probability: a.probability }
+      : {
+          kind: a.cluster!.kind,
+          name: a.cluster!.kind,
+          column: a.column,
+          probability: a.cluster!.probability,
+        },
+  );
+}
+
 /** The store key of an object URI the job answered. */
 function keyOf(store: ObjectStore, uri: string): string {
   const root = `${store.uri.replace(/\/+$/, '')}/`;
@@ -431,9 +441,6 @@ function keyOf(store: ObjectStore, uri: string): string {
     throw new AppError(
       'QG_ERR_CLUSTER_JOB_FAILED',
       `Ray job wrote ${uri}, outside the refresh store ${store.uri}`,
-      {
-        retriable: false,
-      },
     );
   }
   return uri.slice(root.length);

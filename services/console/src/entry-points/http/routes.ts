@@ -9,10 +9,11 @@ import {
   qualityGate as qg,
   retrainPolicy as rtp,
 } from '@tributary/api';
-import { problem, validationProblem, type HttpServer } from '@tributary/runtime';
+import { AppError } from '@tributary/errors';
+import { type HttpServer } from '@tributary/runtime';
 import type { Logger } from '@tributary/telemetry';
 import type { DeadLetterBox } from '../../data-access/dead-letter-box.ts';
-import { UpstreamError, type Services } from '../../data-access/service-client.ts';
+import type { Services } from '../../data-access/service-client.ts';
 import type { LiveBatches } from './live.ts';
 import { sessionOf } from './session.ts';
 
@@ -32,19 +33,6 @@ const notFound = { 404: common.errorBody, ...errors };
 /** The console's read API over the services' admin APIs, and its two actions (replay, threshold). */
 export function registerApi(scope: HttpServer, deps: ApiDeps): void {
   const { ingestor, preprocessor, qualityGate, retrainPolicy, publisher } = deps.services;
-
-  scope.setErrorHandler(async (err, _req, reply) => {
-    const invalid = validationProblem(err);
-    if (invalid) return reply.code(400).send(invalid);
-    if (err instanceof UpstreamError) {
-      return reply.code(err.status === 404 ? 404 : 502).send(problem(err.code, err.message));
-    }
-    const status = (err as { statusCode?: number }).statusCode ?? 500;
-    if (status >= 500) deps.logger.error({ err }, 'console request failed');
-    return reply
-      .code(status)
-      .send(problem('CON_ERR_INTERNAL', err instanceof Error ? err.message : String(err)));
-  });
 
   scope.get(
     '/api/links',
@@ -89,11 +77,10 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
         response: { 200: api.datasetDetail, ...notFound },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const name = encodeURIComponent(req.params.name);
       const dataset = await ingestor.find(`/admin/catalog/datasets/${name}`, catalog.storedDataset);
-      if (!dataset)
-        return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no dataset ${req.params.name}`));
+      if (!dataset) throw new AppError('CON_ERR_NOT_FOUND', `no dataset ${req.params.name}`);
       const [versions, history] = await Promise.all([
         preprocessor.get(`/masters/${name}/versions`, pre.masterVersions, { limit: 200 }),
         ingestor.get('/admin/catalog/history', catalog.catalogHistory, {
@@ -155,13 +142,13 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
         response: { 200: api.batchDetail, ...notFound },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const id = encodeURIComponent(req.params.id);
       const [batch, report] = await Promise.all([
         ingestor.find(`/batches/${id}`, ing.batchView),
         preprocessor.find(`/admin/batches/${id}/report`, pre.rejectionReport),
       ]);
-      if (!batch) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no batch ${req.params.id}`));
+      if (!batch) throw new AppError('CON_ERR_NOT_FOUND', `no batch ${req.params.id}`);
       // The raw snapshot's files, from its DVC directory object.
       const files = batch.raw_md5
         ? await preprocessor.find(
@@ -226,10 +213,10 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
         response: { 200: api.runDetail, ...notFound },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const version = encodeURIComponent(req.params.version);
       const run = await qualityGate.find(`/admin/runs/${version}`, qg.refreshRun);
-      if (!run) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no run ${req.params.version}`));
+      if (!run) throw new AppError('CON_ERR_NOT_FOUND', `no run ${req.params.version}`);
       const [report, tasks] = await Promise.all([
         run.reportUri ? qualityGate.find(`/admin/runs/${version}/report`, qg.qualityReport) : undefined,
         tasksOf(run),
@@ -287,12 +274,11 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
         response: { 200: pre.lineage, ...notFound },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const lineage = await preprocessor.find('/admin/lineage', pre.lineage, {
         batch_id: req.query.batch_id,
       });
-      if (!lineage)
-        return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no lineage of ${req.query.batch_id}`));
+      if (!lineage) throw new AppError('CON_ERR_NOT_FOUND', `no lineage of ${req.query.batch_id}`);
       return lineage;
     },
   );
@@ -357,13 +343,11 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
         response: { 200: api.replayResults, 409: common.errorBody, ...notFound },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const { body } = req;
       const { service } = req.params;
       if (!(await deps.deadLetters.services()).includes(service)) {
-        return reply
-          .code(404)
-          .send(problem('CON_ERR_NOT_FOUND', `no dead-letter topic of service ${service}`));
+        throw new AppError('CON_ERR_NOT_FOUND', `no dead-letter topic of service ${service}`);
       }
       const actor = `console:${sessionOf(req).role}`;
       try {
@@ -374,9 +358,8 @@ export function registerApi(scope: HttpServer, deps: ApiDeps): void {
         );
         return { results };
       } catch (err) {
-        return reply
-          .code(409)
-          .send(problem('CON_ERR_REPLAY_REFUSED', err instanceof Error ? err.message : String(err)));
+        const message = err instanceof Error ? err.message : String(err);
+        throw new AppError('CON_ERR_REPLAY_REFUSED', message, { cause: err });
       }
     },
   );

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { common, consoleApi as api } from '@tributary/api';
-import { problem, type HttpServer } from '@tributary/runtime';
+import { AppError, type ErrorCode } from '@tributary/errors';
+import { sendError, type HttpServer } from '@tributary/runtime';
 import {
   csrfMatches,
   decodeSession,
@@ -33,6 +34,7 @@ const tags = ['session'];
 /** The session of a request that passed the API guard. */
 export function sessionOf(req: FastifyRequest): Session {
   const session = sessions.get(req);
+  // A programmer's invariant: the guard runs before every /api route that reads the session.
   if (!session) throw new Error('sessionOf called on a request without a session');
   return session;
 }
@@ -63,13 +65,13 @@ export async function registerSession(scope: HttpServer, opts: SessionOptions): 
     const path = req.url.split('?')[0] ?? '';
     if (!path.startsWith('/api/') || PUBLIC_API.has(path)) return;
     const session = read(req);
-    if (!session) return deny(reply, 401, 'CON_ERR_UNAUTHENTICATED', 'log in first');
+    if (!session) return deny(reply, 'CON_ERR_UNAUTHENTICATED', 'log in first');
     if (!SAFE_METHODS.has(req.method)) {
       if (!csrfMatches(session, req.headers[CSRF_HEADER])) {
-        return deny(reply, 403, 'CON_ERR_CSRF', `a valid ${CSRF_HEADER} header is required for this action`);
+        return deny(reply, 'CON_ERR_CSRF', `a valid ${CSRF_HEADER} header is required for this action`);
       }
       if (session.role !== 'admin') {
-        return deny(reply, 403, 'CON_ERR_FORBIDDEN', 'this action needs the admin role');
+        return deny(reply, 'CON_ERR_FORBIDDEN', 'this action needs the admin role');
       }
     }
     sessions.set(req, session);
@@ -87,7 +89,7 @@ export async function registerSession(scope: HttpServer, opts: SessionOptions): 
     },
     async (req, reply) => {
       const role = roleOf(req.body.token, { admin: opts.adminToken, viewer: opts.viewerToken });
-      if (!role) return deny(reply, 401, 'CON_ERR_BAD_TOKEN', 'this token is not the admin or viewer token');
+      if (!role) return deny(reply, 'CON_ERR_BAD_TOKEN', 'this token is not the admin or viewer token');
       const session = newSession(role, randomBytes(24).toString('base64url'), Date.now(), opts.ttlMs);
       void reply.setCookie(SESSION_COOKIE, encodeSession(session), {
         ...cookieOptions,
@@ -104,7 +106,7 @@ export async function registerSession(scope: HttpServer, opts: SessionOptions): 
     },
     async (req, reply) => {
       const session = read(req);
-      if (!session) return deny(reply, 401, 'CON_ERR_UNAUTHENTICATED', 'log in first');
+      if (!session) return deny(reply, 'CON_ERR_UNAUTHENTICATED', 'log in first');
       return { role: session.role, csrf: session.csrf, expiresAt: new Date(session.expiresAt).toISOString() };
     },
   );
@@ -119,6 +121,6 @@ export async function registerSession(scope: HttpServer, opts: SessionOptions): 
   );
 }
 
-function deny(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).send(problem(code, message));
+function deny(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  return sendError(reply, new AppError(code, message));
 }

@@ -28,6 +28,12 @@ function taskState(run: Run, task: string): string {
     case 'retrying':
       if (failedAt < 0) return 'up_for_retry';
       return index < failedAt ? 'success' : index === failedAt ? 'up_for_retry' : 'pending';
+    case 'cancelled': {
+      // Cancelled by an operator: in the task it had reached, or parked before its next attempt.
+      const started = run.tasks.filter((t) => t.attempt === run.attempt).map((t) => t.task);
+      if (!started.includes(task)) return 'pending';
+      return task === started.at(-1) ? 'cancelled' : 'success';
+    }
   }
 }
 

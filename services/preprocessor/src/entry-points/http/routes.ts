@@ -1,8 +1,9 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { common, preprocessor as api } from '@tributary/api';
 import type { Pool } from '@tributary/db';
 import { foundStart, queryLineage, type LineageQuery, type LineageSources } from '@tributary/lineage';
-import { problem, registerAdminRoutes, type HttpServer } from '@tributary/runtime';
+import { AppError } from '@tributary/errors';
+import { registerAdminRoutes, type HttpServer } from '@tributary/runtime';
 import { MasterVersionsReader } from '../../data-access/master-versions.ts';
 import type { RejectionReports } from '../../data-access/rejection-reports.ts';
 import { registerValidateRoute, type ValidateRouteDeps } from './validate-route.ts';
@@ -21,8 +22,6 @@ export interface RouteDeps {
 const tags = ['preprocessor'];
 const security = [{ adminToken: [] }];
 const errors = common.adminErrors;
-/** The public read routes answer `{ error, message }`. */
-const readError = z.object({ error: z.string(), message: z.string().optional() });
 
 function lineageQueryOf(q: z.output<typeof api.lineageQuery>): LineageQuery {
   if (q.batch_id !== undefined) return { batchId: q.batch_id, dataset: q.dataset };
@@ -50,17 +49,20 @@ export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
           tags,
           security,
           querystring: api.lineageQuery,
-          response: { 200: api.lineage, 404: api.lineageNotFound, ...errors },
+          response: { 200: api.lineage, 404: common.errorBody, ...errors },
         },
       },
-      async (req, reply) => {
+      async (req) => {
         const query = lineageQueryOf(req.query);
         const lineage = await queryLineage(query, deps.lineageSources);
         if (!foundStart(query, lineage)) {
-          return reply.code(404).send({
-            ...problem('PRE_ERR_LINEAGE_NOT_FOUND', 'no batch, master version or dataset version matches'),
-            lineage,
-          });
+          throw new AppError(
+            'PRE_ERR_LINEAGE_NOT_FOUND',
+            'no batch, master version or dataset version matches',
+            {
+              details: { lineage },
+            },
+          );
         }
         return lineage;
       },
@@ -78,12 +80,10 @@ export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
           response: { 200: api.rejectionReport, 404: common.errorBody, ...errors },
         },
       },
-      async (req, reply) => {
+      async (req) => {
         const report = await deps.reports?.find(req.params.batchId);
         if (!report) {
-          return reply
-            .code(404)
-            .send(problem('PRE_ERR_UNKNOWN_BATCH', `no batch ${req.params.batchId} was processed here`));
+          throw new AppError('PRE_ERR_UNKNOWN_BATCH', `no batch ${req.params.batchId} was processed here`);
         }
         return report;
       },
@@ -101,14 +101,13 @@ export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
           response: { 200: api.dvcDirectory, 404: common.errorBody, ...errors },
         },
       },
-      async (req, reply) => {
+      async (req) => {
         const files = await deps.reports?.directory(req.params.md5);
         if (!files) {
-          return reply
-            .code(404)
-            .send(
-              problem('PRE_ERR_UNKNOWN_DIRECTORY', `no DVC directory ${req.params.md5} in the data store`),
-            );
+          throw new AppError(
+            'PRE_ERR_UNKNOWN_DIRECTORY',
+            `no DVC directory ${req.params.md5} in the data store`,
+          );
         }
         return { md5: req.params.md5, files };
       },
@@ -123,10 +122,10 @@ export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
         summary: 'The current master of a dataset',
         tags,
         params: api.datasetParams,
-        response: { 200: api.currentMaster, 404: readError },
+        response: { 200: api.currentMaster, 404: common.errorBody },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const { rows } = await deps.pool.query<api.CurrentMaster & { committed_at: Date }>(
         `SELECT v.dataset, v.version, c.row_count, v.checksum, v.location, v.dvc_file, v.batch_ids, v.committed_at
            FROM current_master_rows c JOIN master_versions v ON v.dataset = c.dataset AND v.version = c.master_version
@@ -134,7 +133,7 @@ export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
         [req.params.dataset],
       );
       const row = rows[0];
-      if (!row) return reply.code(404).send({ error: 'no master for this dataset' });
+      if (!row) throw new AppError('PRE_ERR_NOT_FOUND', `no master of ${req.params.dataset}`);
       return { ...row, committed_at: row.committed_at.toISOString() };
     },
   );
@@ -167,16 +166,16 @@ export function registerRoutes(http: HttpServer, deps: RouteDeps): void {
         summary: 'One committed master version',
         tags,
         params: api.versionParams,
-        response: { 200: api.masterVersion, 404: readError },
+        response: { 200: api.masterVersion, 404: common.errorBody },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const view = await versions.get(req.params.dataset, req.params.version);
       if (!view) {
-        return reply.code(404).send({
-          error: 'PRE_ERR_UNKNOWN_VERSION',
-          message: `No version ${req.params.version} of ${req.params.dataset}`,
-        });
+        throw new AppError(
+          'PRE_ERR_UNKNOWN_VERSION',
+          `No version ${req.params.version} of ${req.params.dataset}`,
+        );
       }
       return view;
     },

@@ -1,5 +1,6 @@
 import { common, publisher as api } from '@tributary/api';
-import { problem, registerAdminRoutes, type HttpServer } from '@tributary/runtime';
+import { AppError } from '@tributary/errors';
+import { registerAdminRoutes, type HttpServer } from '@tributary/runtime';
 import type { PgPublishRepository } from '../../data-access/publish-repository.ts';
 
 export interface AdminDeps {
@@ -42,10 +43,9 @@ export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
           response: { 200: api.archiveRecord, 404: common.errorBody, ...common.adminErrors },
         },
       },
-      async (req, reply) => {
+      async (req) => {
         const archive = await deps.repo.findArchive(req.params.version);
-        if (!archive)
-          return reply.code(404).send(problem('PUB_ERR_NOT_FOUND', `no archive of ${req.params.version}`));
+        if (!archive) throw new AppError('PUB_ERR_NOT_FOUND', `no archive of ${req.params.version}`);
         return archive;
       },
     );

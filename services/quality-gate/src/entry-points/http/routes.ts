@@ -1,7 +1,8 @@
 import type { FastifyReply } from 'fastify';
 import { common, qualityGate as api } from '@tributary/api';
 import { baselineSchema as baselineBody } from '@tributary/catalog';
-import { problem, registerAdminRoutes, type HttpServer } from '@tributary/runtime';
+import { AppError, type ErrorCode } from '@tributary/errors';
+import { registerAdminRoutes, sendError, type HttpServer } from '@tributary/runtime';
 import type { Logger } from '@tributary/telemetry';
 import type { BaselinesRepository } from '../../data-access/baselines-repository.ts';
 import type { RunsRepository } from '../../data-access/runs-repository.ts';
@@ -18,6 +19,8 @@ export interface AdminDeps {
   runs: RunsRepository;
   baselines: BaselinesRepository;
   run: RunRefresh;
+  /** Aborts the engine work of a run this replica executes, once its cancel is stored. */
+  cancellations?: { cancelled(datasetVersion: string, reason: string): void };
   /** Reads a run's quality_report.json by its URI (reports are not served without it). */
   artifacts?: { read(uri: string): Promise<Buffer | undefined> };
   logger: Logger;
@@ -33,8 +36,8 @@ const notFound = { 404: common.errorBody, ...errors };
 
 /**
  * Admin routes of the quality-gate (health, readiness and metrics come from the runtime): the
- * refresh jobs, a manual run of one, its runs, and the baselines with their audit. All need the
- * admin token.
+ * refresh jobs, a manual run of one, its runs and their cancel, and the baselines with their audit.
+ * All need the admin token.
  */
 export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
   registerAdminRoutes(http, { token: deps.adminToken, area: 'QG' }, (admin) => {
@@ -63,9 +66,7 @@ export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
         const run =
           result.datasetVersion === undefined ? undefined : await deps.runs.get(result.datasetVersion);
         if (!run) {
-          return reply
-            .code(404)
-            .send(problem('QG_ERR_UNKNOWN_JOB', `refresh job ${job.job} is no longer declared`));
+          throw new AppError('QG_ERR_UNKNOWN_JOB', `refresh job ${job.job} is no longer declared`);
         }
         const status = run.status === 'passed' ? 200 : run.status === 'retrying' ? 202 : 422;
         return reply.code(status).send(run);
@@ -101,9 +102,43 @@ export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
           response: { 200: api.refreshRun, ...notFound },
         },
       },
-      async (req, reply) => {
+      async (req) => {
         const run = await deps.runs.get(req.params.version);
-        if (!run) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no run ${req.params.version}`));
+        if (!run) throw new AppError('QG_ERR_NOT_FOUND', `no run ${req.params.version}`);
+        return run;
+      },
+    );
+
+    // Cancels a running or parked run: stored at once, its engine work (a Ray job, DuckDB's query)
+    // stopped by the replica executing it; it announces nothing. 409 once the run has ended.
+    admin.post(
+      '/runs/:version/cancel',
+      {
+        schema: {
+          summary: 'Cancel a running or parked run (409 once it has ended)',
+          tags,
+          security,
+          params: api.runParams,
+          querystring: api.actorQuery,
+          headers: common.actorHeaders,
+          body: api.cancelBody,
+          response: { 200: api.refreshRun, 409: common.errorBody, ...notFound },
+        },
+      },
+      async (req) => {
+        // Who cancels: X-Tributary-Actor, else ?actor=, else the token's name (as for baselines).
+        const actor = req.headers[ACTOR_HEADER] ?? req.query.actor ?? deps.tokenName;
+        const reason = `cancelled by ${actor}${req.body.reason === undefined ? '' : `: ${req.body.reason}`}`;
+        const { version } = req.params;
+        const run = await deps.runs.cancel(version, reason);
+        if (!run) {
+          const ended = await deps.runs.get(version);
+          throw ended
+            ? new AppError('QG_ERR_RUN_ENDED', `run ${version} has already ended (${ended.status})`)
+            : new AppError('QG_ERR_NOT_FOUND', `no run ${version}`);
+        }
+        deps.cancellations?.cancelled(version, reason);
+        deps.logger.info({ dataset_version: version, actor, reason }, 'refresh run cancelled');
         return run;
       },
     );
@@ -120,9 +155,9 @@ export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
           response: { 200: api.runTasks, ...notFound },
         },
       },
-      async (req, reply) => {
+      async (req) => {
         const run = await deps.runs.get(req.params.version);
-        if (!run) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no run ${req.params.version}`));
+        if (!run) throw new AppError('QG_ERR_NOT_FOUND', `no run ${req.params.version}`);
         return { tasks: await deps.runs.tasks(req.params.version) };
       },
     );
@@ -143,9 +178,7 @@ export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
         const run = await deps.runs.get(req.params.version);
         const body = run?.reportUri ? await deps.artifacts?.read(run.reportUri) : undefined;
         if (!body) {
-          return reply
-            .code(404)
-            .send(problem('QG_ERR_NOT_FOUND', `no quality report of run ${req.params.version}`));
+          throw new AppError('QG_ERR_NOT_FOUND', `no quality report of run ${req.params.version}`);
         }
         // A Buffer is sent as it is (never serialized), so the stored report goes out byte for byte.
         return reply.header('content-type', 'application/json').send(body as unknown as api.QualityReport);
@@ -163,10 +196,9 @@ export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
           response: { 200: api.baseline, ...notFound },
         },
       },
-      async (req, reply) => {
+      async (req) => {
         const baseline = await deps.baselines.get(req.params.name);
-        if (!baseline)
-          return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no baseline ${req.params.name}`));
+        if (!baseline) throw new AppError('QG_ERR_NOT_FOUND', `no baseline ${req.params.name}`);
         return baseline;
       },
     );
@@ -186,7 +218,7 @@ export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
           response: { 200: api.baseline, ...notFound },
         },
       },
-      async (req, reply) => {
+      async (req) => {
         const { name } = req.params;
         const actor = req.headers[ACTOR_HEADER] ?? req.query.actor ?? deps.tokenName;
         const change = await deps.baselines.put({ name, ...req.body }, { actor, tokenName: deps.tokenName });
@@ -195,7 +227,7 @@ export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
           'baseline changed',
         );
         const stored = await deps.baselines.get(name);
-        if (!stored) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no baseline ${name}`));
+        if (!stored) throw new AppError('QG_ERR_NOT_FOUND', `no baseline ${name}`);
         return stored;
       },
     );
@@ -239,14 +271,14 @@ async function chooseJob(
 ): Promise<JobSettings | undefined> {
   const all = await jobs.refreshed();
   const names = all.map((j) => j.job).join(', ') || 'none';
-  const fail = (status: number, code: string, message: string) => {
-    void reply.code(status).send(problem(code, message));
+  const fail = (code: ErrorCode, message: string) => {
+    void sendError(reply, new AppError(code, message));
     return undefined;
   };
   if (body.job !== undefined) {
     return (
       all.find((j) => j.job === body.job) ??
-      fail(404, 'QG_ERR_UNKNOWN_JOB', `no refresh job ${body.job} is declared (jobs: ${names})`)
+      fail('QG_ERR_UNKNOWN_JOB', `no refresh job ${body.job} is declared (jobs: ${names})`)
     );
   }
   if (body.dataset !== undefined) {
@@ -256,17 +288,12 @@ async function chooseJob(
     if (ofDataset.length === 1) return ofDataset[0];
     if (ofDataset.length > 1) {
       return fail(
-        400,
         'QG_ERR_AMBIGUOUS_JOB',
         `dataset ${body.dataset} has ${ofDataset.length} refresh jobs (${ofDataset.map((j) => j.job).join(', ')}): name one as "job"`,
       );
     }
-    return fail(
-      404,
-      'QG_ERR_UNKNOWN_DATASET',
-      `no refresh job of ${body.dataset} is declared (jobs: ${names})`,
-    );
+    return fail('QG_ERR_UNKNOWN_DATASET', `no refresh job of ${body.dataset} is declared (jobs: ${names})`);
   }
   if (all.length === 1) return all[0];
-  return fail(400, 'QG_ERR_BAD_REQUEST', `name the refresh job to run as "job" (jobs: ${names})`);
+  return fail('QG_ERR_BAD_REQUEST', `name the refresh job to run as "job" (jobs: ${names})`);
 }

@@ -1,5 +1,6 @@
 import { common, retrainPolicy as api } from '@tributary/api';
-import { problem, registerAdminRoutes, type HttpServer } from '@tributary/runtime';
+import { AppError } from '@tributary/errors';
+import { registerAdminRoutes, type HttpServer } from '@tributary/runtime';
 import type { Logger } from '@tributary/telemetry';
 import type { DecisionsRepository } from '../../data-access/decisions-repository.ts';
 import { changeThreshold, type ThresholdRepository } from '../../domain/retrain-threshold.ts';
@@ -28,100 +29,95 @@ const threshold = 'RETRAIN_THRESHOLD_ROWS of the implicit env policy';
  * the admin token.
  */
 export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
-  registerAdminRoutes(
-    http,
-    { token: deps.adminToken, area: 'RTP', badRequestCodes: ['RTP_ERR_INVALID_THRESHOLD'] },
-    (admin) => {
-      admin.get(
-        '/settings/retrain-threshold',
-        {
-          schema: {
-            summary: threshold,
-            tags,
-            security,
-            response: { 200: api.thresholdSetting, ...common.adminErrors },
-          },
+  registerAdminRoutes(http, { token: deps.adminToken, area: 'RTP' }, (admin) => {
+    admin.get(
+      '/settings/retrain-threshold',
+      {
+        schema: {
+          summary: threshold,
+          tags,
+          security,
+          response: { 200: api.thresholdSetting, ...common.adminErrors },
         },
-        () => deps.thresholds.get(),
-      );
+      },
+      () => deps.thresholds.get(),
+    );
 
-      admin.put(
-        '/settings/retrain-threshold',
-        {
-          schema: {
-            summary: `Change ${threshold}`,
-            tags,
-            security,
-            headers: common.actorHeaders,
-            body: api.thresholdBody,
-            response: { 200: api.thresholdChange, ...common.adminErrors },
-          },
+    admin.put(
+      '/settings/retrain-threshold',
+      {
+        schema: {
+          summary: `Change ${threshold}`,
+          tags,
+          security,
+          headers: common.actorHeaders,
+          body: api.thresholdBody,
+          response: { 200: api.thresholdChange, ...common.adminErrors },
         },
-        async (req) => {
-          const actor = req.headers[ACTOR_HEADER] ?? req.body.actor ?? deps.tokenName;
-          const change = await changeThreshold(deps.thresholds, req.body.value, {
-            actor,
-            tokenName: deps.tokenName,
-          });
-          deps.logger.info({ change }, 'RETRAIN_THRESHOLD_ROWS changed');
-          return change;
-        },
-      );
+      },
+      async (req) => {
+        const actor = req.headers[ACTOR_HEADER] ?? req.body.actor ?? deps.tokenName;
+        const change = await changeThreshold(deps.thresholds, req.body.value, {
+          actor,
+          tokenName: deps.tokenName,
+        });
+        deps.logger.info({ change }, 'RETRAIN_THRESHOLD_ROWS changed');
+        return change;
+      },
+    );
 
-      admin.get(
-        '/settings/retrain-threshold/audit',
-        {
-          schema: {
-            summary: `The changes of ${threshold}, newest first`,
-            tags,
-            security,
-            querystring: api.auditQuery,
-            response: { 200: api.thresholdAudit, ...common.adminErrors },
-          },
+    admin.get(
+      '/settings/retrain-threshold/audit',
+      {
+        schema: {
+          summary: `The changes of ${threshold}, newest first`,
+          tags,
+          security,
+          querystring: api.auditQuery,
+          response: { 200: api.thresholdAudit, ...common.adminErrors },
         },
-        async (req) => ({ changes: await deps.thresholds.history(req.query.limit) }),
-      );
+      },
+      async (req) => ({ changes: await deps.thresholds.history(req.query.limit) }),
+    );
 
-      admin.get(
-        '/decisions',
-        {
-          schema: {
-            summary: 'Stored retrain decisions, newest first',
-            tags,
-            security,
-            querystring: api.decisionsQuery,
-            response: { 200: api.decisionList, ...common.adminErrors },
-          },
+    admin.get(
+      '/decisions',
+      {
+        schema: {
+          summary: 'Stored retrain decisions, newest first',
+          tags,
+          security,
+          querystring: api.decisionsQuery,
+          response: { 200: api.decisionList, ...common.adminErrors },
         },
-        async (req) => {
-          const decisions = await deps.decisions.list({
-            dataset: req.query.dataset,
-            masterVersion: req.query.master_version,
-            modelName: req.query.model_name,
-            limit: req.query.limit,
-          });
-          return { decisions };
-        },
-      );
+      },
+      async (req) => {
+        const decisions = await deps.decisions.list({
+          dataset: req.query.dataset,
+          masterVersion: req.query.master_version,
+          modelName: req.query.model_name,
+          limit: req.query.limit,
+        });
+        return { decisions };
+      },
+    );
 
-      admin.get(
-        '/decisions/:id',
-        {
-          schema: {
-            summary: 'One retrain decision',
-            tags,
-            security,
-            params: api.decisionParams,
-            response: { 200: api.decision, 404: common.errorBody, ...common.adminErrors },
-          },
+    admin.get(
+      '/decisions/:id',
+      {
+        schema: {
+          summary: 'One retrain decision',
+          tags,
+          security,
+          params: api.decisionParams,
+          response: { 200: api.decision, 404: common.errorBody, ...common.adminErrors },
         },
-        async (req, reply) => {
-          const decision = await deps.decisions.get(req.params.id);
-          if (!decision)
-            return reply.code(404).send(problem('RTP_ERR_NOT_FOUND', `no decision ${req.params.id}`));
-          return decision;
-        },
-      );
-    },
-  );
+      },
+      async (req) => {
+        const decision = await deps.decisions.get(req.params.id);
+        if (!decision) throw new AppError('RTP_ERR_NOT_FOUND', `no decision ${req.params.id}`);
+        return decision;
+      },
+    );
+  });
 }
