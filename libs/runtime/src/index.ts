@@ -9,5 +9,6 @@ export {
 } from './service-app.ts';
 export { intervalPoller, type PollerOptions } from './poller.ts';
 export { outboxRelayWorker } from './outbox-worker.ts';
+export { jobWorker } from './job-worker.ts';
 export { runMain } from './main.ts';
 export { parseRequest, problem, registerAdminRoutes, type AdminScopeOptions } from './admin.ts';
