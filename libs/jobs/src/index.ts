@@ -7,6 +7,7 @@ export {
   type JobOutcome,
   type JobQueueOptions,
   type SendOptions,
+  type UnfinishedJob,
 } from './queue.ts';
 export {
   SEED_RETRY_DELAYS_MS,

@@ -68,8 +68,20 @@ export interface DefinedJob<T> {
   readonly name: string;
   /** Parks the work; a worker runs it once due. Answers the job's id. */
   send(data: T, opts?: SendOptions): Promise<string>;
-  /** Removes a job not yet run (the work was done another way), in `tx` when given. */
-  cancel(id: string, tx?: PoolClient): Promise<void>;
+  /**
+   * Runs the first attempt here and now (in the caller's span), as a consumer does with the event
+   * in hand; when it asks for a retry, its second attempt is sent, due after the policy's first delay.
+   */
+  runNow(data: T): Promise<JobOutcome>;
+}
+
+/** A job not finished yet: waiting (`created`, `retry`) or held by a worker (`active`). */
+export interface UnfinishedJob<T> {
+  id: string;
+  state: 'created' | 'retry' | 'active';
+  attempt: number;
+  startAfter: Date;
+  data: T;
 }
 
 export interface JobQueueOptions {
@@ -137,10 +149,36 @@ export class JobQueue {
     return {
       name: definition.name,
       send: (data, opts = {}) => this.send(definition.name, data, opts),
-      cancel: async (id, tx) => {
-        await this.boss.deleteJob(definition.name, id, tx ? { db: clientAdapter(tx) } : {});
+      runNow: async (data) => {
+        const retryInMs = retryDelay(definition.retry, 1);
+        const outcome = await definition.run(data, { attempt: 1, expired: false, retryInMs });
+        if (outcome !== undefined && retryInMs !== undefined) {
+          await this.send(definition.name, data, {
+            attempt: 2,
+            startAfter: new Date(Date.now() + retryInMs),
+          });
+        }
+        return outcome;
       },
     };
+  }
+
+  /** The jobs of `name` not finished yet, oldest first: what an operator or a test looks at. */
+  async unfinished<T>(name: string): Promise<UnfinishedJob<T>[]> {
+    const jobs = await this.boss.findJobs<Envelope<T>>(name);
+    return jobs.flatMap((job) =>
+      job.state === 'created' || job.state === 'retry' || job.state === 'active'
+        ? [
+            {
+              id: job.id,
+              state: job.state,
+              attempt: job.data.attempt + job.retryCount,
+              startAfter: job.startAfter,
+              data: job.data.data,
+            },
+          ]
+        : [],
+    );
   }
 
   /** Creates (or migrates) the jobs schema and the queues; sending needs it. */

@@ -8,7 +8,15 @@ import type { Worker } from './service-app.ts';
  * queues (so it starts before the consumer, which sends jobs), then every `intervalMs` runs the due
  * jobs; stopping waits for the attempt in progress, then stops the queue. Each round is announced.
  */
-export function jobWorker(queue: JobQueue, opts: { intervalMs: number; logger: Logger }): Worker {
+export function jobWorker(
+  queue: JobQueue,
+  opts: {
+    intervalMs: number;
+    logger: Logger;
+    /** Once the queues exist, before the first round: e.g. work parked by an older release, turned into jobs. */
+    afterStart?: () => Promise<void>;
+  },
+): Worker {
   const poller = intervalPoller({
     name: 'job-worker',
     intervalMs: opts.intervalMs,
@@ -22,6 +30,7 @@ export function jobWorker(queue: JobQueue, opts: { intervalMs: number; logger: L
     name: poller.name,
     start: async () => {
       await queue.start();
+      await opts.afterStart?.();
       await poller.start();
     },
     stop: async () => {

@@ -1,7 +1,14 @@
 import { AppError } from '@tributary/errors';
 import { datasetPublished, qualityEvaluated } from '@tributary/events';
 import { outboxMigrations } from '@tributary/outbox';
-import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } from '@tributary/runtime';
+import { JobQueue, retryPolicy } from '@tributary/jobs';
+import {
+  assembleService,
+  createRuntime,
+  jobWorker,
+  outboxRelayWorker,
+  type ServiceApp,
+} from '@tributary/runtime';
 import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import { ObjectPublishStore, UriArtifactReader, applyArchiveLifecycle } from './data-access/object-stores.ts';
@@ -13,7 +20,7 @@ import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 import { initRunMetrics, observeRun } from './entry-points/observe-run.ts';
 import { archiveSweeper } from './entry-points/schedule/archive-sweeper.ts';
-import { publishRetryPoller } from './entry-points/schedule/publish-retry-poller.ts';
+import { definePublishRetry } from './entry-points/jobs/publish-retry.job.ts';
 
 /** Topics the publisher reads and writes; created at start-up if missing. */
 export const TOPICS = [qualityEvaluated.topic, datasetPublished.topic];
@@ -78,7 +85,6 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       repo,
       fault: config.PUBLISH_FAULT_INJECTION,
       faultAttempts: config.PUBLISH_FAULT_INJECTION_ATTEMPTS,
-      retryDelaysMs: config.PUBLISH_RETRY_DELAYS_MS,
       declaration: async (evaluationSet) => {
         const declared = await catalog.refreshJob(evaluationSet).catch((err: unknown) => {
           throw new AppError('PUB_ERR_CATALOG', `catalog not readable: ${String(err)}`, {
@@ -104,17 +110,35 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       });
     initRunMetrics(runtime.metrics);
     const observe = (result: PublishResult) => observeRun(runtime.metrics, result);
+    const jobs = new JobQueue({
+      pool: runtime.pool,
+      schema: runtime.schema,
+      logger: runtime.logger,
+      superviseMs: config.PUBLISH_RETRY_POLL_MS,
+    });
+    const publish = definePublishRetry(jobs, deps, observe, {
+      retry: retryPolicy(config.PUBLISH_RETRY_DELAYS_MS),
+      leaseMs: config.PUBLISH_RETRY_LEASE_MS,
+    });
     return assembleService({
       runtime,
-      handlers: handlers(deps, observe),
+      handlers: handlers(publish),
       workers: [
-        publishRetryPoller({
-          repo,
-          publish: deps,
-          observe,
+        jobWorker(jobs, {
           intervalMs: config.PUBLISH_RETRY_POLL_MS,
-          leaseMs: config.PUBLISH_RETRY_LEASE_MS,
           logger: runtime.logger,
+          afterStart: async () => {
+            const handed = await repo.handOverParked((p, tx) =>
+              publish
+                .send(
+                  { evaluated: p.evaluated, runId: p.runId },
+                  { attempt: p.attempt, startAfter: p.dueAt, traceparent: p.traceparent, tx },
+                )
+                .then(() => undefined),
+            );
+            if (handed > 0)
+              runtime.logger.info({ handed }, 'parked publishes of the retry poller handed to jobs');
+          },
         }),
         outboxRelayWorker(runtime, [datasetPublished]),
         archiveSweeper(sweep, config.ARCHIVE_SWEEP_INTERVAL_MS, runtime.logger),
