@@ -1,5 +1,5 @@
 import type { BatchRejected, DatasetPublished, DeadLetter, QualityEvaluated } from '@tributary/events';
-import { currentTraceparent, withTask, type Logger, type RunFields } from '@tributary/telemetry';
+import { withTask, type Logger, type RunFields } from '@tributary/telemetry';
 
 /** One line of quality_report.json, as the quality-gate writes it. */
 export interface ReportMetric {
@@ -95,27 +95,16 @@ export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 
 export interface NotifyPorts {
   /**
-   * Claims a notification, keeping its payload so that it can be sent again if this replica dies
-   * before marking it, and the W3C traceparent of its run (null when untraced) so that its retries
-   * stay in the run's trace; false when it was sent (or is being sent or retried) already.
+   * Claims a notification: records it (once per kind and key, whatever the redeliveries) and parks
+   * its delivery as a durable job carrying the payload and the run's trace, in one transaction;
+   * false when it was claimed before.
    */
-  claim(
-    kind: Channel,
-    datasetVersion: string,
-    payload: unknown,
-    traceparent: string | null,
-  ): Promise<boolean>;
-  markSent(kind: Channel, datasetVersion: string): Promise<void>;
-  /** Parks a failed send with its payload; the retry poller sends it again at `dueAt`. */
-  scheduleRetry(
-    kind: Channel,
-    datasetVersion: string,
-    payload: unknown,
-    attempt: number,
-    dueAt: Date,
-    error: string,
-  ): Promise<void>;
-  markFailed(kind: Channel, datasetVersion: string, error: string): Promise<void>;
+  claim(kind: Channel, datasetVersion: string, payload: unknown): Promise<boolean>;
+  /** Records the attempt that delivered it. */
+  markSent(kind: Channel, datasetVersion: string, attempt: number): Promise<void>;
+  /** Records a failed attempt whose retry (attempt `nextAttempt`) the job will run. */
+  markRetrying(kind: Channel, datasetVersion: string, nextAttempt: number, error: string): Promise<void>;
+  markFailed(kind: Channel, datasetVersion: string, attempt: number, error: string): Promise<void>;
   readReport(uri: string): Promise<QualityReport>;
   renderCoverageReport(view: Record<string, unknown>): string;
   /** Posts to a Slack incoming webhook (the route of the evaluation set, kept in the payload). */
@@ -132,8 +121,6 @@ export interface NotifyPorts {
   declaredRoutes(evaluationSet: string): Promise<DeclaredRoutes | undefined>;
   /** Routes of undeclared evaluation sets, and of each route a declaration leaves unset. */
   defaults: DefaultRoutes;
-  /** Delay before each retry of a failed delivery (2 and 10 minutes by default). */
-  retryDelaysMs: readonly number[];
   /** Counts each delivery attempt by channel and outcome (the notifications_total metric). */
   recordDelivery(kind: Channel, outcome: DeliveryOutcome): void;
   logger: Logger;
@@ -160,8 +147,9 @@ export function deliver(ports: NotifyPorts, kind: Channel, payload: unknown): Pr
 }
 
 /**
- * Sends attempt `attempt` of a claimed notification; on failure parks it for the next retry, or
- * marks it failed when the retries are spent. Never throws for a delivery failure.
+ * Sends attempt `attempt` of a claimed notification; on failure records it as retrying when the
+ * retry policy gives it a retry (`retryInMs`: the job runs the next attempt after it), else as
+ * failed. Never throws for a delivery failure.
  */
 export async function attemptDelivery(
   ports: NotifyPorts,
@@ -169,26 +157,26 @@ export async function attemptDelivery(
   version: string,
   payload: unknown,
   attempt: number,
+  retryInMs: number | undefined,
 ): Promise<DeliveryOutcome> {
   try {
     await deliver(ports, kind, payload);
-    await ports.markSent(kind, version);
+    await ports.markSent(kind, version, attempt);
     ports.recordDelivery(kind, 'sent');
     if (attempt > 1) ports.logger.info({ kind, attempt }, 'notification sent after a retry');
     return 'sent';
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const delay = ports.retryDelaysMs[attempt - 1];
-    if (delay !== undefined) {
-      await ports.scheduleRetry(kind, version, payload, attempt + 1, new Date(Date.now() + delay), message);
+    if (retryInMs !== undefined) {
+      await ports.markRetrying(kind, version, attempt + 1, message);
       ports.recordDelivery(kind, 'retrying');
       ports.logger.warn(
-        { kind, attempt, retry_in_ms: delay, error: message },
+        { kind, attempt, retry_in_ms: retryInMs, error: message },
         'notification will be retried',
       );
       return 'retrying';
     }
-    await ports.markFailed(kind, version, `${kind} failed after ${attempt} attempts: ${message}`);
+    await ports.markFailed(kind, version, attempt, `${kind} failed after ${attempt} attempts: ${message}`);
     ports.recordDelivery(kind, 'failed');
     ports.logger.error({ kind, attempt, error: message }, 'notification failed');
     return 'failed';
@@ -196,18 +184,17 @@ export async function attemptDelivery(
 }
 
 /**
- * A notification the retry poller took: parked and due, or `expired`, i.e. left 'sending' past its
- * lease by a replica that died between the claim and marking it (the new claim is a new attempt).
+ * One attempt of a claimed notification, as the job worker runs it: the first, a retry, or one
+ * `expired`, taken over from a replica that died between taking it and recording its outcome.
  */
-export interface DueNotification {
+export interface NotificationAttempt {
   kind: Channel;
   datasetVersion: string;
-  /** Null only for a claim made before payloads were kept with it. */
   payload: unknown;
   attempt: number;
   expired: boolean;
-  /** W3C traceparent of the run when it was claimed; null for claims made before it was kept. */
-  traceparent: string | null;
+  /** The retry policy's delay before the next attempt; undefined for the last one. */
+  retryInMs: number | undefined;
 }
 
 /**
@@ -232,28 +219,21 @@ export function notificationRunFields(kind: Channel, key: string): RunFields {
 }
 
 /**
- * Sends a notification the retry poller took. An expired claim makes delivery at-least-once: its
- * replica may have delivered before dying. PagerDuty drops the duplicate (same dedup_key); a second
- * Slack message or email is preferred over a lost one.
+ * Sends a claimed notification. An expired attempt makes delivery at-least-once: its replica may
+ * have delivered before dying. PagerDuty drops the duplicate (same dedup_key); a second Slack
+ * message or email is preferred over a lost one.
  */
-export async function resumeDelivery(ports: NotifyPorts, due: DueNotification): Promise<DeliveryOutcome> {
-  const { kind, datasetVersion, payload, attempt } = due;
-  if (due.expired) ports.logger.warn({ kind, attempt }, 'notification claim expired, sending it again');
-  if (payload === null || payload === undefined) {
-    // Nothing to resend: fail it loudly (counted, so it pages) rather than leave it stuck.
-    await ports.markFailed(kind, datasetVersion, `${kind} claim expired without a payload to resend`);
-    ports.recordDelivery(kind, 'failed');
-    ports.logger.error({ kind, attempt }, 'notification failed');
-    return 'failed';
+export async function sendNotification(ports: NotifyPorts, a: NotificationAttempt): Promise<DeliveryOutcome> {
+  if (a.expired) {
+    ports.logger.warn({ kind: a.kind, attempt: a.attempt }, 'notification claim expired, sending it again');
   }
-  return attemptDelivery(ports, kind, datasetVersion, payload, attempt);
+  return attemptDelivery(ports, a.kind, a.datasetVersion, a.payload, a.attempt, a.retryInMs);
 }
 
-async function once(ports: NotifyPorts, kind: Channel, version: string, payload: unknown): Promise<boolean> {
-  // Called within the task's span: its retries continue the run's trace from there.
-  if (!(await ports.claim(kind, version, payload, currentTraceparent() ?? null))) return false;
-  await attemptDelivery(ports, kind, version, payload, 1);
-  return true;
+/** Claims a notification once; its delivery is the job's (see NotifyPorts.claim). */
+function once(ports: NotifyPorts, kind: Channel, version: string, payload: unknown): Promise<boolean> {
+  // Called within the task's span: the job keeps its trace, so every attempt logs the run's id.
+  return ports.claim(kind, version, payload);
 }
 
 /**
