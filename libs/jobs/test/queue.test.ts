@@ -49,7 +49,8 @@ describe('job queue', () => {
     let polling = Promise.resolve();
     const loop = async () => {
       while (!stopped) {
-        await queue.poll();
+        // A failed round is the job worker's to log (intervalPoller); the next one goes on.
+        await queue.poll().catch(() => undefined);
         await new Promise((r) => setTimeout(r, 100));
       }
     };
@@ -170,5 +171,41 @@ describe('job queue', () => {
     release();
     await held;
     expect(await second.poll()).toBe(0);
+  });
+
+  it('when the database drops every connection of the queue, then the next rounds go on and run what was sent', async () => {
+    const schema = uniqueName('t_jobs');
+    const seen: string[] = [];
+    const q = await queueWith(schema, {
+      run: (data) => {
+        seen.push(data.key);
+        return Promise.resolve(undefined);
+      },
+    });
+    q.work();
+    await q.job.send({ key: 'before' });
+    await waitFor(() => (seen.includes('before') ? true : undefined), { what: 'first job run' });
+    // As a database restart does: every session of the pool (named after its schema) is ended.
+    const admin = createPool({ url: stackEnv.DATABASE_URL, schema: 'public', max: 1 });
+    try {
+      const { rows } = await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`,
+        [schema],
+      );
+      expect(rows.length).toBeGreaterThan(0);
+    } finally {
+      await admin.end();
+    }
+    await waitFor(
+      async () => {
+        await q.job.send({ key: 'after' });
+        return true;
+      },
+      { what: 'a job sent again', timeoutMs: 15_000 },
+    );
+    await waitFor(() => (seen.includes('after') ? true : undefined), {
+      what: 'job run after the drop',
+      timeoutMs: 15_000,
+    });
   });
 });
