@@ -51,9 +51,12 @@ describe('master lock and fenced commit', () => {
 
     // A takes the lock without extension and stalls longer than its TTL.
     await lock.acquire(dataset, 500); // never released: it expires under the stalled holder
-    const staleMerge = merge(dataset, () => sleep(1500));
+    const freshCommitted = Promise.withResolvers<number>();
+    // A stalls until B has committed: its work outlives its lock.
+    const staleMerge = merge(dataset, () => freshCommitted.promise.then(() => undefined));
     // B waits for the lock, which expires under A, and commits first.
     const fresh = await lock.withLock(dataset, () => merge(dataset, () => Promise.resolve()));
+    freshCommitted.resolve(fresh);
     const staleResult = await staleMerge.catch((e: unknown) => e);
 
     expect(fresh).toBe(1);

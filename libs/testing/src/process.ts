@@ -107,7 +107,12 @@ export interface CliResult {
  * Runs the `tributary` command line as its users do (a child process of `cli/bin/tributary.js`),
  * with PATH, HOME and `env` only, so no setting of the test process leaks in.
  */
-export function runTributary(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function runTributary(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  /** Sees standard error as it comes, so a test can wait for what the command says it did. */
+  opts: { onStderr?: (soFar: string) => void } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
@@ -116,7 +121,10 @@ export function runTributary(args: readonly string[], env: Record<string, string
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      opts.onStderr?.(stderr);
+    });
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });

@@ -20,21 +20,26 @@ describe('tributary submit against an unreachable ingestor', () => {
     await writeSampleBatch(dir, { offset: 150, count: 5 });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const submitting = runTributary([
-      'submit',
-      dir,
-      '--dataset',
-      'penguins',
-      '--contract',
-      'penguins@1.0.0',
-      '--url',
-      url,
-      '--retry-for',
-      '100',
-      '--wait',
-    ]);
-    // The CLI's first attempts find nobody listening; the ingestor comes up a few seconds later.
-    await new Promise((r) => setTimeout(r, 3000));
+    const refused = Promise.withResolvers<void>();
+    const submitting = runTributary(
+      [
+        'submit',
+        dir,
+        '--dataset',
+        'penguins',
+        '--contract',
+        'penguins@1.0.0',
+        '--url',
+        url,
+        '--retry-for',
+        '100',
+        '--wait',
+      ],
+      {},
+      { onStderr: (soFar) => /^attempt 1: .*unreachable/m.test(soFar) && refused.resolve() },
+    );
+    // The CLI's first attempt finds nobody listening; the ingestor comes up after it.
+    await refused.promise;
     const h = await startHarness('cli-retry');
     harnesses.push(h);
     await h.app.http.listen({ host: '127.0.0.1', port });

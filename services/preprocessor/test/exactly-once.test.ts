@@ -1,8 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PENGUIN_COUNT, penguinRows, type RunningProcess } from '@tributary/testing';
+import {
+  PENGUIN_COUNT,
+  penguinRows,
+  waitFor,
+  waitForCaughtUp,
+  type RunningProcess,
+} from '@tributary/testing';
 import {
   csvBytes,
   PreprocessorProcesses,
@@ -82,7 +87,17 @@ describe('exactly once', () => {
       [2, ['eo-b2'], 80],
       [3, ['eo-b3'], 90],
     ]);
-    await sleep(2000);
+    // Every delivery of batch.ingested is handled and committed and the outbox has nothing left to
+    // publish: a duplicate version would be on the topic by now.
+    await waitForCaughtUp({
+      groupId: `${t.prefix}tributary.preprocessor`,
+      topics: [`${t.prefix}batch.ingested`],
+      on: () => () => undefined,
+    });
+    await waitFor(async () => {
+      const { rows: left } = await t.pool.query('SELECT 1 FROM outbox WHERE published_at IS NULL');
+      return left.length === 0 ? true : undefined;
+    });
     expect(versions.messages).toHaveLength(3);
     const { rows: batches } = await t.pool.query(
       'SELECT batch_id, master_version FROM processed_batches ORDER BY batch_id',

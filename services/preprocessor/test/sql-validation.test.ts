@@ -399,7 +399,7 @@ async function verdicts(c: Case, index: number): Promise<Verdicts> {
   const session = await engine.session();
   try {
     const name = `case-${index}`;
-    const staged = await session.stage(name, file, format);
+    const staged = await session.stage(name, file, format, contract.columns);
     const out: Verdicts = {
       sqlRule: Array<string | null>(staged.rows).fill(null),
       js: Array<Violation | null>(staged.rows).fill(null),

@@ -81,12 +81,19 @@ export class DuckTablesEngine implements TablesEngine {
   }
 }
 
+/** The row number column of a staged table (1-based, file order); named so no file column takes it. */
+const ROW = '__tributary_row';
+const FAIL = '__tributary_fail';
+const MISMATCH = '__tributary_mismatch';
+
 interface StagedTable {
+  /** The batch table in the master's types, one row per file row, with its check flags. */
   table: string;
   file: string;
+  /** The file as a table function with row numbers: raw values are read again from it when needed. */
+  reader: string;
+  /** DuckDB type of each file column as read. */
   types: Map<string, string>;
-  /** Rows whose accepted value does not convert, when failingRows already found them in its scan. */
-  mismatches?: RowRef[];
 }
 
 class DuckTableSession implements TableSession {
@@ -97,21 +104,53 @@ class DuckTableSession implements TableSession {
     this.conn = conn;
   }
 
+  /**
+   * Reads the file once, converting each value to the master's type and running the contract's
+   * checks in the same scan: only the typed table is kept (a 1M x 32 CSV as text costs twice the
+   * memory), and raw values are read again only for the rows a check flags.
+   */
   async stage(
     file: string,
     localPath: string,
     format: TableFormat,
+    columns: readonly ContractColumn[],
   ): Promise<{ rows: number; columns: string[] }> {
-    const table = `raw_${this.staged.length}`;
-    const reader =
-      format === 'csv'
-        ? await csvReader(file, localPath)
-        : format === 'json'
-          ? `read_json(${lit(localPath)}, format = 'newline_delimited')`
-          : `read_parquet(${lit(localPath)})`;
+    const table = `batch_${this.staged.length}`;
     try {
-      await this.conn.run(`CREATE TEMP TABLE ${table} AS SELECT * FROM ${reader}`);
+      const source =
+        format === 'csv'
+          ? await csvReader(file, localPath)
+          : format === 'json'
+            ? `read_json(${lit(localPath)}, format = 'newline_delimited')`
+            : `read_parquet(${lit(localPath)})`;
+      const described = await this.conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+      const types = new Map<string, string>();
+      for (const [name, type] of described.getRows()) types.set(String(name), String(type));
+      if (types.has(ROW)) {
+        throw new AppError('PRE_ERR_TABLE_UNREADABLE', `${file}: column name ${ROW} is reserved`, {
+          retriable: false,
+        });
+      }
+      const reader = `${source} WITH ORDINALITY AS r(${[...types.keys(), ROW].map(q).join(', ')})`;
+      const t: StagedTable = { table, file, reader, types };
+      const typed = columns.map((c) => {
+        const sourceType = types.get(c.name);
+        return `${sourceType === undefined ? `NULL::${SQL_TYPE[c.type]}` : typedExpr(c, sourceType)} AS ${q(c.name)}`;
+      });
+      const present = columns.filter((c) => types.has(c.name));
+      // The typed conversion's safety net: a value the checks accept must also convert.
+      const mismatch = present.length
+        ? present
+            .map((c) => `(${q(c.name)} IS NOT NULL AND ${typedExpr(c, types.get(c.name)!)} IS NULL)`)
+            .join(' OR ')
+        : 'false';
+      await this.conn.run(
+        `CREATE TEMP TABLE ${table} AS SELECT ${q(ROW)}::INTEGER AS ${q(ROW)}, ${[...typed, `${await this.failingSql(t, columns)} AS ${q(FAIL)}`, `${mismatch} AS ${q(MISMATCH)}`].join(', ')}
+           FROM ${reader}`,
+      );
+      this.staged.push(t);
     } catch (err) {
+      if (err instanceof AppError) throw err;
       // DuckDB's position of an encoding error is off (JSON: the next line); find the first bad byte.
       const encoding = format === 'parquet' ? undefined : await firstInvalidUtf8(localPath);
       throw new AppError(
@@ -127,12 +166,9 @@ class DuckTableSession implements TableSession {
         },
       );
     }
-    const described = await this.conn.runAndReadAll(`DESCRIBE ${table}`);
-    const types = new Map<string, string>();
-    for (const [name, type] of described.getRows()) types.set(String(name), String(type));
-    this.staged.push({ table, file, types });
+    const t = this.staged.at(-1)!;
     const count = await this.conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${table}`);
-    return { rows: Number(count.getRows()[0]![0]), columns: [...types.keys()] };
+    return { rows: Number(count.getRows()[0]![0]), columns: [...t.types.keys()] };
   }
 
   async *chunks(file: string, columns: readonly ContractColumn[]): AsyncIterable<TableChunk> {
@@ -148,7 +184,7 @@ class DuckTableSession implements TableSession {
     const select = present
       .map((c) => `${validationExpr(c.name, t.types.get(c.name)!)} AS ${q(c.name)}`)
       .join(', ');
-    const result = await this.conn.stream(`SELECT ${select} FROM ${t.table} ORDER BY rowid`);
+    const result = await this.conn.stream(`SELECT ${select} FROM ${t.reader} ORDER BY ${q(ROW)}`);
     let start = 0;
     for (;;) {
       const chunk = await result.fetchChunk();
@@ -166,53 +202,54 @@ class DuckTableSession implements TableSession {
 
   async *failingRows(file: string, columns: readonly ContractColumn[]): AsyncIterable<FailingRows> {
     const t = this.tableOf(file);
+    const flagged = await this.conn.runAndReadAll(
+      `SELECT count(*)::INTEGER FROM ${t.table} WHERE ${q(FAIL)}`,
+    );
+    if (Number(flagged.getRows()[0]![0]) === 0) return;
     const usable = await this.usablePatterns(columns);
     const rules = columns.map((c) => columnRuleSql(c, t.types.get(c.name), (re) => usable.has(re)));
     const present = columns.filter((c) => t.types.has(c.name));
     const values = present.map((c) => validationExpr(c.name, t.types.get(c.name)!));
-    // The typed conversion's safety net (buildTyped) rides on the same scan.
-    const mismatch = present.length
-      ? present
-          .map((c) => `(${q(c.name)} IS NOT NULL AND ${typedExpr(c, t.types.get(c.name)!)} IS NULL)`)
-          .join(' OR ')
-      : 'false';
-    // The rules run over every row inside DuckDB; only rows breaking one reach JavaScript.
-    let failing = `coalesce(${rules.join(', ')}) IS NOT NULL`;
-    const forms = columns.flatMap((c) => {
-      const re = textFormRe2(c, t.types.get(c.name));
-      return re === undefined ? [] : [{ column: c.name, re }];
-    });
-    if (forms.length > 1) {
-      // Rows whose numeric text all has its form (checked in one pass) skip that check per value.
-      const joined = `concat(${forms.map((f) => q(f.column)).join(", ',', ")})`;
-      const form = forms.map((f) => `(?:${f.re})`).join(',');
-      const known = new Set(forms.map((f) => f.column));
-      const lean = columns.map((c) =>
-        columnRuleSql(c, t.types.get(c.name), (re) => usable.has(re), known.has(c.name)),
-      );
-      failing = `CASE WHEN regexp_full_match(${joined}, ${lit(form)}) THEN coalesce(${lean.join(', ')}) IS NOT NULL ELSE ${failing} END`;
-    }
+    // The staging scan flagged the rows; only those are read again, with their raw values.
     const result = await this.conn.stream(
-      `SELECT (rowid + 1)::INTEGER, ${mismatch}, ${[...rules, ...values].join(', ')} FROM ${t.table}
-        WHERE ${failing} OR ${mismatch} ORDER BY rowid`,
+      `SELECT r.${q(ROW)}::INTEGER, ${[...rules, ...values].join(', ')} FROM ${t.reader}
+        SEMI JOIN (SELECT ${q(ROW)} FROM ${t.table} WHERE ${q(FAIL)}) f ON f.${q(ROW)} = r.${q(ROW)}
+        ORDER BY r.${q(ROW)}`,
     );
     const decoders = present.map((c) => decoderFor(t.types.get(c.name)!));
-    const mismatches: RowRef[] = [];
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
       const cols = chunk.getColumns();
       const out: FailingRows = { rows: cols[0]!.map(Number), rules: {}, values: {} };
-      cols[1]!.forEach((m, i) => m && mismatches.push({ file, row: out.rows[i]! }));
-      columns.forEach((c, i) => (out.rules[c.name] = cols[2 + i] as (string | null)[]));
+      columns.forEach((c, i) => (out.rules[c.name] = cols[1 + i] as (string | null)[]));
       present.forEach((c, i) => {
         const decode = decoders[i];
-        const raw = cols[2 + columns.length + i]!;
+        const raw = cols[1 + columns.length + i]!;
         out.values[c.name] = decode ? raw.map(decode) : raw;
       });
       yield out;
     }
-    t.mismatches = mismatches;
+  }
+
+  /** Whether a row breaks one of the contract's checks (a value only JavaScript can judge counts). */
+  private async failingSql(t: StagedTable, columns: readonly ContractColumn[]): Promise<string> {
+    const usable = await this.usablePatterns(columns);
+    const rules = columns.map((c) => columnRuleSql(c, t.types.get(c.name), (re) => usable.has(re)));
+    const failing = `coalesce(${rules.join(', ')}) IS NOT NULL`;
+    const forms = columns.flatMap((c) => {
+      const re = textFormRe2(c, t.types.get(c.name));
+      return re === undefined ? [] : [{ column: c.name, re }];
+    });
+    if (forms.length <= 1) return failing;
+    // Rows whose numeric text all has its form (checked in one pass) skip that check per value.
+    const joined = `concat(${forms.map((f) => q(f.column)).join(", ',', ")})`;
+    const form = forms.map((f) => `(?:${f.re})`).join(',');
+    const known = new Set(forms.map((f) => f.column));
+    const lean = columns.map((c) =>
+      columnRuleSql(c, t.types.get(c.name), (re) => usable.has(re), known.has(c.name)),
+    );
+    return `CASE WHEN regexp_full_match(${joined}, ${lit(form)}) THEN coalesce(${lean.join(', ')}) IS NOT NULL ELSE ${failing} END`;
   }
 
   /** Translated patterns DuckDB's RE2 compiles (it bounds program size); the others go to JavaScript. */
@@ -231,31 +268,19 @@ class DuckTableSession implements TableSession {
     return usable;
   }
 
-  async buildTyped(columns: readonly ContractColumn[]): Promise<RowRef[]> {
-    const selects = this.staged.map((t) => {
-      const cols = columns.map((c) => {
-        const source = t.types.get(c.name);
-        return `${source === undefined ? `NULL::${SQL_TYPE[c.type]}` : typedExpr(c, source)} AS ${q(c.name)}`;
-      });
-      return `SELECT ${lit(t.file)} AS __file, (rowid + 1)::INTEGER AS __row, ${cols.join(', ')} FROM ${t.table}`;
-    });
-    // A view, not a copy: duplicates read the key columns only, and the part is converted once.
+  async buildTyped(): Promise<RowRef[]> {
+    const selects = this.staged.map(
+      (t) =>
+        `SELECT ${lit(t.file)} AS __file, * EXCLUDE (${q(FAIL)}, ${q(MISMATCH)}) RENAME (${q(ROW)} AS __row) FROM ${t.table}`,
+    );
+    // A view, not a copy: the staged tables already hold the typed rows.
     await this.conn.run(`CREATE TEMP VIEW batch_rows AS ${selects.join(' UNION ALL ')}`);
     await this.conn.run('CREATE TEMP TABLE bad_rows (__file VARCHAR, __row INTEGER)');
     await this.conn.run('CREATE TEMP TABLE image_map (path VARCHAR, canonical VARCHAR)');
-    // The safety net: a value the validator accepted must also convert to the master's type.
     const mismatches: RowRef[] = [];
     for (const t of this.staged) {
-      if (t.mismatches) {
-        mismatches.push(...t.mismatches);
-        continue;
-      }
-      const conds = columns
-        .filter((c) => t.types.has(c.name))
-        .map((c) => `(${q(c.name)} IS NOT NULL AND ${typedExpr(c, t.types.get(c.name)!)} IS NULL)`);
-      if (conds.length === 0) continue;
       const rows = await this.conn.runAndReadAll(
-        `SELECT (rowid + 1)::INTEGER FROM ${t.table} WHERE ${conds.join(' OR ')} ORDER BY rowid`,
+        `SELECT ${q(ROW)} FROM ${t.table} WHERE ${q(MISMATCH)} ORDER BY ${q(ROW)}`,
       );
       for (const [row] of rows.getRows()) mismatches.push({ file: t.file, row: Number(row) });
     }
@@ -548,7 +573,8 @@ function typedExpr(col: ContractColumn, source: string): string {
  */
 async function csvReader(file: string, localPath: string): Promise<string> {
   const names = await csvHeader(file, localPath);
-  if (names.length === 0) return '(SELECT NULL::VARCHAR AS "__empty" WHERE false)';
+  // An empty file: no header, no rows; DuckDB needs one column to read it.
+  if (names.length === 0) names.push('__empty');
   const columns = `{${names.map((n) => `${lit(n)}: 'VARCHAR'`).join(', ')}}`;
   return `read_csv(${lit(localPath)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false, columns = ${columns})`;
 }

@@ -45,12 +45,18 @@ export interface PartZone {
 
 /** One batch's tables in the embedded table engine, from raw files to a master part. */
 export interface TableSession {
-  stage(file: string, localPath: string, format: TableFormat): Promise<{ rows: number; columns: string[] }>;
+  /** Reads a table of the batch into the master's types, running the contract's checks on the way. */
+  stage(
+    file: string,
+    localPath: string,
+    format: TableFormat,
+    columns: readonly ContractColumn[],
+  ): Promise<{ rows: number; columns: string[] }>;
   chunks(file: string, columns: readonly ContractColumn[]): AsyncIterable<TableChunk>;
   /** The contract's checks run by the engine over every row; yields only the rows that fail one. */
   failingRows(file: string, columns: readonly ContractColumn[]): AsyncIterable<FailingRows>;
-  /** Converts every row to the master's types; returns rows whose accepted value did not convert. */
-  buildTyped(columns: readonly ContractColumn[]): Promise<RowRef[]>;
+  /** The staged tables as one batch; returns rows whose accepted value did not convert. */
+  buildTyped(): Promise<RowRef[]>;
   /** Groups of rows sharing the same values in `columns` (all non-null). */
   duplicates(columns: readonly string[]): Promise<{ values: string[]; rows: RowRef[] }[]>;
   markBad(rows: readonly RowRef[]): Promise<void>;

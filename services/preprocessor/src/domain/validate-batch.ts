@@ -81,7 +81,7 @@ export async function validateBatch(
   const { tables, linked } = await sortFiles(deps.store, event, rawPrefix, workDir);
   let totalRows = 0;
   for (const { file: table, local, format } of tables) {
-    const staged = await session.stage(table.path, local, format);
+    const staged = await session.stage(table.path, local, format, contract.columns);
     totalRows += staged.rows;
     const keyOfRow = (values: Record<string, unknown[]>, i: number) => {
       const pk: Record<string, string | null> = {};
@@ -114,7 +114,7 @@ export async function validateBatch(
     }
   }
 
-  for (const r of await session.buildTyped(contract.columns)) {
+  for (const r of await session.buildTyped()) {
     flag(r.file, r.row, {
       column: null,
       rule: 'type',
