@@ -13,7 +13,7 @@ import {
   slackChannel,
 } from './data-access/channels.ts';
 import { NotificationsRepository } from './data-access/notifications-repository.ts';
-import { CHANNELS, DELIVERY_OUTCOMES, type DeclaredRoutes, type NotifyPorts } from './domain/notify.ts';
+import { CHANNELS, DELIVERY_OUTCOMES, type DeclaredRoutes, type NotifyPorts } from './domain/ports.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 import { defineNotificationJob } from './entry-points/jobs/notification.job.ts';

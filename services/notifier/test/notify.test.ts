@@ -36,7 +36,7 @@ import {
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
 import { NotificationsRepository } from '../src/data-access/notifications-repository.ts';
-import type { Channel } from '../src/domain/notify.ts';
+import type { Channel } from '../src/domain/ports.ts';
 import { NOTIFICATION_JOB, type NotificationJob } from '../src/entry-points/jobs/notification.job.ts';
 
 /** A claim a replica made and took the delivery of, then died in it `ageMs` ago. */

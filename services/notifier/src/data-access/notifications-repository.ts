@@ -1,5 +1,5 @@
 import { withTransaction, type Pool, type PoolClient } from '@tributary/db';
-import type { Channel } from '../domain/notify.ts';
+import type { Channel } from '../domain/ports.ts';
 
 /** A notification the retry poller of an older release left sending or parked. */
 export interface LegacyNotification {

@@ -1,11 +1,7 @@
 import type { DefinedJob, JobQueue, RetryPolicy } from '@tributary/jobs';
 import { withLogFields } from '@tributary/telemetry';
-import {
-  notificationRunFields,
-  sendNotification,
-  type Channel,
-  type NotifyPorts,
-} from '../../domain/notify.ts';
+import { notificationRunFields, sendNotification } from '../../domain/delivery.ts';
+import type { Channel, NotifyPorts } from '../../domain/ports.ts';
 
 export const NOTIFICATION_JOB = 'notification';
 

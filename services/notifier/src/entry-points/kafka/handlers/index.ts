@@ -1,5 +1,5 @@
 import type { EventHandler } from '@tributary/kafka';
-import type { NotifyPorts } from '../../../domain/notify.ts';
+import type { NotifyPorts } from '../../../domain/ports.ts';
 import { batchRejectedHandler } from './batch-rejected.handler.ts';
 import { datasetPublishedHandler } from './dataset-published.handler.ts';
 import { deadLetterHandler } from './dead-letter.handler.ts';
