@@ -158,7 +158,7 @@ function consumerGroupOf(config: Readonly<Record<string, unknown>>): string {
     metrics: { registry: new Registry() },
     readiness: new Map(),
   } as unknown as Runtime;
-  assembleService({ runtime, handlers: [] });
+  assembleService({ runtime, area: 'PRE', handlers: [] });
   if (groupId === undefined) throw new Error('the runner created no consumer');
   return groupId;
 }

@@ -1,3 +1,5 @@
+import { parseErrorBody } from '@tributary/errors';
+
 /**
  * Calls a service's admin API. The base URL and token come from flags or the environment
  * (TRIBUTARY_<SERVICE>_URL, TRIBUTARY_ADMIN_TOKEN), read by the commands that need them.
@@ -22,11 +24,17 @@ export async function adminRequest<T>(
   const text = await res.text();
   if (!res.ok)
     throw new AdminRequestError(
-      `${opts.method ?? 'GET'} ${path} answered ${res.status}: ${text}`,
+      `${opts.method ?? 'GET'} ${path} answered ${res.status}: ${describeErrorBody(text)}`,
       res.status,
       text,
     );
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** `CODE: message` of a service's error body, or the body as it is when it is not one. */
+export function describeErrorBody(text: string): string {
+  const error = parseErrorBody(text);
+  return error ? `${error.code}: ${error.message}` : text;
 }
 
 /** A refusal of the admin API, with its status and body (parsed when it is JSON). */

@@ -212,9 +212,11 @@ async function catalogCall<T>(
   }
 }
 
+/** The problems of a catalog refusal: `details.problems` of the error body, else its message. */
 function problemsOf(body: unknown): string[] | undefined {
-  const error = (body as { error?: { problems?: unknown; message?: unknown } } | undefined)?.error;
-  if (Array.isArray(error?.problems)) return error.problems.map(String);
+  const error = (body as { error?: { details?: { problems?: unknown }; message?: unknown } } | undefined)
+    ?.error;
+  if (Array.isArray(error?.details?.problems)) return error.details.problems.map(String);
   return typeof error?.message === 'string' ? [error.message] : undefined;
 }
 

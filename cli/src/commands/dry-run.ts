@@ -1,3 +1,5 @@
+import { describeErrorBody } from '../http.ts';
+
 /** The preprocessor's answer to POST /validate (docs/ingestion.md, "Dry run"). */
 interface DryRunReport {
   dataset: string;
@@ -40,16 +42,7 @@ export async function dryRunSubmit(
     );
   });
   const text = await res.text();
-  if (!res.ok) {
-    let detail = text;
-    try {
-      const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
-      detail = `${body.error?.code ?? ''}: ${body.error?.message ?? text}`;
-    } catch {
-      // not JSON: as it is
-    }
-    throw new Error(`the dry run was refused (HTTP ${res.status}) ${detail}`);
-  }
+  if (!res.ok) throw new Error(`the dry run was refused (HTTP ${res.status}) ${describeErrorBody(text)}`);
   const report = JSON.parse(text) as DryRunReport;
   if (opts.json) {
     process.stdout.write(`${text}\n`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { adminToken, printJson, withAdminConnection, type AdminConnection } from '../admin-connection.ts';
-import { adminRequest } from '../http.ts';
+import { adminRequest, describeErrorBody } from '../http.ts';
 
 const connection = (cmd: Command): Command =>
   withAdminConnection(cmd, {
@@ -38,7 +38,8 @@ export function registerRefresh(program: Command): void {
     });
     const text = await res.text();
     // 422 carries a finished, failed run: print it rather than an HTTP error.
-    if (!res.ok && res.status !== 422) throw new Error(`POST /admin/refresh answered ${res.status}: ${text}`);
+    if (!res.ok && res.status !== 422)
+      throw new Error(`POST /admin/refresh answered ${res.status}: ${describeErrorBody(text)}`);
     printJson(JSON.parse(text) as unknown);
     if (res.status === 422) process.exitCode = 1;
   });

@@ -11,6 +11,7 @@ import { compareCodePoints } from '@tributary/storage/keys';
 // The services' own rule for a file's role by its content and name (the CLI loads that module alone).
 import { FILE_HEAD_BYTES, roleByContent } from '@tributary/contracts/file-formats';
 import { defaultPreprocessorUrl, dryRunSubmit } from './dry-run.ts';
+import { describeErrorBody } from '../http.ts';
 import { postStream, streamingForm } from './upload-body.ts';
 
 /** Files of the landing-zone protocol that are not batch content. */
@@ -82,7 +83,7 @@ class RetriableAnswer extends Error {
   readonly status: number;
   readonly text: string;
   constructor(status: number, text: string) {
-    super(`HTTP ${status} ${describeBody(text)}`);
+    super(`HTTP ${status} ${describeErrorBody(text)}`);
     this.status = status;
     this.text = text;
   }
@@ -242,7 +243,7 @@ async function submit(dir: string, opts: SubmitOptions): Promise<number> {
   }
   const { status, text } = posted;
   if (status !== 202) {
-    throw new Error(`the ingestor refused the batch (HTTP ${status}) ${describeBody(text)}`);
+    throw new Error(`the ingestor refused the batch (HTTP ${status}) ${describeErrorBody(text)}`);
   }
   const accepted = JSON.parse(text) as Accepted;
   if (opts.json) {
@@ -331,16 +332,6 @@ async function waitForOutcome(
   throw new Error(
     `no outcome after ${timeoutMs / 1000} s${unreachable === undefined ? '' : ` (the ingestor is unreachable: ${unreachable})`}; follow ${statusUrl}`,
   );
-}
-
-/** `error: message` of an ingestor's JSON error body, or the body as it is. */
-function describeBody(text: string): string {
-  try {
-    const body = JSON.parse(text) as { error?: string; message?: string };
-    return `${body.error ?? ''}: ${body.message ?? text}`;
-  } catch {
-    return text;
-  }
 }
 
 /** fetch's own failure: no connection, reset, DNS (undici throws TypeError('fetch failed') with a cause). */

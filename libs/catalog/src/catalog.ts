@@ -97,7 +97,6 @@ export class Catalog {
     if (cached) return cached;
     const published = await this.opts.store.contract(name, version).catch((err: unknown) => {
       throw new AppError('CATALOG_ERR_UNAVAILABLE', `catalog not readable: ${String(err)}`, {
-        retriable: true,
         cause: err,
       });
     });

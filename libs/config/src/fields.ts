@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 
 /** A comma-separated list, e.g. `KAFKA_BROKERS=a:9092,b:9092`. */
@@ -22,6 +23,13 @@ export const bool = () =>
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 export const url = () => z.url({ message: 'expected a URL' });
+
+/** An absolute path of a local folder, normalised. */
+export const absoluteDir = () =>
+  z
+    .string()
+    .refine((p) => path.isAbsolute(p), 'expected an absolute path')
+    .transform((p) => path.resolve(p));
 
 /**
  * Where the Kafka cluster is and how to reach it securely: shared by the services and by the

@@ -1,6 +1,7 @@
 export { ConfigError, loadConfig, redactConfig } from './load.ts';
 export { readPemSetting } from './pem.ts';
 export {
+  absoluteDir,
   bool,
   commonEnv,
   commonSchema,

@@ -71,6 +71,7 @@ export function compileContract(contract: DataContract): RowValidator {
     columns,
     validateValue(column, value) {
       const check = byName.get(column);
+      // A programmer's invariant: callers ask only for the contract's own columns.
       if (!check) throw new Error(`column ${column} is not in contract ${contract.name}`);
       return check(value);
     },

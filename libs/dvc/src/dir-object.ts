@@ -1,5 +1,6 @@
 import { compareCodePoints } from '@tributary/storage';
 import { md5Buffer } from './md5.ts';
+import { invalid } from './invalid.ts';
 
 /** One file of a tracked directory, as a `.dir` object lists it. */
 export interface DirEntry {
@@ -46,7 +47,7 @@ export function pythonJsonString(value: string): string {
 function assertRelpath(relpath: string): void {
   const segments = relpath.split('/');
   if (relpath.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw new Error(`Not a normalised relative posix path: '${relpath}'`);
+    throw invalid(`Not a normalised relative posix path: '${relpath}'`);
   }
 }
 
@@ -64,9 +65,9 @@ export function dirObjectJson(entries: readonly Pick<DirEntry, 'relpath' | 'md5'
   const seen = new Set<string>();
   const items = sortDirEntries(entries).map((e) => {
     assertRelpath(e.relpath);
-    if (seen.has(e.relpath)) throw new Error(`Duplicate relpath '${e.relpath}'`);
+    if (seen.has(e.relpath)) throw invalid(`Duplicate relpath '${e.relpath}'`);
     seen.add(e.relpath);
-    if (!/^[0-9a-f]{32}$/.test(e.md5)) throw new Error(`Not an md5 for '${e.relpath}': '${e.md5}'`);
+    if (!/^[0-9a-f]{32}$/.test(e.md5)) throw invalid(`Not an md5 for '${e.relpath}': '${e.md5}'`);
     return `{"md5": ${pythonJsonString(e.md5)}, "relpath": ${pythonJsonString(e.relpath)}}`;
   });
   return `[${items.join(', ')}]`;

@@ -1,4 +1,5 @@
 import { yamlStringValue } from './yaml-scalar.ts';
+import { invalid } from './invalid.ts';
 
 /** One tracked output of a `.dvc` file: a file (plain md5) or a directory (md5 ending in `.dir`). */
 export interface DvcOut {
@@ -21,16 +22,16 @@ const DIR_MD5 = /^[0-9a-f]{32}\.dir$/;
  */
 export function renderDvcFile(out: DvcOut): string {
   const isDir = DIR_MD5.test(out.md5);
-  if (!isDir && !MD5.test(out.md5)) throw new Error(`Not a DVC md5: '${out.md5}'`);
+  if (!isDir && !MD5.test(out.md5)) throw invalid(`Not a DVC md5: '${out.md5}'`);
   if (isDir !== (out.nfiles !== undefined)) {
-    throw new Error(
+    throw invalid(
       isDir ? `Directory out '${out.path}' needs nfiles` : `File out '${out.path}' cannot have nfiles`,
     );
   }
-  if (out.path === '') throw new Error('A .dvc out needs a path');
-  if (!Number.isSafeInteger(out.size) || out.size < 0) throw new Error(`Invalid size ${out.size}`);
+  if (out.path === '') throw invalid('A .dvc out needs a path');
+  if (!Number.isSafeInteger(out.size) || out.size < 0) throw invalid(`Invalid size ${out.size}`);
   if (out.nfiles !== undefined && (!Number.isSafeInteger(out.nfiles) || out.nfiles < 0)) {
-    throw new Error(`Invalid nfiles ${out.nfiles}`);
+    throw invalid(`Invalid nfiles ${out.nfiles}`);
   }
   // Values continue at indent 4 when folded: the mapping sits at 2 inside the top-level sequence.
   const lines = [

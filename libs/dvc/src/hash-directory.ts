@@ -3,6 +3,7 @@ import path from 'node:path';
 import pMap from 'p-map';
 import { buildDirObject, type DirObject, type DirEntry } from './dir-object.ts';
 import { hashFile } from './md5.ts';
+import { invalid } from './invalid.ts';
 
 /** A directory hashed as `dvc add` hashes it. `entries` carry each file's md5 and size. */
 export type DirHash = DirObject;
@@ -47,11 +48,11 @@ async function collectFiles(
     try {
       return utf8.decode(raw);
     } catch {
-      throw new Error(`File name is not UTF-8 in ${absolute}: ${raw.toString('hex')} (hex)`);
+      throw invalid(`File name is not UTF-8 in ${absolute}: ${raw.toString('hex')} (hex)`);
     }
   });
   if (names.includes('.dvcignore')) {
-    throw new Error(`.dvcignore cannot be inside a directory tracked by DVC: ${absolute}`);
+    throw invalid(`.dvcignore cannot be inside a directory tracked by DVC: ${absolute}`);
   }
   for (const name of names) {
     const child = path.join(absolute, name);
@@ -66,7 +67,7 @@ async function collectFiles(
     } else if (stat.isFile()) {
       out.push({ relpath, absolute: child });
     } else {
-      throw new Error(`Not a regular file or directory, DVC cannot track it: ${child}`);
+      throw invalid(`Not a regular file or directory, DVC cannot track it: ${child}`);
     }
   }
 }

@@ -1,3 +1,5 @@
+import { invalid } from './invalid.ts';
+
 const OBJECT_HASH = /^([0-9a-f]{2})([0-9a-f]{30}(?:\.dir)?)$/;
 
 /**
@@ -6,7 +8,7 @@ const OBJECT_HASH = /^([0-9a-f]{2})([0-9a-f]{30}(?:\.dir)?)$/;
  */
 export function dvcObjectKey(md5: string): string {
   const match = OBJECT_HASH.exec(md5);
-  if (match === null) throw new Error(`Not a DVC md5: '${md5}'`);
+  if (match === null) throw invalid(`Not a DVC md5: '${md5}'`);
   return `files/md5/${match[1]}/${match[2]}`;
 }
 
@@ -17,7 +19,7 @@ export function dvcObjectKey(md5: string): string {
  * the trailing `-v<digits>` keeps names of different datasets apart (`a-v1-v2` is only `a-v1`, v2).
  */
 export function masterVersionName(dataset: string, version: number): string {
-  if (!Number.isSafeInteger(version) || version < 1) throw new Error(`Not a master version: ${version}`);
+  if (!Number.isSafeInteger(version) || version < 1) throw invalid(`Not a master version: ${version}`);
   return `${dataset}-v${version}`;
 }
 

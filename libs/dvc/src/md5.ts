@@ -51,6 +51,7 @@ export class Md5PassThrough extends Transform {
 
   /** MD5 and size of everything that passed; only known once the stream has ended. */
   get result(): FileHash {
+    // A programmer's invariant: result is read once the pipeline finished.
     if (this.digest === undefined) throw new Error('Md5PassThrough.result read before the stream ended');
     return { md5: this.digest, size: this.size };
   }

@@ -1,4 +1,5 @@
 import { AppError } from './app-error.ts';
+import type { ErrorCode } from './catalog.ts';
 
 /**
  * What a Postgres error means to a caller. Classified where the error enters, so that use cases
@@ -46,14 +47,17 @@ export function classifyPgError(err: unknown): PgErrorKind {
   return PG_KIND_BY_SQLSTATE[code] ?? 'other';
 }
 
-/** Wraps a Postgres error into an AppError whose retriable flag follows its kind. */
-export function pgToAppError(err: unknown, area = 'DB'): AppError {
+const PG_CODE_BY_KIND = {
+  unique_violation: 'DB_ERR_UNIQUE_VIOLATION',
+  serialization: 'DB_ERR_SERIALIZATION',
+  connection: 'DB_ERR_CONNECTION',
+  constraint: 'DB_ERR_CONSTRAINT',
+  other: 'DB_ERR_OTHER',
+} as const satisfies Record<PgErrorKind, ErrorCode>;
+
+/** Wraps a Postgres error into an AppError; the catalog gives each kind's retriable flag. */
+export function pgToAppError(err: unknown): AppError {
   const kind = classifyPgError(err);
-  const retriable = kind === 'connection' || kind === 'serialization';
   const message = err instanceof Error ? err.message : String(err);
-  return new AppError(`${area}_ERR_${kind.toUpperCase()}`, message, {
-    retriable,
-    cause: err,
-    details: { kind },
-  });
+  return new AppError(PG_CODE_BY_KIND[kind], message, { cause: err, details: { kind } });
 }

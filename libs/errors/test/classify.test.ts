@@ -22,11 +22,18 @@ describe('classifyPgError', () => {
 
 describe('toAppError', () => {
   it('when given an AppError, then it is returned as is', () => {
-    const err = new AppError('X_ERR_Y', 'y', { retriable: false });
+    const err = new AppError('EVT_ERR_INVALID', 'y');
     expect(toAppError(err)).toBe(err);
   });
-  it('when given an unknown error, then it becomes a retriable AppError with the fallback code', () => {
-    const err = toAppError(new Error('socket hang up'));
-    expect(err).toMatchObject({ code: 'APP_ERR_UNEXPECTED', retriable: true, message: 'socket hang up' });
+  it.each([
+    [new Error('socket hang up'), 'APP_ERR_UNEXPECTED', true],
+    ['a thrown string', 'APP_ERR_UNEXPECTED', true],
+    [new TypeError('fetch failed'), 'APP_ERR_UNEXPECTED', true],
+    [new TypeError("Cannot read properties of undefined (reading 'id')"), 'APP_ERR_PROGRAMMER', false],
+    [new RangeError('Invalid array length'), 'APP_ERR_PROGRAMMER', false],
+    [new ReferenceError('x is not defined'), 'APP_ERR_PROGRAMMER', false],
+    [new SyntaxError('Invalid regular expression'), 'APP_ERR_PROGRAMMER', false],
+  ])('when given %o, then it becomes %s (retriable: %s)', (thrown, code, retriable) => {
+    expect(toAppError(thrown)).toMatchObject({ code, retriable });
   });
 });

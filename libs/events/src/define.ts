@@ -46,7 +46,6 @@ export function defineEvent<T>(
       });
       if (!ok) {
         throw new AppError('EVT_ERR_INVALID', `Invalid ${name} event: ${problems.join('; ')}`, {
-          retriable: false,
           details: { event: name, problems },
         });
       }

@@ -1,7 +1,7 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import pRetry from 'p-retry';
-import { AppError } from '@tributary/errors';
+import { AppError, isAppError } from '@tributary/errors';
 import type { EventDefinition } from './define.ts';
 
 export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';
@@ -123,7 +123,7 @@ export class EventRegistry {
     const res = await fetch(`${this.opts.url.replace(/\/$/, '')}/subjects`, {
       signal: AbortSignal.timeout(2000),
     });
-    if (!res.ok) throw new Error(`schema registry answered ${res.status}`);
+    if (!res.ok) throw new AppError('EVT_ERR_REGISTRY_UNAVAILABLE', `schema registry answered ${res.status}`);
   }
 
   /** The resolver from a writer schema into the event's local schema, built once per writer id. */
@@ -185,14 +185,17 @@ export class EventRegistry {
           signal: AbortSignal.timeout(5000),
         });
         if (!res.ok) {
-          const err = new Error(`PUT config/${subject} answered ${res.status}: ${await res.text()}`);
-          throw Object.assign(err, { status: res.status });
+          throw new AppError(
+            'EVT_ERR_REGISTRY_REFUSED',
+            `PUT config/${subject} answered ${res.status}: ${await res.text()}`,
+            { retriable: res.status === 409, details: { status: res.status } },
+          );
         }
       },
       {
         retries: 3,
         minTimeout: 50,
-        shouldRetry: ({ error }) => (error as { status?: number }).status === 409,
+        shouldRetry: ({ error }) => isAppError(error) && error.retriable,
       },
     );
   }
@@ -234,7 +237,6 @@ export function classifyRegistryError(err: unknown, doing: string): AppError {
     return new AppError('EVT_ERR_DECODE', `Cannot decode while ${doing}: ${message}`, { cause: err });
   }
   return new AppError('EVT_ERR_REGISTRY_UNAVAILABLE', `Schema registry failed while ${doing}: ${message}`, {
-    retriable: true,
     cause: err,
   });
 }

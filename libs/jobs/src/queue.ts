@@ -143,6 +143,7 @@ export class JobQueue {
 
   /** Declares a job; its queue is created when the queue starts. */
   define<T>(definition: JobDefinition<T>): DefinedJob<T> {
+    // Programmer invariants: queues are created at start, one per name.
     if (this.started) throw new Error(`job ${definition.name} defined after the queue started`);
     if (this.definitions.has(definition.name)) throw new Error(`job ${definition.name} defined twice`);
     this.definitions.set(definition.name, definition as JobDefinition<unknown>);
@@ -229,6 +230,7 @@ export class JobQueue {
       ...(opts.startAfter ? { startAfter: opts.startAfter } : {}),
       ...(opts.tx ? { db: clientAdapter(opts.tx) } : {}),
     });
+    // Programmer invariant: pg-boss answers null only for singleton or throttled sends, never used here.
     if (id === null) throw new Error(`job ${name} not stored`);
     return id;
   }

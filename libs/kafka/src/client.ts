@@ -1,3 +1,4 @@
+import './request-queue.ts';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Logger } from '@tributary/telemetry';
 

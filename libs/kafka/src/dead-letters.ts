@@ -9,6 +9,7 @@ import {
 } from '@tributary/events';
 import { readTopic, type TopicRecord } from './read-topic.ts';
 import { ensureTopics } from './topics.ts';
+import { AppError } from '@tributary/errors';
 
 /** Header a replayed record carries: `<dlq topic>/<partition>:<offset>` of the dead letter it replays. */
 export const REPLAY_OF_HEADER = 'dlq-replay-of';
@@ -62,7 +63,10 @@ interface DeadLetterRecord {
 export function parseDlqOffset(raw: string): { partition: number; offset: string } {
   const match = /^\s*(\d+):(\d+)\s*$/.exec(raw);
   if (!match || !Number.isSafeInteger(Number(match[1])))
-    throw new Error(`malformed --offset "${raw}": expected <partition>:<offset>, e.g. 0:42`);
+    throw new AppError(
+      'DLQ_ERR_BAD_REQUEST',
+      `malformed --offset "${raw}": expected <partition>:<offset>, e.g. 0:42`,
+    );
   return { partition: Number(match[1]), offset: BigInt(match[2]!).toString() };
 }
 
@@ -113,7 +117,8 @@ class DlqSession {
   /** Every record of the dead-letter topic, its envelope decoded (a bad envelope is kept, with the error). */
   async readDeadLetters(): Promise<DeadLetterRecord[]> {
     if (!(await this.topicExists(this.dlqTopic))) {
-      throw new Error(
+      throw new AppError(
+        'DLQ_ERR_NOT_FOUND',
         `no dead-letter topic ${this.dlqTopic} on ${this.conn.clusterLabel ?? 'the cluster'} (wrong topic prefix, or the service never ran there?)`,
       );
     }
@@ -227,6 +232,25 @@ class DlqSession {
   }
 }
 
+/**
+ * The services that have a dead-letter topic on the cluster (`<prefix>dlq.<service>`, not the
+ * `.replayed` marker topics), sorted.
+ */
+export async function deadLetterServices(conn: DeadLetterConnection): Promise<string[]> {
+  const admin = conn.kafka.admin();
+  await admin.connect();
+  try {
+    const prefix = `${conn.topicPrefix}${deadLetterTopic('')}`;
+    return (await admin.listTopics())
+      .filter((t) => t.startsWith(prefix) && !t.endsWith('.replayed'))
+      .map((t) => t.slice(prefix.length))
+      .filter((s) => /^[a-z0-9-]+$/.test(s))
+      .sort();
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** The dead letters of one service, oldest first per partition (reading moves no offsets). */
 export async function listDeadLetters(
   conn: DeadLetterConnection,
@@ -299,9 +323,10 @@ export async function replayDeadLetters(
   opts: ReplayDeadLettersOptions,
 ): Promise<ReplayResult[]> {
   const wanted = opts.offset.map(parseDlqOffset);
-  if (opts.all && wanted.length > 0) throw new Error('give either --offset or --all, not both');
+  if (opts.all && wanted.length > 0)
+    throw new AppError('DLQ_ERR_BAD_REQUEST', 'give either --offset or --all, not both');
   if (!opts.all && wanted.length === 0)
-    throw new Error('give --offset <partition:offset> (repeatable) or --all');
+    throw new AppError('DLQ_ERR_BAD_REQUEST', 'give --offset <partition:offset> (repeatable) or --all');
 
   const session = new DlqSession(conn, opts.service);
   const records = await session.readDeadLetters();
@@ -314,12 +339,16 @@ export async function replayDeadLetters(
     for (const w of wanted) {
       const record = records.find((r) => r.partition === w.partition && r.offset === w.offset);
       if (!record) {
-        throw new Error(
+        throw new AppError(
+          'DLQ_ERR_NOT_FOUND',
           `no such record: no dead letter at ${w.partition}:${w.offset} on ${session.dlqTopic} (${describeRanges(records)})`,
         );
       }
       if (!record.letter)
-        throw new Error(`dead letter ${w.partition}:${w.offset} cannot be replayed: ${record.envelopeError}`);
+        throw new AppError(
+          'DLQ_ERR_NOT_REPLAYABLE',
+          `dead letter ${w.partition}:${w.offset} cannot be replayed: ${record.envelopeError}`,
+        );
       if (!selected.includes(record)) selected.push(record);
     }
   }
@@ -332,7 +361,8 @@ export async function replayDeadLetters(
   if (!opts.all) {
     const refused = plan.filter((p) => p.skip);
     if (refused.length > 0) {
-      throw new Error(
+      throw new AppError(
+        'DLQ_ERR_NOT_REPLAYABLE',
         refused
           .map(
             ({ record, earlier }) =>
@@ -385,7 +415,10 @@ export async function replayDeadLetters(
     const existing = new Set(await admin.listTopics());
     const missing = targets.filter((t) => !existing.has(t));
     if (missing.length > 0)
-      throw new Error(`the original topic ${missing.join(', ')} does not exist any more`);
+      throw new AppError(
+        'DLQ_ERR_NOT_FOUND',
+        `the original topic ${missing.join(', ')} does not exist any more`,
+      );
     const meta = await admin.fetchTopicMetadata({ topics: [...targets, session.dlqTopic] });
     const partitions = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
     const dlqReplicas =
@@ -449,7 +482,8 @@ export async function replayDeadLetters(
           ],
         });
       } catch (err) {
-        throw new Error(
+        throw new AppError(
+          'DLQ_ERR_MARKER_NOT_RECORDED',
           `replayed ${replayOf} to ${marker.topic} ${marker.partition}:${marker.offset} but could not record it on ${session.markerTopic} (a later replay will not be refused): ${errorText(err)}`,
         );
       }

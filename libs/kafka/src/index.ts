@@ -13,6 +13,7 @@ export { defineHandler, type EventHandler, type MessageContext } from './handler
 export type { Kafka, Admin } from 'kafkajs';
 export { readTopic, type ReadTopicOptions, type TopicRecord } from './read-topic.ts';
 export {
+  deadLetterServices,
   listDeadLetters,
   parseDlqOffset,
   replayDeadLetters,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { AppError } from '@tributary/errors';
 
 export interface TopicRecord {
   partition: number;
@@ -47,7 +48,10 @@ export async function readTopic(
         timer = setTimeout(
           () =>
             reject(
-              new Error(`timed out after ${timeoutMs} ms reading ${topic} (${records.length} records read)`),
+              new AppError(
+                'KAFKA_ERR_READ_TIMEOUT',
+                `timed out after ${timeoutMs} ms reading ${topic} (${records.length} records read)`,
+              ),
             ),
           timeoutMs,
         );

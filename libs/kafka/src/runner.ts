@@ -298,7 +298,7 @@ export class ConsumerRunner {
         async (attempt) => {
           attempts = attempt;
           if (!m.message.value) {
-            throw new AppError('EVT_ERR_EMPTY', 'message has no value (tombstone)', { retriable: false });
+            throw new AppError('EVT_ERR_EMPTY', 'message has no value (tombstone)');
           }
           const value = await this.opts.registry.decode(
             this.readerOf.get(m.topic) ?? handler.event,

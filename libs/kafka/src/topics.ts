@@ -1,5 +1,6 @@
 import type { Admin } from 'kafkajs';
 import pRetry from 'p-retry';
+import { AppError } from '@tributary/errors';
 
 export interface TopicSpec {
   topic: string;
@@ -54,7 +55,10 @@ async function awaitLeaders(admin: Admin, topics: string[]): Promise<void> {
         (t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0),
       );
       if (leaderless.length > 0) {
-        throw new Error(`topics without a leader yet: ${leaderless.map((t) => t.name).join(', ')}`);
+        throw new AppError(
+          'KAFKA_ERR_NO_LEADER',
+          `topics without a leader yet: ${leaderless.map((t) => t.name).join(', ')}`,
+        );
       }
     },
     {

@@ -75,7 +75,7 @@ beforeAll(async () => {
         handle: (value) =>
           withTask('check_files', {}, () =>
             value.batch_id === 'bad'
-              ? Promise.reject(new AppError('TEST_ERR_BAD', 'refused on purpose'))
+              ? Promise.reject(new AppError('EVT_ERR_INVALID', 'refused on purpose'))
               : Promise.resolve(),
           ),
       }),

@@ -68,11 +68,18 @@ describe('consumer runner', () => {
             attemptsById.set(value.batch_id, ctx.attempt);
             if (value.batch_id.startsWith('poison')) {
               return Promise.reject(
-                new AppError('TEST_ERR_ALWAYS', 'this batch always fails', { retriable: true }),
+                new AppError('LOCK_ERR_TIMEOUT', 'this batch always fails', { retriable: true }),
               );
             }
             if (value.batch_id.startsWith('invalid')) {
-              return Promise.reject(new AppError('TEST_ERR_INVALID', 'never retried', { retriable: false }));
+              return Promise.reject(new AppError('EVT_ERR_INVALID', 'never retried', { retriable: false }));
+            }
+            if (value.batch_id.startsWith('bug')) {
+              // A programmer's error, as reading a field of undefined throws it.
+              return Promise.reject(new TypeError("Cannot read properties of undefined (reading 'id')"));
+            }
+            if (value.batch_id.startsWith('unknown')) {
+              return Promise.reject(new Error('an error no code names'));
             }
             if (value.batch_id.startsWith('flaky') && ctx.attempt === 1) {
               return Promise.reject(new Error('transient failure'));
@@ -108,7 +115,7 @@ describe('consumer runner', () => {
     const [letter] = await dlq.waitForMessages(1);
     const decoded = await registry.decode(deadLetterEvent(service), letter!.value!);
     expect(decoded).toMatchObject({
-      error_code: 'TEST_ERR_ALWAYS',
+      error_code: 'LOCK_ERR_TIMEOUT',
       error_message: 'this batch always fails',
       retriable: true,
       attempts: 3,
@@ -117,7 +124,7 @@ describe('consumer runner', () => {
     });
     expect(Buffer.compare(decoded.value!, encoded)).toBe(0);
     expect(decoded.headers).toContainEqual({ key: 'a', value: Buffer.from('b') });
-    expect(letter!.headers['dlq-error-code']).toBe('TEST_ERR_ALWAYS');
+    expect(letter!.headers['dlq-error-code']).toBe('LOCK_ERR_TIMEOUT');
     await waitFor(() => (handled.includes('after-poison') ? true : undefined), {
       what: 'next message handled',
     });
@@ -151,7 +158,26 @@ describe('consumer runner', () => {
     await producer.publish(batchReady, batch('invalid-1'));
     const letters = await dlq.waitForMessages(before + 1);
     const decoded = await registry.decode(deadLetterEvent(service), letters[before]!.value!);
-    expect(decoded).toMatchObject({ error_code: 'TEST_ERR_INVALID', attempts: 1, retriable: false });
+    expect(decoded).toMatchObject({ error_code: 'EVT_ERR_INVALID', attempts: 1, retriable: false });
+  });
+
+  it('when a handler throws a programmer error (TypeError), then it is not retried: dead-lettered at once as APP_ERR_PROGRAMMER', async () => {
+    const before = dlq.messages.length;
+    await producer.publish(batchReady, batch('bug-1'));
+    const letters = await dlq.waitForMessages(before + 1);
+    const decoded = await registry.decode(deadLetterEvent(service), letters[before]!.value!);
+    expect(decoded).toMatchObject({ error_code: 'APP_ERR_PROGRAMMER', attempts: 1, retriable: false });
+    expect(attemptsById.get('bug-1')).toBe(1);
+  });
+
+  it('when a handler keeps throwing an unknown error, then it is retried a bounded number of times, then dead-lettered', async () => {
+    const before = dlq.messages.length;
+    await producer.publish(batchReady, batch('unknown-1'));
+    const letters = await dlq.waitForMessages(before + 1);
+    const decoded = await registry.decode(deadLetterEvent(service), letters[before]!.value!);
+    // maxRetries 2: the first attempt and two retries.
+    expect(decoded).toMatchObject({ error_code: 'APP_ERR_UNEXPECTED', attempts: 3, retriable: true });
+    expect(attemptsById.get('unknown-1')).toBe(3);
   });
 
   it('when a message is handled and the next dead-lettered, then the runner announces each, then the commit past both', async () => {
@@ -171,7 +197,7 @@ describe('consumer runner', () => {
         what: 'dead_lettered announced',
       });
       const [partition, offset] = letter.split(' ')[1]!.split(':').map(Number) as [number, number];
-      expect(letter).toBe(`dead_lettered ${partition}:${offset} TEST_ERR_INVALID`);
+      expect(letter).toBe(`dead_lettered ${partition}:${offset} EVT_ERR_INVALID`);
       await waitFor(() => (log.includes(`committed ${partition}:${offset + 1}`) ? true : undefined), {
         what: 'commit past the dead letter',
       });

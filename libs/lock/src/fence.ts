@@ -13,6 +13,7 @@ export async function compareAndSetVersion(
   expected: number,
   next: number,
 ): Promise<void> {
+  // A programmer's invariant: table names are constants of the code, never input.
   if (!/^[a-z_][a-z0-9_.]*$/.test(table)) throw new Error(`invalid table name ${table}`);
   const { rowCount } = await client.query(
     `UPDATE ${table} SET version = $3 WHERE dataset = $1 AND version = $2`,
@@ -22,7 +23,7 @@ export async function compareAndSetVersion(
     throw new AppError(
       'LOCK_ERR_FENCED',
       `Commit of ${dataset} v${next} refused: the master is no longer at v${expected} (a newer holder committed)`,
-      { retriable: true, details: { dataset, expected, next } },
+      { details: { dataset, expected, next } },
     );
   }
 }

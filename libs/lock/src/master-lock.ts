@@ -73,7 +73,6 @@ export class MasterLock {
     } catch (err) {
       if (acquiredAt === undefined && err instanceof Error && err.name === 'ExecutionError') {
         throw new AppError('LOCK_ERR_TIMEOUT', `Timed out waiting for the lock on master ${name}`, {
-          retriable: true,
           cause: err,
         });
       }

@@ -18,7 +18,11 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
     // ioredis turns TLS on for rediss:// by itself; the CA goes in its tls options.
     options.tls = { ca: readFileSync(opts.tlsCaFile, 'utf8') };
     if (!url.startsWith('rediss:')) {
-      throw new Error(`REDIS_TLS_CA_FILE is set but ${redisAddress(url)} is not a rediss:// URL`);
+      throw new ConnectionRefusedError(
+        'Redis',
+        'certificate',
+        `REDIS_TLS_CA_FILE is set but ${redisAddress(url)} is not a rediss:// URL`,
+      );
     }
   }
   const client = new Redis(url, options);

@@ -12,6 +12,7 @@ import {
   type RemoveListener,
 } from '@tributary/telemetry';
 import { OUTBOX_CHANNEL_PREFIX } from './enqueue.ts';
+import { AppError } from '@tributary/errors';
 
 export interface OutboxRelayOptions {
   pool: Pool;
@@ -303,7 +304,7 @@ export class OutboxRelay {
       await Promise.race([
         done,
         sleep(30_000).then(() => {
-          throw new Error(`reconcile of ${topic} timed out`);
+          throw new AppError('OUTBOX_ERR_RECONCILE', `reconcile of ${topic} timed out`);
         }),
       ]);
     } finally {
@@ -314,7 +315,12 @@ export class OutboxRelay {
 
   private defOf(eventName: string): EventDefinition<unknown> {
     const def = this.defsByName.get(eventName);
-    if (!def) throw new Error(`outbox holds a ${eventName} event but the relay has no definition for it`);
+    if (!def) {
+      throw new AppError(
+        'OUTBOX_ERR_UNKNOWN_EVENT',
+        `outbox holds a ${eventName} event but the relay has no definition for it`,
+      );
+    }
     return def;
   }
 

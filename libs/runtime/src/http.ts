@@ -1,15 +1,17 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { installErrorHandling, type HttpArea } from './errors.ts';
 import type { Runtime } from './runtime.ts';
 
 const PROBE_TIMEOUT_MS = 2000;
 
 /**
  * The HTTP side every service shares: liveness, readiness (broker, registry, database and the
- * service's own dependencies) and Prometheus metrics. Services add their admin routes to it.
- * Built without listening, so tests drive it with inject().
+ * service's own dependencies), Prometheus metrics and the one error handling (errors.ts). Services
+ * add their routes to it. Built without listening, so tests drive it with inject().
  */
-export function buildHttp(runtime: Runtime, isConsuming: () => boolean): FastifyInstance {
+export function buildHttp(runtime: Runtime, isConsuming: () => boolean, area: HttpArea): FastifyInstance {
   const app = Fastify({ logger: false });
+  installErrorHandling(app, { area, logger: runtime.logger });
 
   app.get('/healthz', () => ({ status: 'ok', service: runtime.serviceName }));
 

@@ -11,4 +11,5 @@ export { intervalPoller, type PollerOptions } from './poller.ts';
 export { outboxRelayWorker } from './outbox-worker.ts';
 export { jobWorker } from './job-worker.ts';
 export { runMain } from './main.ts';
-export { parseRequest, problem, registerAdminRoutes, type AdminScopeOptions } from './admin.ts';
+export { parseRequest, registerAdminRoutes, type AdminScopeOptions } from './admin.ts';
+export { installErrorHandling, sendError, type HttpArea } from './errors.ts';

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ConsumerRunner, type EventHandler } from '@tributary/kafka';
 import type { RemoveListener } from '@tributary/telemetry';
+import type { HttpArea } from './errors.ts';
 import { buildHttp } from './http.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -25,6 +26,8 @@ export interface Worker {
 
 export interface ServiceParts {
   runtime: Runtime;
+  /** Error-code area of the service (`ING`, `PRE`...): its HTTP errors are `<AREA>_ERR_<PROBLEM>`. */
+  area: HttpArea;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers of different events share one list
   handlers: readonly EventHandler<any>[];
   workers?: readonly Worker[];
@@ -67,7 +70,7 @@ export function assembleService(parts: ServiceParts): ServiceApp {
     lineage: runtime.lineage,
   });
   const workers = parts.workers ?? [];
-  const http = buildHttp(runtime, () => parts.handlers.length === 0 || runner.isRunning);
+  const http = buildHttp(runtime, () => parts.handlers.length === 0 || runner.isRunning, parts.area);
   parts.routes?.(http);
   let stopping: Promise<void> | undefined;
   return {

@@ -76,6 +76,7 @@ describe('schema registration at start-up', () => {
     const runtime = await createRuntime(config, { migrations: [outboxMigrations], topics: [] });
     const app = assembleService({
       runtime,
+      area: 'PRE',
       handlers: [],
       workers: [outboxRelayWorker(runtime, [datasetPublished])],
     });
@@ -94,6 +95,7 @@ describe('schema registration at start-up', () => {
     const runtime = await createRuntime(config, { migrations: [outboxMigrations], topics: [] });
     const app = assembleService({
       runtime,
+      area: 'PRE',
       handlers: [],
       workers: [outboxRelayWorker(runtime, [datasetPublished])],
     });

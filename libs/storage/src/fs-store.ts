@@ -9,6 +9,7 @@ import { writeFileAtomically, writeStreamAtomically, writeStreamTo } from './ato
 import { ObjectNotFoundError } from './errors.ts';
 import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareCodePoints } from './keys.ts';
 import type { ListedObject, ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
+import { AppError } from '@tributary/errors';
 
 const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR']);
 
@@ -27,7 +28,9 @@ export class FsObjectStore implements ObjectStore {
 
   /** @param root absolute path of the store's directory; created on the first write. */
   constructor(root: string) {
-    if (!path.isAbsolute(root)) throw new Error(`FsObjectStore needs an absolute root, got '${root}'`);
+    if (!path.isAbsolute(root)) {
+      throw new AppError('STORAGE_ERR_BAD_URI', `FsObjectStore needs an absolute root, got '${root}'`);
+    }
     this.root = path.resolve(root);
     this.uri = pathToFileURL(this.root).href;
   }

@@ -184,7 +184,7 @@ export class S3ObjectStore implements ObjectStore {
         throw new AppError(
           'STORAGE_ERR_DELETE',
           `Could not delete ${failed.length} object(s) from ${this.uri}, first '${first?.Key}': ${first?.Message}`,
-          { retriable: true, details: { keys: failed.map((e) => e.Key) } },
+          { details: { keys: failed.map((e) => e.Key) } },
         );
       }
     }

@@ -56,6 +56,7 @@ export async function buildApp(
     );
     const app = assembleService({
       runtime,
+      area: 'CON',
       handlers: [],
       routes: (http) => {
         void http.register(async (scope) => {

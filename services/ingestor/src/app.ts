@@ -112,6 +112,7 @@ export async function buildApp(
 
   return assembleService({
     runtime,
+    area: 'ING',
     handlers: handlers(ingest, runtime.metrics),
     workers,
     routes: (http) =>

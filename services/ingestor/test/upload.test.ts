@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorBody } from '@tributary/errors';
 import { waitFor, writeSampleBatch, type SampleBatch } from '@tributary/testing';
 import { listKeys, startHarness, type Harness } from './helpers.ts';
 
@@ -29,7 +30,7 @@ async function form(sample: SampleBatch, fields: Record<string, string>): Promis
 
 async function post(body: FormData) {
   const res = await h.app.http.inject({ method: 'POST', url: '/batches', payload: body });
-  return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, unknown> };
+  return { status: res.statusCode, body: JSON.parse(res.body) as ErrorBody & Record<string, unknown> };
 }
 
 const fields = (batchId: string) => ({
@@ -108,8 +109,8 @@ describe('ingestor: POST /batches', () => {
     body.append('file', new Blob([Buffer.alloc(25_000, 1)]), 'images/huge.png');
     const res = await post(body);
     expect(res.status).toBe(413);
-    expect(res.body).toMatchObject({ error: 'ING_ERR_FILE_TOO_LARGE' });
-    expect(res.body.message).toContain('images/huge.png is larger than the 20000-byte limit per file');
+    expect(res.body).toMatchObject({ error: { code: 'ING_ERR_FILE_TOO_LARGE' } });
+    expect(res.body.error.message).toContain('images/huge.png is larger than the 20000-byte limit per file');
     expect(await listKeys(store, 'landing/uploads/')).toEqual([]);
     expect((await h.app.http.inject({ method: 'GET', url: '/batches/upload-3' })).statusCode).toBe(404);
   });
@@ -121,8 +122,8 @@ describe('ingestor: POST /batches', () => {
       body.append('file', new Blob([Buffer.alloc(15_000, i)]), `images/part-${i}.png`);
     const res = await post(body);
     expect(res.status).toBe(413);
-    expect(res.body).toMatchObject({ error: 'ING_ERR_BATCH_TOO_LARGE' });
-    expect(res.body.message).toContain('40000-byte limit per batch');
+    expect(res.body).toMatchObject({ error: { code: 'ING_ERR_BATCH_TOO_LARGE' } });
+    expect(res.body.error.message).toContain('40000-byte limit per batch');
     expect(await listKeys(store, 'landing/uploads/')).toEqual([]);
   });
 
@@ -131,23 +132,23 @@ describe('ingestor: POST /batches', () => {
     const body = await form(sample, fields('upload-6'));
     for (let i = 0; i < 9; i++) body.append('file', new Blob([`part ${i}\n`]), `extra/part-${i}.csv`);
     const res = await post(body);
-    expect(res).toMatchObject({ status: 413, body: { error: 'ING_ERR_TOO_MANY_FILES' } });
-    expect(res.body.message).toContain('more than 8 files');
+    expect(res).toMatchObject({ status: 413, body: { error: { code: 'ING_ERR_TOO_MANY_FILES' } } });
+    expect(res.body.error.message).toContain('more than 8 files');
     expect(await listKeys(store, 'landing/uploads/')).toEqual([]);
   });
 
   it('when a required field is missing or malformed, then it answers 400 naming it', async () => {
     const sample = await writeSampleBatch(path.join(h.root, 'u-5'), { offset: 50, count: 2 });
     const noDataset = await post(await form(sample, { batch_id: 'upload-5', contract: 'penguins@1.0.0' }));
-    expect(noDataset).toMatchObject({ status: 400, body: { error: 'ING_ERR_BAD_UPLOAD' } });
-    expect(noDataset.body.message).toContain('"dataset" is required');
+    expect(noDataset).toMatchObject({ status: 400, body: { error: { code: 'ING_ERR_BAD_UPLOAD' } } });
+    expect(noDataset.body.error.message).toContain('"dataset" is required');
 
     const badContract = await post(await form(sample, { ...fields('upload-5'), contract: 'penguins' }));
     expect(badContract.status).toBe(400);
-    expect(badContract.body.message).toContain('<name>@<major.minor.patch>');
+    expect(badContract.body.error.message).toContain('<name>@<major.minor.patch>');
 
     const badId = await post(await form(sample, { ...fields('../escape') }));
-    expect(badId).toMatchObject({ status: 400, body: { error: 'ING_ERR_INVALID_BATCH' } });
+    expect(badId).toMatchObject({ status: 400, body: { error: { code: 'ING_ERR_INVALID_BATCH' } } });
     expect(await listKeys(store, 'landing/uploads/')).toEqual([]);
   });
 
@@ -162,8 +163,8 @@ describe('ingestor: POST /batches', () => {
     const undeclared = await post(
       await form(sample, { ...noContract, batch_id: 'upload-8', dataset: 'walruses' }),
     );
-    expect(undeclared).toMatchObject({ status: 400, body: { error: 'ING_ERR_BAD_UPLOAD' } });
-    expect(undeclared.body.message).toBe(
+    expect(undeclared).toMatchObject({ status: 400, body: { error: { code: 'ING_ERR_BAD_UPLOAD' } } });
+    expect(undeclared.body.error.message).toBe(
       'the form field "contract" is required: dataset walruses is not declared, so it has no current contract version',
     );
     // The refused upload's files are discarded (and the ingested one's once it was decided).
@@ -176,6 +177,6 @@ describe('ingestor: POST /batches', () => {
   it('when the batch id is unknown, then GET /batches/:id answers 404', async () => {
     const res = await h.app.http.inject({ method: 'GET', url: '/batches/never-seen' });
     expect(res.statusCode).toBe(404);
-    expect(JSON.parse(res.body)).toMatchObject({ error: 'ING_ERR_UNKNOWN_BATCH' });
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'ING_ERR_UNKNOWN_BATCH' } });
   });
 });

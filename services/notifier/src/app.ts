@@ -62,8 +62,7 @@ export async function buildApp(
     // now (a re-applied declaration is read within CATALOG_REFRESH_MS, without a restart).
     const declaredRoutes = async (evaluationSet: string): Promise<DeclaredRoutes | undefined> => {
       const declared = await runtime.catalog.refreshJob(evaluationSet).catch((err: unknown) => {
-        throw new AppError('NOT_ERR_CATALOG', `catalog not readable: ${String(err)}`, {
-          retriable: true,
+        throw new AppError('CATALOG_ERR_UNAVAILABLE', `catalog not readable: ${String(err)}`, {
           cause: err,
         });
       });
@@ -138,6 +137,7 @@ export async function buildApp(
     };
     return assembleService({
       runtime,
+      area: 'NOT',
       handlers: handlers(ports, config.DEAD_LETTER_SERVICES),
       workers: [
         jobWorker(jobs, {

@@ -58,6 +58,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
 
     return assembleService({
       runtime,
+      area: 'PRE',
       handlers: handlers({ processBatch, metrics: runtime.metrics }),
       workers: [
         outboxRelayWorker(runtime, [masterVersioned, batchRejected], { pollMs: config.OUTBOX_POLL_MS }),

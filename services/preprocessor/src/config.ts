@@ -1,17 +1,20 @@
 import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { commonEnv, csv, int, loadConfig, redisTlsEnv, s3Env, storeUri, url } from '@tributary/config';
+import {
+  absoluteDir,
+  commonEnv,
+  csv,
+  int,
+  loadConfig,
+  redisTlsEnv,
+  s3Env,
+  storeUri,
+  url,
+} from '@tributary/config';
 import { defaultContractsDir } from '@tributary/contracts';
 
 const MiB = 1024 * 1024;
-
-const absoluteDir = () =>
-  z
-    .string()
-    .refine((p) => path.isAbsolute(p), 'expected an absolute path')
-    .transform((p) => path.resolve(p));
 
 /** Points where FAULT_INJECT kills the process (tests of invariant 2 only). */
 export const FAULT_POINTS = ['none', 'crash-before-commit', 'crash-after-commit'] as const;

@@ -69,7 +69,7 @@ async function apply(body: {
     body: res.json<{
       revision: number;
       changes: { kind: string; name: string; action: string }[];
-      error?: { code: string; message: string; problems: string[] };
+      error?: { code: string; message: string; details?: { problems: string[] } };
     }>(),
   };
 }
@@ -274,9 +274,11 @@ describe('contracts and datasets through the catalog (ingestor + preprocessor)',
     expect(refused.json()).toMatchObject({
       error: {
         code: 'CATALOG_ERR_CONFLICT',
-        problems: [
-          'dataset penguins holds data (batches or master versions): removing its declaration needs force (its data is kept)',
-        ],
+        details: {
+          problems: [
+            'dataset penguins holds data (batches or master versions): removing its declaration needs force (its data is kept)',
+          ],
+        },
       },
     });
     const kept = await ingestor.http.inject({

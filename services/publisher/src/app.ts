@@ -11,6 +11,7 @@ import {
 } from '@tributary/runtime';
 import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
+import { StreamedCandidateFiles } from './data-access/candidate-files.ts';
 import { ObjectPublishStore, UriArtifactReader, applyArchiveLifecycle } from './data-access/object-stores.ts';
 import { PgPublishRepository } from './data-access/publish-repository.ts';
 import type { PublishDeps, PublishResult } from './domain/publish-dataset.ts';
@@ -79,16 +80,17 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       );
     });
 
+    const reader = new UriArtifactReader(s3);
     const deps: PublishDeps = {
       store,
-      reader: new UriArtifactReader(s3),
+      reader,
+      candidates: new StreamedCandidateFiles({ store: store.store, reader, workDir: config.WORK_DIR }),
       repo,
       fault: config.PUBLISH_FAULT_INJECTION,
       faultAttempts: config.PUBLISH_FAULT_INJECTION_ATTEMPTS,
       declaration: async (evaluationSet) => {
         const declared = await catalog.refreshJob(evaluationSet).catch((err: unknown) => {
-          throw new AppError('PUB_ERR_CATALOG', `catalog not readable: ${String(err)}`, {
-            retriable: true,
+          throw new AppError('CATALOG_ERR_UNAVAILABLE', `catalog not readable: ${String(err)}`, {
             cause: err,
           });
         });
@@ -122,6 +124,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     });
     return assembleService({
       runtime,
+      area: 'PUB',
       handlers: handlers(publish),
       workers: [
         jobWorker(jobs, {

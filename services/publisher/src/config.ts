@@ -1,6 +1,7 @@
+import { tmpdir } from 'node:os';
 import { z } from 'zod';
 import { retryDelaysSetting } from '@tributary/jobs';
-import { commonEnv, int, loadConfig, s3Env, storeUri } from '@tributary/config';
+import { absoluteDir, commonEnv, int, loadConfig, s3Env, storeUri } from '@tributary/config';
 
 /** Every setting of the publisher, read from the environment once at start-up. */
 export const configSchema = z.object({
@@ -12,6 +13,11 @@ export const configSchema = z.object({
     'Object store of published datasets (datasets/) and archives (archive/)',
   ),
   ...s3Env,
+  WORK_DIR: absoluteDir()
+    .default(tmpdir())
+    .describe(
+      'Local scratch folder where candidates are compared (the diff spills there); cleaned after each',
+    ),
   ARCHIVE_RETENTION_DAYS: int(1)
     .default(90)
     .describe('Days archived artifacts are kept (lifecycle rule + sweeper)'),

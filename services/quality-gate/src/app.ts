@@ -199,6 +199,7 @@ export async function buildApp(
 
     return assembleService({
       runtime,
+      area: 'QG',
       handlers: handlers({ run, masters, jobs }),
       workers,
       routes: (http) =>

@@ -67,6 +67,7 @@ export async function buildApp(
     const policies = new CatalogPolicies({ catalog: runtime.catalog, implicit, thresholds: settings });
     return assembleService({
       runtime,
+      area: 'RTP',
       handlers: handlers(
         { registry: mlflow, decisions, policies },
         decisionTelemetry(runtime),

@@ -1,4 +1,5 @@
 import {
+  deadLetterServices,
   listDeadLetters,
   replayDeadLetters,
   type DeadLetterConnection,
@@ -25,18 +26,7 @@ export class DeadLetterBox {
 
   /** The services that have a dead-letter topic on the cluster (the console's own is left out). */
   async services(): Promise<string[]> {
-    const admin = this.conn.kafka.admin();
-    await admin.connect();
-    try {
-      const prefix = `${this.conn.topicPrefix}dlq.`;
-      return (await admin.listTopics())
-        .filter((t) => t.startsWith(prefix) && !t.endsWith('.replayed'))
-        .map((t) => t.slice(prefix.length))
-        .filter((s) => s !== this.self && /^[a-z0-9-]+$/.test(s))
-        .sort();
-    } finally {
-      await admin.disconnect();
-    }
+    return (await deadLetterServices(this.conn)).filter((s) => s !== this.self);
   }
 
   async list(service?: string): Promise<ListedDeadLetter[]> {

@@ -1,11 +1,18 @@
-import { AppError } from '@tributary/errors';
+import { AppError, parseErrorBody } from '@tributary/errors';
 
-/** A service's answer that was not a success, passed on to the browser with its status. */
+/**
+ * A service's answer that was not a success, passed on to the browser: a 404 stays a 404
+ * (CON_ERR_NOT_FOUND), anything else is a 502 (CON_ERR_UPSTREAM); `details` keep the service's
+ * own status and code.
+ */
 export class UpstreamError extends AppError {
-  readonly status: number;
-  constructor(service: string, status: number, message: string) {
-    super('CON_ERR_UPSTREAM', `${service}: ${message}`, { retriable: status >= 500 });
-    this.status = status;
+  readonly upstreamStatus: number;
+  constructor(service: string, status: number, message: string, upstreamCode?: string) {
+    super(status === 404 ? 'CON_ERR_NOT_FOUND' : 'CON_ERR_UPSTREAM', `${service}: ${message}`, {
+      retriable: status >= 500,
+      details: { service, status, ...(upstreamCode === undefined ? {} : { code: upstreamCode }) },
+    });
+    this.upstreamStatus = status;
   }
 }
 
@@ -73,15 +80,14 @@ export class ServiceClient {
   private async json<T>(res: Response, path: string): Promise<T> {
     const text = await res.text();
     if (!res.ok) {
-      let message = text.slice(0, 500);
-      try {
-        const parsed = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
-        message =
-          (typeof parsed.error === 'object' ? parsed.error.message : undefined) ?? parsed.message ?? message;
-      } catch {
-        // not JSON: the text itself
-      }
-      throw new UpstreamError(this.name, res.status, `${path} answered ${res.status}: ${message}`);
+      const error = parseErrorBody(text);
+      const message = error?.message ?? text.slice(0, 500);
+      throw new UpstreamError(
+        this.name,
+        res.status,
+        `${path} answered ${res.status}: ${message}`,
+        error?.code,
+      );
     }
     return JSON.parse(text) as T;
   }

@@ -47,6 +47,7 @@ export class HashingPassThrough extends Transform {
 
   /** Digests and size of everything that passed; known once the stream ended. */
   get result(): { sha256: string; md5: string; size: number } {
+    // A programmer's invariant: result is read once the pipeline finished.
     if (!this.digests) throw new Error('HashingPassThrough.result read before the stream ended');
     return { ...this.digests, size: this.bytes };
   }

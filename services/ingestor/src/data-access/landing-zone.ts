@@ -141,9 +141,6 @@ export class FsLandingZone implements LandingZone {
       throw new AppError(
         'ING_ERR_BAD_MANIFEST',
         `${LANDING_MANIFEST} is not valid JSON: ${(err as Error).message}`,
-        {
-          retriable: false,
-        },
       );
     }
   }

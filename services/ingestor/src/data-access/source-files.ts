@@ -61,7 +61,6 @@ export class UriSourceFiles implements SourceFiles {
       await pipeline(source, hasher, createWriteStream(target));
     } catch (err) {
       throw new AppError('ING_ERR_SOURCE_READ', `Could not read ${uri}: ${(err as Error).message}`, {
-        retriable: true,
         cause: err,
       });
     }

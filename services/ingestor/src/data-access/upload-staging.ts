@@ -72,6 +72,6 @@ export class UploadStaging {
   }
 }
 
-function tooLarge(code: string, message: string): AppError {
-  return new AppError(code, message, { retriable: false, details: { statusCode: 413 } });
+function tooLarge(code: 'ING_ERR_FILE_TOO_LARGE' | 'ING_ERR_BATCH_TOO_LARGE', message: string): AppError {
+  return new AppError(code, message);
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { roleByContent } from '@tributary/contracts';
+import type { ErrorCode } from '@tributary/errors';
 import type { BatchFile, FileRole } from '@tributary/events';
 import { compareCodePoints } from '@tributary/storage';
 
@@ -17,7 +18,7 @@ export const IngestErrorCode = {
   INVALID_BATCH: 'ING_ERR_INVALID_BATCH',
   /** Landing zone only: a folder claimed by two declarations, or named after a dataset landing elsewhere. */
   LANDING_FOLDER: 'ING_ERR_LANDING_FOLDER',
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 export type IngestErrorCode = (typeof IngestErrorCode)[keyof typeof IngestErrorCode];
 
 /**

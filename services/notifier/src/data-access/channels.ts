@@ -16,12 +16,10 @@ export async function postJson(url: string, body: unknown, timeoutMs: number, wh
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
-    throw new AppError('NOT_ERR_DELIVERY', `${what} unreachable`, { retriable: true, cause: err });
+    throw new AppError('NOT_ERR_DELIVERY', `${what} unreachable`, { cause: err });
   }
   if (!res.ok) {
-    throw new AppError('NOT_ERR_DELIVERY', `${what} answered ${res.status}: ${await res.text()}`, {
-      retriable: true,
-    });
+    throw new AppError('NOT_ERR_DELIVERY', `${what} answered ${res.status}: ${await res.text()}`);
   }
 }
 
@@ -58,7 +56,7 @@ export function emailChannel(opts: {
           attachments: m.attachments,
         });
       } catch (err) {
-        throw new AppError('NOT_ERR_DELIVERY', 'SMTP delivery failed', { retriable: true, cause: err });
+        throw new AppError('NOT_ERR_DELIVERY', 'SMTP delivery failed', { cause: err });
       }
     },
     close: () => transport.close(),

@@ -1,3 +1,4 @@
+import { AppError } from '@tributary/errors';
 import type { RunFields } from '@tributary/telemetry';
 import type {
   Channel,
@@ -17,13 +18,16 @@ export function deliver(ports: NotifyPorts, kind: Channel, payload: unknown): Pr
     if ('webhook' in p) return ports.slack(p.webhook, p.message);
     // Claimed before the route was kept with the payload: the deployment's evaluation channel.
     if (ports.defaults.slackWebhook === undefined) {
-      return Promise.reject(new Error('no Slack webhook is kept with the payload nor configured'));
+      return Promise.reject(
+        new AppError('NOT_ERR_NO_CHANNEL', 'no Slack webhook is kept with the payload nor configured'),
+      );
     }
     return ports.slack(ports.defaults.slackWebhook, p);
   }
   if (kind === 'ops-slack') return ports.opsSlack(payload as SlackMessage);
   if (kind === 'producers-slack') {
-    if (!ports.producersSlack) return Promise.reject(new Error('no producers channel is configured'));
+    if (!ports.producersSlack)
+      return Promise.reject(new AppError('NOT_ERR_NO_CHANNEL', 'no producers channel is configured'));
     return ports.producersSlack(payload as SlackMessage);
   }
   if (kind === 'email') return ports.email(payload as Email);

@@ -29,7 +29,6 @@ export class ObjectDataStore implements DataStore {
       throw new AppError(
         'PRE_ERR_RAW_OUTSIDE_STORE',
         `raw_location ${rawLocation} is not inside the data store ${this.store.uri}`,
-        { retriable: false },
       );
     }
     return decodeURIComponent(location.slice(root.length + 1));

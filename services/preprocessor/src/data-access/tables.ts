@@ -161,7 +161,6 @@ class DuckTableSession implements TableSession {
             : readError(err, localPath, file)
         }`,
         {
-          retriable: false,
           cause: err,
         },
       );
@@ -484,6 +483,7 @@ class DuckTableSession implements TableSession {
 
   private tableOf(file: string): StagedTable {
     const t = this.staged.find((s) => s.file === file);
+    // A programmer's invariant: a table is read only after it was staged.
     if (!t) throw new Error(`table ${file} was not staged`);
     return t;
   }
@@ -584,7 +584,7 @@ const HEADER_MAX_BYTES = 1024 * 1024;
 /** Column names of a CSV file's first record (RFC 4180); none for an empty file. */
 async function csvHeader(file: string, localPath: string): Promise<string[]> {
   const unreadable = (why: string) =>
-    new AppError('PRE_ERR_TABLE_UNREADABLE', `${file}: cannot be read as csv: ${why}`, { retriable: false });
+    new AppError('PRE_ERR_TABLE_UNREADABLE', `${file}: cannot be read as csv: ${why}`);
   const handle = await open(localPath, 'r');
   let bytes: Buffer;
   try {

@@ -7,6 +7,7 @@ import { readLocalHead } from './local-head.ts';
 /** The upload as the validation reads a raw batch: read-only; what it would store is dropped. */
 export function uploadStore(files: ReadonlyMap<string, DryRunFile>): DataStore {
   const unsupported = (what: string) => () => {
+    // A programmer's invariant: the dry run's use case never writes.
     throw new Error(`a dry run does not ${what}`);
   };
   return {
@@ -14,8 +15,7 @@ export function uploadStore(files: ReadonlyMap<string, DryRunFile>): DataStore {
     rawPrefixOf: () => 'upload',
     localCopy: (key) => {
       const f = files.get(key);
-      if (!f)
-        throw new AppError('PRE_ERR_TABLE_MISSING', `${key} is not in the upload`, { retriable: false });
+      if (!f) throw new AppError('PRE_ERR_TABLE_MISSING', `${key} is not in the upload`);
       return Promise.resolve(f.localPath);
     },
     read: async (key) => {

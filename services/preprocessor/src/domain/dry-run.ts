@@ -89,7 +89,6 @@ export async function dryRunBatch(
     throw new AppError(
       'PRE_ERR_BAD_REQUEST',
       `give the contract: dataset ${input.dataset} is not declared, so it has no current contract version`,
-      { retriable: false },
     );
   }
   const contractId = `${contractRef.name}@${contractRef.version}`;

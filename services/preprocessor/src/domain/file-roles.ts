@@ -35,7 +35,7 @@ export async function sortFiles(
     else tables.push({ file, local, format: tableFormatOf(file.path, head) });
   }
   if (tables.length === 0) {
-    throw new AppError('PRE_ERR_NO_TABLE', `batch ${event.batch_id} has no table file`, { retriable: false });
+    throw new AppError('PRE_ERR_NO_TABLE', `batch ${event.batch_id} has no table file`);
   }
   return { tables, linked };
 }

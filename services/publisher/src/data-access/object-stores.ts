@@ -5,6 +5,7 @@ import {
   type LifecycleRule as S3LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
 import { AppError } from '@tributary/errors';
 import {
   ObjectNotFoundError,
@@ -61,13 +62,22 @@ export class UriArtifactReader implements ArtifactReader {
     this.s3 = s3;
   }
 
-  async read(uri: string): Promise<Buffer> {
+  read(uri: string): Promise<Buffer> {
+    return this.at(uri, (store, key) => store.getBuffer(key));
+  }
+
+  /** Streams an artifact: candidates may be larger than memory. */
+  open(uri: string): Promise<Readable> {
+    return this.at(uri, (store, key) => store.get(key));
+  }
+
+  private async at<T>(uri: string, fn: (store: ObjectStore, key: string) => Promise<T>): Promise<T> {
     const slash = uri.lastIndexOf('/');
     try {
-      return await createObjectStore(uri.slice(0, slash), this.s3).getBuffer(uri.slice(slash + 1));
+      return await fn(createObjectStore(uri.slice(0, slash), this.s3), uri.slice(slash + 1));
     } catch (err) {
       if (err instanceof ObjectNotFoundError) {
-        throw new AppError('PUB_ERR_ARTIFACT_MISSING', `${uri} does not exist`, { retriable: false });
+        throw new AppError('PUB_ERR_ARTIFACT_MISSING', `${uri} does not exist`);
       }
       throw err;
     }

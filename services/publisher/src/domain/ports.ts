@@ -10,7 +10,25 @@ export interface PublishStore {
 
 /** Reads an artifact the quality-gate wrote, by URI (file:// or s3://). */
 export interface ArtifactReader {
+  /** A small artifact (the quality report), whole. */
   read(uri: string): Promise<Buffer>;
+}
+
+/** Distinct rows of a candidate and how many were added and removed since the previous version. */
+export interface CandidateDiff {
+  rows: number;
+  added: number;
+  removed: number;
+  /** Whether the previous version's candidate was found. */
+  previous: boolean;
+}
+
+/** Candidates, streamed: a refresh may produce one larger than memory. */
+export interface CandidateFiles {
+  /** Copies the candidate at `uri` to `key` of the published store, hashing it (sha256) on the way. */
+  publish(uri: string, key: string): Promise<{ location: string; sha256: string }>;
+  /** Compares the candidate at `currentUri` with the published one at `previousKey` (either may be absent). */
+  diff(currentUri: string | undefined, previousKey: string | undefined): Promise<CandidateDiff>;
 }
 
 /** One dataset version in the metadata catalog. */

@@ -1,20 +1,22 @@
-import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { eventTime, newEventId, type DatasetPublished, type QualityEvaluated } from '@tributary/events';
 import { withLogFields, withTask, type Logger } from '@tributary/telemetry';
 import type {
   ArchiveRecord,
   ArtifactReader,
+  CandidateFiles,
   CatalogEntry,
   EvaluationSetDeclaration,
   FaultPoint,
   PublishRepository,
   PublishStore,
 } from './ports.ts';
+import { AppError } from '@tributary/errors';
 
 export interface PublishDeps {
   store: PublishStore;
   reader: ArtifactReader;
+  candidates: CandidateFiles;
   repo: PublishRepository;
   fault: FaultPoint;
   /** Attempts of a version the fault applies to (the later ones succeed). */
@@ -146,18 +148,23 @@ async function publish(
   const prefix = versionPrefix(ds, evaluated.dataset_version);
   const uploaded: string[] = [];
   const fail = (point: FaultPoint) => {
-    if (deps.fault === point) throw new Error(`injected fault (PUBLISH_FAULT_INJECTION=${point})`);
+    if (deps.fault === point) {
+      throw new AppError('PUB_ERR_INJECTED_FAULT', `injected fault (PUBLISH_FAULT_INJECTION=${point})`);
+    }
   };
   try {
-    const candidate = await deps.reader.read(evaluated.candidate_uri);
-    const checksum = createHash('sha256').update(candidate).digest('hex');
+    // Pushed before the copy ends: a copy that fails or does not match is removed by the rollback.
+    uploaded.push(`${prefix}candidate.jsonl`);
+    const { location, sha256: checksum } = await deps.candidates.publish(
+      evaluated.candidate_uri,
+      `${prefix}candidate.jsonl`,
+    );
     if (checksum !== evaluated.candidate_checksum) {
-      throw new Error(
+      throw new AppError(
+        'PUB_ERR_CANDIDATE_CHECKSUM',
         `candidate checksum mismatch (event ${evaluated.candidate_checksum}, read ${checksum})`,
       );
     }
-    const location = await store.put(`${prefix}candidate.jsonl`, candidate);
-    uploaded.push(`${prefix}candidate.jsonl`);
     fail('after_candidate_upload');
     const reportUri = await store.put(
       `${prefix}quality_report.json`,
@@ -293,20 +300,18 @@ async function archive(
   // A run that failed before the gate has no candidate nor report (empty URIs).
   const readIfAny = (uri: string) =>
     uri === '' ? Promise.resolve(undefined) : deps.reader.read(uri).catch(() => undefined);
-  const candidate = await readIfAny(evaluated.candidate_uri);
-  const before =
+  const compared = await deps.candidates.diff(
+    evaluated.candidate_uri === '' ? undefined : evaluated.candidate_uri,
     previous && previous.datasetVersion !== evaluated.dataset_version
-      ? await deps.store.get(`${versionPrefix(evaluated.dataset, previous.datasetVersion)}candidate.jsonl`)
-      : undefined;
-  const lines = (b: Buffer | undefined) => new Set((b?.toString('utf8') ?? '').split('\n').filter(Boolean));
-  const now = lines(candidate);
-  const then = lines(before);
+      ? `${versionPrefix(evaluated.dataset, previous.datasetVersion)}candidate.jsonl`
+      : undefined,
+  );
   const diff = {
     dataset_version: evaluated.dataset_version,
-    previous_version: before ? previous!.datasetVersion : null,
-    rows: now.size,
-    added: [...now].filter((l) => !then.has(l)).length,
-    removed: [...then].filter((l) => !now.has(l)).length,
+    previous_version: compared.previous ? previous!.datasetVersion : null,
+    rows: compared.rows,
+    added: compared.added,
+    removed: compared.removed,
   };
   const report = await readIfAny(evaluated.report_uri);
   if (report) await deps.store.put(`${prefix}quality_report.json`, report);

@@ -133,7 +133,6 @@ export class DuckDbRun implements EngineRun {
       throw new AppError(
         'QG_ERR_SOURCE_CHECKSUM',
         `master version ${master.version} of ${master.dataset} holds ${rows} rows, but master.versioned announced ${master.rowCount}`,
-        { retriable: false },
       );
     }
     return {
@@ -187,13 +186,7 @@ export class DuckDbRun implements EngineRun {
     }
     const got = hash.digest('hex');
     if (got !== expected) {
-      throw new AppError(
-        'QG_ERR_SOURCE_CHECKSUM',
-        `${what} (expected ${algorithm} ${expected}, got ${got})`,
-        {
-          retriable: false,
-        },
-      );
+      throw new AppError('QG_ERR_SOURCE_CHECKSUM', `${what} (expected ${algorithm} ${expected}, got ${got})`);
     }
     return local;
   }
@@ -217,9 +210,7 @@ export class DuckDbRun implements EngineRun {
             ? 'csv'
             : undefined);
     if (kind === undefined) {
-      throw new AppError('QG_ERR_SOURCE_FORMAT', `${uri}: expected a .jsonl, .csv or .parquet file`, {
-        retriable: false,
-      });
+      throw new AppError('QG_ERR_SOURCE_FORMAT', `${uri}: expected a .jsonl, .csv or .parquet file`);
     }
     const helpers = (ord: string) =>
       `${literal(name)} AS __src, ${si}::INTEGER AS __si, ${ord} AS __ord, ${literal(`${name}:`)} || ${ord} AS __key`;
@@ -241,7 +232,6 @@ export class DuckDbRun implements EngineRun {
       return Number(await this.scalar(`SELECT count(*) FROM s${si}`));
     } catch (err) {
       throw new AppError('QG_ERR_SOURCE_FORMAT', `${uri}: cannot be read as ${kind}: ${firstLine(err)}`, {
-        retriable: false,
         cause: err,
       });
     }
@@ -257,6 +247,7 @@ export class DuckDbRun implements EngineRun {
   }
 
   private async build(spec: CandidateSpec): Promise<void> {
+    // A programmer's invariant: the engine reads the sources before it generates.
     if (this.views.length === 0) throw new Error('generate before any source was read');
     await this.conn.run(
       `CREATE VIEW src AS ${this.views.map((v) => `SELECT * FROM ${v}`).join(' UNION ALL BY NAME ')}`,
@@ -488,7 +479,6 @@ export class DuckDbRun implements EngineRun {
         'QG_ERR_TEXT_COLUMN',
         `text column "${column}" is absent from the candidate (its columns: ${names.join(', ') || 'none'}); ` +
           "set the job's text_column, or text_column: null for a dataset without text",
-        { retriable: false },
       );
     }
     const texts =
@@ -496,9 +486,7 @@ export class DuckDbRun implements EngineRun {
         ? Number(await this.scalar(`SELECT count(${ident(column)}) FROM candidate`))
         : 0;
     if (texts === 0) {
-      throw new AppError('QG_ERR_TEXT_COLUMN', `text column "${column}" holds no text in any candidate row`, {
-        retriable: false,
-      });
+      throw new AppError('QG_ERR_TEXT_COLUMN', `text column "${column}" holds no text in any candidate row`);
     }
     const [[total, distinct] = [0, 0]] = await this.rows(`
       WITH w AS (
@@ -615,7 +603,6 @@ async function engineStep<T>(step: string, fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof AppError) throw err;
     throw new AppError('QG_ERR_ENGINE', `the embedded engine failed in ${step}: ${firstLine(err)}`, {
-      retriable: false,
       cause: err,
     });
   }

@@ -34,7 +34,6 @@ export function refreshEngines(config: Config, s3: ObjectStoreOptions): (spec: R
             new AppError(
               'QG_ERR_ENGINE_UNAVAILABLE',
               'the refresh job declares engine: ray, but this deployment has no Ray cluster (RAY_ADDRESS is not set)',
-              { retriable: false },
             ),
           ),
       };

@@ -40,9 +40,6 @@ export class StoreMasterReader implements MasterReader {
       throw new AppError(
         'QG_ERR_SOURCE_FORMAT',
         `${name}: checksum ${master.checksum} is not a DVC .dir hash`,
-        {
-          retriable: false,
-        },
       );
     }
     const object = async (md5: string, what: string): Promise<Buffer> => {
@@ -63,7 +60,6 @@ export class StoreMasterReader implements MasterReader {
         throw new AppError(
           'QG_ERR_SOURCE_CHECKSUM',
           `${name}: ${what} checksum mismatch (expected md5 ${md5}, got ${got})`,
-          { retriable: false },
         );
       }
       return bytes;
@@ -75,7 +71,6 @@ export class StoreMasterReader implements MasterReader {
       entries = dirObject.parse(JSON.parse(listing.toString('utf8')));
     } catch (err) {
       throw new AppError('QG_ERR_SOURCE_FORMAT', `${name}: the .dir object is not a DVC file list`, {
-        retriable: false,
         cause: err,
       });
     }
@@ -104,6 +99,5 @@ export function storeRoot(master: Pick<MasterVersion, 'dataset' | 'version' | 'l
   throw new AppError(
     'QG_ERR_MASTER_LOCATION',
     `master version ${master.version} of ${master.dataset}: location ${master.location} does not end in master/${master.dataset}/${master.dataset}-v${master.version}`,
-    { retriable: false },
   );
 }

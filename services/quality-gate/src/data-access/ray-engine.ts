@@ -106,7 +106,6 @@ class RayRun implements EngineRun {
         throw new AppError(
           'QG_ERR_SOURCE_LOCATION',
           `${uri} is not in S3: engine ray reads its sources from S3 (the cluster cannot reach this machine's files)`,
-          { retriable: false },
         );
       }
       return uri;
@@ -121,13 +120,7 @@ class RayRun implements EngineRun {
             ? 'csv'
             : undefined;
       if (!format) {
-        throw new AppError(
-          'QG_ERR_SOURCE_FORMAT',
-          `${source.uri}: expected a .jsonl, .csv or .parquet file`,
-          {
-            retriable: false,
-          },
-        );
+        throw new AppError('QG_ERR_SOURCE_FORMAT', `${source.uri}: expected a .jsonl, .csv or .parquet file`);
       }
       const read: SourceRead = { name: source.name, checksum: source.sha256, rows: 0, uri: source.uri };
       this.sources.push({
@@ -179,7 +172,6 @@ class RayRun implements EngineRun {
       throw new AppError(
         'QG_ERR_ENGINE_UNSUPPORTED',
         `engine ray does not run the augmentations ${spec.augmentations.map((a) => a.name).join(', ')}; use engine duckdb for this job`,
-        { retriable: false },
       );
     }
     const { store } = this.opts;
@@ -187,7 +179,6 @@ class RayRun implements EngineRun {
       throw new AppError(
         'QG_ERR_ENGINE_UNSUPPORTED',
         `engine ray writes the candidate to S3, but the refresh store is ${store.uri} (set REFRESH_STORE_URI to s3://...)`,
-        { retriable: false },
       );
     }
     this.staging = `${out.prefix}ray/`;
@@ -210,9 +201,7 @@ class RayRun implements EngineRun {
     const { runningAfter } = await this.follow(id, ctx);
     const result = await this.result();
     if (result.status === 'failed') {
-      throw new AppError('QG_ERR_CLUSTER_JOB_FAILED', `Ray job ${id} failed: ${result.reason}`, {
-        retriable: false,
-      });
+      throw new AppError('QG_ERR_CLUSTER_JOB_FAILED', `Ray job ${id} failed: ${result.reason}`);
     }
     this.checkRows(result);
     ctx.log(
@@ -298,7 +287,6 @@ class RayRun implements EngineRun {
         throw new AppError(
           'QG_ERR_CLUSTER_JOB_TIMEOUT',
           `Ray job ${id} did not finish within the job's engine_timeout; it was stopped`,
-          { retriable: true },
         );
       }
       const res = await this.call('GET', `/api/jobs/${id}`);
@@ -306,9 +294,6 @@ class RayRun implements EngineRun {
         throw new AppError(
           'QG_ERR_CLUSTER_UNAVAILABLE',
           `Ray cluster at ${this.opts.address}: HTTP ${res.status} for job ${id}`,
-          {
-            retriable: true,
-          },
         );
       }
       const info = res.json() as JobInfo;
@@ -319,17 +304,13 @@ class RayRun implements EngineRun {
         this.running = false;
         await copyLogs();
         if (info.status === 'STOPPED') {
-          throw new AppError('QG_ERR_CLUSTER_JOB_FAILED', `Ray job ${id} was stopped on the cluster`, {
-            retriable: false,
-          });
+          throw new AppError('QG_ERR_CLUSTER_JOB_FAILED', `Ray job ${id} was stopped on the cluster`);
         }
         if (info.status === 'FAILED') {
           // The job's own reason when it wrote one (result.json), else Ray's message.
           const result = await this.result().catch(() => undefined);
           const reason = result?.status === 'failed' ? result.reason : (info.message ?? 'no message');
-          throw new AppError('QG_ERR_CLUSTER_JOB_FAILED', `Ray job ${id} failed: ${reason}`, {
-            retriable: false,
-          });
+          throw new AppError('QG_ERR_CLUSTER_JOB_FAILED', `Ray job ${id} failed: ${reason}`);
         }
         return {
           runningAfter: Number.isNaN(runningAfter) ? (performance.now() - submitted) / 1000 : runningAfter,
@@ -363,7 +344,6 @@ class RayRun implements EngineRun {
         throw new AppError(
           'QG_ERR_SOURCE_CHECKSUM',
           `source ${s.read.name}: master version ${s.read.master_version} holds ${s.read.rows} rows, but master.versioned announced ${s.announced}`,
-          { retriable: false },
         );
       }
     }
@@ -411,7 +391,7 @@ class RayRun implements EngineRun {
       throw new AppError(
         'QG_ERR_CLUSTER_UNAVAILABLE',
         `Ray cluster at ${this.opts.address} is unreachable: ${code ?? (err as Error).message}`,
-        { retriable: true, cause: err },
+        { cause: err },
       );
     }
   }
@@ -431,9 +411,6 @@ function keyOf(store: ObjectStore, uri: string): string {
     throw new AppError(
       'QG_ERR_CLUSTER_JOB_FAILED',
       `Ray job wrote ${uri}, outside the refresh store ${store.uri}`,
-      {
-        retriable: false,
-      },
     );
   }
   return uri.slice(root.length);

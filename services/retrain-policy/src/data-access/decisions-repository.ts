@@ -9,6 +9,7 @@ import type {
   PolicySource,
   StoredDecision,
 } from '../domain/ports.ts';
+import { AppError } from '@tributary/errors';
 
 /** model_name of a decision for no model (the column is part of the unique key, so not NULL). */
 const NO_MODEL = '';
@@ -166,7 +167,8 @@ export class DecisionsRepository implements DecisionStore {
     if (stored) return { decision: stored, created: true };
     const existing = await this.find(decision.dataset, decision.masterVersion, decision.modelName);
     if (!existing) {
-      throw new Error(
+      throw new AppError(
+        'RTP_ERR_DECISION_VANISHED',
         `decision for ${decision.dataset} v${decision.masterVersion} ${decision.modelName ?? '(no model)'} vanished`,
       );
     }

@@ -104,14 +104,16 @@ export class MlflowClient implements ModelRegistry {
       });
     } catch (err) {
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
-      throw new Error(
+      throw new AppError(
+        'RTP_ERR_MLFLOW_UNAVAILABLE',
         timedOut
           ? `MLflow did not answer within ${this.opts.timeoutMs} ms`
           : `MLflow unreachable: ${causeOf(err)}`,
+        { cause: err },
       );
     }
     await res.body?.cancel();
-    if (!res.ok) throw new Error(`MLflow answered ${res.status}`);
+    if (!res.ok) throw new AppError('RTP_ERR_MLFLOW_UNAVAILABLE', `MLflow answered ${res.status}`);
   }
 
   async getRegisteredModel(name: string, signal?: AbortSignal): Promise<RegisteredModel | undefined> {
@@ -250,9 +252,7 @@ export class MlflowClient implements ModelRegistry {
     }`;
     if (status === 401 || status === 403) {
       // Credentials are configuration: retrying will not fix them; the dead letter keeps the message.
-      throw new AppError('RTP_ERR_MLFLOW_AUTH', `MLflow refused the credentials: ${detail}`, {
-        retriable: false,
-      });
+      throw new AppError('RTP_ERR_MLFLOW_AUTH', `MLflow refused the credentials: ${detail}`);
     }
     throw new RegistryAnswerError(detail, { status, code });
   }
@@ -317,7 +317,7 @@ export class MlflowClient implements ModelRegistry {
           throw new AppError(
             'RTP_ERR_MLFLOW_UNAVAILABLE',
             `MLflow ${operation} failed after ${retries + 1} attempt(s): ${err.message}`,
-            { retriable: true, cause: err },
+            { cause: err },
           );
         }
       },

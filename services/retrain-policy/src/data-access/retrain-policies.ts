@@ -44,8 +44,7 @@ export class CatalogPolicies implements PolicyCatalog {
       declaration = await catalog.dataset(dataset);
     } catch (err) {
       if (isAppError(err)) throw err;
-      throw new AppError('RTP_ERR_CATALOG_UNAVAILABLE', `dataset catalog not readable: ${String(err)}`, {
-        retriable: true,
+      throw new AppError('CATALOG_ERR_UNAVAILABLE', `dataset catalog not readable: ${String(err)}`, {
         cause: err,
       });
     }

@@ -66,9 +66,6 @@ export class SettingsRepository implements ThresholdRepository {
       throw new AppError(
         'RTP_ERR_SETTING_MISSING',
         `${THRESHOLD_SETTING} is not stored (the service seeds it at start)`,
-        {
-          retriable: true,
-        },
       );
     }
     return {

@@ -375,6 +375,7 @@ function describeTags(tags: Record<string, string>): string {
 /** The event training consumes; only built for decisions that passed the production lookup. */
 function retrainRequestedEvent(d: Decision, decisionId: string): RetrainRequested {
   const known = <T>(value: T | null, field: string): T => {
+    // A programmer's invariant: only decisions that passed the production lookup get here.
     if (value === null) throw new Error(`a requested retrain must know its ${field}`);
     return value;
   };

@@ -44,7 +44,6 @@ export async function changeThreshold(
     throw new AppError(
       'RTP_ERR_INVALID_THRESHOLD',
       `${THRESHOLD_SETTING} must be a whole number >= 0, got ${JSON.stringify(value) ?? String(value)}`,
-      { retriable: false },
     );
   }
   return repo.set(value, who);

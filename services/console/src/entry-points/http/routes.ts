@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseRequest, problem } from '@tributary/runtime';
+import { AppError } from '@tributary/errors';
+import { parseRequest } from '@tributary/runtime';
 import type { Logger } from '@tributary/telemetry';
 import type { DeadLetterBox } from '../../data-access/dead-letter-box.ts';
-import { UpstreamError, type Services } from '../../data-access/service-client.ts';
+import type { Services } from '../../data-access/service-client.ts';
 import type { LiveBatches } from './live.ts';
 import { sessionOf } from './session.ts';
 
@@ -52,17 +53,6 @@ const SERVICE = /^[a-z0-9-]{1,64}$/;
 export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
   const { ingestor, preprocessor, qualityGate, retrainPolicy, publisher } = deps.services;
 
-  scope.setErrorHandler(async (err, _req, reply) => {
-    if (err instanceof UpstreamError) {
-      return reply.code(err.status === 404 ? 404 : 502).send(problem(err.code, err.message));
-    }
-    const status = (err as { statusCode?: number }).statusCode ?? 500;
-    if (status >= 500) deps.logger.error({ err }, 'console request failed');
-    return reply
-      .code(status)
-      .send(problem('CON_ERR_INTERNAL', err instanceof Error ? err.message : String(err)));
-  });
-
   scope.get('/api/links', () => deps.links);
 
   // Every declared dataset with its current master, freshness, contracts, policies and jobs.
@@ -79,10 +69,10 @@ export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
   });
 
   // One dataset: its declaration, its master versions (row count over time) and its audit.
-  scope.get('/api/datasets/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
+  scope.get('/api/datasets/:name', async (req: FastifyRequest<{ Params: { name: string } }>) => {
     const name = encodeURIComponent(req.params.name);
     const dataset = await ingestor.find<Dataset>(`/admin/catalog/datasets/${name}`);
-    if (!dataset) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no dataset ${req.params.name}`));
+    if (!dataset) throw new AppError('CON_ERR_NOT_FOUND', `no dataset ${req.params.name}`);
     const [versions, history] = await Promise.all([
       preprocessor.get<{ versions: MasterVersion[] }>(`/masters/${name}/versions`, { limit: 200 }),
       ingestor.get<{ changes: unknown[] }>('/admin/catalog/history', { name: req.params.name, limit: 50 }),
@@ -103,7 +93,7 @@ export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
   });
 
   // One batch: its stages, files and checksums, and the preprocessor's rejection report.
-  scope.get('/api/batches/:id', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+  scope.get('/api/batches/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const id = encodeURIComponent(req.params.id);
     const [batch, report] = await Promise.all([
       ingestor.find<{
@@ -113,7 +103,7 @@ export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
       }>(`/batches/${id}`),
       preprocessor.find(`/admin/batches/${id}/report`),
     ]);
-    if (!batch) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no batch ${req.params.id}`));
+    if (!batch) throw new AppError('CON_ERR_NOT_FOUND', `no batch ${req.params.id}`);
     // The raw snapshot's files, from its DVC directory object.
     const files = batch.raw_md5
       ? await preprocessor.find<{ files: unknown[] }>(
@@ -151,10 +141,10 @@ export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
   });
 
   // One run: its settings, states and timing, and its quality_report.json.
-  scope.get('/api/runs/:version', async (req: FastifyRequest<{ Params: { version: string } }>, reply) => {
+  scope.get('/api/runs/:version', async (req: FastifyRequest<{ Params: { version: string } }>) => {
     const version = encodeURIComponent(req.params.version);
     const run = await qualityGate.find<Run>(`/admin/runs/${version}`);
-    if (!run) return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no run ${req.params.version}`));
+    if (!run) throw new AppError('CON_ERR_NOT_FOUND', `no run ${req.params.version}`);
     const [report, tasks] = await Promise.all([
       run.reportUri ? qualityGate.find(`/admin/runs/${version}/report`) : undefined,
       tasksOf(run),
@@ -193,8 +183,7 @@ export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
     const query = parseRequest('CON', lineageQuery, req.query, reply);
     if (!query) return reply;
     const lineage = await preprocessor.find('/admin/lineage', { batch_id: query.batch_id });
-    if (!lineage)
-      return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no lineage of ${query.batch_id}`));
+    if (!lineage) throw new AppError('CON_ERR_NOT_FOUND', `no lineage of ${query.batch_id}`);
     return lineage;
   });
 
@@ -219,9 +208,7 @@ export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
       if (!body) return reply;
       const { service } = req.params;
       if (!SERVICE.test(service) || !(await deps.deadLetters.services()).includes(service)) {
-        return reply
-          .code(404)
-          .send(problem('CON_ERR_NOT_FOUND', `no dead-letter topic of service ${service}`));
+        throw new AppError('CON_ERR_NOT_FOUND', `no dead-letter topic of service ${service}`);
       }
       const actor = `console:${sessionOf(req).role}`;
       try {
@@ -232,9 +219,8 @@ export function registerApi(scope: FastifyInstance, deps: ApiDeps): void {
         );
         return { results };
       } catch (err) {
-        return reply
-          .code(409)
-          .send(problem('CON_ERR_REPLAY_REFUSED', err instanceof Error ? err.message : String(err)));
+        const message = err instanceof Error ? err.message : String(err);
+        throw new AppError('CON_ERR_REPLAY_REFUSED', message, { cause: err });
       }
     },
   );

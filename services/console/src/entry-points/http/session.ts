@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseRequest, problem } from '@tributary/runtime';
+import { AppError, type ErrorCode } from '@tributary/errors';
+import { parseRequest, sendError } from '@tributary/runtime';
 import {
   csrfMatches,
   decodeSession,
@@ -33,6 +34,7 @@ const loginBody = z.object({ token: z.string().min(1, 'the token is required') }
 /** The session of a request that passed the API guard. */
 export function sessionOf(req: FastifyRequest): Session {
   const session = sessions.get(req);
+  // A programmer's invariant: the guard runs before every /api route that reads the session.
   if (!session) throw new Error('sessionOf called on a request without a session');
   return session;
 }
@@ -63,13 +65,13 @@ export async function registerSession(scope: FastifyInstance, opts: SessionOptio
     const path = req.url.split('?')[0] ?? '';
     if (!path.startsWith('/api/') || PUBLIC_API.has(path)) return;
     const session = read(req);
-    if (!session) return deny(reply, 401, 'CON_ERR_UNAUTHENTICATED', 'log in first');
+    if (!session) return deny(reply, 'CON_ERR_UNAUTHENTICATED', 'log in first');
     if (!SAFE_METHODS.has(req.method)) {
       if (!csrfMatches(session, req.headers[CSRF_HEADER])) {
-        return deny(reply, 403, 'CON_ERR_CSRF', `a valid ${CSRF_HEADER} header is required for this action`);
+        return deny(reply, 'CON_ERR_CSRF', `a valid ${CSRF_HEADER} header is required for this action`);
       }
       if (session.role !== 'admin') {
-        return deny(reply, 403, 'CON_ERR_FORBIDDEN', 'this action needs the admin role');
+        return deny(reply, 'CON_ERR_FORBIDDEN', 'this action needs the admin role');
       }
     }
     sessions.set(req, session);
@@ -79,7 +81,7 @@ export async function registerSession(scope: FastifyInstance, opts: SessionOptio
     const body = parseRequest('CON', loginBody, req.body ?? {}, reply);
     if (!body) return reply;
     const role = roleOf(body.token, { admin: opts.adminToken, viewer: opts.viewerToken });
-    if (!role) return deny(reply, 401, 'CON_ERR_BAD_TOKEN', 'this token is not the admin or viewer token');
+    if (!role) return deny(reply, 'CON_ERR_BAD_TOKEN', 'this token is not the admin or viewer token');
     const session = newSession(role, randomBytes(24).toString('base64url'), Date.now(), opts.ttlMs);
     void reply.setCookie(SESSION_COOKIE, encodeSession(session), {
       ...cookieOptions,
@@ -90,7 +92,7 @@ export async function registerSession(scope: FastifyInstance, opts: SessionOptio
 
   scope.get('/api/session', async (req, reply) => {
     const session = read(req);
-    if (!session) return deny(reply, 401, 'CON_ERR_UNAUTHENTICATED', 'log in first');
+    if (!session) return deny(reply, 'CON_ERR_UNAUTHENTICATED', 'log in first');
     return { role: session.role, csrf: session.csrf, expiresAt: new Date(session.expiresAt).toISOString() };
   });
 
@@ -100,6 +102,6 @@ export async function registerSession(scope: FastifyInstance, opts: SessionOptio
   });
 }
 
-function deny(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).send(problem(code, message));
+function deny(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  return sendError(reply, new AppError(code, message));
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
-import { problem } from '@tributary/runtime';
+import { AppError } from '@tributary/errors';
 
 /**
  * The built web client (`npm run build -w @tributary/console`): its files as they are, and
@@ -13,15 +13,17 @@ export async function registerWeb(scope: FastifyInstance, distDir: string): Prom
   if (built) {
     await scope.register(fastifyStatic, { root: distDir, wildcard: false, index: false });
   }
-  scope.setNotFoundHandler(async (req, reply) => {
-    if (req.method !== 'GET' || req.url.startsWith('/api/')) {
-      return reply.code(404).send(problem('CON_ERR_NOT_FOUND', `no route ${req.method} ${req.url}`));
+  // A catch-all GET route, not a not-found handler: the server's one not-found handler answers every
+  // other method (CON_ERR_NOT_FOUND), and a route that matches nothing more specific lands here.
+  scope.get('/*', async (req, reply) => {
+    if (req.url.startsWith('/api/')) {
+      throw new AppError('CON_ERR_NOT_FOUND', `no route ${req.method} ${req.url}`);
     }
     if (!built) {
-      return reply
-        .code(503)
-        .type('text/plain')
-        .send(`the web client is not built in ${distDir}: run npm run build -w @tributary/console`);
+      throw new AppError(
+        'CON_ERR_WEB_NOT_BUILT',
+        `the web client is not built in ${distDir}: run npm run build -w @tributary/console`,
+      );
     }
     return reply
       .header('cache-control', 'no-cache')

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import multipart, { type Multipart } from '@fastify/multipart';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { registerCatalogRoutes, type CatalogStore } from '@tributary/catalog';
 import { AppError, isAppError } from '@tributary/errors';
 import { z } from 'zod';
-import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
+import { parseRequest, registerAdminRoutes } from '@tributary/runtime';
 import { withSpan, type Logger } from '@tributary/telemetry';
 import { parseContractRef, pathProblem } from '../../domain/batch.ts';
 import type { BatchRepository, BatchSummary, DatasetCatalog, SubmittedFile } from '../../domain/ports.ts';
@@ -42,16 +42,12 @@ const MAX_FIELD_BYTES = 4 * 1024 * 1024;
 export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
   const { token, tokenName, catalogStore } = deps.admin;
   if (token === undefined) {
-    http.all('/admin/*', (_req, reply) =>
-      reply
-        .code(503)
-        .send(
-          problem(
-            'ING_ERR_ADMIN_DISABLED',
-            'the admin API (dataset catalog) is off: set ADMIN_TOKEN on the ingestor',
-          ),
-        ),
-    );
+    http.all('/admin/*', () => {
+      throw new AppError(
+        'ING_ERR_ADMIN_DISABLED',
+        'the admin API (dataset catalog) is off: set ADMIN_TOKEN on the ingestor',
+      );
+    });
   } else {
     registerAdminRoutes(http, { token, area: 'ING' }, (admin) => {
       registerCatalogRoutes(admin, { store: catalogStore, tokenName });
@@ -67,25 +63,23 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
   void http.register(async (scope) => {
     await scope.register(multipart, { preservePath: true });
 
-    scope.get<{ Params: { id: string } }>('/batches/:id', async (req, reply) => {
+    scope.get<{ Params: { id: string } }>('/batches/:id', async (req) => {
       const view = await deps.batches.find(req.params.id);
       if (!view) {
-        return reply.code(404).send({ error: 'ING_ERR_UNKNOWN_BATCH', message: `No batch ${req.params.id}` });
+        throw new AppError('ING_ERR_UNKNOWN_BATCH', `No batch ${req.params.id}`);
       }
       return view;
     });
 
     scope.post('/batches', async (req, reply) => {
       if (!req.isMultipart()) {
-        return reply
-          .code(415)
-          .send({ error: 'ING_ERR_NOT_MULTIPART', message: 'POST /batches takes multipart/form-data' });
+        throw new AppError('ING_ERR_NOT_MULTIPART', 'POST /batches takes multipart/form-data');
       }
       const declaredLength = Number(req.headers['content-length'] ?? Number.NaN);
       if (declaredLength > deps.limits.maxBatchBytes + deps.limits.maxFiles * 1024 + MAX_FIELD_BYTES) {
         // Known too large before a byte is read; the connection closes so the body is not sent for nothing.
         void reply.header('connection', 'close');
-        return sendError(reply, batchTooLarge(deps.limits.maxBatchBytes));
+        throw batchTooLarge(deps.limits.maxBatchBytes);
       }
       return withSpan('POST /batches', { 'http.route': '/batches' }, async (span) => {
         const runId = span.spanContext().traceId;
@@ -98,7 +92,7 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
           await deps.staging
             .discard(uploadId)
             .catch((e: unknown) => deps.logger.warn({ err: e }, 'discard failed'));
-          return sendError(reply, multipartLimitError(err, deps.limits) ?? err, deps.logger);
+          throw uploadError(multipartLimitError(err, deps.limits) ?? err, deps.logger);
         }
         try {
           const { contract, ...rest } = submissionFrom(received);
@@ -141,7 +135,7 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
           await deps.staging
             .discard(uploadId)
             .catch((e: unknown) => deps.logger.warn({ err: e }, 'discard failed'));
-          return sendError(reply, err, deps.logger);
+          throw uploadError(err, deps.logger);
         }
       });
     });
@@ -319,54 +313,38 @@ async function drainRequest(raw: IncomingMessage): Promise<void> {
 function multipartLimitError(err: unknown, limits: RouteDeps['limits']): AppError | undefined {
   const code = (err as { code?: unknown }).code;
   if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT') {
-    return new AppError('ING_ERR_TOO_MANY_FILES', `the upload has more than ${limits.maxFiles} files`, {
-      retriable: false,
-      details: { statusCode: 413 },
-    });
+    return new AppError('ING_ERR_TOO_MANY_FILES', `the upload has more than ${limits.maxFiles} files`);
   }
   if (code === 'FST_REQ_FILE_TOO_LARGE') {
     return new AppError(
       'ING_ERR_FILE_TOO_LARGE',
       `a file is larger than the ${limits.maxFileBytes}-byte limit per file`,
-      {
-        retriable: false,
-        details: { statusCode: 413 },
-      },
     );
   }
   return undefined;
 }
 
 function badRequest(message: string): AppError {
-  return new AppError('ING_ERR_BAD_UPLOAD', message, { retriable: false, details: { statusCode: 400 } });
+  return new AppError('ING_ERR_BAD_UPLOAD', message);
 }
 
 function batchTooLarge(limit: number): AppError {
   return new AppError(
     'ING_ERR_BATCH_TOO_LARGE',
     `the upload is larger than the ${limit}-byte limit per batch`,
-    {
-      retriable: false,
-      details: { statusCode: 413 },
-    },
   );
 }
 
-/** Errors as `{ error: <code>, message }`; producer mistakes are 4xx, anything else 503 (retry later). */
-function sendError(reply: FastifyReply, err: unknown, logger?: Logger): FastifyReply {
-  if (isAppError(err)) {
-    const status =
-      typeof err.details.statusCode === 'number' ? err.details.statusCode : err.retriable ? 503 : 400;
-    const { statusCode: _status, ...details } = err.details;
-    return reply.code(status).send({ error: err.code, message: err.message, ...details });
-  }
+/**
+ * What a failed upload is answered with (by the server's error handler): an AppError as it is; the
+ * multipart parser's own 4xx as ING_ERR_BAD_UPLOAD; anything else as ING_ERR_UNAVAILABLE (retry later).
+ */
+function uploadError(err: unknown, logger: Logger): AppError {
+  if (isAppError(err)) return err;
   const e = err as { statusCode?: number; code?: string; message?: string };
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    const message = `${e.code ?? ''} ${e.message ?? ''}`.trim();
-    return reply.code(e.statusCode).send({ error: 'ING_ERR_BAD_UPLOAD', message });
+    return new AppError('ING_ERR_BAD_UPLOAD', `${e.code ?? ''} ${e.message ?? ''}`.trim(), { cause: err });
   }
-  logger?.error({ err }, 'upload failed');
-  return reply
-    .code(503)
-    .send({ error: 'ING_ERR_UNAVAILABLE', message: 'the upload could not be stored; retry later' });
+  logger.error({ err }, 'upload failed');
+  return new AppError('ING_ERR_UNAVAILABLE', 'the upload could not be stored; retry later', { cause: err });
 }

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Pool } from '@tributary/db';
 import { foundStart, queryLineage, type LineageQuery, type LineageSources } from '@tributary/lineage';
-import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
+import { AppError } from '@tributary/errors';
+import { parseRequest, registerAdminRoutes } from '@tributary/runtime';
 import { MasterVersionsReader } from '../../data-access/master-versions.ts';
 import type { RejectionReports } from '../../data-access/rejection-reports.ts';
 import { registerValidateRoute, type ValidateRouteDeps } from './validate-route.ts';
@@ -58,56 +59,58 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
       if (!query) return reply;
       const lineage = await queryLineage(query, deps.lineageSources);
       if (!foundStart(query, lineage)) {
-        return reply.code(404).send({
-          ...problem('PRE_ERR_LINEAGE_NOT_FOUND', 'no batch, master version or dataset version matches'),
-          lineage,
-        });
+        throw new AppError(
+          'PRE_ERR_LINEAGE_NOT_FOUND',
+          'no batch, master version or dataset version matches',
+          {
+            details: { lineage },
+          },
+        );
       }
       return lineage;
     });
 
     // What became of a batch here and every row refused with its reasons (the console's batch page).
-    admin.get<{ Params: { batchId: string } }>('/batches/:batchId/report', async (req, reply) => {
+    admin.get<{ Params: { batchId: string } }>('/batches/:batchId/report', async (req) => {
       const report = await deps.reports?.find(req.params.batchId);
       if (!report) {
-        return reply
-          .code(404)
-          .send(problem('PRE_ERR_UNKNOWN_BATCH', `no batch ${req.params.batchId} was processed here`));
+        throw new AppError('PRE_ERR_UNKNOWN_BATCH', `no batch ${req.params.batchId} was processed here`);
       }
       return report;
     });
 
     // The files of a raw batch or master version by its DVC directory md5 (`<32 hex>.dir`).
-    admin.get<{ Params: { md5: string } }>('/dvc/directories/:md5', async (req, reply) => {
+    admin.get<{ Params: { md5: string } }>('/dvc/directories/:md5', async (req) => {
       const files = await deps.reports?.directory(req.params.md5);
       if (!files) {
-        return reply
-          .code(404)
-          .send(problem('PRE_ERR_UNKNOWN_DIRECTORY', `no DVC directory ${req.params.md5} in the data store`));
+        throw new AppError(
+          'PRE_ERR_UNKNOWN_DIRECTORY',
+          `no DVC directory ${req.params.md5} in the data store`,
+        );
       }
       return { md5: req.params.md5, files };
     });
   });
 
   // The current master of a dataset: version, CURRENT_MASTER_ROWS, checksum and where it is.
-  http.get<{ Params: { dataset: string } }>('/masters/:dataset', async (req, reply) => {
+  http.get<{ Params: { dataset: string } }>('/masters/:dataset', async (req) => {
     const { rows } = await deps.pool.query(
       `SELECT v.dataset, v.version, c.row_count, v.checksum, v.location, v.dvc_file, v.batch_ids, v.committed_at
          FROM current_master_rows c JOIN master_versions v ON v.dataset = c.dataset AND v.version = c.master_version
         WHERE c.dataset = $1`,
       [req.params.dataset],
     );
-    if (rows.length === 0) return reply.code(404).send({ error: 'no master for this dataset' });
+    if (rows.length === 0) throw new AppError('PRE_ERR_NOT_FOUND', `no master of ${req.params.dataset}`);
     return rows[0];
   });
 
   // Committed versions of a dataset, newest first; `?batch_id=` gives the version that merged a batch.
   http.get<{ Params: { dataset: string }; Querystring: { batch_id?: string; limit?: string } }>(
     '/masters/:dataset/versions',
-    async (req, reply) => {
+    async (req) => {
       const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
       if (!Number.isSafeInteger(limit) || limit < 1 || limit > 500) {
-        return reply.code(400).send({ error: 'PRE_ERR_BAD_REQUEST', message: 'limit must be 1..500' });
+        throw new AppError('PRE_ERR_BAD_REQUEST', 'limit must be 1..500');
       }
       const batchId = req.query.batch_id?.trim() || undefined;
       return { versions: await versions.list(req.params.dataset, { batchId, limit }) };
@@ -117,18 +120,16 @@ export function registerRoutes(http: FastifyInstance, deps: RouteDeps): void {
   // One committed version: checksum, location, DVC file, the batches it merged and their raw checksums.
   http.get<{ Params: { dataset: string; version: string } }>(
     '/masters/:dataset/versions/:version',
-    async (req, reply) => {
+    async (req) => {
       if (!WHOLE.test(req.params.version)) {
-        return reply
-          .code(400)
-          .send({ error: 'PRE_ERR_BAD_REQUEST', message: 'version must be a whole number' });
+        throw new AppError('PRE_ERR_BAD_REQUEST', 'version must be a whole number');
       }
       const view = await versions.get(req.params.dataset, Number(req.params.version));
       if (!view) {
-        return reply.code(404).send({
-          error: 'PRE_ERR_UNKNOWN_VERSION',
-          message: `No version ${req.params.version} of ${req.params.dataset}`,
-        });
+        throw new AppError(
+          'PRE_ERR_UNKNOWN_VERSION',
+          `No version ${req.params.version} of ${req.params.dataset}`,
+        );
       }
       return view;
     },

@@ -7,8 +7,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { FILE_HEAD_BYTES, roleByContent } from '@tributary/contracts';
-import { isAppError } from '@tributary/errors';
-import { problem } from '@tributary/runtime';
+import { AppError } from '@tributary/errors';
 import type { DryRunFile, DryRunInput, DryRunReport } from '../../domain/dry-run.ts';
 
 export interface ValidateRouteDeps {
@@ -31,7 +30,7 @@ const manifestSchema = z.object({
   ),
 });
 
-class BadRequest extends Error {}
+const badRequest = (message: string) => new AppError('PRE_ERR_BAD_REQUEST', message);
 
 /**
  * POST /validate: the dry run. Takes the same multipart form as the ingestor's POST /batches
@@ -43,11 +42,9 @@ class BadRequest extends Error {}
 export function registerValidateRoute(http: FastifyInstance, deps: ValidateRouteDeps): void {
   void http.register(async (scope) => {
     await scope.register(multipart, { preservePath: true });
-    scope.post('/validate', async (req, reply) => {
+    scope.post('/validate', async (req) => {
       if (!req.isMultipart()) {
-        return reply
-          .code(415)
-          .send(problem('PRE_ERR_NOT_MULTIPART', 'POST /validate takes multipart/form-data'));
+        throw new AppError('PRE_ERR_NOT_MULTIPART', 'POST /validate takes multipart/form-data');
       }
       const dir = await mkdtemp(path.join(deps.workDir, 'dry-run-'));
       try {
@@ -64,8 +61,8 @@ export function registerValidateRoute(http: FastifyInstance, deps: ValidateRoute
             }
             const name = part.filename;
             const problemText = pathProblem(name);
-            if (problemText) throw new BadRequest(`file ${JSON.stringify(name)}: ${problemText}`);
-            if (received.some((f) => f.path === name)) throw new BadRequest(`file ${name} is sent twice`);
+            if (problemText) throw badRequest(`file ${JSON.stringify(name)}: ${problemText}`);
+            if (received.some((f) => f.path === name)) throw badRequest(`file ${name} is sent twice`);
             const localPath = path.join(dir, `f${received.length}`);
             const hash = createHash('sha256');
             let size = 0;
@@ -78,9 +75,10 @@ export function registerValidateRoute(http: FastifyInstance, deps: ValidateRoute
             await pipeline(part.file, createWriteStream(localPath));
             total += size;
             if (part.file.truncated || total > deps.maxBytes) {
-              return await reply
-                .code(413)
-                .send(problem('PRE_ERR_UPLOAD_TOO_LARGE', `a dry run takes at most ${deps.maxBytes} bytes`));
+              throw new AppError(
+                'PRE_ERR_UPLOAD_TOO_LARGE',
+                `a dry run takes at most ${deps.maxBytes} bytes`,
+              );
             }
             received.push({
               path: name,
@@ -91,26 +89,16 @@ export function registerValidateRoute(http: FastifyInstance, deps: ValidateRoute
             });
           }
         } catch (err) {
-          if (err instanceof BadRequest)
-            return await reply.code(400).send(problem('PRE_ERR_BAD_REQUEST', err.message));
           const code = (err as { code?: string }).code;
           if (code === 'FST_FILES_LIMIT' || code === 'FST_REQ_FILE_TOO_LARGE') {
-            return await reply.code(413).send(problem('PRE_ERR_UPLOAD_TOO_LARGE', (err as Error).message));
+            throw new AppError('PRE_ERR_UPLOAD_TOO_LARGE', (err as Error).message, { cause: err });
           }
           throw err;
         }
 
         const input = dryRunInput(fields, received);
-        if (typeof input === 'string')
-          return await reply.code(400).send(problem('PRE_ERR_BAD_REQUEST', input));
-        try {
-          return await deps.dryRun(input, dir);
-        } catch (err) {
-          if (isAppError(err) && err.code === 'PRE_ERR_BAD_REQUEST') {
-            return await reply.code(400).send(problem(err.code, err.message));
-          }
-          throw err;
-        }
+        if (typeof input === 'string') throw badRequest(input);
+        return await deps.dryRun(input, dir);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

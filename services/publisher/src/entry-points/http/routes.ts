@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
+import { AppError } from '@tributary/errors';
+import { parseRequest, registerAdminRoutes } from '@tributary/runtime';
 import type { PgPublishRepository } from '../../data-access/publish-repository.ts';
 
 export interface AdminDeps {
@@ -25,10 +26,9 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
       return { datasets: await deps.repo.list(query.dataset, query.limit, query.master_version) };
     });
 
-    admin.get<{ Params: { version: string } }>('/archives/:version', async (req, reply) => {
+    admin.get<{ Params: { version: string } }>('/archives/:version', async (req) => {
       const archive = await deps.repo.findArchive(req.params.version);
-      if (!archive)
-        return reply.code(404).send(problem('PUB_ERR_NOT_FOUND', `no archive of ${req.params.version}`));
+      if (!archive) throw new AppError('PUB_ERR_NOT_FOUND', `no archive of ${req.params.version}`);
       return archive;
     });
 

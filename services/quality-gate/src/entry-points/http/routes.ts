@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { baselineSchema as baselineBody } from '@tributary/catalog';
-import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
+import { AppError, type ErrorCode } from '@tributary/errors';
+import { parseRequest, registerAdminRoutes, sendError } from '@tributary/runtime';
 import type { Logger } from '@tributary/telemetry';
 import type { BaselinesRepository } from '../../data-access/baselines-repository.ts';
 import type { RunsRepository } from '../../data-access/runs-repository.ts';
@@ -60,9 +61,7 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
       const run =
         result.datasetVersion === undefined ? undefined : await deps.runs.get(result.datasetVersion);
       if (!run) {
-        return reply
-          .code(404)
-          .send(problem('QG_ERR_UNKNOWN_JOB', `refresh job ${job.job} is no longer declared`));
+        throw new AppError('QG_ERR_UNKNOWN_JOB', `refresh job ${job.job} is no longer declared`);
       }
       const status = run.status === 'passed' ? 200 : run.status === 'retrying' ? 202 : 422;
       return reply.code(status).send(run);
@@ -75,16 +74,16 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
       return { runs: await deps.runs.list(query.limit, filter) };
     });
 
-    admin.get('/runs/:version', async (req: FastifyRequest<{ Params: { version: string } }>, reply) => {
+    admin.get('/runs/:version', async (req: FastifyRequest<{ Params: { version: string } }>) => {
       const run = await deps.runs.get(req.params.version);
-      if (!run) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no run ${req.params.version}`));
+      if (!run) throw new AppError('QG_ERR_NOT_FOUND', `no run ${req.params.version}`);
       return run;
     });
 
     // When each task of each attempt started (the runs grid and a run's task timings).
-    admin.get('/runs/:version/tasks', async (req: FastifyRequest<{ Params: { version: string } }>, reply) => {
+    admin.get('/runs/:version/tasks', async (req: FastifyRequest<{ Params: { version: string } }>) => {
       const run = await deps.runs.get(req.params.version);
-      if (!run) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no run ${req.params.version}`));
+      if (!run) throw new AppError('QG_ERR_NOT_FOUND', `no run ${req.params.version}`);
       return { tasks: await deps.runs.tasks(req.params.version) };
     });
 
@@ -95,9 +94,7 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
         const run = await deps.runs.get(req.params.version);
         const body = run?.reportUri ? await deps.artifacts?.read(run.reportUri) : undefined;
         if (!body) {
-          return reply
-            .code(404)
-            .send(problem('QG_ERR_NOT_FOUND', `no quality report of run ${req.params.version}`));
+          throw new AppError('QG_ERR_NOT_FOUND', `no quality report of run ${req.params.version}`);
         }
         return reply.header('content-type', 'application/json').send(body);
       },
@@ -107,7 +104,7 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
       const params = parseRequest('QG', nameParam, req.params, reply);
       if (!params) return reply;
       const baseline = await deps.baselines.get(params.name);
-      if (!baseline) return reply.code(404).send(problem('QG_ERR_NOT_FOUND', `no baseline ${params.name}`));
+      if (!baseline) throw new AppError('QG_ERR_NOT_FOUND', `no baseline ${params.name}`);
       return baseline;
     });
 
@@ -161,14 +158,14 @@ async function chooseJob(
 ): Promise<JobSettings | undefined> {
   const all = await jobs.refreshed();
   const names = all.map((j) => j.job).join(', ') || 'none';
-  const fail = (status: number, code: string, message: string) => {
-    void reply.code(status).send(problem(code, message));
+  const fail = (code: ErrorCode, message: string) => {
+    void sendError(reply, new AppError(code, message));
     return undefined;
   };
   if (body.job !== undefined) {
     return (
       all.find((j) => j.job === body.job) ??
-      fail(404, 'QG_ERR_UNKNOWN_JOB', `no refresh job ${body.job} is declared (jobs: ${names})`)
+      fail('QG_ERR_UNKNOWN_JOB', `no refresh job ${body.job} is declared (jobs: ${names})`)
     );
   }
   if (body.dataset !== undefined) {
@@ -178,17 +175,12 @@ async function chooseJob(
     if (ofDataset.length === 1) return ofDataset[0];
     if (ofDataset.length > 1) {
       return fail(
-        400,
         'QG_ERR_AMBIGUOUS_JOB',
         `dataset ${body.dataset} has ${ofDataset.length} refresh jobs (${ofDataset.map((j) => j.job).join(', ')}): name one as "job"`,
       );
     }
-    return fail(
-      404,
-      'QG_ERR_UNKNOWN_DATASET',
-      `no refresh job of ${body.dataset} is declared (jobs: ${names})`,
-    );
+    return fail('QG_ERR_UNKNOWN_DATASET', `no refresh job of ${body.dataset} is declared (jobs: ${names})`);
   }
   if (all.length === 1) return all[0];
-  return fail(400, 'QG_ERR_BAD_REQUEST', `name the refresh job to run as "job" (jobs: ${names})`);
+  return fail('QG_ERR_BAD_REQUEST', `name the refresh job to run as "job" (jobs: ${names})`);
 }

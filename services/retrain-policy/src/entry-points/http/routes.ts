@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseRequest, problem, registerAdminRoutes } from '@tributary/runtime';
+import { AppError } from '@tributary/errors';
+import { parseRequest, registerAdminRoutes } from '@tributary/runtime';
 import type { Logger } from '@tributary/telemetry';
 import type { DecisionsRepository } from '../../data-access/decisions-repository.ts';
 import { changeThreshold, type ThresholdRepository } from '../../domain/retrain-threshold.ts';
@@ -35,49 +36,44 @@ const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).def
  * the admin token.
  */
 export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
-  registerAdminRoutes(
-    http,
-    { token: deps.adminToken, area: 'RTP', badRequestCodes: ['RTP_ERR_INVALID_THRESHOLD'] },
-    (admin) => {
-      admin.get('/settings/retrain-threshold', () => deps.thresholds.get());
+  registerAdminRoutes(http, { token: deps.adminToken, area: 'RTP' }, (admin) => {
+    admin.get('/settings/retrain-threshold', () => deps.thresholds.get());
 
-      admin.put('/settings/retrain-threshold', async (req, reply) => {
-        const body = parseRequest('RTP', thresholdBody, req.body ?? {}, reply);
-        if (!body) return reply;
-        const header = actorSchema.safeParse(req.headers[ACTOR_HEADER]);
-        const actor = header.success ? header.data : (body.actor ?? deps.tokenName);
-        const change = await changeThreshold(deps.thresholds, body.value, {
-          actor,
-          tokenName: deps.tokenName,
-        });
-        deps.logger.info({ change }, 'RETRAIN_THRESHOLD_ROWS changed');
-        return change;
+    admin.put('/settings/retrain-threshold', async (req, reply) => {
+      const body = parseRequest('RTP', thresholdBody, req.body ?? {}, reply);
+      if (!body) return reply;
+      const header = actorSchema.safeParse(req.headers[ACTOR_HEADER]);
+      const actor = header.success ? header.data : (body.actor ?? deps.tokenName);
+      const change = await changeThreshold(deps.thresholds, body.value, {
+        actor,
+        tokenName: deps.tokenName,
       });
+      deps.logger.info({ change }, 'RETRAIN_THRESHOLD_ROWS changed');
+      return change;
+    });
 
-      admin.get('/settings/retrain-threshold/audit', async (req, reply) => {
-        const query = parseRequest('RTP', auditQuery, req.query, reply);
-        if (!query) return reply;
-        return { changes: await deps.thresholds.history(query.limit) };
-      });
+    admin.get('/settings/retrain-threshold/audit', async (req, reply) => {
+      const query = parseRequest('RTP', auditQuery, req.query, reply);
+      if (!query) return reply;
+      return { changes: await deps.thresholds.history(query.limit) };
+    });
 
-      admin.get('/decisions', async (req, reply) => {
-        const query = parseRequest('RTP', decisionsQuery, req.query, reply);
-        if (!query) return reply;
-        const decisions = await deps.decisions.list({
-          dataset: query.dataset,
-          masterVersion: query.master_version,
-          modelName: query.model_name,
-          limit: query.limit,
-        });
-        return { decisions };
+    admin.get('/decisions', async (req, reply) => {
+      const query = parseRequest('RTP', decisionsQuery, req.query, reply);
+      if (!query) return reply;
+      const decisions = await deps.decisions.list({
+        dataset: query.dataset,
+        masterVersion: query.master_version,
+        modelName: query.model_name,
+        limit: query.limit,
       });
+      return { decisions };
+    });
 
-      admin.get('/decisions/:id', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
-        const decision = await deps.decisions.get(req.params.id);
-        if (!decision)
-          return reply.code(404).send(problem('RTP_ERR_NOT_FOUND', `no decision ${req.params.id}`));
-        return decision;
-      });
-    },
-  );
+    admin.get('/decisions/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+      const decision = await deps.decisions.get(req.params.id);
+      if (!decision) throw new AppError('RTP_ERR_NOT_FOUND', `no decision ${req.params.id}`);
+      return decision;
+    });
+  });
 }
