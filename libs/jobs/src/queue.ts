@@ -90,7 +90,7 @@ export interface JobQueueOptions {
   /** The service's schema; the jobs live in `<schema>_jobs` (see jobsSchema). */
   schema: string;
   logger: Logger;
-  /** Jobs taken per queue and poll. */
+  /** Most jobs run per queue and round (default 10). */
   batchSize?: number;
   /** How often the lease of held attempts is checked (pg-boss supervise), in ms; at least 1 s. */
   superviseMs?: number;
@@ -206,13 +206,15 @@ export class JobQueue {
 
   /**
    * One round of the worker: takes the due jobs of each queue (SKIP LOCKED: each to one replica)
-   * and runs them one after the other. Answers how many were run.
+   * and runs them, at most `batchSize` per queue. Each is taken when the previous one is done, so
+   * that its lease counts from when it starts, not from behind others. Answers how many were run.
    */
   async poll(): Promise<number> {
     let ran = 0;
     for (const def of this.definitions.values()) {
-      const jobs = await this.boss.fetch<Envelope<unknown>>(def.name, { batchSize: this.batchSize });
-      for (const job of jobs) {
+      for (let i = 0; i < this.batchSize; i += 1) {
+        const [job] = await this.boss.fetch<Envelope<unknown>>(def.name, { batchSize: 1 });
+        if (!job) break;
         await this.runAttempt(def, job);
         ran += 1;
       }
