@@ -27,6 +27,7 @@ const ALWAYS_JSON = new Set([
   'retrain threshold history',
   'retrain decisions',
   'refresh run',
+  'refresh cancel',
   'refresh runs',
   'refresh jobs',
   'refresh baseline-audit',

@@ -10,7 +10,9 @@ RAY_GCS_PORT="${RAY_GCS_PORT:-6390}"
 RAY_NUM_CPUS="${RAY_NUM_CPUS:-1}"
 RAY_OBJECT_STORE_BYTES="${RAY_OBJECT_STORE_BYTES:-100000000}"
 RAY_STATE="$TRIBUTARY_STATE/ray"
-RAY_PACKAGES=('ray[default]' pyarrow boto3)
+# duckdb is pinned to the quality-gate's @duckdb/node-api: both engines evaluate the jobs' SQL
+# augmentations with the same DuckDB. pillow flips images.
+RAY_PACKAGES=('ray[default]' pyarrow boto3 pillow 'duckdb==1.5.6')
 read -r RAY_HOST RAY_DASHBOARD_PORT < <(url_hostport "$RAY_ADDRESS" 8265)
 
 ray_address() { printf '%s\n' "$RAY_ADDRESS"; }
@@ -24,11 +26,11 @@ ray_ready() {
   ray_answers && curl -s -m 5 "${RAY_ADDRESS%/}/nodes?view=summary" 2>/dev/null | grep -q '"ALIVE"'
 }
 
-# The job drivers' Python: the cluster venv's, which has pyarrow and boto3.
+# The job drivers' Python: the cluster venv's, which has pyarrow, boto3, pillow and duckdb.
 RAY_JOB_PYTHON="${RAY_JOB_PYTHON:-$RAY_VENV/bin/python}"
 
 ray_install() {
-  if ! "$RAY_VENV/bin/python" -c 'import ray, pyarrow, boto3' 2>/dev/null; then
+  if ! "$RAY_VENV/bin/python" -c 'import ray, pyarrow, boto3, PIL, duckdb; assert duckdb.__version__ == "1.5.6"' 2>/dev/null; then
     need_python_venv
     [[ -x $RAY_VENV/bin/python ]] || python3 -m venv "$RAY_VENV" >&2
     info "installing ${RAY_PACKAGES[*]} into $RAY_VENV (a few minutes the first time)"

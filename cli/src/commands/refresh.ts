@@ -13,7 +13,7 @@ const connection = (cmd: Command): Command =>
 export function registerRefresh(program: Command): void {
   const refresh = program
     .command('refresh')
-    .description('Dataset refresh jobs: list them, run one now, list their runs, audit a baseline');
+    .description('Dataset refresh jobs: list them, run one now, list or cancel their runs, audit a baseline');
 
   connection(
     refresh
@@ -54,6 +54,27 @@ export function registerRefresh(program: Command): void {
     const query = new URLSearchParams({ limit: opts.limit });
     if (opts.job !== undefined) query.set('job', opts.job);
     printJson(await adminRequest(opts.url, `/admin/runs?${query.toString()}`, { token: adminToken(opts) }));
+  });
+
+  connection(
+    refresh
+      .command('cancel')
+      .description(
+        'Cancel a running or parked refresh run: its engine work (a Ray job) is stopped and it publishes nothing',
+      )
+      .argument('<dataset_version>', 'the run (its dataset_version, as `refresh runs` prints it)')
+      .option('--reason <text>', 'why, stored with the run after "cancelled by <actor>"')
+      .option('--actor <name>', 'who cancels it, stored in the reason (default: $USER)'),
+  ).action(async (version: string, opts: AdminConnection & { reason?: string; actor?: string }) => {
+    const actor = opts.actor ?? process.env.USER ?? process.env.LOGNAME;
+    const query = actor === undefined ? '' : `?${new URLSearchParams({ actor }).toString()}`;
+    printJson(
+      await adminRequest(opts.url, `/admin/runs/${encodeURIComponent(version)}/cancel${query}`, {
+        token: adminToken(opts),
+        method: 'POST',
+        body: opts.reason === undefined ? {} : { reason: opts.reason },
+      }),
+    );
   });
 
   connection(

@@ -75,6 +75,30 @@ export const gateSchema = z.strictObject({
   max_ks: ratio.default(0.2).describe('Maximal Kolmogorov–Smirnov statistic of a numeric column'),
 });
 
+/**
+ * An augmentation declared as a DuckDB SQL expression over the candidate row's columns: each engine
+ * evaluates it with DuckDB (the embedded one in the gate, the cluster job's own), so it needs no code
+ * of its own and runs on `engine: duckdb` and `engine: ray` alike.
+ */
+export const sqlAugmentationSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,62}$/, 'expected lower-case letters, digits or "_", starting with a letter')
+    .refine(
+      (n) => n !== 'dropout' && n !== 'image_hflip',
+      'dropout and image_hflip name the built-in augmentations',
+    )
+    .describe('Names the augmentation in the report and its draws: <seed>:<name>:<row key>'),
+  column: z.string().min(1).describe('Text column the expression rewrites (its NULLs are left alone)'),
+  expression: z
+    .string()
+    .trim()
+    .min(1)
+    .refine((e) => !e.includes(';'), 'expected one SQL expression (no ";")')
+    .describe("DuckDB SQL expression over the row's columns; its value, as text, replaces the column's"),
+  probability: ratio.default(1).describe('Share of rows rewritten, drawn from each row key and the seed'),
+});
+
 /** A refresh job: one evaluation set built from its sources, sampled, augmented and gated. */
 export const refreshJobSchema = z.strictObject({
   name: resourceName.describe(
@@ -120,8 +144,18 @@ export const refreshJobSchema = z.strictObject({
       text_dropout: ratio.default(0.1).describe('Share of words dropped (0 disables it)'),
       image_column: z.string().min(1).optional().describe('Column of base64 images to flip'),
       image_flip_probability: ratio.default(0.5),
+      sql: z
+        .array(sqlAugmentationSchema)
+        .default([])
+        .refine(
+          (list) => new Set(list.map((a) => a.name)).size === list.length,
+          'each SQL augmentation needs its own name (it names its draws)',
+        )
+        .describe(
+          'Augmentations written as DuckDB SQL expressions, applied in order after word dropout and before the image flip; both engines run them',
+        ),
     })
-    .default({ text_dropout: 0.1, image_flip_probability: 0.5 }),
+    .default({ text_dropout: 0.1, image_flip_probability: 0.5, sql: [] }),
   gate: gateSchema.default({
     min_coverage: 1,
     min_diversity: 0.3,

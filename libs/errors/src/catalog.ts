@@ -495,6 +495,11 @@ export const ERRORS = {
     retriable: false,
     doc: 'The dataset has several refresh jobs: name one as "job".',
   },
+  QG_ERR_AUGMENTATION: {
+    status: 422,
+    retriable: false,
+    doc: 'An augmentation of the refresh job failed or names what the engine does not have.',
+  },
   QG_ERR_BAD_REQUEST: { status: 400, retriable: false, doc: 'A quality-gate request is malformed.' },
   QG_ERR_CLUSTER_JOB_FAILED: {
     status: 502,
@@ -533,6 +538,16 @@ export const ERRORS = {
     doc: 'A master version’s location does not end in master/<dataset>/<dataset>-v<version>.',
   },
   QG_ERR_NOT_FOUND: { status: 404, retriable: false, doc: 'No such run, report, baseline or route.' },
+  QG_ERR_RUN_CANCELLED: {
+    status: 409,
+    retriable: false,
+    doc: 'The refresh run was cancelled (by an operator); its engine work stops and it announces nothing.',
+  },
+  QG_ERR_RUN_ENDED: {
+    status: 409,
+    retriable: false,
+    doc: 'The refresh run has already ended: it cannot be cancelled.',
+  },
   QG_ERR_SOURCE_CHECKSUM: {
     status: 422,
     retriable: false,

@@ -3,12 +3,16 @@
 Submitted by the quality-gate through Ray's Jobs API with one argument, the S3 URI of its spec
 (JSON). Each source is read by a Ray task (streamed from S3 to the node's disk while its checksum
 is computed, then parsed by pyarrow); the driver ranks the rows of each stratum by their hash; a
-second task per source keeps its sampled rows, applies word dropout and writes them as a Parquet
-part. The draws are those of the embedded engine (services/quality-gate/src/domain/sampling.ts):
+second task per source keeps its sampled rows, applies word dropout and the job's pluggable
+augmentations, and writes them as a Parquet part. The draws are those of the embedded engine
+(services/quality-gate/src/domain/sampling.ts):
 
   sampling      in each stratum the ceil(n * fraction) rows (at least 1) with the lowest first
                 64 bits of md5("<seed>:<key>"), ties by key; key = "<source>:<row position>"
   word dropout  word i (from 1) dropped when u("<seed>:dropout:<key>:<i>") < rate, never all
+  pluggable     augmentation <name> applied to a row's non-null value when u("<seed>:<name>:<key>")
+                < its probability: "sql" evaluates its DuckDB expression (the gate's DuckDB
+                version), "image_hflip" mirrors a base64 image with Pillow and writes it as PNG
   u(text)       first 8 hex digits of md5(text) as an integer, compared with ceil(rate * 2**32)
 
 The job ends by writing result.json beside its parts: {"status": "ok", "sources": [...], "parts":
@@ -16,6 +20,7 @@ The job ends by writing result.json beside its parts: {"status": "ok", "sources"
 problem (a checksum mismatch, an unreadable source) without parsing logs.
 """
 
+import base64
 import hashlib
 import io
 import json
@@ -78,6 +83,62 @@ def dropout(text, key, seed, rate):
     threshold = drop_threshold(rate)
     kept = [w for i, w in enumerate(words, 1) if hash32(f"{seed}:dropout:{key}:{i}") >= threshold]
     return " ".join(kept if kept else words[:1])
+
+
+def is_text(arrow_type):
+    """A column the augmentations rewrite: text (the embedded engine's VARCHAR)."""
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type)
+
+
+def flip_image(value, key):
+    """Mirrors a base64 image left to right, written as PNG (the embedded engine's sharp flop().png())."""
+    from PIL import Image  # only jobs that flip images need Pillow on the cluster
+
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(value))) as image:
+            flipped = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        out = io.BytesIO()
+        flipped.save(out, format="PNG")
+    except Exception as err:  # noqa: BLE001 - named in the reason
+        raise JobFailure(f"image_hflip: row {key}: {err}") from err
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def apply_image_flip(table, keys, aug, seed):
+    column = aug["column"]
+    threshold = drop_threshold(aug["probability"])
+    values = table.column(column).to_pylist()
+    new = [
+        v if v is None or v == "" or hash32(f"{seed}:image_hflip:{k}") >= threshold else flip_image(v, k)
+        for v, k in zip(values, keys)
+    ]
+    return table.set_column(table.schema.get_field_index(column), column, pa.array(new, pa.string()))
+
+
+def quote(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def apply_sql(table, aug, seed):
+    """A declared SQL augmentation, evaluated by DuckDB over the part as the embedded engine's UPDATE does."""
+    import duckdb  # only jobs with SQL augmentations need DuckDB on the cluster
+
+    column = quote(aug["column"])
+    prefix = f"{seed}:{aug['name']}:".replace("'", "''")
+    drawn = f"('0x' || md5('{prefix}' || __key)[1:8])::UBIGINT < {drop_threshold(aug['probability'])}"
+    con = duckdb.connect()
+    try:
+        con.register("candidate", table.append_column("__pos", pa.array(range(table.num_rows), pa.int64())))
+        out = con.execute(
+            f"SELECT * EXCLUDE (__pos) REPLACE (CASE WHEN {column} IS NOT NULL AND {drawn} "
+            f"THEN CAST(({aug['expression']}) AS VARCHAR) ELSE {column} END AS {column}) "
+            "FROM candidate ORDER BY __pos"
+        ).to_arrow_table()
+    except duckdb.Error as err:
+        raise JobFailure(f"SQL augmentation {aug['name']} failed: {str(err).splitlines()[0]}") from err
+    finally:
+        con.close()
+    return out
 
 
 def read_table(path, fmt):
@@ -146,20 +207,30 @@ def read_source(source, settings, seed, stratify_column):
 
 @ray.remote
 def write_part(source, table, kept, spec, settings):
-    """Keeps the sampled rows of one source (in source order), applies word dropout, writes a part."""
-    table = table.take(pa.array(sorted(kept), pa.int64()))
+    """Keeps the sampled rows of one source (in source order), augments them, writes a part."""
+    ords = sorted(kept)
+    table = table.take(pa.array(ords, pa.int64()))
+    keys = [f"{source['key_prefix']}:{o}" for o in ords]
     column = spec.get("text_column")
     rate = spec.get("text_dropout", 0)
-    if column and rate > 0 and column in table.column_names and pa.types.is_string(table.schema.field(column).type):
+    if column and rate > 0 and column in table.column_names and is_text(table.schema.field(column).type):
         texts = table.column(column).to_pylist()
-        ords = sorted(kept)
-        new = [
-            None if t is None else dropout(t, f"{source['key_prefix']}:{o}", spec["seed"], rate)
-            for t, o in zip(texts, ords)
-        ]
+        new = [None if t is None else dropout(t, k, spec["seed"], rate) for t, k in zip(texts, keys)]
         table = table.set_column(table.schema.get_field_index(column), column, pa.array(new, pa.string()))
-    # The rows' keys go with them: the gate's subsampled checks (toxicity) draw by key.
-    table = table.append_column("__key", pa.array([f"{source['key_prefix']}:{o}" for o in sorted(kept)], pa.string()))
+    # The rows' keys go with them: the SQL augmentations and the gate's subsampled checks
+    # (toxicity) draw by key.
+    table = table.append_column("__key", pa.array(keys, pa.string()))
+    # In declared order; a column that is not text in this source is left alone, as the embedded
+    # engine leaves a column that is not VARCHAR.
+    for aug in spec.get("augmentations", []):
+        if aug["column"] not in table.column_names or not is_text(table.schema.field(aug["column"]).type):
+            continue
+        if aug["kind"] == "sql":
+            table = apply_sql(table, aug, spec["seed"])
+        elif aug["kind"] == "image_hflip":
+            table = apply_image_flip(table, keys, aug, spec["seed"])
+        else:
+            raise JobFailure(f"augmentation {aug['name']}: unknown kind {aug['kind']}")
     buf = io.BytesIO()
     pq.write_table(table, buf)
     bucket, key = split_uri(f"{spec['output']}part-{source['si']:05d}.parquet")

@@ -19,6 +19,7 @@ import { refreshEngines } from './data-access/engines.ts';
 import { imageHorizontalFlip } from './data-access/image-flip.ts';
 import { StoreMasterReader } from './data-access/master-reader.ts';
 import { MasterVersionsRepository } from './data-access/master-versions-repository.ts';
+import { PolledRunCancellations } from './data-access/run-cancellations.ts';
 import { RunsRepository } from './data-access/runs-repository.ts';
 import { wordListToxicity } from './data-access/toxicity.ts';
 import type { Augmentation, JobSettings } from './domain/ports.ts';
@@ -118,15 +119,17 @@ export async function buildApp(
       await redis.ping();
     });
 
-    // Word dropout of the text column is the engines' own (text_dropout); these are the pluggable ones.
+    // Word dropout of the text column is the engines' own (text_dropout); these are the pluggable
+    // ones: the SQL expressions in their declared order, then the image flip.
     const augmentationsFor = (spec: RefreshJob): Augmentation[] => {
-      const list: Augmentation[] = [];
-      const { image_column, image_flip_probability } = spec.augmentation;
+      const { image_column, image_flip_probability, sql } = spec.augmentation;
+      const list: Augmentation[] = sql.map((a) => ({ kind: 'sql' as const, ...a }));
       if (image_column && image_flip_probability > 0) {
         list.push(imageHorizontalFlip(image_column, image_flip_probability));
       }
       return list;
     };
+    const cancellations = new PolledRunCancellations(runs, config.REFRESH_CANCEL_POLL_MS, logger);
     const artifacts = new ObjectArtifactStore(createObjectStore(config.REFRESH_STORE_URI, s3));
     const run = refreshRunner(
       {
@@ -138,6 +141,7 @@ export async function buildApp(
         masterReader: new StoreMasterReader(s3),
         store: artifacts,
         runs,
+        cancellations,
         toxicity: wordListToxicity(),
         logger,
       },
@@ -210,6 +214,7 @@ export async function buildApp(
           runs,
           baselines,
           run,
+          cancellations,
           artifacts,
           logger,
         }),

@@ -155,6 +155,9 @@ export const configSchema = z.object({
     .default('python')
     .describe("Python command of the Ray cluster's job drivers (needs pyarrow and boto3)"),
   RAY_POLL_MS: int(50).default(1000).describe('How often a Ray job is polled for its status and logs'),
+  REFRESH_CANCEL_POLL_MS: int(50)
+    .default(2000)
+    .describe('How often a replica checks whether the runs it executes were cancelled on another replica'),
   ADMIN_TOKEN: z
     .string()
     .min(16, 'expected at least 16 characters')
@@ -204,6 +207,7 @@ export function envRefreshJob(config: Config): EnvRefreshJob | undefined {
         text_dropout: config.AUGMENT_TEXT_DROPOUT,
         ...(config.IMAGE_COLUMN === undefined ? {} : { image_column: config.IMAGE_COLUMN }),
         image_flip_probability: config.AUGMENT_IMAGE_FLIP_PROBABILITY,
+        sql: [],
       },
       gate: {
         min_coverage: config.GATE_MIN_COVERAGE,

@@ -47,4 +47,45 @@ describe('tributary refresh (CLI)', () => {
     const other = JSON.parse((await tributary('runs', '--job', 'other')).stdout) as { runs: RefreshRun[] };
     expect(other.runs).toEqual([]);
   });
+
+  it('when an operator cancels a parked run, then the CLI prints it cancelled with who and why, and a second cancel fails', async () => {
+    const { source, env } = await canonicalGate(cleanup);
+    // The source is not there yet: the run is parked for a retry an hour away.
+    const missing = { ...source, uri: `${source.uri}.missing` };
+    const gate = await startGate(
+      env({ REFRESH_SOURCES: JSON.stringify([missing]), REFRESH_RETRY_DELAYS_MS: '3600000' }),
+    );
+    cleanup.push(() => gate.stop());
+    const url = await gate.app.http.listen({ host: '127.0.0.1', port: 0 });
+    const tributary = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [cli, 'refresh', ...args], {
+        env: serviceEnv({ TRIBUTARY_QUALITY_GATE_URL: url, TRIBUTARY_ADMIN_TOKEN: ADMIN_TOKEN }),
+        timeout: 60_000,
+      });
+    const parked = JSON.parse((await tributary('run', '--job', 'eval')).stdout) as RefreshRun;
+    expect(parked).toMatchObject({ status: 'retrying', attempt: 2 });
+
+    const { stdout } = await tributary(
+      'cancel',
+      parked.datasetVersion,
+      '--reason',
+      'source withdrawn',
+      '--actor',
+      'alice',
+    );
+    const cancelled = JSON.parse(stdout) as RefreshRun;
+    expect(cancelled).toMatchObject({
+      datasetVersion: parked.datasetVersion,
+      status: 'cancelled',
+      reason: 'cancelled by alice: source withdrawn',
+      nextAttemptAt: null,
+    });
+    expect(await gate.run(parked.datasetVersion)).toMatchObject({ status: 'cancelled', attempt: 2 });
+
+    const again = await tributary('cancel', parked.datasetVersion).catch((e: unknown) => e);
+    expect(again).toMatchObject({ code: 1 });
+    expect((again as { stderr: string }).stderr).toContain(
+      `run ${parked.datasetVersion} has already ended (cancelled)`,
+    );
+  });
 });

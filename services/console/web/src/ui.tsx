@@ -77,6 +77,7 @@ const STATUS_CLASS: Record<string, string> = {
   FAILED: 'bad',
   failed: 'bad',
   upstream_failed: 'muted',
+  cancelled: 'muted',
   INGESTING: 'run',
   MERGING: 'run',
   RUNNING: 'run',

@@ -18,16 +18,19 @@ import type {
   Baseline,
   CandidateSpec,
   CandidateWritten,
+  CodeAugmentation,
   EngineContext,
   EngineRun,
   MetricResult,
   RefreshEngine,
   ResolvedSource,
   SourceRead,
+  SqlAugmentation,
   Thresholds,
   ToxicityScorer,
 } from '../domain/ports.ts';
 import { ksStatistic, psiFromCounts } from '../domain/stats.ts';
+import { cancellationOf, throwIfCancelled } from '../domain/cancellation.ts';
 import { dropThreshold, WORD_SEPARATOR } from '../domain/sampling.ts';
 
 export interface DuckDbEngineOptions {
@@ -106,7 +109,11 @@ export class DuckDbRun implements EngineRun {
     return this.dir;
   }
 
-  async ingest(source: ResolvedSource, _ctx: EngineContext): Promise<SourceRead> {
+  ingest(source: ResolvedSource, ctx: EngineContext): Promise<SourceRead> {
+    return this.interruptible(ctx.signal, () => this.read(source));
+  }
+
+  private async read(source: ResolvedSource): Promise<SourceRead> {
     if (source.kind === 'file') {
       const local = await this.fetch(source.uri, 'sha256', source.sha256, `checksum mismatch`);
       const rows = await this.addView(source.name, local, source.uri);
@@ -240,13 +247,44 @@ export class DuckDbRun implements EngineRun {
   async generate(
     spec: CandidateSpec,
     out: { prefix: string; tags: Record<string, string> },
-    _ctx: EngineContext,
+    ctx: EngineContext,
   ): Promise<CandidateWritten> {
-    await engineStep('sampling and augmentation', () => this.build(spec));
-    return this.write(out);
+    return this.interruptible(ctx.signal, async () => {
+      await engineStep('sampling and augmentation', () => this.build(spec, ctx.signal));
+      return this.write(out, ctx.signal);
+    });
   }
 
-  private async build(spec: CandidateSpec): Promise<void> {
+  /**
+   * Runs engine work that a cancel of the run stops: the query running is interrupted
+   * (DuckDB's interrupt) and the cancellation is thrown, with DuckDB's error as its cause. The
+   * engine_timeout does not interrupt it (it bounds cluster jobs).
+   */
+  private async interruptible<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+    const early = cancellationOf(signal);
+    if (early) throw early;
+    const interrupt = () => {
+      if (cancellationOf(signal)) this.conn.interrupt();
+    };
+    signal.addEventListener('abort', interrupt);
+    try {
+      const value = await fn();
+      // A cancel between two queries interrupts none: it ends the work here.
+      const late = cancellationOf(signal);
+      if (late) throw late;
+      return value;
+    } catch (err) {
+      const cancelled = cancellationOf(signal);
+      if (cancelled && err !== cancelled) {
+        throw new AppError(cancelled.code, cancelled.message, { retriable: false, cause: err });
+      }
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', interrupt);
+    }
+  }
+
+  private async build(spec: CandidateSpec, signal: AbortSignal): Promise<void> {
     // A programmer's invariant: the engine reads the sources before it generates.
     if (this.views.length === 0) throw new Error('generate before any source was read');
     await this.conn.run(
@@ -281,7 +319,29 @@ export class DuckDbRun implements EngineRun {
     }
     // Pluggable augmentations update values in place: a table.
     await this.conn.run(`CREATE TABLE candidate AS ${select}`);
-    for (const aug of plugged) await this.augment(aug.column, aug, spec.seed);
+    for (const aug of plugged) {
+      if (aug.kind === 'sql') await this.augmentSql(aug, spec.seed);
+      else await this.augment(aug.column, aug, spec.seed, signal);
+    }
+  }
+
+  /**
+   * A declared SQL augmentation: the column's non-null values whose draw falls under the probability
+   * become the expression's value (as text). A failing expression fails the run naming it.
+   */
+  private async augmentSql(aug: SqlAugmentation, seed: number): Promise<void> {
+    const column = ident(aug.column);
+    const drawn = `('0x' || md5(${literal(`${seed}:${aug.name}:`)} || __key)[1:8])::UBIGINT < ${dropThreshold(aug.probability)}`;
+    try {
+      await this.conn.run(
+        `UPDATE candidate SET ${column} = CAST((${aug.expression}) AS VARCHAR) WHERE ${column} IS NOT NULL AND ${drawn}`,
+      );
+    } catch (err) {
+      throw new AppError('QG_ERR_AUGMENTATION', `SQL augmentation ${aug.name} failed: ${firstLine(err)}`, {
+        retriable: false,
+        cause: err,
+      });
+    }
   }
 
   /**
@@ -324,8 +384,9 @@ export class DuckDbRun implements EngineRun {
   /** Streams one column through a pluggable augmentation in bounded batches, writing back what changed. */
   private async augment(
     column: string,
-    aug: CandidateSpec['augmentations'][number],
+    aug: CodeAugmentation,
     seed: number,
+    signal: AbortSignal,
   ): Promise<void> {
     const table = `aug_${Math.random().toString(36).slice(2, 8)}`;
     await this.conn.run(`CREATE TABLE ${table} (__key VARCHAR, v VARCHAR)`);
@@ -338,6 +399,8 @@ export class DuckDbRun implements EngineRun {
       );
       let batch: { key: string; value: string }[] = [];
       const flush = async () => {
+        // Code runs between DuckDB's queries: a cancel stops it at the next batch.
+        throwIfCancelled(signal);
         const values = await aug.apply(batch, seed);
         batch.forEach((input, i) => {
           const value = values[i];
@@ -352,6 +415,8 @@ export class DuckDbRun implements EngineRun {
         for (const [key, value] of rows) batch.push({ key: text(key), value: text(value) });
         if (batch.length >= this.opts.batchRows) await flush();
       }
+      // An interrupted stream may just end: the cancel is checked again before anything is written back.
+      throwIfCancelled(signal);
       if (batch.length > 0) await flush();
       appender.closeSync();
     } finally {
@@ -364,7 +429,10 @@ export class DuckDbRun implements EngineRun {
   }
 
   /** JSON Lines (what consumers read, sha256 = candidate_checksum) and Parquet, then uploaded. */
-  private async write(out: { prefix: string; tags: Record<string, string> }): Promise<CandidateWritten> {
+  private async write(
+    out: { prefix: string; tags: Record<string, string> },
+    signal?: AbortSignal,
+  ): Promise<CandidateWritten> {
     // The candidate table was built in order (and updated in place): no sort here.
     const select = `SELECT * EXCLUDE (${HELPERS.join(', ')}) FROM candidate`;
     const jsonl = path.join(this.dir, 'candidate.jsonl');
@@ -374,6 +442,8 @@ export class DuckDbRun implements EngineRun {
       await this.conn.run(`COPY (${select}) TO ${literal(parquet)} (FORMAT parquet)`);
       return Number(await this.scalar('SELECT count(*) FROM candidate'));
     });
+    // A cancelled run uploads nothing (an interrupted query may have ended early rather than failed).
+    if (signal) throwIfCancelled(signal);
     const checksum = await fileSha256(jsonl);
     const put = async (key: string, file: string, contentType: string) => {
       await this.opts.store.putFile(key, file, { contentType, metadata: out.tags });

@@ -19,6 +19,7 @@ import type {
   Thresholds,
   ToxicityScorer,
 } from '../domain/ports.ts';
+import { cancellationOf, throwIfCancelled } from '../domain/cancellation.ts';
 import type { DuckDbEngine, DuckDbRun } from './duckdb-engine.ts';
 
 export interface RayEngineOptions {
@@ -168,12 +169,8 @@ class RayRun implements EngineRun {
     out: { prefix: string; tags: Record<string, string> },
     ctx: EngineContext,
   ): Promise<CandidateWritten> {
-    if (spec.augmentations.length > 0) {
-      throw new AppError(
-        'QG_ERR_ENGINE_UNSUPPORTED',
-        `engine ray does not run the augmentations ${spec.augmentations.map((a) => a.name).join(', ')}; use engine duckdb for this job`,
-      );
-    }
+    const augmentations = clusterAugmentations(spec.augmentations);
+    throwIfCancelled(ctx.signal);
     const { store } = this.opts;
     if (!store.uri.startsWith('s3://')) {
       throw new AppError(
@@ -191,6 +188,7 @@ class RayRun implements EngineRun {
       seed: spec.seed,
       text_column: spec.textColumn,
       text_dropout: spec.textDropout,
+      augmentations,
       output: `${objectUri(store, `${this.staging}parts`)}/`,
       result: objectUri(store, `${this.staging}result.json`),
       s3: this.opts.s3,
@@ -213,6 +211,8 @@ class RayRun implements EngineRun {
       await store.download(keyOf(store, uri), file);
       files.push(file);
     }
+    // Cancelled while the parts came down: no candidate is written for the run.
+    throwIfCancelled(ctx.signal);
     return this.inner.writeLoaded(files, out);
   }
 
@@ -267,7 +267,7 @@ class RayRun implements EngineRun {
     return submissionId;
   }
 
-  /** Polls the job to its end, copying its new log lines; stops it when the run's time is up. */
+  /** Polls the job to its end, copying its new log lines; stops it when the run is cancelled or its time is up. */
   private async follow(id: string, ctx: EngineContext): Promise<{ runningAfter: number }> {
     const submitted = performance.now();
     let runningAfter = Number.NaN;
@@ -284,6 +284,11 @@ class RayRun implements EngineRun {
     for (;;) {
       if (ctx.signal.aborted) {
         await this.stop(id).catch(() => undefined);
+        const cancelled = cancellationOf(ctx.signal);
+        if (cancelled) {
+          ctx.log(`Ray job ${id} stopped: ${cancelled.message}`);
+          throw cancelled;
+        }
         throw new AppError(
           'QG_ERR_CLUSTER_JOB_TIMEOUT',
           `Ray job ${id} did not finish within the job's engine_timeout; it was stopped`,
@@ -402,6 +407,31 @@ interface ApiResponse {
   status: number;
   text: string;
   json(): unknown;
+}
+
+/**
+ * The pluggable augmentations as the job runs them (SQL with its DuckDB, the image flip with
+ * Pillow); one written only in code for the embedded engine is refused by name.
+ */
+function clusterAugmentations(list: CandidateSpec['augmentations']) {
+  const codeOnly = list.filter((a) => a.kind !== 'sql' && a.cluster === undefined);
+  if (codeOnly.length > 0) {
+    throw new AppError(
+      'QG_ERR_ENGINE_UNSUPPORTED',
+      `engine ray does not run the augmentations ${codeOnly.map((a) => a.name).join(', ')} (they exist only in the embedded engine's code); use engine duckdb for this job`,
+      { retriable: false },
+    );
+  }
+  return list.map((a) =>
+    a.kind === 'sql'
+      ? { kind: 'sql', name: a.name, column: a.column, expression: a.expression, probability: a.probability }
+      : {
+          kind: a.cluster!.kind,
+          name: a.cluster!.kind,
+          column: a.column,
+          probability: a.cluster!.probability,
+        },
+  );
 }
 
 /** The store key of an object URI the job answered. */

@@ -257,6 +257,28 @@ export class RunsRepository implements RunStore {
     }));
   }
 
+  /**
+   * Ends a running or parked run as cancelled with the reason; undefined when no such run is running
+   * or parked (it ended, or does not exist). The replica executing it stops at its next check.
+   */
+  async cancel(datasetVersion: string, reason: string): Promise<RefreshRun | undefined> {
+    const { rows } = await this.pool.query<RunRow>(
+      `UPDATE refresh_runs SET status = 'cancelled', reason = $2, finished_at = now(), next_attempt_at = NULL
+         WHERE dataset_version = $1 AND status IN ('running', 'retrying') RETURNING *`,
+      [datasetVersion, reason],
+    );
+    return rows[0] && toRun(rows[0]);
+  }
+
+  /** The reasons of those of these runs that were cancelled. */
+  async cancelledAmong(datasetVersions: readonly string[]): Promise<Map<string, string>> {
+    const { rows } = await this.pool.query<{ dataset_version: string; reason: string | null }>(
+      `SELECT dataset_version, reason FROM refresh_runs WHERE dataset_version = ANY($1::text[]) AND status = 'cancelled'`,
+      [datasetVersions],
+    );
+    return new Map(rows.map((r) => [r.dataset_version, r.reason ?? 'cancelled']));
+  }
+
   async get(datasetVersion: string): Promise<RefreshRun | undefined> {
     const { rows } = await this.pool.query<RunRow>('SELECT * FROM refresh_runs WHERE dataset_version = $1', [
       datasetVersion,

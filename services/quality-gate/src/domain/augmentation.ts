@@ -1,4 +1,4 @@
-import type { Augmentation } from './ports.ts';
+import type { CodeAugmentation } from './ports.ts';
 import { WORD_SEPARATOR, draws } from './sampling.ts';
 
 const separator = new RegExp(WORD_SEPARATOR);
@@ -9,7 +9,7 @@ const separator = new RegExp(WORD_SEPARATOR);
  * the job's `text_dropout` themselves (in SQL, in the cluster job) with the same draws; this is their
  * reference, and what a job adds for a second text column.
  */
-export function wordDropout(column: string, rate: number): Augmentation {
+export function wordDropout(column: string, rate: number): CodeAugmentation {
   return {
     name: `word_dropout(${column}, ${rate})`,
     column,

@@ -92,16 +92,38 @@ export interface AugmentInput {
 }
 
 /**
- * A pluggable augmentation of one string column: the engine streams the candidate's values to it in
- * bounded batches. It must be deterministic given each row's key and the seed (never the batch
- * boundaries or the row order), so any engine and batch size give the same candidate.
+ * A pluggable augmentation of one string column in code: the engine streams the candidate's values
+ * to it in bounded batches. It must be deterministic given each row's key and the seed (never the
+ * batch boundaries or the row order), so any engine and batch size give the same candidate.
  */
-export interface Augmentation {
+export interface CodeAugmentation {
+  readonly kind?: undefined;
   readonly name: string;
   readonly column: string;
+  /**
+   * What a cluster engine runs instead of `apply` (the same draws, its own code); undefined: the
+   * augmentation runs on the embedded engine only.
+   */
+  readonly cluster?: { kind: 'image_hflip'; probability: number };
   /** The rewritten values, one per input, in order. */
   apply(batch: readonly AugmentInput[], seed: number): Promise<string[]>;
 }
+
+/**
+ * A declared augmentation written as a DuckDB SQL expression over the row's columns (the job's
+ * `augmentation.sql`): a row's non-null `column` becomes the expression's value (as text) when its
+ * draw `<seed>:<name>:<key>` falls under `probability`. Every engine evaluates it with DuckDB.
+ */
+export interface SqlAugmentation {
+  readonly kind: 'sql';
+  readonly name: string;
+  readonly column: string;
+  readonly expression: string;
+  readonly probability: number;
+}
+
+/** A pluggable augmentation: in code, or a SQL expression. */
+export type Augmentation = CodeAugmentation | SqlAugmentation;
 
 /** A source resolved to the objects to read, each pinned by its checksum. */
 export type ResolvedSource =
@@ -153,7 +175,10 @@ export interface EngineContext {
   runId: string;
   /** W3C traceparent of the run, when traced. */
   traceparent: string | undefined;
-  /** Aborted when the run is cancelled or its engine_timeout passes. */
+  /**
+   * Aborted when the run is cancelled (the reason is domain/cancellation.ts's error) or its
+   * engine_timeout passes.
+   */
   signal: AbortSignal;
 }
 
@@ -214,7 +239,8 @@ export interface RefreshRun {
   runId: string | null;
   /** W3C traceparent of the run's span at its start, continued by its retries. Null for older runs. */
   traceparent: string | null;
-  status: 'running' | 'retrying' | 'passed' | 'failed';
+  /** `cancelled`: by an operator (POST /admin/runs/:version/cancel), with the reason. */
+  status: 'running' | 'retrying' | 'passed' | 'failed' | 'cancelled';
   /** 1 for the first execution, 2 for the first retry, ... */
   attempt: number;
   nextAttemptAt: string | null;
@@ -232,6 +258,21 @@ export interface RefreshRun {
   settingsOrigin: 'catalog' | 'env' | null;
   /** Catalog revision of `settings` (null for the env job and older runs). */
   catalogRevision: number | null;
+}
+
+/** A run's cancellation as the replica executing it sees it. */
+export interface RunCancellation {
+  /** Aborted, with domain/cancellation.ts's error, once the run is cancelled. */
+  readonly signal: AbortSignal;
+  /** The cancellation if the run was cancelled (the store is asked when the signal has not fired yet). */
+  cancelled(): Promise<Error | undefined>;
+  /** Stops watching (the run's execution ended). */
+  stop(): void;
+}
+
+/** Watches the runs this replica executes for a cancel made on any replica. */
+export interface RunCancellations {
+  watch(datasetVersion: string): RunCancellation;
 }
 
 /** What a run's end writes. */

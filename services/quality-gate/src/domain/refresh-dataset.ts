@@ -12,6 +12,7 @@ import type {
   MasterReader,
   MasterVersions,
   RefreshEngine,
+  RunCancellations,
   RunStore,
   SourceRef,
   Thresholds,
@@ -63,6 +64,8 @@ export interface RefreshDeps {
   runs: RunStore;
   toxicity: ToxicityScorer;
   augmentations: readonly Augmentation[];
+  /** Tells a run cancelled by an operator (its engine work is aborted, nothing is published). */
+  cancellations?: RunCancellations;
   logger: Logger;
 }
 
@@ -81,8 +84,11 @@ export interface RefreshRequest {
 export type RefreshResult =
   | { status: 'duplicate'; datasetVersion: undefined }
   | {
-      /** `superseded`: the run was recovered as stale while this replica still executed it; nothing written. */
-      status: 'passed' | 'failed' | 'retrying' | 'superseded';
+      /**
+       * `superseded`: the run was recovered as stale while this replica still executed it;
+       * `cancelled`: an operator cancelled it. Either way this replica wrote no outcome and no event.
+       */
+      status: 'passed' | 'failed' | 'retrying' | 'superseded' | 'cancelled';
       datasetVersion: string;
       failedTask: string | null;
       reason: string | null;
@@ -145,13 +151,19 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
       return value;
     });
   };
-  const superseded = (): RefreshResult => {
-    deps.logger.warn({ attempt }, 'dataset refresh superseded: the run was recovered as stale meanwhile');
+  const cancel = deps.cancellations?.watch(datasetVersion);
+  // The run's row moved on without this replica: an operator cancelled it, or it was recovered as stale.
+  const superseded = async (): Promise<RefreshResult> => {
+    // Not knowing (the store briefly away) reads as superseded: either way nothing more is written.
+    const cancelled = await cancel?.cancelled().catch(() => undefined);
+    if (cancelled) deps.logger.warn({ attempt, reason: cancelled.message }, 'dataset refresh cancelled');
+    else
+      deps.logger.warn({ attempt }, 'dataset refresh superseded: the run was recovered as stale meanwhile');
     return {
-      status: 'superseded',
+      status: cancelled ? 'cancelled' : 'superseded',
       datasetVersion,
       failedTask: null,
-      reason: null,
+      reason: cancelled?.message ?? null,
       seconds: (performance.now() - started) / 1000,
     };
   };
@@ -165,7 +177,9 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
       log: (line) => deps.logger.info({ engine: settings.engine, job_log: line }, 'engine log'),
       runId: request.runId,
       traceparent: request.traceparent ?? currentTraceparent(),
-      signal: AbortSignal.timeout(settings.engineTimeoutMs),
+      signal: cancel
+        ? AbortSignal.any([AbortSignal.timeout(settings.engineTimeoutMs), cancel.signal])
+        : AbortSignal.timeout(settings.engineTimeoutMs),
     };
     try {
       engineRun = await deps.engine.open(datasetVersion);
@@ -274,6 +288,7 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
     } finally {
       // The scratch database and files go whatever the outcome; a cluster job still running is stopped.
       if (engineRun) await closeQuietly(engineRun, deps.logger);
+      cancel?.stop();
     }
   });
 }

@@ -9,7 +9,7 @@ interface Run {
   trigger: string;
   masterVersion: number | null;
   runId: string | null;
-  status: 'running' | 'retrying' | 'passed' | 'failed';
+  status: 'running' | 'retrying' | 'passed' | 'failed' | 'cancelled';
   attempt: number;
   nextAttemptAt: string | null;
   failedTask: string | null;
@@ -45,6 +45,12 @@ function taskState(run: Run, task: string): string {
     case 'retrying':
       if (failedAt < 0) return 'up_for_retry';
       return index < failedAt ? 'success' : index === failedAt ? 'up_for_retry' : 'pending';
+    case 'cancelled': {
+      // Cancelled by an operator: in the task it had reached, or parked before its next attempt.
+      const started = run.tasks.filter((t) => t.attempt === run.attempt).map((t) => t.task);
+      if (!started.includes(task)) return 'pending';
+      return task === started.at(-1) ? 'cancelled' : 'success';
+    }
   }
 }
 

@@ -19,6 +19,8 @@ export interface AdminDeps {
   runs: RunsRepository;
   baselines: BaselinesRepository;
   run: RunRefresh;
+  /** Aborts the engine work of a run this replica executes, once its cancel is stored. */
+  cancellations?: { cancelled(datasetVersion: string, reason: string): void };
   /** Reads a run's quality_report.json by its URI (reports are not served without it). */
   artifacts?: { read(uri: string): Promise<Buffer | undefined> };
   logger: Logger;
@@ -41,11 +43,12 @@ const runsQuery = z.object({
 const nameParam = z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/) });
 const actorQuery = z.object({ actor: actorSchema.optional() });
 const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+const cancelBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });
 
 /**
  * Admin routes of the quality-gate (health, readiness and metrics come from the runtime): the
- * refresh jobs, a manual run of one, its runs, and the baselines with their audit. All need the
- * admin token.
+ * refresh jobs, a manual run of one, its runs and their cancel, and the baselines with their audit.
+ * All need the admin token.
  */
 export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
   registerAdminRoutes(http, { token: deps.adminToken, area: 'QG' }, (admin) => {
@@ -79,6 +82,32 @@ export function registerRoutes(http: FastifyInstance, deps: AdminDeps): void {
       if (!run) throw new AppError('QG_ERR_NOT_FOUND', `no run ${req.params.version}`);
       return run;
     });
+
+    // Cancels a running or parked run: stored at once, its engine work (a Ray job, DuckDB's query)
+    // stopped by the replica executing it; it announces nothing. 409 once the run has ended.
+    admin.post(
+      '/runs/:version/cancel',
+      async (req: FastifyRequest<{ Params: { version: string } }>, reply) => {
+        const query = parseRequest('QG', actorQuery, req.query, reply);
+        const body = query && parseRequest('QG', cancelBody, req.body ?? {}, reply);
+        if (!query || !body) return reply;
+        // Who cancels: X-Tributary-Actor, else ?actor=, else the token's name (as for baselines).
+        const header = actorSchema.safeParse(req.headers[ACTOR_HEADER]);
+        const actor = header.success ? header.data : (query.actor ?? deps.tokenName);
+        const reason = `cancelled by ${actor}${body.reason === undefined ? '' : `: ${body.reason}`}`;
+        const version = req.params.version;
+        const run = await deps.runs.cancel(version, reason);
+        if (!run) {
+          const ended = await deps.runs.get(version);
+          throw ended
+            ? new AppError('QG_ERR_RUN_ENDED', `run ${version} has already ended (${ended.status})`)
+            : new AppError('QG_ERR_NOT_FOUND', `no run ${version}`);
+        }
+        deps.cancellations?.cancelled(version, reason);
+        deps.logger.info({ dataset_version: version, actor, reason }, 'refresh run cancelled');
+        return run;
+      },
+    );
 
     // When each task of each attempt started (the runs grid and a run's task timings).
     admin.get('/runs/:version/tasks', async (req: FastifyRequest<{ Params: { version: string } }>) => {
