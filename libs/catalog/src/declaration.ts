@@ -1,3 +1,4 @@
+import { SEED_RETRY_DELAYS_MS } from '@tributary/jobs';
 import { Cron } from 'croner';
 import { z } from 'zod';
 
@@ -170,7 +171,7 @@ export const refreshJobSchema = z.strictObject({
     .default({ name: 'baseline_eval_v1' }),
   retry_delays: z
     .array(duration)
-    .default([120_000, 600_000])
+    .default([...SEED_RETRY_DELAYS_MS])
     .describe('Delay before each retry of a run whose task failed for a retriable reason'),
   engine: z
     .enum(['duckdb', 'ray'])

@@ -10,6 +10,7 @@ export {
 export { defineService, type HandlersOf, type ServiceManifest } from './manifest.ts';
 export { intervalPoller, type PollerOptions } from './poller.ts';
 export { outboxRelayWorker } from './outbox-worker.ts';
+export { jobWorker } from './job-worker.ts';
 export { runMain } from './main.ts';
 export { registerAdminRoutes, type AdminScopeOptions } from './admin.ts';
 export { installErrorHandling, sendError, validationProblem, type HttpArea } from './errors.ts';

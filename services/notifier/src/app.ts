@@ -1,6 +1,7 @@
 import { AppError } from '@tributary/errors';
 import { deadLetterTopic } from '@tributary/events';
-import { assembleService, createRuntime, type ServiceApp } from '@tributary/runtime';
+import { JobQueue, retryPolicy } from '@tributary/jobs';
+import { assembleService, createRuntime, jobWorker, type ServiceApp } from '@tributary/runtime';
 import { Counter } from '@tributary/telemetry';
 import { s3StoreOptions, type ObjectStoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
@@ -13,10 +14,10 @@ import {
   slackChannel,
 } from './data-access/channels.ts';
 import { NotificationsRepository } from './data-access/notifications-repository.ts';
-import { CHANNELS, DELIVERY_OUTCOMES, type DeclaredRoutes, type NotifyPorts } from './domain/notify.ts';
+import { CHANNELS, DELIVERY_OUTCOMES, type DeclaredRoutes, type NotifyPorts } from './domain/ports.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
-import { notificationRetryPoller } from './entry-points/schedule/notification-retry-poller.ts';
+import { defineNotificationJob } from './entry-points/jobs/notification.job.ts';
 
 /**
  * Wires the notifier without starting or listening: main.ts and the tests start it (tests may read
@@ -75,13 +76,20 @@ export async function buildApp(
         },
       };
     };
+    const jobs = new JobQueue({
+      pool: runtime.pool,
+      schema: runtime.schema,
+      logger: runtime.logger,
+      superviseMs: config.NOTIFY_RETRY_POLL_MS,
+    });
     const ports: NotifyPorts = {
-      claim: (kind, version, payload, traceparent) =>
-        notifications.claim(kind, version, payload, traceparent),
-      markSent: (kind, version) => notifications.markSent(kind, version),
-      scheduleRetry: (kind, version, payload, attempt, dueAt, error) =>
-        notifications.scheduleRetry(kind, version, payload, attempt, dueAt, error),
-      markFailed: (kind, version, error) => notifications.markFailed(kind, version, error),
+      // The job is sent in the claim's transaction, from the task's span: it carries the run's trace.
+      claim: (kind, version, payload) =>
+        notifications.claim(kind, version, (tx) => delivery.send({ kind, key: version, payload }, { tx })),
+      markSent: (kind, version, attempt) => notifications.markSent(kind, version, attempt),
+      markRetrying: (kind, version, attempt, error) =>
+        notifications.markRetrying(kind, version, attempt, error),
+      markFailed: (kind, version, attempt, error) => notifications.markFailed(kind, version, attempt, error),
       readReport: reportReader(s3),
       renderCoverageReport: coverageRenderer(config.COVERAGE_TEMPLATE_PATH),
       slack: (webhook, message) => slackChannel(webhook, config.HTTP_TIMEOUT_MS)(message),
@@ -102,9 +110,28 @@ export async function buildApp(
         email: config.EVAL_DISTRIBUTION_LIST?.length ? config.EVAL_DISTRIBUTION_LIST : undefined,
         pagerDutyRoutingKey: config.PAGERDUTY_ROUTING_KEY,
       },
-      retryDelaysMs: config.NOTIFY_RETRY_DELAYS_MS,
       recordDelivery: (channel, outcome) => deliveries.inc({ channel, outcome }),
       logger: runtime.logger,
+    };
+    const delivery = defineNotificationJob(jobs, ports, {
+      retry: retryPolicy(config.NOTIFY_RETRY_DELAYS_MS),
+      leaseMs: config.NOTIFY_SENDING_LEASE_MS,
+    });
+    // What the retry poller of an older release left sending or parked becomes jobs at start.
+    const handOver = async () => {
+      const { handed, failed } = await notifications.handOverParked(config.NOTIFY_SENDING_LEASE_MS, (n, tx) =>
+        delivery.send(
+          { kind: n.kind, key: n.datasetVersion, payload: n.payload },
+          { tx, attempt: n.attempt, startAfter: n.dueAt, traceparent: n.traceparent },
+        ),
+      );
+      for (const { kind, attempt } of failed) {
+        // Nothing to resend: failed loudly (counted, so it pages) rather than left stuck.
+        deliveries.inc({ channel: kind, outcome: 'failed' });
+        runtime.logger.error({ kind, attempt }, 'notification failed');
+      }
+      if (handed > 0)
+        runtime.logger.info({ handed }, 'parked notifications of the retry poller handed to jobs');
     };
     return assembleService({
       manifest,
@@ -112,12 +139,10 @@ export async function buildApp(
       area: 'NOT',
       handlers: handlers(ports, config.DEAD_LETTER_SERVICES),
       workers: [
-        notificationRetryPoller({
-          repo: notifications,
-          notify: ports,
+        jobWorker(jobs, {
           intervalMs: config.NOTIFY_RETRY_POLL_MS,
-          leaseMs: config.NOTIFY_SENDING_LEASE_MS,
           logger: runtime.logger,
+          afterStart: handOver,
         }),
       ],
       routes: (http) => registerRoutes(http),

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { retryDelaysSetting } from '@tributary/jobs';
 import { ConfigError, bool, commonEnv, csv, int, loadConfig, url } from '@tributary/config';
 
 const defaultTemplate = new URL('../../../templates/coverage_gap_report.md', import.meta.url);
@@ -73,18 +74,19 @@ export const configSchema = z.object({
   S3_REGION: z.string().min(1).default('us-east-1').describe('Region of the S3 buckets'),
   S3_ACCESS_KEY_ID: z.string().min(1).optional().describe('S3 access key; the AWS default chain when unset'),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
-  NOTIFY_RETRY_DELAYS_MS: csv()
-    .pipe(z.array(z.string().regex(/^\d+$/, 'expected milliseconds').transform(Number)))
-    .default([120_000, 600_000])
-    .describe('Delay before each retry of a failed delivery (one entry per retry)'),
-  NOTIFY_RETRY_POLL_MS: int(50).default(5000).describe('How often parked notifications are looked at'),
-  // Past the lease, a 'sending' row is taken for the claim of a dead replica and sent again. Keep it
-  // well above the longest delivery (HTTP_TIMEOUT_MS, the SMTP exchange): a live but slow sender
+  NOTIFY_RETRY_DELAYS_MS: retryDelaysSetting('a failed delivery'),
+  NOTIFY_RETRY_POLL_MS: int(50)
+    .default(1000)
+    .describe(
+      'How often the job worker looks for deliveries to make (every notification is one) and for claims whose lease ran out',
+    ),
+  // Past the lease, a delivery taken by a replica that died (or hung) is taken again and sent. Keep
+  // it well above the longest delivery (HTTP_TIMEOUT_MS, the SMTP exchange): a live but slow sender
   // overtaken by the lease means a duplicate message.
   NOTIFY_SENDING_LEASE_MS: int(1000, 86_400_000)
     .default(300_000)
     .describe(
-      "How long a notification may stay 'sending' before the retry poller takes it for a dead replica's and sends it again",
+      "How long a delivery may be held by a replica before the job worker takes it for a dead replica's and sends it again",
     ),
   HTTP_TIMEOUT_MS: int(1).default(10_000).describe('Timeout of each Slack or PagerDuty request'),
 });

@@ -4,7 +4,8 @@ import { Writable } from 'node:stream';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createPool } from '@tributary/db';
+import { createPool, type Pool } from '@tributary/db';
+import { JobQueue, jobsSchema, retryPolicy } from '@tributary/jobs';
 import {
   EventRegistry,
   batchRejected,
@@ -35,7 +36,66 @@ import {
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
 import { NotificationsRepository } from '../src/data-access/notifications-repository.ts';
-import type { Channel } from '../src/domain/notify.ts';
+import type { Channel } from '../src/domain/ports.ts';
+import { NOTIFICATION_JOB, type NotificationJob } from '../src/entry-points/jobs/notification.job.ts';
+
+/** A claim a replica made and took the delivery of, then died in it `ageMs` ago. */
+interface DeadClaim {
+  kind: Channel;
+  version: string;
+  payload: unknown;
+  ageMs: number;
+  traceparent?: string;
+}
+
+/**
+ * What a replica that died leaves: it claimed notifications as the consumer does (row and job),
+ * its job worker took their deliveries (held, never finished) and it died `ageMs` ago. Made before
+ * the service starts, so that its own worker cannot take them first.
+ */
+async function deadReplica(pool: Pool, schema: string, leaseMs: number, claims: DeadClaim[]): Promise<void> {
+  const queue = new JobQueue({
+    pool,
+    schema,
+    logger: createLogger({ serviceName: 'dead', level: 'silent' }),
+  });
+  const job = queue.define<NotificationJob>({
+    name: NOTIFICATION_JOB,
+    retry: retryPolicy([]),
+    leaseMs,
+    span: () => ({ name: 'dead replica', attributes: {} }),
+    run: () => new Promise<undefined>(() => undefined), // it dies in the attempt
+  });
+  await queue.start();
+  const repo = new NotificationsRepository(pool);
+  for (const [i, c] of claims.entries()) {
+    const claimed = await repo.claim(c.kind, c.version, (tx) =>
+      job.send(
+        { kind: c.kind, key: c.version, payload: c.payload },
+        { tx, traceparent: c.traceparent ?? null },
+      ),
+    );
+    expect(claimed).toBe(true);
+    // A round takes the delivery and never ends; the next round takes the next one.
+    void queue.poll();
+    await waitFor(
+      async () =>
+        (await queue.unfinished(NOTIFICATION_JOB)).filter((j) => j.state === 'active').length === i + 1
+          ? true
+          : undefined,
+      { what: 'the dead replica holding its deliveries' },
+    );
+  }
+  await queue.stop();
+  // Its lease counts from when it took them (the job rows are pg-boss's: started_on is that time).
+  for (const c of claims) {
+    await pool.query(
+      `UPDATE ${jobsSchema(schema)}.job SET started_on = started_on - $2::integer * interval '1 millisecond'
+       WHERE name = $3 AND data->'data'->>'key' = $1`,
+      [c.version, c.ageMs, NOTIFICATION_JOB],
+    );
+  }
+}
 
 /** A JSON log line of the notifier. */
 type LogLine = Record<string, unknown> & {
@@ -103,6 +163,10 @@ describe('notifier', () => {
       retryDelaysMs?: string;
       /** Keep the service's log lines (info and above) in `logs` instead of writing them out. */
       captureLogs?: boolean;
+      /** Claims a replica that died left, before the service starts. */
+      deadClaims?: DeadClaim[];
+      /** Runs once the service's schema is migrated, before the service starts (what an older release left). */
+      beforeStart?: (pool: Pool) => Promise<void>;
     } = {},
   ) {
     const slack = await startJsonReceiver({ failFirst: opts.slackFailures ?? 0 });
@@ -138,18 +202,20 @@ describe('notifier', () => {
         done();
       },
     });
-    const app = await buildApp(
-      loadServiceConfig(env),
-      opts.captureLogs === true ? { logDestination: destination } : {},
-    );
+    const config = loadServiceConfig(env);
+    const app = await buildApp(config, opts.captureLogs === true ? { logDestination: destination } : {});
+    const pool = createPool({ url: stackEnv.DATABASE_URL, schema: env.DATABASE_SCHEMA! });
+    if (opts.deadClaims) {
+      await deadReplica(pool, env.DATABASE_SCHEMA!, config.NOTIFY_SENDING_LEASE_MS, opts.deadClaims);
+    }
+    await opts.beforeStart?.(pool);
     await app.start();
     const producer = new EventProducer(kafka, registry, env.TOPIC_PREFIX);
     await producer.connect();
-    const pool = createPool({ url: stackEnv.DATABASE_URL, schema: env.DATABASE_SCHEMA! });
     cleanup.push(async () => {
       await producer.disconnect();
       await app.stop();
-      for (const schema of [env.DATABASE_SCHEMA!, env.CATALOG_SCHEMA!]) {
+      for (const schema of [env.DATABASE_SCHEMA!, jobsSchema(env.DATABASE_SCHEMA!), env.CATALOG_SCHEMA!]) {
         await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
       }
       await pool.end();
@@ -162,21 +228,6 @@ describe('notifier', () => {
         .split('\n')
         .find((l) => l.startsWith(`${series} `));
       return line ? Number(line.split(' ').at(-1)) : 0;
-    };
-    /** Claims a notification as the consumer does, then ages the claim as if its replica died then. */
-    const crashedClaim = async (
-      kind: Channel,
-      version: string,
-      payload: unknown,
-      ageMs: number,
-      traceparent: string | null = null,
-    ) => {
-      expect(await new NotificationsRepository(pool).claim(kind, version, payload, traceparent)).toBe(true);
-      await pool.query(
-        `UPDATE notifications SET claimed_at = now() - $3::integer * interval '1 millisecond'
-         WHERE kind = $1 AND dataset_version = $2`,
-        [kind, version, ageMs],
-      );
     };
     /** The notification rows, `kind/dataset_version` → status and attempt. */
     const rows = async () => {
@@ -207,7 +258,6 @@ describe('notifier', () => {
       mails: smtp.mails,
       pool,
       metric,
-      crashedClaim,
       rows,
     };
   }
@@ -407,7 +457,21 @@ describe('notifier', () => {
   });
 
   it('when a notification is retried or its dead claim taken again, then the retry log lines carry the run id, task and dataset version of its run', async () => {
-    const svc = await start({ slackFailures: 2, captureLogs: true });
+    // A claim left by a replica that died: its recovery's lines are in the run's context as well.
+    const deadRun = 'a'.repeat(32);
+    const svc = await start({
+      slackFailures: 2,
+      captureLogs: true,
+      deadClaims: [
+        {
+          kind: 'pagerduty',
+          version: 'eval-dead-claim',
+          payload: { routing_key: 'k', event_action: 'trigger', dedup_key: 'eval-dead-claim', payload: {} },
+          ageMs: 600_000, // past the default lease (5 minutes)
+          traceparent: `00-${deadRun}-${'b'.repeat(16)}-01`,
+        },
+      ],
+    });
     const reportFile = path.join(dir, 'retry_context_report.json');
     await writeFile(reportFile, JSON.stringify({ coverage_gaps: [], metrics: [] }));
     // The run: the trace the event travels in (its traceparent header), as the publisher sends it.
@@ -443,15 +507,6 @@ describe('notifier', () => {
       });
     }
 
-    // A claim left by a replica that died: its recovery's lines are in the run's context as well.
-    const deadRun = 'a'.repeat(32);
-    await svc.crashedClaim(
-      'pagerduty',
-      'eval-dead-claim',
-      { routing_key: 'k', event_action: 'trigger', dedup_key: 'eval-dead-claim', payload: {} },
-      600_000, // past the default lease (5 minutes)
-      `00-${deadRun}-${'b'.repeat(16)}-01`,
-    );
     await waitFor(
       async () => ((await svc.rows())['pagerduty/eval-dead-claim']?.status === 'sent' ? true : undefined),
       {
@@ -534,13 +589,6 @@ describe('notifier', () => {
   });
 
   it('when the notifier died between claiming a page and sending it, then after the lease PagerDuty gets it once and a claim within its lease is left alone', async () => {
-    const svc = await start({ sendingLeaseMs: 30_000 });
-    const failed = {
-      ...qualityEvaluatedFixture,
-      dataset: 'eval',
-      passed: false,
-      metrics: [{ name: 'coverage', baseline: 1, value: 0.5, delta: -0.5, threshold: 1, passed: false }],
-    };
     const page = (version: string) => ({
       routing_key: 'routing-key-ml-oncall',
       event_action: 'trigger',
@@ -551,9 +599,20 @@ describe('notifier', () => {
         severity: 'error',
       },
     });
-    // One replica died a minute ago right after its claim; another is sending one right now.
-    await svc.crashedClaim('pagerduty', 'eval-crashed', page('eval-crashed'), 60_000);
-    await svc.crashedClaim('pagerduty', 'eval-in-flight', page('eval-in-flight'), 0);
+    // One replica died a minute ago while sending a page; another is sending one right now.
+    const svc = await start({
+      sendingLeaseMs: 30_000,
+      deadClaims: [
+        { kind: 'pagerduty', version: 'eval-crashed', payload: page('eval-crashed'), ageMs: 60_000 },
+        { kind: 'pagerduty', version: 'eval-in-flight', payload: page('eval-in-flight'), ageMs: 0 },
+      ],
+    });
+    const failed = {
+      ...qualityEvaluatedFixture,
+      dataset: 'eval',
+      passed: false,
+      metrics: [{ name: 'coverage', baseline: 1, value: 0.5, delta: -0.5, threshold: 1, passed: false }],
+    };
     // The redelivered event finds the claim taken; a later event on the partition shows it was read.
     await svc.producer.publish(qualityEvaluated, {
       ...failed,
@@ -588,13 +647,25 @@ describe('notifier', () => {
   });
 
   it('when the claim of a dead replica cannot be delivered, then it ends failed and is counted, at once when it has no payload to resend', async () => {
-    const svc = await start({ slackFailures: 100, sendingLeaseMs: 30_000 });
-    await svc.crashedClaim('slack', 'eval-lost', { text: 'eval-lost published', blocks: [] }, 60_000);
-    // A claim made by the release before payloads were kept with it.
-    await svc.pool.query(
-      `INSERT INTO notifications (kind, dataset_version, status, claimed_at)
-       VALUES ('email', 'eval-legacy', 'sending', now() - interval '1 minute')`,
-    );
+    const svc = await start({
+      slackFailures: 100,
+      sendingLeaseMs: 30_000,
+      deadClaims: [
+        {
+          kind: 'slack',
+          version: 'eval-lost',
+          payload: { text: 'eval-lost published', blocks: [] },
+          ageMs: 60_000,
+        },
+      ],
+      // A claim made by the release before payloads were kept with it (and before jobs).
+      beforeStart: async (pool) => {
+        await pool.query(
+          `INSERT INTO notifications (kind, dataset_version, status, claimed_at)
+           VALUES ('email', 'eval-legacy', 'sending', now() - interval '1 minute')`,
+        );
+      },
+    });
     await waitFor(
       async () => {
         const r = await svc.rows();

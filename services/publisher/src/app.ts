@@ -1,6 +1,13 @@
 import { AppError } from '@tributary/errors';
 import { outboxMigrations } from '@tributary/outbox';
-import { assembleService, createRuntime, outboxRelayWorker, type ServiceApp } from '@tributary/runtime';
+import { JobQueue, retryPolicy } from '@tributary/jobs';
+import {
+  assembleService,
+  createRuntime,
+  jobWorker,
+  outboxRelayWorker,
+  type ServiceApp,
+} from '@tributary/runtime';
 import { createObjectStore, type ObjectStoreOptions, s3StoreOptions } from '@tributary/storage';
 import type { Config } from './config.ts';
 import { manifest } from './manifest.ts';
@@ -14,7 +21,7 @@ import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 import { initRunMetrics, observeRun } from './entry-points/observe-run.ts';
 import { archiveSweeper } from './entry-points/schedule/archive-sweeper.ts';
-import { publishRetryPoller } from './entry-points/schedule/publish-retry-poller.ts';
+import { definePublishRetry } from './entry-points/jobs/publish-retry.job.ts';
 
 /** Wires the publisher without starting or listening: main.ts and the tests start it. */
 export async function buildApp(config: Config): Promise<ServiceApp> {
@@ -78,7 +85,6 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       repo,
       fault: config.PUBLISH_FAULT_INJECTION,
       faultAttempts: config.PUBLISH_FAULT_INJECTION_ATTEMPTS,
-      retryDelaysMs: config.PUBLISH_RETRY_DELAYS_MS,
       declaration: async (evaluationSet) => {
         const declared = await catalog.refreshJob(evaluationSet).catch((err: unknown) => {
           throw new AppError('CATALOG_ERR_UNAVAILABLE', `catalog not readable: ${String(err)}`, {
@@ -103,19 +109,37 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
       });
     initRunMetrics(runtime.metrics);
     const observe = (result: PublishResult) => observeRun(runtime.metrics, result);
+    const jobs = new JobQueue({
+      pool: runtime.pool,
+      schema: runtime.schema,
+      logger: runtime.logger,
+      superviseMs: config.PUBLISH_RETRY_POLL_MS,
+    });
+    const publish = definePublishRetry(jobs, deps, observe, {
+      retry: retryPolicy(config.PUBLISH_RETRY_DELAYS_MS),
+      leaseMs: config.PUBLISH_RETRY_LEASE_MS,
+    });
     return assembleService({
       manifest,
       runtime,
       area: 'PUB',
-      handlers: handlers(deps, observe),
+      handlers: handlers(publish),
       workers: [
-        publishRetryPoller({
-          repo,
-          publish: deps,
-          observe,
+        jobWorker(jobs, {
           intervalMs: config.PUBLISH_RETRY_POLL_MS,
-          leaseMs: config.PUBLISH_RETRY_LEASE_MS,
           logger: runtime.logger,
+          afterStart: async () => {
+            const handed = await repo.handOverParked((p, tx) =>
+              publish
+                .send(
+                  { evaluated: p.evaluated, runId: p.runId },
+                  { attempt: p.attempt, startAfter: p.dueAt, traceparent: p.traceparent, tx },
+                )
+                .then(() => undefined),
+            );
+            if (handed > 0)
+              runtime.logger.info({ handed }, 'parked publishes of the retry poller handed to jobs');
+          },
         }),
         outboxRelayWorker(runtime, manifest.outbox),
         archiveSweeper(sweep, config.ARCHIVE_SWEEP_INTERVAL_MS, runtime.logger),

@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { z } from 'zod';
-import { absoluteDir, commonEnv, csv, int, loadConfig, s3Env, storeUri } from '@tributary/config';
+import { retryDelaysSetting } from '@tributary/jobs';
+import { absoluteDir, commonEnv, int, loadConfig, s3Env, storeUri } from '@tributary/config';
 
 /** Every setting of the publisher, read from the environment once at start-up. */
 export const configSchema = z.object({
@@ -34,17 +35,16 @@ export const configSchema = z.object({
     .describe(
       'Testing only: how many attempts of a version PUBLISH_FAULT_INJECTION fails (later ones succeed)',
     ),
-  PUBLISH_RETRY_DELAYS_MS: csv()
-    .pipe(z.array(z.string().regex(/^\d+$/, 'expected milliseconds').transform(Number)))
-    .default([120_000, 600_000])
-    .describe('Delay before each retry of a failed publish (one entry per retry)'),
+  PUBLISH_RETRY_DELAYS_MS: retryDelaysSetting('a failed publish'),
   PUBLISH_RETRY_POLL_MS: int(50)
     .default(5000)
-    .describe('How often the due-retries poller looks for publishes to retry'),
+    .describe(
+      'How often the job worker looks for due publish retries (and for attempts whose lease ran out)',
+    ),
   PUBLISH_RETRY_LEASE_MS: int(1000)
     .default(10 * 60_000)
     .describe(
-      'A retry taken by a replica that died (or failed before recording its outcome) is taken again after this long; keep it above the longest publish',
+      'A retry held by a replica that died (or hung) is taken again after this long (the lease of the publish-retry job); keep it above the longest publish',
     ),
   ADMIN_TOKEN: z
     .string()

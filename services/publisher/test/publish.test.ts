@@ -12,6 +12,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createPool } from '@tributary/db';
+import { JobQueue, jobsSchema } from '@tributary/jobs';
 import {
   EventRegistry,
   datasetPublished,
@@ -40,6 +41,7 @@ import { loadServiceConfig } from '../src/config.ts';
 import { applyArchiveLifecycle } from '../src/data-access/object-stores.ts';
 import { archiveLifecycleRules } from '../src/domain/retention.ts';
 import type { ArchiveRecord, CatalogEntry } from '../src/domain/ports.ts';
+import type { PublishRetry } from '../src/entry-points/jobs/publish-retry.job.ts';
 
 const ADMIN_TOKEN = 'publisher-test-token';
 const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -135,7 +137,14 @@ describe('publisher', () => {
     }
   }
 
-  async function start(extra: Record<string, string> = {}, opts: { bucketRules?: LifecycleRule[] } = {}) {
+  async function start(
+    extra: Record<string, string> = {},
+    opts: {
+      bucketRules?: LifecycleRule[];
+      /** Runs once the service's schema is migrated, before the service starts (what an earlier release left). */
+      beforeStart?: (pool: ReturnType<typeof createPool>) => Promise<void>;
+    } = {},
+  ) {
     const bucket = uniqueName('pub').replaceAll('_', '-');
     const client = createS3Client(stackS3);
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -151,16 +160,25 @@ describe('publisher', () => {
       }),
     );
     const app = await buildApp(loadServiceConfig(env));
+    const pool = createPool({ url: stackEnv.DATABASE_URL, schema: env.DATABASE_SCHEMA! });
+    await opts.beforeStart?.(pool);
     await app.start();
     const producer = new EventProducer(kafka, registry, env.TOPIC_PREFIX);
     await producer.connect();
     const published = await collectMessages(testKafka(), `${env.TOPIC_PREFIX!}${datasetPublished.topic}`);
-    const pool = createPool({ url: stackEnv.DATABASE_URL, schema: env.DATABASE_SCHEMA! });
     const store: ObjectStore = createObjectStore(`s3://${bucket}/refresh`, stackS3);
+    // What an operator reads of the publish retries: the jobs not finished yet.
+    const jobs = new JobQueue({
+      pool,
+      schema: env.DATABASE_SCHEMA!,
+      logger: createLogger({ serviceName: 'publisher-test', level: 'silent' }),
+    });
+    await jobs.start();
     cleanup.push(async () => {
       await Promise.allSettled([published.stop(), producer.disconnect()]);
       await app.stop();
-      for (const schema of [env.DATABASE_SCHEMA!, env.CATALOG_SCHEMA!]) {
+      await jobs.stop();
+      for (const schema of [env.DATABASE_SCHEMA!, jobsSchema(env.DATABASE_SCHEMA!), env.CATALOG_SCHEMA!]) {
         await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
       }
       await pool.end();
@@ -189,6 +207,9 @@ describe('publisher', () => {
       bucket,
       pool,
       store,
+      /** The dataset versions parked for a publish retry (jobs not finished yet). */
+      parked: async () =>
+        (await jobs.unfinished<PublishRetry>('publish-retry')).map((j) => j.data.evaluated.dataset_version),
       declare,
       lifecycleRules,
       published,
@@ -425,8 +446,7 @@ describe('publisher', () => {
       'datasets/eval/eval-v3/dataset_manifest.yaml',
       'datasets/eval/eval-v3/quality_report.json',
     ]);
-    const { rows } = await svc.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM publish_retries');
-    expect(rows[0]!.n).toBe(0);
+    expect(await svc.parked()).toEqual([]);
 
     // One trace per run: the retry's dataset.published carries the run's trace, not a new one.
     const [message] = await svc.published.waitForMessages(1);
@@ -434,6 +454,29 @@ describe('publisher', () => {
     expect(published.run_id).toMatch(/^[0-9a-f]{32}$/);
     expect(traceIdOf(message!.headers.traceparent)).toBe(published.run_id);
     expect(entry!.runId).toBe(published.run_id);
+  });
+
+  it('when an earlier release left a publish parked for its retry, then the job worker takes it over and publishes it in the trace of its run', async () => {
+    const runId = 'e'.repeat(32);
+    const parked = await gateOutput('eval-legacy', true, ['a b']);
+    const svc = await start(
+      { PUBLISH_RETRY_POLL_MS: '100' },
+      {
+        // The retry poller's table as the previous release left it: attempt 2, due a minute ago.
+        beforeStart: async (pool) => {
+          await pool.query(
+            `INSERT INTO publish_retries (dataset_version, event, run_id, attempt, next_attempt_at, last_reason, traceparent)
+             VALUES ($1, $2, $3, 2, now() - interval '1 minute', 'store unreachable', $4)`,
+            [parked.dataset_version, JSON.stringify(parked), runId, `00-${runId}-${'f'.repeat(16)}-01`],
+          );
+        },
+      },
+    );
+    expect(await svc.archived('eval-legacy')).toMatchObject({ outcome: 'published', reason: null });
+    const [message] = await svc.published.waitForMessages(1);
+    expect(traceIdOf(message!.headers.traceparent)).toBe(runId);
+    expect((await svc.pool.query('SELECT 1 FROM publish_retries')).rowCount).toBe(0);
+    expect(await svc.parked()).toEqual([]);
   });
 
   it('when an older version is published by a retry after a newer one, then the newer one stays current', async () => {
@@ -449,13 +492,9 @@ describe('publisher', () => {
     const candidate = await readFile(olderCandidate);
     await rm(olderCandidate);
     await svc.publish(older);
-    await waitFor(
-      async () =>
-        (await svc.pool.query("SELECT 1 FROM publish_retries WHERE dataset_version = 'eval-a'")).rowCount
-          ? true
-          : undefined,
-      { what: 'eval-a parked' },
-    );
+    await waitFor(async () => ((await svc.parked()).includes('eval-a') ? true : undefined), {
+      what: 'eval-a parked',
+    });
 
     await svc.publish(newer);
     expect(await svc.archived('eval-b')).toMatchObject({ outcome: 'published' });

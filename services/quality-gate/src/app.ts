@@ -1,9 +1,11 @@
+import { JobQueue } from '@tributary/jobs';
 import { createRedis, verifyRedis } from '@tributary/lock';
 import type { RefreshJob } from '@tributary/catalog';
 import { outboxMigrations } from '@tributary/outbox';
 import {
   assembleService,
   createRuntime,
+  jobWorker,
   outboxRelayWorker,
   type ServiceApp,
   type Worker,
@@ -25,8 +27,13 @@ import { RefreshJobs } from './domain/refresh-jobs.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
 import { handlers } from './entry-points/kafka/handlers/index.ts';
 import { refreshRunner, staleRunRecoverer } from './entry-points/refresh-runner.ts';
-import { retryPoller } from './entry-points/schedule/retry-poller.ts';
+import {
+  REFRESH_RETRY_JOB,
+  defineRefreshRetry,
+  parkedRunJob,
+} from './entry-points/jobs/refresh-retry.job.ts';
 import { refreshSchedule } from './entry-points/schedule/refresh-schedule.ts';
+import { staleRunRecovery } from './entry-points/schedule/stale-run-recovery.ts';
 
 /**
  * Wires the quality-gate without starting or listening: main.ts and the tests start it (tests may
@@ -43,7 +50,19 @@ export async function buildApp(
   });
   try {
     const s3: ObjectStoreOptions = s3StoreOptions(config);
-    const runs = new RunsRepository(runtime.pool);
+    const jobQueue = new JobQueue({
+      pool: runtime.pool,
+      schema: runtime.schema,
+      logger: runtime.logger,
+      superviseMs: config.REFRESH_RETRY_POLL_MS,
+    });
+    // A parked run's retry is a job sent in the transaction that parks it.
+    const runs = new RunsRepository(runtime.pool, {
+      parkRetry: (tx, parked) => {
+        const { data, startAfter, traceparent } = parkedRunJob(parked);
+        return retry.send(data, { tx, startAfter, traceparent });
+      },
+    });
     const baselines = new BaselinesRepository(runtime.pool);
     const masters = new MasterVersionsRepository(runtime.pool);
     const { logger } = runtime;
@@ -126,16 +145,39 @@ export async function buildApp(
       runtime.metrics,
     );
 
+    const retry = defineRefreshRetry(jobQueue, {
+      claimRetry: (datasetVersion, attempt) => runs.claimRetry(datasetVersion, attempt),
+      run,
+      logger,
+      leaseMs: config.REFRESH_STALE_AFTER_MS,
+    });
+    // Runs an older release parked (its poller read refresh_runs) get their job; a duplicate job
+    // finds its run taken and does nothing.
+    const handOver = async () => {
+      const scheduled = new Set(
+        (await jobQueue.unfinished<{ datasetVersion: string; attempt: number }>(REFRESH_RETRY_JOB)).map(
+          (j) => `${j.data.datasetVersion}/${j.data.attempt}`,
+        ),
+      );
+      let handed = 0;
+      for (const parked of await runs.parked()) {
+        if (scheduled.has(`${parked.datasetVersion}/${parked.attempt}`)) continue;
+        const { data, startAfter, traceparent } = parkedRunJob(parked);
+        await retry.send(data, { startAfter, traceparent });
+        handed += 1;
+      }
+      if (handed > 0) logger.info({ handed }, 'parked runs of the retry poller handed to jobs');
+    };
+
     const workers: Worker[] = [
       outboxRelayWorker(runtime, manifest.outbox),
-      retryPoller({
-        claimDue: (limit) => runs.claimDue(limit),
+      jobWorker(jobQueue, { intervalMs: config.REFRESH_RETRY_POLL_MS, logger, afterStart: handOver }),
+      staleRunRecovery({
         recoverStale: staleRunRecoverer(
           { runs, jobs, logger },
           runtime.metrics,
           config.REFRESH_STALE_AFTER_MS,
         ),
-        run,
         intervalMs: config.REFRESH_RETRY_POLL_MS,
         logger,
       }),

@@ -1,8 +1,9 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { retryDelaysSetting } from '@tributary/jobs';
 import { baselineSchema, sourceSchema, type RefreshJob } from '@tributary/catalog';
-import { bool, commonEnv, csv, int, loadConfig, redisTlsEnv, s3Env, storeUri, url } from '@tributary/config';
+import { bool, commonEnv, int, loadConfig, redisTlsEnv, s3Env, storeUri, url } from '@tributary/config';
 
 const jsonOf = <T extends z.ZodType>(schema: T) =>
   z
@@ -109,19 +110,18 @@ export const configSchema = z.object({
   GATE_MAX_PSI: z.coerce.number().min(0).default(0.2).describe('Implicit job (gate.max_psi)'),
   GATE_MAX_KS: ratio().default(0.2).describe('Implicit job (gate.max_ks)'),
 
-  REFRESH_RETRY_DELAYS_MS: csv()
-    .pipe(z.array(z.string().regex(/^\d+$/, 'expected milliseconds').transform(Number)))
-    .default([120_000, 600_000])
-    .describe(
-      'Implicit job (retry_delays): delay before each retry of a run whose task failed for a retriable reason',
-    ),
+  REFRESH_RETRY_DELAYS_MS: retryDelaysSetting(
+    'a run of the implicit job whose task failed for a retriable reason (its retry_delays)',
+  ),
   REFRESH_RETRY_POLL_MS: int(50)
     .default(5000)
-    .describe('How often the due-retries poller looks for runs to retry'),
+    .describe(
+      'How often the job worker looks for due retries, and the stale-run check for runs left running',
+    ),
   REFRESH_STALE_AFTER_MS: int(1000)
     .default(1_800_000)
     .describe(
-      'A run left running with no heartbeat (touched between tasks) for this long is recovered by the poller: retried, or failed when no retry is left; must exceed the longest task',
+      'A run left running with no heartbeat (touched between tasks) for this long is recovered by the stale-run check: retried, or failed when no retry is left; must exceed the longest task',
     ),
   REFRESH_SCRATCH_DIR: z
     .string()

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createPool } from '@tributary/db';
+import { jobsSchema } from '@tributary/jobs';
 import { EventRegistry, qualityEvaluated, type QualityEvaluated } from '@tributary/events';
 import { EventProducer, createKafka } from '@tributary/kafka';
 import type { ServiceApp } from '@tributary/runtime';
@@ -209,8 +210,11 @@ export async function startGate(
     async stop(dropSchema = true) {
       await evaluated.stop();
       await app.stop();
-      if (dropSchema)
-        await pool.query(`DROP SCHEMA IF EXISTS ${env.DATABASE_SCHEMA!} CASCADE`).catch(() => undefined);
+      if (dropSchema) {
+        for (const schema of [env.DATABASE_SCHEMA!, jobsSchema(env.DATABASE_SCHEMA!)]) {
+          await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+        }
+      }
       await pool.end();
     },
   };
@@ -222,7 +226,11 @@ export async function storedRuns(schema: string, drop = false): Promise<RefreshR
   try {
     return await new RunsRepository(pool).list(500);
   } finally {
-    if (drop) await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    if (drop) {
+      for (const name of [schema, jobsSchema(schema)]) {
+        await pool.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`).catch(() => undefined);
+      }
+    }
     await pool.end();
   }
 }

@@ -388,7 +388,13 @@ describe('quality-gate dataset refresh', () => {
     expect(done).toMatchObject({ status: 'failed', attempt: 3, failedTask: 'ingest_sources' });
     expect(done.reason).toContain('ingest_sources failed after 3 attempts');
     expect(done.reason).toContain('does not exist');
-    expect(await gate.metric(/^dag_status\{.*status="failed"/)).toBe(1);
+    // Counted when the attempt returns, just after its row was ended.
+    await waitFor(
+      async () => ((await gate.metric(/^dag_status\{.*status="failed"/)) === 1 ? true : undefined),
+      {
+        what: 'dag_status failed',
+      },
+    );
 
     // Only the final failure is announced: the parked attempts emit nothing.
     await waitFor(() => (gate.evaluated.messages.length > 0 ? true : undefined), {

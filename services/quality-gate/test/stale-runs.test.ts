@@ -6,7 +6,7 @@ import { refreshJobSchema } from '@tributary/catalog';
 import { createPool } from '@tributary/db';
 import { createObjectStore } from '@tributary/storage';
 import { createLogger } from '@tributary/telemetry';
-import { stackEnv, waitFor } from '@tributary/testing';
+import { stackEnv, waitFor, waitForSettled } from '@tributary/testing';
 import { ObjectArtifactStore } from '../src/data-access/artifact-store.ts';
 import { StoreMasterReader } from '../src/data-access/master-reader.ts';
 import { MasterVersionsRepository } from '../src/data-access/master-versions-repository.ts';
@@ -227,5 +227,44 @@ describe('quality-gate stale runs', () => {
     expect(written).not.toContain('quality_report.json');
     await new Promise((r) => setTimeout(r, 1000));
     expect(gate.first.evaluated.messages).toHaveLength(0);
+  });
+
+  it('when an older release left a run parked for its retry, then a starting replica hands it to a job and the run completes once', async () => {
+    const { env: settings } = await canonicalGate(cleanup);
+    const env = settings({ REFRESH_RETRY_POLL_MS: '100', REFRESH_STALE_AFTER_MS: '60000' });
+    const first = await startGate(env);
+    const pool = createPool({ url: stackEnv.DATABASE_URL, schema: env.DATABASE_SCHEMA! });
+    cleanup.push(async () => {
+      await first.stop(false);
+      await storedRuns(env.DATABASE_SCHEMA!, true);
+      await pool.end();
+    });
+    // As the due-retries poller of the older release read it: attempt 2 due a minute ago, no job.
+    const runId = randomBytes(16).toString('hex');
+    const datasetVersion = `eval-parked-${randomBytes(4).toString('hex')}`;
+    await pool.query(
+      `INSERT INTO refresh_runs (dataset_version, job, dataset, trigger, status, attempt, next_attempt_at, run_id,
+         traceparent, failed_task, reason)
+       VALUES ($1, 'eval', 'eval', 'MANUAL', 'retrying', 2, now() - interval '1 minute', $2, $3,
+         'ingest_sources', 'ingest_sources attempt 1 failed: storage unreachable')`,
+      [datasetVersion, runId, `00-${runId}-${randomBytes(8).toString('hex')}-01`],
+    );
+    // The replica started before the row has no job for it; the one starting now hands it over.
+    const second = await startGate(env);
+    cleanup.push(() => second.stop(false));
+    const runs = new RunsRepository(pool);
+    const done = await waitFor(
+      async () => {
+        const r = (await runs.get(datasetVersion))!;
+        return r.status === 'passed' || r.status === 'failed' ? r : undefined;
+      },
+      { what: 'the parked run retried', timeoutMs: 20_000 },
+    );
+    expect(done).toMatchObject({ status: 'passed', attempt: 2, runId });
+    await first.evaluated.waitForMessages(1);
+    await waitForSettled(first.app);
+    await waitForSettled(second.app);
+    const events = await first.decodedEvaluated();
+    expect(events.map((e) => [e.dataset_version, e.run_id])).toEqual([[datasetVersion, runId]]);
   });
 });

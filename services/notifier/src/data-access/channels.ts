@@ -3,7 +3,7 @@ import Mustache from 'mustache';
 import nodemailer from 'nodemailer';
 import { AppError } from '@tributary/errors';
 import { createObjectStore, type ObjectStoreOptions } from '@tributary/storage';
-import type { Email, PagerDutyTrigger, QualityReport, SlackMessage } from '../domain/notify.ts';
+import type { Email, PagerDutyTrigger, QualityReport, SlackMessage } from '../domain/ports.ts';
 
 /** POSTs JSON to a third-party endpoint; any non-2xx answer is a retriable error. */
 export async function postJson(url: string, body: unknown, timeoutMs: number, what: string): Promise<void> {

@@ -1,13 +1,17 @@
-import { withTransaction, type Pool } from '@tributary/db';
+import { withTransaction, type Pool, type PoolClient } from '@tributary/db';
 import { datasetPublished, type DatasetPublished, type QualityEvaluated } from '@tributary/events';
 import { enqueueEvent } from '@tributary/outbox';
-import type {
-  ArchiveRecord,
-  CatalogEntry,
-  DuePublish,
-  ParkedPublish,
-  PublishRepository,
-} from '../domain/ports.ts';
+import type { ArchiveRecord, CatalogEntry, PublishRepository } from '../domain/ports.ts';
+
+/** A publish an earlier release parked for its retry. */
+export interface LegacyParked {
+  evaluated: QualityEvaluated;
+  runId: string;
+  traceparent: string | null;
+  /** The attempt its retry is. */
+  attempt: number;
+  dueAt: Date;
+}
 import type { RetentionPolicy } from '../domain/retention.ts';
 
 /** The order of versions: when the gate evaluated them; the version id (bytewise, as isAfter) breaks ties. */
@@ -149,54 +153,33 @@ export class PgPublishRepository implements PublishRepository {
     );
   }
 
-  async scheduleRetry(r: ParkedPublish): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO publish_retries
-         (dataset_version, event, run_id, traceparent, attempt, next_attempt_at, last_reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (dataset_version) DO UPDATE SET attempt = EXCLUDED.attempt,
-         next_attempt_at = EXCLUDED.next_attempt_at, last_reason = EXCLUDED.last_reason`,
-      [
-        r.evaluated.dataset_version,
-        JSON.stringify(r.evaluated),
-        r.runId,
-        r.traceparent,
-        r.attempt,
-        r.dueAt,
-        r.reason,
-      ],
-    );
-  }
-
-  async clearRetry(datasetVersion: string): Promise<void> {
-    await this.pool.query('DELETE FROM publish_retries WHERE dataset_version = $1', [datasetVersion]);
-  }
-
   /**
-   * Claims up to `limit` parked publishes that are due (SKIP LOCKED: each goes to one replica). A
-   * claim is a lease: the row comes due again `leaseMs` later, so a retry whose replica died, or
-   * that threw before parking or clearing it, is taken again instead of waiting for good.
+   * Hands the publishes parked by the retry poller of earlier releases (table publish_retries) over
+   * to `park`, in the transaction that deletes them: each becomes one job, whatever the replicas.
    */
-  async claimDue(limit: number, leaseMs: number): Promise<DuePublish[]> {
-    const { rows } = await this.pool.query<{
-      event: QualityEvaluated;
-      run_id: string;
-      traceparent: string | null;
-      attempt: number;
-    }>(
-      `UPDATE publish_retries SET next_attempt_at = now() + $2::integer * interval '1 millisecond'
-       WHERE dataset_version IN (
-         SELECT dataset_version FROM publish_retries WHERE next_attempt_at <= now()
-         ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING event, run_id, traceparent, attempt`,
-      [limit, leaseMs],
-    );
-    return rows.map((r) => ({
-      evaluated: r.event,
-      runId: r.run_id,
-      traceparent: r.traceparent,
-      attempt: r.attempt,
-    }));
+  async handOverParked(park: (parked: LegacyParked, tx: PoolClient) => Promise<void>): Promise<number> {
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{
+        event: QualityEvaluated;
+        run_id: string;
+        traceparent: string | null;
+        attempt: number;
+        next_attempt_at: Date | null;
+      }>('DELETE FROM publish_retries RETURNING event, run_id, traceparent, attempt, next_attempt_at');
+      for (const r of rows) {
+        await park(
+          {
+            evaluated: r.event,
+            runId: r.run_id,
+            traceparent: r.traceparent,
+            attempt: r.attempt,
+            dueAt: r.next_attempt_at ?? new Date(),
+          },
+          client,
+        );
+      }
+      return rows.length;
+    });
   }
 
   /** Archives older than the retention of their evaluation set (`dataset`) that still have objects. */

@@ -80,32 +80,6 @@ export interface PublishRepository {
   recordPublished(entry: CatalogEntry, event: DatasetPublished): Promise<void>;
   findArchive(datasetVersion: string): Promise<ArchiveRecord | undefined>;
   recordArchive(record: ArchiveRecord): Promise<void>;
-  /**
-   * Parks a failed publish until `dueAt`, when attempt `attempt` runs (upsert). `traceparent` is the
-   * run's trace context the retry runs in (null: none known, the retry opens its own trace).
-   */
-  scheduleRetry(retry: ParkedPublish): Promise<void>;
-  /** Forgets a parked publish (published, or failed for good). */
-  clearRetry(datasetVersion: string): Promise<void>;
-}
-
-export interface ParkedPublish {
-  evaluated: QualityEvaluated;
-  runId: string;
-  traceparent: string | null;
-  /** The attempt the retry will be. */
-  attempt: number;
-  dueAt: Date;
-  reason: string;
-}
-
-/** A parked publish whose retry is due, claimed by one replica. */
-export interface DuePublish {
-  evaluated: QualityEvaluated;
-  runId: string;
-  /** W3C traceparent of the run when it was parked; null for rows parked before it was kept. */
-  traceparent: string | null;
-  attempt: number;
 }
 
 /** The dataset declaring an evaluation set, as far as the publisher needs it. */

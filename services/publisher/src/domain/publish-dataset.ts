@@ -21,8 +21,6 @@ export interface PublishDeps {
   fault: FaultPoint;
   /** Attempts of a version the fault applies to (the later ones succeed). */
   faultAttempts: number;
-  /** Delay before each retry of a failed publish (2 and 10 minutes by default). */
-  retryDelaysMs: readonly number[];
   /**
    * The dataset declaring evaluation set `name` (the catalog's refresh job of that name), or
    * undefined when no declaration has it.
@@ -58,8 +56,11 @@ export async function publishDataset(
   ctx: {
     runId: string;
     attempt?: number;
-    /** W3C traceparent of the run, stored with a parked publish so its retry continues the trace. */
-    traceparent?: string | null;
+    /**
+     * The delay the retry policy gives a retry of this attempt (the publish-retry job's); undefined
+     * when it is the last attempt, whose failure is final.
+     */
+    retryInMs?: number | undefined;
   },
   deps: PublishDeps,
 ): Promise<PublishResult> {
@@ -94,16 +95,9 @@ export async function publishDataset(
           span.setAttribute('tributary.published', failed === null);
           return failed;
         });
-        const delay = deps.retryDelaysMs[attempt - 1];
+        const delay = ctx.retryInMs;
         if (reason !== null && delay !== undefined) {
-          await deps.repo.scheduleRetry({
-            evaluated,
-            runId: ctx.runId,
-            traceparent: ctx.traceparent ?? null,
-            attempt: attempt + 1,
-            dueAt: new Date(Date.now() + delay),
-            reason,
-          });
+          // The caller parks the version for its next attempt (a publish-retry job).
           deps.logger.warn(
             { task_id: 'publish_dataset', reason, attempt, retry_in_ms: delay },
             'publish will be retried',
@@ -116,7 +110,6 @@ export async function publishDataset(
           };
         }
         if (reason !== null) reason = `publish_dataset failed after ${attempt} attempts: ${reason}`;
-        if (attempt > 1) await deps.repo.clearRetry(evaluated.dataset_version);
         outcome = reason === null ? 'published' : 'publish_failed';
         published = reason === null;
       }

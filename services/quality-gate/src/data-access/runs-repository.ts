@@ -1,5 +1,5 @@
 import { refreshJobSchema, type RefreshJob } from '@tributary/catalog';
-import { withTransaction, type Pool } from '@tributary/db';
+import { withTransaction, type Pool, type PoolClient } from '@tributary/db';
 import { qualityEvaluated, type QualityEvaluated, type RefreshTrigger } from '@tributary/events';
 import { enqueueEvent } from '@tributary/outbox';
 import type {
@@ -44,13 +44,31 @@ const FINISH = `UPDATE refresh_runs SET status = $3, failed_task = $4, reason = 
 
 const RETRY = `UPDATE refresh_runs SET status = 'retrying', attempt = $2, next_attempt_at = $3, failed_task = $4,
     reason = $5, heartbeat_at = now()
-  WHERE dataset_version = $1 AND attempt = $2 - 1 AND status = 'running'`;
+  WHERE dataset_version = $1 AND attempt = $2 - 1 AND status = 'running'
+  RETURNING traceparent`;
 
-/** Refresh runs in the service's Postgres schema (and the baseline a run reads). */
+/** A run parked for its next attempt: what its retry job needs. */
+export interface ParkedRun {
+  datasetVersion: string;
+  /** The attempt the retry is. */
+  attempt: number;
+  dueAt: Date;
+  /** The run's trace, continued by the retry (null for runs stored before it was kept). */
+  traceparent: string | null;
+}
+
+/**
+ * Refresh runs in the service's Postgres schema (and the baseline a run reads): the record of each
+ * run the console and the admin API show. A run parked for a retry is scheduled by `parkRetry`
+ * (the refresh-retry job), sent in the transaction that records it as retrying; without it (readers
+ * of the record) nothing is scheduled.
+ */
 export class RunsRepository implements RunStore {
   private readonly pool: Pool;
-  constructor(pool: Pool) {
+  private readonly parkRetry: (tx: PoolClient, run: ParkedRun) => Promise<unknown>;
+  constructor(pool: Pool, opts: { parkRetry?: (tx: PoolClient, run: ParkedRun) => Promise<unknown> } = {}) {
     this.pool = pool;
+    this.parkRetry = opts.parkRetry ?? (() => Promise.resolve());
   }
 
   async start(run: Parameters<RunStore['start']>[0]): Promise<boolean> {
@@ -125,8 +143,18 @@ export class RunsRepository implements RunStore {
     failedTask: string,
     reason: string,
   ): Promise<boolean> {
-    const { rowCount } = await this.pool.query(RETRY, [datasetVersion, attempt, dueAt, failedTask, reason]);
-    return rowCount === 1;
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ traceparent: string | null }>(RETRY, [
+        datasetVersion,
+        attempt,
+        dueAt,
+        failedTask,
+        reason,
+      ]);
+      if (rows.length !== 1) return false;
+      await this.parkRetry(client, { datasetVersion, attempt, dueAt, traceparent: rows[0]!.traceparent });
+      return true;
+    });
   }
 
   async recoverStale(
@@ -163,9 +191,15 @@ export class RunsRepository implements RunStore {
         if (decision.kind === 'retry') {
           const d = decision;
           await client.query(RETRY, [run.datasetVersion, d.attempt, d.dueAt, d.failedTask, d.reason]);
+          await this.parkRetry(client, {
+            datasetVersion: run.datasetVersion,
+            attempt: d.attempt,
+            dueAt: d.dueAt,
+            traceparent: run.traceparent,
+          });
         } else {
           await client.query(FINISH, finishParams(run.datasetVersion, run.attempt, decision.outcome));
-          // The event continues the run's trace, not the poller's (runs stored without one: as before).
+          // The event continues the run's trace, not the stale-run check's (runs stored without one: as before).
           const headers = run.traceparent === null ? {} : { traceparent: run.traceparent };
           await enqueueEvent(client, qualityEvaluated, decision.event, { headers });
         }
@@ -175,20 +209,20 @@ export class RunsRepository implements RunStore {
     });
   }
 
-  /** Claims up to `limit` runs whose retry is due (SKIP LOCKED: each goes to one replica). */
-  async claimDue(limit: number): Promise<DueRun[]> {
+  /**
+   * Takes a parked run for its retry (attempt `attempt`): it is `running` again from now on. Undefined
+   * when it is no longer parked for that attempt (another replica took it, or it was recovered).
+   */
+  async claimRetry(datasetVersion: string, attempt: number): Promise<DueRun | undefined> {
     const { rows } = await this.pool.query<RunRow>(
       `UPDATE refresh_runs SET status = 'running', next_attempt_at = NULL, heartbeat_at = now()
-       WHERE dataset_version IN (
-         SELECT dataset_version FROM refresh_runs
-         WHERE status = 'retrying' AND next_attempt_at <= now()
-         ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+       WHERE dataset_version = $1 AND attempt = $2 AND status = 'retrying'
        RETURNING *`,
-      [limit],
+      [datasetVersion, attempt],
     );
-    return rows.map((r) => {
-      const run = toRun(r);
-      return {
+    const run = rows[0] && toRun(rows[0]);
+    return (
+      run && {
         datasetVersion: run.datasetVersion,
         job: run.job,
         dataset: run.dataset,
@@ -201,8 +235,26 @@ export class RunsRepository implements RunStore {
         attempt: run.attempt,
         runId: run.runId,
         traceparent: run.traceparent,
-      };
-    });
+      }
+    );
+  }
+
+  /** The runs parked for a retry, as an older release's poller left them (see the job worker's start). */
+  async parked(): Promise<ParkedRun[]> {
+    const { rows } = await this.pool.query<{
+      dataset_version: string;
+      attempt: number;
+      next_attempt_at: Date | null;
+      traceparent: string | null;
+    }>(
+      `SELECT dataset_version, attempt, next_attempt_at, traceparent FROM refresh_runs WHERE status = 'retrying'`,
+    );
+    return rows.map((r) => ({
+      datasetVersion: r.dataset_version,
+      attempt: r.attempt,
+      dueAt: r.next_attempt_at ?? new Date(),
+      traceparent: r.traceparent,
+    }));
   }
 
   /**

@@ -319,7 +319,7 @@ export interface RunStore {
   ): Promise<boolean>;
   baseline(name: string): Promise<Baseline | undefined>;
   /**
-   * Parks a run executing `attempt - 1` until `dueAt`, when the poller runs attempt `attempt`.
+   * Parks a run executing `attempt - 1` until `dueAt`, when its retry job runs attempt `attempt`.
    * False (and nothing written) when the run is no longer that attempt's.
    */
   scheduleRetry(

@@ -15,7 +15,7 @@ export interface StaleRecovery {
 
 /**
  * Recovers the runs left `running` by a replica that died or hung: no heartbeat for `staleAfterMs`.
- * Each is handled as a failed attempt of the task it was in: parked for the due-retries poller when
+ * Each is handled as a failed attempt of the task it was in: parked for a retry (its refresh-retry job) when
  * an attempt remains (its job's `retry_delays`), else ended `failed` with quality.evaluated `TASK_FAILED`.
  * The store takes each run under a row lock (SKIP LOCKED), so one replica recovers it.
  */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { RefreshJob } from '@tributary/catalog';
 import { AppError } from '@tributary/errors';
 import { eventTime, newEventId, type QualityEvaluated, type RefreshTrigger } from '@tributary/events';
@@ -6,6 +6,7 @@ import { currentTraceparent, withLogFields, withTask, type Logger, type Span } f
 import type {
   ArtifactStore,
   Augmentation,
+  CandidateWritten,
   EngineContext,
   EngineRun,
   MasterReader,
@@ -13,11 +14,12 @@ import type {
   RefreshEngine,
   RunCancellations,
   RunStore,
-  SourceRead,
   SourceRef,
   Thresholds,
   ToxicityScorer,
 } from './ports.ts';
+import { generateCandidate, ingestSources, qualityGate, type GateOutcome } from './refresh-tasks.ts';
+import { TaskFailure } from './task-failure.ts';
 
 export interface RefreshSettings {
   /** The refresh job (evaluation set): names the run's artifacts and the `dataset` of quality.evaluated. */
@@ -92,15 +94,6 @@ export type RefreshResult =
       reason: string | null;
       seconds: number;
     };
-
-/** A task of the refresh failed for a reason that retrying will not change. */
-export class TaskFailure extends Error {
-  readonly task: string;
-  constructor(task: string, message: string) {
-    super(message);
-    this.task = task;
-  }
-}
 
 /** The run was taken over (recovered as stale) while this replica still executed it. */
 class Superseded extends Error {
@@ -191,100 +184,29 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
     try {
       engineRun = await deps.engine.open(datasetVersion);
       const opened = engineRun;
-      const rows = await task('ingest_sources', () => ingest(deps, opened, ctx, request.masterVersion));
+      const rows = await task('ingest_sources', () =>
+        ingestSources(deps, opened, ctx, request.masterVersion),
+      );
       sourceHash = rows.sourceHash;
-      const prefix = `candidates/${settings.job}/${datasetVersion}/`;
-      const candidate = await task('generate_candidate', async (span) => {
-        // The seed tags the candidate with its dataset_version and source_hash (object metadata in S3;
-        // the report beside it carries both on any store).
-        const written = await opened.generate(
-          {
-            stratifyColumn: settings.stratifyColumn,
-            fraction: settings.fraction,
-            seed: settings.seed,
-            textColumn: settings.textColumn,
-            textDropout: settings.textDropout,
-            augmentations: deps.augmentations,
-          },
-          { prefix, tags: { 'dataset-version': datasetVersion, 'source-hash': rows.sourceHash } },
-          ctx,
-        );
-        span.setAttribute('tributary.rows', written.rows);
-        return written;
-      });
-      const gate = await task('quality_gate', async (span) => {
-        const baseline = await deps.runs.baseline(settings.baselineName);
-        if (!baseline)
-          throw new TaskFailure('quality_gate', `baseline ${settings.baselineName} does not exist`);
-        const { metrics, gaps } = await opened.measure(baseline, settings, deps.toxicity);
-        const passed = metrics.every((m) => m.pass);
-        span.setAttribute('tributary.gate_passed', passed);
-        const report = {
-          dataset: settings.job,
-          dataset_version: datasetVersion,
-          run_id: request.runId,
-          // Which job and which of its settings the run used (read at its start).
-          job: {
-            name: settings.job,
-            dataset: settings.dataset,
-            origin: settings.origin.kind,
-            catalog_revision: settings.origin.catalogRevision,
-            settings: settings.origin.spec,
-          },
-          source_hash: rows.sourceHash,
-          sources: rows.sources,
-          baseline: baseline.name,
-          seed: settings.seed,
-          stratify_column: settings.stratifyColumn,
-          engine: settings.engine,
-          augmentations: augmentationNames(settings, deps.augmentations),
-          toxicity_scorer: deps.toxicity.name,
-          candidate_uri: candidate.uri,
-          candidate_parquet_uri: candidate.parquetUri,
-          candidate_checksum: candidate.checksum,
-          candidate_rows: candidate.rows,
-          passed,
-          coverage_gaps: gaps,
-          metrics,
-        };
-        const reportUri = await deps.store.put(
-          `candidates/${settings.job}/${datasetVersion}/quality_report.json`,
-          JSON.stringify(report, null, 2) + '\n',
-        );
-        return { passed, metrics, gaps, reportUri };
-      });
+      const candidate = await task('generate_candidate', (span) =>
+        generateCandidate(deps, opened, ctx, { datasetVersion, sourceHash: rows.sourceHash }, span),
+      );
+      const gate = await task('quality_gate', (span) =>
+        qualityGate(deps, opened, { datasetVersion, runId: request.runId, sources: rows, candidate }, span),
+      );
       // Nothing more is read from the engine: its scratch goes before the run's end is announced.
       await closeQuietly(opened, deps.logger);
       const failedMetrics = gate.metrics.filter((m) => !m.pass).map((m) => m.metric);
       const reason = gate.passed ? null : `quality gate failed: ${failedMetrics.join(', ')}`;
-      const event: QualityEvaluated = {
-        event_id: newEventId(),
-        occurred_at: eventTime(),
-        run_id: request.runId,
-        dataset: settings.job,
-        dataset_version: datasetVersion,
-        source_hash: rows.sourceHash,
-        master_version: request.masterVersion ?? null,
-        trigger: request.trigger,
-        passed: gate.passed,
-        baseline_name: settings.baselineName,
-        report_uri: gate.reportUri,
-        candidate_uri: candidate.uri,
-        candidate_checksum: candidate.checksum,
-        candidate_rows: candidate.rows,
-        metrics: gate.metrics.map((m) => ({
-          name: m.metric,
-          baseline: m.baseline,
-          value: m.value,
-          delta: m.delta,
-          threshold: m.threshold,
-          passed: m.pass,
-        })),
-        coverage_gaps: gate.gaps,
-        status: 'EVALUATED',
-        failed_task: gate.passed ? null : 'quality_gate',
-        failure_reason: reason,
-      };
+      const event = evaluatedEvent(
+        request,
+        datasetVersion,
+        settings,
+        rows.sourceHash,
+        candidate,
+        gate,
+        reason,
+      );
       const finished = await deps.runs.finish(
         datasetVersion,
         attempt,
@@ -371,6 +293,46 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
   });
 }
 
+/** quality.evaluated of a run whose gate measured its candidate (`EVALUATED`, passed or not). */
+function evaluatedEvent(
+  request: Pick<RefreshRequest, 'runId' | 'trigger' | 'masterVersion'>,
+  datasetVersion: string,
+  settings: Pick<RefreshSettings, 'job' | 'baselineName'>,
+  sourceHash: string,
+  candidate: CandidateWritten,
+  gate: GateOutcome,
+  reason: string | null,
+): QualityEvaluated {
+  return {
+    event_id: newEventId(),
+    occurred_at: eventTime(),
+    run_id: request.runId,
+    dataset: settings.job,
+    dataset_version: datasetVersion,
+    source_hash: sourceHash,
+    master_version: request.masterVersion ?? null,
+    trigger: request.trigger,
+    passed: gate.passed,
+    baseline_name: settings.baselineName,
+    report_uri: gate.reportUri,
+    candidate_uri: candidate.uri,
+    candidate_checksum: candidate.checksum,
+    candidate_rows: candidate.rows,
+    metrics: gate.metrics.map((m) => ({
+      name: m.metric,
+      baseline: m.baseline,
+      value: m.value,
+      delta: m.delta,
+      threshold: m.threshold,
+      passed: m.pass,
+    })),
+    coverage_gaps: gate.gaps,
+    status: 'EVALUATED',
+    failed_task: gate.passed ? null : 'quality_gate',
+    failure_reason: reason,
+  };
+}
+
 /**
  * quality.evaluated for a run that failed before the gate measured a candidate (`all_done`):
  * passed=false with the failed task and reason, so the publisher archives it and the notifier pages.
@@ -418,59 +380,6 @@ async function withMasterVersion(request: RefreshRequest, deps: RefreshDeps): Pr
   return latest === undefined ? request : { ...request, masterVersion: latest.version };
 }
 
-async function ingest(
-  deps: RefreshDeps,
-  engine: EngineRun,
-  ctx: EngineContext,
-  masterVersion: number | undefined,
-): Promise<{ sourceHash: string; sources: SourceRead[] }> {
-  const { sources, schemaVersion, dataset, job } = deps.settings;
-  if (sources.length === 0)
-    throw new TaskFailure(
-      'ingest_sources',
-      `refresh job ${job} has no source (its sources, or REFRESH_SOURCES)`,
-    );
-  const read: SourceRead[] = [];
-  for (const source of sources) {
-    const fail = (message: string) => new TaskFailure('ingest_sources', `source ${source.name}: ${message}`);
-    if (source.schema_version !== schemaVersion) {
-      throw fail(`schema version mismatch (declared ${source.schema_version}, expected ${schemaVersion})`);
-    }
-    try {
-      if (source.master === true) {
-        if (masterVersion === undefined) throw fail(`no master version of ${dataset} has been seen yet`);
-        const master = await deps.masters.get(dataset, masterVersion);
-        if (!master) throw fail(`master version ${masterVersion} of ${dataset} has not been seen`);
-        const parts = await deps.masterReader.parts(master);
-        read.push(await engine.ingest({ kind: 'master', name: source.name, master, parts }, ctx));
-        continue;
-      }
-      read.push(
-        await engine.ingest({ kind: 'file', name: source.name, uri: source.uri, sha256: source.sha256 }, ctx),
-      );
-    } catch (err) {
-      if (err instanceof AppError && !err.retriable) throw fail(err.message);
-      throw err;
-    }
-  }
-  const sourceHash = sha256(
-    [...read]
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((s) => `${s.name}:${s.checksum}`)
-      .join('\n'),
-  );
-  return { sourceHash, sources: read };
-}
-
-/** What the report lists as the run's augmentations (built-in word dropout first). */
-function augmentationNames(settings: RefreshSettings, plugged: readonly Augmentation[]): string[] {
-  const dropout =
-    settings.textColumn !== null && settings.textDropout > 0
-      ? [`word_dropout(${settings.textColumn}, ${settings.textDropout})`]
-      : [];
-  return [...dropout, ...plugged.map((a) => a.name)];
-}
-
 async function closeQuietly(run: EngineRun, logger: Logger): Promise<void> {
   await run.close().catch((err: unknown) => logger.warn({ err }, 'engine scratch not removed'));
 }
@@ -478,8 +387,4 @@ async function closeQuietly(run: EngineRun, logger: Logger): Promise<void> {
 function newDatasetVersion(dataset: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
   return `${dataset}-${stamp}-${randomBytes(3).toString('hex')}`;
-}
-
-function sha256(body: string): string {
-  return createHash('sha256').update(body).digest('hex');
 }

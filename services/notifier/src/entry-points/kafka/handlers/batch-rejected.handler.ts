@@ -1,6 +1,7 @@
 import { batchRejected } from '@tributary/events';
 import { defineHandler } from '@tributary/kafka';
-import { notifyRejectedBatch, type NotifyPorts } from '../../../domain/notify.ts';
+import { notifyRejectedBatch } from '../../../domain/notify-rejected-batch.ts';
+import type { NotifyPorts } from '../../../domain/ports.ts';
 
 /** Tells the data producers when a batch of theirs was rejected or partly quarantined. */
 export function batchRejectedHandler(ports: NotifyPorts) {

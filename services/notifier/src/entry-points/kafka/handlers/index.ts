@@ -1,6 +1,6 @@
 import type { AnyEventHandler } from '@tributary/kafka';
 import type { HandlersOf } from '@tributary/runtime';
-import type { NotifyPorts } from '../../../domain/notify.ts';
+import type { NotifyPorts } from '../../../domain/ports.ts';
 import { batchRejectedHandler } from './batch-rejected.handler.ts';
 import { datasetPublishedHandler } from './dataset-published.handler.ts';
 import { deadLetterHandler } from './dead-letter.handler.ts';

@@ -1,6 +1,7 @@
 import { qualityEvaluated } from '@tributary/events';
 import { defineHandler } from '@tributary/kafka';
-import { notifyGateOutcome, type NotifyPorts } from '../../../domain/notify.ts';
+import { notifyGateOutcome } from '../../../domain/notify-gate-outcome.ts';
+import type { NotifyPorts } from '../../../domain/ports.ts';
 
 /**
  * On a failed gate or run: pages the on-call of the declaring dataset first, then tells its

@@ -1,16 +1,15 @@
 import { qualityEvaluated } from '@tributary/events';
+import type { DefinedJob } from '@tributary/jobs';
 import { defineHandler } from '@tributary/kafka';
-import { currentTraceparent } from '@tributary/telemetry';
-import { publishDataset, type PublishDeps, type PublishResult } from '../../../domain/publish-dataset.ts';
+import type { PublishRetry } from '../../jobs/publish-retry.job.ts';
 
 /** Publishes a candidate that passed the gate, and archives the run whatever its outcome. */
-export function qualityEvaluatedHandler(deps: PublishDeps, observe: (result: PublishResult) => void) {
+export function qualityEvaluatedHandler(publish: DefinedJob<PublishRetry>) {
   return defineHandler({
     event: qualityEvaluated,
     async handle(evaluated, ctx) {
-      // The consumer's span continues the run's trace: a parked publish keeps it for its retry.
-      const traceparent = currentTraceparent() ?? null;
-      observe(await publishDataset(evaluated, { runId: ctx.runId, traceparent }, deps));
+      // The first attempt, in the consumer's span (the run's trace): a failure is parked as a job.
+      await publish.runNow({ evaluated, runId: ctx.runId });
     },
   });
 }
