@@ -24,7 +24,7 @@ export const commandAreas: CommandArea[] = [
   },
   {
     name: 'refresh',
-    description: 'Dataset refresh jobs: list them, run one now, list their runs, audit a baseline',
+    description: 'Dataset refresh jobs: list them, run one now, list or cancel their runs, audit a baseline',
     load: async () => (await import('./refresh.ts')).registerRefresh,
   },
   {

@@ -1,4 +1,5 @@
-import { createRequire } from 'node:module';
+// A static import, so that bundles (the CLI's) carry the module too.
+import RequestQueueClass from 'kafkajs/src/network/requestQueue/index.js';
 
 /**
  * kafkajs 2.2.4 (its last release) re-arms a timer on every broker connection as soon as a request
@@ -16,8 +17,7 @@ interface RequestQueue {
   scheduleCheckPendingRequests: (this: RequestQueue) => void;
 }
 
-const require = createRequire(import.meta.url);
-const queue = (require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueue }).prototype;
+const queue = (RequestQueueClass as { prototype: RequestQueue }).prototype;
 const original = queue.scheduleCheckPendingRequests;
 
 queue.scheduleCheckPendingRequests = function scheduleCheckPendingRequests(this: RequestQueue) {
