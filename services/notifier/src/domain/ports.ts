@@ -1,14 +1,8 @@
+import type { qualityGate } from '@tributary/api';
 import type { Logger } from '@tributary/telemetry';
 
-/** One line of quality_report.json, as the quality-gate writes it. */
-export interface ReportMetric {
-  metric: string;
-  baseline: number | null;
-  value: number;
-  delta: number | null;
-  threshold: number;
-  pass: boolean;
-}
+/** One line of quality_report.json, as the quality-gate writes it (schema in @tributary/api). */
+export type ReportMetric = qualityGate.GateMetric;
 
 export interface QualityReport {
   baseline?: string;

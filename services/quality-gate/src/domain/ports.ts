@@ -1,3 +1,4 @@
+import type { qualityGate } from '@tributary/api';
 import type { RefreshJob } from '@tributary/catalog';
 import type { QualityEvaluated, RefreshTrigger } from '@tributary/events';
 
@@ -382,15 +383,8 @@ export type StaleDecision =
   | { kind: 'retry'; attempt: number; dueAt: Date; failedTask: string; reason: string }
   | { kind: 'fail'; outcome: RunOutcome; event: QualityEvaluated };
 
-/** One line of quality_report.json. */
-export interface MetricResult {
-  metric: string;
-  baseline: number | null;
-  value: number;
-  delta: number | null;
-  threshold: number;
-  pass: boolean;
-}
+/** One line of quality_report.json (its schema is the report route's, in @tributary/api). */
+export type MetricResult = qualityGate.GateMetric;
 
 export interface Thresholds {
   minCoverage: number;
