@@ -17,7 +17,8 @@ export const jobList = z.object({ jobs: z.array(refreshJob) });
 export type JobList = z.infer<typeof jobList>;
 
 /** `job` names the job; `dataset` a job too, or a declared dataset with one job; neither: the only job. */
-export const refreshBody = z.object({ job: name.optional(), dataset: name.optional() }).default({});
+// Optional: a POST without a body (Fastify gives null) runs the default job.
+export const refreshBody = z.object({ job: name.optional(), dataset: name.optional() }).nullish();
 
 export const runsQuery = z.object({
   job: name.optional(),
@@ -82,7 +83,7 @@ export const baselineParams = z.object({
 });
 export const actorQuery = z.object({ actor: actor.optional() });
 /** Why the run is cancelled (recorded with who cancelled it). */
-export const cancelBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).default({});
+export const cancelBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).nullish();
 export const auditQuery = z.object({ limit: limit() });
 export const baseline = open({
   name: z.string(),

@@ -5,8 +5,9 @@ import { newEventId } from '@tributary/events';
 import { masterVersionedFixture } from '@tributary/events/fixtures';
 import { waitFor } from '@tributary/testing';
 import { masterVersioned, qualityEvaluated } from '@tributary/events';
-import type { MetricResult } from '../src/domain/ports.ts';
+import type { MetricResult, RefreshRun } from '../src/domain/ports.ts';
 import {
+  AUTH,
   canonicalGate,
   gateEnv,
   gateProducer,
@@ -58,6 +59,21 @@ describe('quality-gate dataset refresh', () => {
     const res = await gate.app.http.inject({ method: 'GET', url: '/metrics' });
     const series = res.body.split('\n').filter((l) => l.startsWith('dag_status{'));
     expect(series).toEqual(['dag_status{dag="dataset_refresh",status="failed",service="quality-gate"} 0']);
+  });
+
+  it('when a refresh or a cancel is posted without a body, then the default job runs and an unknown run is not found', async () => {
+    const { gate } = await setup();
+    // As `curl -X POST` sends them: no body, no content type.
+    const run = await gate.app.http.inject({ method: 'POST', url: '/admin/refresh', headers: AUTH });
+    expect(run.statusCode, run.body).toBe(200);
+    expect(run.json<RefreshRun>()).toMatchObject({ job: 'eval', status: 'passed' });
+    const cancel = await gate.app.http.inject({
+      method: 'POST',
+      url: '/admin/runs/nope/cancel',
+      headers: AUTH,
+    });
+    expect(cancel.statusCode, cancel.body).toBe(404);
+    expect(cancel.json<{ error: { code: string } }>().error.code).toBe('QG_ERR_NOT_FOUND');
   });
 
   it('when the candidate meets every threshold, then the report passes and quality.evaluated says so', async () => {

@@ -60,7 +60,7 @@ export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
         },
       },
       async (req, reply) => {
-        const job = await chooseJob(deps.jobs, req.body, reply);
+        const job = await chooseJob(deps.jobs, req.body ?? {}, reply);
         if (!job) return reply;
         const result = await deps.run({ job: job.job, trigger: 'MANUAL' });
         const run =
@@ -128,7 +128,8 @@ export function registerRoutes(http: HttpServer, deps: AdminDeps): void {
       async (req) => {
         // Who cancels: X-Tributary-Actor, else ?actor=, else the token's name (as for baselines).
         const actor = req.headers[ACTOR_HEADER] ?? req.query.actor ?? deps.tokenName;
-        const reason = `cancelled by ${actor}${req.body.reason === undefined ? '' : `: ${req.body.reason}`}`;
+        const why = req.body?.reason;
+        const reason = `cancelled by ${actor}${why === undefined ? '' : `: ${why}`}`;
         const { version } = req.params;
         const run = await deps.runs.cancel(version, reason);
         if (!run) {
