@@ -81,8 +81,8 @@ export class DuckTablesEngine implements TablesEngine {
   }
 }
 
-/** The row number column of a staged table (1-based, file order); named so no file column takes it. */
-const ROW = '__tributary_row';
+// A staged table's row number is its rowid + 1: it is written in the file's order
+// (preserve_insertion_order), by a parallel scan (WITH ORDINALITY would make the scan serial).
 const FAIL = '__tributary_fail';
 const MISMATCH = '__tributary_mismatch';
 
@@ -90,7 +90,7 @@ interface StagedTable {
   /** The batch table in the master's types, one row per file row, with its check flags. */
   table: string;
   file: string;
-  /** The file as a table function with row numbers: raw values are read again from it when needed. */
+  /** The file as a table function: raw values are read again from it when needed. */
   reader: string;
   /** DuckDB type of each file column as read. */
   types: Map<string, string>;
@@ -117,21 +117,15 @@ class DuckTableSession implements TableSession {
   ): Promise<{ rows: number; columns: string[] }> {
     const table = `batch_${this.staged.length}`;
     try {
-      const source =
+      const reader =
         format === 'csv'
           ? await csvReader(file, localPath)
           : format === 'json'
             ? `read_json(${lit(localPath)}, format = 'newline_delimited')`
             : `read_parquet(${lit(localPath)})`;
-      const described = await this.conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+      const described = await this.conn.runAndReadAll(`DESCRIBE SELECT * FROM ${reader}`);
       const types = new Map<string, string>();
       for (const [name, type] of described.getRows()) types.set(String(name), String(type));
-      if (types.has(ROW)) {
-        throw new AppError('PRE_ERR_TABLE_UNREADABLE', `${file}: column name ${ROW} is reserved`, {
-          retriable: false,
-        });
-      }
-      const reader = `${source} WITH ORDINALITY AS r(${[...types.keys(), ROW].map(q).join(', ')})`;
       const t: StagedTable = { table, file, reader, types };
       const typed = columns.map((c) => {
         const sourceType = types.get(c.name);
@@ -145,7 +139,7 @@ class DuckTableSession implements TableSession {
             .join(' OR ')
         : 'false';
       await this.conn.run(
-        `CREATE TEMP TABLE ${table} AS SELECT ${q(ROW)}::INTEGER AS ${q(ROW)}, ${[...typed, `${await this.failingSql(t, columns)} AS ${q(FAIL)}`, `${mismatch} AS ${q(MISMATCH)}`].join(', ')}
+        `CREATE TEMP TABLE ${table} AS SELECT ${[...typed, `${await this.failingSql(t, columns)} AS ${q(FAIL)}`, `${mismatch} AS ${q(MISMATCH)}`].join(', ')}
            FROM ${reader}`,
       );
       this.staged.push(t);
@@ -183,7 +177,8 @@ class DuckTableSession implements TableSession {
     const select = present
       .map((c) => `${validationExpr(c.name, t.types.get(c.name)!)} AS ${q(c.name)}`)
       .join(', ');
-    const result = await this.conn.stream(`SELECT ${select} FROM ${t.reader} ORDER BY ${q(ROW)}`);
+    // In the file's order (preserve_insertion_order): chunk positions are row numbers.
+    const result = await this.conn.stream(`SELECT ${select} FROM ${t.reader}`);
     let start = 0;
     for (;;) {
       const chunk = await result.fetchChunk();
@@ -209,11 +204,14 @@ class DuckTableSession implements TableSession {
     const rules = columns.map((c) => columnRuleSql(c, t.types.get(c.name), (re) => usable.has(re)));
     const present = columns.filter((c) => t.types.has(c.name));
     const values = present.map((c) => validationExpr(c.name, t.types.get(c.name)!));
-    // The staging scan flagged the rows; only those are read again, with their raw values.
+    // The staging scan flagged the rows; the file is read again (in its order, so rowids match)
+    // and only the flagged rows, with their raw values, come out.
+    const raw = `${t.table}_raw`;
+    await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${raw} AS SELECT * FROM ${t.reader}`);
     const result = await this.conn.stream(
-      `SELECT r.${q(ROW)}::INTEGER, ${[...rules, ...values].join(', ')} FROM ${t.reader}
-        SEMI JOIN (SELECT ${q(ROW)} FROM ${t.table} WHERE ${q(FAIL)}) f ON f.${q(ROW)} = r.${q(ROW)}
-        ORDER BY r.${q(ROW)}`,
+      `SELECT (r.rowid + 1)::INTEGER, ${[...rules, ...values].join(', ')} FROM ${raw} r
+        SEMI JOIN (SELECT rowid AS id FROM ${t.table} WHERE ${q(FAIL)}) f ON f.id = r.rowid
+        ORDER BY r.rowid`,
     );
     const decoders = present.map((c) => decoderFor(t.types.get(c.name)!));
     for (;;) {
@@ -229,6 +227,7 @@ class DuckTableSession implements TableSession {
       });
       yield out;
     }
+    await this.conn.run(`DROP TABLE ${raw}`);
   }
 
   /** Whether a row breaks one of the contract's checks (a value only JavaScript can judge counts). */
@@ -270,7 +269,7 @@ class DuckTableSession implements TableSession {
   async buildTyped(): Promise<RowRef[]> {
     const selects = this.staged.map(
       (t) =>
-        `SELECT ${lit(t.file)} AS __file, * EXCLUDE (${q(FAIL)}, ${q(MISMATCH)}) RENAME (${q(ROW)} AS __row) FROM ${t.table}`,
+        `SELECT ${lit(t.file)} AS __file, (rowid + 1)::INTEGER AS __row, * EXCLUDE (${q(FAIL)}, ${q(MISMATCH)}) FROM ${t.table}`,
     );
     // A view, not a copy: the staged tables already hold the typed rows.
     await this.conn.run(`CREATE TEMP VIEW batch_rows AS ${selects.join(' UNION ALL ')}`);
@@ -279,7 +278,7 @@ class DuckTableSession implements TableSession {
     const mismatches: RowRef[] = [];
     for (const t of this.staged) {
       const rows = await this.conn.runAndReadAll(
-        `SELECT ${q(ROW)} FROM ${t.table} WHERE ${q(MISMATCH)} ORDER BY ${q(ROW)}`,
+        `SELECT (rowid + 1)::INTEGER FROM ${t.table} WHERE ${q(MISMATCH)} ORDER BY rowid`,
       );
       for (const [row] of rows.getRows()) mismatches.push({ file: t.file, row: Number(row) });
     }
