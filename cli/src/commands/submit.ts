@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
 import pRetry from 'p-retry';
 // The key module alone: the CLI must not load the S3 client just to order paths.
-import { compareCodePoints } from '@tributary/storage/keys';
+import { batchContentHash } from '@tributary/events/content-hash';
 // The services' own rule for a file's role by its content and name (the CLI loads that module alone).
 import { FILE_HEAD_BYTES, roleByContent } from '@tributary/contracts/file-formats';
 import { defaultPreprocessorUrl, dryRunSubmit } from './dry-run.ts';
@@ -174,7 +174,7 @@ async function submit(dir: string, opts: SubmitOptions): Promise<number> {
   const fieldsFor = (hashed: readonly HashedFile[]): [string, string][] => {
     const fields: [string, string][] = [
       ['dataset', opts.dataset],
-      ['batch_id', opts.batchId ?? `${opts.dataset}-${contentHashOf(hashed).slice(0, 16)}`],
+      ['batch_id', opts.batchId ?? `${opts.dataset}-${batchContentHash(hashed).slice(0, 16)}`],
       ['producer', opts.producer ?? safeUser()],
     ];
     if (opts.contract) fields.push(['contract', opts.contract]);
@@ -235,7 +235,7 @@ async function submit(dir: string, opts: SubmitOptions): Promise<number> {
       err instanceof RetriableAnswer ? `answered ${err.message}` : `unreachable (${networkCause(err)})`;
     // No upload went through to its end: hash the files to ask what the ingestor knows of them.
     hashed ??= await Promise.all(files.map(async (f) => ({ ...f, ...(await hashFile(f.absolute)) })));
-    const contentHash = contentHashOf(hashed);
+    const contentHash = batchContentHash(hashed);
     const batchId = opts.batchId ?? `${opts.dataset}-${contentHash.slice(0, 16)}`;
     throw new Error(
       `the ingestor at ${base} ${what} after ${attempts} attempts over ${opts.retryFor} s.\n${await knownState(base, batchId, contentHash)}`,
@@ -460,14 +460,6 @@ async function hashFile(file: string): Promise<{ sha256: string; size: number }>
     size += (chunk as Buffer).length;
   }
   return { sha256: hash.digest('hex'), size };
-}
-
-/** The ingestor's batch identity (see docs/ingestion.md): sha256 of `<path>\t<sha256>\n` lines in path order. */
-function contentHashOf(files: readonly HashedFile[]): string {
-  const byPath = [...files].sort((a, b) => compareCodePoints(a.path, b.path));
-  return createHash('sha256')
-    .update(byPath.map((f) => `${f.path}\t${f.sha256}\n`).join(''), 'utf8')
-    .digest('hex');
 }
 
 function safeUser(): string {

@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEventId } from '@tributary/events';
 import { batchReadyFor, writeSampleBatch } from '@tributary/testing';
-import { contentHashOf } from '../src/domain/batch.ts';
+import { batchContentHash } from '@tributary/events/content-hash';
 import { dvc, listKeys, startHarness, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -46,7 +46,7 @@ describe('ingestor: batch.ready from Kafka', () => {
       dataset: 'penguins',
       producer: 'field-team',
       contract: { name: 'penguins', version: '1.0.0' },
-      content_hash: contentHashOf(ready.files),
+      content_hash: batchContentHash(ready.files),
       raw_location: pathToFileURL(path.join(store, 'raw/penguins/penguins-b-1')).href,
       raw_dvc_file: pathToFileURL(path.join(store, 'raw/penguins/penguins-b-1.dvc')).href,
     });
@@ -269,7 +269,7 @@ describe('ingestor: batch.ready from Kafka', () => {
     await h.query(
       `INSERT INTO batches (id, dataset, producer, source, contract_name, contract_version, content_hash, status, run_id)
        VALUES ($1, 'penguins', 'field-team', 'KAFKA', 'penguins', '1.0.0', $2, 'INGESTING', 'dead-run')`,
-      ['penguins-b-5', contentHashOf(ready.files)],
+      ['penguins-b-5', batchContentHash(ready.files)],
     );
     await fs.mkdir(path.join(store, 'raw/penguins/penguins-b-5'), { recursive: true });
     await fs.writeFile(path.join(store, 'raw/penguins/penguins-b-5/left-over.csv'), 'partial');

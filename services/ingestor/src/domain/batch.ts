@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import { roleByContent } from '@tributary/contracts';
 import type { ErrorCode } from '@tributary/errors';
 import type { BatchFile, FileRole } from '@tributary/events';
-import { compareCodePoints } from '@tributary/storage';
 
 /** Stable codes of the ingest outcomes a producer can get back (batch.rejected, _REJECTED, HTTP). */
 export const IngestErrorCode = {
@@ -83,18 +81,6 @@ export function pathProblem(path: string): string | undefined {
     if (segment.startsWith('.tributary-tmp-')) return 'names starting with ".tributary-tmp-" are reserved';
   }
   return undefined;
-}
-
-/**
- * The batch's identity: hex sha256 of the UTF-8 text made of one line `<path>\t<sha256>\n` per file,
- * files in ascending code-point order of their path. Two submissions with the same id and the same
- * content hash are the same batch (invariant 2).
- */
-export function contentHashOf(files: readonly Pick<BatchFile, 'path' | 'sha256'>[]): string {
-  const lines = [...files]
-    .sort((a, b) => compareCodePoints(a.path, b.path))
-    .map((f) => `${f.path}\t${f.sha256.toLowerCase()}\n`);
-  return createHash('sha256').update(lines.join(''), 'utf8').digest('hex');
 }
 
 /**

@@ -1,3 +1,4 @@
+import { batchContentHash } from '@tributary/events/content-hash';
 import path from 'node:path';
 import { isAppError } from '@tributary/errors';
 import {
@@ -10,7 +11,6 @@ import {
 import {
   ID_PATTERN,
   IngestErrorCode,
-  contentHashOf,
   declarationProblems,
   rejectionStands,
   summarise,
@@ -64,7 +64,7 @@ export async function ingestBatch(
   run: { runId: string; log: UseCaseLog },
 ): Promise<IngestOutcome> {
   const now = deps.now ?? (() => new Date());
-  const contentHash = contentHashOf(ready.files);
+  const contentHash = batchContentHash(ready.files);
   const claim: BatchClaim = {
     batchId: ready.batch_id,
     dataset: ready.dataset,

@@ -1,13 +1,7 @@
+import { batchContentHash } from '@tributary/events/content-hash';
 import { AppError } from '@tributary/errors';
 import { eventTime, newEventId, type BatchReady, type BatchSource } from '@tributary/events';
-import {
-  IngestErrorCode,
-  contentHashOf,
-  declarationProblems,
-  rejectionStands,
-  roleOf,
-  summarise,
-} from './batch.ts';
+import { IngestErrorCode, declarationProblems, rejectionStands, roleOf, summarise } from './batch.ts';
 import type { BatchRepository, EarlierDecision, SubmittedFile } from './ports.ts';
 
 export interface SubmitInput {
@@ -79,7 +73,7 @@ export async function submitBatch(
       details: { problems },
     });
   }
-  const contentHash = contentHashOf(files);
+  const contentHash = batchContentHash(files);
   const event: BatchReady = {
     event_id: newEventId(),
     occurred_at: eventTime(deps.now?.() ?? new Date()),
