@@ -29,6 +29,8 @@ export interface PublishDeps {
   /** Days archives are kept when the evaluation set is not declared (ARCHIVE_RETENTION_DAYS). */
   retentionDays: number;
   logger: Logger;
+  /** The clock (tests pin it); the system's by default. */
+  now?: () => Date;
 }
 
 export interface PublishResult {
@@ -172,7 +174,7 @@ async function publish(
     );
     uploaded.push(`${prefix}quality_report.json`);
 
-    const generatedAt = new Date();
+    const generatedAt = (deps.now ?? (() => new Date()))();
     const evaluatedAt = new Date(evaluated.occurred_at);
     const manifest = stringify({
       dataset: ds,
@@ -325,7 +327,7 @@ async function archive(
     failed_task: evaluated.failed_task,
     metrics: evaluated.metrics,
     coverage_gaps: evaluated.coverage_gaps,
-    archived_at: new Date().toISOString(),
+    archived_at: (deps.now ?? (() => new Date()))().toISOString(),
     declared_by: declared?.dataset ?? null,
     // The retention in force when archived; a later change of the declaration applies to it too.
     retention_days: declared?.retentionDays ?? deps.retentionDays,

@@ -24,12 +24,15 @@ export async function recoverStaleRuns(
     runs: Pick<RunStore, 'recoverStale'>;
     /** The settings of the run's job: those it stored at its start (else its job's as declared now). */
     settingsFor: (run: StaleRun) => Pick<RefreshSettings, 'job' | 'baselineName' | 'retryDelaysMs'>;
+    /** The clock (tests pin it); the system's by default. */
+    now?: () => Date;
   },
   staleAfterMs: number,
   /** Run id of the recovery itself, for the event of a run that stored none (runs before run ids). */
   fallbackRunId: string,
   limit = 10,
 ): Promise<StaleRecovery[]> {
+  const now = deps.now ?? (() => new Date());
   const decide = (run: StaleRun): StaleDecision => {
     const settings = deps.settingsFor(run);
     const task = run.currentTask ?? 'ingest_sources';
@@ -39,7 +42,7 @@ export async function recoverStaleRuns(
       return {
         kind: 'retry',
         attempt: run.attempt + 1,
-        dueAt: new Date(Date.now() + delay),
+        dueAt: new Date(now().getTime() + delay),
         failedTask: task,
         reason: `${task} attempt ${run.attempt} failed: ${stale}`,
       };
@@ -75,6 +78,6 @@ export async function recoverStaleRuns(
     status: decision.kind === 'retry' ? 'retrying' : 'failed',
     failedTask: decision.kind === 'retry' ? decision.failedTask : (decision.outcome.failedTask ?? ''),
     reason: decision.kind === 'retry' ? decision.reason : (decision.outcome.reason ?? ''),
-    seconds: (Date.now() - Date.parse(run.startedAt)) / 1000,
+    seconds: (now().getTime() - Date.parse(run.startedAt)) / 1000,
   }));
 }

@@ -67,6 +67,8 @@ export interface RefreshDeps {
   /** Tells a run cancelled by an operator (its engine work is aborted, nothing is published). */
   cancellations?: RunCancellations;
   logger: Logger;
+  /** The clock (tests pin it); the system's by default. */
+  now?: () => Date;
 }
 
 export interface RefreshRequest {
@@ -112,9 +114,10 @@ class Superseded extends Error {
  */
 export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): Promise<RefreshResult> {
   const { settings } = deps;
+  const now = deps.now ?? (() => new Date());
   const started = performance.now();
   const request = await withMasterVersion(asked, deps);
-  const datasetVersion = request.resume?.datasetVersion ?? newDatasetVersion(settings.job);
+  const datasetVersion = request.resume?.datasetVersion ?? newDatasetVersion(settings.job, now());
   const attempt = request.resume?.attempt ?? 1;
   if (!request.resume) {
     const created = await deps.runs.start({
@@ -243,7 +246,7 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
           const parked = await deps.runs.scheduleRetry(
             datasetVersion,
             attempt + 1,
-            new Date(Date.now() + delay),
+            new Date(now().getTime() + delay),
             current.task,
             reason,
           );
@@ -384,7 +387,7 @@ async function closeQuietly(run: EngineRun, logger: Logger): Promise<void> {
   await run.close().catch((err: unknown) => logger.warn({ err }, 'engine scratch not removed'));
 }
 
-function newDatasetVersion(dataset: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+function newDatasetVersion(dataset: string, at: Date): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
   return `${dataset}-${stamp}-${randomBytes(3).toString('hex')}`;
 }
