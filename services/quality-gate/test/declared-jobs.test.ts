@@ -368,7 +368,7 @@ describe('quality-gate declared refresh jobs', () => {
       { what: 'a run of each job', timeoutMs: 30_000 },
     );
     await g.gate.evaluated.waitForMessages(2);
-    await new Promise((r) => setTimeout(r, 1000));
+    await g.gate.settled();
     const runs = await g.gate.runs();
     expect(runs.map((r) => [r.job, r.trigger, r.masterVersion, r.status]).sort()).toEqual([
       ['penguins-eval', 'MASTER_VERSIONED', 4, 'passed'],

@@ -20,6 +20,8 @@ import {
   serviceEnv,
   stackEnv,
   testKafka,
+  waitFor,
+  waitForSettled,
   writeJsonlSource,
 } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
@@ -136,6 +138,13 @@ export interface RunningGate {
   runs(): Promise<RefreshRun[]>;
   run(datasetVersion: string): Promise<RefreshRun>;
   metric(line: RegExp): Promise<number>;
+  /**
+   * Waits until the gate handled every event so far, each of its polling workers (the stale-run
+   * check, the outbox relay, the job worker) finished a round begun after that, its outbox holds
+   * nothing unpublished and the collector read quality.evaluated to its end: a duplicate run or
+   * event would now be visible.
+   */
+  settled(): Promise<void>;
   stop(dropSchema?: boolean): Promise<void>;
 }
 
@@ -206,6 +215,19 @@ export async function startGate(
       const text = await app.runtime.metrics.registry.metrics();
       const found = text.split('\n').find((l) => line.test(l));
       return found ? Number(found.split(' ').at(-1)) : 0;
+    },
+    async settled() {
+      await waitForSettled(app);
+      await waitFor(
+        async () => {
+          const { rows } = await pool.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+          );
+          return rows[0]!.n === 0 ? true : undefined;
+        },
+        { what: 'outbox published' },
+      );
+      await evaluated.waitForEnd();
     },
     async stop(dropSchema = true) {
       await evaluated.stop();

@@ -293,8 +293,8 @@ describe('quality-gate dataset refresh', () => {
       { what: 'refresh of master version 8', timeoutMs: 30_000 },
     );
     await gate.evaluated.waitForMessages(2);
-    // More time for a second run or event of version 7 to show (the outbox relays within milliseconds).
-    await new Promise((r) => setTimeout(r, 1000));
+    // A second run or event of version 7 would now be visible.
+    await gate.settled();
     const runs = await gate.runs();
     const versions = (list: (number | null)[]) => list.sort((a, b) => (a ?? 0) - (b ?? 0));
     expect(versions(runs.map((r) => r.masterVersion))).toEqual([7, 8]);
@@ -416,7 +416,7 @@ describe('quality-gate dataset refresh', () => {
     await waitFor(() => (gate.evaluated.messages.length > 0 ? true : undefined), {
       what: 'quality.evaluated',
     });
-    await new Promise((r) => setTimeout(r, 500));
+    await gate.settled();
     const events = await gate.decodedEvaluated();
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({

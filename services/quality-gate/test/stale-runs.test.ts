@@ -91,7 +91,7 @@ describe('quality-gate stale runs', () => {
       expect(done).toMatchObject({ status: 'passed', attempt: 2, runId: left.runId, failedTask: null });
     }
     await gate.first.evaluated.waitForMessages(2);
-    await new Promise((r) => setTimeout(r, 1000));
+    await Promise.all([gate.first.settled(), gate.second.settled()]);
     const messages = gate.first.evaluated.messages;
     const events = await gate.first.decodedEvaluated();
     expect(events.map((e) => e.dataset_version).sort()).toEqual(
@@ -136,8 +136,8 @@ describe('quality-gate stale runs', () => {
     await waitFor(() => (gate.first.evaluated.messages.length > 0 ? true : undefined), {
       what: 'quality.evaluated',
     });
-    // Several more poll rounds of both replicas: still one event, one failed run.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Another round of both replicas' checks: still one event, one failed run.
+    await Promise.all([gate.first.settled(), gate.second.settled()]);
     const events = await gate.first.decodedEvaluated();
     expect(events).toHaveLength(1);
     // Enqueued by the recovery, it carries the run's trace, not the poller's.
@@ -225,7 +225,7 @@ describe('quality-gate stale runs', () => {
       path.join(gate.ws.dir, 'store', 'candidates', 'eval', datasetVersions[0]!),
     ).catch(() => []);
     expect(written).not.toContain('quality_report.json');
-    await new Promise((r) => setTimeout(r, 1000));
+    await Promise.all([gate.first.settled(), gate.second.settled()]);
     expect(gate.first.evaluated.messages).toHaveLength(0);
   });
 
