@@ -56,3 +56,4 @@ export {
   type AnnouncingRunner,
   type AnnouncingWorker,
 } from './instrumentation.ts';
+export { EventReader, settleServices } from './service-harness.ts';

@@ -20,14 +20,12 @@ import { EventProducer, createKafka } from '@tributary/kafka';
 import type { ServiceApp } from '@tributary/runtime';
 import { createLogger } from '@tributary/telemetry';
 import {
+  EventReader,
   captureLogs,
-  collectMessages,
   isolatedServiceEnv,
   serviceEnv,
+  settleServices,
   stackEnv,
-  testKafka,
-  waitForSettled,
-  type CollectedMessage,
   type LogLine,
 } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
@@ -54,53 +52,6 @@ export function ingestorEnv(root: string, extra: Record<string, string> = {}): R
   );
 }
 
-/** Reads a topic of the ingestor from the beginning, decoding each message with its schema. */
-export class TopicReader<T> {
-  private readonly collector: Awaited<ReturnType<typeof collectMessages>>;
-  private readonly def: EventDefinition<T>;
-  private constructor(collector: Awaited<ReturnType<typeof collectMessages>>, def: EventDefinition<T>) {
-    this.collector = collector;
-    this.def = def;
-  }
-
-  static async open<T>(prefix: string, def: EventDefinition<T>): Promise<TopicReader<T>> {
-    return new TopicReader(await collectMessages(testKafka(), `${prefix}${def.topic}`), def);
-  }
-
-  get raw(): CollectedMessage[] {
-    return this.collector.messages;
-  }
-
-  async values(): Promise<T[]> {
-    return Promise.all(this.collector.messages.map((m) => registry.decode(this.def, m.value!)));
-  }
-
-  /** Waits until a decoded message satisfies `match`, and returns it. */
-  async waitFor(match: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = (await this.values()).find(match);
-      if (found) return found;
-      if (Date.now() > deadline)
-        throw new Error(`no matching message on ${this.def.topic} within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  /** Waits until every message the topic holds now was read. */
-  async readToEnd(): Promise<void> {
-    await this.collector.waitForEnd();
-  }
-
-  async count(match: (value: T) => boolean): Promise<number> {
-    return (await this.values()).filter(match).length;
-  }
-
-  stop(): Promise<void> {
-    return this.collector.stop();
-  }
-}
-
 export const registry = new EventRegistry({ url: stackEnv.SCHEMA_REGISTRY_URL });
 
 /** A running ingestor plus readers of the topics it writes, for one test file. */
@@ -110,9 +61,9 @@ export interface Harness {
   config: Config;
   app: ServiceApp;
   prefix: string;
-  ingested: TopicReader<BatchIngested>;
-  rejected: TopicReader<BatchRejected>;
-  ready: TopicReader<BatchReady>;
+  ingested: EventReader<BatchIngested>;
+  rejected: EventReader<BatchRejected>;
+  ready: EventReader<BatchReady>;
   publish(value: BatchReady): Promise<void>;
   /** Publishes any event on the harness's topics, e.g. what the preprocessor would emit. */
   emit<T>(def: EventDefinition<T>, value: T): Promise<void>;
@@ -197,9 +148,9 @@ export async function startHarness(
   await app.start();
   const prefix = config.TOPIC_PREFIX;
   const [ingested, rejected, ready] = await Promise.all([
-    TopicReader.open(prefix, batchIngested),
-    TopicReader.open(prefix, batchRejected),
-    TopicReader.open(prefix, batchReady),
+    EventReader.open(registry, prefix, batchIngested),
+    EventReader.open(registry, prefix, batchRejected),
+    EventReader.open(registry, prefix, batchReady),
   ]);
   const logger = createLogger({ serviceName: 'ingestor-test', level: 'silent' });
   const kafka = createKafka({
@@ -227,10 +178,8 @@ export async function startHarness(
     query: async <R extends object>(sql: string, params: unknown[] = []) =>
       (await db.query<R>(sql, params)).rows,
     logs: () => logs?.lines ?? [],
-    async settled(...replicas) {
-      for (const service of [app, ...replicas]) await waitForSettled(service);
-      await Promise.all([ingested.readToEnd(), rejected.readToEnd(), ready.readToEnd()]);
-    },
+    settled: (...replicas) =>
+      settleServices({ apps: [app, ...replicas], readers: [ingested, rejected, ready] }),
     async close() {
       await Promise.all([ingested.stop(), rejected.stop(), ready.stop(), producer.disconnect()]);
       await app.stop();

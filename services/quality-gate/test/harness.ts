@@ -19,9 +19,8 @@ import {
   isolatedServiceEnv,
   serviceEnv,
   stackEnv,
+  settleServices,
   testKafka,
-  waitFor,
-  waitForSettled,
   writeJsonlSource,
 } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
@@ -216,19 +215,7 @@ export async function startGate(
       const found = text.split('\n').find((l) => line.test(l));
       return found ? Number(found.split(' ').at(-1)) : 0;
     },
-    async settled() {
-      await waitForSettled(app);
-      await waitFor(
-        async () => {
-          const { rows } = await pool.query<{ n: number }>(
-            'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
-          );
-          return rows[0]!.n === 0 ? true : undefined;
-        },
-        { what: 'outbox published' },
-      );
-      await evaluated.waitForEnd();
-    },
+    settled: () => settleServices({ apps: [app], pool, readers: [evaluated] }),
     async stop(dropSchema = true) {
       await evaluated.stop();
       await app.stop();

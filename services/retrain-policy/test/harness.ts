@@ -26,7 +26,7 @@ import {
   serviceEnv,
   stackEnv,
   testKafka,
-  waitForCaughtUp,
+  settleServices,
   uniqueName,
   waitFor,
 } from '@tributary/testing';
@@ -152,19 +152,7 @@ export async function startService(
       return rows[0]!.n;
     },
     logs,
-    async settled() {
-      await waitForCaughtUp(app.runner);
-      await waitFor(
-        async () => {
-          const { rows } = await pool.query<{ n: number }>(
-            'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
-          );
-          return rows[0]!.n === 0 ? true : undefined;
-        },
-        { what: 'outbox published' },
-      );
-      await Promise.all([retrains.waitForEnd(), deadLetters.waitForEnd()]);
-    },
+    settled: () => settleServices({ apps: [app], pool, readers: [retrains, deadLetters] }),
     async stop() {
       await Promise.allSettled([retrains.stop(), deadLetters.stop(), producer.disconnect()]);
       await app.stop();
