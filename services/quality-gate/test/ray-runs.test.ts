@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '@tributary/db';
-import { createObjectStore, createS3Client } from '@tributary/storage';
+import { createObjectStore, createS3Client, type ObjectStore } from '@tributary/storage';
 import { applyDeclarations, stackEnv, stackS3, waitFor } from '@tributary/testing';
 import { RunsRepository } from '../src/data-access/runs-repository.ts';
 import type { RefreshRun } from '../src/domain/ports.ts';
@@ -52,18 +52,23 @@ afterAll(async () => {
   await createS3Client(stackS3).send(new DeleteBucketCommand({ Bucket: bucket }));
 });
 
+/** The canonical rows as a JSON Lines source in the bucket, declared as a refresh job names it. */
+async function putCanonicalSource(store: ObjectStore, name: string) {
+  const body = sourceRows()
+    .map((r) => JSON.stringify(r))
+    .join('\n');
+  await store.put('sources/canonical.jsonl', body);
+  return {
+    name: 'canonical',
+    uri: `s3://${name}/sources/canonical.jsonl`,
+    sha256: createHash('sha256').update(body).digest('hex'),
+    schema_version: '1',
+  };
+}
+
 describe('refresh jobs on engine ray', () => {
   it('when the Ray cluster cannot be reached, then the run is retried, ends failed naming the cluster and announces no candidate', async () => {
-    const body = sourceRows()
-      .map((r) => JSON.stringify(r))
-      .join('\n');
-    await bucketStore.put('sources/canonical.jsonl', body);
-    const source = {
-      name: 'canonical',
-      uri: `s3://${bucket}/sources/canonical.jsonl`,
-      sha256: createHash('sha256').update(body).digest('hex'),
-      schema_version: '1',
-    };
+    const source = await putCanonicalSource(bucketStore, bucket);
     await applyDeclarations(
       gate.app.runtime,
       [
@@ -155,16 +160,7 @@ describe('cancelling a refresh run on engine ray', () => {
       }),
       { captureLogs: true },
     );
-    const body = sourceRows()
-      .map((r) => JSON.stringify(r))
-      .join('\n');
-    await liveStore.put('sources/canonical.jsonl', body);
-    const source = {
-      name: 'canonical',
-      uri: `s3://${liveBucket}/sources/canonical.jsonl`,
-      sha256: createHash('sha256').update(body).digest('hex'),
-      schema_version: '1',
-    };
+    const source = await putCanonicalSource(liveStore, liveBucket);
     const job = {
       schedule: null,
       retry_delays: [],
