@@ -446,7 +446,10 @@ describe('publisher', () => {
       'datasets/eval/eval-v3/dataset_manifest.yaml',
       'datasets/eval/eval-v3/quality_report.json',
     ]);
-    expect(await svc.parked()).toEqual([]);
+    // The job is completed once its handler returned, just after what it published is visible.
+    await waitFor(async () => ((await svc.parked()).length === 0 ? true : undefined), {
+      what: 'no publish parked',
+    });
 
     // One trace per run: the retry's dataset.published carries the run's trace, not a new one.
     const [message] = await svc.published.waitForMessages(1);
@@ -476,7 +479,10 @@ describe('publisher', () => {
     const [message] = await svc.published.waitForMessages(1);
     expect(traceIdOf(message!.headers.traceparent)).toBe(runId);
     expect((await svc.pool.query('SELECT 1 FROM publish_retries')).rowCount).toBe(0);
-    expect(await svc.parked()).toEqual([]);
+    // The job is completed once its handler returned, just after what it published is visible.
+    await waitFor(async () => ((await svc.parked()).length === 0 ? true : undefined), {
+      what: 'the handed-over publish completed',
+    });
   });
 
   it('when an older version is published by a retry after a newer one, then the newer one stays current', async () => {

@@ -80,6 +80,9 @@ type JobResult =
     }
   | { status: 'failed'; reason: string };
 
+/** How long a stopped job may take to end before the run removes its working files anyway. */
+const STOP_WAIT_MS = 30_000;
+
 interface JobInfo {
   status: 'PENDING' | 'RUNNING' | 'STOPPED' | 'SUCCEEDED' | 'FAILED';
   message?: string | null;
@@ -326,8 +329,20 @@ class RayRun implements EngineRun {
     }
   }
 
+  /**
+   * Stops the job and waits (up to STOP_WAIT_MS) until Ray reports it ended: a stop is asynchronous,
+   * and a job still writing its parts after the run removed its working files would leave them behind.
+   */
   private async stop(id: string): Promise<void> {
     await this.call('POST', `/api/jobs/${id}/stop`);
+    const deadline = Date.now() + STOP_WAIT_MS;
+    while (Date.now() < deadline) {
+      const res = await this.call('GET', `/api/jobs/${id}`);
+      if (!res.ok) break;
+      const { status } = res.json() as JobInfo;
+      if (status === 'STOPPED' || status === 'SUCCEEDED' || status === 'FAILED') break;
+      await sleep(this.opts.pollMs);
+    }
     this.running = false;
   }
 
