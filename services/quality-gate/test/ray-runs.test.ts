@@ -66,32 +66,37 @@ async function putCanonicalSource(store: ObjectStore, name: string) {
   };
 }
 
+/** The penguins dataset declared with these refresh jobs, as `tributary datasets apply` sends it. */
+function penguinsDeclaration(refreshJobs: Record<string, unknown>[]) {
+  return {
+    source: 'datasets/penguins.yaml',
+    spec: {
+      apiVersion: 'tributary/v1',
+      kind: 'Dataset',
+      name: 'penguins',
+      owners: ['eval-team'],
+      contract: { name: 'penguins', versions: ['1.0.0'], current: '1.0.0' },
+      refresh_jobs: refreshJobs,
+    },
+  };
+}
+
 describe('refresh jobs on engine ray', () => {
   it('when the Ray cluster cannot be reached, then the run is retried, ends failed naming the cluster and announces no candidate', async () => {
     const source = await putCanonicalSource(bucketStore, bucket);
     await applyDeclarations(
       gate.app.runtime,
       [
-        {
-          source: 'datasets/penguins.yaml',
-          spec: {
-            apiVersion: 'tributary/v1',
-            kind: 'Dataset',
-            name: 'penguins',
-            owners: ['eval-team'],
-            contract: { name: 'penguins', versions: ['1.0.0'], current: '1.0.0' },
-            refresh_jobs: [
-              {
-                name: 'penguins-ray',
-                schedule: null,
-                sources: [source],
-                engine: 'ray',
-                retry_delays: ['200ms', '200ms'],
-                baseline: { name: 'penguins_ray_baseline', seed: passingBaseline() },
-              },
-            ],
+        penguinsDeclaration([
+          {
+            name: 'penguins-ray',
+            schedule: null,
+            sources: [source],
+            engine: 'ray',
+            retry_delays: ['200ms', '200ms'],
+            baseline: { name: 'penguins_ray_baseline', seed: passingBaseline() },
           },
-        },
+        ]),
       ],
       'test',
     );
@@ -169,21 +174,11 @@ describe('cancelling a refresh run on engine ray', () => {
     await applyDeclarations(
       live.app.runtime,
       [
-        {
-          source: 'datasets/penguins.yaml',
-          spec: {
-            apiVersion: 'tributary/v1',
-            kind: 'Dataset',
-            name: 'penguins',
-            owners: ['eval-team'],
-            contract: { name: 'penguins', versions: ['1.0.0'], current: '1.0.0' },
-            refresh_jobs: [
-              { ...job, name: 'penguins-ray-live', sources: [source], engine: 'ray' },
-              // Fails at once (its source declares another schema version): the sentinel announcement.
-              { ...job, name: 'penguins-sentinel', sources: [{ ...source, schema_version: '2' }] },
-            ],
-          },
-        },
+        penguinsDeclaration([
+          { ...job, name: 'penguins-ray-live', sources: [source], engine: 'ray' },
+          // Fails at once (its source declares another schema version): the sentinel announcement.
+          { ...job, name: 'penguins-sentinel', sources: [{ ...source, schema_version: '2' }] },
+        ]),
       ],
       'test',
     );

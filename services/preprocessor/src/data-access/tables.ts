@@ -94,6 +94,8 @@ interface StagedTable {
   reader: string;
   /** DuckDB type of each file column as read. */
   types: Map<string, string>;
+  /** The contract's translated patterns DuckDB compiles (checked once, at staging). */
+  usable: Set<string>;
 }
 
 class DuckTableSession implements TableSession {
@@ -126,7 +128,7 @@ class DuckTableSession implements TableSession {
       const described = await this.conn.runAndReadAll(`DESCRIBE SELECT * FROM ${reader}`);
       const types = new Map<string, string>();
       for (const [name, type] of described.getRows()) types.set(String(name), String(type));
-      const t: StagedTable = { table, file, reader, types };
+      const t: StagedTable = { table, file, reader, types, usable: await this.usablePatterns(columns) };
       const typed = columns.map((c) => {
         const sourceType = types.get(c.name);
         return `${sourceType === undefined ? `NULL::${SQL_TYPE[c.type]}` : typedExpr(c, sourceType)} AS ${q(c.name)}`;
@@ -139,7 +141,7 @@ class DuckTableSession implements TableSession {
             .join(' OR ')
         : 'false';
       await this.conn.run(
-        `CREATE TEMP TABLE ${table} AS SELECT ${[...typed, `${await this.failingSql(t, columns)} AS ${q(FAIL)}`, `${mismatch} AS ${q(MISMATCH)}`].join(', ')}
+        `CREATE TEMP TABLE ${table} AS SELECT ${[...typed, `${this.failingSql(t, columns)} AS ${q(FAIL)}`, `${mismatch} AS ${q(MISMATCH)}`].join(', ')}
            FROM ${reader}`,
       );
       this.staged.push(t);
@@ -200,8 +202,7 @@ class DuckTableSession implements TableSession {
       `SELECT count(*)::INTEGER FROM ${t.table} WHERE ${q(FAIL)}`,
     );
     if (Number(flagged.getRows()[0]![0]) === 0) return;
-    const usable = await this.usablePatterns(columns);
-    const rules = columns.map((c) => columnRuleSql(c, t.types.get(c.name), (re) => usable.has(re)));
+    const rules = columns.map((c) => columnRuleSql(c, t.types.get(c.name), (re) => t.usable.has(re)));
     const present = columns.filter((c) => t.types.has(c.name));
     const values = present.map((c) => validationExpr(c.name, t.types.get(c.name)!));
     // The staging scan flagged the rows; the file is read again (in its order, so rowids match)
@@ -231,8 +232,8 @@ class DuckTableSession implements TableSession {
   }
 
   /** Whether a row breaks one of the contract's checks (a value only JavaScript can judge counts). */
-  private async failingSql(t: StagedTable, columns: readonly ContractColumn[]): Promise<string> {
-    const usable = await this.usablePatterns(columns);
+  private failingSql(t: StagedTable, columns: readonly ContractColumn[]): string {
+    const usable = t.usable;
     const rules = columns.map((c) => columnRuleSql(c, t.types.get(c.name), (re) => usable.has(re)));
     const failing = `coalesce(${rules.join(', ')}) IS NOT NULL`;
     const forms = columns.flatMap((c) => {

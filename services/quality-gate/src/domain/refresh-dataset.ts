@@ -296,6 +296,26 @@ export async function refreshDataset(asked: RefreshRequest, deps: RefreshDeps): 
   });
 }
 
+/** The fields every quality.evaluated of a run carries, whatever its outcome. */
+function eventHead(
+  request: Pick<RefreshRequest, 'runId' | 'trigger' | 'masterVersion'>,
+  datasetVersion: string,
+  sourceHash: string,
+  settings: Pick<RefreshSettings, 'job' | 'baselineName'>,
+) {
+  return {
+    event_id: newEventId(),
+    occurred_at: eventTime(),
+    run_id: request.runId,
+    dataset: settings.job,
+    dataset_version: datasetVersion,
+    source_hash: sourceHash,
+    master_version: request.masterVersion ?? null,
+    trigger: request.trigger,
+    baseline_name: settings.baselineName,
+  };
+}
+
 /** quality.evaluated of a run whose gate measured its candidate (`EVALUATED`, passed or not). */
 function evaluatedEvent(
   request: Pick<RefreshRequest, 'runId' | 'trigger' | 'masterVersion'>,
@@ -307,16 +327,8 @@ function evaluatedEvent(
   reason: string | null,
 ): QualityEvaluated {
   return {
-    event_id: newEventId(),
-    occurred_at: eventTime(),
-    run_id: request.runId,
-    dataset: settings.job,
-    dataset_version: datasetVersion,
-    source_hash: sourceHash,
-    master_version: request.masterVersion ?? null,
-    trigger: request.trigger,
+    ...eventHead(request, datasetVersion, sourceHash, settings),
     passed: gate.passed,
-    baseline_name: settings.baselineName,
     report_uri: gate.reportUri,
     candidate_uri: candidate.uri,
     candidate_checksum: candidate.checksum,
@@ -349,16 +361,8 @@ export function failedRunEvent(
   settings: Pick<RefreshSettings, 'job' | 'baselineName'>,
 ): QualityEvaluated {
   return {
-    event_id: newEventId(),
-    occurred_at: eventTime(),
-    run_id: request.runId,
-    dataset: settings.job,
-    dataset_version: datasetVersion,
-    source_hash: sourceHash ?? '',
-    master_version: request.masterVersion ?? null,
-    trigger: request.trigger,
+    ...eventHead(request, datasetVersion, sourceHash ?? '', settings),
     passed: false,
-    baseline_name: settings.baselineName,
     report_uri: '',
     candidate_uri: '',
     candidate_checksum: '',
