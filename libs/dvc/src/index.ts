@@ -15,5 +15,6 @@ export {
   type DvcSource,
   type PushOptions,
   type PushResult,
+  type ObjectSource,
   type StagedEntry,
 } from './push.ts';

@@ -6,10 +6,12 @@ import { hashDirectory, type DirHash } from './hash-directory.ts';
 import { dvcObjectKey } from './layout.ts';
 import { hashFile, type FileHash } from './md5.ts';
 
+/** Where an object's bytes are: a local file path, the bytes themselves, or an object of a store. */
+export type ObjectSource = string | Buffer | { store: ObjectStore; key: string };
+
 /** A file of a directory whose md5 is already known, with where its bytes are. */
 export interface StagedEntry extends DirEntry {
-  /** A local file path, or the bytes themselves. */
-  source: string | Buffer;
+  source: ObjectSource;
 }
 
 /**
@@ -42,7 +44,7 @@ export interface PushOptions {
 
 interface PendingObject {
   md5: string;
-  source: string | Buffer;
+  source: ObjectSource;
 }
 
 /**
@@ -114,7 +116,8 @@ async function putObjects(
       const key = dvcObjectKey(o.md5);
       if (await store.exists(key)) return false;
       if (typeof o.source === 'string') await store.putFile(key, o.source);
-      else await store.put(key, o.source);
+      else if (Buffer.isBuffer(o.source)) await store.put(key, o.source);
+      else await store.copyFrom(o.source.store, o.source.key, key);
       return true;
     },
     { concurrency },

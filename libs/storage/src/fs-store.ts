@@ -64,6 +64,17 @@ export class FsObjectStore implements ObjectStore {
     return { key, size };
   }
 
+  async copyFrom(
+    source: ObjectStore,
+    sourceKey: string,
+    key: string,
+  ): Promise<{ key: string; size: number }> {
+    if (!(source instanceof FsObjectStore)) return this.put(key, await source.get(sourceKey));
+    const from = source.pathOf(sourceKey);
+    if (!(await source.exists(sourceKey))) throw new ObjectNotFoundError(sourceKey, source.uri);
+    return { key, size: await copyFileAtomically(from, this.pathOf(key)) };
+  }
+
   async get(key: string): Promise<Readable> {
     const handle = await this.openObject(key);
     // The open handle pins this version of the file: a concurrent put renames a new inode over the

@@ -38,6 +38,12 @@ export interface ObjectStore {
   put(key: string, body: ObjectBody, opts?: PutOptions): Promise<{ key: string; size: number }>;
   /** Stores the content of a local file under `key`, streamed. */
   putFile(key: string, localPath: string, opts?: PutOptions): Promise<{ key: string; size: number }>;
+  /**
+   * Stores a copy of `sourceKey` of `source` under `key`. Within one backend the bytes do not pass
+   * through this process (a kernel copy between folders, S3's CopyObject on one service); across
+   * backends they are streamed. A missing source is an `ObjectNotFoundError`.
+   */
+  copyFrom(source: ObjectStore, sourceKey: string, key: string): Promise<{ key: string; size: number }>;
   /** Streams an object; rejects with `ObjectNotFoundError` before any byte if it is missing. */
   get(key: string): Promise<Readable>;
   /** Reads a whole object into memory: for small objects (manifests, reports) only. */

@@ -1,4 +1,5 @@
 import {
+  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -34,6 +35,7 @@ export interface S3StoreOptions {
 }
 
 const DELETE_BATCH = 1000; // DeleteObjects' limit per request
+const COPY_OBJECT_MAX_BYTES = 5 * 1024 ** 3; // CopyObject's limit; larger objects are streamed
 
 /** Builds an S3 client from explicit options only: nothing is read from the environment here. */
 export function createS3Client(opts: S3StoreOptions): S3Client {
@@ -60,6 +62,8 @@ export class S3ObjectStore implements ObjectStore {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly listPageSize: number | undefined;
+  /** The service and account this store reaches (unknown for a given client): same one, server-side copies. */
+  private readonly service: string | undefined;
 
   constructor(bucket: string, prefix: string, opts: S3StoreOptions = {}) {
     this.bucket = bucket;
@@ -71,6 +75,9 @@ export class S3ObjectStore implements ObjectStore {
     this.partSize = opts.partSize ?? 8 * 1024 * 1024;
     this.queueSize = opts.queueSize ?? 4;
     this.listPageSize = opts.listPageSize;
+    this.service = opts.client
+      ? undefined
+      : `${opts.endpoint ?? 'aws'}|${opts.region ?? ''}|${opts.credentials?.accessKeyId ?? ''}`;
   }
 
   async put(key: string, body: ObjectBody, opts: PutOptions = {}): Promise<{ key: string; size: number }> {
@@ -104,6 +111,32 @@ export class S3ObjectStore implements ObjectStore {
     const { size } = await fs.stat(localPath);
     await this.upload(objectKey, createReadStream(localPath), opts);
     return { key, size };
+  }
+
+  async copyFrom(
+    source: ObjectStore,
+    sourceKey: string,
+    key: string,
+  ): Promise<{ key: string; size: number }> {
+    const sameService =
+      source instanceof S3ObjectStore &&
+      (source.client === this.client || (this.service !== undefined && source.service === this.service));
+    const info = sameService ? await source.head(sourceKey) : undefined;
+    if (!sameService || info === undefined || info.size > COPY_OBJECT_MAX_BYTES) {
+      // get() names a missing source; other backends and very large objects are streamed through.
+      const body = await source.get(sourceKey);
+      return this.put(key, body);
+    }
+    const from = `${source.bucket}/${source.objectKey(sourceKey)}`;
+    await this.client.send(
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(key),
+        // The copy source is a URL path: each key segment percent-encoded, the slashes kept.
+        CopySource: from.split('/').map(encodeURIComponent).join('/'),
+      }),
+    );
+    return { key, size: info.size };
   }
 
   async get(key: string): Promise<Readable> {

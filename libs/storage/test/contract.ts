@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidKeyError, ObjectNotFoundError, type ObjectStore } from '../src/index.ts';
+import { FsObjectStore, InvalidKeyError, ObjectNotFoundError, type ObjectStore } from '../src/index.ts';
 
 /** Deterministic pseudo-random bytes (AES-CTR keystream), in 64 KiB chunks so nothing holds them all. */
 export function pseudoRandomStream(totalBytes: number, seed: string): Readable {
@@ -104,6 +104,38 @@ export function objectStoreContract(backend: string, open: () => Promise<ObjectS
       expect(written).toEqual({ key: 'files/source.bin', size: 3 * 1024 * 1024 });
       // Buffer.equals: a deep toEqual over megabytes is needlessly slow.
       expect((await fs.readFile(target)).equals(await fs.readFile(source))).toBe(true);
+    });
+
+    it('when an object is copied within the store and from another store, then each copy has its bytes', async () => {
+      const size = 6 * 1024 * 1024 + 7;
+      const expected = await digestStream(pseudoRandomStream(size, 'copy'));
+      await store.put('copy/source.bin', pseudoRandomStream(size, 'copy'));
+      const other = await open(); // same backend, another root (S3: another bucket)
+      const local = new FsObjectStore(path.join(scratch, 'other-backend'));
+      await local.put('from-fs.bin', pseudoRandomStream(size, 'copy'));
+
+      const within = await store.copyFrom(store, 'copy/source.bin', 'copy/within.bin');
+      const across = await other.copyFrom(store, 'copy/source.bin', 'copied.bin');
+      const fromFs = await store.copyFrom(local, 'from-fs.bin', 'copy/from-fs.bin');
+
+      expect(within).toEqual({ key: 'copy/within.bin', size });
+      expect(across).toEqual({ key: 'copied.bin', size });
+      expect(fromFs).toEqual({ key: 'copy/from-fs.bin', size });
+      for (const [s, key] of [
+        [store, 'copy/within.bin'],
+        [other, 'copied.bin'],
+        [store, 'copy/from-fs.bin'],
+        [store, 'copy/source.bin'],
+      ] as const)
+        expect(await digestStream(await s.get(key))).toEqual(expected);
+    });
+
+    it('when the source of a copy does not exist, then it rejects naming it and no object appears', async () => {
+      await expect(store.copyFrom(store, 'copy/ghost', 'copy/ghost-copy')).rejects.toBeInstanceOf(
+        ObjectNotFoundError,
+      );
+
+      expect(await store.exists('copy/ghost-copy')).toBe(false);
     });
 
     it('when the local file of putFile does not exist, then it rejects and no object appears', async () => {

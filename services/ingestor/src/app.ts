@@ -16,6 +16,7 @@ import { FsLandingZone } from './data-access/landing-zone.ts';
 import { ObjectRawStore } from './data-access/raw-store.ts';
 import { UriSourceFiles } from './data-access/source-files.ts';
 import { openStores } from './data-access/stores.ts';
+import { StagedUploads } from './data-access/staged-uploads.ts';
 import { UPLOAD_STAGING_PREFIX, UploadStaging } from './data-access/upload-staging.ts';
 import type { IngestDeps } from './domain/ingest-batch.ts';
 import { registerRoutes } from './entry-points/http/routes.ts';
@@ -37,6 +38,7 @@ export async function buildApp(
     await stores.data.exists('raw/.readiness');
   });
   const batches = new PgBatchRepository(runtime.pool, config.INGEST_TAKEOVER_AFTER_MS);
+  const stagedUploads = new StagedUploads(runtime.pool);
   // The catalog's admin API is served here; a dataset the ingestor holds batches of is removed only with force.
   const catalogStore = new CatalogStore({
     pool: runtime.pool,
@@ -69,6 +71,7 @@ export async function buildApp(
       workRoot: config.INGEST_WORK_DIR,
       dataStore: stores.data,
       stagingPrefix: UPLOAD_STAGING_PREFIX,
+      stagedUploads,
     }),
     raw: new ObjectRawStore(stores.data, stores.dvcRemote, config.INGEST_FILE_CONCURRENCY),
     concurrency: config.INGEST_FILE_CONCURRENCY,
@@ -106,7 +109,7 @@ export async function buildApp(
     routes: (http) =>
       registerRoutes(http, {
         batches,
-        staging: new UploadStaging(stores.data),
+        staging: new UploadStaging(stores.data, stagedUploads),
         catalog,
         limits: {
           maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,

@@ -1,9 +1,18 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createObjectStore, createS3Client, type ObjectStore } from '@tributary/storage';
-import { batchReadyFor, stackS3, stackS3Env, uniqueName, writeSampleBatch } from '@tributary/testing';
+import { dvcObjectKey } from '@tributary/dvc';
+import {
+  batchReadyFor,
+  stackS3,
+  stackS3Env,
+  uniqueName,
+  waitFor,
+  writeSampleBatch,
+} from '@tributary/testing';
 import { dvc, startHarness, type Harness } from './helpers.ts';
 
 const bucket = uniqueName('ingestor').replaceAll('_', '-');
@@ -61,6 +70,34 @@ describe('ingestor: S3 data store', () => {
         (await fs.readFile(path.join(repo, 's3-1', f.path))).equals(await fs.readFile(f.absolutePath)),
       ).toBe(true);
     }
+  });
+
+  it('when a batch is uploaded over HTTP onto an S3 data store, then its raw files and DVC objects are copies of the staged upload, and the staging area is emptied', async () => {
+    const sample = await writeSampleBatch(path.join(h.root, 'upload'), { offset: 300, count: 12, images: 2 });
+    const body = new FormData();
+    for (const [k, v] of Object.entries({
+      dataset: 'penguins',
+      batch_id: 's3-up',
+      producer: 'lab',
+      contract: 'penguins@1.0.0',
+    }))
+      body.append(k, v);
+    for (const f of sample.files) body.append('file', new Blob([await fs.readFile(f.absolutePath)]), f.path);
+    const res = await h.app.http.inject({ method: 'POST', url: '/batches', payload: body });
+    expect(res.statusCode).toBe(202);
+
+    const ingested = await h.ingested.waitFor((e) => e.batch_id === 's3-up');
+    for (const f of sample.files) {
+      const bytes = await fs.readFile(f.absolutePath);
+      const entry = ingested.files.find((e) => e.path === f.path)!;
+      expect((await store.getBuffer(`raw/penguins/s3-up/${f.path}`)).equals(bytes)).toBe(true);
+      expect((await store.getBuffer(`dvc/${dvcObjectKey(entry.md5)}`)).equals(bytes)).toBe(true);
+      expect(entry.md5).toBe(createHash('md5').update(bytes).digest('hex'));
+    }
+    await waitFor(async () => {
+      for await (const _ of store.list('landing/uploads/')) return undefined;
+      return true;
+    });
   });
 
   it('when an s3:// file of the batch does not exist, then the batch is rejected with ING_ERR_FILE_MISSING', async () => {

@@ -2,8 +2,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool } from '@tributary/db';
+import { dvcObjectKey } from '@tributary/dvc';
 import type { ErrorBody } from '@tributary/errors';
-import { waitFor, writeSampleBatch, type SampleBatch } from '@tributary/testing';
+import { newEventId, eventTime } from '@tributary/events';
+import { FsObjectStore } from '@tributary/storage';
+import { stackEnv, waitFor, writeSampleBatch, type SampleBatch } from '@tributary/testing';
+import { StagedUploads } from '../src/data-access/staged-uploads.ts';
+import { UriSourceFiles } from '../src/data-access/source-files.ts';
+import { UPLOAD_STAGING_PREFIX } from '../src/data-access/upload-staging.ts';
 import { listKeys, startHarness, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -68,8 +75,13 @@ describe('ingestor: POST /batches', () => {
       const copied = await fs.readFile(path.join(store, 'raw/penguins/upload-1', f.path));
       expect(copied.equals(await fs.readFile(f.absolutePath))).toBe(true);
     }
-    // The staged copy in the landing area goes once the batch is decided.
+    for (const f of ingested.files) {
+      const object = await fs.readFile(path.join(store, 'dvc', dvcObjectKey(f.md5)));
+      expect(object.equals(await fs.readFile(path.join(store, 'raw/penguins/upload-1', f.path)))).toBe(true);
+    }
+    // The staged copy in the landing area goes once the batch is decided, with its digests' record.
     await waitFor(async () => ((await listKeys(store, 'landing/uploads/')).length === 0 ? true : undefined));
+    expect(await h.query('SELECT key FROM staged_uploads')).toEqual([]);
 
     const status = await h.app.http.inject({ method: 'GET', url: '/batches/upload-1' });
     expect(status.statusCode).toBe(200);
@@ -178,5 +190,80 @@ describe('ingestor: POST /batches', () => {
     const res = await h.app.http.inject({ method: 'GET', url: '/batches/never-seen' });
     expect(res.statusCode).toBe(404);
     expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'ING_ERR_UNKNOWN_BATCH' } });
+  });
+
+  it('when an upload is staged, then its digests are recorded and its ingest takes the staged object as it is, and a staged object without a record is read and hashed', async () => {
+    const sample = await writeSampleBatch(path.join(h.root, 'u-staged'), { offset: 40, count: 4 });
+    const file = sample.files[0]!;
+    const dataStore = new FsObjectStore(store);
+    const pool = createPool({ url: stackEnv.DATABASE_URL, schema: h.config.DATABASE_SCHEMA! });
+    const uploads = new StagedUploads(pool);
+    const sources = new UriSourceFiles({
+      allowedRoots: [store],
+      s3: {},
+      workRoot: path.join(h.root, 'scratch'),
+      dataStore,
+      stagingPrefix: UPLOAD_STAGING_PREFIX,
+      stagedUploads: uploads,
+    });
+    const key = `${UPLOAD_STAGING_PREFIX}by-hand/${file.path}`;
+    await dataStore.putFile(key, file.absolutePath);
+    const uri = `${dataStore.uri}/${key}`;
+    const target = path.join(h.root, 'scratch-copy.csv');
+    try {
+      // No record (staged by an older release): read from the store, hashed, copied to scratch.
+      const read = await sources.stage(uri, target);
+      expect(read).toMatchObject({ at: { localPath: target }, sha256: file.sha256, size: file.size });
+      expect((await fs.readFile(target)).equals(await fs.readFile(file.absolutePath))).toBe(true);
+
+      await uploads.record(key, { sha256: read.sha256, md5: read.md5, size: read.size });
+      expect(await sources.stage(uri, path.join(h.root, 'unused.csv'))).toEqual({
+        at: { stagedKey: key },
+        ...(({ at: _at, ...d }) => d)(read),
+      });
+      await expect(fs.access(path.join(h.root, 'unused.csv'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+      await sources.releaseStaged([uri]);
+      expect(await uploads.find(key)).toBeUndefined();
+      expect(await dataStore.exists(key)).toBe(false);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('when a batch.ready names a staged upload that has no digest record, then it is ingested from the bytes it has', async () => {
+    const sample = await writeSampleBatch(path.join(h.root, 'u-legacy'), { offset: 50, count: 3 });
+    const file = sample.files[0]!;
+    const key = `${UPLOAD_STAGING_PREFIX}legacy/${file.path}`;
+    const dataStore = new FsObjectStore(store);
+    await dataStore.putFile(key, file.absolutePath);
+    await h.publish({
+      event_id: newEventId(),
+      occurred_at: eventTime(new Date()),
+      run_id: 'c'.repeat(32),
+      dataset: 'penguins',
+      batch_id: 'upload-legacy',
+      producer: 'lab-uploader',
+      source: 'HTTP',
+      contract: { name: 'penguins', version: '1.0.0' },
+      files: [
+        {
+          path: file.path,
+          uri: `${dataStore.uri}/${key}`,
+          role: 'TABLE',
+          sha256: file.sha256,
+          size_bytes: file.size,
+          schema_version: null,
+        },
+      ],
+      attributes: {},
+    });
+
+    const ingested = await h.ingested.waitFor((e) => e.batch_id === 'upload-legacy');
+    expect(ingested.files.map((f) => [f.path, f.sha256, f.size_bytes])).toEqual([
+      [file.path, file.sha256, file.size],
+    ]);
+    const copied = await fs.readFile(path.join(store, 'raw/penguins/upload-legacy', file.path));
+    expect(copied.equals(await fs.readFile(file.absolutePath))).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import pMap from 'p-map';
 import { pushToRemote, renderDvcFile } from '@tributary/dvc';
 import { objectUri, type ObjectStore } from '@tributary/storage';
-import type { RawSnapshot, RawStore } from '../domain/ports.ts';
+import type { RawSnapshot, RawStore, StagedBytes } from '../domain/ports.ts';
 
 /** Key of a raw batch directory: `raw/<dataset>/<batch_id>` (its files are below it). */
 export const rawDirKey = (dataset: string, batchId: string) => `raw/${dataset}/${batchId}`;
@@ -28,19 +28,31 @@ export class ObjectRawStore implements RawStore {
   async snapshot(
     dataset: string,
     batchId: string,
-    files: readonly { path: string; localPath: string; md5: string; size: number }[],
+    files: readonly { path: string; at: StagedBytes; md5: string; size: number }[],
   ): Promise<RawSnapshot> {
     const dir = rawDirKey(dataset, batchId);
     const keep = new Set(files.map((f) => `${dir}/${f.path}`));
     await this.deleteUnder(dir, (key) => !keep.has(key));
-    await pMap(files, (f) => this.store.putFile(`${dir}/${f.path}`, f.localPath), {
-      concurrency: this.concurrency,
-    });
+    await pMap(
+      files,
+      (f) =>
+        'localPath' in f.at
+          ? this.store.putFile(`${dir}/${f.path}`, f.at.localPath)
+          : this.store.copyFrom(this.store, f.at.stagedKey, `${dir}/${f.path}`),
+      { concurrency: this.concurrency },
+    );
     // Objects first, the .dir object after them (pushToRemote's order), the .dvc file last: whoever
     // finds the .dvc file finds everything it names.
     const pushed = await pushToRemote(
       this.dvcRemote,
-      { entries: files.map((f) => ({ relpath: f.path, md5: f.md5, size: f.size, source: f.localPath })) },
+      {
+        entries: files.map((f) => ({
+          relpath: f.path,
+          md5: f.md5,
+          size: f.size,
+          source: 'localPath' in f.at ? f.at.localPath : { store: this.store, key: f.at.stagedKey },
+        })),
+      },
       { concurrency: this.concurrency },
     );
     const nfiles = pushed.nfiles ?? files.length;

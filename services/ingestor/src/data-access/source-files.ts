@@ -14,6 +14,7 @@ import {
 import { IngestErrorCode } from '../domain/batch.ts';
 import type { SourceFiles, StagedFile } from '../domain/ports.ts';
 import { HashingPassThrough } from './hashing.ts';
+import type { StagedUploads } from './staged-uploads.ts';
 
 const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
@@ -33,6 +34,7 @@ export class UriSourceFiles implements SourceFiles {
     /** The data store and its upload staging prefix: copies the ingestor made itself, deleted once decided. */
     dataStore: ObjectStore;
     stagingPrefix: string;
+    stagedUploads: StagedUploads;
   };
 
   constructor(opts: {
@@ -43,6 +45,7 @@ export class UriSourceFiles implements SourceFiles {
     /** The data store and its upload staging prefix: copies the ingestor made itself, deleted once decided. */
     dataStore: ObjectStore;
     stagingPrefix: string;
+    stagedUploads: StagedUploads;
   }) {
     this.opts = opts;
     this.roots = opts.allowedRoots.map((r) => path.resolve(r));
@@ -55,6 +58,12 @@ export class UriSourceFiles implements SourceFiles {
   }
 
   async stage(uri: string, target: string): Promise<StagedFile> {
+    const stagedKey = this.stagedKeyOf(uri);
+    if (stagedKey !== undefined) {
+      const digests = await this.opts.stagedUploads.find(stagedKey);
+      // Without a record (staged by an older release) or an object, it is read as any source is.
+      if (digests && (await this.opts.dataStore.exists(stagedKey))) return { at: { stagedKey }, ...digests };
+    }
     const source = await this.open(uri);
     const hasher = new HashingPassThrough();
     try {
@@ -64,15 +73,21 @@ export class UriSourceFiles implements SourceFiles {
         cause: err,
       });
     }
-    return { localPath: target, ...hasher.result };
+    return { at: { localPath: target }, ...hasher.result };
   }
 
   async releaseStaged(uris: readonly string[]): Promise<void> {
+    const keys = uris.flatMap((u) => this.stagedKeyOf(u) ?? []);
+    if (keys.length === 0) return;
+    await this.opts.dataStore.delete(keys);
+    await this.opts.stagedUploads.forget(keys);
+  }
+
+  /** The data store key of a URI inside the upload staging area; undefined for any other URI. */
+  private stagedKeyOf(uri: string): string | undefined {
     const storeUri = this.opts.dataStore.uri.replace(/\/+$/, '');
-    const keys = uris
-      .filter((u) => u.startsWith(`${storeUri}/${this.opts.stagingPrefix}`))
-      .map((u) => decodeKey(u.slice(storeUri.length + 1), storeUri));
-    if (keys.length > 0) await this.opts.dataStore.delete(keys);
+    if (!uri.startsWith(`${storeUri}/${this.opts.stagingPrefix}`)) return undefined;
+    return decodeKey(uri.slice(storeUri.length + 1), storeUri);
   }
 
   private async open(uri: string): Promise<Readable> {

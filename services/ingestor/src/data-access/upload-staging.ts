@@ -4,18 +4,22 @@ import { pipeline } from 'node:stream/promises';
 import { AppError } from '@tributary/errors';
 import { objectUri, type ObjectStore } from '@tributary/storage';
 import { HashingPassThrough } from './hashing.ts';
+import type { StagedUploads } from './staged-uploads.ts';
 
 /** Prefix of the data store where HTTP uploads wait for their ingest: `landing/uploads/<upload id>/<path>`. */
 export const UPLOAD_STAGING_PREFIX = 'landing/uploads/';
 
 /**
  * Streams uploaded files into the landing area of the data store, hashing them on the way: a
- * file is never held whole in memory, and its sha256 is known once its last byte is stored.
+ * file is never held whole in memory, and its digests are known once its last byte is stored. They
+ * are recorded, so the ingest copies the file into raw/ without reading it again.
  */
 export class UploadStaging {
   private readonly store: ObjectStore;
-  constructor(store: ObjectStore) {
+  private readonly uploads: StagedUploads;
+  constructor(store: ObjectStore, uploads: StagedUploads) {
     this.store = store;
+    this.uploads = uploads;
   }
 
   newUploadId(): string {
@@ -35,7 +39,6 @@ export class UploadStaging {
     const key = `${UPLOAD_STAGING_PREFIX}${uploadId}/${path}`;
     const fileIsTighter = limits.maxFileBytes <= limits.batchBytesLeft;
     const hasher = new HashingPassThrough({
-      md5: false,
       limit: {
         bytes: Math.min(limits.maxFileBytes, limits.batchBytesLeft),
         error: () =>
@@ -60,7 +63,8 @@ export class UploadStaging {
     if (fed.status === 'rejected' && fed.reason instanceof AppError) throw fed.reason;
     if (put.status === 'rejected') throw put.reason;
     if (fed.status === 'rejected') throw fed.reason;
-    const { sha256, size } = hasher.result;
+    const { sha256, md5, size } = hasher.result;
+    await this.uploads.record(key, { sha256, md5, size });
     return { uri: objectUri(this.store, key), key, sha256, size, head: hasher.head };
   }
 
@@ -69,6 +73,7 @@ export class UploadStaging {
     const keys: string[] = [];
     for await (const { key } of this.store.list(`${UPLOAD_STAGING_PREFIX}${uploadId}/`)) keys.push(key);
     if (keys.length > 0) await this.store.delete(keys);
+    await this.uploads.forget(keys);
   }
 }
 

@@ -130,7 +130,7 @@ export async function ingestBatch(
       ready.batch_id,
       files.map(({ declared, staged: s }) => ({
         path: declared.path,
-        localPath: s.localPath,
+        at: s.at,
         md5: s.md5,
         size: s.size,
       })),

@@ -188,18 +188,25 @@ export interface BatchView {
 
 /** A declared file copied to local scratch space, with what its bytes hash to. */
 export interface StagedFile {
-  localPath: string;
+  /**
+   * Where the checked bytes are: a scratch copy, or an HTTP upload's staged object in the data
+   * store, whose digests the ingestor took as it stored it (so it is not read a second time).
+   */
+  at: StagedBytes;
   sha256: string;
   md5: string;
   size: number;
 }
+
+export type StagedBytes = { localPath: string } | { stagedKey: string };
 
 /** Reads the files a batch.ready points at (file:// or s3://) into scratch space. */
 export interface SourceFiles {
   /** A fresh scratch folder for one ingest, removed by `dispose`. */
   workspace(): Promise<{ dir: string; dispose(): Promise<void> }>;
   /**
-   * Copies `uri` to `target`, hashing on the way. A missing source or a forbidden URI throws a
+   * Copies `uri` to `target`, hashing on the way; an upload the ingestor staged itself is taken
+   * where it is, with the digests recorded when it was stored. A missing source or a forbidden URI throws a
    * non-retriable AppError with ING_ERR_FILE_MISSING / ING_ERR_SOURCE_NOT_ALLOWED; anything
    * else is an infrastructure failure (retriable).
    */
@@ -214,7 +221,7 @@ export interface RawStore {
   snapshot(
     dataset: string,
     batchId: string,
-    files: readonly { path: string; localPath: string; md5: string; size: number }[],
+    files: readonly { path: string; at: StagedBytes; md5: string; size: number }[],
   ): Promise<RawSnapshot>;
   /** Removes whatever an earlier, unfinished attempt left under raw/<dataset>/<batch_id>. */
   clear(dataset: string, batchId: string): Promise<void>;
