@@ -1,11 +1,14 @@
-import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { writeFileAtomically, writeStreamAtomically, writeStreamTo } from './atomic-file.ts';
+import {
+  copyFileAtomically,
+  writeFileAtomically,
+  writeStreamAtomically,
+  writeStreamTo,
+} from './atomic-file.ts';
 import { ObjectNotFoundError } from './errors.ts';
 import { TEMP_PREFIX, assertValidKey, assertValidPrefix, compareCodePoints } from './keys.ts';
 import type { ListedObject, ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
@@ -55,12 +58,9 @@ export class FsObjectStore implements ObjectStore {
 
   async putFile(key: string, localPath: string, _opts?: PutOptions): Promise<{ key: string; size: number }> {
     const target = this.pathOf(key);
-    const source = createReadStream(localPath);
-    // Open errors (a missing local file) surface here rather than after a temp file was made.
-    await once(source, 'open');
-    const size = await writeFileAtomically(target, (handle) => writeStreamTo(handle, source)).finally(() =>
-      source.destroy(),
-    );
+    // A missing local file fails here, before a folder or temp file was made for it.
+    await fs.access(localPath);
+    const size = await copyFileAtomically(localPath, target);
     return { key, size };
   }
 
