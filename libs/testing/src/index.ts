@@ -55,5 +55,6 @@ export {
   waitForTick,
   type AnnouncingRunner,
   type AnnouncingWorker,
+  type ConsumerGroup,
 } from './instrumentation.ts';
 export { EventReader, settleServices } from './service-harness.ts';

@@ -18,21 +18,29 @@ export interface AnnouncingWorker {
   on?(name: 'tick', listener: (tick: { startedAt: number; settled: boolean }) => void): Remove;
 }
 
+/** A consumer group and the topics it reads: a service's runner, or one of a service run as a process. */
+export interface ConsumerGroup {
+  readonly groupId: string;
+  readonly topics: string[];
+}
+
 /**
  * Resolves once the runner's group has committed, on every partition of its topics, up to the end
  * the partition had when this was called: every message produced before is handled or dead-lettered.
  * This is how a test proves that a duplicate was read and ignored, not that one had no time to show.
  * The broker's committed offsets are the truth; the runner's `committed` events say when to look again.
+ * A group without a runner in this process (a service run as a child process) is looked at every 200 ms.
  */
 export async function waitForCaughtUp(
-  runner: AnnouncingRunner,
+  runner: AnnouncingRunner | ConsumerGroup,
   opts: { timeoutMs?: number } = {},
 ): Promise<void> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   const admin = testKafka().admin();
   await admin.connect();
   let wake = () => undefined as void;
-  const off = runner.on('committed', () => wake());
+  const off = 'on' in runner ? runner.on('committed', () => wake()) : () => undefined;
+  const lookEveryMs = 'on' in runner ? 1000 : 200;
   try {
     const ends = new Map<string, bigint>();
     for (const topic of runner.topics) {
@@ -56,12 +64,12 @@ export async function waitForCaughtUp(
       if (behind.length === 0) return;
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new Error(`runner of ${runner.groupId} still behind on ${behind.map(([k]) => k).join(', ')}`);
+        throw new Error(`group ${runner.groupId} still behind on ${behind.map(([k]) => k).join(', ')}`);
       }
-      // A commit wakes the check; the timer only bounds the wait (and covers a commit announced
-      // between the read above and this line, which the next read sees).
+      // A commit a runner announces wakes the check; the timer bounds the wait (and covers a commit
+      // announced between the read above and this line, which the next read sees).
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([changed, new Promise((r) => (timer = setTimeout(r, Math.min(left, 1000))))]);
+      await Promise.race([changed, new Promise((r) => (timer = setTimeout(r, Math.min(left, lookEveryMs))))]);
       clearTimeout(timer);
     }
   } finally {

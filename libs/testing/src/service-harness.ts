@@ -1,7 +1,13 @@
 import type { EventDefinition, EventRegistry } from '@tributary/events';
 import type { Pool } from '@tributary/db';
 import { collectMessages, testKafka, type CollectedMessage } from './kafka.ts';
-import { waitForSettled, type AnnouncingRunner, type AnnouncingWorker } from './instrumentation.ts';
+import {
+  waitForCaughtUp,
+  waitForSettled,
+  type AnnouncingRunner,
+  type AnnouncingWorker,
+  type ConsumerGroup,
+} from './instrumentation.ts';
 import { waitFor } from './wait.ts';
 
 /** Reads an event's topic from the beginning, decoding each message with the event's schema. */
@@ -69,17 +75,24 @@ export class EventReader<T> {
 /**
  * Waits until services under test have done everything their input asked for: each one's runner
  * handled every event so far and each polling worker finished a round since (`waitForSettled`),
- * the outbox of `pool`'s schema holds nothing unpublished, and every reader read its topic to the
- * end. A duplicate event, run or message would now be visible.
+ * each consumer group of a service run as a process committed past every event so far, the outbox
+ * of `pool`'s schema holds nothing unpublished, and every reader read its topic to the end. A
+ * duplicate event, run or message would now be visible.
  */
 export async function settleServices(opts: {
-  apps: readonly { runner: AnnouncingRunner; workers: readonly AnnouncingWorker[] }[];
+  apps?: readonly { runner: AnnouncingRunner; workers: readonly AnnouncingWorker[] }[];
+  /**
+   * Consumer groups of services run as child processes (no runner here to listen to). Their outbox
+   * relay announces nothing either: `pool` then says when what they wrote was published.
+   */
+  groups?: readonly ConsumerGroup[];
   /** The services' database pool, when they relay events through an outbox. */
   pool?: Pick<Pool, 'query'>;
   /** Readers of the topics they write: `EventReader`s or `collectMessages` collectors. */
   readers?: readonly ({ readToEnd(): Promise<void> } | { waitForEnd(): Promise<unknown> })[];
 }): Promise<void> {
-  for (const app of opts.apps) await waitForSettled(app);
+  for (const app of opts.apps ?? []) await waitForSettled(app);
+  for (const group of opts.groups ?? []) await waitForCaughtUp(group);
   const pool = opts.pool;
   if (pool) {
     await waitFor(

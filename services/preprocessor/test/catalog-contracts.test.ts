@@ -13,7 +13,7 @@ import { specHash, type DatasetDeclarationInput } from '@tributary/catalog';
 import { contractSchema, defaultContractsDir, type DataContractInput } from '@tributary/contracts';
 import type { BatchRejected, MasterVersioned } from '@tributary/events';
 import type { ServiceApp } from '@tributary/runtime';
-import { waitFor, writeSampleBatch } from '@tributary/testing';
+import { writeSampleBatch, type EventReader } from '@tributary/testing';
 import { buildApp as buildIngestor } from '../../ingestor/src/app.ts';
 import { loadServiceConfig as loadIngestorConfig } from '../../ingestor/src/config.ts';
 import { buildApp } from '../src/app.ts';
@@ -26,8 +26,8 @@ let t: TestEnvironment;
 let ingestor: ServiceApp;
 let preprocessor: ServiceApp;
 let sources: string;
-let versions: Awaited<ReturnType<TestEnvironment['collectVersions']>>;
-let rejections: Awaited<ReturnType<TestEnvironment['collectRejections']>>;
+let versions: EventReader<MasterVersioned>;
+let rejections: EventReader<BatchRejected>;
 let penguins100: DataContractInput;
 
 /** penguins 1.1.0: 1.0.0 with a lighter body mass limit (at most `maxMass` grams). */
@@ -93,35 +93,11 @@ async function submit(
   return sample;
 }
 
-async function versionOf(batchId: string): Promise<MasterVersioned> {
-  return waitFor(
-    async () =>
-      (await versions.decode(versions.messages.length, 1000)).find((v) => v.batch_ids.includes(batchId)),
-    { timeoutMs: 90_000, what: `master.versioned of ${batchId}` },
-  );
-}
+const versionOf = (batchId: string): Promise<MasterVersioned> =>
+  versions.waitFor((v) => v.batch_ids.includes(batchId), 90_000);
 
-async function rejectionOf(batchId: string, partial = false): Promise<BatchRejected> {
-  return waitFor(
-    async () =>
-      (await rejections.decode(rejections.messages.length, 1000)).find(
-        (r) => r.batch_id === batchId && r.partial === partial,
-      ),
-    { timeoutMs: 90_000, what: `batch.rejected of ${batchId}` },
-  );
-}
-
-/** buildApp, retried while another test file's service holds node-pg-migrate's (global) lock. */
-async function whenMigrationsFree(build: () => Promise<ServiceApp>): Promise<ServiceApp> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await build();
-    } catch (err) {
-      if (attempt >= 20 || !String(err).includes('Another migration is already running')) throw err;
-      await new Promise((r) => setTimeout(r, 250 + Math.random() * 500));
-    }
-  }
-}
+const rejectionOf = (batchId: string, partial = false): Promise<BatchRejected> =>
+  rejections.waitFor((r) => r.batch_id === batchId && r.partial === partial, 90_000);
 
 beforeAll(async () => {
   penguins100 = parse(
@@ -140,12 +116,13 @@ beforeAll(async () => {
     INGEST_WORK_DIR: path.join(t.storeDir, 'work'),
     CONSUMER_RETRY_BASE_MS: '50',
   });
-  ingestor = await whenMigrationsFree(() => buildIngestor(ingestorConfig));
-  preprocessor = await whenMigrationsFree(() => buildApp(loadServiceConfig(t.env)));
+  // Both migrate the shared catalog schema: migrate() waits for the other's lock.
+  ingestor = await buildIngestor(ingestorConfig);
+  preprocessor = await buildApp(loadServiceConfig(t.env));
   await ingestor.start();
   await preprocessor.start();
-  versions = await t.collectVersions();
-  rejections = await t.collectRejections();
+  versions = await t.readVersions();
+  rejections = await t.readRejections();
   const declared = await apply({ datasets: [penguinsDeclaration(['1.0.0'], '1.0.0')] });
   expect(declared.status, JSON.stringify(declared.body)).toBe(200);
 });

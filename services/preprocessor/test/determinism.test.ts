@@ -27,7 +27,7 @@ async function freshRun() {
   const app = await buildApp(loadServiceConfig(t.env));
   await app.start();
   try {
-    const versions = await t.collectVersions();
+    const versions = await t.readVersions();
     const rows = await penguinRows({ count: PENGUIN_COUNT });
     const image = await png(300, 200, [12, 34, 56]);
     const slices: [number, number][] = [
@@ -51,7 +51,7 @@ async function freshRun() {
       );
     }
     for (const e of events) await t.publish(e);
-    const announced = await versions.decode(events.length, 90_000);
+    const announced = await versions.waitForCount(events.length, 90_000);
     const { rows: files } = await t.pool.query<{ relpath: string; md5: string; added_in: number }>(
       `SELECT relpath, md5, added_in, removed_in FROM master_files ORDER BY added_in, relpath`,
     );

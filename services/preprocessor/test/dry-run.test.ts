@@ -94,7 +94,7 @@ describe('dry run', () => {
     const report = JSON.parse(run.stdout) as { outcome: string; rejections: Rejection[] };
     expect(report.outcome).toBe('MERGE_PARTIAL');
 
-    const rejections = await t.collectRejections();
+    const rejections = await t.readRejections();
     const files = await Promise.all(
       ['rows.csv', ...sample.files.filter((f) => f.role === 'IMAGE').map((f) => f.path)].map(async (p) => ({
         path: p,
@@ -103,7 +103,7 @@ describe('dry run', () => {
       })),
     );
     await t.publish(await writeRawBatch(t.storeDir, 'penguins', 'dry-run-twin', files));
-    const [partial] = await rejections.decode(1);
+    const [partial] = await rejections.waitForCount(1);
     expect(partial).toMatchObject({ batch_id: 'dry-run-twin', partial: true, rejected_rows: 6 });
     const stored = (await fs.readFile(fileURLToPath(partial!.report_uri!), 'utf8'))
       .trim()

@@ -1,13 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PENGUIN_COUNT,
-  penguinRows,
-  waitFor,
-  waitForCaughtUp,
-  type RunningProcess,
-} from '@tributary/testing';
+import { PENGUIN_COUNT, penguinRows, type RunningProcess } from '@tributary/testing';
 import {
   csvBytes,
   PreprocessorProcesses,
@@ -38,7 +32,7 @@ describe('exactly once', () => {
   it('when the preprocessor is killed before and after the commit, then each batch is in the master once and each version announced once', async () => {
     // 1. Killed after writing the master parts, before the commit.
     const crashBefore = await preprocessor({ FAULT_INJECT: 'crash-before-commit' });
-    const versions = await t.collectVersions();
+    const versions = await t.readVersions();
     const b1 = await writeRawBatch(t.storeDir, 'penguins', 'eo-b1', [
       { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(rows.slice(0, 50)) },
     ]);
@@ -57,7 +51,7 @@ describe('exactly once', () => {
 
     // A healthy replica takes the batch over and reuses the part the crashed attempt wrote.
     let healthy = await preprocessor();
-    const [v1] = await versions.decode(1, 90_000);
+    const [v1] = await versions.waitForCount(1, 90_000);
     expect(v1).toMatchObject({ master_version: 1, row_count: 50, batch_ids: ['eo-b1'] });
     const { rows: parts } = await t.pool.query<{ md5: string }>(
       `SELECT md5 FROM master_files WHERE kind = 'part'`,
@@ -81,24 +75,16 @@ describe('exactly once', () => {
       { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(rows.slice(80, 90)) },
     ]);
     await t.publish(b3);
-    const all = await versions.decode(3, 90_000);
+    const all = await versions.waitForCount(3, 90_000);
     expect(all.map((v) => [v.master_version, v.batch_ids, v.row_count])).toEqual([
       [1, ['eo-b1'], 50],
       [2, ['eo-b2'], 80],
       [3, ['eo-b3'], 90],
     ]);
-    // Every delivery of batch.ingested is handled and committed and the outbox has nothing left to
-    // publish: a duplicate version would be on the topic by now.
-    await waitForCaughtUp({
-      groupId: `${t.prefix}tributary.preprocessor`,
-      topics: [`${t.prefix}batch.ingested`],
-      on: () => () => undefined,
-    });
-    await waitFor(async () => {
-      const { rows: left } = await t.pool.query('SELECT 1 FROM outbox WHERE published_at IS NULL');
-      return left.length === 0 ? true : undefined;
-    });
-    expect(versions.messages).toHaveLength(3);
+    // Every delivery of batch.ingested is handled and committed, the outbox published and the topic
+    // read to its end: a duplicate version would be among the messages by now.
+    await t.settled();
+    expect(versions.raw).toHaveLength(3);
     const { rows: batches } = await t.pool.query(
       'SELECT batch_id, master_version FROM processed_batches ORDER BY batch_id',
     );

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceApp } from '@tributary/runtime';
-import { penguinRows, waitFor } from '@tributary/testing';
+import { penguinRows } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
 import {
@@ -43,8 +43,8 @@ const SVG =
 
 describe('preprocessor: images the contract does not accept', () => {
   it('when a row links to an .svg and the batch carries a README, then only that row is refused (rule image) and the others merge', async () => {
-    const versions = await t.collectVersions();
-    const rejections = await t.collectRejections();
+    const versions = await t.readVersions();
+    const rejections = await t.readRejections();
     const rows = (await penguinRows({ count: 6 })).map((r, i) => ({
       ...r,
       image: i === 0 ? 'images/p1.png' : i === 1 ? 'images/drawing.svg' : null,
@@ -57,14 +57,14 @@ describe('preprocessor: images the contract does not accept', () => {
     ]);
     await t.publish(event);
 
-    const [v1] = await versions.decode(1);
+    const [v1] = await versions.waitForCount(1);
     expect(v1).toMatchObject({
       dataset: 'penguins',
       batch_ids: ['roles-b1'],
       row_count: 5,
       rows_rejected: 1,
     });
-    const [partial] = await rejections.decode(1);
+    const [partial] = await rejections.waitForCount(1);
     expect(partial).toMatchObject({ batch_id: 'roles-b1', partial: true, rejected_rows: 1 });
     const report = (await fs.readFile(fileURLToPath(partial!.report_uri!), 'utf8')).trim().split('\n');
     expect(report).toHaveLength(1);
@@ -84,7 +84,7 @@ describe('preprocessor: images the contract does not accept', () => {
   });
 
   it('when tables come under any name and a file declared a table is an image, then tables are read by their content, the image serves the row linking to it, and the unlinked README is reported, not fatal', async () => {
-    const versions = await t.collectVersions();
+    const versions = await t.readVersions();
     const rows = await penguinRows({ offset: 20, count: 9 });
     const linking = rows.map((r, i) => ({ ...r, image: i === 0 ? 'scans/p21.csv' : null }));
     const event = await writeRawBatch(t.storeDir, 'penguins', 'roles-b2', [
@@ -98,13 +98,7 @@ describe('preprocessor: images the contract does not accept', () => {
     ]);
     await t.publish(event);
     // Collected from the topic's start: the version of this batch, whatever came before it.
-    const v = await waitFor(
-      async () =>
-        (await versions.decode(Math.max(1, versions.messages.length))).find((e) =>
-          e.batch_ids.includes('roles-b2'),
-        ),
-      { what: 'the master version merging roles-b2' },
-    );
+    const v = await versions.waitFor((e) => e.batch_ids.includes('roles-b2'));
     expect(v).toMatchObject({ batch_ids: ['roles-b2'], rows_added: 9, rows_rejected: 0 });
 
     // The dry run of the same files says what the pipeline did not merge, and why.

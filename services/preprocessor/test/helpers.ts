@@ -19,7 +19,6 @@ import {
   batchRejected,
   masterVersioned,
   newEventId,
-  prefixEvent,
   type BatchIngested,
   type BatchRejected,
   type EventDefinition,
@@ -29,19 +28,20 @@ import { EventProducer, createKafka } from '@tributary/kafka';
 import { FsObjectStore, objectUri, type ObjectStore } from '@tributary/storage';
 import {
   DvcSandbox,
-  collectMessages,
+  EventReader,
   freePort,
   isolatedServiceEnv,
   serviceEnv,
+  settleServices,
   stackEnv,
   startTsProcess,
-  testKafka,
   toCsv,
   waitForServing,
   type PenguinRow,
   type RunningProcess,
 } from '@tributary/testing';
 import { createLogger } from '@tributary/telemetry';
+import { manifest } from '../src/manifest.ts';
 
 /** A file of a test batch: its path inside the batch, role and bytes. */
 export interface BatchFile {
@@ -173,18 +173,18 @@ export async function testEnvironment(extra: Record<string, string> = {}) {
   const producer = new EventProducer(kafka, registry, prefix);
   await producer.connect();
   const pool = createPool({ url: stackEnv.DATABASE_URL, schema });
-  const collectors: { stop: () => Promise<void> }[] = [];
+  const readers: Pick<EventReader<unknown>, 'readToEnd' | 'stop'>[] = [];
+  // The preprocessor's consumer group as its runner names it, whether it runs here or as a process.
+  const group = {
+    groupId: `${prefix}tributary.${env.SERVICE_NAME ?? manifest.name}`,
+    topics: manifest.consumes.map((def) => `${prefix}${def.topic}`),
+  };
 
-  async function collect<T>(def: EventDefinition<T>) {
-    const c = await collectMessages(testKafka(), `${prefix}${def.topic}`);
-    collectors.push(c);
-    const decode = async (n: number, timeoutMs = 60_000) =>
-      Promise.all(
-        (await c.waitForMessages(n, timeoutMs)).map((m) =>
-          registry.decode(prefixEvent(def, prefix), m.value!),
-        ),
-      );
-    return { decode, messages: c.messages };
+  /** A reader of `def`'s topic from its beginning; open it once the service made its topics. */
+  async function read<T>(def: EventDefinition<T>): Promise<EventReader<T>> {
+    const reader = await EventReader.open(registry, prefix, def);
+    readers.push(reader);
+    return reader;
   }
 
   return {
@@ -195,10 +195,15 @@ export async function testEnvironment(extra: Record<string, string> = {}) {
     pool,
     publish: (event: BatchIngested, key?: string) =>
       producer.publish(batchIngested, event, key === undefined ? {} : { key }),
-    collectVersions: () => collect<MasterVersioned>(masterVersioned),
-    collectRejections: () => collect<BatchRejected>(batchRejected),
+    readVersions: () => read<MasterVersioned>(masterVersioned),
+    readRejections: () => read<BatchRejected>(batchRejected),
+    /**
+     * Waits until the preprocessor (in this process or as child processes) handled every
+     * batch.ingested so far, its outbox is published and every reader opened read to the end.
+     */
+    settled: () => settleServices({ groups: [group], pool, readers }),
     async dispose() {
-      for (const c of collectors) await c.stop();
+      for (const r of readers) await r.stop();
       await producer.disconnect();
       await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
       await pool.end();
@@ -210,10 +215,12 @@ export async function testEnvironment(extra: Record<string, string> = {}) {
 export type TestEnvironment = Awaited<ReturnType<typeof testEnvironment>>;
 
 /**
- * Starts `node --import tsx services/preprocessor/src/main.ts` with `env` and waits until it answers
- * /healthz; a process that does not is killed, and the error carries its output.
+ * Starts the preprocessor (`src/main.ts`, as deployed) with `env` on a free port and waits until it
+ * answers /healthz; a process that does not is killed, and the error carries its output.
  */
-export async function startPreprocessor(env: Record<string, string>): Promise<RunningProcess> {
+export async function startPreprocessor(
+  env: Record<string, string>,
+): Promise<RunningProcess & { port: number }> {
   const port = await freePort();
   const p = startTsProcess(new URL('../src/main.ts', import.meta.url), { ...env, HTTP_PORT: String(port) });
   try {
@@ -222,7 +229,7 @@ export async function startPreprocessor(env: Record<string, string>): Promise<Ru
     p.child.kill('SIGKILL');
     throw err;
   }
-  return p;
+  return { ...p, port };
 }
 
 /** The preprocessor processes of one test file: each on the test's env plus extras, all killed at the end. */

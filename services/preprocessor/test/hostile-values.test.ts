@@ -24,7 +24,7 @@ import {
 
 let t: TestEnvironment;
 let app: ServiceApp;
-/** batch.rejected events so far (collectors read the topic from its beginning). */
+/** batch.rejected events so far (readers read the topic from its beginning). */
 let rejectedSoFar = 0;
 
 beforeAll(async () => {
@@ -53,8 +53,8 @@ async function readReport(uri: string): Promise<ReportLine[]> {
 
 describe('preprocessor: hostile values', () => {
   it('when CSV, JSON Lines and Parquet strings hold NUL, CR/LF or ESC, then those rows are quarantined with rule control_chars and the rest merges', async () => {
-    const versions = await t.collectVersions();
-    const rejections = await t.collectRejections();
+    const versions = await t.readVersions();
+    const rejections = await t.readRejections();
     const csvRows = (await penguinRows({ offset: 0, count: 4 })).map((r, i) =>
       i === 1 ? { ...r, image: 'notes\nsecond line' } : i === 2 ? { ...r, image: 'a\u0000b' } : r,
     );
@@ -72,9 +72,9 @@ describe('preprocessor: hostile values', () => {
     ]);
     await t.publish(event);
 
-    const [version] = await versions.decode(1);
+    const [version] = await versions.waitForCount(1);
     expect(version).toMatchObject({ batch_ids: ['hostile-ctl'], rows_rejected: 4 });
-    const [partial] = await rejections.decode(1);
+    const [partial] = await rejections.waitForCount(1);
     rejectedSoFar = 1;
     expect(partial).toMatchObject({ batch_id: 'hostile-ctl', partial: true, rejected_rows: 4 });
     const report = await readReport(partial!.report_uri!);
@@ -91,8 +91,8 @@ describe('preprocessor: hostile values', () => {
   });
 
   it('when a JSON Lines column mixes strings and objects, or a Parquet string column is stored as bytes, then strings merge as text and objects or non-UTF-8 bytes are type errors', async () => {
-    const versions = await t.collectVersions();
-    const rejections = await t.collectRejections();
+    const versions = await t.readVersions();
+    const rejections = await t.readRejections();
     const [p1, p2, p3, p4, p5, p6] = await penguinRows({ offset: 20, count: 6 });
     // A JSON column (strings and an object): DuckDB reads it as JSON, each value as JSON text.
     const mixed =
@@ -115,10 +115,12 @@ describe('preprocessor: hostile values', () => {
     ]);
     await t.publish(event);
 
-    const all = await versions.decode(2);
+    const all = await versions.waitForCount(2);
     const version = all.find((v) => v.batch_ids.includes('hostile-types'))!;
     expect(version).toMatchObject({ rows_rejected: 2 });
-    const partial = (await rejections.decode(++rejectedSoFar)).find((r) => r.batch_id === 'hostile-types')!;
+    const partial = (await rejections.waitForCount(++rejectedSoFar)).find(
+      (r) => r.batch_id === 'hostile-types',
+    )!;
     const report = await readReport(partial.report_uri!);
     expect(
       report.map((r) => [r.file, r.row, r.reasons.map((x) => `${x.column}:${x.rule}:${x.message}`)]),
@@ -199,13 +201,13 @@ describe('preprocessor: hostile values', () => {
   ] as const)(
     'when %s cannot be read, then the batch is rejected with a reason naming the problem and the line',
     async (file, bytes, reason) => {
-      const rejections = await t.collectRejections();
+      const rejections = await t.readRejections();
       const batchId = `unreadable-${file.replace('.', '-')}`;
       const event = await writeRawBatch(t.storeDir, 'penguins', batchId, [
         { path: file, role: 'TABLE', bytes },
       ]);
       await t.publish(event);
-      const all = await rejections.decode(++rejectedSoFar);
+      const all = await rejections.waitForCount(++rejectedSoFar);
       const rejected = all.find((r) => r.batch_id === batchId)!;
       expect(rejected).toMatchObject({ error_code: 'PRE_ERR_TABLE_UNREADABLE', partial: false });
       expect(rejected.reason).toMatch(reason);

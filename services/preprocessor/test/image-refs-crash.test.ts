@@ -69,9 +69,9 @@ afterAll(async () => {
 describe('image references under crashes', () => {
   it('when a merge that drops images is killed before and after its commit, then the retry gives the same images and counts once', async () => {
     let healthy = await preprocessor();
-    const versions = await t.collectVersions();
+    const versions = await t.readVersions();
     await publish('ir-b1', [row(0, 'a'), row(1, 'b'), row(2, 'b')]);
-    await versions.decode(1, 90_000);
+    await versions.waitForCount(1, 90_000);
     const v1 = await imagesOf(1);
     const counts1 = await refs();
     expect(Object.keys(counts1)).toEqual(v1);
@@ -88,7 +88,7 @@ describe('image references under crashes', () => {
     expect(await refs()).toEqual(counts1);
 
     healthy = await preprocessor();
-    await versions.decode(2, 90_000);
+    await versions.waitForCount(2, 90_000);
     const v2 = await imagesOf(2);
     // a left (row 0 moved to d), b stays (row 2 still links to it), d came.
     const d = v2.find((r) => r !== b)!;
@@ -104,7 +104,7 @@ describe('image references under crashes', () => {
     expect(await crashAfter.exited).toEqual({ code: null, signal: 'SIGKILL' });
     healthy = await preprocessor();
     await publish('ir-b4', [row(4, null)]);
-    const all = await versions.decode(4, 90_000);
+    const all = await versions.waitForCount(4, 90_000);
     expect(all.map((v) => [v.master_version, v.batch_ids])).toEqual([
       [1, ['ir-b1']],
       [2, ['ir-b2']],

@@ -1,7 +1,8 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceApp } from '@tributary/runtime';
-import { PENGUIN_COUNT, penguinRows, readTree, type PenguinRow } from '@tributary/testing';
+import type { MasterVersioned } from '@tributary/events';
+import { PENGUIN_COUNT, penguinRows, readTree, type EventReader, type PenguinRow } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
 import {
@@ -17,7 +18,7 @@ import {
 
 let t: TestEnvironment;
 let app: ServiceApp;
-let versions: Awaited<ReturnType<TestEnvironment['collectVersions']>>;
+let versions: EventReader<MasterVersioned>;
 let rows: Awaited<ReturnType<typeof penguinRows>>;
 /** Raw image files by name, and the canonical relpath each becomes in the master. */
 const raw = new Map<string, Buffer>();
@@ -39,7 +40,7 @@ async function merge(dataset: string, batchId: string, batch: PenguinRow[]): Pro
     version: '1.0.0',
   });
   await t.publish(event);
-  const all = await versions.decode(++announced);
+  const all = await versions.waitForCount(++announced);
   const v = all.find((m) => m.batch_ids.includes(batchId))!;
   expect(v).toMatchObject({ dataset, rows_rejected: 0 });
   return v.master_version;
@@ -110,7 +111,7 @@ beforeAll(async () => {
   for (const [name, rgb] of Object.entries(COLOURS)) raw.set(name, await png(64, 48, rgb));
   app = await buildApp(loadServiceConfig(t.env));
   await app.start();
-  versions = await t.collectVersions();
+  versions = await t.readVersions();
 });
 
 afterAll(async () => {
@@ -191,10 +192,10 @@ describe('image references', () => {
     );
     await t.publish(event);
     await t.publish({ ...event, event_id: 'another-delivery-of-pics-b5' });
-    await versions.decode(++announced);
+    await versions.waitForCount(++announced);
     // A later batch on the same partition proves the redelivery was handled before it.
     const next = await merge('pics', 'pics-b6', [row(6, null)]);
-    const all = await versions.decode(announced);
+    const all = await versions.waitForCount(announced);
     expect(all.filter((v) => v.batch_ids.includes('pics-b5'))).toHaveLength(1);
     // Row 3 moved from c to d: c had no other link.
     expect(await imagesOf('pics', next)).toEqual(['a', 'd']);

@@ -6,7 +6,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceApp } from '@tributary/runtime';
 import { defaultContractsDir } from '@tributary/contracts';
-import { PENGUIN_COUNT, penguinRows, readTree, type PenguinRow } from '@tributary/testing';
+import type { BatchRejected, MasterVersioned } from '@tributary/events';
+import { PENGUIN_COUNT, penguinRows, readTree, type EventReader, type PenguinRow } from '@tributary/testing';
 import { buildApp } from '../src/app.ts';
 import { loadServiceConfig } from '../src/config.ts';
 import {
@@ -23,8 +24,8 @@ import {
 let t: TestEnvironment;
 let app: ServiceApp;
 let contractsDir: string;
-let versions: Awaited<ReturnType<TestEnvironment['collectVersions']>>;
-let rejections: Awaited<ReturnType<TestEnvironment['collectRejections']>>;
+let versions: EventReader<MasterVersioned>;
+let rejections: EventReader<BatchRejected>;
 let rows: Awaited<ReturnType<typeof penguinRows>>;
 
 const matching = (re: RegExp): unknown => expect.stringMatching(re) as unknown;
@@ -55,8 +56,8 @@ beforeAll(async () => {
   rows = await penguinRows({ count: PENGUIN_COUNT });
   app = await buildApp(loadServiceConfig(t.env));
   await app.start();
-  versions = await t.collectVersions();
-  rejections = await t.collectRejections();
+  versions = await t.readVersions();
+  rejections = await t.readRejections();
 });
 
 afterAll(async () => {
@@ -74,7 +75,7 @@ describe('preprocessor merge', () => {
       { path: 'images/p2.png', role: 'IMAGE', bytes: await png(900, 600, [10, 200, 10]) },
     ]);
     await t.publish(event);
-    const [v1] = await versions.decode(1);
+    const [v1] = await versions.waitForCount(1);
     const dvcText = await fs.readFile(path.join(t.storeDir, 'master/penguins/penguins-v1.dvc'), 'utf8');
     const checksum = /md5: ([0-9a-f]{32}\.dir)/.exec(dvcText)?.[1];
     expect(v1).toEqual({
@@ -118,7 +119,7 @@ describe('preprocessor merge', () => {
       { path: 'part-b.csv', role: 'TABLE', bytes: csvBytes(batch.slice(30)) },
     ]);
     await t.publish(event);
-    const [, v2] = await versions.decode(2);
+    const [, v2] = await versions.waitForCount(2);
     expect(v2).toMatchObject({
       master_version: 2,
       previous_version: 1,
@@ -179,7 +180,7 @@ describe('preprocessor merge', () => {
       { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(rows.slice(160, 165)) },
     ]);
     await t.publish(next);
-    const all = await versions.decode(4);
+    const all = await versions.waitForCount(4);
     expect(all.map((v) => [v.master_version, v.batch_ids, v.row_count])).toEqual([
       [1, ['penguins-b1'], 100],
       [2, ['penguins-b2'], 150],
@@ -209,8 +210,8 @@ describe('preprocessor merge', () => {
       { path: 'images/corrupt.png', role: 'IMAGE', bytes: corrupt },
     ]);
     await t.publish(event);
-    const [v5] = (await versions.decode(5)).slice(4);
-    const [rejected] = await rejections.decode(1);
+    const [v5] = (await versions.waitForCount(5)).slice(4);
+    const [rejected] = await rejections.waitForCount(1);
     const reportUri = `${pathToFileURL(path.join(t.storeDir, 'reports/penguins/penguins-bad/rejections.jsonl')).href}`;
     expect(v5).toMatchObject({
       master_version: 5,
@@ -281,7 +282,7 @@ describe('preprocessor merge', () => {
       { name: 'penguins-strict', version: '1.0.0' },
     );
     await t.publish(event);
-    const [, rejected] = await rejections.decode(2);
+    const [, rejected] = await rejections.waitForCount(2);
     expect(rejected).toMatchObject({
       dataset: 'strict',
       batch_id: 'strict-b1',
@@ -306,7 +307,7 @@ describe('preprocessor merge', () => {
       { name: 'penguins-strict', version: '1.0.0' },
     );
     await t.publish(event);
-    const strict = (await versions.decode(6)).find((v) => v.dataset === 'strict');
+    const strict = (await versions.waitForCount(6)).find((v) => v.dataset === 'strict');
     expect(strict).toMatchObject({
       master_version: 1,
       location: pathToFileURL(path.join(t.storeDir, 'master/strict/strict-v1')).href,
@@ -334,7 +335,7 @@ describe('preprocessor merge', () => {
       expect((await readMaster(s1!)).map((r) => r._batch_id)).toEqual(Array(12).fill('strict-b2'));
       for (const [dir, version] of [
         [s1!, strict!],
-        [p2!, (await versions.decode(2))[1]!],
+        [p2!, (await versions.waitForCount(2))[1]!],
       ] as const) {
         const dirObject = JSON.parse((await dvcObject(t.storeDir, version.checksum)).toString('ascii')) as {
           md5: string;

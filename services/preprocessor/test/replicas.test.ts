@@ -26,7 +26,7 @@ describe('two replicas', () => {
   it('when five batches of one dataset arrive at once on two replicas, then merges are serial and versions run 1..5', async () => {
     await replica();
     await replica();
-    const versions = await t.collectVersions();
+    const versions = await t.readVersions();
     const rows = await penguinRows({ count: PENGUIN_COUNT });
     const events = await Promise.all(
       [0, 1, 2, 3, 4].map((i) =>
@@ -38,7 +38,7 @@ describe('two replicas', () => {
     // Keyed by batch, so the batches spread over partitions and both replicas validate at once:
     // only the master lock and the fence keep the merges in single file.
     await Promise.all(events.map((e) => t.publish(e, e.batch_id)));
-    const all = await versions.decode(5, 120_000);
+    const all = await versions.waitForCount(5, 120_000);
     expect(all.map((v) => v.master_version).sort()).toEqual([1, 2, 3, 4, 5]);
     expect(all.flatMap((v) => v.batch_ids).sort()).toEqual(events.map((e) => e.batch_id).sort());
     const byVersion = [...all].sort((a, b) => a.master_version - b.master_version);

@@ -5,26 +5,21 @@
  * run rejected here counts in dag_status{dag="data_pipeline",status="rejected"} (exported at 0).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PENGUIN_COUNT, penguinRows, waitFor, type RunningProcess } from '@tributary/testing';
 import {
-  PENGUIN_COUNT,
-  freePort,
-  penguinRows,
-  startTsProcess,
-  waitFor,
-  waitForServing,
-} from '@tributary/testing';
-import type { RunningProcess } from '@tributary/testing';
-import { csvBytes, testEnvironment, writeRawBatch, type TestEnvironment } from './helpers.ts';
+  csvBytes,
+  startPreprocessor,
+  testEnvironment,
+  writeRawBatch,
+  type TestEnvironment,
+} from './helpers.ts';
 
 let t: TestEnvironment;
-let proc: RunningProcess;
-let port: number;
+let proc: RunningProcess & { port: number };
 
 beforeAll(async () => {
   t = await testEnvironment({ LOG_LEVEL: 'info' });
-  port = await freePort();
-  proc = startTsProcess(new URL('../src/main.ts', import.meta.url), { ...t.env, HTTP_PORT: String(port) });
-  await waitForServing(proc, port, { timeoutMs: 120_000, what: 'preprocessor /healthz' });
+  proc = await startPreprocessor(t.env);
 }, 180_000);
 
 afterAll(async () => {
@@ -34,7 +29,7 @@ afterAll(async () => {
 });
 
 async function metric(line: RegExp): Promise<number | undefined> {
-  const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const body = await (await fetch(`http://127.0.0.1:${proc.port}/metrics`)).text();
   const found = body.split('\n').find((l) => line.test(l));
   return found === undefined ? undefined : Number(found.split(' ').at(-1));
 }
@@ -52,14 +47,14 @@ describe('preprocessor data pipeline run telemetry', () => {
   it('when a batch is merged, then its log lines carry the run fields and the time since batch.ready is recorded', async () => {
     expect(await metric(dagStatus('rejected'))).toBe(0);
     expect(await metric(dagStatus('failed'))).toBe(0);
-    const versions = await t.collectVersions();
+    const versions = await t.readVersions();
     const rows = await penguinRows({ count: PENGUIN_COUNT });
     const event = await writeRawBatch(t.storeDir, 'penguins', 'telemetry-b1', [
       { path: 'rows.csv', role: 'TABLE', bytes: csvBytes(rows.slice(0, 20)) },
     ]);
     const readyAt = Date.now() - 5_000;
     await t.publish({ ...event, ready_at: readyAt });
-    const [v1] = await versions.decode(1);
+    const [v1] = await versions.waitForCount(1);
     expect(v1!.ready_at).toBe(readyAt);
 
     await waitFor(
@@ -88,7 +83,7 @@ describe('preprocessor data pipeline run telemetry', () => {
   }, 120_000);
 
   it('when a batch is rejected, then its run counts rejected', async () => {
-    const rejections = await t.collectRejections();
+    const rejections = await t.readRejections();
     const rows = await penguinRows({ count: PENGUIN_COUNT });
     const event = await writeRawBatch(
       t.storeDir,
@@ -98,7 +93,7 @@ describe('preprocessor data pipeline run telemetry', () => {
       { name: 'penguins', version: '9.9.9' },
     );
     await t.publish({ ...event, ready_at: Date.now() - 1_000 });
-    await rejections.decode(1);
+    await rejections.waitForCount(1);
     await waitFor(async () => ((await metric(dagStatus('rejected'))) === 1 ? true : undefined), {
       what: 'dag_status rejected',
     });

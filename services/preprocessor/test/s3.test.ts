@@ -36,7 +36,7 @@ afterAll(async () => {
 
 describe('preprocessor on S3', () => {
   it('when the data store is an S3 bucket, then two batches merge into versions whose files are all in the bucket', async () => {
-    const versions = await t.collectVersions();
+    const versions = await t.readVersions();
     const rows = await penguinRows({ count: PENGUIN_COUNT });
     const first = rows.slice(0, 40).map((r, i) => (i === 0 ? { ...r, image: 'img/a.png' } : r));
     await t.publish(
@@ -54,7 +54,7 @@ describe('preprocessor on S3', () => {
         },
       ]),
     );
-    const [v1, v2] = await versions.decode(2);
+    const [v1, v2] = await versions.waitForCount(2);
     expect(v1).toMatchObject({
       master_version: 1,
       row_count: 40,
