@@ -8,15 +8,8 @@ import { contractSchema, defaultContractsDir } from '@tributary/contracts';
 import type { ServiceApp } from '@tributary/runtime';
 import { batchReadyFor, captureLogs, waitFor, writeSampleBatch } from '@tributary/testing';
 import { loadServiceConfig } from '../src/config.ts';
-import {
-  buildAppWhenMigrationsFree,
-  declaration,
-  ingestorEnv,
-  listKeys,
-  scratchDir,
-  startHarness,
-  type Harness,
-} from './helpers.ts';
+import { declaration, ingestorEnv, listKeys, scratchDir, startHarness, type Harness } from './helpers.ts';
+import { buildApp } from '../src/app.ts';
 
 const AUTH = { authorization: 'Bearer test-admin-token-0123456789' };
 
@@ -111,7 +104,7 @@ describe('ingestor: declared datasets and the catalog', () => {
     );
     let other: ServiceApp | undefined;
     try {
-      other = await buildAppWhenMigrationsFree(config, { logDestination: logs.stream });
+      other = await buildApp(config, { logDestination: logs.stream });
       await other.start();
       expect((await other.http.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     } finally {

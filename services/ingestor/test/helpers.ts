@@ -79,24 +79,6 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/**
- * buildApp, retried while another test file's service holds node-pg-migrate's lock: its advisory
- * lock id is the same for every schema and it fails instead of waiting (reported to the db lib).
- */
-export async function buildAppWhenMigrationsFree(
-  config: Config,
-  opts: Parameters<typeof buildApp>[1] = {},
-): Promise<ServiceApp> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await buildApp(config, opts);
-    } catch (err) {
-      if (attempt >= 20 || !String(err).includes('Another migration is already running')) throw err;
-      await new Promise((r) => setTimeout(r, 250 + Math.random() * 500));
-    }
-  }
-}
-
 /** A minimal declaration of dataset `name`, following the repository contract `name` at 1.0.0 by default. */
 export function declaration(
   name: string,
@@ -142,7 +124,7 @@ export async function startHarness(
   const config = loadServiceConfig(env);
   await fs.mkdir(path.join(root, 'sources'), { recursive: true });
   const logs = opts.captureLogs === true ? captureLogs() : undefined;
-  const app = await buildAppWhenMigrationsFree(config, logs ? { logDestination: logs.stream } : {});
+  const app = await buildApp(config, logs ? { logDestination: logs.stream } : {});
   const declarations = opts.declare ?? [declaration('penguins')];
   if (declarations.length > 0) await declareDatasets(app, ...declarations);
   await app.start();

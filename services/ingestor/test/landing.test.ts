@@ -8,7 +8,8 @@ import { batchRejected, masterVersioned, newEventId } from '@tributary/events';
 import { batchRejectedFixture, masterVersionedFixture } from '@tributary/events/fixtures';
 import { waitFor, waitForCaughtUp, waitForTick, writeSampleBatch } from '@tributary/testing';
 import { FsLandingZone } from '../src/data-access/landing-zone.ts';
-import { buildAppWhenMigrationsFree, listKeys, scratchDir, startHarness, type Harness } from './helpers.ts';
+import { listKeys, scratchDir, startHarness, type Harness } from './helpers.ts';
+import { buildApp } from '../src/app.ts';
 
 let h: Harness;
 let second: ServiceApp;
@@ -27,7 +28,7 @@ beforeAll(async () => {
     LANDING_DEFAULT_PRODUCER: 'nightly-drop',
   });
   // A second replica: same schema, topics, consumer group and landing folder.
-  second = await buildAppWhenMigrationsFree(h.config);
+  second = await buildApp(h.config);
   await second.start();
   store = fileURLToPath(h.config.DATA_STORE_URI);
 });
