@@ -130,6 +130,7 @@ async function deploy(work: string): Promise<Deployment> {
     DATA_STORE_URI: path.join(work, 'store'),
     CONTRACTS_DIR: contracts,
     WORK_DIR: path.join(work, 'scratch'),
+    ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
   };
   await fs.mkdir(common.WORK_DIR, { recursive: true });
   const start = (service: 'ingestor' | 'preprocessor') =>
