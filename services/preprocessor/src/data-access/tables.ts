@@ -359,6 +359,16 @@ class DuckTableSession implements TableSession {
       .map((c) => (c.name === imageColumn ? `m.canonical AS ${q(c.name)}` : `b.${q(c.name)}`))
       .concat(`${lit(batchId)} AS _batch_id`)
       .join(', ');
+    const single = this.staged.length === 1 ? this.staged[0]! : undefined;
+    if (single && !imageColumn && (await this.inKeyOrder(single.table, primaryKey))) {
+      // Already in key order, every row kept, no image to map (a producer appending new keys): the
+      // part is written in the order it was read (the rows and order the sort below would give), without
+      // the sort's second copy of every row (about 400 MB for a million 32-column rows).
+      await this.conn.run(
+        `COPY (SELECT ${select} FROM ${single.table} b) TO ${lit(out)} (${PARQUET_OPTIONS})`,
+      );
+      return this.partStats(out, primaryKey[0]!);
+    }
     const join = imageColumn ? `LEFT JOIN image_map m ON m.path = b.${q(imageColumn)}` : '';
     await this.conn.run(
       `COPY (SELECT ${select} FROM batch_rows b ${join}
@@ -367,6 +377,20 @@ class DuckTableSession implements TableSession {
          TO ${lit(out)} (${PARQUET_OPTIONS})`,
     );
     return this.partStats(out, primaryKey[0]!);
+  }
+
+  /** Whether `table` has no bad row, no NULL key, and keys strictly increasing in the file's order. */
+  private async inKeyOrder(table: string, primaryKey: readonly string[]): Promise<boolean> {
+    const bad = await this.conn.runAndReadAll('SELECT count(*)::INTEGER FROM bad_rows');
+    if (Number(bad.getRows()[0]![0]) > 0) return false;
+    const key = primaryKey.length === 1 ? q(primaryKey[0]!) : `row(${primaryKey.map(q).join(', ')})`;
+    const anyNull = primaryKey.map((k) => `${q(k)} IS NULL`).join(' OR ');
+    const out = await this.conn.runAndReadAll(
+      `SELECT count(*)::INTEGER FROM (
+         SELECT ${key} AS k, lag(${key}) OVER (ORDER BY rowid) AS p, ${anyNull} AS null_key FROM ${table})
+        WHERE k <= p OR null_key`,
+    );
+    return Number(out.getRows()[0]![0]) === 0;
   }
 
   async candidateParts(
