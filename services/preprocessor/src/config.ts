@@ -70,7 +70,7 @@ export const configSchema = z.object({
   DUCKDB_MEMORY_LIMIT: z
     .string()
     .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size like 2GB')
-    .default('2GB')
+    .default('1GB')
     .describe('Memory DuckDB may use before it spills to WORK_DIR'),
   WORK_DIR: absoluteDir()
     .default(tmpdir())
