@@ -140,8 +140,11 @@ describe('the operator console in a browser', () => {
     expect(await report.count()).toBe(0);
     await page.getByLabel('Filter rows').fill('Emperor');
     expect(await report.count()).toBe(3);
-    // The raw snapshot's files with their md5, from its DVC directory.
-    expect(await page.locator('#files tbody').textContent()).toMatch(/rows\.csv\s*[0-9a-f]{32}/);
+    // The raw snapshot's files: size and sha256 as the ingestor took them, md5 from its DVC directory.
+    const csv = batch.files.find((f) => f.path === 'rows.csv')!;
+    expect(await page.locator('#files tbody tr', { hasText: 'rows.csv' }).textContent()).toMatch(
+      new RegExp(`rows\\.csv\\s*${csv.size}\\s*${csv.sha256}\\s*[0-9a-f]{32}`),
+    );
     await shot('batch');
 
     await page.getByRole('link', { name: 'lineage', exact: true }).click();

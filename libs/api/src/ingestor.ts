@@ -50,6 +50,18 @@ export const batchView = z.object({
   created_at: timestamp.nullable(),
   updated_at: timestamp.nullable(),
   ingested_at: timestamp.nullable(),
+  files: z
+    .array(
+      z.object({
+        path: z.string(),
+        role: z.string(),
+        sha256: z.string(),
+        md5: z.string(),
+        size_bytes: z.number(),
+      }),
+    )
+    .nullable()
+    .describe('The files as ingested, with the checksums taken as they were copied; null until ingested'),
   merge: z
     .object({
       status: z.enum(['MERGED', 'REJECTED']),

@@ -92,6 +92,13 @@ describe('ingestor: POST /batches', () => {
       raw_md5: ingested.raw_md5,
       run_id: runId,
       attempts: [{ content_hash: ingested.content_hash, status: 'INGESTED', source: 'HTTP' }],
+      files: ingested.files.map((f) => ({
+        path: f.path,
+        role: f.role,
+        sha256: f.sha256,
+        md5: f.md5,
+        size_bytes: f.size_bytes,
+      })),
     });
   });
 

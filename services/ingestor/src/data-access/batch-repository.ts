@@ -17,6 +17,7 @@ import type {
   BatchSummary,
   BatchView,
   ClaimResult,
+  IngestedFile,
   EarlierDecision,
   MergeOutcome,
   RawSnapshot,
@@ -37,6 +38,8 @@ interface BatchRow {
   raw_location: string | null;
   raw_dvc_file: string | null;
   raw_md5: string | null;
+  /** jsonb: an ingested batch's files (IngestedReport), or a rejection's problems. */
+  report: unknown;
   report_uri: string | null;
   run_id: string;
   created_at: Date;
@@ -356,6 +359,7 @@ export class PgBatchRepository implements BatchRepository {
       created_at: row?.created_at.toISOString() ?? null,
       updated_at: row?.updated_at.toISOString() ?? null,
       ingested_at: row?.ingested_at?.toISOString() ?? null,
+      files: row?.status === 'INGESTED' ? ((row.report as IngestedReport | null)?.files ?? null) : null,
       merge:
         row?.merge_status && row.merge_decided_at
           ? {
@@ -469,6 +473,13 @@ function summaryOf(row: BatchRow): BatchSummary {
 /** The rejection report stored on the batch row (see Rejection.report). */
 interface StoredReport {
   problems?: { code?: string }[];
+}
+
+/** What markIngested keeps in `report` of an ingested batch. */
+interface IngestedReport {
+  nfiles: number;
+  size_bytes: number;
+  files: IngestedFile[];
 }
 
 /** Every problem code of a stored rejection; its error code alone when the report lists none. */

@@ -145,6 +145,14 @@ export interface BatchSummary {
 }
 
 /** A batch as GET /batches/:id shows it. */
+export interface IngestedFile {
+  path: string;
+  role: string;
+  sha256: string;
+  md5: string;
+  size_bytes: number;
+}
+
 export interface BatchView {
   batch_id: string;
   dataset: string;
@@ -163,6 +171,8 @@ export interface BatchView {
   created_at: string | null;
   updated_at: string | null;
   ingested_at: string | null;
+  /** The files as ingested, with the checksums taken as they were copied; null until ingested. */
+  files: IngestedFile[] | null;
   /** The preprocessor's decision once known: merged into `master_version`, or rejected. */
   merge: {
     status: MergeOutcome['status'];

@@ -185,18 +185,26 @@ export function BatchPage(props: { id: string }) {
                   <thead>
                     <tr>
                       <th scope="col">File</th>
-                      <th scope="col">md5</th>
+                      <th scope="col">Bytes</th>
+                      <th scope="col">sha256</th>
+                      <th scope="col">md5 (DVC)</th>
                     </tr>
                   </thead>
                   <tbody>
-                    {files.map((f) => (
-                      <tr key={f.relpath}>
-                        <td>{f.relpath}</td>
-                        <td>
-                          <code>{f.md5}</code>
-                        </td>
-                      </tr>
-                    ))}
+                    {files.map((f) => {
+                      // The checksums the ingestor took as it copied the file (sha256 is what producers declare).
+                      const ingested = batch.files?.find((i) => i.path === f.relpath);
+                      return (
+                        <tr key={f.relpath}>
+                          <td>{f.relpath}</td>
+                          <td>{ingested ? ingested.size_bytes : '—'}</td>
+                          <td>{ingested ? <code>{ingested.sha256}</code> : '—'}</td>
+                          <td>
+                            <code>{f.md5}</code>
+                          </td>
+                        </tr>
+                      );
+                    })}
                   </tbody>
                 </table>
               )}
