@@ -74,6 +74,8 @@ interface StatusView {
     error_code: string | null;
     reason: string | null;
     report_uri: string | null;
+    /** Absent from an ingestor older than this CLI. */
+    unreferenced_files?: string[];
   } | null;
   attempts: { content_hash: string; status: string; error_code: string | null; reason: string | null }[];
 }
@@ -313,6 +315,12 @@ async function waitForOutcome(
             ? `, ${merge.rows_rejected} rows quarantined: ${merge.report_uri ?? ''}`
             : '';
           process.stdout.write(`merged: master version ${merge.master_version ?? '?'}${quarantined}\n`);
+          const unlinked = merge.unreferenced_files ?? [];
+          if (unlinked.length > 0) {
+            process.stderr.write(
+              `warning: no row links to ${unlinked.join(', ')}: kept in the raw snapshot, not merged\n`,
+            );
+          }
         }
         return 0;
       }

@@ -70,6 +70,9 @@ export const batchView = z.object({
       error_code: z.string().nullable(),
       reason: z.string().nullable(),
       report_uri: z.string().nullable(),
+      unreferenced_files: z
+        .array(z.string())
+        .describe('Files of the batch no row links to: kept in its raw snapshot, not merged'),
       decided_at: timestamp,
     })
     .nullable()

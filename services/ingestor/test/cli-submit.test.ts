@@ -108,11 +108,15 @@ describe('tributary submit', () => {
       batch_ids: [ingested.batch_id],
       rows_rejected: 0,
       rejection_report_uri: null,
+      unreferenced_files: ['notes/unlinked.png'],
     });
     const merged = await merging;
     expect(merged.code, merged.stderr).toBe(0);
     expect(merged.stdout).toContain(`batch ${ingested.batch_id} submitted`);
     expect(merged.stdout).toMatch(/^merged: master version 4$/m);
+    expect(merged.stderr).toMatch(
+      /^warning: no row links to notes\/unlinked\.png: kept in the raw snapshot, not merged$/m,
+    );
 
     const rejectedDir = path.join(h.root, 'to-reject');
     const toReject = await writeSampleBatch(rejectedDir, { offset: 130, count: 6 });

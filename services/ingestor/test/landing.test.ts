@@ -59,7 +59,7 @@ async function markers(dir: string): Promise<string[]> {
 }
 
 /** What the preprocessor announces once it merged `batchId` (alone) into `version`. */
-async function merged(batchId: string, version: number): Promise<void> {
+async function merged(batchId: string, version: number, unreferenced: string[] = []): Promise<void> {
   await h.ingested.waitFor((e) => e.batch_id === batchId);
   await h.emit(masterVersioned, {
     ...masterVersionedFixture,
@@ -69,6 +69,7 @@ async function merged(batchId: string, version: number): Promise<void> {
     batch_ids: [batchId],
     rows_rejected: 1,
     rejection_report_uri: `file:///reports/penguins/${batchId}/rejections.jsonl`,
+    unreferenced_files: unreferenced,
   });
 }
 
@@ -117,7 +118,8 @@ describe('ingestor: landing zone', () => {
       ),
     );
     for (const d of drops) expect(await markers(d.dir)).toEqual(['_PROCESSING']);
-    for (const [i, id] of ids.entries()) await merged(id, i + 1);
+    // The first batch carried a file no row links to: the producer is told in _DONE and the status.
+    for (const [i, id] of ids.entries()) await merged(id, i + 1, i === 0 ? ['notes/README.md'] : []);
     for (const d of drops) expect(await settled(d.dir)).toEqual(['_DONE']);
     // Merged: the files were moved (raw/ holds them) and the folder cleaned, as the seed does.
     for (const d of drops) expect(await dataFiles(d.dir)).toEqual([]);
@@ -141,6 +143,7 @@ describe('ingestor: landing zone', () => {
         batch_id: id,
         dataset: 'penguins',
         run_id: ingested.run_id,
+        unreferenced_files: i === 0 ? ['notes/README.md'] : [],
       });
       expect((await h.ready.waitFor((e) => e.batch_id === id)).run_id).toBe(ingested.run_id);
       expect(await listKeys(store, `raw/penguins/${id}/`)).toHaveLength(3);
@@ -148,7 +151,13 @@ describe('ingestor: landing zone', () => {
     const status = await h.app.http.inject({ method: 'GET', url: '/batches/drop-1' });
     expect(status.json()).toMatchObject({
       status: 'INGESTED',
-      merge: { status: 'MERGED', master_version: 1, rows_rejected: 1, error_code: null },
+      merge: {
+        status: 'MERGED',
+        master_version: 1,
+        rows_rejected: 1,
+        error_code: null,
+        unreferenced_files: ['notes/README.md'],
+      },
     });
     const first = await h.ready.waitFor((e) => e.batch_id === 'drop-1');
     expect(first).toMatchObject({ source: 'LANDING_ZONE', producer: 'field-team' });

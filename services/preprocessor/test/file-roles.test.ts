@@ -99,7 +99,12 @@ describe('preprocessor: images the contract does not accept', () => {
     await t.publish(event);
     // Collected from the topic's start: the version of this batch, whatever came before it.
     const v = await versions.waitFor((e) => e.batch_ids.includes('roles-b2'));
-    expect(v).toMatchObject({ batch_ids: ['roles-b2'], rows_added: 9, rows_rejected: 0 });
+    expect(v).toMatchObject({
+      batch_ids: ['roles-b2'],
+      rows_added: 9,
+      rows_rejected: 0,
+      unreferenced_files: ['README.md'],
+    });
 
     // The dry run of the same files says what the pipeline did not merge, and why.
     const form = new FormData();

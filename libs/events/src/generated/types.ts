@@ -167,6 +167,8 @@ export interface MasterVersioned {
   rejection_report_uri: null | string;
   /** ready_at of the batch.ingested merged into this version (its batch.ready's occurred_at); null when unknown. */
   ready_at: null | number;
+  /** Files of the merged batch no row links to (a README, an image no row names): kept in its raw snapshot, not merged. */
+  unreferenced_files: Array<string>;
 }
 
 export type RefreshTrigger = 'SCHEDULE' | 'MANUAL' | 'MASTER_VERSIONED';

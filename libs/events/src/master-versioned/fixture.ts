@@ -19,4 +19,5 @@ export const masterVersionedFixture: MasterVersioned = {
   contract: { name: 'penguins', version: '1.0.0' },
   rejection_report_uri: null,
   ready_at: 1_763_942_400_000,
+  unreferenced_files: [],
 };

@@ -52,6 +52,7 @@ interface BatchRow {
   merge_reason: string | null;
   merge_report_uri: string | null;
   merge_rows_rejected: string | null;
+  merge_unreferenced_files: string[] | null;
   merge_decided_at: Date | null;
 }
 
@@ -313,11 +314,22 @@ export class PgBatchRepository implements BatchRepository {
     const { rowCount } = await this.pool.query(
       `UPDATE batches
           SET merge_status = $3, master_version = $4, merge_error_code = $5, merge_reason = $6,
-              merge_report_uri = $7, merge_rows_rejected = $8, merge_decided_at = now()
+              merge_report_uri = $7, merge_rows_rejected = $8, merge_unreferenced_files = $9,
+              merge_decided_at = now()
         WHERE id = $1 AND dataset = $2 AND status = 'INGESTED' AND merge_status IS NULL`,
       o.status === 'MERGED'
-        ? [batchId, dataset, o.status, o.masterVersion, null, null, o.reportUri, o.rowsRejected]
-        : [batchId, dataset, o.status, null, o.errorCode, o.reason, o.reportUri, null],
+        ? [
+            batchId,
+            dataset,
+            o.status,
+            o.masterVersion,
+            null,
+            null,
+            o.reportUri,
+            o.rowsRejected,
+            o.unreferencedFiles,
+          ]
+        : [batchId, dataset, o.status, null, o.errorCode, o.reason, o.reportUri, null, null],
     );
     return rowCount === 1;
   }
@@ -369,6 +381,7 @@ export class PgBatchRepository implements BatchRepository {
               error_code: row.merge_error_code,
               reason: row.merge_reason,
               report_uri: row.merge_report_uri,
+              unreferenced_files: row.merge_unreferenced_files ?? [],
               decided_at: row.merge_decided_at.toISOString(),
             }
           : null,
@@ -524,6 +537,7 @@ function mergeOutcomeOf(row: BatchRow): MergeOutcome | undefined {
       masterVersion: Number(row.master_version),
       rowsRejected: row.merge_rows_rejected === null ? null : Number(row.merge_rows_rejected),
       reportUri: row.merge_report_uri,
+      unreferencedFiles: row.merge_unreferenced_files ?? [],
     };
   }
   if (row.merge_status === 'REJECTED') {

@@ -296,6 +296,7 @@ async function landingDecision(
     master_version: merge.masterVersion,
     rows_rejected: merge.rowsRejected,
     report_uri: merge.reportUri,
+    unreferenced_files: merge.unreferencedFiles,
     run_id: outcome.runId,
   };
 }

@@ -17,6 +17,7 @@ export async function recordMerged(
       masterVersion: master.master_version,
       rowsRejected: alone ? master.rows_rejected : null,
       reportUri: alone ? master.rejection_report_uri : null,
+      unreferencedFiles: alone ? master.unreferenced_files : [],
     });
     if (recorded) log.info({ batch_id: batchId, master_version: master.master_version }, 'batch merged');
   }

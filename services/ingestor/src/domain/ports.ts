@@ -96,6 +96,8 @@ export type MergeOutcome =
       /** Rows of this batch quarantined by the contract, and their report (when the version holds only this batch). */
       rowsRejected: number | null;
       reportUri: string | null;
+      /** Files of the batch no row links to: kept in its raw snapshot, not merged. */
+      unreferencedFiles: string[];
     }
   | { status: 'REJECTED'; errorCode: string; reason: string; reportUri: string | null };
 
@@ -181,6 +183,7 @@ export interface BatchView {
     error_code: string | null;
     reason: string | null;
     report_uri: string | null;
+    unreferenced_files: string[];
     decided_at: string;
   } | null;
   attempts: {

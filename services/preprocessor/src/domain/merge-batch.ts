@@ -27,6 +27,8 @@ export interface MergeInput {
   part: { localPath: string; rows: number; keyMin: string | null; keyMax: string | null };
   images: CanonicalImage[];
   rowsRejected: number;
+  /** Files of the batch no row links to: announced with the version, not merged. */
+  unreferencedFiles: string[];
   reportUri: string | null;
   workDir: string;
   mergeStartedAt: Date;

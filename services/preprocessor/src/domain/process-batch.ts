@@ -93,6 +93,7 @@ export class ProcessBatch {
               part: validated.part!,
               images: validated.images,
               rowsRejected: validated.rejected.length,
+              unreferencedFiles: validated.unreferenced,
               reportUri,
               workDir,
               mergeStartedAt: this.deps.now(),

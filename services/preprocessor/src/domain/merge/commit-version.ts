@@ -87,6 +87,7 @@ export function describeCommit(
     rejection_report_uri: input.reportUri,
     // The run's start travels on, for the end-to-end latency to master.versioned and retrain.requested.
     ready_at: event.ready_at,
+    unreferenced_files: input.unreferencedFiles,
   };
   const batchRejected: BatchRejected | undefined =
     input.rowsRejected > 0
