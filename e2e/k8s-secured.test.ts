@@ -119,6 +119,8 @@ describe('deploy/k8s/components/secured-connections', () => {
         DATABASE_SSL_CA_FILE: '/etc/tributary/tls/ca.pem',
       });
       expect(kafkaSasl(config)).toEqual({ mechanism: 'scram-sha-512', username: SECRET, password: SECRET });
+      // The services that use Redis take its password from the Secret.
+      if ('REDIS_URL' in config) expect(config.REDIS_PASSWORD).toBe(SECRET);
       // The CA files are on the volume of the tributary-tls Secret.
       expect(mountOf(pod, service, '/etc/tributary/tls/ca.pem')).toBe('tributary-tls');
     },

@@ -142,7 +142,12 @@ async function refusedStart(proc: RunningProcess): Promise<string> {
 describe('services over secured connections', () => {
   it('when the ingestor and the preprocessor use SASL_SSL Kafka, TLS Postgres and a Redis password, then a batch merges', async () => {
     const ingestor = await startService('ingestor', 'ok');
-    const preprocessor = await startService('preprocessor', 'ok');
+    // The Redis password from its own setting (a Secret in Kubernetes), the URL without one.
+    const redis = new URL(secured.REDIS_URL);
+    const preprocessor = await startService('preprocessor', 'ok', {
+      REDIS_PASSWORD: decodeURIComponent(redis.password),
+      REDIS_URL: `${redis.protocol}//${redis.host}`,
+    });
     await Promise.all([
       waitForServing(ingestor.proc, ingestor.port, {
         path: '/readyz',
@@ -223,8 +228,9 @@ describe('services over secured connections', () => {
       startService('preprocessor', 'rpw', {
         REDIS_URL: secured.REDIS_URL.replace(/:[^:@/]*@/, ':not-the-password@'),
       }),
+      startService('preprocessor', 'rps', { REDIS_PASSWORD: 'not-the-password' }),
     ]);
-    const [kafkaPassword, kafkaCa, postgresCa, redisPassword] = await Promise.all(
+    const [kafkaPassword, kafkaCa, postgresCa, redisPassword, redisSetting] = await Promise.all(
       cases.map(({ proc }) => refusedStart(proc)),
     );
     expect(kafkaPassword).toMatch(
@@ -239,8 +245,11 @@ describe('services over secured connections', () => {
     expect(redisPassword).toMatch(
       /preprocessor: failed to start: Redis: authentication failed at rediss:\/\/127\.0\.0\.1:\d+ \(WRONGPASS .*\); check the password in REDIS_URL/,
     );
+    expect(redisSetting).toMatch(
+      /preprocessor: failed to start: Redis: authentication failed at rediss:\/\/127\.0\.0\.1:\d+ \(WRONGPASS .*\); check REDIS_PASSWORD/,
+    );
     // The message is the whole report: no stack trace, and the password is not printed.
-    for (const stderr of [kafkaPassword, kafkaCa, postgresCa, redisPassword]) {
+    for (const stderr of [kafkaPassword, kafkaCa, postgresCa, redisPassword, redisSetting]) {
       expect(stderr).not.toMatch(/\n\s+at /);
       expect(stderr).not.toContain('not-the-password');
     }

@@ -145,8 +145,15 @@ export const s3Env = {
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret key, with S3_ACCESS_KEY_ID'),
 };
 
-/** TLS of the Redis connections, for the services that use Redis (the password goes in REDIS_URL). */
+/** Password and TLS of the Redis connections, for the services that use Redis. */
 export const redisTlsEnv = {
+  REDIS_PASSWORD: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Password of the Redis server(s), from a Secret; overrides a password in REDIS_URL / REDIS_URLS, which may then carry none',
+    ),
   REDIS_TLS_CA_FILE: z
     .string()
     .min(1)

@@ -11,6 +11,8 @@ export interface MasterLockOptions {
   redisUrls: string[];
   /** PEM file of the CA of rediss:// nodes (REDIS_TLS_CA_FILE). */
   tlsCaFile?: string | undefined;
+  /** The nodes' password (REDIS_PASSWORD), instead of the one in their URLs. */
+  password?: string | undefined;
   /** Lock lifetime; it is extended automatically while the holder is alive. */
   ttlMs?: number;
   /** How long a contender waits for the lock before giving up (retriable). */
@@ -33,7 +35,7 @@ export class MasterLock {
   constructor(opts: MasterLockOptions) {
     this.urls = opts.redisUrls;
     this.clients = opts.redisUrls.map((url) =>
-      createRedis(url, { tlsCaFile: opts.tlsCaFile, maxRetriesPerRequest: 2 }),
+      createRedis(url, { tlsCaFile: opts.tlsCaFile, password: opts.password, maxRetriesPerRequest: 2 }),
     );
     this.ttlMs = opts.ttlMs ?? 30_000;
     const retryDelay = 200;

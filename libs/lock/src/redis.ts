@@ -5,6 +5,8 @@ import { ConnectionRefusedError, certificateError, untrustedCertificate } from '
 export interface RedisClientOptions {
   /** PEM file of the CA a rediss:// server's certificate must chain to (REDIS_TLS_CA_FILE). */
   tlsCaFile?: string | undefined;
+  /** The server's password (REDIS_PASSWORD), instead of the one in the URL. */
+  password?: string | undefined;
   maxRetriesPerRequest?: number;
 }
 
@@ -14,6 +16,13 @@ export interface RedisClientOptions {
  */
 export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
   const options: RedisOptions = { maxRetriesPerRequest: opts.maxRetriesPerRequest ?? 2 };
+  if (opts.password !== undefined) {
+    // ioredis prefers a password in the URL over the option: the setting wins, so the URL loses its own.
+    options.password = opts.password;
+    const u = new URL(url);
+    u.password = '';
+    url = u.toString();
+  }
   if (opts.tlsCaFile) {
     // ioredis turns TLS on for rediss:// by itself; the CA goes in its tls options.
     options.tls = { ca: readFileSync(opts.tlsCaFile, 'utf8') };
@@ -77,7 +86,7 @@ export function verifyRedis(
           new ConnectionRefusedError(
             'Redis',
             'authentication',
-            `Redis: authentication failed at ${redisAddress(opts.url)} (${err.message}); check the password in ${opts.urlSetting}`,
+            `Redis: authentication failed at ${redisAddress(opts.url)} (${err.message}); ${opts.urlSetting === 'REDIS_PASSWORD' ? 'check REDIS_PASSWORD' : `check the password in ${opts.urlSetting}`}`,
             err,
           ),
         );

@@ -51,7 +51,9 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     });
     runtime.onClose(close);
     // A refused Redis password or certificate stops the start here, naming the setting.
-    await lock.verify(config.REDIS_URLS ? 'REDIS_URLS' : 'REDIS_URL');
+    await lock.verify(
+      config.REDIS_PASSWORD ? 'REDIS_PASSWORD' : config.REDIS_URLS ? 'REDIS_URLS' : 'REDIS_URL',
+    );
     runtime.readiness.set('redis', () => lock.ping());
 
     return assembleService({
@@ -107,6 +109,7 @@ export async function createProcessBatch(
   const lock = new MasterLock({
     redisUrls: [...(config.REDIS_URLS ?? [config.REDIS_URL])],
     tlsCaFile: config.REDIS_TLS_CA_FILE,
+    password: config.REDIS_PASSWORD,
     ttlMs: config.LOCK_TTL_MS,
     maxWaitMs: config.LOCK_MAX_WAIT_MS,
     ...(deps.metricsRegistry ? { metricsRegistry: deps.metricsRegistry } : {}),

@@ -105,13 +105,17 @@ export async function buildApp(
 
     const redis = createRedis(config.REDIS_URL, {
       tlsCaFile: config.REDIS_TLS_CA_FILE,
+      password: config.REDIS_PASSWORD,
       maxRetriesPerRequest: 2,
     });
     runtime.onClose(async () => {
       await redis.quit().catch(() => redis.disconnect());
     });
     // A refused Redis password or certificate stops the start here, naming the setting.
-    await verifyRedis(redis, { url: config.REDIS_URL, urlSetting: 'REDIS_URL' });
+    await verifyRedis(redis, {
+      url: config.REDIS_URL,
+      urlSetting: config.REDIS_PASSWORD ? 'REDIS_PASSWORD' : 'REDIS_URL',
+    });
     runtime.readiness.set('redis', async () => {
       await redis.ping();
     });
