@@ -97,6 +97,7 @@ describe('preprocessor merge', () => {
       contract: { name: 'penguins', version: '1.0.0' },
       rejection_report_uri: null,
       ready_at: null,
+      unreferenced_files: [],
     });
     expect(dvcText).toBe(
       `outs:\n- md5: ${checksum}\n  size: ${/size: (\d+)/.exec(dvcText)![1]}\n  nfiles: 3\n  hash: md5\n  path: penguins-v1\n`,
