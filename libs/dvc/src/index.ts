@@ -15,6 +15,5 @@ export {
   type DvcSource,
   type PushOptions,
   type PushResult,
-  type ObjectSource,
   type StagedEntry,
 } from './push.ts';

@@ -1,13 +1,10 @@
-import { FsObjectStore, type ObjectStore } from '@tributary/storage';
+import { FsObjectStore, putFrom, type ObjectSource, type ObjectStore } from '@tributary/storage';
 import path from 'node:path';
 import pMap from 'p-map';
 import { buildDirObject, type DirEntry } from './dir-object.ts';
 import { hashDirectory, type DirHash } from './hash-directory.ts';
 import { dvcObjectKey } from './layout.ts';
 import { hashFile, type FileHash } from './md5.ts';
-
-/** Where an object's bytes are: a local file path, the bytes themselves, or an object of a store. */
-export type ObjectSource = string | Buffer | { store: ObjectStore; key: string };
 
 /** A file of a directory whose md5 is already known, with where its bytes are. */
 export interface StagedEntry extends DirEntry {
@@ -115,9 +112,7 @@ async function putObjects(
     async (o) => {
       const key = dvcObjectKey(o.md5);
       if (await store.exists(key)) return false;
-      if (typeof o.source === 'string') await store.putFile(key, o.source);
-      else if (Buffer.isBuffer(o.source)) await store.put(key, o.source);
-      else await store.copyFrom(o.source.store, o.source.key, key);
+      await putFrom(store, key, o.source);
       return true;
     },
     { concurrency },

@@ -161,7 +161,7 @@ export class PgBatchRepository implements BatchRepository {
 
   markIngested(c: BatchClaim, snapshot: RawSnapshot, event: BatchIngested): Promise<boolean> {
     return withTransaction(this.pool, async (client) => {
-      const report = {
+      const report: IngestedReport = {
         nfiles: snapshot.nfiles,
         size_bytes: snapshot.size,
         files: event.files.map((f) => ({

@@ -1,6 +1,6 @@
 import pMap from 'p-map';
 import { pushToRemote, renderDvcFile } from '@tributary/dvc';
-import { objectUri, type ObjectStore } from '@tributary/storage';
+import { objectUri, putFrom, type ObjectSource, type ObjectStore } from '@tributary/storage';
 import type { RawSnapshot, RawStore, StagedBytes } from '../domain/ports.ts';
 
 /** Key of a raw batch directory: `raw/<dataset>/<batch_id>` (its files are below it). */
@@ -33,14 +33,9 @@ export class ObjectRawStore implements RawStore {
     const dir = rawDirKey(dataset, batchId);
     const keep = new Set(files.map((f) => `${dir}/${f.path}`));
     await this.deleteUnder(dir, (key) => !keep.has(key));
-    await pMap(
-      files,
-      (f) =>
-        'localPath' in f.at
-          ? this.store.putFile(`${dir}/${f.path}`, f.at.localPath)
-          : this.store.copyFrom(this.store, f.at.stagedKey, `${dir}/${f.path}`),
-      { concurrency: this.concurrency },
-    );
+    await pMap(files, (f) => putFrom(this.store, `${dir}/${f.path}`, this.sourceOf(f.at)), {
+      concurrency: this.concurrency,
+    });
     // Objects first, the .dir object after them (pushToRemote's order), the .dvc file last: whoever
     // finds the .dvc file finds everything it names.
     const pushed = await pushToRemote(
@@ -50,7 +45,7 @@ export class ObjectRawStore implements RawStore {
           relpath: f.path,
           md5: f.md5,
           size: f.size,
-          source: 'localPath' in f.at ? f.at.localPath : { store: this.store, key: f.at.stagedKey },
+          source: this.sourceOf(f.at),
         })),
       },
       { concurrency: this.concurrency },
@@ -76,6 +71,11 @@ export class ObjectRawStore implements RawStore {
     const key = reportKey(dataset, batchId, contentHash);
     await this.store.put(key, `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json' });
     return objectUri(this.store, key);
+  }
+
+  /** A scratch copy, or the staged upload itself in the data store. */
+  private sourceOf(at: StagedBytes): ObjectSource {
+    return 'localPath' in at ? at.localPath : { store: this.store, key: at.stagedKey };
   }
 
   private async deleteUnder(dir: string, select: (key: string) => boolean): Promise<void> {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { dvcObjectKey } from '@tributary/dvc';
 import { AppError } from '@tributary/errors';
-import { FsObjectStore, ObjectNotFoundError, objectUri, type ObjectStore } from '@tributary/storage';
+import { FsObjectStore, ObjectNotFoundError, objectUri, putFrom, type ObjectStore } from '@tributary/storage';
 import type { DataStore } from '../domain/ports.ts';
 import { readLocalHead } from './local-head.ts';
 
@@ -61,8 +61,7 @@ export class ObjectDataStore implements DataStore {
   async putDvcObject(md5: string, source: string | Buffer): Promise<void> {
     const key = `${DVC_PREFIX}/${dvcObjectKey(md5)}`;
     if (await this.store.exists(key)) return; // content-addressed: same key, same bytes
-    if (typeof source === 'string') await this.store.putFile(key, source);
-    else await this.store.put(key, source);
+    await putFrom(this.store, key, source);
   }
 
   localDvcObject(md5: string, workDir: string): Promise<string> {
