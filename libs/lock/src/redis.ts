@@ -35,6 +35,7 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
     }
   }
   const client = new Redis(url, options);
+  if (opts.password !== undefined) passwordSet.add(client);
   // ioredis reports a failed connection as an 'error' event, printed with a stack when nobody
   // listens, then reconnects. Commands fail with the error (readiness shows it); the last one is
   // kept for verifyRedis, which may start listening after the first attempt failed.
@@ -44,6 +45,8 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
 }
 
 const lastErrors = new WeakMap<Redis, Error>();
+/** Clients whose password came from REDIS_PASSWORD rather than their URL: a refusal names that setting. */
+const passwordSet = new WeakSet<Redis>();
 
 /** host:port of a Redis URL, without credentials, for messages. */
 export function redisAddress(url: string): string {
@@ -86,7 +89,7 @@ export function verifyRedis(
           new ConnectionRefusedError(
             'Redis',
             'authentication',
-            `Redis: authentication failed at ${redisAddress(opts.url)} (${err.message}); ${opts.urlSetting === 'REDIS_PASSWORD' ? 'check REDIS_PASSWORD' : `check the password in ${opts.urlSetting}`}`,
+            `Redis: authentication failed at ${redisAddress(opts.url)} (${err.message}); ${passwordSet.has(client) ? 'check REDIS_PASSWORD' : `check the password in ${opts.urlSetting}`}`,
             err,
           ),
         );

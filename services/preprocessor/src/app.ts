@@ -51,9 +51,7 @@ export async function buildApp(config: Config): Promise<ServiceApp> {
     });
     runtime.onClose(close);
     // A refused Redis password or certificate stops the start here, naming the setting.
-    await lock.verify(
-      config.REDIS_PASSWORD ? 'REDIS_PASSWORD' : config.REDIS_URLS ? 'REDIS_URLS' : 'REDIS_URL',
-    );
+    await lock.verify(config.REDIS_URLS ? 'REDIS_URLS' : 'REDIS_URL');
     runtime.readiness.set('redis', () => lock.ping());
 
     return assembleService({

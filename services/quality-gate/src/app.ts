@@ -112,10 +112,7 @@ export async function buildApp(
       await redis.quit().catch(() => redis.disconnect());
     });
     // A refused Redis password or certificate stops the start here, naming the setting.
-    await verifyRedis(redis, {
-      url: config.REDIS_URL,
-      urlSetting: config.REDIS_PASSWORD ? 'REDIS_PASSWORD' : 'REDIS_URL',
-    });
+    await verifyRedis(redis, { url: config.REDIS_URL, urlSetting: 'REDIS_URL' });
     runtime.readiness.set('redis', async () => {
       await redis.ping();
     });
