@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import {
@@ -85,6 +85,8 @@ export class DuckTablesEngine implements TablesEngine {
 // (preserve_insertion_order), by a parallel scan (WITH ORDINALITY would make the scan serial).
 const FAIL = '__tributary_fail';
 const MISMATCH = '__tributary_mismatch';
+/** The error that stops a clean part's scan at the first row failing a check. */
+const NOT_CLEAN = 'tributary: a row fails the contract';
 
 interface StagedTable {
   /** The batch table in the master's types, one row per file row, with its check flags. */
@@ -101,8 +103,6 @@ interface StagedTable {
 class DuckTableSession implements TableSession {
   private readonly staged: StagedTable[] = [];
   private readonly conn: DuckDBConnection;
-  /** Rows marked bad so far (markBad): a batch part with none may keep the file's order. */
-  private badRows = 0;
 
   constructor(conn: DuckDBConnection) {
     this.conn = conn;
@@ -120,33 +120,114 @@ class DuckTableSession implements TableSession {
     columns: readonly ContractColumn[],
   ): Promise<{ rows: number; columns: string[] }> {
     const table = `batch_${this.staged.length}`;
-    try {
-      const reader =
-        format === 'csv'
-          ? await csvReader(file, localPath)
-          : format === 'json'
-            ? `read_json(${lit(localPath)}, format = 'newline_delimited')`
-            : `read_parquet(${lit(localPath)})`;
-      const described = await this.conn.runAndReadAll(`DESCRIBE SELECT * FROM ${reader}`);
-      const types = new Map<string, string>();
-      for (const [name, type] of described.getRows()) types.set(String(name), String(type));
-      const t: StagedTable = { table, file, reader, types, usable: await this.usablePatterns(columns) };
-      const typed = columns.map((c) => {
-        const sourceType = types.get(c.name);
-        return `${sourceType === undefined ? `NULL::${SQL_TYPE[c.type]}` : typedExpr(c, sourceType)} AS ${q(c.name)}`;
-      });
-      const present = columns.filter((c) => types.has(c.name));
-      // The typed conversion's safety net: a value the checks accept must also convert.
-      const mismatch = present.length
-        ? present
-            .map((c) => `(${q(c.name)} IS NOT NULL AND ${typedExpr(c, types.get(c.name)!)} IS NULL)`)
-            .join(' OR ')
-        : 'false';
-      await this.conn.run(
-        `CREATE TEMP TABLE ${table} AS SELECT ${[...typed, `${this.failingSql(t, columns)} AS ${q(FAIL)}`, `${mismatch} AS ${q(MISMATCH)}`].join(', ')}
-           FROM ${reader}`,
-      );
+    await this.readingTable(file, localPath, format, async () => {
+      const { t, select } = await this.checkedSelect(table, file, localPath, format, columns);
+      await this.conn.run(`CREATE TEMP TABLE ${table} AS ${select}`);
       this.staged.push(t);
+    });
+    const t = this.staged.at(-1)!;
+    const count = await this.conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${table}`);
+    return { rows: Number(count.getRows()[0]![0]), columns: [...t.types.keys()] };
+  }
+
+  async writeCleanPart(
+    file: string,
+    localPath: string,
+    format: TableFormat,
+    columns: readonly ContractColumn[],
+    primaryKey: readonly string[],
+    batchId: string,
+    out: string,
+  ): Promise<PartStats | undefined> {
+    const names = columns.map((c) => q(c.name)).join(', ');
+    const clean = await this.readingTable(file, localPath, format, async () => {
+      const { select } = await this.checkedSelect('clean', file, localPath, format, columns);
+      try {
+        // One streaming scan from the file to the part: no table of the batch is held, and the
+        // first row that fails a check stops it.
+        await this.conn.run(
+          `COPY (SELECT ${names}, ${lit(batchId)} AS _batch_id FROM (${select})
+                  WHERE CASE WHEN ${q(FAIL)} OR ${q(MISMATCH)} THEN error(${lit(NOT_CLEAN)}) ELSE true END)
+             TO ${lit(out)} (${PARQUET_OPTIONS})`,
+        );
+        return true;
+      } catch (err) {
+        if (err instanceof Error && err.message.includes(NOT_CLEAN)) return false;
+        throw err;
+      }
+    });
+    if (!clean) {
+      await rm(out, { force: true });
+      return undefined;
+    }
+    const part = `read_parquet(${lit(out)}, file_row_number = true)`;
+    const ordered = await this.inKeyOrder(part, 'file_row_number', primaryKey);
+    // Keys strictly increasing cannot repeat; otherwise the part is sorted, which needs them unique.
+    const distinct = [
+      ...(ordered ? [] : [[...primaryKey]]),
+      ...columns
+        .filter((c) => c.unique && !(primaryKey.length === 1 && primaryKey[0] === c.name))
+        .map((c) => [c.name]),
+    ];
+    if (await this.anyRepeated(part, distinct)) {
+      await rm(out, { force: true });
+      return undefined;
+    }
+    if (!ordered) {
+      const sorted = `${out}.sorted`;
+      await this.conn.run(
+        `COPY (SELECT * EXCLUDE (file_row_number) FROM ${part} ORDER BY ${primaryKey.map(q).join(', ')})
+           TO ${lit(sorted)} (${PARQUET_OPTIONS})`,
+      );
+      await rename(sorted, out);
+    }
+    return this.partStats(out, primaryKey[0]!);
+  }
+
+  /**
+   * The file as the master's typed columns, with two flags per row: FAIL (a contract check fails)
+   * and MISMATCH (a value the checks accept does not convert: the typed conversion's safety net).
+   */
+  private async checkedSelect(
+    table: string,
+    file: string,
+    localPath: string,
+    format: TableFormat,
+    columns: readonly ContractColumn[],
+  ): Promise<{ t: StagedTable; select: string }> {
+    const reader =
+      format === 'csv'
+        ? await csvReader(file, localPath)
+        : format === 'json'
+          ? `read_json(${lit(localPath)}, format = 'newline_delimited')`
+          : `read_parquet(${lit(localPath)})`;
+    const described = await this.conn.runAndReadAll(`DESCRIBE SELECT * FROM ${reader}`);
+    const types = new Map<string, string>();
+    for (const [name, type] of described.getRows()) types.set(String(name), String(type));
+    const t: StagedTable = { table, file, reader, types, usable: await this.usablePatterns(columns) };
+    const typed = columns.map((c) => {
+      const sourceType = types.get(c.name);
+      return `${sourceType === undefined ? `NULL::${SQL_TYPE[c.type]}` : typedExpr(c, sourceType)} AS ${q(c.name)}`;
+    });
+    const present = columns.filter((c) => types.has(c.name));
+    const mismatch = present.length
+      ? present
+          .map((c) => `(${q(c.name)} IS NOT NULL AND ${typedExpr(c, types.get(c.name)!)} IS NULL)`)
+          .join(' OR ')
+      : 'false';
+    const flags = [`${this.failingSql(t, columns)} AS ${q(FAIL)}`, `${mismatch} AS ${q(MISMATCH)}`];
+    return { t, select: `SELECT ${[...typed, ...flags].join(', ')} FROM ${reader}` };
+  }
+
+  /** Runs `read` over a batch table, turning the engine's read errors into the producer's words. */
+  private async readingTable<T>(
+    file: string,
+    localPath: string,
+    format: TableFormat,
+    read: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await read();
     } catch (err) {
       if (err instanceof AppError) throw err;
       // DuckDB's position of an encoding error is off (JSON: the next line); find the first bad byte.
@@ -158,14 +239,22 @@ class DuckTableSession implements TableSession {
             ? `not UTF-8 at line ${encoding.line}, byte ${encoding.column} of the line (bytes ${encoding.bytes}): tables must be UTF-8 encoded`
             : readError(err, localPath, file)
         }`,
-        {
-          cause: err,
-        },
+        { cause: err },
       );
     }
-    const t = this.staged.at(-1)!;
-    const count = await this.conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${table}`);
-    return { rows: Number(count.getRows()[0]![0]), columns: [...t.types.keys()] };
+  }
+
+  /** Whether two rows of `relation` share the values of one of the column sets (all non-null). */
+  private async anyRepeated(relation: string, sets: readonly string[][]): Promise<boolean> {
+    for (const set of sets) {
+      const cols = set.map(q).join(', ');
+      const out = await this.conn.runAndReadAll(
+        `SELECT count(*)::INTEGER FROM (SELECT 1 FROM ${relation} WHERE ${set.map((c) => `${q(c)} IS NOT NULL`).join(' AND ')}
+          GROUP BY ${cols} HAVING count(*) > 1 LIMIT 1)`,
+      );
+      if (Number(out.getRows()[0]![0]) > 0) return true;
+    }
+    return false;
   }
 
   async *chunks(file: string, columns: readonly ContractColumn[]): AsyncIterable<TableChunk> {
@@ -311,7 +400,6 @@ class DuckTableSession implements TableSession {
 
   async markBad(rows: readonly RowRef[]): Promise<void> {
     if (rows.length === 0) return;
-    this.badRows += rows.length;
     const appender = await this.conn.createAppender('bad_rows', 'main', 'temp');
     for (const r of rows) {
       appender.appendVarchar(r.file);
@@ -362,16 +450,6 @@ class DuckTableSession implements TableSession {
       .map((c) => (c.name === imageColumn ? `m.canonical AS ${q(c.name)}` : `b.${q(c.name)}`))
       .concat(`${lit(batchId)} AS _batch_id`)
       .join(', ');
-    const single = this.staged.length === 1 ? this.staged[0]! : undefined;
-    if (single && !imageColumn && this.badRows === 0 && (await this.inKeyOrder(single.table, primaryKey))) {
-      // Already in key order, every row kept (none marked bad), no image to map (a producer appending new keys): the
-      // part is written in the order it was read (the rows and order the sort below would give), without
-      // the sort's second copy of every row (about 400 MB for a million 32-column rows).
-      await this.conn.run(
-        `COPY (SELECT ${select} FROM ${single.table} b) TO ${lit(out)} (${PARQUET_OPTIONS})`,
-      );
-      return this.partStats(out, primaryKey[0]!);
-    }
     const join = imageColumn ? `LEFT JOIN image_map m ON m.path = b.${q(imageColumn)}` : '';
     await this.conn.run(
       `COPY (SELECT ${select} FROM batch_rows b ${join}
@@ -382,13 +460,17 @@ class DuckTableSession implements TableSession {
     return this.partStats(out, primaryKey[0]!);
   }
 
-  /** Whether `table` has no NULL key and its keys strictly increase in the file's order. */
-  private async inKeyOrder(table: string, primaryKey: readonly string[]): Promise<boolean> {
+  /** Whether `relation` has no NULL key and its keys strictly increase in the order of `position`. */
+  private async inKeyOrder(
+    relation: string,
+    position: string,
+    primaryKey: readonly string[],
+  ): Promise<boolean> {
     const key = primaryKey.length === 1 ? q(primaryKey[0]!) : `row(${primaryKey.map(q).join(', ')})`;
     const anyNull = primaryKey.map((k) => `${q(k)} IS NULL`).join(' OR ');
     const out = await this.conn.runAndReadAll(
       `SELECT count(*)::INTEGER FROM (
-         SELECT ${key} AS k, lag(${key}) OVER (ORDER BY rowid) AS p, ${anyNull} AS null_key FROM ${table})
+         SELECT ${key} AS k, lag(${key}) OVER (ORDER BY ${position}) AS p, ${anyNull} AS null_key FROM ${relation})
         WHERE k <= p OR null_key`,
     );
     return Number(out.getRows()[0]![0]) === 0;

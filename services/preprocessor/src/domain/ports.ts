@@ -52,6 +52,21 @@ export interface TableSession {
     format: TableFormat,
     columns: readonly ContractColumn[],
   ): Promise<{ rows: number; columns: string[] }>;
+  /**
+   * The fast path of a batch that is one table without images: reads the file once, checking
+   * every row on the way, and writes its part (`out`) in key order. Undefined, with nothing
+   * written, when a row fails a check or two rows share a key or a unique value: the batch then
+   * takes the full path (stage, failingRows, ... writeBatchPart), which reports each bad row.
+   */
+  writeCleanPart(
+    file: string,
+    localPath: string,
+    format: TableFormat,
+    columns: readonly ContractColumn[],
+    primaryKey: readonly string[],
+    batchId: string,
+    out: string,
+  ): Promise<PartStats | undefined>;
   chunks(file: string, columns: readonly ContractColumn[]): AsyncIterable<TableChunk>;
   /** The contract's checks run by the engine over every row; yields only the rows that fail one. */
   failingRows(file: string, columns: readonly ContractColumn[]): AsyncIterable<FailingRows>;

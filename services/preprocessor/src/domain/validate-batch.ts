@@ -79,6 +79,31 @@ export async function validateBatch(
   };
 
   const { tables, linked } = await sortFiles(deps.store, event, rawPrefix, workDir);
+  const partPath = path.join(workDir, 'batch-part.parquet');
+  if (buildPart && tables.length === 1 && !contract.image_column) {
+    // Most batches are clean: one scan checks them and writes the part; any bad row falls through.
+    const { file: table, local, format } = tables[0]!;
+    const clean = await session.writeCleanPart(
+      table.path,
+      local,
+      format,
+      contract.columns,
+      contract.primary_key,
+      event.batch_id,
+      partPath,
+    );
+    if (clean) {
+      const fate = decideFate(contract, clean.rows, 0);
+      return {
+        totalRows: clean.rows,
+        rejected: [],
+        fate,
+        images: [],
+        unreferenced: [...linked.keys()].sort(),
+        ...(fate.kind === 'merge' ? { part: { localPath: partPath, ...clean } } : {}),
+      };
+    }
+  }
   let totalRows = 0;
   for (const { file: table, local, format } of tables) {
     const staged = await session.stage(table.path, local, format, contract.columns);
@@ -139,15 +164,14 @@ export async function validateBatch(
     unreferenced,
   };
   if (fate.kind === 'merge' && buildPart) {
-    const localPath = path.join(workDir, 'batch-part.parquet');
     const stats = await session.writeBatchPart(
       contract.columns,
       contract.primary_key,
       contract.image_column,
       event.batch_id,
-      localPath,
+      partPath,
     );
-    result.part = { localPath, ...stats };
+    result.part = { localPath: partPath, ...stats };
   }
   return result;
 }
