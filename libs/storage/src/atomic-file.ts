@@ -63,6 +63,37 @@ export async function copyFileAtomically(source: string, target: string): Promis
   });
 }
 
+/**
+ * Puts another name on a stored file at `target`, all-or-nothing: a hard link to a temp name,
+ * renamed over `target`. Only for files no one writes into once stored (every write of an object
+ * store renames a new file into place), so the two names can share their bytes; about a thousand
+ * times faster than a copy of a large file. The source was fsynced when it was stored. Across
+ * filesystems, or where links are refused, it copies (copyFileAtomically).
+ */
+export async function linkOrCopyAtomically(source: string, target: string): Promise<number> {
+  const dir = path.dirname(target);
+  await fs.mkdir(dir, { recursive: true });
+  const tempPath = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+  try {
+    await fs.link(source, tempPath);
+  } catch (err) {
+    if (!LINK_REFUSED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    return copyFileAtomically(source, target);
+  }
+  try {
+    const { size } = await fs.stat(tempPath);
+    await fs.rename(tempPath, target);
+    await syncDirectory(dir);
+    return size;
+  } catch (err) {
+    await fs.rm(tempPath, { force: true });
+    throw err;
+  }
+}
+
+/** Why a hard link may be refused where a copy works: across filesystems, or not supported there. */
+const LINK_REFUSED = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'EACCES']);
+
 /** Writes everything a stream yields into an open file handle (left open) and returns the byte count. */
 export async function writeStreamTo(handle: FileHandle, body: Readable): Promise<number> {
   let size = 0;

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import {
   copyFileAtomically,
+  linkOrCopyAtomically,
   writeFileAtomically,
   writeStreamAtomically,
   writeStreamTo,
@@ -72,7 +73,7 @@ export class FsObjectStore implements ObjectStore {
     if (!(source instanceof FsObjectStore)) return this.put(key, await source.get(sourceKey));
     const from = source.pathOf(sourceKey);
     if (!(await source.exists(sourceKey))) throw new ObjectNotFoundError(sourceKey, source.uri);
-    return { key, size: await copyFileAtomically(from, this.pathOf(key)) };
+    return { key, size: await linkOrCopyAtomically(from, this.pathOf(key)) };
   }
 
   async get(key: string): Promise<Readable> {

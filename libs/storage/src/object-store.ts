@@ -40,8 +40,9 @@ export interface ObjectStore {
   putFile(key: string, localPath: string, opts?: PutOptions): Promise<{ key: string; size: number }>;
   /**
    * Stores a copy of `sourceKey` of `source` under `key`. Within one backend the bytes do not pass
-   * through this process (a kernel copy between folders, S3's CopyObject on one service); across
-   * backends they are streamed. A missing source is an `ObjectNotFoundError`.
+   * through this process (a hard link between folders of one filesystem, else a kernel copy; S3's
+   * CopyObject on one service); across backends they are streamed. The copy stays as it is when
+   * the source is replaced or deleted. A missing source is an `ObjectNotFoundError`.
    */
   copyFrom(source: ObjectStore, sourceKey: string, key: string): Promise<{ key: string; size: number }>;
   /** Streams an object; rejects with `ObjectNotFoundError` before any byte if it is missing. */

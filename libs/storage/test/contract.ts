@@ -130,6 +130,18 @@ export function objectStoreContract(backend: string, open: () => Promise<ObjectS
         expect(await digestStream(await s.get(key))).toEqual(expected);
     });
 
+    it('when the source of a copy is replaced, then deleted, then the copy keeps the bytes it was copied with', async () => {
+      await store.put('copy/kept-source.bin', 'first bytes');
+      await store.copyFrom(store, 'copy/kept-source.bin', 'copy/kept.bin');
+
+      await store.put('copy/kept-source.bin', 'second, longer bytes');
+      expect((await store.getBuffer('copy/kept.bin')).toString()).toBe('first bytes');
+      await store.copyFrom(store, 'copy/kept-source.bin', 'copy/kept.bin'); // over an existing copy
+      await store.delete(['copy/kept-source.bin']);
+
+      expect((await store.getBuffer('copy/kept.bin')).toString()).toBe('second, longer bytes');
+    });
+
     it('when the source of a copy does not exist, then it rejects naming it and no object appears', async () => {
       await expect(store.copyFrom(store, 'copy/ghost', 'copy/ghost-copy')).rejects.toBeInstanceOf(
         ObjectNotFoundError,

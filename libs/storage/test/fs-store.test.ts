@@ -21,6 +21,24 @@ afterAll(async () => {
 objectStoreContract('filesystem', async () => createObjectStore(await freshRoot()));
 
 describe('FsObjectStore', () => {
+  it('when an object is copied within one filesystem, then the copy is a link to the same bytes, not a second copy', async () => {
+    const root = await freshRoot();
+    const store = new FsObjectStore(path.join(root, 'a'));
+    const other = new FsObjectStore(path.join(root, 'b'));
+    await store.put('big.bin', Buffer.alloc(1024 * 1024, 'x'));
+
+    await other.copyFrom(store, 'big.bin', 'copy.bin');
+
+    const [source, copy] = await Promise.all([
+      fs.stat(store.pathOf('big.bin')),
+      fs.stat(other.pathOf('copy.bin')),
+    ]);
+    expect(copy.ino).toBe(source.ino);
+    expect(copy.nlink).toBe(2);
+    // No temp name is left beside it.
+    expect(await fs.readdir(path.join(root, 'b'))).toEqual(['copy.bin']);
+  });
+
   it('when a reader reads while a writer replaces an object, then it only ever sees a whole version', async () => {
     const store = new FsObjectStore(await freshRoot());
     const size = 2 * 1024 * 1024;
